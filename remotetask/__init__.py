@@ -1,0 +1,24 @@
+"""remotetask: a server that runs pre-defined tasks for other servers.
+
+The Python API of lovely.remotetask / z3c.taskqueue, on a durable store.
+"""
+
+from remotetask.errors import (
+    InternalError, InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed,
+    NotAuthorised, RemoteTaskError, RequestTooLarge, StoreUnavailable,
+    UnstorableValue)
+from remotetask.job import CronJob, Job
+from remotetask.service import TaskService
+from remotetask.status import (
+    CANCELLED, COMPLETED, CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED,
+    STARTLATER, Status)
+from remotetask.task import SimpleTask, TaskError
+
+__all__ = [
+    'TaskService', 'SimpleTask', 'TaskError', 'Job', 'CronJob', 'Status',
+    'QUEUED', 'PROCESSING', 'COMPLETED', 'ERROR', 'CANCELLED', 'CRONJOB',
+    'DELAYED', 'STARTLATER',
+    'RemoteTaskError', 'NoSuchTask', 'NoSuchJob', 'InvalidArgument',
+    'UnstorableValue', 'NotAllowed', 'StoreUnavailable', 'RequestTooLarge',
+    'NotAuthorised', 'InternalError',
+]

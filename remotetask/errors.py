@@ -1,0 +1,94 @@
+"""The errors remotetask raises, each with its XML-RPC fault code.
+
+Every error a caller can cause is a ``RemoteTaskError``. Its class docstring
+is its default message, written for the person who will read it in a log or
+a terminal; ``faultCode`` is the stable number an XML-RPC client sees. The
+translation to ``xmlrpc.client.Fault`` lives in ``remotetask.xmlrpc`` and uses
+only these two attributes, so adding an error here is enough to publish it.
+"""
+
+import inspect
+
+
+class RemoteTaskError(Exception):
+    """The task server could not do what was asked."""
+
+    faultCode = 9
+
+    def __init__(self, message=None):
+        if message is None:
+            message = inspect.cleandoc(type(self).__doc__)
+        super().__init__(message)
+
+    @property
+    def message(self):
+        return self.args[0]
+
+    def __str__(self):
+        # KeyError would otherwise show repr(message), quotes and all.
+        return self.args[0]
+
+
+class NoSuchTask(RemoteTaskError, ValueError):
+    """There is no task by that name on this server."""
+
+    faultCode = 1
+
+    @classmethod
+    def named(cls, name, available=()):
+        names = ', '.join(sorted(available)) or 'none'
+        return cls(f'There is no task named {name!r} on this server '
+                   f'(available: {names}).')
+
+
+class NoSuchJob(RemoteTaskError, KeyError):
+    """There is no job with that id (it may have been cleaned up)."""
+
+    faultCode = 2
+
+    @classmethod
+    def withId(cls, jobid):
+        return cls(f'There is no job with id {jobid!r} '
+                   '(it may have been cleaned up).')
+
+
+class InvalidArgument(RemoteTaskError, ValueError):
+    """An argument was not valid for this call."""
+
+    faultCode = 3
+
+
+class UnstorableValue(RemoteTaskError, TypeError):
+    """The value cannot be stored faithfully by the job store."""
+
+    faultCode = 4
+
+
+class NotAllowed(RemoteTaskError):
+    """The job is not in a state that allows this."""
+
+    faultCode = 5
+
+
+class StoreUnavailable(RemoteTaskError):
+    """The job store is not available right now; try again shortly."""
+
+    faultCode = 6
+
+
+class RequestTooLarge(RemoteTaskError):
+    """The request is larger than this server accepts."""
+
+    faultCode = 7
+
+
+class NotAuthorised(RemoteTaskError):
+    """Valid credentials are required for this server."""
+
+    faultCode = 8
+
+
+class InternalError(RemoteTaskError):
+    """The server failed on this request; the details are in its log."""
+
+    faultCode = 9

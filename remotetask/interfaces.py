@@ -1,0 +1,224 @@
+"""The interfaces of remotetask, named as in z3c.taskqueue.
+
+Legacy code imports the status constants from here too, as it did from
+``z3c.taskqueue.interfaces``.
+"""
+
+from zope.interface import Attribute, Interface
+
+from remotetask.status import (  # noqa: F401  (legacy import location)
+    CANCELLED, COMPLETED, CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED,
+    STARTLATER)
+
+
+class ITask(Interface):
+    """A task: something the server knows how to run, by name."""
+
+    def __call__(service, jobid, input):
+        """Run the task for job ``jobid`` with ``input``; return its output.
+
+        Raise ``remotetask.TaskError`` to end the job in ``error`` with a
+        message meant for the client.
+        """
+
+
+class IJob(Interface):
+    """A job: one request to run a task, and what came of it."""
+
+    id = Attribute('The job id, an int unique within its store.')
+    task = Attribute('The name of the task to run.')
+    status = Attribute('A remotetask.Status (equal to its legacy string).')
+    input = Attribute('The input given to the task.')
+    output = Attribute('What the task returned (the last run for cron).')
+    error = Attribute('The error message, or None.')
+    traceback = Attribute('The traceback of an unexpected error, or None.')
+    created = Attribute('When the job was added (naive local datetime).')
+    started = Attribute('When the job (last) started, or None.')
+    completed = Attribute('When the job (last) ended, or None.')
+    attempts = Attribute('How many times the job was started.')
+
+
+class ICronJob(IJob):
+    """A job that runs again on a schedule, or once after a delay."""
+
+    minute = Attribute('Minutes (0-59) to run at; () for any.')
+    hour = Attribute('Hours (0-23) to run at; () for any.')
+    dayOfMonth = Attribute('Days of the month (1-31); () for any.')
+    month = Attribute('Months (1-12); () for any.')
+    dayOfWeek = Attribute('Days of the week, 0 = Monday; () for any.')
+    crontab = Attribute('The crontab text the schedule came from, or None.')
+    delay = Attribute('Seconds to wait before a single run, or None.')
+    scheduledFor = Attribute('When it runs next (datetime), or None.')
+
+    def update(minute=(), hour=(), dayOfMonth=(), month=(), dayOfWeek=(),
+               delay=None):
+        """Change the schedule; call the service's reschedule() after."""
+
+    def timeOfNextCall(now=None):
+        """Epoch seconds (int) of the next run strictly after ``now``."""
+
+
+class ITaskRegistry(Interface):
+    """Where a service finds its tasks by name."""
+
+    def register(name, task):
+        """Make ``task`` (an ITask) available as ``name``."""
+
+    def unregister(name):
+        """Forget the task registered in Python as ``name``."""
+
+    def lookup(name):
+        """Return the task called ``name``; ``NoSuchTask`` if none."""
+
+    def getAvailableTasks():
+        """Return a dict name -> task of every task that can be run."""
+
+
+class IJobStore(Interface):
+    """Where jobs live. The contract every store keeps.
+
+    Values: inputs, outputs and schedules arrive already encoded as text
+    (``remotetask.values``); the store keeps the text as it is. Rows are
+    returned as dicts with the keys ``id, task, status, input, output,
+    error, traceback, created, started, completed, schedule, due, attempts,
+    token``; times are epoch seconds (float) or None.
+
+    Durability: when a method that writes returns, the write is committed
+    and survives the death of the process (``kill -9``). A method that
+    raises has written nothing.
+
+    Identity: ids are ints from 1, increasing, never reused within a store,
+    below 2**31 so that they travel as XML-RPC ints.
+
+    Claiming: ``claim`` hands each due run to exactly one caller, even with
+    many threads, processes or servers claiming at once, and never skips a
+    due job. Cron runs come first, then delayed jobs, then queued jobs in
+    id order. A claimed queued or delayed job is ``processing`` with a
+    fresh ``token``; a claimed cron job keeps status ``cronjob``, its
+    ``due`` moves on to the next run (missed runs coalesce into one), and
+    it gets a token too. ``finish`` succeeds only with the token of the
+    current claim, so a caller that lost its claim cannot overwrite a
+    result.
+
+    Cost: lookups by id, claims and cleaning do not scan or load the whole
+    table; memory does not grow with the number of jobs.
+
+    Thread safety: every method may be called from any thread.
+    """
+
+    def add(task, input, status, schedule, now):
+        """Store a new job and return its id."""
+
+    def addMany(entries, now):
+        """Store ``(task, input, status, schedule)`` tuples in one
+        transaction; return their ids in order. All or nothing."""
+
+    def get(jobid):
+        """Return the row of ``jobid``; ``NoSuchJob`` if there is none."""
+
+    def ids(after=0, limit=None):
+        """Return up to ``limit`` job ids greater than ``after``, ascending."""
+
+    def count():
+        """Return the number of jobs."""
+
+    def find(status=None, task=None, after=None, limit=100):
+        """Return rows matching ``status``/``task`` with id > ``after``,
+        ascending by id, at most ``limit``."""
+
+    def transition(jobid, fromStatuses, toStatus):
+        """Set ``toStatus`` if the job's status is in ``fromStatuses``.
+
+        Return whether it changed; ``NoSuchJob`` if there is no such job.
+        """
+
+    def scheduleFirstRuns(now, firstDue):
+        """Give every cron and delayed job that has no due time yet the due
+        time ``firstDue(row, now)``; return how many were scheduled."""
+
+    def claim(now, token, nextDue, started):
+        """Claim one run due at ``now``, marking it with ``token`` and the
+        start time ``started``; return its row (after the claim) or None.
+        ``nextDue(row, now)`` gives a cron job's next due time."""
+
+    def finish(jobid, token, status, output, error, traceback, now):
+        """Record the end of the run claimed with ``token``. ``status`` None
+        keeps the status (cron). Return False, writing nothing, if the
+        token is not the job's current one."""
+
+    def release(jobid, token):
+        """Give up the claim ``token`` on a job that did not run to its
+        end (server shutting down): a processing job goes back to the
+        queue. Return False, writing nothing, if the token is not current."""
+
+    def hasDue(now):
+        """Return whether ``claim(now, ...)`` would find a run."""
+
+    def requeue(statuses, toStatus):
+        """Move every job in ``statuses`` that holds a claim to
+        ``toStatus``, dropping the claim; return how many moved."""
+
+    def setSchedule(jobid, schedule):
+        """Replace a cron job's schedule and clear its due time."""
+
+    def clean(statuses):
+        """Delete every job whose status is in ``statuses``; return how
+        many were deleted."""
+
+    def close():
+        """Release connections; the store is not used afterwards."""
+
+
+class ITaskService(Interface):
+    """The task service: queue jobs, run them, report on them."""
+
+    jobs = Attribute('A read-only mapping id -> job.')
+
+    def getAvailableTasks():
+        """Return a dict name -> task of the tasks this service can run."""
+
+    def add(task, input=None, startLater=False):
+        """Queue a job for ``task``; return its id."""
+
+    def addCronJob(task, input=None, minute=(), hour=(), dayOfMonth=(),
+                   month=(), dayOfWeek=(), delay=None, crontab=None):
+        """Add a job that runs on a schedule, or once after ``delay``."""
+
+    def startJob(jobid):
+        """Queue a ``start later`` job; return whether it was waiting."""
+
+    def reschedule(jobid):
+        """Recompute a cron job's next run after its schedule changed."""
+
+    def cancel(jobid):
+        """Cancel a job that has not started; return whether it was."""
+
+    def getStatus(jobid):
+        """Return the job's status."""
+
+    def getResult(jobid):
+        """Return the job's output, or None."""
+
+    def getError(jobid):
+        """Return the job's error message, or None."""
+
+    def clean(stati=None):
+        """Remove finished jobs in ``stati``; return how many."""
+
+    def hasJobsWaiting(now=None):
+        """Return whether a job is due at ``now``."""
+
+    def processNext(now=None):
+        """Run one due job; return False when none was due."""
+
+    def process(now=None):
+        """Run every job due at ``now``; return when none is left."""
+
+    def startProcessing():
+        """Start processing jobs once a second in a background thread."""
+
+    def stopProcessing():
+        """Stop the background processing and wait for it to end."""
+
+    def isProcessing():
+        """Return whether background processing is running."""

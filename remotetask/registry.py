@@ -1,0 +1,91 @@
+"""Finding tasks by name.
+
+Three sources, merged, the later winning on a name clash:
+
+1. the entry-point group ``remotetask.tasks`` of every installed
+   distribution (how a deployment declares its tasks);
+2. ``zope.component`` utilities providing ``ITask``, when zope.component
+   is installed (how legacy Zope code registers them);
+3. tasks registered on the registry in Python (library use and tests).
+
+An entry point may name an ``ITask`` provider or a plain function, which
+is wrapped in a ``SimpleTask``. One that fails to load is logged and left
+out, so that one broken plug-in does not take the server down.
+"""
+
+from importlib.metadata import entry_points
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from remotetask.errors import NoSuchTask
+from remotetask.interfaces import ITask, ITaskRegistry
+from remotetask.task import SimpleTask
+
+try:
+    import zope.component as _component
+except ImportError:  # pragma: no cover - the 'zope' extra is optional
+    _component = None
+
+TASKS_GROUP = 'remotetask.tasks'
+EXAMPLES_GROUP = 'remotetask.examples'
+
+
+def asTask(obj):
+    """``obj`` as an ITask: itself if it is one, else a SimpleTask."""
+    if ITask.providedBy(obj):
+        return obj
+    if callable(obj):
+        return SimpleTask(obj)
+    raise TypeError(f'{obj!r} is neither an ITask nor callable')
+
+
+@implementer(ITaskRegistry)
+class TaskRegistry:
+    """The tasks a service can run; see the module docstring."""
+
+    log = Logger()
+
+    def __init__(self, groups=(TASKS_GROUP,), useZope=True):
+        self.groups = tuple(groups)
+        self.useZope = useZope and _component is not None
+        self._registered = {}
+        self._entryPoints = None
+
+    def register(self, name, task):
+        self._registered[name] = asTask(task)
+
+    def unregister(self, name):
+        del self._registered[name]
+
+    def _loadEntryPoints(self):
+        if self._entryPoints is None:
+            loaded = {}
+            for group in self.groups:
+                for point in entry_points(group=group):
+                    try:
+                        loaded[point.name] = asTask(point.load())
+                    except Exception:
+                        self.log.failure(
+                            'Task {name!r} ({value}) failed to load; '
+                            'it is left out', name=point.name,
+                            value=point.value)
+            self._entryPoints = loaded
+        return self._entryPoints
+
+    def lookup(self, name):
+        task = self._registered.get(name)
+        if task is None and self.useZope:
+            task = _component.queryUtility(ITask, name=name)
+        if task is None:
+            task = self._loadEntryPoints().get(name)
+        if task is None:
+            raise NoSuchTask.named(name, self.getAvailableTasks())
+        return task
+
+    def getAvailableTasks(self):
+        tasks = dict(self._loadEntryPoints())
+        if self.useZope:
+            tasks.update(_component.getUtilitiesFor(ITask))
+        tasks.update(self._registered)
+        return tasks

@@ -1,0 +1,50 @@
+"""Running one task and describing what came of it.
+
+The same function runs a task in the service's own thread, in a worker
+thread or in a worker process, so that a job ends the same way wherever it
+ran. Nothing a task does escapes as an exception: every ending is an
+``Outcome`` the store can keep.
+"""
+
+import traceback as tracebacks
+from typing import NamedTuple
+
+from remotetask import values
+from remotetask.errors import UnstorableValue
+from remotetask.task import TaskError
+
+
+class Outcome(NamedTuple):
+    """How a run ended: ``output`` is encoded text, as stores keep it."""
+
+    ok: bool
+    output: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+    @classmethod
+    def failed(cls, error, traceback=None):
+        return cls(False, None, error, traceback)
+
+
+def describeException(error):
+    """The message a client sees for an exception raised by a task."""
+    if isinstance(error, TaskError):
+        return error.message
+    return f'{type(error).__name__}: {error}'
+
+
+def runTask(task, service, jobid, input):
+    """Call ``task(service, jobid, input)`` and return its Outcome."""
+    try:
+        result = task(service, jobid, input)
+    except TaskError as error:
+        return Outcome.failed(describeException(error))
+    except Exception as error:
+        return Outcome.failed(describeException(error),
+                              tracebacks.format_exc())
+    try:
+        return Outcome(True, values.encode(result, 'the result'))
+    except UnstorableValue as error:
+        return Outcome.failed(f'The task returned a result that cannot be '
+                              f'stored: {error}')

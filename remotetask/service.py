@@ -1,0 +1,249 @@
+"""The TaskService: the API of lovely.remotetask, on a durable store.
+
+The service is synchronous, as the original was: ``getStatus(1)`` returns
+``'queued'``. The server (``remotetask.tap``) calls it from threads it
+owns, never from the reactor thread. Every method may be called from any
+thread.
+"""
+
+import collections.abc
+import time
+import uuid
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from remotetask import cron, job as jobs, runner, values
+from remotetask.errors import InvalidArgument, NoSuchTask, NotAllowed
+from remotetask.interfaces import ITaskService
+from remotetask.registry import TaskRegistry
+from remotetask.status import (
+    CANCELLABLE, CANCELLED, COMPLETED, CRONJOB, ERROR, FINISHED, QUEUED,
+    STARTLATER, Status)
+from remotetask.store.memory import MemoryJobStore
+
+
+class JobsView(collections.abc.Mapping):
+    """``service.jobs``: a read-only mapping id -> Job over the store.
+
+    Each access reads the store; iterating pages through the ids, so a
+    store of a million jobs is never loaded at once.
+    """
+
+    pageSize = 1000
+
+    def __init__(self, service):
+        self._service = service
+
+    def __getitem__(self, jobid):
+        return self._service.getJob(jobid)
+
+    def __iter__(self):
+        after = 0
+        while True:
+            page = self._service.store.ids(after=after, limit=self.pageSize)
+            yield from page
+            if len(page) < self.pageSize:
+                return
+            after = page[-1]
+
+    def __len__(self):
+        return self._service.store.count()
+
+    def __contains__(self, jobid):
+        try:
+            self._service.store.get(jobid)
+        except KeyError:
+            return False
+        return True
+
+
+@implementer(ITaskService)
+class TaskService:
+    """Queue jobs for named tasks, run them, and report on them.
+
+    ``store`` keeps the jobs (in memory when None); ``registry`` finds the
+    tasks (a ``TaskRegistry`` when None); ``timezone`` is the zone cron
+    schedules are read in (the process's local zone when None).
+    """
+
+    log = Logger()
+
+    def __init__(self, store=None, registry=None, timezone=None):
+        self.store = MemoryJobStore() if store is None else store
+        self.registry = TaskRegistry() if registry is None else registry
+        self.timezone = cron.localZone() if timezone is None else timezone
+        self.jobs = JobsView(self)
+        self._addListeners = []
+        self._processor = None
+
+    def __repr__(self):
+        return f'<{type(self).__name__} {self.store!r}>'
+
+    # Tasks
+
+    def getAvailableTasks(self):
+        return self.registry.getAvailableTasks()
+
+    def _checkTask(self, task):
+        if not isinstance(task, str):
+            raise InvalidArgument(
+                f'The task name must be a string, not {type(task).__name__}.')
+        self.registry.lookup(task)
+
+    # Adding jobs
+
+    def onAdd(self, callback):
+        """Call ``callback()`` after every add, e.g. to wake a dispatcher."""
+        self._addListeners.append(callback)
+
+    def _added(self):
+        for callback in self._addListeners:
+            callback()
+
+    def add(self, task, input=None, startLater=False):
+        self._checkTask(task)
+        status = STARTLATER if startLater else QUEUED
+        jobid = self.store.add(task, values.encode(input, 'input'), status,
+                               None, time.time())
+        self._added()
+        return jobid
+
+    def addMany(self, requests):
+        """Add ``(task, input, startLater)`` tuples in one transaction;
+        return their ids. Nothing is added if any of them is refused."""
+        entries = []
+        for task, input, startLater in requests:
+            self._checkTask(task)
+            entries.append((task, values.encode(input, 'input'),
+                            STARTLATER if startLater else QUEUED, None))
+        ids = self.store.addMany(entries, time.time()) if entries else []
+        if ids:
+            self._added()
+        return ids
+
+    def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
+                   month=(), dayOfWeek=(), delay=None, crontab=None):
+        self._checkTask(task)
+        job = jobs.CronJob(None, task, input, minute=minute, hour=hour,
+                           dayOfMonth=dayOfMonth, month=month,
+                           dayOfWeek=dayOfWeek, delay=delay, crontab=crontab)
+        jobid = self.store.add(task, values.encode(input, 'input'),
+                               job.status, jobs.encodeSchedule(job),
+                               time.time())
+        self._added()
+        return jobid
+
+    # Reading jobs
+
+    def getJob(self, jobid):
+        """The Job (or CronJob) ``jobid`` as it is now in the store."""
+        return jobs.fromRow(self.store.get(jobid), store=self.store,
+                            timezone=self.timezone)
+
+    def getStatus(self, jobid):
+        return Status(self.store.get(jobid)['status'])
+
+    def getResult(self, jobid):
+        return values.decode(self.store.get(jobid)['output'])
+
+    def getError(self, jobid):
+        return self.store.get(jobid)['error']
+
+    # Changing jobs
+
+    def startJob(self, jobid):
+        changed = self.store.transition(jobid, {STARTLATER}, QUEUED)
+        if changed:
+            self._added()
+        return changed
+
+    def cancel(self, jobid):
+        """Cancel a job that has not started (or a cron job's future runs).
+
+        Returns True if it was cancelled, False if its state did not allow
+        it (it is running or finished); ``NoSuchJob`` if there is none.
+        """
+        return self.store.transition(jobid, CANCELLABLE, CANCELLED)
+
+    def reschedule(self, jobid):
+        row = self.store.get(jobid)
+        if row['schedule'] is None:
+            raise NotAllowed(f'Job {jobid} is not a cron or delayed job.')
+        self.store.setSchedule(jobid, row['schedule'])
+
+    def clean(self, stati=(CANCELLED, ERROR, COMPLETED)):
+        stati = set(stati)
+        unfinished = stati - FINISHED
+        if unfinished:
+            raise InvalidArgument(
+                f'clean() removes finished jobs only; not '
+                f'{", ".join(sorted(map(str, unfinished)))}.')
+        return self.store.clean(sorted(stati))
+
+    # Processing
+
+    def hasJobsWaiting(self, now=None):
+        return self.store.hasDue(time.time() if now is None else now)
+
+    def _nextDue(self, row, now):
+        return jobs.fromRow(row, timezone=self.timezone).timeOfNextCall(now)
+
+    def claimNext(self, now=None):
+        """Claim the next due run for this caller; return its row or None.
+
+        The caller must end it with ``finishRun``. A cron or delayed job
+        gets its first due time from the ``now`` of the first claim that
+        sees it, as in the original.
+        """
+        now = time.time() if now is None else now
+        self.store.scheduleFirstRuns(now, self._nextDue)
+        return self.store.claim(now, uuid.uuid4().hex, self._nextDue,
+                                time.time())
+
+    def finishRun(self, row, outcome):
+        """Record ``outcome`` for the run claimed as ``row``."""
+        if row['status'] == CRONJOB:
+            status = None
+        else:
+            status = COMPLETED if outcome.ok else ERROR
+        return self.store.finish(
+            row['id'], row['token'], status, outcome.output, outcome.error,
+            outcome.traceback, time.time())
+
+    def runClaimed(self, row):
+        """Run a claimed job in this thread and record its outcome."""
+        try:
+            task = self.registry.lookup(row['task'])
+        except NoSuchTask as error:
+            outcome = runner.Outcome.failed(str(error))
+        else:
+            outcome = runner.runTask(task, self, row['id'],
+                              values.decode(row['input']))
+        self.finishRun(row, outcome)
+        return outcome
+
+    def processNext(self, now=None):
+        row = self.claimNext(now)
+        if row is None:
+            return False
+        self.runClaimed(row)
+        return True
+
+    def process(self, now=None):
+        while self.processNext(now):
+            pass
+
+    def startProcessing(self):
+        from remotetask.processing import ThreadedProcessor
+        if self._processor is None or not self._processor.running:
+            self._processor = ThreadedProcessor(self)
+            self._processor.start()
+
+    def stopProcessing(self):
+        if self._processor is not None:
+            self._processor.stop()
+            self._processor = None
+
+    def isProcessing(self):
+        return self._processor is not None and self._processor.running

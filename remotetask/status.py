@@ -1,0 +1,35 @@
+"""The job statuses.
+
+The values are the strings lovely.remotetask and z3c.taskqueue used, so a
+``Status`` compares equal to the old constants and is stored and sent over
+the wire as that plain string.
+"""
+
+import enum
+
+
+class Status(enum.StrEnum):
+    QUEUED = 'queued'
+    PROCESSING = 'processing'
+    COMPLETED = 'completed'
+    ERROR = 'error'
+    CANCELLED = 'cancelled'
+    CRONJOB = 'cronjob'
+    DELAYED = 'delayed'
+    STARTLATER = 'start later'
+
+
+QUEUED = Status.QUEUED
+PROCESSING = Status.PROCESSING
+COMPLETED = Status.COMPLETED
+ERROR = Status.ERROR
+CANCELLED = Status.CANCELLED
+CRONJOB = Status.CRONJOB
+DELAYED = Status.DELAYED
+STARTLATER = Status.STARTLATER
+
+#: Jobs in these states will not run again; ``clean()`` may remove them.
+FINISHED = frozenset({COMPLETED, ERROR, CANCELLED})
+
+#: Jobs in these states have not started and may still be cancelled.
+CANCELLABLE = frozenset({QUEUED, STARTLATER, DELAYED, CRONJOB})

@@ -1,0 +1,195 @@
+"""A job store in this process's memory, for library use and tests.
+
+It keeps the ``IJobStore`` contract except durability: nothing survives
+the process. The contract tests run against it and the SQLite store alike.
+"""
+
+import heapq
+import itertools
+import threading
+
+from zope.interface import implementer
+
+from remotetask.errors import NoSuchJob
+from remotetask.interfaces import IJobStore
+from remotetask.status import (
+    CRONJOB, DELAYED, PROCESSING, QUEUED)
+
+
+@implementer(IJobStore)
+class MemoryJobStore:
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rows = {}
+        self._nextId = itertools.count(1)
+        # Ids that were queued when pushed; stale entries are skipped on pop.
+        self._queue = []
+        # Cron and delayed jobs: few, so claims may look at all of them.
+        self._scheduled = set()
+
+    def _newRow(self, task, input, status, schedule, now):
+        jobid = next(self._nextId)
+        row = dict(id=jobid, task=task, status=str(status), input=input,
+                   output=None, error=None, traceback=None, created=now,
+                   started=None, completed=None, schedule=schedule,
+                   due=None, attempts=0, token=None)
+        self._rows[jobid] = row
+        self._index(row)
+        return jobid
+
+    def _index(self, row):
+        if row['status'] == QUEUED:
+            heapq.heappush(self._queue, row['id'])
+        elif row['status'] in (CRONJOB, DELAYED):
+            self._scheduled.add(row['id'])
+
+    def add(self, task, input, status, schedule, now):
+        with self._lock:
+            return self._newRow(task, input, status, schedule, now)
+
+    def addMany(self, entries, now):
+        with self._lock:
+            return [self._newRow(*entry, now) for entry in entries]
+
+    def get(self, jobid):
+        with self._lock:
+            try:
+                return dict(self._rows[jobid])
+            except (KeyError, TypeError):
+                raise NoSuchJob.withId(jobid) from None
+
+    def ids(self, after=0, limit=None):
+        with self._lock:
+            found = sorted(i for i in self._rows if i > after)
+        return found if limit is None else found[:limit]
+
+    def count(self):
+        with self._lock:
+            return len(self._rows)
+
+    def find(self, status=None, task=None, after=None, limit=100):
+        with self._lock:
+            rows = [dict(row) for jobid, row in sorted(self._rows.items())
+                    if (after is None or jobid > after)
+                    and (status is None or row['status'] == status)
+                    and (task is None or row['task'] == task)]
+        return rows[:limit]
+
+    def transition(self, jobid, fromStatuses, toStatus):
+        with self._lock:
+            row = self._rows.get(jobid)
+            if row is None:
+                raise NoSuchJob.withId(jobid)
+            if row['status'] not in fromStatuses:
+                return False
+            row['status'] = str(toStatus)
+            row['token'] = None
+            self._index(row)
+            return True
+
+    def scheduleFirstRuns(self, now, firstDue):
+        with self._lock:
+            unseen = [self._rows[i] for i in sorted(self._scheduled)
+                      if self._rows[i]['due'] is None
+                      and self._rows[i]['status'] in (CRONJOB, DELAYED)]
+            for row in unseen:
+                row['due'] = firstDue(dict(row), now)
+            return len(unseen)
+
+    def _dueScheduled(self, now, status):
+        due = [self._rows[i] for i in self._scheduled
+               if self._rows[i]['status'] == status
+               and self._rows[i]['due'] is not None
+               and self._rows[i]['due'] <= now]
+        return min(due, key=lambda r: (r['due'], r['id']), default=None)
+
+    def _nextQueued(self, now, pop):
+        while self._queue:
+            row = self._rows.get(self._queue[0])
+            if row is None or row['status'] != QUEUED:
+                heapq.heappop(self._queue)
+                continue
+            if row['due'] is not None and row['due'] > now:
+                return None
+            if pop:
+                heapq.heappop(self._queue)
+            return row
+        return None
+
+    def claim(self, now, token, nextDue, started):
+        with self._lock:
+            self._scheduled = {i for i in self._scheduled if i in self._rows
+                               and self._rows[i]['status'] in
+                               (CRONJOB, DELAYED)}
+            row = self._dueScheduled(now, CRONJOB)
+            if row is not None:
+                row['due'] = nextDue(dict(row), now)
+            else:
+                row = (self._dueScheduled(now, DELAYED)
+                       or self._nextQueued(now, pop=True))
+                if row is None:
+                    return None
+                row['status'] = str(PROCESSING)
+            row['token'] = token
+            row['started'] = started
+            row['attempts'] += 1
+            return dict(row)
+
+    def finish(self, jobid, token, status, output, error, traceback, now):
+        with self._lock:
+            row = self._rows.get(jobid)
+            if row is None or token is None or row['token'] != token:
+                return False
+            if status is not None:
+                row['status'] = str(status)
+            row.update(output=output, error=error, traceback=traceback,
+                       completed=now, token=None)
+            return True
+
+    def release(self, jobid, token):
+        with self._lock:
+            row = self._rows.get(jobid)
+            if row is None or token is None or row['token'] != token:
+                return False
+            if row['status'] == PROCESSING:
+                row['status'] = str(QUEUED)
+            row['token'] = None
+            self._index(row)
+            return True
+
+    def hasDue(self, now):
+        with self._lock:
+            return (self._nextQueued(now, pop=False) is not None
+                    or any(self._dueScheduled(now, s) is not None
+                           for s in (CRONJOB, DELAYED)))
+
+    def requeue(self, statuses, toStatus):
+        with self._lock:
+            moved = 0
+            for row in self._rows.values():
+                if row['status'] in statuses and row['token'] is not None:
+                    row['status'] = str(toStatus)
+                    row['token'] = None
+                    self._index(row)
+                    moved += 1
+            return moved
+
+    def setSchedule(self, jobid, schedule):
+        with self._lock:
+            row = self._rows.get(jobid)
+            if row is None:
+                raise NoSuchJob.withId(jobid)
+            row['schedule'] = schedule
+            row['due'] = None
+
+    def clean(self, statuses):
+        with self._lock:
+            doomed = [i for i, row in self._rows.items()
+                      if row['status'] in statuses]
+            for jobid in doomed:
+                del self._rows[jobid]
+            return len(doomed)
+
+    def close(self):
+        pass

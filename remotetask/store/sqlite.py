@@ -1,0 +1,273 @@
+"""The embedded job store: one SQLite file.
+
+Every setting lives in ``_connect()``. The queries live in ``sqlite.sql``.
+Each thread gets its own connection (SQLite connections are not to be
+shared between threads mid-transaction); in WAL mode readers on those
+connections never wait for the writer.
+"""
+
+import contextlib
+import sqlite3
+import threading
+
+from zope.interface import implementer
+
+from remotetask.errors import NoSuchJob, StoreUnavailable
+from remotetask.interfaces import IJobStore
+from remotetask.store.sqlfile import loadQueries, migrations
+
+QUERIES = loadQueries('sqlite.sql')
+MIGRATIONS = migrations(QUERIES)
+
+
+def _rowFactory(cursor, values):
+    return {column[0]: value
+            for column, value in zip(cursor.description, values)}
+
+
+def _statements(script):
+    """Split a migration into statements SQLite can run one by one."""
+    statement = ''
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement.strip()
+            statement = ''
+    if statement.strip() and not all(
+            part.strip().startswith('--') or not part.strip()
+            for part in statement.splitlines()):
+        raise ValueError(f'incomplete SQL statement: {statement!r}')
+
+
+@implementer(IJobStore)
+class SQLiteJobStore:
+    """Jobs in one SQLite file; see ``IJobStore`` for the contract.
+
+    ``synchronous`` is SQLite's setting of that name. ``NORMAL`` (the
+    default) makes every committed write survive the death of the process,
+    kill -9 included; an operating-system crash or power loss may lose the
+    last transactions, never corrupt the file. ``FULL`` makes each commit
+    wait for the disk (fsync), which also survives power loss, at the cost
+    of one fsync per write.
+    """
+
+    def __init__(self, path, synchronous='NORMAL', busyTimeout=10.0):
+        if synchronous.upper() not in ('NORMAL', 'FULL', 'EXTRA'):
+            raise ValueError(
+                f'synchronous must be NORMAL, FULL or EXTRA, '
+                f'not {synchronous!r}')
+        self.path = str(path)
+        self.synchronous = synchronous.upper()
+        self.busyTimeout = busyTimeout
+        self._local = threading.local()
+        self._connections = []
+        self._connectionsLock = threading.Lock()
+        self._migrate()
+
+    def __repr__(self):
+        return f'<{type(self).__name__} {self.path!r}>'
+
+    def _connect(self):
+        # isolation_level=None: we say BEGIN ourselves, so that a claim can
+        # take the write lock up front (BEGIN IMMEDIATE) instead of failing
+        # to upgrade a read lock when another writer got there first.
+        connection = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False,
+            timeout=self.busyTimeout)
+        connection.row_factory = _rowFactory
+        # WAL: readers do not block the writer nor it them, and a commit is
+        # one append to the log instead of a rewrite of the database pages.
+        connection.execute('PRAGMA journal_mode = WAL')
+        # See the class docstring: NORMAL survives kill -9; FULL power loss.
+        connection.execute(f'PRAGMA synchronous = {self.synchronous}')
+        # Another thread or process holding the write lock briefly is
+        # normal; wait for it rather than failing at once.
+        connection.execute(
+            f'PRAGMA busy_timeout = {int(self.busyTimeout * 1000)}')
+        # Keep temporary b-trees (sorting for clean, find) off the disk.
+        connection.execute('PRAGMA temp_store = MEMORY')
+        return connection
+
+    def _connection(self):
+        connection = getattr(self._local, 'connection', None)
+        if connection is None:
+            try:
+                connection = self._connect()
+            except sqlite3.Error as error:
+                raise StoreUnavailable(
+                    f'Cannot open the job store {self.path}: {error}') from error
+            self._local.connection = connection
+            with self._connectionsLock:
+                self._connections.append(connection)
+        return connection
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """A write transaction: commits on return, rolls back on raise."""
+        connection = self._connection()
+        try:
+            connection.execute('BEGIN IMMEDIATE')
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(
+                f'The job store {self.path} cannot be written: {error}'
+            ) from error
+        try:
+            yield connection
+            connection.execute('COMMIT')
+        except BaseException as error:
+            if connection.in_transaction:
+                connection.execute('ROLLBACK')
+            if isinstance(error, sqlite3.OperationalError):
+                raise StoreUnavailable(
+                    f'The job store {self.path} cannot be written: {error}'
+                ) from error
+            raise
+
+    def _read(self, name, **params):
+        try:
+            return self._connection().execute(QUERIES[name], params)
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(
+                f'The job store {self.path} cannot be read: {error}'
+            ) from error
+
+    def _migrate(self):
+        with self._transaction() as connection:
+            version = connection.execute(
+                'PRAGMA user_version').fetchone()['user_version']
+            for number, script in MIGRATIONS:
+                if number > version:
+                    for statement in _statements(script):
+                        connection.execute(statement)
+                    connection.execute(f'PRAGMA user_version = {number}')
+
+    @property
+    def schemaVersion(self):
+        row = self._connection().execute('PRAGMA user_version').fetchone()
+        return row['user_version']
+
+    def add(self, task, input, status, schedule, now):
+        with self._transaction() as connection:
+            return connection.execute(QUERIES['insert_job'], dict(
+                task=task, status=str(status), input=input,
+                schedule=schedule, now=now)).fetchone()['id']
+
+    def addMany(self, entries, now):
+        insert = QUERIES['insert_job']
+        with self._transaction() as connection:
+            return [connection.execute(insert, dict(
+                task=task, status=str(status), input=input,
+                schedule=schedule, now=now)).fetchone()['id']
+                for task, input, status, schedule in entries]
+
+    def get(self, jobid):
+        row = self._read('get_job', id=jobid).fetchone()
+        if row is None:
+            raise NoSuchJob.withId(jobid)
+        return row
+
+    def ids(self, after=0, limit=None):
+        limit = -1 if limit is None else limit
+        return [row['id'] for row in
+                self._read('job_ids', after=after, limit=limit)]
+
+    def count(self):
+        return self._read('count_jobs').fetchone()['count(*)']
+
+    def find(self, status=None, task=None, after=None, limit=100):
+        after = 0 if after is None else after
+        if status is not None:
+            cursor = self._read('find_jobs_by_status', status=str(status),
+                                task=task, after=after, limit=limit)
+        elif task is not None:
+            cursor = self._read('find_jobs_by_task', task=task, after=after,
+                                limit=limit)
+        else:
+            cursor = self._read('find_jobs', status=None, task=None,
+                                after=after, limit=limit)
+        return cursor.fetchall()
+
+    def transition(self, jobid, fromStatuses, toStatus):
+        with self._transaction() as connection:
+            row = connection.execute(QUERIES['get_status'],
+                                     dict(id=jobid)).fetchone()
+            if row is None:
+                raise NoSuchJob.withId(jobid)
+            if row['status'] not in fromStatuses:
+                return False
+            connection.execute(QUERIES['set_status'],
+                               dict(id=jobid, status=str(toStatus)))
+            return True
+
+    def scheduleFirstRuns(self, now, firstDue):
+        # Called before every claim: look first, write only when needed.
+        if self._read('unscheduled_jobs').fetchone() is None:
+            return 0
+        with self._transaction() as connection:
+            rows = connection.execute(QUERIES['unscheduled_jobs']).fetchall()
+            for row in rows:
+                connection.execute(QUERIES['set_due'], dict(
+                    id=row['id'], due=firstDue(row, now)))
+            return len(rows)
+
+    def claim(self, now, token, nextDue, started):
+        claimed = dict(now=now, token=token, started=started)
+        with self._transaction() as connection:
+            row = connection.execute(QUERIES['due_cron_job'],
+                                     dict(now=now)).fetchone()
+            if row is not None:
+                return connection.execute(QUERIES['claim_cron_job'], dict(
+                    claimed, id=row['id'], due=row['due'],
+                    next=nextDue(row, now))).fetchone()
+            for name in ('claim_delayed_job', 'claim_queued_job'):
+                row = connection.execute(QUERIES[name], claimed).fetchone()
+                if row is not None:
+                    return row
+            return None
+
+    def finish(self, jobid, token, status, output, error, traceback, now):
+        if token is None:
+            return False
+        with self._transaction() as connection:
+            return connection.execute(QUERIES['finish_job'], dict(
+                id=jobid, token=token,
+                status=None if status is None else str(status),
+                output=output, error=error, traceback=traceback,
+                now=now)).rowcount == 1
+
+    def release(self, jobid, token):
+        if token is None:
+            return False
+        with self._transaction() as connection:
+            return connection.execute(QUERIES['release_job'], dict(
+                id=jobid, token=token)).rowcount == 1
+
+    def hasDue(self, now):
+        row = self._read('has_due', now=now).fetchone()
+        return bool(next(iter(row.values())))
+
+    def requeue(self, statuses, toStatus):
+        with self._transaction() as connection:
+            return sum(connection.execute(QUERIES['requeue_claimed'], dict(
+                status=str(status), to=str(toStatus))).rowcount
+                for status in statuses)
+
+    def setSchedule(self, jobid, schedule):
+        with self._transaction() as connection:
+            cursor = connection.execute(QUERIES['set_schedule'],
+                                        dict(id=jobid, schedule=schedule))
+            if cursor.rowcount == 0:
+                raise NoSuchJob.withId(jobid)
+
+    def clean(self, statuses):
+        with self._transaction() as connection:
+            return sum(connection.execute(QUERIES['clean_jobs'], dict(
+                status=str(status))).rowcount for status in statuses)
+
+    def close(self):
+        with self._connectionsLock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+

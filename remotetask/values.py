@@ -1,0 +1,82 @@
+"""Turn job inputs, outputs and errors into text a store keeps, and back.
+
+The store must give back exactly what it was given, for every type XML-RPC
+can carry (dict with str keys, list, str, int, float, bool, None, bytes,
+datetime), and must never execute what it reads: a database shared by
+several servers is not a place for pickle. So values go through JSON, with
+the three things JSON lacks wrapped in one-key objects whose key starts with
+``$``. A plain dict that has such a key is itself wrapped, which keeps the
+encoding unambiguous for any input.
+
+Anything else is refused with ``UnstorableValue`` (a ``TypeError``) at the
+moment it is handed in, naming the type, rather than being changed silently
+(a tuple would come back as a list) or failing later in a worker.
+"""
+
+import base64
+import datetime
+import json
+
+from remotetask.errors import UnstorableValue
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _wrap(value, path):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list:
+        return [_wrap(item, f'{path}[{i}]') for i, item in enumerate(value)]
+    if kind is dict:
+        wrapped = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise UnstorableValue(
+                    f'{path} has a key of type {type(key).__name__} '
+                    f'({key!r}); only str keys can be stored.')
+            wrapped[key] = _wrap(item, f'{path}[{key!r}]')
+        if any(key.startswith('$') for key in wrapped):
+            return {'$dict': wrapped}
+        return wrapped
+    if kind is bytes:
+        return {'$bytes': base64.b64encode(value).decode('ascii')}
+    if kind is datetime.datetime:
+        return {'$datetime': value.isoformat()}
+    hint = ' (use a list)' if kind is tuple else ''
+    raise UnstorableValue(
+        f'{path} is of type {kind.__name__}, which cannot be stored '
+        f'faithfully{hint}; use dict, list, str, int, float, bool, None, '
+        'bytes or datetime.')
+
+
+def _unwrap(node):
+    # Top down: the contents of a '$dict' wrapper are a user's dict whose
+    # '$' keys mean nothing, so they must not be unwrapped again.
+    kind = type(node)
+    if kind is list:
+        return [_unwrap(item) for item in node]
+    if kind is dict:
+        if len(node) == 1:
+            (key, item), = node.items()
+            if key == '$bytes':
+                return base64.b64decode(item)
+            if key == '$datetime':
+                return datetime.datetime.fromisoformat(item)
+            if key == '$dict':
+                return {k: _unwrap(v) for k, v in item.items()}
+        return {k: _unwrap(v) for k, v in node.items()}
+    return node
+
+
+def encode(value, what='value'):
+    """Return ``value`` as JSON text; ``UnstorableValue`` if it cannot be
+    kept exactly. ``what`` names the value in the error message."""
+    return json.dumps(_wrap(value, what), separators=(',', ':'))
+
+
+def decode(text):
+    """Return the value ``encode`` was given; ``None`` for ``None``."""
+    if text is None:
+        return None
+    return _unwrap(json.loads(text))

@@ -1,0 +1,261 @@
+"""The IJobStore contract, written once as tests.
+
+Subclass ``StoreContractTests`` and define ``makeStore(tmp_path)``; every
+store (memory, SQLite, PostgreSQL) runs these same tests unchanged.
+"""
+
+import threading
+
+import pytest
+from zope.interface.verify import verifyObject
+
+from remotetask.errors import NoSuchJob
+from remotetask.interfaces import IJobStore
+
+
+def nextDueIn(seconds):
+    """A nextDue callback that schedules ``seconds`` after ``now``."""
+    return lambda row, now: now + seconds
+
+
+class StoreContractTests:
+
+    def makeStore(self, tmp_path):
+        raise NotImplementedError
+
+    @pytest.fixture(autouse=True)
+    def _store(self, tmp_path):
+        self.store = self.makeStore(tmp_path)
+        yield
+        self.store.close()
+
+    def add(self, task='echo', input='1', status='queued', schedule=None,
+            now=100.0):
+        return self.store.add(task, input, status, schedule, now)
+
+    def claim(self, now=100.0, token='t', nextDue=nextDueIn(60)):
+        return self.store.claim(now, token, nextDue, now + 0.5)
+
+    def test_provides_interface(self):
+        """The store provides every method of IJobStore."""
+        assert verifyObject(IJobStore, self.store)
+
+    def test_ids_are_sequential_from_one(self):
+        """A new store hands out ids 1, 2, 3 ..."""
+        assert [self.add() for _ in range(3)] == [1, 2, 3]
+
+    def test_get_returns_what_was_added(self):
+        """get() returns the row as added, with empty results."""
+        jobid = self.add(task='t', input='{"a":1}', now=5.0)
+        row = self.store.get(jobid)
+        assert row == dict(
+            id=jobid, task='t', status='queued', input='{"a":1}',
+            output=None, error=None, traceback=None, created=5.0,
+            started=None, completed=None, schedule=None, due=None,
+            attempts=0, token=None)
+
+    def test_get_unknown_id_raises_NoSuchJob(self):
+        """An unknown id is a NoSuchJob, which is a KeyError."""
+        with pytest.raises(NoSuchJob) as info:
+            self.store.get(42)
+        assert isinstance(info.value, KeyError)
+        assert '42' in str(info.value)
+
+    def test_addMany_returns_ids_in_order(self):
+        """addMany() stores every entry and returns the ids in order."""
+        first = self.add()
+        ids = self.store.addMany(
+            [('a', '1', 'queued', None), ('b', '2', 'start later', None)],
+            1.0)
+        assert ids == [first + 1, first + 2]
+        assert self.store.get(ids[1])['status'] == 'start later'
+        assert self.store.get(ids[0])['task'] == 'a'
+
+    def test_ids_and_count_page_through_the_store(self):
+        """ids() pages in ascending order; count() counts every job."""
+        for _ in range(5):
+            self.add()
+        assert self.store.count() == 5
+        assert self.store.ids() == [1, 2, 3, 4, 5]
+        assert self.store.ids(after=2, limit=2) == [3, 4]
+        assert self.store.ids(after=5) == []
+
+    def test_find_filters_by_status_and_task(self):
+        """find() pages through jobs matching status and task."""
+        self.add(task='a')
+        self.add(task='b')
+        self.add(task='a', status='start later')
+        self.add(task='a')
+        assert [r['id'] for r in self.store.find(task='a')] == [1, 3, 4]
+        assert [r['id'] for r in self.store.find(status='queued')] == [1, 2, 4]
+        assert [r['id'] for r in
+                self.store.find(status='queued', task='a')] == [1, 4]
+        assert [r['id'] for r in self.store.find(after=1, limit=2)] == [2, 3]
+
+    def test_transition_is_a_compare_and_set(self):
+        """transition() changes the status only from the given ones."""
+        jobid = self.add(status='start later')
+        assert not self.store.transition(jobid, {'delayed'}, 'queued')
+        assert self.store.get(jobid)['status'] == 'start later'
+        assert self.store.transition(jobid, {'start later'}, 'queued')
+        assert self.store.get(jobid)['status'] == 'queued'
+        with pytest.raises(NoSuchJob):
+            self.store.transition(99, {'queued'}, 'cancelled')
+
+    def test_claim_takes_queued_jobs_in_order(self):
+        """Queued jobs are claimed oldest first, each once, as processing
+        with the token, start time and one more attempt."""
+        first, second = self.add(), self.add()
+        row = self.claim(token='a')
+        assert (row['id'], row['status'], row['token'], row['attempts'],
+                row['started']) == (first, 'processing', 'a', 1, 100.5)
+        assert self.claim(token='b')['id'] == second
+        assert self.claim() is None
+        assert self.store.get(first)['status'] == 'processing'
+
+    def test_claim_skips_jobs_not_queued(self):
+        """Jobs waiting to be started, cancelled or finished are not
+        claimed."""
+        for status in ('start later', 'cancelled', 'completed', 'error'):
+            self.add(status=status)
+        assert self.claim() is None
+        assert not self.store.hasDue(1e12)
+
+    def test_finish_needs_the_current_token(self):
+        """Only the holder of the claim can record the end of the run."""
+        jobid = self.add()
+        self.claim(token='mine')
+        assert not self.store.finish(jobid, 'other', 'completed', '1',
+                                     None, None, 200.0)
+        assert not self.store.finish(jobid, None, 'completed', '1',
+                                     None, None, 200.0)
+        assert self.store.get(jobid)['status'] == 'processing'
+        assert self.store.finish(jobid, 'mine', 'error', None, 'bad',
+                                 'Traceback', 200.0)
+        row = self.store.get(jobid)
+        assert (row['status'], row['error'], row['traceback'],
+                row['completed'], row['token']) == (
+                    'error', 'bad', 'Traceback', 200.0, None)
+        assert not self.store.finish(jobid, 'mine', 'completed', '1',
+                                     None, None, 300.0)
+
+    def test_cron_jobs_get_their_first_due_time_when_first_seen(self):
+        """scheduleFirstRuns() sets a due time on cron and delayed jobs
+        that have none, once."""
+        cron = self.add(status='cronjob', schedule='{"minute":[1]}')
+        delayed = self.add(status='delayed', schedule='{"delay":5}')
+        self.add()
+        seen = []
+        assert self.store.scheduleFirstRuns(
+            10.0, lambda row, now: seen.append(row['id']) or now + row['id'])
+        assert sorted(seen) == [cron, delayed]
+        assert self.store.get(cron)['due'] == 10.0 + cron
+        assert self.store.scheduleFirstRuns(20.0, nextDueIn(1)) == 0
+
+    def test_cron_claim_moves_due_on_and_keeps_status(self):
+        """A due cron job is claimed once per due time and stays cronjob."""
+        jobid = self.add(status='cronjob', schedule='{"minute":[1]}')
+        self.store.scheduleFirstRuns(0.0, nextDueIn(60))
+        assert self.claim(now=59.0) is None
+        row = self.claim(now=60.0, nextDue=nextDueIn(60))
+        assert (row['id'], row['status'], row['due']) == (jobid, 'cronjob',
+                                                           120.0)
+        assert self.claim(now=61.0) is None
+        assert self.store.finish(jobid, 't', None, '"out"', None, None, 62.0)
+        row = self.store.get(jobid)
+        assert (row['status'], row['output']) == ('cronjob', '"out"')
+
+    def test_delayed_job_runs_once_when_due(self):
+        """A delayed job is claimed as processing once its time comes."""
+        jobid = self.add(status='delayed', schedule='{"delay":5}')
+        self.store.scheduleFirstRuns(0.0, nextDueIn(5))
+        assert self.claim(now=4.0) is None
+        assert self.store.hasDue(5.0)
+        row = self.claim(now=5.0)
+        assert (row['id'], row['status']) == (jobid, 'processing')
+        assert self.claim(now=100.0) is None
+
+    def test_claim_order_is_cron_then_delayed_then_queued(self):
+        """Due cron runs come before due delayed jobs, then the queue."""
+        queued = self.add()
+        delayed = self.add(status='delayed', schedule='{"delay":1}')
+        cron = self.add(status='cronjob', schedule='{"minute":[1]}')
+        self.store.scheduleFirstRuns(0.0, nextDueIn(1))
+        order = [self.claim(now=10.0, nextDue=nextDueIn(100))['id']
+                 for _ in range(3)]
+        assert order == [cron, delayed, queued]
+
+    def test_hasDue(self):
+        """hasDue() tells whether a claim at that time would find a run."""
+        assert not self.store.hasDue(0.0)
+        self.add()
+        assert self.store.hasDue(0.0)
+        self.claim()
+        assert not self.store.hasDue(0.0)
+
+    def test_requeue_returns_claimed_jobs_to_the_queue(self):
+        """requeue() puts jobs left processing back, without their claim."""
+        jobid = self.add()
+        self.add()
+        self.claim(token='old')
+        assert self.store.requeue(['processing'], 'queued') == 1
+        row = self.store.get(jobid)
+        assert (row['status'], row['token']) == ('queued', None)
+        assert not self.store.finish(jobid, 'old', 'completed', '1', None,
+                                     None, 1.0)
+        assert self.claim()['id'] == jobid
+
+    def test_setSchedule_clears_the_due_time(self):
+        """A new schedule is picked up by the next scheduleFirstRuns."""
+        jobid = self.add(status='cronjob', schedule='{"minute":[1]}')
+        self.store.scheduleFirstRuns(0.0, nextDueIn(60))
+        self.store.setSchedule(jobid, '{"minute":[2]}')
+        row = self.store.get(jobid)
+        assert (row['schedule'], row['due']) == ('{"minute":[2]}', None)
+        with pytest.raises(NoSuchJob):
+            self.store.setSchedule(99, '{}')
+
+    def test_clean_deletes_by_status_and_never_reuses_ids(self):
+        """clean() removes the jobs in the given states; ids go on
+        increasing afterwards."""
+        for status in ('completed', 'error', 'queued', 'cancelled'):
+            self.add(status=status)
+        assert self.store.clean(['completed', 'cancelled']) == 2
+        assert self.store.ids() == [2, 3]
+        assert self.store.clean(['completed']) == 0
+        assert self.add() == 5
+
+    def test_concurrent_claims_hand_out_each_job_once(self):
+        """Eight threads claiming at once get every job exactly once."""
+        total = 200
+        self.store.addMany([('echo', '1', 'queued', None)] * total, 0.0)
+        claimed, errors = [], []
+
+        def worker(name):
+            try:
+                while (row := self.store.claim(1.0, name, nextDueIn(1),
+                                               1.0)) is not None:
+                    claimed.append(row['id'])
+            except Exception as error:  # surfaced by the assert below
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker, args=(f'w{i}',))
+                   for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert sorted(claimed) == list(range(1, total + 1))
+
+    def test_release_puts_a_claimed_job_back(self):
+        """release() with the current token re-queues the job; with any
+        other token it changes nothing."""
+        jobid = self.add()
+        self.claim(token='mine')
+        assert not self.store.release(jobid, 'other')
+        assert self.store.get(jobid)['status'] == 'processing'
+        assert self.store.release(jobid, 'mine')
+        row = self.store.get(jobid)
+        assert (row['status'], row['token']) == ('queued', None)
+        assert not self.store.release(jobid, 'mine')

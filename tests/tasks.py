@@ -1,0 +1,47 @@
+"""The tasks the tests run, each small and with one purpose."""
+
+import os
+import time
+
+from remotetask import TaskError
+
+
+def echo(input):
+    """Return the input unchanged."""
+    return input
+
+
+def fail(input):
+    """Fail the way a task is meant to: with a TaskError and a message."""
+    raise TaskError('An error occurred.')
+
+
+def crash(input):
+    """Fail the way a bug does: with an unexpected exception."""
+    raise ValueError(f'cannot handle {input!r}')
+
+
+def unstorable(input):
+    """Return a result no store can keep faithfully (a set)."""
+    return {1, 2}
+
+
+def sleep(input):
+    """Sleep ``input`` seconds, then return them."""
+    time.sleep(input)
+    return input
+
+
+def pid(input):
+    """Return the id of the process the task runs in."""
+    return os.getpid()
+
+
+def record(input):
+    """Append ``input['line']`` to the file ``input['path']``; return it.
+
+    Tests use the file to count how many times a job really ran.
+    """
+    with open(input['path'], 'a') as log:
+        log.write(f"{input['line']}\n")
+    return input['line']
