@@ -23,7 +23,7 @@ setup(
         # Interfaces, as in the Zope code this API descends from.
         'zope.interface>=6',
         # Parsing crontab strings for addCronJob(crontab=...).
-        'croniter>=6',
+        'cronsim>=2.6',
     ],
     extras_require={
         # Legacy hosts registering tasks as zope.component utilities.
@@ -39,6 +39,11 @@ setup(
     },
     entry_points={
         'console_scripts': ['remotetask = remotetask.cli:main'],
+        # Enabled only by --examples; remotetask.tasks stays empty here.
+        'remotetask.examples': [
+            'echo = remotetask.examples:echo',
+            'sleep = remotetask.examples:sleep',
+        ],
     },
     classifiers=[
         'Framework :: Twisted',

@@ -13,7 +13,7 @@ is wrapped in a ``SimpleTask``. One that fails to load is logged and left
 out, so that one broken plug-in does not take the server down.
 """
 
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -32,11 +32,12 @@ EXAMPLES_GROUP = 'remotetask.examples'
 
 
 def asTask(obj):
-    """``obj`` as an ITask: itself if it is one, else a SimpleTask."""
+    """``obj`` as an ITask: itself if it is one, else a SimpleTask (whose
+    timeout is the function's ``timeout`` attribute, if it has one)."""
     if ITask.providedBy(obj):
         return obj
     if callable(obj):
-        return SimpleTask(obj)
+        return SimpleTask(obj, timeout=getattr(obj, 'timeout', None))
     raise TypeError(f'{obj!r} is neither an ITask nor callable')
 
 
@@ -50,7 +51,41 @@ class TaskRegistry:
         self.groups = tuple(groups)
         self.useZope = useZope and _component is not None
         self._registered = {}
+        self._paths = {}
+        self._commandsFile = None
         self._entryPoints = None
+
+    @classmethod
+    def fromConfig(cls, config):
+        """Rebuild a registry from ``toConfig()``, in a worker process."""
+        registry = cls(config['groups'], useZope=False)
+        for name, path in config['paths'].items():
+            registry.registerPath(name, path)
+        if config['commandsFile']:
+            registry.registerCommands(config['commandsFile'])
+        return registry
+
+    def toConfig(self):
+        """What a worker process needs to find the same tasks by name.
+
+        Tasks registered as Python objects cannot cross a process
+        boundary; only entry points, import paths and command files do.
+        """
+        return dict(groups=list(self.groups), paths=dict(self._paths),
+                    commandsFile=self._commandsFile)
+
+    def registerPath(self, name, path):
+        """Register the task found at ``path`` ('package.module:attr')."""
+        task = asTask(EntryPoint(name, path, TASKS_GROUP).load())
+        self._paths[name] = path
+        self.register(name, task)
+
+    def registerCommands(self, filename):
+        """Register the command tasks declared in ``filename``."""
+        from remotetask.commandtask import loadCommands
+        for name, task in loadCommands(filename).items():
+            self.register(name, task)
+        self._commandsFile = filename
 
     def register(self, name, task):
         self._registered[name] = asTask(task)

@@ -14,12 +14,13 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from remotetask import cron, job as jobs, runner, values
-from remotetask.errors import InvalidArgument, NoSuchTask, NotAllowed
+from remotetask.errors import (
+    InvalidArgument, NoSuchTask, NotAllowed, RemoteTaskError)
 from remotetask.interfaces import ITaskService
 from remotetask.registry import TaskRegistry
 from remotetask.status import (
-    CANCELLABLE, CANCELLED, COMPLETED, CRONJOB, ERROR, FINISHED, QUEUED,
-    STARTLATER, Status)
+    CANCELLABLE, CANCELLED, COMPLETED, CRONJOB, ERROR, FINISHED, PROCESSING,
+    QUEUED, STARTLATER, Status)
 from remotetask.store.memory import MemoryJobStore
 
 
@@ -122,6 +123,28 @@ class TaskService:
             self._added()
         return ids
 
+    def addEach(self, requests):
+        """Add ``(task, input, startLater)`` tuples, the valid ones in one
+        transaction; return, in order, each one's id or the
+        ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
+        results, entries, slots = [], [], []
+        for task, input, startLater in requests:
+            try:
+                self._checkTask(task)
+                entries.append((task, values.encode(input, 'input'),
+                                STARTLATER if startLater else QUEUED, None))
+            except RemoteTaskError as error:
+                results.append(error)
+            else:
+                slots.append(len(results))
+                results.append(None)
+        if entries:
+            for slot, jobid in zip(slots,
+                                   self.store.addMany(entries, time.time())):
+                results[slot] = jobid
+            self._added()
+        return results
+
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None):
         self._checkTask(task)
@@ -185,6 +208,11 @@ class TaskService:
 
     def hasJobsWaiting(self, now=None):
         return self.store.hasDue(time.time() if now is None else now)
+
+    def recoverAbandoned(self):
+        """Put jobs left ``processing`` by an earlier run of this server
+        (a crash, a kill -9) back in the queue; return how many."""
+        return self.store.requeue([PROCESSING], QUEUED)
 
     def _nextDue(self, row, now):
         return jobs.fromRow(row, timezone=self.timezone).timeOfNextCall(now)

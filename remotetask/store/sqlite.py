@@ -62,6 +62,9 @@ class SQLiteJobStore:
         self._local = threading.local()
         self._connections = []
         self._connectionsLock = threading.Lock()
+        # Writers in this process take turns here rather than in SQLite's
+        # busy handler, which sleeps in steps of milliseconds.
+        self._writeLock = threading.Lock()
         self._migrate()
 
     def __repr__(self):
@@ -105,6 +108,12 @@ class SQLiteJobStore:
     def _transaction(self):
         """A write transaction: commits on return, rolls back on raise."""
         connection = self._connection()
+        with self._writeLock:
+            with self._writing(connection) as connection:
+                yield connection
+
+    @contextlib.contextmanager
+    def _writing(self, connection):
         try:
             connection.execute('BEGIN IMMEDIATE')
         except sqlite3.OperationalError as error:

@@ -1,0 +1,292 @@
+"""The ``remotetask`` command: run the server, or talk to one.
+
+``remotetask serve`` runs the same service as ``twistd -n remotetask``;
+every other subcommand is an XML-RPC client of a running server at
+``--url``. Whatever goes wrong (server unreachable, a Fault, bad JSON),
+the user gets one line on stderr and a non-zero exit status, never a
+traceback.
+"""
+
+import argparse
+import base64
+import datetime
+import json
+import os
+import sys
+import time
+import urllib.parse
+import xmlrpc.client
+
+DEFAULT_URL = 'http://127.0.0.1:8770/'
+FINISHED = ('completed', 'error', 'cancelled')
+
+EXIT_FAILED = 1      # the job failed, or the server refused the request
+EXIT_USAGE = 2       # argparse's own code for a bad command line
+EXIT_UNREACHABLE = 3
+
+
+class CommandError(Exception):
+    """A message for stderr, and the exit status to go with it."""
+
+    def __init__(self, message, status=EXIT_FAILED):
+        super().__init__(message)
+        self.status = status
+
+
+def _toJSON(value):
+    if isinstance(value, bytes):
+        return {'$bytes': base64.b64encode(value).decode('ascii')}
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def dumps(value):
+    return json.dumps(value, indent=2, ensure_ascii=False, default=_toJSON)
+
+
+def parseJSON(text, option='--input'):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CommandError(f'{option} is not valid JSON: {error}',
+                           EXIT_USAGE) from None
+
+
+def serverURL(url, environ=os.environ):
+    """``url`` with credentials from the environment when it has none."""
+    parts = urllib.parse.urlsplit(url)
+    user = environ.get('REMOTETASK_USER')
+    if user and not parts.username:
+        password = environ.get('REMOTETASK_PASSWORD', '')
+        netloc = (f'{urllib.parse.quote(user, safe="")}:'
+                  f'{urllib.parse.quote(password, safe="")}@{parts.netloc}')
+        parts = parts._replace(netloc=netloc)
+    return urllib.parse.urlunsplit(parts)
+
+
+def connect(args):
+    return xmlrpc.client.ServerProxy(serverURL(args.url), allow_none=True,
+                                     use_builtin_types=True)
+
+
+def _ints(text):
+    try:
+        return [int(part) for part in text.split(',') if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a comma-separated list of numbers') from None
+
+
+# The client subcommands. Each takes the server proxy and the arguments.
+
+def cmdTasks(server, args):
+    tasks = server.getAvailableTasks()
+    if not tasks:
+        print('This server has no tasks (start it with --examples, or '
+              'declare some).')
+    width = max(map(len, tasks), default=0)
+    for name in sorted(tasks):
+        print(f'{name:<{width}}  {tasks[name]}'.rstrip())
+
+
+def cmdAdd(server, args):
+    jobid = server.add(args.task, parseJSON(args.input), args.start_later)
+    if not args.wait:
+        print(jobid)
+        return
+    print(f'job {jobid} added; waiting', file=sys.stderr)
+    status = waitFor(server, jobid, args.timeout)
+    if status == 'completed':
+        print(dumps(server.getResult(jobid)))
+    elif status == 'error':
+        raise CommandError(f'job {jobid} failed: {server.getError(jobid)}')
+    else:
+        raise CommandError(f'job {jobid} is {status}')
+
+
+def waitFor(server, jobid, timeout):
+    """Wait for the job, showing its status on stderr as it changes."""
+    started = time.monotonic()
+    shown = None
+    while True:
+        elapsed = time.monotonic() - started
+        left = None if timeout is None else timeout - elapsed
+        if left is not None and left <= 0:
+            raise CommandError(
+                f'job {jobid} is still {shown} after {timeout:g} s')
+        status = server.wait(jobid, 1 if left is None else min(1, left))
+        if status != shown:
+            if shown is not None or status not in FINISHED:
+                print(f'  {elapsed:6.1f} s  {status}', file=sys.stderr)
+            shown = status
+        if status in FINISHED:
+            return status
+
+
+def cmdStatus(server, args):
+    print(server.getStatus(args.id))
+
+
+def cmdResult(server, args):
+    print(dumps(server.getResult(args.id)))
+
+
+def cmdError(server, args):
+    error = server.getError(args.id)
+    print('' if error is None else error)
+
+
+def cmdShow(server, args):
+    job = server.getJob(args.id)
+    traceback = job.pop('traceback')
+    for key in ('id', 'task', 'status', 'attempts', 'created', 'started',
+                'completed', 'schedule', 'nextRun', 'error'):
+        value = job.get(key)
+        if value is not None:
+            shown = value if isinstance(value, (str, int)) else dumps(value)
+            print(f'{key + ":":<11}{shown}')
+    print(f'{"input:":<11}{dumps(job["input"])}')
+    print(f'{"output:":<11}{dumps(job["output"])}')
+    if traceback:
+        print(traceback.rstrip())
+
+
+def cmdCancel(server, args):
+    server.cancel(args.id)
+    print(f'job {args.id} cancelled')
+
+
+def cmdJobs(server, args):
+    filter = {'limit': args.limit}
+    if args.status:
+        filter['status'] = args.status
+    if args.task:
+        filter['task'] = args.task
+    jobs = server.getJobs(filter)['jobs']
+    rows = [('ID', 'TASK', 'STATUS', 'CREATED', 'ERROR')]
+    rows += [(str(job['id']), job['task'], job['status'],
+              (job['created'] or '')[:19].replace('T', ' '),
+              (job['error'] or '')[:60]) for job in jobs]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        print('  '.join(cell.ljust(width) for cell, width in
+                        zip(row, widths)).rstrip())
+
+
+def cmdCron(server, args):
+    schedule = {}
+    for name in ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'):
+        if getattr(args, name):
+            schedule[name] = getattr(args, name)
+    if args.crontab:
+        schedule['crontab'] = args.crontab
+    if args.delay is not None:
+        schedule['delay'] = args.delay
+    print(server.addCronJob(args.task, parseJSON(args.input), schedule))
+
+
+def cmdClean(server, args):
+    removed = server.clean(args.status or None)
+    print(f'{removed} job(s) removed')
+
+
+def cmdServe(args, rest):
+    from remotetask.serve import serve
+    return serve(rest)
+
+
+def makeParser():
+    parser = argparse.ArgumentParser(
+        prog='remotetask',
+        description='Run a remotetask server, or talk to one over XML-RPC.',
+        epilog='Run "remotetask COMMAND --help" for the options of each.')
+    parser.add_argument(
+        '--url', default=os.environ.get('REMOTETASK_URL', DEFAULT_URL),
+        help='the server (env REMOTETASK_URL; default %(default)s); '
+             'credentials in the URL or in REMOTETASK_USER and '
+             'REMOTETASK_PASSWORD')
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND',
+                                     required=True)
+
+    def command(name, function, help):
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(function=function)
+        return sub
+
+    command('serve', cmdServe, 'run the server in the foreground; '
+            'every twistd remotetask option works (see serve --help)')
+    command('tasks', cmdTasks, 'list the tasks the server can run')
+    sub = command('add', cmdAdd, 'add a job and print its id')
+    sub.add_argument('task')
+    sub.add_argument('--input', default='null', metavar='JSON',
+                     help='the input, as JSON (default: null)')
+    sub.add_argument('--start-later', action='store_true',
+                     help='wait for "remotetask start" ... before running')
+    sub.add_argument('--wait', action='store_true',
+                     help='wait for the job, showing progress, and print '
+                          'its result')
+    sub.add_argument('--timeout', type=float, default=None,
+                     help='with --wait: give up after this many seconds')
+    for name, function, help in (
+            ('status', cmdStatus, "print a job's status"),
+            ('result', cmdResult, "print a job's result as JSON"),
+            ('error', cmdError, "print a job's error message"),
+            ('show', cmdShow, 'print everything about a job'),
+            ('cancel', cmdCancel, 'cancel a job that has not started')):
+        command(name, function, help).add_argument('id', type=int)
+    sub = command('jobs', cmdJobs, 'list jobs in a table')
+    sub.add_argument('--status', help='only jobs in this status')
+    sub.add_argument('--task', help='only jobs of this task')
+    sub.add_argument('--limit', type=int, default=100,
+                     help='at most this many (default 100, at most 1000)')
+    sub = command('cron', cmdCron, 'add a job that runs on a schedule')
+    sub.add_argument('task')
+    sub.add_argument('--input', default='null', metavar='JSON')
+    for option, name, what in (
+            ('--minute', 'minute', '0-59'), ('--hour', 'hour', '0-23'),
+            ('--day-of-month', 'dayOfMonth', '1-31'),
+            ('--month', 'month', '1-12'),
+            ('--day-of-week', 'dayOfWeek', '0-6, 0 = Monday')):
+        sub.add_argument(option, dest=name, type=_ints, metavar='N,N',
+                         help=f'comma-separated ({what})')
+    sub.add_argument('--crontab', metavar="'M H DOM MON DOW'",
+                     help="a crontab schedule, e.g. '*/5 * * * 1-5'")
+    sub.add_argument('--delay', type=float,
+                     help='run once, this many seconds from now')
+    sub = command('clean', cmdClean, 'remove finished jobs')
+    sub.add_argument('--status', action='append',
+                     choices=FINISHED, help='only these (repeatable)')
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = makeParser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == 'serve':
+        return cmdServe(args, rest)
+    if rest:
+        parser.error(f'unrecognized arguments: {" ".join(rest)}')
+    try:
+        args.function(connect(args), args)
+    except CommandError as error:
+        print(f'remotetask: {error}', file=sys.stderr)
+        return error.status
+    except xmlrpc.client.Fault as fault:
+        print(f'remotetask: {fault.faultString} (fault {fault.faultCode})',
+              file=sys.stderr)
+        return EXIT_FAILED
+    except xmlrpc.client.ProtocolError as error:
+        hint = ('; give credentials in the URL or REMOTETASK_USER and '
+                'REMOTETASK_PASSWORD' if error.errcode == 401 else '')
+        print(f'remotetask: the server at {args.url} answered '
+              f'{error.errcode} {error.errmsg}{hint}', file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, xmlrpc.client.Error) as error:
+        print(f'remotetask: cannot reach the server at {args.url}: '
+              f'{getattr(error, "strerror", None) or error}', file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        return 130
+    return 0

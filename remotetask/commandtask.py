@@ -1,0 +1,116 @@
+"""Tasks that run an external program, declared without writing Python.
+
+A command file is INI text, one section per task::
+
+    [convert-video]
+    description = Scale a video to 640 pixels wide
+    argv = ffmpeg -nostdin -y -i {source} -vf scale=640:-2 {target}
+    timeout = 600
+
+``argv`` is split like a shell would split it (``shlex``), once, when the
+file is read; then each word's ``{name}`` fields are filled from the job's
+input, a struct. The program is run directly, never through a shell, so a
+value can never become a second command, whatever it contains. Only plain
+``{name}`` fields are allowed: no attribute or index lookups.
+"""
+
+import configparser
+import shlex
+import string
+import subprocess
+
+from zope.interface import implementer
+
+from remotetask.interfaces import ITask
+from remotetask.task import TaskError
+
+_FORMATTER = string.Formatter()
+_TAIL = 2000
+
+
+def _fields(word):
+    names = set()
+    for _, name, spec, conversion in _FORMATTER.parse(word):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ValueError(f'{word!r}: only plain {{name}} fields are '
+                             'allowed in argv')
+        names.add(name)
+    return names
+
+
+@implementer(ITask)
+class CommandTask:
+    """Run ``argv`` with fields filled from the input; return its output.
+
+    The result is ``{'returncode': 0, 'stdout': ..., 'stderr': ...}``; a
+    non-zero exit ends the job in error with the end of its stderr.
+    """
+
+    def __init__(self, argv, timeout=None, description=''):
+        self.argv = list(argv)
+        if not self.argv:
+            raise ValueError('argv is empty')
+        self.fields = set().union(*map(_fields, self.argv))
+        self.programTimeout = timeout
+        # The worker pool's own limit comes a little later, so that the
+        # program is stopped here (and its process reaped) rather than
+        # orphaned by the pool killing the worker around it.
+        self.timeout = None if timeout is None else timeout + 5
+        self.description = description or f'Runs {self.argv[0]}'
+
+    def __repr__(self):
+        return f'<{type(self).__name__} {shlex.join(self.argv)!r}>'
+
+    def _argv(self, input):
+        if input is None and not self.fields:
+            input = {}
+        if not isinstance(input, dict):
+            raise TaskError(f'The input must be a struct with the fields '
+                            f'{", ".join(sorted(self.fields))}.')
+        missing = self.fields - set(input)
+        if missing:
+            raise TaskError(f'The input lacks {", ".join(sorted(missing))}.')
+        for name in self.fields:
+            if type(input[name]) not in (str, int, float):
+                raise TaskError(f'{name} must be a string or a number.')
+        return [word.format_map(input) for word in self.argv]
+
+    def __call__(self, service, jobid, input):
+        argv = self._argv(input)
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True,
+                                  errors='replace', stdin=subprocess.DEVNULL,
+                                  timeout=self.programTimeout)
+        except FileNotFoundError:
+            raise TaskError(f'The program {argv[0]!r} was not found.')
+        except subprocess.TimeoutExpired:
+            raise TaskError(
+                f'{argv[0]} timed out after {self.programTimeout} s.')
+        if done.returncode != 0:
+            raise TaskError(f'{argv[0]} exited with status '
+                            f'{done.returncode}: {done.stderr[-_TAIL:]}')
+        return dict(returncode=done.returncode, stdout=done.stdout,
+                    stderr=done.stderr)
+
+
+def loadCommands(filename):
+    """Read a command file; return ``{name: CommandTask}``.
+
+    A mistake in the file is a ValueError naming the file and section.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    with open(filename, encoding='utf-8') as file:
+        parser.read_file(file)
+    tasks = {}
+    for name in parser.sections():
+        section = parser[name]
+        try:
+            timeout = section.getfloat('timeout', fallback=None)
+            tasks[name] = CommandTask(
+                shlex.split(section['argv']), timeout=timeout,
+                description=section.get('description', ''))
+        except (KeyError, ValueError) as error:
+            raise ValueError(f'{filename} [{name}]: {error}') from None
+    return tasks

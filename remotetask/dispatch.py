@@ -1,0 +1,200 @@
+"""Handing due jobs to free workers, in the reactor.
+
+Modelled on ``TimerService``: a fresh ``LoopingCall`` per start, driving
+``wake()`` once a second (for cron and delayed jobs, and as a fallback),
+an injectable clock, and a stop that waits for the work in flight. An
+``add()`` wakes it at once, so a job on an idle server starts within
+milliseconds rather than on the next tick. ``wake()`` never raises: a
+raise would end a LoopingCall for good.
+
+Store calls go through ``storeCall`` (a thread pool the server owns);
+task code runs in the worker pool. Nothing here blocks the reactor.
+"""
+
+import time
+
+from twisted.application.service import Service
+from twisted.internet import defer, task
+from twisted.logger import Logger
+
+from remotetask.errors import NoSuchTask
+from remotetask.runner import Outcome
+from remotetask.status import FINISHED
+
+
+class Dispatcher(Service):
+    """Claim due jobs while workers are free; record how they end."""
+
+    name = 'dispatcher'
+    log = Logger()
+
+    def __init__(self, service, workers, storeCall, clock=None,
+                 interval=1.0, grace=30.0):
+        from twisted.internet import reactor
+        self.service = service
+        self.workers = workers
+        self.storeCall = storeCall
+        self.clock = clock or reactor
+        self.interval = interval
+        self.grace = grace
+        self.inFlight = {}
+        self._waiters = {}
+        self._filling = False
+        self._again = False
+        self._loop = None
+        self._loopDone = None
+
+    # Waking up
+
+    def wakeFromThread(self):
+        """For ``TaskService.onAdd``: called in a store thread."""
+        self.clock.callFromThread(self.wake)
+
+    def wake(self):
+        if not self.running:
+            return
+        if self._filling:
+            self._again = True
+            return
+        self._filling = True
+        d = self._fill()
+        d.addErrback(lambda f: self.log.failure('Dispatching failed', f))
+        d.addBoth(self._filled)
+
+    def _filled(self, ignored):
+        self._filling = False
+        if self._again:
+            self._again = False
+            self.wake()
+
+    @defer.inlineCallbacks
+    def _fill(self):
+        while self.running and self.workers.free > 0:
+            self._again = False
+            row = yield self.storeCall(self.service.claimNext)
+            if row is None:
+                return
+            self._start(row)
+
+    # Running
+
+    def _start(self, row):
+        started = time.monotonic()
+        try:
+            taskObject = self.service.registry.lookup(row['task'])
+        except NoSuchTask as error:
+            ran = defer.succeed(Outcome.failed(str(error)))
+        else:
+            ran = self.workers.run(row, taskObject)
+        finished = ran.addCallback(self._record, row, started)
+        finished.addErrback(
+            lambda f: self.log.failure('Job {id} could not be recorded', f,
+                                       id=row['id']))
+        finished.addBoth(self._done, row['id'])
+        self.inFlight[row['id']] = finished
+
+    @defer.inlineCallbacks
+    def _record(self, outcome, row, started):
+        if not self.running and outcome.error == (
+                'The server stopped while the job was running.'):
+            yield self.storeCall(self.service.store.release, row['id'],
+                                 row['token'])
+            self.log.info('Job {id} ({task}) put back in the queue',
+                          id=row['id'], task=row['task'])
+            return
+        yield self.storeCall(self.service.finishRun, row, outcome)
+        self.log.info(
+            'Job {id} ({task}) ended in {seconds:.3f} s: {result}',
+            id=row['id'], task=row['task'],
+            seconds=time.monotonic() - started,
+            result='ok' if outcome.ok else outcome.error)
+
+    def _done(self, ignored, jobid):
+        self.inFlight.pop(jobid, None)
+        self._notify(jobid)
+        self.wake()
+
+    # Waiting for a job to finish
+
+    @defer.inlineCallbacks
+    def waitFor(self, jobid, timeout):
+        """The job's status once it is finished, or after ``timeout``
+        seconds, whichever comes first; no polling of the store in
+        between (another server's completions are seen on the tick)."""
+        status = yield self.storeCall(self.service.getStatus, jobid)
+        if status in FINISHED or timeout <= 0:
+            return status
+        waiter = defer.Deferred()
+        self._waiters.setdefault(jobid, []).append(waiter)
+        timer = self.clock.callLater(timeout, self._stopWaiting, jobid,
+                                     waiter)
+        yield waiter
+        if timer.active():
+            timer.cancel()
+        status = yield self.storeCall(self.service.getStatus, jobid)
+        return status
+
+    def _stopWaiting(self, jobid, waiter):
+        waiters = self._waiters.get(jobid, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+            if not waiters:
+                del self._waiters[jobid]
+            waiter.callback(None)
+
+    def _notify(self, jobid):
+        for waiter in self._waiters.pop(jobid, []):
+            waiter.callback(None)
+
+    @defer.inlineCallbacks
+    def _checkWaiters(self):
+        """Wake waiters whose job finished elsewhere (another server)."""
+        for jobid in list(self._waiters):
+            if jobid in self.inFlight:
+                continue
+            try:
+                status = yield self.storeCall(self.service.getStatus, jobid)
+            except KeyError:
+                status = None
+            if status is None or status in FINISHED:
+                self._notify(jobid)
+
+    def _tick(self):
+        self.wake()
+        if self._waiters:
+            self._checkWaiters().addErrback(
+                lambda f: self.log.failure('Checking waiters failed', f))
+
+    # Starting and stopping
+
+    @defer.inlineCallbacks
+    def startService(self):
+        super().startService()
+        self.service.onAdd(self.wakeFromThread)
+        moved = yield self.storeCall(self.service.recoverAbandoned)
+        if moved:
+            self.log.warn('Put {count} job(s) left running by an earlier '
+                          'run back in the queue', count=moved)
+        if self.running:
+            self._loop = task.LoopingCall(self._tick)
+            self._loop.clock = self.clock
+            self._loopDone = self._loop.start(self.interval, now=True)
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+            yield self._loopDone
+        self._loop = None
+        if self.inFlight:
+            self.log.info('Waiting up to {grace} s for {count} running '
+                          'job(s)', grace=self.grace,
+                          count=len(self.inFlight))
+            pending = defer.DeferredList(list(self.inFlight.values()))
+            timer = self.clock.callLater(self.grace, self.workers.kill)
+            yield pending
+            if timer.active():
+                timer.cancel()
+        for jobid in list(self._waiters):
+            self._notify(jobid)

@@ -1,0 +1,360 @@
+"""The XML-RPC face of the TaskService.
+
+Each ``xmlrpc_*`` method checks its arguments and delegates to the
+service through ``storeCall`` (a thread pool), so the reactor thread never
+waits for the store. Every error a client can cause reaches it as a
+``Fault`` whose code is the ``faultCode`` of a ``RemoteTaskError``
+(``remotetask.errors``); the mapping is ``toFault`` below and nowhere
+else. Twisted's own 8001 remains for an unknown method name.
+"""
+
+import datetime
+import inspect
+import xmlrpc.client
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.web import server
+from twisted.web.xmlrpc import XMLRPC, Fault, XMLRPCIntrospection
+
+from remotetask import task as tasks
+from remotetask.errors import (
+    InternalError, InvalidArgument, NotAllowed, RemoteTaskError,
+    RequestTooLarge)
+from remotetask.status import CANCELLABLE, STARTLATER
+
+log = Logger()
+
+MAX_WAIT = 60
+MAX_PAGE = 1000
+SCHEDULE_FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')
+
+
+def toFault(error):
+    """The Fault a client sees for ``error`` (an exception or Fault)."""
+    if isinstance(error, Fault):
+        return error
+    if isinstance(error, RemoteTaskError):
+        return Fault(error.faultCode, error.message)
+    return Fault(InternalError.faultCode, InternalError().message)
+
+
+def checkWireValue(value, what='The result'):
+    """Raise ``InvalidArgument`` if XML-RPC cannot carry ``value``."""
+    try:
+        xmlrpc.client.dumps((value,), allow_none=True)
+    except (TypeError, OverflowError, ValueError) as error:
+        raise InvalidArgument(
+            f'{what} cannot be sent over XML-RPC: {error}') from None
+
+
+def _need(name, value, *kinds):
+    if type(value) not in kinds:
+        wanted = ' or '.join(kind.__name__ for kind in kinds)
+        raise InvalidArgument(f'{name} must be {wanted}, '
+                              f'not {type(value).__name__} ({value!r:.80}).')
+    return value
+
+
+def _jobId(value):
+    return _need('The job id', value, int)
+
+
+def _iso(moment):
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc).isoformat()
+
+
+def jobStruct(job):
+    """A job as an XML-RPC struct (times as ISO 8601 strings in UTC)."""
+    struct = dict(
+        id=job.id, task=job.task, status=str(job.status), input=job.input,
+        output=job.output, error=job.error, traceback=job.traceback,
+        created=_iso(job.created), started=_iso(job.started),
+        completed=_iso(job.completed), attempts=job.attempts,
+        schedule=None, nextRun=None)
+    if hasattr(job, 'timeOfNextCall'):
+        schedule = {name: list(getattr(job, name)) for name in
+                    SCHEDULE_FIELDS if getattr(job, name)}
+        if job.crontab:
+            schedule = dict(crontab=job.crontab)
+        if job.delay is not None:
+            schedule = dict(delay=job.delay)
+        struct['schedule'] = schedule
+        struct['nextRun'] = _iso(job.scheduledFor)
+    return struct
+
+
+class TaskServiceResource(XMLRPC):
+    """Publishes the TaskService; ``system.*`` adds introspection and
+    ``multicall``."""
+
+    def __init__(self, service, storeCall, dispatcher=None):
+        super().__init__(allowNone=True, useDateTime=True)
+        self.service = service
+        self.storeCall = storeCall
+        self.dispatcher = dispatcher
+        self.putSubHandler('system', SystemHandler(self))
+
+    # The HTTP side
+
+    def render_POST(self, request):
+        request.setHeader(b'content-type', b'text/xml; charset=utf-8')
+        limit = getattr(request, 'tooLargeFor', None)
+        if limit is not None:
+            self._respond(toFault(RequestTooLarge(
+                f'The request is larger than this server accepts '
+                f'({limit} bytes; see --max-request-size).')), request)
+            return server.NOT_DONE_YET
+        request.content.seek(0, 0)
+        try:
+            args, name = xmlrpc.client.loads(
+                request.content.read(), use_datetime=True,
+                use_builtin_types=True)
+        except Exception as error:
+            self._respond(toFault(InvalidArgument(
+                f'The request is not valid XML-RPC: {error}')), request)
+            return server.NOT_DONE_YET
+        gone = []
+        request.notifyFinish().addErrback(gone.append)
+        self.callMethod(name, args).addCallback(self._respond, request, gone)
+        return server.NOT_DONE_YET
+
+    def _respond(self, result, request, gone=()):
+        if gone:
+            return
+        if not isinstance(result, Fault):
+            result = (result,)
+        try:
+            content = xmlrpc.client.dumps(result, methodresponse=True,
+                                          allow_none=True)
+        except Exception as error:
+            content = xmlrpc.client.dumps(toFault(InvalidArgument(
+                f'The answer cannot be sent over XML-RPC: {error}')),
+                methodresponse=True, allow_none=True)
+        content = content.encode('utf-8')
+        request.setHeader(b'content-length', b'%d' % len(content))
+        request.write(content)
+        request.finish()
+
+    def callMethod(self, name, args):
+        """Call the method ``name``; a Deferred of its result or Fault."""
+        if not isinstance(name, str):
+            return defer.succeed(toFault(InvalidArgument(
+                'The method name must be a string.')))
+        try:
+            function = self.lookupProcedure(name)
+        except Fault as fault:
+            return defer.succeed(fault)
+        try:
+            inspect.signature(function).bind(*args)
+        except TypeError as error:
+            return defer.succeed(toFault(InvalidArgument(
+                f'{name}{inspect.signature(function)}: {error}.')))
+        d = defer.maybeDeferred(function, *args)
+        d.addErrback(self._failed, name)
+        return d
+
+    def _failed(self, failure, name):
+        if not isinstance(failure.value, (Fault, RemoteTaskError)):
+            log.failure('{name} failed', failure, name=name)
+        return toFault(failure.value)
+
+    # The methods
+
+    def xmlrpc_getAvailableTasks(self):
+        """Return a struct: task name -> one-line description."""
+        def describeAll():
+            return {name: tasks.describe(task) for name, task in
+                    self.service.getAvailableTasks().items()}
+        return self.storeCall(describeAll)
+
+    def xmlrpc_add(self, task, input=None, startLater=False):
+        """Queue a job for task with input; return its id (an int).
+
+        With startLater true it waits as 'start later' until startJob.
+        """
+        _need('The task name', task, str)
+        _need('startLater', startLater, bool)
+        return self.storeCall(self.service.add, task, input, startLater)
+
+    def xmlrpc_addCronJob(self, task, input=None, schedule=None):
+        """Add a job that runs on a schedule; return its id.
+
+        schedule is a struct with any of minute, hour, dayOfMonth, month,
+        dayOfWeek (arrays of ints; dayOfWeek 0 = Monday), or crontab (a
+        crontab string), or delay (seconds, for one run).
+        """
+        _need('The task name', task, str)
+        schedule = _need('schedule', schedule or {}, dict)
+        unknown = set(schedule) - set(SCHEDULE_FIELDS) - {'crontab',
+                                                          'delay'}
+        if unknown:
+            raise InvalidArgument(
+                f'schedule has unknown fields: {", ".join(sorted(unknown))}'
+                f' (known: {", ".join(SCHEDULE_FIELDS)}, crontab, delay).')
+        for name in SCHEDULE_FIELDS:
+            _need(name, schedule.get(name, []), list)
+        return self.storeCall(self.service.addCronJob, task, input,
+                              **schedule)
+
+    @defer.inlineCallbacks
+    def xmlrpc_startJob(self, jobid):
+        """Queue a 'start later' job; return true."""
+        started = yield self.storeCall(self.service.startJob, _jobId(jobid))
+        if not started:
+            status = yield self.storeCall(self.service.getStatus, jobid)
+            raise NotAllowed(f'Job {jobid} is {status}; only a job that is '
+                             f'{STARTLATER} can be started.')
+        return True
+
+    @defer.inlineCallbacks
+    def xmlrpc_cancel(self, jobid):
+        """Cancel a job that has not started, or a cron job; return true."""
+        cancelled = yield self.storeCall(self.service.cancel, _jobId(jobid))
+        if not cancelled:
+            status = yield self.storeCall(self.service.getStatus, jobid)
+            allowed = ', '.join(sorted(CANCELLABLE))
+            raise NotAllowed(f'Job {jobid} is {status}; only jobs that are '
+                             f'{allowed} can be cancelled.')
+        return True
+
+    def xmlrpc_getStatus(self, jobid):
+        """Return the job's status as a string."""
+        d = self.storeCall(self.service.getStatus, _jobId(jobid))
+        return d.addCallback(str)
+
+    def xmlrpc_getResult(self, jobid):
+        """Return the job's result; nil until it has one."""
+        return self.storeCall(self.service.getResult, _jobId(jobid))
+
+    def xmlrpc_getError(self, jobid):
+        """Return the job's error message; nil if it has none."""
+        return self.storeCall(self.service.getError, _jobId(jobid))
+
+    def xmlrpc_getJob(self, jobid):
+        """Return a struct with every field of the job."""
+        d = self.storeCall(self.service.getJob, _jobId(jobid))
+        return d.addCallback(jobStruct)
+
+    def xmlrpc_getJobs(self, filter=None):
+        """Return a page of jobs: {jobs: [struct], cursor: int or nil}.
+
+        filter may hold status, task, limit (default 100, at most 1000)
+        and cursor (from the previous page); nil cursor: no more pages.
+        """
+        filter = _need('filter', filter or {}, dict)
+        unknown = set(filter) - {'status', 'task', 'limit', 'cursor'}
+        if unknown:
+            raise InvalidArgument(
+                f'filter has unknown fields: {", ".join(sorted(unknown))} '
+                '(known: status, task, limit, cursor).')
+        limit = _need('limit', filter.get('limit', 100), int)
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidArgument(f'limit must be from 1 to {MAX_PAGE}.')
+        after = _need('cursor', filter.get('cursor', 0), int)
+        status = filter.get('status')
+        task = filter.get('task')
+        if status is not None:
+            _need('status', status, str)
+        if task is not None:
+            _need('task', task, str)
+
+        def page():
+            jobs = [self.service.getJob(row['id']) for row in
+                    self.service.store.find(status=status, task=task,
+                                            after=after, limit=limit)]
+            cursor = jobs[-1].id if len(jobs) == limit else None
+            return dict(jobs=[jobStruct(job) for job in jobs], cursor=cursor)
+        return self.storeCall(page)
+
+    def xmlrpc_clean(self, statuses=None):
+        """Remove finished jobs (completed, error, cancelled by default, or
+        the statuses given); return how many were removed."""
+        if statuses is None:
+            return self.storeCall(self.service.clean)
+        _need('statuses', statuses, list)
+        return self.storeCall(self.service.clean, statuses)
+
+    def xmlrpc_wait(self, jobid, timeout=10):
+        """Wait until the job is finished, at most timeout seconds (up to
+        60); return its status then."""
+        _need('timeout', timeout, int, float)
+        if not 0 <= timeout <= MAX_WAIT:
+            raise InvalidArgument(
+                f'timeout must be from 0 to {MAX_WAIT} seconds.')
+        d = self.dispatcher.waitFor(_jobId(jobid), timeout)
+        return d.addCallback(str)
+
+
+class SystemHandler(XMLRPCIntrospection):
+    """``system.listMethods``, ``methodHelp``, ``methodSignature`` and
+    ``multicall``, as Python's own XML-RPC server offers."""
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.parent = parent
+
+    def xmlrpc_multicall(self, calls):
+        """Run many calls in one request; return, for each, [result] or a
+        fault struct. Consecutive add calls are stored in one transaction.
+        """
+        _need('multicall', calls, list)
+        return self._multicall(calls)
+
+    @defer.inlineCallbacks
+    def _multicall(self, calls):
+        results = []
+        index = 0
+        while index < len(calls):
+            adds = []
+            while index + len(adds) < len(calls) and _isAdd(
+                    calls[index + len(adds)]):
+                adds.append(calls[index + len(adds)])
+            if len(adds) > 1:
+                answers = yield self.parent.storeCall(
+                    self.parent.service.addEach,
+                    [_addArguments(call) for call in adds])
+                results.extend(_multicallAnswer(answer) for answer in answers)
+                index += len(adds)
+                continue
+            call = calls[index]
+            index += 1
+            if not isinstance(call, dict) or not isinstance(
+                    call.get('params', []), list):
+                results.append(_multicallAnswer(InvalidArgument(
+                    'Each call must be a struct with methodName and '
+                    'params (an array).')))
+                continue
+            name = call.get('methodName')
+            if name == 'system.multicall':
+                results.append(_multicallAnswer(InvalidArgument(
+                    'system.multicall cannot be nested.')))
+                continue
+            answer = yield self.parent.callMethod(name,
+                                                  call.get('params', []))
+            results.append(_multicallAnswer(answer))
+        return results
+
+
+def _isAdd(call):
+    """Whether ``call`` is an add that addEach can take as it is."""
+    if not (isinstance(call, dict) and call.get('methodName') == 'add'):
+        return False
+    params = call.get('params')
+    return (isinstance(params, list) and 1 <= len(params) <= 3
+            and type(params[0]) is str
+            and (len(params) < 3 or type(params[2]) is bool))
+
+
+def _addArguments(call):
+    params = call['params']
+    return tuple(params) + (None, None, False)[len(params):]
+
+
+def _multicallAnswer(answer):
+    if isinstance(answer, (Fault, Exception)):
+        fault = toFault(answer)
+        return dict(faultCode=fault.faultCode, faultString=fault.faultString)
+    return [answer]
