@@ -17,7 +17,8 @@ from twisted.application.service import Service
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
-from remotetask.errors import NoSuchTask
+from remotetask import values
+from remotetask.errors import NoSuchTask, RemoteTaskError
 from remotetask.runner import Outcome
 from remotetask.status import FINISHED
 
@@ -29,7 +30,7 @@ class Dispatcher(Service):
     log = Logger()
 
     def __init__(self, service, workers, storeCall, clock=None,
-                 interval=1.0, grace=30.0):
+                 interval=1.0, grace=30.0, checkOutput=None):
         from twisted.internet import reactor
         self.service = service
         self.workers = workers
@@ -37,6 +38,7 @@ class Dispatcher(Service):
         self.clock = clock or reactor
         self.interval = interval
         self.grace = grace
+        self.checkOutput = checkOutput
         self.inFlight = {}
         self._waiters = {}
         self._filling = False
@@ -102,12 +104,23 @@ class Dispatcher(Service):
             self.log.info('Job {id} ({task}) put back in the queue',
                           id=row['id'], task=row['task'])
             return
-        yield self.storeCall(self.service.finishRun, row, outcome)
+        outcome = yield self.storeCall(self._finish, row, outcome)
         self.log.info(
             'Job {id} ({task}) ended in {seconds:.3f} s: {result}',
             id=row['id'], task=row['task'],
             seconds=time.monotonic() - started,
             result='ok' if outcome.ok else outcome.error)
+
+    def _finish(self, row, outcome):
+        """In a store thread: refuse an output the clients could not
+        read (``checkOutput``), then record the outcome."""
+        if outcome.ok and self.checkOutput is not None:
+            try:
+                self.checkOutput(values.decode(outcome.output))
+            except RemoteTaskError as error:
+                outcome = Outcome.failed(error.message)
+        self.service.finishRun(row, outcome)
+        return outcome
 
     def _done(self, ignored, jobid):
         self.inFlight.pop(jobid, None)

@@ -22,7 +22,7 @@ from remotetask.site import makeSite
 from remotetask.store import openStore
 from remotetask.threadpool import ThreadPoolService
 from remotetask.workerpool import ProcessWorkerPool, ThreadWorkerPool
-from remotetask.xmlrpc import TaskServiceResource
+from remotetask.xmlrpc import TaskServiceResource, checkWireValue
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
 DEFAULT_STORE = 'sqlite:remotetask.sqlite'
@@ -200,7 +200,8 @@ def makeService(options):
         workers = ThreadWorkerPool(service, options['workers'])
     workers.setServiceParent(top)
     dispatcher = Dispatcher(service, workers, storePool.call,
-                            grace=options['grace'])
+                            grace=options['grace'],
+                            checkOutput=checkWireValue)
     dispatcher.setServiceParent(top)
     resource = TaskServiceResource(service, storePool.call, dispatcher)
     site = makeSite(resource, options['max-request-size'], options['users'],

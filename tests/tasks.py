@@ -45,3 +45,21 @@ def record(input):
     with open(input['path'], 'a') as log:
         log.write(f"{input['line']}\n")
     return input['line']
+
+
+def slow(input):
+    """Sleep far longer than its timeout allows (one second)."""
+    time.sleep(60)
+
+
+slow.timeout = 1
+
+
+def die(input):
+    """Kill the worker process running it, as a segfault would."""
+    os.kill(os.getpid(), 9)
+
+
+def big(input):
+    """Return an int over 32 bits, which XML-RPC cannot carry."""
+    return 2 ** 40

@@ -1,0 +1,254 @@
+"""Every XML-RPC method and Fault, against the real daemon, called with
+the stdlib client."""
+
+import datetime
+import http.client
+import threading
+import xmlrpc.client
+
+import pytest
+
+FAULTS = {'NoSuchTask': 1, 'NoSuchJob': 2, 'InvalidArgument': 3,
+          'NotAllowed': 5, 'RequestTooLarge': 7, 'NoSuchMethod': 8001}
+
+
+def fault(call, *args):
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        call(*args)
+    return info.value
+
+
+def test_available_tasks_with_descriptions(server):
+    """getAvailableTasks gives each task's one-line description."""
+    tasks = server.getAvailableTasks()
+    assert tasks['echo'] == 'Return the input unchanged.'
+    assert 'record' in tasks and 'slow' in tasks
+
+
+def test_add_wait_and_read_a_result(server):
+    """A job added over the wire runs; wait() answers when it is done;
+    result, status and the full job struct read back."""
+    value = {'text': 'ünï', 'n': 3, 'f': 1.5, 'none': None, 'ok': True,
+             'raw': b'\x00\xff', 'list': [1, [2]],
+             'when': datetime.datetime(2024, 2, 29, 12, 0, 1)}
+    jobid = server.add('echo', value)
+    assert isinstance(jobid, int)
+    assert server.wait(jobid, 30) == 'completed'
+    assert server.getStatus(jobid) == 'completed'
+    assert server.getResult(jobid) == value
+    assert server.getError(jobid) is None
+    job = server.getJob(jobid)
+    assert (job['id'], job['task'], job['status'], job['attempts'],
+            job['input'], job['output']) == (jobid, 'echo', 'completed', 1,
+                                             value, value)
+    assert job['created'] <= job['started'] <= job['completed']
+    assert job['schedule'] is None and job['nextRun'] is None
+
+
+def test_no_result_is_nil(server):
+    """A job without a result answers nil, which the client reads."""
+    jobid = server.add('echo', None, True)
+    assert server.getResult(jobid) is None
+
+
+def test_errors_of_tasks(server):
+    """TaskError gives its message; other exceptions 'Type: message'
+    with a traceback in getJob."""
+    failed = server.add('fail')
+    crashed = server.add('crash', 5)
+    assert server.wait(failed, 30) == 'error'
+    assert server.wait(crashed, 30) == 'error'
+    assert server.getError(failed) == 'An error occurred.'
+    assert server.getError(crashed) == 'ValueError: cannot handle 5'
+    assert 'Traceback' in server.getJob(crashed)['traceback']
+
+
+def test_result_xmlrpc_cannot_carry_ends_the_job_in_error(server):
+    """A result over 32 bits ends the job in error, saying why."""
+    jobid = server.add('big')
+    assert server.wait(jobid, 30) == 'error'
+    assert 'XML-RPC' in server.getError(jobid)
+
+
+def test_start_later_and_cancel(server):
+    """startJob queues a waiting job; cancel cancels one; both refuse,
+    with NotAllowed, a job in the wrong state."""
+    waiting = server.add('echo', 1, True)
+    assert server.getStatus(waiting) == 'start later'
+    other = server.add('echo', 2, True)
+    assert server.cancel(other) is True
+    assert server.getStatus(other) == 'cancelled'
+    assert server.startJob(waiting) is True
+    assert server.wait(waiting, 30) == 'completed'
+    error = fault(server.startJob, waiting)
+    assert error.faultCode == FAULTS['NotAllowed']
+    assert 'completed' in error.faultString
+    assert fault(server.cancel, waiting).faultCode == FAULTS['NotAllowed']
+
+
+def test_cron_and_delayed_jobs(server):
+    """addCronJob takes fields, a crontab string or a delay; a delayed
+    job runs once; getJob shows the schedule and the next run."""
+    cron = server.addCronJob('echo', 'x', {'minute': [0, 30]})
+    job = server.getJob(cron)
+    assert job['status'] == 'cronjob'
+    assert job['schedule'] == {'minute': [0, 30]}
+    tab = server.addCronJob('echo', None, {'crontab': '0 3 * * sun'})
+    assert server.getJob(tab)['schedule'] == {'crontab': '0 3 * * sun'}
+    delayed = server.addCronJob('echo', 'later', {'delay': 1})
+    assert server.getStatus(delayed) == 'delayed'
+    assert server.wait(delayed, 30) == 'completed'
+    assert server.getResult(delayed) == 'later'
+    assert server.getJob(cron)['nextRun'] is not None
+    assert server.cancel(cron) is True
+
+
+def test_getJobs_pages_with_a_cursor(server):
+    """getJobs filters by status and task and walks pages by cursor."""
+    ids = [server.add('echo', i, True) for i in range(5)]
+    server.add('fail', None, True)
+    first = server.getJobs({'task': 'echo', 'limit': 2})
+    assert [j['id'] for j in first['jobs']] == ids[:2]
+    second = server.getJobs({'task': 'echo', 'limit': 2,
+                             'cursor': first['cursor']})
+    assert [j['id'] for j in second['jobs']] == ids[2:4]
+    last = server.getJobs({'task': 'echo', 'limit': 2,
+                           'cursor': second['cursor']})
+    assert [j['id'] for j in last['jobs']] == ids[4:]
+    assert last['cursor'] is None
+    assert len(server.getJobs({'status': 'start later'})['jobs']) == 6
+
+
+def test_clean(server):
+    """clean removes finished jobs and says how many."""
+    done = server.add('echo', 1)
+    server.wait(done, 30)
+    server.add('echo', 2, True)
+    assert server.clean() == 1
+    assert server.clean(['error']) == 0
+    assert fault(server.getStatus, done).faultCode == FAULTS['NoSuchJob']
+    assert fault(server.clean, ['queued']).faultCode == \
+        FAULTS['InvalidArgument']
+
+
+@pytest.mark.parametrize('method, args, code, words', [
+    ('add', ('nope',), 'NoSuchTask', "'nope'"),
+    ('getStatus', (999,), 'NoSuchJob', '999'),
+    ('getResult', (999,), 'NoSuchJob', '999'),
+    ('getJob', (999,), 'NoSuchJob', '999'),
+    ('getStatus', ('1',), 'InvalidArgument', 'job id must be int'),
+    ('add', (1,), 'InvalidArgument', 'task name must be str'),
+    ('add', ('echo', 1, 'yes'), 'InvalidArgument', 'startLater'),
+    ('add', (), 'InvalidArgument', "missing a required argument: 'task'"),
+    ('getStatus', (1, 2), 'InvalidArgument', 'too many'),
+    ('addCronJob', ('echo', None, {'minute': [60]}), 'InvalidArgument',
+     'minute'),
+    ('addCronJob', ('echo', None, {'minute': [1], 'delay': 5}),
+     'InvalidArgument', 'not both'),
+    ('addCronJob', ('echo', None, {'every': 5}), 'InvalidArgument',
+     'unknown fields: every'),
+    ('addCronJob', ('echo', None, {'crontab': 'bogus'}),
+     'InvalidArgument', 'bogus'),
+    ('getJobs', ({'limit': 5000},), 'InvalidArgument', 'limit'),
+    ('wait', (1, 600), 'InvalidArgument', 'timeout'),
+    ('noSuchMethod', (), 'NoSuchMethod', 'noSuchMethod'),
+])
+def test_faults(server, method, args, code, words):
+    """Each error a client can cause is a Fault with its documented code
+    and a message that says what was wrong."""
+    error = fault(getattr(server, method), *args)
+    assert error.faultCode == FAULTS[code]
+    assert words in error.faultString
+    assert server.getAvailableTasks()  # and the server goes on serving
+
+
+def post(daemon, body, headers=None):
+    connection = http.client.HTTPConnection('127.0.0.1', daemon.port,
+                                            timeout=30)
+    try:
+        connection.request('POST', '/', body, headers or {
+            'Content-Type': 'text/xml'})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_malformed_xml_is_a_fault(daemon):
+    """A body that is not XML-RPC gets an InvalidArgument fault."""
+    status, body = post(daemon, b'<methodCall><oops')
+    assert status == 200
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        xmlrpc.client.loads(body)
+    assert info.value.faultCode == FAULTS['InvalidArgument']
+    assert 'not valid XML-RPC' in info.value.faultString
+
+
+def test_oversized_request_is_refused(startDaemon):
+    """A body over --max-request-size gets RequestTooLarge; the server
+    keeps serving."""
+    daemon = startDaemon('--max-request-size=64K')
+    server = daemon.proxy()
+    error = fault(server.add, 'echo', 'x' * 100_000)
+    assert error.faultCode == FAULTS['RequestTooLarge']
+    assert '65536' in error.faultString
+    assert server.add('echo', 'x' * 1000) == 1
+
+
+def test_introspection(server):
+    """system.listMethods/methodHelp/methodSignature answer."""
+    methods = server.system.listMethods()
+    for name in ('add', 'addCronJob', 'cancel', 'clean', 'getAvailableTasks',
+                 'getError', 'getJob', 'getJobs', 'getResult', 'getStatus',
+                 'startJob', 'wait', 'system.multicall',
+                 'system.listMethods'):
+        assert name in methods
+    assert 'Queue a job' in server.system.methodHelp('add')
+    assert server.system.methodSignature('add') is not None
+
+
+def test_multicall(server):
+    """system.multicall runs many calls in one request; a bad call gives
+    its own fault and the others still happen."""
+    calls = xmlrpc.client.MultiCall(server)
+    for i in range(3):
+        calls.add('echo', i)
+    calls.add('nope', 1)
+    calls.add('echo', 3, True)
+    calls.getStatus(1)
+    calls.getStatus(999)
+    results = calls()
+    assert [results[i] for i in range(3)] == [1, 2, 3]
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        results[3]
+    assert info.value.faultCode == FAULTS['NoSuchTask']
+    assert results[4] == 4
+    assert results[5] in ('queued', 'processing', 'completed')
+    with pytest.raises(xmlrpc.client.Fault):
+        results[6]
+    assert server.getStatus(4) == 'start later'
+
+
+def test_concurrent_clients(server, daemon):
+    """Eight clients adding at once get unique ids; every job ends."""
+    ids, errors = [], []
+
+    def client():
+        proxy = daemon.proxy()
+        try:
+            for i in range(25):
+                ids.append(proxy.add('echo', i))
+        except Exception as error:
+            errors.append(error)
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(ids) == list(range(1, 201))
+    assert server.wait(max(ids), 60) == 'completed'
+    statuses = xmlrpc.client.MultiCall(server)
+    for jobid in ids:
+        statuses.wait(jobid, 30)
+    assert set(statuses()) == {'completed'}
