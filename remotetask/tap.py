@@ -10,7 +10,7 @@ import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twisted.application.service import MultiService, Service
-from twisted.internet import endpoints
+from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 from twisted.python import usage
 
@@ -109,6 +109,19 @@ class Options(usage.Options):
                 raise usage.UsageError(f'--{name}: no file {self[name]!r}')
 
 
+class OrderedServices(MultiService):
+    """Start children in order; stop them in reverse, each one after the
+    previous has finished stopping (``MultiService`` stops them all at
+    once, which would stop the store while running jobs still need it).
+    """
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        Service.stopService(self)
+        for child in reversed(list(self)):
+            yield child.stopService()
+
+
 class WebService(Service):
     """Listen on an endpoint; write the bound port to ``portfile``."""
 
@@ -189,7 +202,7 @@ def makeService(options):
         raise usage.UsageError(f'--store {options["store"]}: {error}')
     service = TaskService(store=store, registry=makeRegistry(options),
                           timezone=options['timezone'] or cron.localZone())
-    top = MultiService()
+    top = OrderedServices()
     StoreService(store).setServiceParent(top)
     storePool = ThreadPoolService('remotetask-store',
                                   options['store-threads'])

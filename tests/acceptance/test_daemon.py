@@ -1,0 +1,216 @@
+"""The daemon under faults and in operation: auth, cron firing, kill -9,
+crashing and hanging tasks, graceful stop, the command line."""
+
+import os
+import signal
+import subprocess
+import sys
+import xmlrpc.client
+
+import pytest
+
+from remotetask import TaskService
+from remotetask.store import SQLiteJobStore
+from tests.acceptance.daemon import ROOT, Daemon, waitUntil
+
+
+def test_auth_required_when_users_given(startDaemon, tmp_path):
+    """With --users, every call (system.* too) needs valid credentials."""
+    users = tmp_path / 'users'
+    users.write_text('alice:secret\n')
+    daemon = startDaemon(f'--users={users}')
+    for proxy in (daemon.proxy(), daemon.proxy('alice', 'wrong'),
+                  daemon.proxy('bob', 'secret')):
+        with pytest.raises(xmlrpc.client.ProtocolError) as info:
+            proxy.system.listMethods()
+        assert info.value.errcode == 401
+        with pytest.raises(xmlrpc.client.ProtocolError):
+            proxy.add('echo', 1)
+    server = daemon.proxy('alice', 'secret')
+    jobid = server.add('echo', 1)
+    assert server.wait(jobid, 30) == 'completed'
+    assert 'add' in server.system.listMethods()
+
+
+def test_cron_job_fires_in_the_daemon(tmp_path):
+    """A cron job that is due runs in the daemon, keeps its status, and
+    is scheduled again."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    service = TaskService(store=store)
+    service.registry.register('echo', lambda input: input)
+    jobid = service.addCronJob('echo', 'tick', minute=list(range(60)))
+    # First seen an hour ago, so it is overdue when the daemon starts.
+    store.scheduleFirstRuns(0, lambda row, now: 1.0)
+    store.close()
+    daemon = Daemon(str(tmp_path)).start()
+    try:
+        server = daemon.proxy()
+        waitUntil(lambda: server.getResult(jobid) == 'tick',
+                  message='the cron run')
+        job = server.getJob(jobid)
+        assert job['status'] == 'cronjob'
+        assert job['attempts'] == 1
+        assert job['nextRun'] > job['started']
+    finally:
+        daemon.kill()
+
+
+def test_kill_9_and_restart_lose_nothing(startDaemon, tmp_path):
+    """Jobs queued and running when the server is killed with SIGKILL all
+    complete after a restart on the same store."""
+    daemon = startDaemon('--workers=2')
+    server = daemon.proxy()
+    log = str(tmp_path / 'runs')
+    running = [server.add('sleep', 30) for _ in range(2)]
+    queued = [server.add('record', {'path': log, 'line': str(i)})
+              for i in range(20)]
+    waitUntil(lambda: all(server.getStatus(j) == 'processing'
+                          for j in running), message='both running')
+    assert daemon.kill() == -signal.SIGKILL
+    restarted = startDaemon('--workers=4')
+    server = restarted.proxy()
+    waitUntil(lambda: all(server.getStatus(j) == 'completed'
+                          for j in queued), message='queued jobs done')
+    assert sorted(open(log).read().split(), key=int) == [
+        str(i) for i in range(20)]
+    assert all(server.getStatus(j) in ('queued', 'processing')
+               for j in running)
+    assert 'back in the queue' in restarted.log()
+    assert all(server.getJob(j)['attempts'] == 2 for j in running)
+
+
+def test_a_task_that_kills_its_worker(server):
+    """A task that kills its worker process ends in error with the
+    reason; the worker is replaced and the next job runs."""
+    jobid = server.add('die')
+    assert server.wait(jobid, 30) == 'error'
+    assert 'worker process' in server.getError(jobid)
+    after = server.add('echo', 'still here')
+    assert server.wait(after, 30) == 'completed'
+
+
+def test_a_task_over_its_timeout_is_stopped(server):
+    """A job over its task's timeout has its worker killed and ends in
+    error, 'timed out after 1 s'."""
+    jobid = server.add('slow')
+    assert server.wait(jobid, 30) == 'error'
+    assert 'timed out after 1 s' in server.getError(jobid)
+    assert server.wait(server.add('echo', 1), 30) == 'completed'
+
+
+def test_jobs_run_in_worker_processes(server, daemon):
+    """Tasks do not run in the server's own process."""
+    jobid = server.add('pid')
+    assert server.wait(jobid, 30) == 'completed'
+    assert server.getResult(jobid) != daemon.process.pid
+
+
+def test_thread_pool(startDaemon):
+    """--pool thread runs jobs in threads of the server process."""
+    daemon = startDaemon('--pool=thread')
+    server = daemon.proxy()
+    jobid = server.add('pid')
+    assert server.wait(jobid, 30) == 'completed'
+    assert server.getResult(jobid) == daemon.process.pid
+
+
+def stoppedCleanly(daemon):
+    """SIGTERM the daemon; it shuts down in order (twistd then ends
+    with the signal that stopped it, as its exit status shows)."""
+    assert daemon.kill(signal.SIGTERM) in (0, -signal.SIGTERM)
+    assert 'Server Shut Down.' in daemon.log()
+
+
+def test_sigterm_lets_running_jobs_finish(startDaemon, tmp_path):
+    """On SIGTERM the running job finishes within the grace period, the
+    queued ones stay queued, and a restart runs them."""
+    daemon = startDaemon('--workers=1', '--grace=30')
+    server = daemon.proxy()
+    running = server.add('sleep', 1)
+    waiting = server.add('echo', 'later')
+    waitUntil(lambda: server.getStatus(running) == 'processing')
+    stoppedCleanly(daemon)
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    assert store.get(running)['status'] == 'completed'
+    assert store.get(waiting)['status'] == 'queued'
+    store.close()
+    server = startDaemon().proxy()
+    assert server.wait(waiting, 30) == 'completed'
+
+
+def test_sigterm_past_the_grace_period_requeues(startDaemon, tmp_path):
+    """A job still running when the grace period ends is stopped and put
+    back in the queue, not lost and not failed."""
+    daemon = startDaemon('--workers=1', '--grace=0.5')
+    server = daemon.proxy()
+    jobid = server.add('sleep', 30)
+    waitUntil(lambda: server.getStatus(jobid) == 'processing')
+    stoppedCleanly(daemon)
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    assert store.get(jobid)['status'] == 'queued'
+    store.close()
+
+
+def cli(daemon, *args, env=None):
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'bin', 'remotetask'),
+         '--url', daemon.url, *args],
+        capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, PYTHONPATH=ROOT, **(env or {})))
+
+
+def test_command_line(daemon):
+    """The client subcommands talk to the server and print plainly."""
+    added = cli(daemon, 'add', 'echo', '--input', '{"x": 1}', '--wait')
+    assert (added.returncode, added.stdout) == (0, '{\n  "x": 1\n}\n')
+    assert cli(daemon, 'status', '1').stdout == 'completed\n'
+    assert 'echo' in cli(daemon, 'tasks').stdout
+    table = cli(daemon, 'jobs').stdout.splitlines()
+    assert table[0].split() == ['ID', 'TASK', 'STATUS', 'CREATED', 'ERROR']
+    assert table[1].split()[:3] == ['1', 'echo', 'completed']
+    assert 'status:' in cli(daemon, 'show', '1').stdout
+    cron = cli(daemon, 'cron', 'echo', '--crontab', '*/5 * * * *')
+    assert cron.returncode == 0
+    assert cli(daemon, 'cancel', cron.stdout.strip()).returncode == 0
+    failed = cli(daemon, 'add', 'fail', '--wait')
+    assert failed.returncode == 1
+    assert 'An error occurred.' in failed.stderr
+    assert cli(daemon, 'clean').stdout == '3 job(s) removed\n'
+
+
+@pytest.mark.parametrize('args, words, status', [
+    (('status', '42'), 'There is no job with id 42', 1),
+    (('add', 'nope'), "no task named 'nope'", 1),
+    (('add', 'echo', '--input', '{bad'), 'not valid JSON', 2),
+])
+def test_command_line_errors_are_one_line(daemon, args, words, status):
+    """A fault or bad input gives one clear line and a non-zero exit."""
+    done = cli(daemon, *args)
+    assert done.returncode == status
+    assert words in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert 'Traceback' not in done.stderr
+
+
+def test_command_line_unreachable_server(tmp_path):
+    """No server at the URL: one line saying so, exit status 3."""
+    done = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'bin', 'remotetask'),
+         '--url', 'http://127.0.0.1:1/', 'tasks'],
+        capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 3
+    assert 'cannot reach the server at http://127.0.0.1:1/' in done.stderr
+    assert 'Traceback' not in done.stderr
+
+
+def test_command_line_credentials_from_environment(startDaemon, tmp_path):
+    """REMOTETASK_USER/PASSWORD are sent; without them, a 401 line."""
+    users = tmp_path / 'users'
+    users.write_text('alice:secret\n')
+    daemon = startDaemon(f'--users={users}')
+    refused = cli(daemon, 'tasks')
+    assert refused.returncode == 1 and '401' in refused.stderr
+    allowed = cli(daemon, 'tasks', env=dict(REMOTETASK_USER='alice',
+                                            REMOTETASK_PASSWORD='secret'))
+    assert allowed.returncode == 0 and 'echo' in allowed.stdout
