@@ -20,7 +20,8 @@ from twisted.logger import Logger
 from remotetask import values
 from remotetask.errors import NoSuchTask, RemoteTaskError
 from remotetask.runner import Outcome
-from remotetask.status import FINISHED
+from remotetask.status import COMPLETED, ERROR, FINISHED, PROCESSING
+from remotetask.workerpool import STOPPED
 
 
 class Dispatcher(Service):
@@ -73,10 +74,12 @@ class Dispatcher(Service):
     def _fill(self):
         while self.running and self.workers.free > 0:
             self._again = False
-            row = yield self.storeCall(self.service.claimNext)
-            if row is None:
+            rows = yield self.storeCall(self.service.claimSome,
+                                        self.workers.free)
+            for row in rows:
+                self._start(row)
+            if not rows:
                 return
-            self._start(row)
 
     # Running
 
@@ -92,13 +95,12 @@ class Dispatcher(Service):
         finished.addErrback(
             lambda f: self.log.failure('Job {id} could not be recorded', f,
                                        id=row['id']))
-        finished.addBoth(self._done, row['id'])
+        finished.addBoth(self._done, row)
         self.inFlight[row['id']] = finished
 
     @defer.inlineCallbacks
     def _record(self, outcome, row, started):
-        if not self.running and outcome.error == (
-                'The server stopped while the job was running.'):
+        if not self.running and outcome.error == STOPPED:
             yield self.storeCall(self.service.store.release, row['id'],
                                  row['token'])
             self.log.info('Job {id} ({task}) put back in the queue',
@@ -110,6 +112,7 @@ class Dispatcher(Service):
             id=row['id'], task=row['task'],
             seconds=time.monotonic() - started,
             result='ok' if outcome.ok else outcome.error)
+        return outcome
 
     def _finish(self, row, outcome):
         """In a store thread: refuse an output the clients could not
@@ -122,9 +125,12 @@ class Dispatcher(Service):
         self.service.finishRun(row, outcome)
         return outcome
 
-    def _done(self, ignored, jobid):
-        self.inFlight.pop(jobid, None)
-        self._notify(jobid)
+    def _done(self, outcome, row):
+        self.inFlight.pop(row['id'], None)
+        status = None
+        if isinstance(outcome, Outcome) and row['status'] == PROCESSING:
+            status = COMPLETED if outcome.ok else ERROR
+        self._notify(row['id'], status)
         self.wake()
 
     # Waiting for a job to finish
@@ -141,10 +147,11 @@ class Dispatcher(Service):
         self._waiters.setdefault(jobid, []).append(waiter)
         timer = self.clock.callLater(timeout, self._stopWaiting, jobid,
                                      waiter)
-        yield waiter
+        status = yield waiter
         if timer.active():
             timer.cancel()
-        status = yield self.storeCall(self.service.getStatus, jobid)
+        if status is None:
+            status = yield self.storeCall(self.service.getStatus, jobid)
         return status
 
     def _stopWaiting(self, jobid, waiter):
@@ -155,9 +162,11 @@ class Dispatcher(Service):
                 del self._waiters[jobid]
             waiter.callback(None)
 
-    def _notify(self, jobid):
+    def _notify(self, jobid, status=None):
+        """Wake whoever waits for ``jobid``, with its final status when it
+        is known here (saving them a read of the store)."""
         for waiter in self._waiters.pop(jobid, []):
-            waiter.callback(None)
+            waiter.callback(status)
 
     @defer.inlineCallbacks
     def _checkWaiters(self):

@@ -229,6 +229,17 @@ class TaskService:
         return self.store.claim(now, uuid.uuid4().hex, self._nextDue,
                                 time.time())
 
+    def claimSome(self, limit, now=None):
+        """Claim up to ``limit`` due runs (fewer when fewer are due); one
+        call for a dispatcher that has ``limit`` free workers."""
+        rows = []
+        while len(rows) < limit:
+            row = self.claimNext(now)
+            if row is None:
+                break
+            rows.append(row)
+        return rows
+
     def finishRun(self, row, outcome):
         """Record ``outcome`` for the run claimed as ``row``."""
         if row['status'] == CRONJOB:

@@ -26,6 +26,10 @@ from remotetask import values
 from remotetask.runner import Outcome, runTask
 from remotetask.workerprocess import HEADER, frame
 
+#: The error of a job whose worker was stopped because the server stops;
+#: the dispatcher puts such a job back in the queue instead.
+STOPPED = 'The server stopped while the job was running.'
+
 
 class ThreadWorkerPool(Service):
     """Run jobs in ``size`` threads of this process.
@@ -197,7 +201,7 @@ class ProcessWorkerPool(Service):
     def kill(self):
         """Stop every worker now; their jobs end with 'server stopping'."""
         for worker in list(self.workers):
-            worker.stop('The server stopped while the job was running.')
+            worker.stop(STOPPED)
 
     def startService(self):
         super().startService()
@@ -211,5 +215,5 @@ class ProcessWorkerPool(Service):
             if worker.job is None:
                 worker.transport.closeStdin()
             else:
-                worker.stop('The server stopped while the job was running.')
+                worker.stop(STOPPED)
         return defer.DeferredList(ended)

@@ -92,6 +92,7 @@ class TaskServiceResource(XMLRPC):
 
     def __init__(self, service, storeCall, dispatcher=None):
         super().__init__(allowNone=True, useDateTime=True)
+        self._signatures = {}
         self.service = service
         self.storeCall = storeCall
         self.dispatcher = dispatcher
@@ -147,11 +148,14 @@ class TaskServiceResource(XMLRPC):
             function = self.lookupProcedure(name)
         except Fault as fault:
             return defer.succeed(fault)
+        signature = self._signatures.get(name)
+        if signature is None:
+            signature = self._signatures[name] = inspect.signature(function)
         try:
-            inspect.signature(function).bind(*args)
+            signature.bind(*args)
         except TypeError as error:
             return defer.succeed(toFault(InvalidArgument(
-                f'{name}{inspect.signature(function)}: {error}.')))
+                f'{name}{signature}: {error}.')))
         d = defer.maybeDeferred(function, *args)
         d.addErrback(self._failed, name)
         return d
