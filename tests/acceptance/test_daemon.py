@@ -214,3 +214,31 @@ def test_command_line_credentials_from_environment(startDaemon, tmp_path):
     allowed = cli(daemon, 'tasks', env=dict(REMOTETASK_USER='alice',
                                             REMOTETASK_PASSWORD='secret'))
     assert allowed.returncode == 0 and 'echo' in allowed.stdout
+
+
+def test_command_tasks_from_a_file(startDaemon, tmp_path):
+    """A command file declares tasks that run programs with fields from
+    the input, as an argv list: shell syntax in a value stays text."""
+    commands = tmp_path / 'commands.ini'
+    commands.write_text(
+        '[say]\n'
+        'description = Print a word\n'
+        'argv = printf "%s|" {word} "two words"\n'
+        '\n'
+        '[fails]\n'
+        'argv = sh -c "echo broken >&2; exit 3"\n')
+    daemon = startDaemon(f'--commands={commands}')
+    server = daemon.proxy()
+    assert server.getAvailableTasks()['say'] == 'Print a word'
+    jobid = server.add('say', {'word': '$(touch pwned); echo hi'})
+    assert server.wait(jobid, 30) == 'completed', server.getError(jobid)
+    result = server.getResult(jobid)
+    assert result['stdout'] == '$(touch pwned); echo hi|two words|'
+    assert result['returncode'] == 0
+    assert not (tmp_path / 'pwned').exists()
+    missing = server.add('say', {'other': 1})
+    assert server.wait(missing, 30) == 'error'
+    assert 'lacks word' in server.getError(missing)
+    failed = server.add('fails')
+    assert server.wait(failed, 30) == 'error'
+    assert server.getError(failed) == 'sh exited with status 3: broken\n'
