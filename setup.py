@@ -23,7 +23,7 @@ setup(
         # Interfaces, as in the Zope code this API descends from.
         'zope.interface>=6',
         # Parsing crontab strings for addCronJob(crontab=...).
-        'cronsim>=2.6',
+        'cronsim>=2.8,<3',
     ],
     extras_require={
         # Legacy hosts registering tasks as zope.component utilities.

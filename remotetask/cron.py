@@ -1,35 +1,36 @@
 """Cron schedules: when does a recurring job run next?
 
-Pure on purpose: a schedule, an instant and a zone go in, an instant comes out.
-No clock is read and nothing is stored, so the runner and the tests can drive
-time themselves. The one exception, ``localZone``, reads the environment and
-is kept apart; ``nextCallTime`` never calls it.
+Pure on purpose: a schedule, an instant and a zone go in, an instant comes out,
+so the runner and the tests drive time themselves. Only ``localZone`` reads
+the environment, and ``nextCallTime`` never calls it.
 
-The search follows the legacy ``CronJob.timeOfNextCall``: step from ``now`` by
-the unit of the finest constrained field (minute, else hour, else day, else
-calendar month; no field at all means every minute) and take the first step at
-which every constrained field matches. Fields finer than the step keep the
-values of ``now``, seconds too unless ``zeroSeconds`` (crontab jobs run at
-second 0). A month step keeps now's day of month; in a month too short for it
-the job runs on that month's last day (31 January -> 29 February).
+The search is the legacy ``CronJob.timeOfNextCall``'s: step from ``now`` by the
+unit of the finest constrained field (minute, hour, day, calendar month; none
+at all means every minute) to the first step where every constrained field
+matches. Finer fields keep now's values, seconds too unless ``zeroSeconds``
+(crontab jobs run at second 0). A month step keeps now's day of month, or the
+month's last day when it is shorter (31 January -> 29 February).
 
-Unlike the legacy code, which added seconds in UTC, the steps are taken on the
-wall clock of the given zone, so that "daily at 09:00" stays at 09:00 when
-daylight saving time begins or ends. Around those changes (as cronie does):
+The legacy code added seconds in UTC; here steps are taken on the wall clock
+of the given zone, so "daily at 09:00" stays at 09:00 across daylight saving
+time changes, which are handled as cronie does:
 
-* A fixed-time job (its hour is constrained, or it steps by a day or more and
-  keeps now's wall time) whose wall time falls in a skipped hour runs at the
-  first instant after the gap: Europe/Berlin 2024-03-31 02:30 -> 03:00 CEST.
-* Such a job runs once in a repeated hour: at the earliest copy of its wall
-  time that is after ``now``. Wall times are compared with now's wall time, so
-  a run from the first copy is not repeated in the second.
-* A job whose hour is unconstrained and which steps by the minute ("every hour
-  at minute 0", "every 5 minutes") keeps its rhythm in elapsed time: it runs in
-  both copies of a repeated hour and simply has no run in a skipped one.
+* A fixed-time job (hour constrained, or a step of a day or more keeping now's
+  wall time) whose time falls in a skipped hour runs at the first instant
+  after the gap: Europe/Berlin 2024-03-31 02:30 -> 03:00 CEST.
+* In a repeated hour it runs once, at the earliest copy of its wall time after
+  ``now``; as wall times are compared, a run in the first copy is not redone
+  in the second.
+* A job stepping by the minute with no hour ("every hour at minute 0", "every
+  5 minutes") keeps its rhythm in elapsed time: it runs in both copies of a
+  repeated hour and simply has no run in a skipped one.
 
-Crontab text is parsed by cronsim (which follows Debian's cron) and stored in
-the same fields. Debian's day rule is kept: when neither day field starts with
-``*``, a day matching either one is enough (``dayOr``).
+Because finer fields come from ``now``, a run moved by a gap or a short month
+(03:00 for 02:30, the 29th for the 31st) moves the runs computed from it;
+crontab jobs, and legacy jobs naming minute and hour, do not drift.
+
+Crontab text is parsed by cronsim, which follows Debian's cron, and so is its
+day rule: when neither day field starts with ``*``, either may match (dayOr).
 """
 
 import calendar
@@ -38,6 +39,7 @@ import os
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from itertools import groupby
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -50,7 +52,9 @@ _RANGES = {'minute': (0, 59), 'hour': (0, 23), 'dayOfMonth': (1, 31),
 _LONGEST = (None, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _DAY_NAMES = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday',
               'Saturday', 'Sunday')
-_MONTH_NAMES = (None,) + tuple(calendar.month_name[1:])
+_MONTH_NAMES = (None, 'January', 'February', 'March', 'April', 'May', 'June',
+                'July', 'August', 'September', 'October', 'November',
+                'December')  # not calendar.month_name: that follows the locale
 _ONE_DAY = timedelta(days=1)
 _MINUTE, _HOUR, _DAY, _MONTH = 'minute', 'hour', 'day', 'month'
 
@@ -83,14 +87,21 @@ def makeSchedule(minute=(), hour=(), dayOfMonth=(), month=(), dayOfWeek=(),
     fields = {'minute': minute, 'hour': hour, 'dayOfMonth': dayOfMonth,
               'month': month, 'dayOfWeek': dayOfWeek}
     if crontab is not None:
-        given = [name for name, values in fields.items() if values]
-        if given:
+        named = [name for name, values in fields.items() if values]
+        if named:
             raise ValueError('give either a crontab or fields, not both '
-                             f'(crontab {crontab!r} with {", ".join(given)})')
+                             f'(crontab {crontab!r} with {", ".join(named)})')
         return parseCrontab(crontab)
-    values = {name: _normalise(name, v) for name, v in fields.items()}
-    _checkPossible(values['dayOfMonth'], values['month'])
-    return Schedule(**values)
+    fields = {name: _normalise(name, values)
+              for name, values in fields.items()}
+    if fields['dayOfMonth'] and fields['month']:
+        longest = max(_LONGEST[m] for m in fields['month'])
+        if fields['dayOfMonth'][0] > longest:
+            raise ValueError(
+                f'dayOfMonth {_join(map(str, fields["dayOfMonth"]))} cannot '
+                f'occur in month {_join(map(str, fields["month"]))} (at most '
+                f'{longest} days), so this schedule would never run')
+    return Schedule(**fields)
 
 
 def _normalise(name, values):
@@ -100,7 +111,7 @@ def _normalise(name, values):
         raise ValueError(f'{name} must be a collection of integers such as '
                          f'(0, 30), not {values!r}')
     low, high = _RANGES[name]
-    found = set()
+    values = list(values)
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f'{name} {value!r} is not an integer')
@@ -108,19 +119,7 @@ def _normalise(name, values):
             note = ' (0 = Monday)' if name == 'dayOfWeek' else ''
             raise ValueError(
                 f'{name} {value} is out of range {low}-{high}{note}')
-        found.add(int(value))
-    return tuple(sorted(found))
-
-
-def _checkPossible(dayOfMonth, month):
-    """Refuse days of month that none of the months has (February: 29)."""
-    if dayOfMonth and month:
-        longest = max(_LONGEST[m] for m in month)
-        if dayOfMonth[0] > longest:
-            raise ValueError(
-                f'dayOfMonth {_join(map(str, dayOfMonth))} never occurs in '
-                f'month {_join(map(str, month))}: the longest has {longest} '
-                'days, so this schedule would never run')
+    return tuple(sorted(set(map(int, values))))
 
 
 _ALIASES = {'@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *',
@@ -146,40 +145,33 @@ def parseCrontab(text: str) -> Schedule:
                          f'{", ".join(_ALIASES)}')
     parts = line.split()
     if len(parts) != 5:
-        raise ValueError(f'crontab {text!r} has {len(parts)} fields; it needs '
-                         '5: minute hour day-of-month month day-of-week')
-    for name, part in zip(_CRON_FIELDS, parts):
-        _checkDialect(text, name, part.upper())
+        raise ValueError(f'crontab {text!r} has {len(parts)} field(s), not 5: '
+                         'minute hour day-of-month month day-of-week')
+    for name, part in zip(_CRON_FIELDS, parts, strict=True):
+        words = ''.join(c if c.isalpha() else ' ' for c in part).split()
+        for word in [c for c in '#?' if c in part] + words:
+            if word.upper() not in _NAMES.get(name, ()):
+                raise ValueError(
+                    f'crontab {text!r}: {word!r} in {name} {part!r} is not '
+                    'supported; use numbers, * , - / and, for month and day '
+                    'of week, English three-letter names (no L W # ? H R)')
     try:
         parsed = CronSim(line, datetime(2000, 1, 1))
     except CronSimError as e:
         raise ValueError(f'crontab {text!r} is not valid: '
                          f'{str(e).lower()}') from None
+    # cronsim's parsed sets are attributes its README does not list; the
+    # crontab tests here (one against cronsim's own iteration) pin them.
     weekdays = {(day - 1) % 7 for day in parsed.weekdays}  # cron: 0, 7 = Sun
     sets = (parsed.minutes, parsed.hours, parsed.days, parsed.months, weekdays)
     fields = {}
-    for name, part, values in zip(_CRON_FIELDS, parts, sets):
+    for name, part, values in zip(_CRON_FIELDS, parts, sets, strict=True):
         low, high = _RANGES[name]
-        wholeStar = part.startswith('*') and len(values) == high - low + 1
-        fields[name] = () if wholeStar and name != 'minute' else tuple(
+        star = part.startswith('*') and len(values) == high - low + 1
+        fields[name] = () if star and name != 'minute' else tuple(
             sorted(values))
     return Schedule(crontab=text.strip(), dayOr=not parsed.day_and,
                     zeroSeconds=True, **fields)
-
-
-def _checkDialect(text, name, part):
-    for mark, meaning in (('#', 'nth weekday of the month'),
-                          ('?', 'no specific value; write * instead')):
-        if mark in part:
-            raise ValueError(f'crontab {text!r}: {name} {part!r} uses '
-                             f'{mark!r} ({meaning}), which is not supported')
-    words = ''.join(c if c.isalpha() else ' ' for c in part).split()
-    for word in words:
-        if word not in _NAMES.get(name, ()):
-            raise ValueError(
-                f'crontab {text!r}: {name} {part!r} contains {word!r}; only '
-                'numbers, * , - / and (for month and day of week) English '
-                'three-letter names are supported, not L, W, H or R forms')
 
 
 def nextCallTime(schedule: Schedule, now: float, tz: tzinfo) -> int:
@@ -208,13 +200,10 @@ def nextCallTime(schedule: Schedule, now: float, tz: tzinfo) -> int:
 
 
 def _stepOf(schedule):
-    if schedule.minute:
-        return _MINUTE
-    if schedule.hour:
-        return _HOUR
-    if schedule.dayOfMonth or schedule.dayOfWeek:
-        return _DAY
-    return _MONTH if schedule.month else _MINUTE
+    """The unit of the finest constrained field: the legacy search's step."""
+    return (_MINUTE if schedule.minute else _HOUR if schedule.hour
+            else _DAY if schedule.dayOfMonth or schedule.dayOfWeek
+            else _MONTH if schedule.month else _MINUTE)
 
 
 def _wallTime(instant, tz):
@@ -222,22 +211,16 @@ def _wallTime(instant, tz):
 
 
 def _dateMatches(schedule, day):
-    if schedule.month and day.month not in schedule.month:
-        return False
-    byDate = day.day in schedule.dayOfMonth
-    byWeekday = day.weekday() in schedule.dayOfWeek
-    if schedule.dayOr and schedule.dayOfMonth and schedule.dayOfWeek:
-        return byDate or byWeekday
-    return ((byDate or not schedule.dayOfMonth)
-            and (byWeekday or not schedule.dayOfWeek))
+    byDate = not schedule.dayOfMonth or day.day in schedule.dayOfMonth
+    byWeekday = not schedule.dayOfWeek or day.weekday() in schedule.dayOfWeek
+    either = schedule.dayOr and schedule.dayOfMonth and schedule.dayOfWeek
+    return (not schedule.month or day.month in schedule.month) and (
+        byDate or byWeekday if either else byDate and byWeekday)
 
 
 def _nextDate(schedule, start):
-    """The first matching date on or after ``start``.
-
-    The Gregorian calendar repeats every 400 years, so a schedule with no date
-    in 401 years has none at all.
-    """
+    """The first matching date on or after ``start``; the calendar repeats
+    every 400 years, so a schedule with no date in 401 years has none."""
     year, month, first = start.year, start.month, start.day
     for _ in range(401 * 12):
         if year > 9999:
@@ -256,6 +239,8 @@ def _nextWall(schedule, base, step):
         year, month = base.year, base.month
         while True:
             year, month = year + (month == 12), month % 12 + 1
+            if year > 9999:
+                raise OverflowError
             if month in schedule.month:
                 last = calendar.monthrange(year, month)[1]
                 return base.replace(year=year, month=month,
@@ -267,68 +252,44 @@ def _nextWall(schedule, base, step):
     minutes = (base.minute,) if step == _HOUR else schedule.minute
     day = base.date()
     if _dateMatches(schedule, day):
-        clock = _nextClock(hours, minutes, base.hour, base.minute)
-        if clock:
-            return datetime.combine(day, time(*clock, base.second))
+        for hour in hours[bisect_left(hours, base.hour):]:
+            later = bisect_right(minutes, base.minute) \
+                if hour == base.hour else 0
+            if later < len(minutes):
+                return datetime.combine(
+                    day, time(hour, minutes[later], base.second))
     day = _nextDate(schedule, day + _ONE_DAY)
     return datetime.combine(day, time(hours[0], minutes[0], base.second))
 
 
-def _nextClock(hours, minutes, hour, minute):
-    """The first (hour, minute) of the grid after hour:minute the same day."""
-    for h in hours[bisect_left(hours, hour):]:
-        if h > hour:
-            return h, minutes[0]
-        later = bisect_right(minutes, minute)
-        if later < len(minutes):
-            return h, minutes[later]
-    return None
-
-
-def _instantsOf(wall, tz):
-    """The instants showing ``wall`` on the clock: none, one, or two."""
-    found = []
-    for fold in (0, 1):
-        instant = int(wall.replace(tzinfo=tz, fold=fold).timestamp())
-        if instant not in found and _wallTime(instant, tz) == wall:
-            found.append(instant)
-    return sorted(found)
-
-
-def _gapEnd(wall, tz):
-    """The first instant after the gap that swallowed ``wall``."""
-    low, high = sorted(int(wall.replace(tzinfo=tz, fold=fold).timestamp())
-                       for fold in (0, 1))
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _wallTime(middle, tz) > wall:
-            high = middle
-        else:
-            low = middle
-    return high
-
-
 def _resolve(wall, after, tz):
-    """The instant a fixed-time candidate runs at, or None if all are past."""
-    instants = _instantsOf(wall, tz) or [_gapEnd(wall, tz)]
-    return next((i for i in instants if i > after), None)
+    """The first instant after ``after`` at which a wall time runs, or None.
 
-
-def _startOfDay(day, tz):
-    midnight = datetime.combine(day, time())
-    return (_instantsOf(midnight, tz) or [_gapEnd(midnight, tz)])[0]
+    A wall time shows once, twice (a repeated hour) or never (a skipped hour:
+    it runs at the gap's end)."""
+    stamps = sorted(int(wall.replace(tzinfo=tz, fold=fold).timestamp())
+                    for fold in (0, 1))
+    instants = [t for t in stamps if _wallTime(t, tz) == wall]
+    if not instants:  # in a gap: find its end between the two readings
+        low, high = stamps
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (low, middle) if _wallTime(middle, tz) > wall \
+                else (middle, high)
+        instants = [high]
+    return next((t for t in instants if t > after), None)
 
 
 def _nextElapsed(schedule, after, tz):
-    """Walk whole minutes of elapsed time, jumping to candidate minutes/days."""
+    """Walk elapsed minutes, jumping to candidate minutes and days."""
     grid = after - _wallTime(after, tz).second if schedule.zeroSeconds \
         else after
     minutes, instant = schedule.minute, grid + 60
     while True:
         local = datetime.fromtimestamp(instant, tz)
         if not _dateMatches(schedule, local.date()):
-            start = _startOfDay(
-                _nextDate(schedule, local.date() + _ONE_DAY), tz)
+            day = _nextDate(schedule, local.date() + _ONE_DAY)
+            start = _resolve(datetime.combine(day, time()), -math.inf, tz)
             instant = start + (grid - start) % 60
             continue
         if not minutes or local.minute in minutes:
@@ -345,88 +306,78 @@ def _nextElapsed(schedule, after, tz):
 def describe(schedule: Schedule) -> str:
     """The schedule in a few words, for a dashboard."""
     minutes, hours = schedule.minute, schedule.hour
+    days, weekdays = schedule.dayOfMonth, schedule.dayOfWeek
     if minutes and hours and len(minutes) * len(hours) <= 4:
         words = ['at ' + _join(f'{h:02}:{m:02}' for h in hours
                                for m in minutes)]
     elif minutes:
-        words = [_describeMinutes(minutes, bool(hours))]
+        step = minutes[1] - minutes[0] if len(minutes) > 1 else 0
+        if step and minutes == tuple(range(0, 60, step)):
+            words = [f'every {step} minutes' if step > 1 else 'every minute']
+        else:
+            words = [f'{"at" if hours else "every hour at"} minute '
+                     f'{_runs(minutes)}']
         if hours:
-            words.append(('during hour ' if len(hours) == 1 else
-                          'during hours ') + _runs(hours))
+            words.append(f'during {_hours(hours)}')
     elif hours:
-        words = [f'in hour{"s" * (len(hours) > 1)} {_runs(hours)} at the '
-                 'minute it was scheduled']
-    elif schedule.dayOfMonth or schedule.dayOfWeek:
+        words = [f'in {_hours(hours)} at the minute it was scheduled']
+    elif days or weekdays:
         words = ['once a day at the time it was scheduled']
     elif schedule.month:
         words = ['once a month on the day and at the time it was scheduled']
     else:
         words = ['every minute']
-    days, weekdays = schedule.dayOfMonth, schedule.dayOfWeek
     if days:
         words.append(f'on day {_runs(days)} of the month')
     if weekdays:
         names = _runs(weekdays, _DAY_NAMES)
-        words.append(('or on ' if schedule.dayOr else 'if it is a ') + names
-                     if days else 'on ' + names)
+        if not days:
+            words.append('on ' + names)
+        elif schedule.dayOr:
+            words.append('or on ' + names)
+        else:
+            words.append('if it is a ' + names.replace(' and ', ' or '))
     if schedule.month:
         words.append('in ' + _runs(schedule.month, _MONTH_NAMES))
     return ' '.join(words)
 
 
-def _describeMinutes(minutes, hoursGiven):
-    step = minutes[1] - minutes[0] if len(minutes) > 1 else 60
-    if minutes == tuple(range(0, 60, step)) and step < 60:
-        return 'every minute' if step == 1 else f'every {step} minutes'
-    return f'{"at" if hoursGiven else "every hour at"} minute {_runs(minutes)}'
+def _hours(hours):
+    return f'hour{"s" * (len(hours) > 1)} {_runs(hours)}'
 
 
 def _runs(values, names=None):
     """'1, 3-5 and 9': runs of three or more collapse to a range."""
-    label = (lambda v: names[v]) if names else str
-    groups = []
-    for value in values:
-        if groups and value == groups[-1][-1] + 1:
-            groups[-1].append(value)
-        else:
-            groups.append([value])
-    texts = []
-    for group in groups:
-        if len(group) >= 3:
-            texts.append(f'{label(group[0])}-{label(group[-1])}')
-        else:
-            texts.extend(label(v) for v in group)
-    return _join(texts)
+    label = names.__getitem__ if names else str
+    groups = [[value for _, value in run] for _, run in groupby(
+        enumerate(values), lambda pair: pair[1] - pair[0])]
+    return _join(text for group in groups for text in (
+        [f'{label(group[0])}-{label(group[-1])}'] if len(group) >= 3
+        else map(label, group)))
 
 
 def _join(texts):
-    texts = list(texts)
-    return texts[0] if len(texts) == 1 else \
-        ', '.join(texts[:-1]) + ' and ' + texts[-1]
+    *rest, last = texts
+    return f'{", ".join(rest)} and {last}' if rest else last
 
 
 def localZone(*, environ=None, localtime='/etc/localtime') -> tzinfo:
-    """The process's zone, DST-aware, for schedules given in local time.
+    """The process's zone, DST-aware (a fixed offset is wrong half the year).
 
-    TZ wins when it names a zone (':Europe/Berlin' and file paths too), then
-    /etc/localtime, then UTC. Never a fixed offset: that would be wrong for
-    half the year. The keywords exist so tests need not patch the process.
+    TZ when it names a zone (':Europe/Berlin' and paths too), else
+    /etc/localtime, else UTC. Tests pass ``environ`` and ``localtime``.
     """
     environ = os.environ if environ is None else environ
     name = environ.get('TZ', '').lstrip(':')
-    if name:
+    for source, isPath in ([(name, name.startswith('/'))] if name else []) \
+            + [(localtime, True)]:
         try:
-            return _zoneFromFile(name) if name.startswith('/') \
-                else ZoneInfo(name)
+            return _zoneFromFile(source) if isPath else ZoneInfo(source)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             pass
     try:
-        return _zoneFromFile(localtime)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        pass
-    try:
         return ZoneInfo('UTC')
-    except ZoneInfoNotFoundError:
+    except ZoneInfoNotFoundError:  # no tz database at all
         return timezone.utc
 
 
@@ -440,4 +391,3 @@ def _zoneFromFile(path):
             pass
     with open(path, 'rb') as data:
         return ZoneInfo.from_file(data, key=os.path.basename(path))
-
