@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from remotetask import cron
+from remotetask.cluster import ClusterService, isShared
 from remotetask.dispatch import Dispatcher
 from remotetask.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
 from remotetask.service import TaskService
@@ -79,6 +80,9 @@ class Options(usage.Options):
          float],
         ['store-threads', None, 4,
          'Threads for store calls.', int],
+        ['heartbeat-timeout', None, 30.0,
+         'With a shared store: seconds without a heartbeat after which '
+         "a server's running jobs are put back in the queue.", float],
     ]
 
     def __init__(self):
@@ -216,6 +220,9 @@ def makeService(options):
                             grace=options['grace'],
                             checkOutput=checkWireValue)
     dispatcher.setServiceParent(top)
+    if isShared(store):
+        ClusterService(store, storePool.call, dispatcher.wakeFromThread,
+                       options['heartbeat-timeout']).setServiceParent(top)
     resource = TaskServiceResource(service, storePool.call, dispatcher)
     site = makeSite(resource, options['max-request-size'], options['users'],
                     options['access-log'])

@@ -1,0 +1,71 @@
+"""Several servers, one queue: heartbeats, recovery and wake-ups.
+
+For stores shared by several servers (PostgreSQL), which offer
+``heartbeat(now)``, ``recoverLost(now, timeout)`` and ``listen(callback)``.
+Each server writes its heartbeat every third of the timeout; every server
+puts back in the queue the jobs held by a server whose heartbeat is older
+than the timeout (the same policy as a restart on one machine); and a job
+added on any server wakes the dispatchers of all of them at once through
+the store's notifications, with the once-a-second tick as the fallback.
+"""
+
+import time
+
+from twisted.application.service import Service
+from twisted.internet import defer, task
+from twisted.logger import Logger
+
+
+def isShared(store):
+    """Whether ``store`` can be shared by several servers."""
+    return all(hasattr(store, name)
+               for name in ('heartbeat', 'recoverLost', 'listen'))
+
+
+class ClusterService(Service):
+
+    name = 'cluster'
+    log = Logger()
+
+    def __init__(self, store, storeCall, wake, timeout=30.0, clock=None):
+        from twisted.internet import reactor
+        self.store = store
+        self.storeCall = storeCall
+        self.wake = wake
+        self.timeout = timeout
+        self.clock = clock or reactor
+        self._loop = None
+        self._loopDone = None
+        self._stopListening = None
+
+    def startService(self):
+        super().startService()
+        self._stopListening = self.store.listen(self.wake)
+        self._loop = task.LoopingCall(self._beat)
+        self._loop.clock = self.clock
+        self._loopDone = self._loop.start(self.timeout / 3, now=True)
+
+    @defer.inlineCallbacks
+    def _beat(self):
+        # A failure is logged, never raised: it would end the LoopingCall.
+        try:
+            now = time.time()
+            yield self.storeCall(self.store.heartbeat, now)
+            recovered = yield self.storeCall(self.store.recoverLost, now,
+                                             self.timeout)
+            if recovered:
+                self.log.warn(
+                    'Put {count} job(s) of lost servers back in the queue: '
+                    '{ids}', count=len(recovered), ids=recovered)
+                self.wake()
+        except Exception:
+            self.log.failure('Heartbeat failed; trying again')
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+            yield self._loopDone
+        if self._stopListening is not None:
+            yield self.storeCall(self._stopListening)
