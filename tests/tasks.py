@@ -63,3 +63,18 @@ def die(input):
 def big(input):
     """Return an int over 32 bits, which XML-RPC cannot carry."""
     return 2 ** 40
+
+
+def recordRow(input):
+    """After ``input['sleep']`` seconds, insert ``input['key']`` into the
+    table ``runs`` of the PostgreSQL database ``input['dsn']``.
+
+    Tests count the rows to prove that a job ran exactly once, whichever
+    server ran it.
+    """
+    import psycopg
+    time.sleep(input.get('sleep', 0))
+    with psycopg.connect(input['dsn']) as connection:
+        connection.execute('INSERT INTO runs (key) VALUES (%s)',
+                           (input['key'],))
+    return input['key']

@@ -1,0 +1,442 @@
+"""The shared job store: PostgreSQL, for one or several servers.
+
+Every setting lives in ``_connect()``. The queries live in
+``postgresql.sql``. Each thread gets its own connection, and each method is
+one transaction on it: a return commits, a raise rolls back (as in
+twisted's ``adbapi.runInteraction``). Claims use ``FOR UPDATE SKIP LOCKED``
+so that servers sharing the database each take a different job without
+waiting on one another.
+"""
+
+import os
+import secrets
+import socket
+import threading
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from remotetask.errors import NoSuchJob, StoreUnavailable
+from remotetask.interfaces import IJobStore
+from remotetask.status import QUEUED
+from remotetask.store.sqlfile import loadQueries, migrations
+
+QUERIES = loadQueries('postgresql.sql')
+MIGRATIONS = migrations(QUERIES)
+
+def defaultServerId():
+    """``host:pid:random``: unique to this process, readable in a listing."""
+    return f'{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}'
+
+
+def _describe(params):
+    """Where the store is, for messages: never the password."""
+    host = params.get('host') or params.get('hostaddr') or 'localhost'
+    port = params.get('port') or '5432'
+    dbname = params.get('dbname') or params.get('user') or '(default)'
+    return f'PostgreSQL database {dbname!r} on {host}:{port}'
+
+
+def _reason(error):
+    """libpq's message on one line."""
+    return ' '.join(str(error).split())
+
+
+def _isJobId(jobid):
+    # A str or float would reach PostgreSQL as a DataError, not NoSuchJob.
+    return isinstance(jobid, int) and not isinstance(jobid, bool)
+
+
+@implementer(IJobStore)
+class PostgreSQLJobStore:
+    """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
+
+    ``dsn`` is a libpq connection string or URL; its parameters win over
+    the defaults chosen in ``_connect()``. ``serverId`` names this server
+    among those sharing the database (default ``host:pid:random``). Each
+    claim records it as the job's ``owner``, and ``requeue()`` (a server's
+    recovery at start) moves only the jobs this serverId claimed: one
+    server restarting never takes another's running jobs. So a server gets
+    its own leftovers back only if it keeps its serverId; otherwise
+    ``recoverLost()``, run by any live server, returns a dead one's jobs.
+
+    Beyond ``IJobStore``: ``listen()`` wakes a server when another one adds
+    a job; ``heartbeat()`` and ``recoverLost()`` find dead servers.
+    """
+
+    log = Logger()
+
+    def __init__(self, dsn, serverId=None):
+        try:
+            params = conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError:
+            # Its message may quote the string, password and all.
+            raise ValueError('Not a valid PostgreSQL connection string or '
+                             'URL.') from None
+        self.serverId = serverId or defaultServerId()
+        self.where = _describe(params)
+        self._params = params
+        self._local = threading.local()
+        self._connections = set()
+        self._listeners = set()
+        self._lock = threading.Lock()
+        self._migrate()
+
+    def __repr__(self):
+        return f'<{type(self).__name__} {self.where} as {self.serverId!r}>'
+
+    def _connect(self, autocommit=False):
+        defaults = dict(
+            # A server that is down must not hang a worker thread for the
+            # operating system's TCP timeout (minutes).
+            connect_timeout=10,
+            # Notice a database host that vanished (no reset sent) within
+            # about a minute instead of two hours, so it can be replaced.
+            keepalives=1, keepalives_idle=30, keepalives_interval=10,
+            keepalives_count=3,
+            # pg_stat_activity then shows which server holds a connection.
+            application_name=f'remotetask {self.serverId}'[:63])
+        connection = psycopg.connect(
+            # Each method is one transaction, committed by _run(); the
+            # listener alone runs in autocommit, as LISTEN requires.
+            autocommit=autocommit,
+            # Rows as dicts with the column names, as IJobStore returns.
+            row_factory=dict_row,
+            **{**defaults, **self._params})
+        try:
+            # Acknowledged means durable: a database or role configured
+            # with synchronous_commit = off could lose the last commits in a
+            # crash. Stronger settings (remote_write, remote_apply) stay.
+            connection.execute(
+                "SELECT set_config('synchronous_commit', 'on', false) "
+                "WHERE current_setting('synchronous_commit') = 'off'")
+            # Every method ends its transaction at once; one left open
+            # longer is a stuck thread holding row locks, and is ended.
+            connection.execute(
+                "SET idle_in_transaction_session_timeout = '60s'")
+            if not autocommit:
+                connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _connection(self):
+        connection = getattr(self._local, 'connection', None)
+        if connection is None or connection.closed:
+            connection = self._connect()
+            self._local.connection = connection
+            with self._lock:
+                self._connections.add(connection)
+        return connection
+
+    def _discard(self, connection):
+        self._local.connection = None
+        with self._lock:
+            self._connections.discard(connection)
+        connection.close()
+
+    def _abandon(self, connection):
+        """Roll back a failed transaction; drop a connection that is lost."""
+        if connection is not None:
+            try:
+                if not connection.broken:
+                    return connection.rollback()
+            except psycopg.Error:
+                pass
+            self._discard(connection)
+
+    def _run(self, work):
+        """Return ``work(connection)``, run as one transaction.
+
+        If the connection this thread kept is found dead (the server
+        restarted) before COMMIT was sent, nothing was written: the call is
+        tried once more on a fresh one. A fresh connection failing is not
+        retried at once, nor is one lost during COMMIT (outcome unknown).
+        """
+        for _attempt in (1, 2):
+            kept = getattr(self._local, 'connection', None)
+            reused, connection, committing = (
+                kept is not None and not kept.closed), None, False
+            try:
+                connection = self._connection()
+                result = work(connection)
+                committing = True
+                connection.commit()
+                return result
+            except psycopg.OperationalError as error:
+                lost = connection is None or connection.broken
+                self._abandon(connection)
+                if not lost:
+                    raise StoreUnavailable(
+                        f'The job store ({self.where}) could not do that '
+                        f'now: {_reason(error)}') from error
+                if committing:
+                    raise StoreUnavailable(
+                        f'Lost the job store ({self.where}) while '
+                        f'committing; the change may or may not have been '
+                        f'saved: {_reason(error)}') from error
+                if not reused:
+                    raise StoreUnavailable(
+                        f'Cannot reach the job store ({self.where}): '
+                        f'{_reason(error)}') from error
+                self.log.warn('Lost the connection to {where} ({error}); '
+                              'reconnecting', where=self.where,
+                              error=_reason(error))
+            except BaseException:
+                self._abandon(connection)
+                raise
+
+    def _one(self, name, **params):
+        return self._run(lambda connection: connection.execute(
+            QUERIES[name], params).fetchone())
+
+    def _all(self, name, **params):
+        return self._run(lambda connection: connection.execute(
+            QUERIES[name], params).fetchall())
+
+    def _count(self, name, **params):
+        return self._run(lambda connection: connection.execute(
+            QUERIES[name], params).rowcount)
+
+    def _migrate(self):
+        def migrate(connection):
+            connection.execute(QUERIES['lock_schema'])
+            connection.execute(QUERIES['create_schema_table'])
+            version = connection.execute(
+                QUERIES['schema_version']).fetchone()['version']
+            for number, script in MIGRATIONS:
+                if number > version:
+                    connection.execute(script)
+                    connection.execute(QUERIES['record_migration'],
+                                       dict(version=number))
+        self._run(migrate)
+
+    @property
+    def schemaVersion(self):
+        return self._one('schema_version')['version']
+
+    def add(self, task, input, status, schedule, now):
+        return self._one('insert_job', task=task, status=str(status),
+                         input=input, schedule=schedule, now=now)['id']
+
+    def addMany(self, entries, now):
+        tasks, inputs, statuses, schedules = (
+            [list(column) for column in zip(*entries)] or [[], [], [], []])
+        batch = dict(now=now, tasks=tasks, inputs=inputs, schedules=schedules,
+                     statuses=[str(status) for status in statuses])
+
+        def insert(connection):
+            ids = [row['id'] for row in
+                   connection.execute(QUERIES['insert_jobs'], batch)]
+            if ids:
+                connection.execute(QUERIES['notify_jobs'])
+            return sorted(ids)
+        return self._run(insert)
+
+    def get(self, jobid):
+        row = self._one('get_job', id=jobid) if _isJobId(jobid) else None
+        if row is None:
+            raise NoSuchJob.withId(jobid)
+        return row
+
+    def ids(self, after=0, limit=None):
+        return [row['id'] for row in
+                self._all('job_ids', after=after, limit=limit)]
+
+    def count(self):
+        return self._one('count_jobs')['count']
+
+    def find(self, status=None, task=None, after=None, limit=100):
+        after = 0 if after is None else after
+        if status is not None:
+            return self._all('find_jobs_by_status', status=str(status),
+                             task=task, after=after, limit=limit)
+        if task is not None:
+            return self._all('find_jobs_by_task', task=task, after=after,
+                             limit=limit)
+        return self._all('find_jobs', after=after, limit=limit)
+
+    def transition(self, jobid, fromStatuses, toStatus):
+        if not _isJobId(jobid):
+            raise NoSuchJob.withId(jobid)
+
+        def transition(connection):
+            changed = connection.execute(QUERIES['transition_job'], dict(
+                id=jobid, to=str(toStatus),
+                allowed=[str(s) for s in fromStatuses])).fetchone()
+            if changed is None:
+                if connection.execute(QUERIES['job_exists'],
+                                      dict(id=jobid)).fetchone() is None:
+                    raise NoSuchJob.withId(jobid)
+                return False
+            if toStatus == QUEUED:
+                connection.execute(QUERIES['notify_jobs'])
+            return True
+        return self._run(transition)
+
+    def scheduleFirstRuns(self, now, firstDue):
+        def schedule(connection):
+            rows = connection.execute(QUERIES['unscheduled_jobs']).fetchall()
+            for row in rows:
+                connection.execute(QUERIES['set_due'], dict(
+                    id=row['id'], due=firstDue(row, now)))
+            return len(rows)
+        return self._run(schedule)
+
+    def claim(self, now, token, nextDue, started):
+        claimed = dict(now=now, token=token, started=started,
+                       owner=self.serverId)
+
+        def claim(connection):
+            row = connection.execute(QUERIES['due_cron_job'],
+                                     dict(now=now)).fetchone()
+            if row is not None:
+                row = connection.execute(QUERIES['claim_cron_job'], dict(
+                    claimed, id=row['id'], due=row['due'],
+                    next=nextDue(row, now))).fetchone()
+                if row is not None:
+                    return row
+            for name in ('claim_delayed_job', 'claim_queued_job'):
+                row = connection.execute(QUERIES[name], claimed).fetchone()
+                if row is not None:
+                    return row
+            return None
+        return self._run(claim)
+
+    def finish(self, jobid, token, status, output, error, traceback, now):
+        if token is None:
+            return False
+        return self._count(
+            'finish_job', id=jobid, token=token,
+            status=None if status is None else str(status), output=output,
+            error=error, traceback=traceback, now=now) == 1
+
+    def release(self, jobid, token):
+        if token is None:
+            return False
+
+        def release(connection):
+            released = connection.execute(QUERIES['release_job'], dict(
+                id=jobid, token=token)).rowcount == 1
+            if released:
+                connection.execute(QUERIES['notify_jobs'])
+            return released
+        return self._run(release)
+
+    def hasDue(self, now):
+        return self._one('has_due', now=now)['due']
+
+    def requeue(self, statuses, toStatus):
+        return self._count('requeue_own_claims', owner=self.serverId,
+                           statuses=[str(s) for s in statuses],
+                           to=str(toStatus))
+
+    def setSchedule(self, jobid, schedule):
+        if not _isJobId(jobid) or self._count(
+                'set_schedule', id=jobid, schedule=schedule) == 0:
+            raise NoSuchJob.withId(jobid)
+
+    def clean(self, statuses):
+        return self._count('clean_jobs', statuses=[str(s) for s in statuses])
+
+    # Beyond IJobStore: several servers on one database.
+
+    def heartbeat(self, now):
+        """Record that this server (``serverId``) is alive at ``now``."""
+        self._count('heartbeat', id=self.serverId, now=now)
+
+    def recoverLost(self, now, timeout):
+        """Put back in the queue the jobs held by servers that have not
+        heartbeated for ``timeout`` seconds; return their ids, ascending.
+
+        A job that started less than ``timeout`` ago is left alone even if
+        its server never heartbeated, so a server that heartbeats at least
+        every ``timeout`` seconds, from its start, keeps its jobs. The lost
+        servers' heartbeat rows are forgotten.
+        """
+        cutoff = now - timeout
+
+        def recover(connection):
+            ids = sorted(row['id'] for row in connection.execute(
+                QUERIES['requeue_lost_claims'], dict(cutoff=cutoff)))
+            connection.execute(QUERIES['forget_lost_servers'],
+                               dict(cutoff=cutoff))
+            if ids:
+                connection.execute(QUERIES['notify_jobs'])
+            return ids
+        return self._run(recover)
+
+    def listen(self, callback):
+        """Call ``callback()`` soon after a job is added (or queued again)
+        in this database, by any server; return ``stop()``.
+
+        It runs on a daemon thread with a connection of its own. Bursts are
+        coalesced into one call. ``callback()`` is also called once each
+        time listening starts, for jobs added before it did: at first, and
+        when back after the connection dropped (it reconnects, waiting
+        longer each time). ``stop()`` returns within two seconds.
+        """
+        stopping = threading.Event()
+        thread = threading.Thread(
+            target=self._listen, args=(callback, stopping), daemon=True,
+            name=f'remotetask-listen {self.where}')
+
+        def stop():
+            stopping.set()
+            with self._lock:
+                self._listeners.discard(stop)
+            if thread is not threading.current_thread():
+                thread.join(2.0)
+        with self._lock:
+            self._listeners.add(stop)
+        thread.start()
+        return stop
+
+    def _listen(self, callback, stopping, poll=0.5, delays=(0.1, 5.0)):
+        delay, missed = delays[0], False
+        while not stopping.is_set():
+            try:
+                with self._connect(autocommit=True) as connection:
+                    connection.execute(QUERIES['listen_jobs'])
+                    delay = delays[0]
+                    if missed:
+                        self.log.info('Listening to {where} again',
+                                      where=self.where)
+                    # Jobs added before LISTEN took effect went unheard.
+                    self._wake(callback)
+                    while not stopping.is_set():
+                        # Returns at the first notification, with any that
+                        # came in the same read: a burst is one wake-up.
+                        if list(connection.notifies(timeout=poll,
+                                                    stop_after=1)):
+                            self._wake(callback)
+            except psycopg.Error as error:
+                if stopping.is_set():
+                    break
+                self.log.warn('Lost the job notifications from {where} '
+                              '({error}); reconnecting in {delay} s',
+                              where=self.where, error=_reason(error),
+                              delay=delay)
+                missed = True
+                stopping.wait(delay)
+                delay = min(delay * 2, delays[1])
+
+    def _wake(self, callback):
+        try:
+            callback()
+        except Exception:
+            self.log.failure('The job notification callback failed')
+
+    def close(self):
+        with self._lock:
+            listeners, self._listeners = self._listeners, set()
+            connections, self._connections = self._connections, set()
+        for stop in listeners:
+            stop()
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()

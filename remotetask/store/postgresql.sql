@@ -1,0 +1,255 @@
+-- The PostgreSQL job store's queries. Parameters are psycopg's named
+-- placeholders (%(id)s); times are epoch seconds as double precision, so a
+-- row reads back exactly as written. See remotetask/interfaces.py IJobStore
+-- for what each operation promises. Every name starts with remotetask_ so
+-- the store can share a database with other applications.
+-- (No percent sign may appear inside a query below, comments included:
+-- psycopg would read it as a placeholder.)
+
+-- name: lock_schema
+-- Taken before looking at the schema version, so that several servers
+-- starting at once migrate once: the others wait here, then find the work
+-- done. Released when the transaction ends. The key is the ASCII of
+-- "remotask", unlikely to be used by anything else in the database.
+SELECT pg_advisory_xact_lock(8243115018432901995);
+
+-- name: create_schema_table
+-- Which migrations have run, one row each. Made here rather than in a
+-- migration because the migrations are chosen by what it says.
+CREATE TABLE IF NOT EXISTS remotetask_schema (
+    version integer PRIMARY KEY,
+    applied timestamptz NOT NULL DEFAULT now()
+);
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) AS version FROM remotetask_schema;
+
+-- name: record_migration
+INSERT INTO remotetask_schema (version) VALUES (%(version)s);
+
+-- name: migration_0001
+-- The jobs table. An identity never hands out a number twice, so ids are
+-- not reused after clean(); MAXVALUE keeps them within XML-RPC's 32-bit
+-- int. owner is the serverId of the server holding the current claim.
+CREATE TABLE remotetask_jobs (
+    id integer GENERATED ALWAYS AS IDENTITY (MAXVALUE 2147483647)
+        PRIMARY KEY,
+    task text NOT NULL,
+    status text NOT NULL,
+    input text,
+    output text,
+    error text,
+    traceback text,
+    created double precision NOT NULL,
+    started double precision,
+    completed double precision,
+    schedule text,
+    due double precision,
+    attempts integer NOT NULL DEFAULT 0,
+    token text,
+    owner text
+);
+-- Claiming the oldest queued job, listing and cleaning by status.
+CREATE INDEX remotetask_jobs_by_status ON remotetask_jobs (status, id);
+-- Due cron and delayed jobs; partial, so it holds only those few rows.
+CREATE INDEX remotetask_jobs_scheduled ON remotetask_jobs (status, due)
+    WHERE status IN ('cronjob', 'delayed');
+-- Listing by task.
+CREATE INDEX remotetask_jobs_by_task ON remotetask_jobs (task, id);
+-- The servers sharing this database and when each last said it was alive;
+-- the claims of a server that stopped saying so can be taken back.
+CREATE TABLE remotetask_servers (
+    id text PRIMARY KEY,
+    heartbeat double precision NOT NULL
+);
+
+-- name: insert_job
+-- One round trip for the row and the wake-up of the other servers' idle
+-- workers; PostgreSQL delivers the notification only if this commits.
+WITH job AS (
+    INSERT INTO remotetask_jobs (task, status, input, schedule, created)
+    VALUES (%(task)s, %(status)s, %(input)s, %(schedule)s, %(now)s)
+    RETURNING id)
+SELECT id, pg_notify('remotetask_jobs', '') AS woken FROM job;
+
+-- name: insert_jobs
+-- A batch in one statement; ids are drawn in the order of n, the position
+-- in the batch, so the ids sorted are the entries in order.
+INSERT INTO remotetask_jobs (task, status, input, schedule, created)
+SELECT task, status, input, schedule, %(now)s
+FROM unnest(%(tasks)s::text[], %(statuses)s::text[], %(inputs)s::text[],
+            %(schedules)s::text[])
+     WITH ORDINALITY AS entry (task, status, input, schedule, n)
+ORDER BY n
+RETURNING id;
+
+-- name: notify_jobs
+-- Wake the listeners (see listen()) when this transaction commits: a job
+-- may be claimable that was not.
+SELECT pg_notify('remotetask_jobs', '');
+
+-- name: listen_jobs
+LISTEN remotetask_jobs;
+
+-- name: get_job
+SELECT id, task, status, input, output, error, traceback, created, started,
+       completed, schedule, due, attempts, token
+FROM remotetask_jobs WHERE id = %(id)s;
+
+-- name: job_exists
+SELECT 1 AS found FROM remotetask_jobs WHERE id = %(id)s;
+
+-- name: job_ids
+-- A page of ids for iterating over a large store; LIMIT NULL is no limit.
+SELECT id FROM remotetask_jobs WHERE id > %(after)s ORDER BY id
+LIMIT %(limit)s;
+
+-- name: count_jobs
+SELECT count(*) AS count FROM remotetask_jobs;
+
+-- name: find_jobs
+SELECT id, task, status, input, output, error, traceback, created, started,
+       completed, schedule, due, attempts, token
+FROM remotetask_jobs WHERE id > %(after)s
+ORDER BY id LIMIT %(limit)s;
+
+-- name: find_jobs_by_status
+-- Through remotetask_jobs_by_status; a NULL task matches any.
+SELECT id, task, status, input, output, error, traceback, created, started,
+       completed, schedule, due, attempts, token
+FROM remotetask_jobs
+WHERE status = %(status)s AND id > %(after)s
+  AND (%(task)s::text IS NULL OR task = %(task)s)
+ORDER BY id LIMIT %(limit)s;
+
+-- name: find_jobs_by_task
+SELECT id, task, status, input, output, error, traceback, created, started,
+       completed, schedule, due, attempts, token
+FROM remotetask_jobs WHERE task = %(task)s AND id > %(after)s
+ORDER BY id LIMIT %(limit)s;
+
+-- name: transition_job
+-- A compare-and-set in one statement; no row back means the status was
+-- not one of those allowed, or there is no such job (see job_exists).
+UPDATE remotetask_jobs SET status = %(to)s, token = NULL, owner = NULL
+WHERE id = %(id)s AND status = ANY (%(allowed)s::text[])
+RETURNING id;
+
+-- name: unscheduled_jobs
+-- Cron and delayed jobs no claim has seen yet. Locked, so that two
+-- servers do not both compute the first due time; a job another server
+-- is scheduling right now is left to it.
+SELECT id, task, status, input, output, error, traceback, created, started,
+       completed, schedule, due, attempts, token
+FROM remotetask_jobs
+WHERE status IN ('cronjob', 'delayed') AND due IS NULL
+ORDER BY id
+FOR UPDATE SKIP LOCKED;
+
+-- name: set_due
+UPDATE remotetask_jobs SET due = %(due)s WHERE id = %(id)s;
+
+-- name: due_cron_job
+-- The cron job due first, locked until the claim commits; one being
+-- claimed by another server is skipped, not waited for.
+SELECT id, task, status, input, output, error, traceback, created, started,
+       completed, schedule, due, attempts, token
+FROM remotetask_jobs
+WHERE status = 'cronjob' AND due <= %(now)s
+ORDER BY due, id LIMIT 1
+FOR UPDATE SKIP LOCKED;
+
+-- name: claim_cron_job
+-- Moves due on before the run, and only from the due time that was read:
+-- each due time is handed out once, whichever server asks.
+UPDATE remotetask_jobs
+SET due = %(next)s, token = %(token)s, started = %(started)s,
+    attempts = attempts + 1, owner = %(owner)s
+WHERE id = %(id)s AND due = %(due)s
+RETURNING id, task, status, input, output, error, traceback, created,
+          started, completed, schedule, due, attempts, token;
+
+-- name: claim_delayed_job
+-- One atomic statement: SKIP LOCKED lets concurrent claims each take a
+-- different job instead of queueing behind the same row.
+UPDATE remotetask_jobs
+SET status = 'processing', token = %(token)s, started = %(started)s,
+    attempts = attempts + 1, owner = %(owner)s
+WHERE id = (SELECT id FROM remotetask_jobs
+            WHERE status = 'delayed' AND due <= %(now)s
+            ORDER BY due, id LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+RETURNING id, task, status, input, output, error, traceback, created,
+          started, completed, schedule, due, attempts, token;
+
+-- name: claim_queued_job
+-- The oldest queued job that is due (a retry may wait until later),
+-- through remotetask_jobs_by_status.
+UPDATE remotetask_jobs
+SET status = 'processing', token = %(token)s, started = %(started)s,
+    attempts = attempts + 1, owner = %(owner)s
+WHERE id = (SELECT id FROM remotetask_jobs
+            WHERE status = 'queued' AND (due IS NULL OR due <= %(now)s)
+            ORDER BY id LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+RETURNING id, task, status, input, output, error, traceback, created,
+          started, completed, schedule, due, attempts, token;
+
+-- name: has_due
+SELECT EXISTS (SELECT 1 FROM remotetask_jobs
+               WHERE status = 'queued'
+                 AND (due IS NULL OR due <= %(now)s))
+    OR EXISTS (SELECT 1 FROM remotetask_jobs
+               WHERE status IN ('cronjob', 'delayed') AND due <= %(now)s)
+    AS due;
+
+-- name: finish_job
+-- Only the holder of the current claim may record its end.
+UPDATE remotetask_jobs
+SET status = coalesce(%(status)s::text, status), output = %(output)s,
+    error = %(error)s, traceback = %(traceback)s, completed = %(now)s,
+    token = NULL, owner = NULL
+WHERE id = %(id)s AND token = %(token)s;
+
+-- name: release_job
+-- A run given up before its end goes back to the queue (cron jobs keep
+-- their status and simply wait for their next due time).
+UPDATE remotetask_jobs
+SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
+    token = NULL, owner = NULL
+WHERE id = %(id)s AND token = %(token)s;
+
+-- name: requeue_own_claims
+-- Claims left by an earlier run of this server (same serverId) that ended
+-- without finishing them; other servers' claims are theirs to finish.
+UPDATE remotetask_jobs SET status = %(to)s, token = NULL, owner = NULL
+WHERE status = ANY (%(statuses)s::text[]) AND token IS NOT NULL
+  AND owner = %(owner)s;
+
+-- name: heartbeat
+INSERT INTO remotetask_servers (id, heartbeat) VALUES (%(id)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat;
+
+-- name: requeue_lost_claims
+-- Jobs held by a server that has not heartbeated since the cutoff (it
+-- died, or lost the database). A job started after the cutoff is left
+-- alone, so a server that claims before its first heartbeat is not robbed.
+UPDATE remotetask_jobs AS job
+SET status = 'queued', token = NULL, owner = NULL
+WHERE job.status = 'processing' AND job.owner IS NOT NULL
+  AND job.started < %(cutoff)s
+  AND NOT EXISTS (SELECT 1 FROM remotetask_servers AS server
+                  WHERE server.id = job.owner
+                    AND server.heartbeat >= %(cutoff)s)
+RETURNING job.id;
+
+-- name: forget_lost_servers
+DELETE FROM remotetask_servers WHERE heartbeat < %(cutoff)s;
+
+-- name: set_schedule
+UPDATE remotetask_jobs SET schedule = %(schedule)s, due = NULL
+WHERE id = %(id)s;
+
+-- name: clean_jobs
+-- One set-based delete, through remotetask_jobs_by_status.
+DELETE FROM remotetask_jobs WHERE status = ANY (%(statuses)s::text[]);

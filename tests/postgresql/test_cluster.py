@@ -1,0 +1,124 @@
+"""Several real daemons sharing one PostgreSQL queue."""
+
+import time
+import xmlrpc.client
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.acceptance.daemon import Daemon, waitUntil
+
+
+def storeURL(dsn):
+    """The --store URL of the database ``dsn`` names."""
+    params = conninfo_to_dict(dsn)
+    return (f"postgresql://{params['user']}@{params['host']}:"
+            f"{params['port']}/{params['dbname']}")
+
+
+@pytest.fixture
+def database(postgresqlDsn):
+    """The test database, with a table the recordRow task writes to."""
+    with psycopg.connect(postgresqlDsn, autocommit=True) as connection:
+        connection.execute('CREATE TABLE runs (key text NOT NULL)')
+    return postgresqlDsn
+
+
+def runs(dsn):
+    """{key: how many times it ran}."""
+    with psycopg.connect(dsn) as connection:
+        return dict(connection.execute(
+            'SELECT key, count(*) FROM runs GROUP BY key').fetchall())
+
+
+def jobStatuses(dsn):
+    with psycopg.connect(dsn) as connection:
+        return dict(connection.execute(
+            'SELECT status, count(*) FROM remotetask_jobs '
+            'GROUP BY status').fetchall())
+
+
+@pytest.fixture
+def startServer(database, tmp_path):
+    """Start daemons on the shared database; each is killed after."""
+    daemons = []
+
+    def start(name, *args):
+        directory = tmp_path / name
+        directory.mkdir(exist_ok=True)
+        daemon = Daemon(str(directory), store=storeURL(database),
+                        args=['--workers=2', '--heartbeat-timeout=2',
+                              *args])
+        daemons.append(daemon)
+        return daemon.start()
+    yield start
+    for daemon in daemons:
+        daemon.kill()
+
+
+def test_three_servers_run_every_job_exactly_once(database, startServer):
+    """3,000 jobs added round-robin through three servers all complete,
+    each run exactly once, by whichever server took it."""
+    servers = [startServer(name).proxy() for name in 'abc']
+    total, batch = 3000, 50
+    for start in range(0, total, batch):
+        calls = xmlrpc.client.MultiCall(servers[(start // batch) % 3])
+        for key in range(start, start + batch):
+            calls.add('recordRow', {'dsn': database, 'key': str(key)})
+        assert all(isinstance(jobid, int) for jobid in calls())
+    waitUntil(lambda: jobStatuses(database) == {'completed': total},
+              timeout=240, interval=0.5, message='every job completed')
+    counts = runs(database)
+    assert len(counts) == total
+    assert set(counts.values()) == {1}
+
+
+def test_a_cron_job_runs_once_per_due_time(database, startServer):
+    """With three servers polling, each due time of a cron job is run by
+    exactly one of them."""
+    servers = [startServer(name).proxy() for name in 'abc']
+    jobid = servers[0].addCronJob(
+        'recordRow', {'dsn': database, 'key': 'tick'},
+        {'minute': list(range(60))})
+    for expected in (1, 2, 3):
+        # Make the job due now; the servers race for this due time.
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute(
+                'UPDATE remotetask_jobs SET due = %s WHERE id = %s',
+                (time.time() - 1, jobid))
+        waitUntil(lambda: runs(database).get('tick') == expected,
+                  message=f'run {expected}')
+        # Every server ticks once a second: two seconds give each of
+        # them the chance to run it again, were the claim not exclusive.
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            assert runs(database).get('tick') == expected
+            time.sleep(0.2)
+    assert servers[1].getStatus(jobid) == 'cronjob'
+
+
+def test_jobs_of_a_killed_server_are_finished_by_the_others(
+        database, startServer):
+    """kill -9 one of three servers while it runs jobs: after the
+    heartbeat timeout the others run them; restarted, the killed server
+    does not run them again."""
+    first = startServer('a')
+    server = first.proxy()
+    ids = [server.add('recordRow', {'dsn': database, 'key': str(key),
+                                    'sleep': 4}) for key in range(2)]
+    waitUntil(lambda: all(server.getStatus(j) == 'processing' for j in ids),
+              message='both running on the first server')
+    others = [startServer(name).proxy() for name in 'bc']
+    first.kill()
+    waitUntil(lambda: all(others[0].getStatus(j) == 'completed'
+                          for j in ids),
+              timeout=60, interval=0.2, message='recovered and completed')
+    assert runs(database) == {'0': 1, '1': 1}
+    assert all(others[1].getJob(j)['attempts'] == 2 for j in ids)
+    restarted = startServer('a').proxy()
+    assert restarted.getStatus(ids[0]) == 'completed'
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        assert runs(database) == {'0': 1, '1': 1}
+        time.sleep(0.2)
