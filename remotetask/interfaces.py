@@ -156,7 +156,8 @@ class IJobStore(Interface):
 
     def requeue(statuses, toStatus):
         """Move every job in ``statuses`` that holds a claim to
-        ``toStatus``, dropping the claim; return how many moved."""
+        ``toStatus``, dropping the claim; return how many moved. A store
+        shared by several servers moves only the claims of this server."""
 
     def setSchedule(jobid, schedule):
         """Replace a cron job's schedule and clear its due time."""

@@ -24,6 +24,16 @@ from remotetask.status import (
 from remotetask.store.memory import MemoryJobStore
 
 
+def _storableText(text):
+    """``text`` as every store can keep it: an exception message may hold
+    a NUL (PostgreSQL refuses it) or a lone surrogate (no UTF-8 codec
+    takes it); both are written as backslash escapes instead."""
+    if text is None:
+        return None
+    return (text.replace('\x00', '\\x00')
+            .encode('utf-8', 'backslashreplace').decode('utf-8'))
+
+
 class JobsView(collections.abc.Mapping):
     """``service.jobs``: a read-only mapping id -> Job over the store.
 
@@ -247,8 +257,9 @@ class TaskService:
         else:
             status = COMPLETED if outcome.ok else ERROR
         return self.store.finish(
-            row['id'], row['token'], status, outcome.output, outcome.error,
-            outcome.traceback, time.time())
+            row['id'], row['token'], status, outcome.output,
+            _storableText(outcome.error), _storableText(outcome.traceback),
+            time.time())
 
     def runClaimed(self, row):
         """Run a claimed job in this thread and record its outcome."""

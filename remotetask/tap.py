@@ -80,6 +80,10 @@ class Options(usage.Options):
          float],
         ['store-threads', None, 4,
          'Threads for store calls.', int],
+        ['server-id', None, None,
+         'With a shared store: a name for this server that stays the same '
+         'across restarts, so that it takes back its own unfinished jobs '
+         'at once when it starts (default: a new one each start).'],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue.", float],
@@ -201,7 +205,7 @@ def makeRegistry(options):
 def makeService(options):
     from twisted.internet import reactor
     try:
-        store = openStore(options['store'])
+        store = openStore(options['store'], options['server-id'])
     except Exception as error:
         raise usage.UsageError(f'--store {options["store"]}: {error}')
     service = TaskService(store=store, registry=makeRegistry(options),

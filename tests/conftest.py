@@ -5,13 +5,18 @@ import pytest
 from remotetask import SimpleTask, TaskService
 from remotetask.store import MemoryJobStore, SQLiteJobStore
 from tests import tasks
+from tests.postgresql.conftest import (  # noqa: F401  (fixtures)
+    postgresqlDsn, postgresqlServer)
 
-STORES = ['memory', 'sqlite']
+STORES = ['memory', 'sqlite', 'postgresql']
 
 
-def makeStore(kind, tmp_path):
+def makeStore(kind, request, tmp_path):
     if kind == 'memory':
         return MemoryJobStore()
+    if kind == 'postgresql':
+        from remotetask.store.postgresql import PostgreSQLJobStore
+        return PostgreSQLJobStore(request.getfixturevalue('postgresqlDsn'))
     return SQLiteJobStore(tmp_path / 'jobs.sqlite')
 
 
@@ -24,8 +29,9 @@ def registerTestTasks(service):
 
 @pytest.fixture(params=STORES)
 def store(request, tmp_path):
-    """Each store that must keep the IJobStore contract."""
-    store = makeStore(request.param, tmp_path)
+    """Each store, so that the service behaves the same on all of them
+    (PostgreSQL is skipped, saying why, where no server is reachable)."""
+    store = makeStore(request.param, request, tmp_path)
     yield store
     store.close()
 

@@ -303,3 +303,16 @@ def test_plain_Job_and_CronJob_objects():
     cron = CronJob(2, 'echo', None, minute=(0, 10))
     assert (cron.status, cron.minute, cron.hour) == ('cronjob', (0, 10), ())
     assert repr(cron) == '<CronJob 2>'
+
+
+def test_error_text_any_store_can_keep(service):
+    """An exception message with a NUL or a lone surrogate is stored with
+    those characters escaped; the job still ends in error."""
+    def nasty(input):
+        raise ValueError('nul \x00 and \ud800 here')
+    service.registry.register('nasty', nasty)
+    jobid = service.add('nasty')
+    service.process()
+    assert service.getStatus(jobid) == 'error'
+    assert service.getError(jobid) == (
+        'ValueError: nul \\x00 and \\ud800 here')

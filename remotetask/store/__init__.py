@@ -6,17 +6,18 @@ from remotetask.store.sqlite import SQLiteJobStore
 __all__ = ['MemoryJobStore', 'SQLiteJobStore', 'openStore']
 
 
-def openStore(spec):
+def openStore(spec, serverId=None):
     """Open the store a command-line ``--store`` value names.
 
-    ``sqlite:PATH`` (or a path ending in ``.sqlite``/``.db``), ``memory:``,
-    or a ``postgresql://`` URL.
+    ``sqlite:PATH`` (or a bare path), ``memory:``, or a ``postgresql://``
+    URL, whose store knows this server as ``serverId`` (see
+    ``PostgreSQLJobStore``).
     """
     if spec in ('memory', 'memory:'):
         return MemoryJobStore()
     if spec.startswith(('postgresql://', 'postgres://')):
         from remotetask.store.postgresql import PostgreSQLJobStore
-        return PostgreSQLJobStore(spec)
+        return PostgreSQLJobStore(spec, serverId=serverId)
     if spec.startswith('sqlite:'):
         spec = spec[len('sqlite:'):]
     if not spec:
