@@ -20,7 +20,7 @@ from twisted.logger import Logger
 from remotetask import values
 from remotetask.errors import NoSuchTask, RemoteTaskError
 from remotetask.runner import Outcome
-from remotetask.status import COMPLETED, ERROR, FINISHED, PROCESSING
+from remotetask.status import CANCELLED, FINISHED, QUEUED
 from remotetask.workerpool import STOPPED
 
 
@@ -106,31 +106,37 @@ class Dispatcher(Service):
             self.log.info('Job {id} ({task}) put back in the queue',
                           id=row['id'], task=row['task'])
             return
-        outcome = yield self.storeCall(self._finish, row, outcome)
-        self.log.info(
-            'Job {id} ({task}) ended in {seconds:.3f} s: {result}',
-            id=row['id'], task=row['task'],
-            seconds=time.monotonic() - started,
-            result='ok' if outcome.ok else outcome.error)
-        return outcome
+        outcome, status = yield self.storeCall(self._finish, row, outcome)
+        if status is None:
+            self.log.info('Job {id} ({task}) was cancelled or taken back '
+                          'while it ran; its end is not recorded',
+                          id=row['id'], task=row['task'])
+        else:
+            self.log.info(
+                'Job {id} ({task}) ended in {seconds:.3f} s: {result}{then}',
+                id=row['id'], task=row['task'],
+                seconds=time.monotonic() - started,
+                result='ok' if outcome.ok else outcome.error,
+                then=' (will be retried)' if status == QUEUED else '')
+        return status
 
     def _finish(self, row, outcome):
         """In a store thread: refuse an output the clients could not
-        read (``checkOutput``), then record the outcome."""
+        read (``checkOutput``), then record the outcome; return it with
+        the status recorded (None if the claim was lost meanwhile)."""
         if outcome.ok and self.checkOutput is not None:
             try:
                 self.checkOutput(values.decode(outcome.output))
             except RemoteTaskError as error:
                 outcome = Outcome.failed(error.message)
-        self.service.finishRun(row, outcome)
-        return outcome
+        return outcome, self.service.finishRun(row, outcome)
 
-    def _done(self, outcome, row):
+    def _done(self, status, row):
         self.inFlight.pop(row['id'], None)
-        status = None
-        if isinstance(outcome, Outcome) and row['status'] == PROCESSING:
-            status = COMPLETED if outcome.ok else ERROR
-        self._notify(row['id'], status)
+        if status is None or status in FINISHED:
+            # None: not known here (released, cancelled, an error in
+            # recording); waiters read the store.
+            self._notify(row['id'], status)
         self.wake()
 
     # Waiting for a job to finish
@@ -186,6 +192,21 @@ class Dispatcher(Service):
         if self._waiters:
             self._checkWaiters().addErrback(
                 lambda f: self.log.failure('Checking waiters failed', f))
+        if self.inFlight:
+            self.stopCancelled().addErrback(
+                lambda f: self.log.failure('Checking cancels failed', f))
+
+    @defer.inlineCallbacks
+    def stopCancelled(self, jobids=None):
+        """Stop the workers of running jobs that were cancelled (here or
+        on another server sharing the store)."""
+        for jobid in list(self.inFlight if jobids is None else jobids):
+            if jobid not in self.inFlight:
+                continue
+            status = yield self.storeCall(self.service.getStatus, jobid)
+            if status == CANCELLED:
+                self.workers.stopJob(
+                    jobid, 'The job was cancelled while it ran.')
 
     # Starting and stopping
 

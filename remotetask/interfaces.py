@@ -81,7 +81,8 @@ class IJobStore(Interface):
     (``remotetask.values``); the store keeps the text as it is. Rows are
     returned as dicts with the keys ``id, task, status, input, output,
     error, traceback, created, started, completed, schedule, due, attempts,
-    token``; times are epoch seconds (float) or None.
+    token, history``; times are epoch seconds (float) or None; ``history``
+    is None or a JSON array of the failed attempts.
 
     Durability: when a method that writes returns, the write is committed
     and survives the death of the process (``kill -9``). A method that
@@ -141,10 +142,13 @@ class IJobStore(Interface):
         start time ``started``; return its row (after the claim) or None.
         ``nextDue(row, now)`` gives a cron job's next due time."""
 
-    def finish(jobid, token, status, output, error, traceback, now):
+    def finish(jobid, token, status, output, error, traceback, now,
+               due=None, attempt=None):
         """Record the end of the run claimed with ``token``. ``status`` None
-        keeps the status (cron). Return False, writing nothing, if the
-        token is not the job's current one."""
+        keeps the status (cron); ``queued`` is a retry, due at ``due``.
+        ``attempt`` (JSON text, or None) is appended to the history. Return
+        False, writing nothing, if the token is not the job's current one
+        (the claim was lost, or the job was cancelled meanwhile)."""
 
     def release(jobid, token):
         """Give up the claim ``token`` on a job that did not run to its
@@ -161,6 +165,10 @@ class IJobStore(Interface):
 
     def setSchedule(jobid, schedule):
         """Replace a cron job's schedule and clear its due time."""
+
+    def purge(statuses, before, limit):
+        """Delete at most ``limit`` jobs per status in ``statuses`` that
+        ended before ``before``; return how many were deleted."""
 
     def clean(statuses):
         """Delete every job whose status is in ``statuses``; return how

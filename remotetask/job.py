@@ -30,6 +30,8 @@ class Job:
     """A request to run a task, and what came of it."""
 
     traceback = None
+    history = ()
+    due = None
     started = None
     completed = None
     output = None
@@ -54,6 +56,8 @@ class Job:
         self.started = _datetime(row['started'])
         self.completed = _datetime(row['completed'])
         self.attempts = row['attempts']
+        self.history = json.loads(row['history'] or '[]')
+        self.due = row['due']
 
 
 @implementer(ICronJob)

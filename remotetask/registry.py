@@ -31,13 +31,18 @@ TASKS_GROUP = 'remotetask.tasks'
 EXAMPLES_GROUP = 'remotetask.examples'
 
 
+_OPTIONS = ('timeout', 'maxAttempts', 'retryOn', 'backoff', 'maxBackoff')
+
+
 def asTask(obj):
-    """``obj`` as an ITask: itself if it is one, else a SimpleTask (whose
-    timeout is the function's ``timeout`` attribute, if it has one)."""
+    """``obj`` as an ITask: itself if it is one, else a SimpleTask, whose
+    options (``timeout``, ``maxAttempts``, ``retryOn``, ...) are the
+    function's attributes of those names, where it has them."""
     if ITask.providedBy(obj):
         return obj
     if callable(obj):
-        return SimpleTask(obj, timeout=getattr(obj, 'timeout', None))
+        return SimpleTask(obj, **{name: getattr(obj, name)
+                                  for name in _OPTIONS if hasattr(obj, name)})
     raise TypeError(f'{obj!r} is neither an ITask nor callable')
 
 

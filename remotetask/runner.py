@@ -11,20 +11,22 @@ from typing import NamedTuple
 
 from remotetask import values
 from remotetask.errors import UnstorableValue
-from remotetask.task import TaskError
+from remotetask.task import TaskError, option
 
 
 class Outcome(NamedTuple):
-    """How a run ended: ``output`` is encoded text, as stores keep it."""
+    """How a run ended: ``output`` is encoded text, as stores keep it;
+    ``retry`` says the failure may go away if the job runs again."""
 
     ok: bool
     output: str | None = None
     error: str | None = None
     traceback: str | None = None
+    retry: bool = False
 
     @classmethod
-    def failed(cls, error, traceback=None):
-        return cls(False, None, error, traceback)
+    def failed(cls, error, traceback=None, retry=False):
+        return cls(False, None, error, traceback, retry)
 
 
 def describeException(error):
@@ -39,10 +41,11 @@ def runTask(task, service, jobid, input):
     try:
         result = task(service, jobid, input)
     except TaskError as error:
-        return Outcome.failed(describeException(error))
+        return Outcome.failed(describeException(error), retry=error.retry)
     except Exception as error:
+        retry = isinstance(error, option(task, 'retryOn'))
         return Outcome.failed(describeException(error),
-                              tracebacks.format_exc())
+                              tracebacks.format_exc(), retry=retry)
     try:
         return Outcome(True, values.encode(result, 'the result'))
     except UnstorableValue as error:

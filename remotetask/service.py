@@ -7,6 +7,8 @@ thread.
 """
 
 import collections.abc
+import json
+import random
 import time
 import uuid
 
@@ -22,6 +24,7 @@ from remotetask.status import (
     CANCELLABLE, CANCELLED, COMPLETED, CRONJOB, ERROR, FINISHED, PROCESSING,
     QUEUED, STARTLATER, Status)
 from remotetask.store.memory import MemoryJobStore
+from remotetask.task import option
 
 
 def _storableText(text):
@@ -192,12 +195,19 @@ class TaskService:
         return changed
 
     def cancel(self, jobid):
-        """Cancel a job that has not started (or a cron job's future runs).
+        """Cancel a job that has not finished (a cron job: its future runs).
 
-        Returns True if it was cancelled, False if its state did not allow
-        it (it is running or finished); ``NoSuchJob`` if there is none.
+        A running job is marked cancelled at once and its end is not
+        recorded; the daemon's process pool also stops it, and a task in a
+        thread may poll ``isCancelled(jobid)``. Returns True if it was
+        cancelled, False if it had finished; ``NoSuchJob`` if there is none.
         """
-        return self.store.transition(jobid, CANCELLABLE, CANCELLED)
+        return self.store.transition(jobid, CANCELLABLE | {PROCESSING},
+                                     CANCELLED)
+
+    def isCancelled(self, jobid):
+        """Whether ``jobid`` was cancelled: long tasks may poll this."""
+        return self.store.get(jobid)['status'] == CANCELLED
 
     def reschedule(self, jobid):
         row = self.store.get(jobid)
@@ -227,17 +237,35 @@ class TaskService:
     def _nextDue(self, row, now):
         return jobs.fromRow(row, timezone=self.timezone).timeOfNextCall(now)
 
+    def _option(self, taskName, name):
+        try:
+            return option(self.registry.lookup(taskName), name)
+        except NoSuchTask:
+            return option(None, name)
+
     def claimNext(self, now=None):
         """Claim the next due run for this caller; return its row or None.
 
         The caller must end it with ``finishRun``. A cron or delayed job
         gets its first due time from the ``now`` of the first claim that
-        sees it, as in the original.
+        sees it, as in the original. A job that was lost with its worker or
+        server more often than its task allows attempts ends in error here
+        instead of being handed out again.
         """
         now = time.time() if now is None else now
         self.store.scheduleFirstRuns(now, self._nextDue)
-        return self.store.claim(now, uuid.uuid4().hex, self._nextDue,
-                                time.time())
+        while True:
+            row = self.store.claim(now, uuid.uuid4().hex, self._nextDue,
+                                   time.time())
+            if row is None or row['status'] != PROCESSING:
+                return row
+            allowed = self._option(row['task'], 'maxAttempts')
+            if row['attempts'] <= allowed:
+                return row
+            self.finishRun(row, runner.Outcome.failed(
+                f'The job was lost with its worker or server '
+                f'{row["attempts"] - 1} times (a crash or kill); it is not '
+                f'run again (maxAttempts {allowed}).'))
 
     def claimSome(self, limit, now=None):
         """Claim up to ``limit`` due runs (fewer when fewer are due); one
@@ -251,15 +279,42 @@ class TaskService:
         return rows
 
     def finishRun(self, row, outcome):
-        """Record ``outcome`` for the run claimed as ``row``."""
+        """Record ``outcome`` for the run claimed as ``row``: a failure
+        that may be retried, within the task's attempts, sends the job back
+        to the queue for later (exponential backoff with jitter). Returns
+        the status recorded, or None if the claim was lost meanwhile (the
+        job was cancelled or taken back) and nothing was written."""
+        now = time.time()
+        due = attempt = None
+        error = _storableText(outcome.error)
         if row['status'] == CRONJOB:
             status = None
+        elif outcome.ok:
+            status = COMPLETED
+        elif outcome.retry and row['attempts'] < self._option(
+                row['task'], 'maxAttempts'):
+            status, due = QUEUED, now + self._backoff(row)
         else:
-            status = COMPLETED if outcome.ok else ERROR
-        return self.store.finish(
-            row['id'], row['token'], status, outcome.output,
-            _storableText(outcome.error), _storableText(outcome.traceback),
-            time.time())
+            status = ERROR
+        if not outcome.ok:
+            attempt = json.dumps(dict(
+                attempt=row['attempts'], error=error,
+                started=row['started'], completed=now))
+        recorded = self.store.finish(
+            row['id'], row['token'], status, outcome.output, error,
+            _storableText(outcome.traceback), now, due=due, attempt=attempt)
+        if not recorded:
+            return None
+        return CRONJOB if status is None else status
+
+    def _backoff(self, row):
+        """Seconds before the next attempt: doubling from the task's
+        ``backoff`` up to ``maxBackoff``, with jitter so that jobs that
+        failed together do not all come back at once."""
+        base = self._option(row['task'], 'backoff')
+        cap = self._option(row['task'], 'maxBackoff')
+        delay = min(cap, base * 2 ** (row['attempts'] - 1))
+        return delay * random.uniform(0.5, 1.0)
 
     def runClaimed(self, row):
         """Run a claimed job in this thread and record its outcome."""

@@ -10,13 +10,28 @@ from zope.interface import implementer
 from remotetask.interfaces import ITask
 
 
+#: How many times a job may start, by default: a job lost with its worker
+#: or server (a crash, kill -9) is run again until then; a task's own
+#: failures are retried only when it asks (``TaskError(retry=True)`` or
+#: ``retryOn``).
+MAX_ATTEMPTS = 3
+#: Seconds before the first retry, doubling each time, up to BACKOFF_MAX.
+BACKOFF = 2.0
+BACKOFF_MAX = 300.0
+
+
 class TaskError(Exception):
     """Raised by a task to end its job in ``error`` with a message meant
     for the client, without a traceback; any other exception is reported
-    as ``'<Type>: <message>'`` with its traceback kept on the job."""
+    as ``'<Type>: <message>'`` with its traceback kept on the job.
 
-    def __init__(self, message='An error occurred.'):
+    With ``retry=True`` the job is run again later if its task allows
+    more attempts (``maxAttempts``).
+    """
+
+    def __init__(self, message='An error occurred.', retry=False):
         super().__init__(message)
+        self.retry = retry
 
     @property
     def message(self):
@@ -29,12 +44,21 @@ class SimpleTask:
 
     ``timeout`` (seconds) bounds one run where the worker pool can enforce
     it; ``description`` is the line clients see in ``getAvailableTasks``
-    (the function's docstring by default).
+    (the function's docstring by default). ``maxAttempts`` is how many
+    times a job may start; ``retryOn`` the exception types after which it
+    is retried (besides ``TaskError(retry=True)``), waiting ``backoff``
+    seconds, doubling each time up to ``maxBackoff``, with jitter.
     """
 
-    def __init__(self, func, timeout=None, description=None):
+    def __init__(self, func, timeout=None, description=None,
+                 maxAttempts=MAX_ATTEMPTS, retryOn=(), backoff=BACKOFF,
+                 maxBackoff=BACKOFF_MAX):
         self.func = func
         self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.retryOn = tuple(retryOn)
+        self.backoff = backoff
+        self.maxBackoff = maxBackoff
         if description is None:
             doc = (getattr(func, '__doc__', None) or '').strip()
             description = doc.splitlines()[0] if doc else ''
@@ -54,3 +78,12 @@ def describe(task):
         return str(description)
     doc = (type(task).__doc__ or '').strip()
     return doc.splitlines()[0] if doc else ''
+
+
+def option(task, name):
+    """A task's option (``maxAttempts``, ``retryOn``, ``backoff``,
+    ``maxBackoff``, ``timeout``), or its default for tasks that do not
+    say."""
+    defaults = dict(maxAttempts=MAX_ATTEMPTS, retryOn=(), backoff=BACKOFF,
+                    maxBackoff=BACKOFF_MAX, timeout=None)
+    return getattr(task, name, defaults[name])

@@ -65,6 +65,10 @@ class ThreadWorkerPool(Service):
             return Outcome.failed(f'The worker failed: {result.value!r}')
         return d.addBoth(done)
 
+    def stopJob(self, jobid, reason):
+        """Threads cannot be stopped; a task that runs long polls
+        ``service.isCancelled(jobid)`` instead."""
+
     def kill(self):
         """Threads cannot be killed; their jobs finish on their own."""
 
@@ -84,6 +88,7 @@ class WorkerProcess(protocol.ProcessProtocol):
         self.pool = pool
         self.buffer = b''
         self.job = None
+        self.jobid = None
         self.timer = None
         self.stopReason = None
         self.ended = defer.Deferred()
@@ -93,6 +98,7 @@ class WorkerProcess(protocol.ProcessProtocol):
         return self.transport.pid if self.transport else None
 
     def run(self, row, timeout):
+        self.jobid = row['id']
         self.job = defer.Deferred()
         self.stopReason = None
         self.transport.write(frame(dict(id=row['id'], task=row['task'],
@@ -118,6 +124,7 @@ class WorkerProcess(protocol.ProcessProtocol):
 
     def _finish(self, outcome):
         job, self.job = self.job, None
+        self.jobid = None
         if self.timer is not None and self.timer.active():
             self.timer.cancel()
         self.timer = None
@@ -141,10 +148,12 @@ class WorkerProcess(protocol.ProcessProtocol):
 
     def processEnded(self, reason):
         if self.job is not None:
+            # A worker that died by itself (a crash, the OOM killer) may
+            # do better next time; one we stopped (timeout, cancel) not.
             why = self.stopReason or (
                 f'The worker process running the job died '
                 f'({reason.value}).')
-            self._finish(Outcome.failed(why))
+            self._finish(Outcome.failed(why, retry=self.stopReason is None))
         self.pool.workerEnded(self)
         self.ended.callback(None)
 
@@ -197,6 +206,12 @@ class ProcessWorkerPool(Service):
                 self.idle.append(worker)
             return outcome
         return d.addCallback(done)
+
+    def stopJob(self, jobid, reason):
+        """Kill the worker running ``jobid``, if one here is."""
+        for worker in self.workers:
+            if worker.jobid == jobid:
+                worker.stop(reason)
 
     def kill(self):
         """Stop every worker now; their jobs end with 'server stopping'."""

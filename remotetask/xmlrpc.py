@@ -21,7 +21,7 @@ from remotetask import task as tasks
 from remotetask.errors import (
     InternalError, InvalidArgument, NotAllowed, RemoteTaskError,
     RequestTooLarge)
-from remotetask.status import CANCELLABLE, STARTLATER
+from remotetask.status import CANCELLABLE, PROCESSING, STARTLATER
 
 log = Logger()
 
@@ -60,6 +60,10 @@ def _jobId(value):
     return _need('The job id', value, int)
 
 
+def _datetime(epoch):
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch)
+
+
 def _iso(moment):
     if moment is None:
         return None
@@ -73,7 +77,9 @@ def jobStruct(job):
         output=job.output, error=job.error, traceback=job.traceback,
         created=_iso(job.created), started=_iso(job.started),
         completed=_iso(job.completed), attempts=job.attempts,
-        schedule=None, nextRun=None)
+        history=list(job.history), schedule=None,
+        nextRun=_iso(job.scheduledFor if hasattr(job, 'scheduledFor')
+                     else _datetime(job.due)))
     if hasattr(job, 'timeOfNextCall'):
         schedule = {name: list(getattr(job, name)) for name in
                     SCHEDULE_FIELDS if getattr(job, name)}
@@ -82,7 +88,6 @@ def jobStruct(job):
         if job.delay is not None:
             schedule = dict(delay=job.delay)
         struct['schedule'] = schedule
-        struct['nextRun'] = _iso(job.scheduledFor)
     return struct
 
 
@@ -215,11 +220,15 @@ class TaskServiceResource(XMLRPC):
 
     @defer.inlineCallbacks
     def xmlrpc_cancel(self, jobid):
-        """Cancel a job that has not started, or a cron job; return true."""
+        """Cancel a job that has not finished (a running one is stopped; a
+        cron job runs no more); return true."""
         cancelled = yield self.storeCall(self.service.cancel, _jobId(jobid))
+        if cancelled and self.dispatcher is not None:
+            self.dispatcher.stopCancelled([jobid]).addErrback(
+                lambda f: log.failure("Stopping job {id} failed", f, id=jobid))
         if not cancelled:
             status = yield self.storeCall(self.service.getStatus, jobid)
-            allowed = ', '.join(sorted(CANCELLABLE))
+            allowed = ', '.join(sorted(CANCELLABLE | {PROCESSING}))
             raise NotAllowed(f'Job {jobid} is {status}; only jobs that are '
                              f'{allowed} can be cancelled.')
         return True

@@ -4,6 +4,7 @@ Subclass ``StoreContractTests`` and define ``makeStore(tmp_path)``; every
 store (memory, SQLite, PostgreSQL) runs these same tests unchanged.
 """
 
+import json
 import threading
 
 import pytest
@@ -52,7 +53,7 @@ class StoreContractTests:
             id=jobid, task='t', status='queued', input='{"a":1}',
             output=None, error=None, traceback=None, created=5.0,
             started=None, completed=None, schedule=None, due=None,
-            attempts=0, token=None)
+            attempts=0, token=None, history=None)
 
     def test_get_unknown_id_raises_NoSuchJob(self):
         """An unknown id is a NoSuchJob, which is a KeyError."""
@@ -259,3 +260,42 @@ class StoreContractTests:
         row = self.store.get(jobid)
         assert (row['status'], row['token']) == ('queued', None)
         assert not self.store.release(jobid, 'mine')
+
+    def test_finish_as_a_retry_waits_until_due(self):
+        """finish(status='queued', due=...) puts the job back in the queue,
+        claimable only from its due time, with the failure in history."""
+        jobid = self.add()
+        self.claim(now=100.0, token='one')
+        assert self.store.finish(jobid, 'one', 'queued', None, 'first',
+                                 None, 101.0, due=150.0,
+                                 attempt='{"attempt":1,"error":"first"}')
+        row = self.store.get(jobid)
+        assert (row['status'], row['due'], row['error']) == (
+            'queued', 150.0, 'first')
+        assert self.claim(now=149.0) is None
+        assert not self.store.hasDue(149.0)
+        row = self.claim(now=150.0, token='two')
+        assert (row['id'], row['attempts']) == (jobid, 2)
+        assert self.store.finish(jobid, 'two', 'error', None, 'second',
+                                 None, 151.0,
+                                 attempt='{"attempt":2,"error":"second"}')
+        assert json.loads(self.store.get(jobid)['history']) == [
+            {'attempt': 1, 'error': 'first'},
+            {'attempt': 2, 'error': 'second'}]
+
+    def test_purge_deletes_old_finished_jobs_in_batches(self):
+        """purge() deletes at most limit jobs per status that ended
+        before the cut-off, oldest ids first."""
+        ids = []
+        for ended in (10.0, 20.0, 30.0, 40.0):
+            jobid = self.add()
+            self.claim(token=f't{jobid}')
+            self.store.finish(jobid, f't{jobid}', 'completed', None, None,
+                              None, ended)
+            ids.append(jobid)
+        waiting = self.add()
+        assert self.store.purge(['completed', 'error'], 35.0, 2) == 2
+        assert self.store.ids() == [ids[2], ids[3], waiting]
+        assert self.store.purge(['completed'], 35.0, 2) == 1
+        assert self.store.purge(['completed'], 35.0, 2) == 0
+        assert self.store.ids() == [ids[3], waiting]

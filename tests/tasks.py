@@ -78,3 +78,21 @@ def recordRow(input):
         connection.execute('INSERT INTO runs (key) VALUES (%s)',
                            (input['key'],))
     return input['key']
+
+
+die.maxAttempts = 2
+die.backoff = 0.1
+
+
+class Flaky:
+    """Fail with a retryable TaskError until the given attempt."""
+
+    def __init__(self, succeedOn):
+        self.succeedOn = succeedOn
+        self.calls = 0
+
+    def __call__(self, input):
+        self.calls += 1
+        if self.calls < self.succeedOn:
+            raise TaskError(f'attempt {self.calls} failed', retry=True)
+        return self.calls

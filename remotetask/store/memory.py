@@ -6,6 +6,7 @@ the process. The contract tests run against it and the SQLite store alike.
 
 import heapq
 import itertools
+import json
 import threading
 
 from zope.interface import implementer
@@ -33,7 +34,7 @@ class MemoryJobStore:
         row = dict(id=jobid, task=task, status=str(status), input=input,
                    output=None, error=None, traceback=None, created=now,
                    started=None, completed=None, schedule=schedule,
-                   due=None, attempts=0, token=None)
+                   due=None, attempts=0, token=None, history=None)
         self._rows[jobid] = row
         self._index(row)
         return jobid
@@ -136,15 +137,23 @@ class MemoryJobStore:
             row['attempts'] += 1
             return dict(row)
 
-    def finish(self, jobid, token, status, output, error, traceback, now):
+    def finish(self, jobid, token, status, output, error, traceback, now,
+               due=None, attempt=None):
         with self._lock:
             row = self._rows.get(jobid)
             if row is None or token is None or row['token'] != token:
                 return False
             if status is not None:
                 row['status'] = str(status)
+            if status == QUEUED:
+                row['due'] = due
+            if attempt is not None:
+                history = json.loads(row['history'] or '[]')
+                history.append(json.loads(attempt))
+                row['history'] = json.dumps(history, separators=(',', ':'))
             row.update(output=output, error=error, traceback=traceback,
                        completed=now, token=None)
+            self._index(row)
             return True
 
     def release(self, jobid, token):
@@ -182,6 +191,18 @@ class MemoryJobStore:
                 raise NoSuchJob.withId(jobid)
             row['schedule'] = schedule
             row['due'] = None
+
+    def purge(self, statuses, before, limit):
+        with self._lock:
+            doomed = []
+            for status in statuses:
+                doomed += sorted(
+                    i for i, row in self._rows.items()
+                    if row['status'] == status and row['completed'] is not None
+                    and row['completed'] < before)[:limit]
+            for jobid in doomed:
+                del self._rows[jobid]
+            return len(doomed)
 
     def clean(self, statuses):
         with self._lock:

@@ -307,13 +307,15 @@ class PostgreSQLJobStore:
             return None
         return self._run(claim)
 
-    def finish(self, jobid, token, status, output, error, traceback, now):
+    def finish(self, jobid, token, status, output, error, traceback, now,
+               due=None, attempt=None):
         if token is None:
             return False
         return self._count(
             'finish_job', id=jobid, token=token,
             status=None if status is None else str(status), output=output,
-            error=error, traceback=traceback, now=now) == 1
+            error=error, traceback=traceback, now=now, due=due,
+            attempt=attempt) == 1
 
     def release(self, jobid, token):
         if token is None:
@@ -339,6 +341,11 @@ class PostgreSQLJobStore:
         if not _isJobId(jobid) or self._count(
                 'set_schedule', id=jobid, schedule=schedule) == 0:
             raise NoSuchJob.withId(jobid)
+
+    def purge(self, statuses, before, limit):
+        return sum(self._count('purge_jobs', status=str(status),
+                               before=before, limit=limit)
+                   for status in statuses)
 
     def clean(self, statuses):
         return self._count('clean_jobs', statuses=[str(s) for s in statuses])

@@ -63,6 +63,11 @@ CREATE TABLE remotetask_servers (
     heartbeat double precision NOT NULL
 );
 
+-- name: migration_0002
+-- Every failed attempt of a job (a JSON array of {attempt, error,
+-- started, completed}), so that retries keep what went wrong each time.
+ALTER TABLE remotetask_jobs ADD COLUMN history text;
+
 -- name: insert_job
 -- One round trip for the row and the wake-up of the other servers' idle
 -- workers; PostgreSQL delivers the notification only if this commits.
@@ -93,7 +98,7 @@ LISTEN remotetask_jobs;
 
 -- name: get_job
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token
+       completed, schedule, due, attempts, token, history
 FROM remotetask_jobs WHERE id = %(id)s;
 
 -- name: job_exists
@@ -109,14 +114,14 @@ SELECT count(*) AS count FROM remotetask_jobs;
 
 -- name: find_jobs
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token
+       completed, schedule, due, attempts, token, history
 FROM remotetask_jobs WHERE id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
 -- name: find_jobs_by_status
 -- Through remotetask_jobs_by_status; a NULL task matches any.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token
+       completed, schedule, due, attempts, token, history
 FROM remotetask_jobs
 WHERE status = %(status)s AND id > %(after)s
   AND (%(task)s::text IS NULL OR task = %(task)s)
@@ -124,7 +129,7 @@ ORDER BY id LIMIT %(limit)s;
 
 -- name: find_jobs_by_task
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token
+       completed, schedule, due, attempts, token, history
 FROM remotetask_jobs WHERE task = %(task)s AND id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
@@ -140,7 +145,7 @@ RETURNING id;
 -- servers do not both compute the first due time; a job another server
 -- is scheduling right now is left to it.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token
+       completed, schedule, due, attempts, token, history
 FROM remotetask_jobs
 WHERE status IN ('cronjob', 'delayed') AND due IS NULL
 ORDER BY id
@@ -153,7 +158,7 @@ UPDATE remotetask_jobs SET due = %(due)s WHERE id = %(id)s;
 -- The cron job due first, locked until the claim commits; one being
 -- claimed by another server is skipped, not waited for.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token
+       completed, schedule, due, attempts, token, history
 FROM remotetask_jobs
 WHERE status = 'cronjob' AND due <= %(now)s
 ORDER BY due, id LIMIT 1
@@ -167,7 +172,7 @@ SET due = %(next)s, token = %(token)s, started = %(started)s,
     attempts = attempts + 1, owner = %(owner)s
 WHERE id = %(id)s AND due = %(due)s
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token;
+          started, completed, schedule, due, attempts, token, history;
 
 -- name: claim_delayed_job
 -- One atomic statement: SKIP LOCKED lets concurrent claims each take a
@@ -180,7 +185,7 @@ WHERE id = (SELECT id FROM remotetask_jobs
             ORDER BY due, id LIMIT 1
             FOR UPDATE SKIP LOCKED)
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token;
+          started, completed, schedule, due, attempts, token, history;
 
 -- name: claim_queued_job
 -- The oldest queued job that is due (a retry may wait until later),
@@ -193,7 +198,7 @@ WHERE id = (SELECT id FROM remotetask_jobs
             ORDER BY id LIMIT 1
             FOR UPDATE SKIP LOCKED)
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token;
+          started, completed, schedule, due, attempts, token, history;
 
 -- name: has_due
 SELECT EXISTS (SELECT 1 FROM remotetask_jobs
@@ -205,10 +210,17 @@ SELECT EXISTS (SELECT 1 FROM remotetask_jobs
 
 -- name: finish_job
 -- Only the holder of the current claim may record its end.
+-- A retry goes back to the queue with a due time; a failure adds
+-- %(attempt)s (JSON) to the history.
 UPDATE remotetask_jobs
 SET status = coalesce(%(status)s::text, status), output = %(output)s,
     error = %(error)s, traceback = %(traceback)s, completed = %(now)s,
-    token = NULL, owner = NULL
+    token = NULL, owner = NULL,
+    due = CASE WHEN %(status)s::text = 'queued' THEN %(due)s::double precision
+               ELSE due END,
+    history = CASE WHEN %(attempt)s::text IS NULL THEN history
+                   ELSE (coalesce(history, '[]')::jsonb
+                         || jsonb_build_array(%(attempt)s::jsonb))::text END
 WHERE id = %(id)s AND token = %(token)s;
 
 -- name: release_job
@@ -249,6 +261,14 @@ DELETE FROM remotetask_servers WHERE heartbeat < %(cutoff)s;
 -- name: set_schedule
 UPDATE remotetask_jobs SET schedule = %(schedule)s, due = NULL
 WHERE id = %(id)s;
+
+-- name: purge_jobs
+-- Retention: at most %(limit)s jobs of one finished status that ended
+-- before %(before)s, so that a large purge is many short transactions.
+DELETE FROM remotetask_jobs WHERE id IN (
+    SELECT id FROM remotetask_jobs
+    WHERE status = %(status)s AND completed < %(before)s
+    ORDER BY id LIMIT %(limit)s);
 
 -- name: clean_jobs
 -- One set-based delete, through remotetask_jobs_by_status.

@@ -234,7 +234,8 @@ class SQLiteJobStore:
                     return row
             return None
 
-    def finish(self, jobid, token, status, output, error, traceback, now):
+    def finish(self, jobid, token, status, output, error, traceback, now,
+               due=None, attempt=None):
         if token is None:
             return False
         with self._transaction() as connection:
@@ -242,7 +243,7 @@ class SQLiteJobStore:
                 id=jobid, token=token,
                 status=None if status is None else str(status),
                 output=output, error=error, traceback=traceback,
-                now=now)).rowcount == 1
+                now=now, due=due, attempt=attempt)).rowcount == 1
 
     def release(self, jobid, token):
         if token is None:
@@ -267,6 +268,12 @@ class SQLiteJobStore:
                                         dict(id=jobid, schedule=schedule))
             if cursor.rowcount == 0:
                 raise NoSuchJob.withId(jobid)
+
+    def purge(self, statuses, before, limit):
+        with self._transaction() as connection:
+            return sum(connection.execute(QUERIES['purge_jobs'], dict(
+                status=str(status), before=before, limit=limit)).rowcount
+                for status in statuses)
 
     def clean(self, statuses):
         with self._transaction() as connection:

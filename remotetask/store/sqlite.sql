@@ -29,6 +29,11 @@ CREATE INDEX jobs_scheduled ON jobs (status, due)
 -- Listing by task.
 CREATE INDEX jobs_by_task ON jobs (task, id);
 
+-- name: migration_0002
+-- Every failed attempt of a job (a JSON array of {attempt, error,
+-- started, completed}), so that retries keep what went wrong each time.
+ALTER TABLE jobs ADD COLUMN history TEXT;
+
 -- name: insert_job
 INSERT INTO jobs (task, status, input, schedule, created)
 VALUES (:task, :status, :input, :schedule, :now)
@@ -116,10 +121,16 @@ SELECT EXISTS (SELECT 1 FROM jobs
                WHERE status IN ('cronjob', 'delayed') AND due <= :now);
 
 -- name: finish_job
--- Only the holder of the current claim may record its end.
+-- Only the holder of the current claim may record its end. A retry goes
+-- back to the queue with a due time; a failure adds :attempt (JSON) to
+-- the history.
 UPDATE jobs
 SET status = coalesce(:status, status), output = :output, error = :error,
-    traceback = :traceback, completed = :now, token = NULL
+    traceback = :traceback, completed = :now, token = NULL,
+    due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
+    history = CASE WHEN :attempt IS NULL THEN history
+                   ELSE json_insert(coalesce(history, '[]'), '$[#]',
+                                    json(:attempt)) END
 WHERE id = :id AND token = :token;
 
 -- name: release_job
@@ -137,6 +148,14 @@ WHERE status = :status AND token IS NOT NULL;
 
 -- name: set_schedule
 UPDATE jobs SET schedule = :schedule, due = NULL WHERE id = :id;
+
+-- name: purge_jobs
+-- Retention: at most :limit jobs of one finished status that ended before
+-- :before, so that a large purge is many short transactions.
+DELETE FROM jobs WHERE id IN (
+    SELECT id FROM jobs
+    WHERE status = :status AND completed < :before
+    ORDER BY id LIMIT :limit);
 
 -- name: clean_jobs
 -- One set-based delete per status, through jobs_by_status.

@@ -80,11 +80,15 @@ def test_kill_9_and_restart_lose_nothing(startDaemon, tmp_path):
 
 
 def test_a_task_that_kills_its_worker(server):
-    """A task that kills its worker process ends in error with the
-    reason; the worker is replaced and the next job runs."""
+    """A task that kills its worker process is retried within its
+    attempts (two for this task), then ends in error with the reason; the
+    worker is replaced each time and the next job runs."""
     jobid = server.add('die')
     assert server.wait(jobid, 30) == 'error'
-    assert 'worker process' in server.getError(jobid)
+    job = server.getJob(jobid)
+    assert 'worker process running the job died' in job['error']
+    assert job['attempts'] == 2
+    assert [entry['attempt'] for entry in job['history']] == [1, 2]
     after = server.add('echo', 'still here')
     assert server.wait(after, 30) == 'completed'
 
@@ -96,6 +100,18 @@ def test_a_task_over_its_timeout_is_stopped(server):
     assert server.wait(jobid, 30) == 'error'
     assert 'timed out after 1 s' in server.getError(jobid)
     assert server.wait(server.add('echo', 1), 30) == 'completed'
+
+
+def test_cancel_a_running_job(server):
+    """cancel() of a running job stops its worker process; the job ends
+    cancelled and the pool goes on with a fresh worker."""
+    jobid = server.add('sleep', 60)
+    waitUntil(lambda: server.getStatus(jobid) == 'processing')
+    assert server.cancel(jobid) is True
+    assert server.wait(jobid, 30) == 'cancelled'
+    waitUntil(lambda: server.wait(server.add('echo', 1), 5) == 'completed',
+              message='a worker free again')
+    assert server.getStatus(jobid) == 'cancelled'
 
 
 def test_jobs_run_in_worker_processes(server, daemon):
