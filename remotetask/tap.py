@@ -18,6 +18,7 @@ from remotetask import cron
 from remotetask.cluster import ClusterService, isShared
 from remotetask.dispatch import Dispatcher
 from remotetask.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
+from remotetask.retention import RetentionService, parseKeep
 from remotetask.service import TaskService
 from remotetask.site import makeSite
 from remotetask.store import openStore
@@ -84,6 +85,9 @@ class Options(usage.Options):
          'With a shared store: a name for this server that stays the same '
          'across restarts, so that it takes back its own unfinished jobs '
          'at once when it starts (default: a new one each start).'],
+        ['keep-finished', None, 'completed=7d,error=30d,cancelled=30d',
+         'How long finished jobs are kept before they are removed, per '
+         'status: AGE as 90s, 15m, 12h, 7d, 2w or forever.'],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue.", float],
@@ -112,6 +116,10 @@ class Options(usage.Options):
             except (ZoneInfoNotFoundError, ValueError):
                 raise usage.UsageError(
                     f'unknown time zone {self["timezone"]!r}') from None
+        try:
+            self['keep-finished'] = parseKeep(self['keep-finished'])
+        except ValueError as error:
+            raise usage.UsageError(f'--keep-finished: {error}') from None
         for name in ('users', 'commands'):
             if self[name] and not os.path.isfile(self[name]):
                 raise usage.UsageError(f'--{name}: no file {self[name]!r}')
@@ -224,6 +232,8 @@ def makeService(options):
                             grace=options['grace'],
                             checkOutput=checkWireValue)
     dispatcher.setServiceParent(top)
+    RetentionService(store, storePool.call,
+                     options['keep-finished']).setServiceParent(top)
     if isShared(store):
         ClusterService(store, storePool.call, dispatcher.wakeFromThread,
                        options['heartbeat-timeout']).setServiceParent(top)
