@@ -41,6 +41,7 @@ class Dispatcher(Service):
         self.grace = grace
         self.checkOutput = checkOutput
         self.inFlight = {}
+        self._reserved = 0
         self._waiters = {}
         self._filling = False
         self._again = False
@@ -70,15 +71,41 @@ class Dispatcher(Service):
             self._again = False
             self.wake()
 
-    @defer.inlineCallbacks
-    def _fill(self):
-        while self.running and self.workers.free > 0:
-            self._again = False
-            rows = yield self.storeCall(self.service.claimSome,
-                                        self.workers.free)
+    @property
+    def free(self):
+        """Workers neither busy nor promised to a claim in flight."""
+        return self.workers.free - self._reserved if self.running else 0
+
+    def claimWith(self, call, *args):
+        """Run ``call(*args, n)`` in a store thread, where ``n`` is the
+        number of free workers, reserved meanwhile; ``call`` returns
+        ``(rows, value)``: it claimed ``rows`` (at most n), which start
+        here, and ``value`` is the result. Work that ends in a claim (an
+        add, a finished job) so costs one thread hop, not two."""
+        slots = self.free
+        self._reserved += slots
+        d = self.storeCall(call, *args, slots)
+
+        def claimed(result):
+            self._reserved -= slots
+            rows, value = result
             for row in rows:
                 self._start(row)
-            if not rows:
+            return value
+
+        def failed(failure):
+            self._reserved -= slots
+            return failure
+        return d.addCallbacks(claimed, failed)
+
+    @defer.inlineCallbacks
+    def _fill(self):
+        while self.free > 0:
+            self._again = False
+            count = yield self.claimWith(
+                lambda slots: (rows := self.service.claimSome(slots),
+                               len(rows)))
+            if not count:
                 return
 
     # Running
@@ -106,7 +133,7 @@ class Dispatcher(Service):
             self.log.info('Job {id} ({task}) put back in the queue',
                           id=row['id'], task=row['task'])
             return
-        outcome, status = yield self.storeCall(self._finish, row, outcome)
+        outcome, status = yield self.claimWith(self._finish, row, outcome)
         if status is None:
             self.log.info('Job {id} ({task}) was cancelled or taken back '
                           'while it ran; its end is not recorded',
@@ -120,16 +147,18 @@ class Dispatcher(Service):
                 then=' (will be retried)' if status == QUEUED else '')
         return status
 
-    def _finish(self, row, outcome):
+    def _finish(self, row, outcome, slots):
         """In a store thread: refuse an output the clients could not
-        read (``checkOutput``), then record the outcome; return it with
-        the status recorded (None if the claim was lost meanwhile)."""
+        read (``checkOutput``), record the outcome, and claim the next
+        jobs for the free workers (``claimWith``)."""
         if outcome.ok and self.checkOutput is not None:
             try:
                 self.checkOutput(values.decode(outcome.output))
             except RemoteTaskError as error:
                 outcome = Outcome.failed(error.message)
-        return outcome, self.service.finishRun(row, outcome)
+        status = self.service.finishRun(row, outcome)
+        rows = self.service.claimSome(slots) if self.running else []
+        return rows, (outcome, status)
 
     def _done(self, status, row):
         self.inFlight.pop(row['id'], None)

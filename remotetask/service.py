@@ -116,12 +116,28 @@ class TaskService:
             callback()
 
     def add(self, task, input=None, startLater=False):
-        self._checkTask(task)
-        status = STARTLATER if startLater else QUEUED
-        jobid = self.store.add(task, values.encode(input, 'input'), status,
-                               None, time.time())
+        jobid = self._add(task, input, startLater)
         self._added()
         return jobid
+
+    def _add(self, task, input, startLater):
+        self._checkTask(task)
+        status = STARTLATER if startLater else QUEUED
+        return self.store.add(task, values.encode(input, 'input'), status,
+                              None, time.time())
+
+    def addAndClaim(self, task, input, startLater, slots):
+        """``add()``, then claim up to ``slots`` due runs (the oldest
+        first, so usually the job just added): for a dispatcher with free
+        workers, one call instead of an add and a wake-up to claim.
+        Returns ``(rows, jobid)``."""
+        jobid = self._add(task, input, startLater)
+        return self.claimSome(slots), jobid
+
+    def addEachAndClaim(self, requests, slots):
+        """``addEach()``, then claim up to ``slots`` due runs."""
+        results = self._addEach(requests)
+        return self.claimSome(slots), results
 
     def addMany(self, requests):
         """Add ``(task, input, startLater)`` tuples in one transaction;
@@ -140,6 +156,12 @@ class TaskService:
         """Add ``(task, input, startLater)`` tuples, the valid ones in one
         transaction; return, in order, each one's id or the
         ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
+        results = self._addEach(requests)
+        if any(type(result) is int for result in results):
+            self._added()
+        return results
+
+    def _addEach(self, requests):
         results, entries, slots = [], [], []
         for task, input, startLater in requests:
             try:
@@ -155,7 +177,6 @@ class TaskService:
             for slot, jobid in zip(slots,
                                    self.store.addMany(entries, time.time())):
                 results[slot] = jobid
-            self._added()
         return results
 
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
