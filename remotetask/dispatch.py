@@ -42,6 +42,7 @@ class Dispatcher(Service):
         self.checkOutput = checkOutput
         self.inFlight = {}
         self._reserved = 0
+        self._lastMisfireCheck = 0
         self._waiters = {}
         self._filling = False
         self._again = False
@@ -216,8 +217,24 @@ class Dispatcher(Service):
             if status is None or status in FINISHED:
                 self._notify(jobid)
 
+    @defer.inlineCallbacks
+    def _misfires(self):
+        """Apply the cron jobs' misfire policies (at start, and once a
+        minute for runs that a busy pool left waiting)."""
+        self._lastMisfireCheck = self.clock.seconds()
+        try:
+            moved = yield self.storeCall(self.service.handleMisfires)
+        except Exception:
+            self.log.failure('Checking cron misfires failed')
+        else:
+            if moved:
+                self.log.info('{count} cron job(s) had missed due times',
+                              count=moved)
+
     def _tick(self):
         self.wake()
+        if self.clock.seconds() - self._lastMisfireCheck >= 60:
+            self._misfires()
         if self._waiters:
             self._checkWaiters().addErrback(
                 lambda f: self.log.failure('Checking waiters failed', f))
@@ -247,6 +264,7 @@ class Dispatcher(Service):
         if moved:
             self.log.warn('Put {count} job(s) left running by an earlier '
                           'run back in the queue', count=moved)
+        yield self._misfires()
         if self.running:
             self._loop = task.LoopingCall(self._tick)
             self._loop.clock = self.clock

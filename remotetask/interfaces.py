@@ -81,8 +81,9 @@ class IJobStore(Interface):
     (``remotetask.values``); the store keeps the text as it is. Rows are
     returned as dicts with the keys ``id, task, status, input, output,
     error, traceback, created, started, completed, schedule, due, attempts,
-    token, history``; times are epoch seconds (float) or None; ``history``
-    is None or a JSON array of the failed attempts.
+    token, history, missed``; times are epoch seconds (float) or None;
+    ``history`` is None or a JSON array of the failed attempts; ``missed``
+    counts a cron job's due times that passed without a run.
 
     Durability: when a method that writes returns, the write is committed
     and survives the death of the process (``kill -9``). A method that
@@ -154,6 +155,12 @@ class IJobStore(Interface):
         """Give up the claim ``token`` on a job that did not run to its
         end (server shutting down): a processing job goes back to the
         queue. Return False, writing nothing, if the token is not current."""
+
+    def skipRuns(jobid, due, next, missed):
+        """Move a cron job's due time from ``due`` to ``next``, adding
+        ``missed`` to its count of due times that passed without a run.
+        A compare-and-set: False, writing nothing, if its due time is no
+        longer ``due`` (another server moved it)."""
 
     def hasDue(now):
         """Return whether ``claim(now, ...)`` would find a run."""

@@ -20,6 +20,10 @@ from remotetask.status import Status
 
 _FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')
 
+#: Misfire policies: when a cron job's due times passed while no server
+#: ran it, run it once (ONCE, the default) or wait for the next (SKIP).
+ONCE, SKIP = 'once', 'skip'
+
 
 def _datetime(epoch):
     return None if epoch is None else datetime.datetime.fromtimestamp(epoch)
@@ -31,6 +35,7 @@ class Job:
 
     traceback = None
     history = ()
+    missed = 0
     due = None
     started = None
     completed = None
@@ -56,6 +61,7 @@ class Job:
         self.started = _datetime(row['started'])
         self.completed = _datetime(row['completed'])
         self.attempts = row['attempts']
+        self.missed = row['missed']
         self.history = json.loads(row['history'] or '[]')
         self.due = row['due']
 
@@ -72,10 +78,14 @@ class CronJob(Job):
 
     def __init__(self, id, task, input, minute=(), hour=(), dayOfMonth=(),
                  month=(), dayOfWeek=(), delay=None, crontab=None,
-                 timezone=None, status=None):
+                 timezone=None, status=None, misfire=ONCE):
         self._store = None
         self.timezone = timezone
         self.due = None
+        if misfire not in (ONCE, SKIP):
+            raise InvalidArgument(
+                f"misfire must be '{ONCE}' or '{SKIP}', not {misfire!r}.")
+        self.misfire = misfire
         self._setSchedule(minute, hour, dayOfMonth, month, dayOfWeek,
                           delay, crontab)
         if status is None:
@@ -134,11 +144,15 @@ class CronJob(Job):
 def encodeSchedule(job):
     """The schedule of ``job`` as the JSON text stores keep."""
     if job.delay is not None:
-        return json.dumps({'delay': job.delay})
-    if job.crontab:
-        return json.dumps({'crontab': job.crontab})
-    return json.dumps({name: list(getattr(job, name)) for name in _FIELDS
-                       if getattr(job, name)})
+        schedule = {'delay': job.delay}
+    elif job.crontab:
+        schedule = {'crontab': job.crontab}
+    else:
+        schedule = {name: list(getattr(job, name)) for name in _FIELDS
+                    if getattr(job, name)}
+    if job.misfire != ONCE:
+        schedule['misfire'] = job.misfire
+    return json.dumps(schedule)
 
 
 def fromRow(row, store=None, timezone=None):

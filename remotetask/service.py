@@ -180,11 +180,20 @@ class TaskService:
         return results
 
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
-                   month=(), dayOfWeek=(), delay=None, crontab=None):
+                   month=(), dayOfWeek=(), delay=None, crontab=None,
+                   misfire=jobs.ONCE):
+        """Add a job that runs on a schedule (or once after ``delay``).
+
+        ``misfire`` says what happens to due times that passed while no
+        server ran the job: ``'once'`` runs it once for all of them,
+        ``'skip'`` waits for the next due time; both count them in the
+        job's ``missed``.
+        """
         self._checkTask(task)
         job = jobs.CronJob(None, task, input, minute=minute, hour=hour,
                            dayOfMonth=dayOfMonth, month=month,
-                           dayOfWeek=dayOfWeek, delay=delay, crontab=crontab)
+                           dayOfWeek=dayOfWeek, delay=delay, crontab=crontab,
+                           misfire=misfire)
         jobid = self.store.add(task, values.encode(input, 'input'),
                                job.status, jobs.encodeSchedule(job),
                                time.time())
@@ -254,6 +263,35 @@ class TaskService:
         """Put jobs left ``processing`` by an earlier run of this server
         (a crash, a kill -9) back in the queue; return how many."""
         return self.store.requeue([PROCESSING], QUEUED)
+
+    def handleMisfires(self, now=None, grace=60.0, limit=100000):
+        """Count, and apply the misfire policy to, the due times of cron
+        jobs that passed more than ``grace`` seconds ago without a run
+        (the server was down, or every worker busy). ``'once'`` moves the
+        job to its latest due time, so it runs once for all of them;
+        ``'skip'`` moves it to its next due time. Returns how many jobs
+        were moved. At most ``limit`` due times are counted per job."""
+        now = time.time() if now is None else now
+        moved, after = 0, 0
+        while rows := self.store.find(status=CRONJOB, after=after,
+                                      limit=500):
+            after = rows[-1]['id']
+            for row in rows:
+                if row['due'] is None or row['due'] > now - grace:
+                    continue
+                job = jobs.fromRow(row, timezone=self.timezone)
+                latest, missed = row['due'], 0
+                following = job.timeOfNextCall(latest)
+                while following <= now and missed < limit:
+                    latest, missed = following, missed + 1
+                    following = job.timeOfNextCall(latest)
+                if job.misfire == jobs.SKIP:
+                    moved += self.store.skipRuns(row['id'], row['due'],
+                                                 following, missed + 1)
+                elif missed:
+                    moved += self.store.skipRuns(row['id'], row['due'],
+                                                 latest, missed)
+        return moved
 
     def _nextDue(self, row, now):
         return jobs.fromRow(row, timezone=self.timezone).timeOfNextCall(now)

@@ -53,7 +53,7 @@ class StoreContractTests:
             id=jobid, task='t', status='queued', input='{"a":1}',
             output=None, error=None, traceback=None, created=5.0,
             started=None, completed=None, schedule=None, due=None,
-            attempts=0, token=None, history=None)
+            attempts=0, token=None, history=None, missed=0)
 
     def test_get_unknown_id_raises_NoSuchJob(self):
         """An unknown id is a NoSuchJob, which is a KeyError."""
@@ -299,3 +299,16 @@ class StoreContractTests:
         assert self.store.purge(['completed'], 35.0, 2) == 1
         assert self.store.purge(['completed'], 35.0, 2) == 0
         assert self.store.ids() == [ids[3], waiting]
+
+    def test_skipRuns_is_a_compare_and_set_on_due(self):
+        """skipRuns() moves a cron job's due time and counts the missed
+        runs, only from the due time given."""
+        jobid = self.add(status='cronjob', schedule='{"minute":[1]}')
+        self.store.scheduleFirstRuns(0.0, nextDueIn(60))
+        assert not self.store.skipRuns(jobid, 59.0, 500.0, 3)
+        assert self.store.skipRuns(jobid, 60.0, 500.0, 3)
+        assert self.store.skipRuns(jobid, 500.0, 500.0, 2)
+        row = self.store.get(jobid)
+        assert (row['due'], row['missed']) == (500.0, 5)
+        queued = self.add()
+        assert not self.store.skipRuns(queued, None, 1.0, 1)

@@ -126,3 +126,48 @@ def test_reschedule_after_update(service, tmp_path):
     service.process(1200)
     assert runs(path) == ['x']
     assert service.jobs[jobid].minute == (20,)
+
+
+def test_misfire_once_runs_one_run_for_missed_due_times(service, tmp_path):
+    """Due times that passed while nothing ran (the server was down) are
+    counted as missed; by default the job then runs once."""
+    path = str(tmp_path / 'log')
+    jobid = service.addCronJob('record', {'path': path, 'line': 'x'},
+                               minute=(0,))
+    service.process(0)                     # due at 3600
+    assert service.handleMisfires(now=5 * 3600 + 120) == 1
+    job = service.jobs[jobid]
+    assert (job.missed, job.due) == (4, 5 * 3600)
+    service.process(5 * 3600 + 120)
+    assert runs(path) == ['x']
+    assert service.handleMisfires(now=5 * 3600 + 180) == 0
+
+
+def test_misfire_skip_waits_for_the_next_due_time(service, tmp_path):
+    """With misfire='skip' the missed due times do not run at all; the
+    job waits for its next due time."""
+    path = str(tmp_path / 'log')
+    jobid = service.addCronJob('record', {'path': path, 'line': 'x'},
+                               minute=(0,), misfire='skip')
+    service.process(0)
+    assert service.handleMisfires(now=5 * 3600 + 120) == 1
+    service.process(5 * 3600 + 120)
+    assert runs(path) == []
+    job = service.jobs[jobid]
+    assert (job.missed, job.due) == (5, 6 * 3600)
+    service.process(6 * 3600)
+    assert runs(path) == ['x']
+
+
+def test_recent_due_times_are_not_misfires(service):
+    """A due time within the grace period is left to run normally."""
+    jobid = service.addCronJob('echo', minute=(0,), misfire='skip')
+    service.process(0)
+    assert service.handleMisfires(now=3600 + 30) == 0
+    assert service.jobs[jobid].missed == 0
+
+
+def test_unknown_misfire_policy_is_refused(service):
+    """misfire is 'once' or 'skip'."""
+    with pytest.raises(InvalidArgument, match='misfire'):
+        service.addCronJob('echo', minute=(0,), misfire='sometimes')

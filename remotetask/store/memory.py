@@ -34,7 +34,8 @@ class MemoryJobStore:
         row = dict(id=jobid, task=task, status=str(status), input=input,
                    output=None, error=None, traceback=None, created=now,
                    started=None, completed=None, schedule=schedule,
-                   due=None, attempts=0, token=None, history=None)
+                   due=None, attempts=0, token=None, history=None,
+                   missed=0)
         self._rows[jobid] = row
         self._index(row)
         return jobid
@@ -165,6 +166,15 @@ class MemoryJobStore:
                 row['status'] = str(QUEUED)
             row['token'] = None
             self._index(row)
+            return True
+
+    def skipRuns(self, jobid, due, next, missed):
+        with self._lock:
+            row = self._rows.get(jobid)
+            if row is None or row['status'] != CRONJOB or row['due'] != due:
+                return False
+            row['due'] = next
+            row['missed'] += missed
             return True
 
     def hasDue(self, now):

@@ -329,6 +329,10 @@ class PostgreSQLJobStore:
             return released
         return self._run(release)
 
+    def skipRuns(self, jobid, due, next, missed):
+        return self._count('skip_runs', id=jobid, due=due, next=next,
+                           missed=missed) == 1
+
     def hasDue(self, now):
         return self._one('has_due', now=now)['due']
 

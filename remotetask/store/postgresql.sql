@@ -68,6 +68,11 @@ CREATE TABLE remotetask_servers (
 -- started, completed}), so that retries keep what went wrong each time.
 ALTER TABLE remotetask_jobs ADD COLUMN history text;
 
+-- name: migration_0003
+-- How many due times of a cron job passed without a run (the servers
+-- were down, or the job's misfire policy skipped them).
+ALTER TABLE remotetask_jobs ADD COLUMN missed integer NOT NULL DEFAULT 0;
+
 -- name: insert_job
 -- One round trip for the row and the wake-up of the other servers' idle
 -- workers; PostgreSQL delivers the notification only if this commits.
@@ -98,7 +103,7 @@ LISTEN remotetask_jobs;
 
 -- name: get_job
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history
+       completed, schedule, due, attempts, token, history, missed
 FROM remotetask_jobs WHERE id = %(id)s;
 
 -- name: job_exists
@@ -114,14 +119,14 @@ SELECT count(*) AS count FROM remotetask_jobs;
 
 -- name: find_jobs
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history
+       completed, schedule, due, attempts, token, history, missed
 FROM remotetask_jobs WHERE id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
 -- name: find_jobs_by_status
 -- Through remotetask_jobs_by_status; a NULL task matches any.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history
+       completed, schedule, due, attempts, token, history, missed
 FROM remotetask_jobs
 WHERE status = %(status)s AND id > %(after)s
   AND (%(task)s::text IS NULL OR task = %(task)s)
@@ -129,7 +134,7 @@ ORDER BY id LIMIT %(limit)s;
 
 -- name: find_jobs_by_task
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history
+       completed, schedule, due, attempts, token, history, missed
 FROM remotetask_jobs WHERE task = %(task)s AND id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
@@ -145,7 +150,7 @@ RETURNING id;
 -- servers do not both compute the first due time; a job another server
 -- is scheduling right now is left to it.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history
+       completed, schedule, due, attempts, token, history, missed
 FROM remotetask_jobs
 WHERE status IN ('cronjob', 'delayed') AND due IS NULL
 ORDER BY id
@@ -158,7 +163,7 @@ UPDATE remotetask_jobs SET due = %(due)s WHERE id = %(id)s;
 -- The cron job due first, locked until the claim commits; one being
 -- claimed by another server is skipped, not waited for.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history
+       completed, schedule, due, attempts, token, history, missed
 FROM remotetask_jobs
 WHERE status = 'cronjob' AND due <= %(now)s
 ORDER BY due, id LIMIT 1
@@ -172,7 +177,7 @@ SET due = %(next)s, token = %(token)s, started = %(started)s,
     attempts = attempts + 1, owner = %(owner)s
 WHERE id = %(id)s AND due = %(due)s
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history;
+          started, completed, schedule, due, attempts, token, history, missed;
 
 -- name: claim_delayed_job
 -- One atomic statement: SKIP LOCKED lets concurrent claims each take a
@@ -185,7 +190,7 @@ WHERE id = (SELECT id FROM remotetask_jobs
             ORDER BY due, id LIMIT 1
             FOR UPDATE SKIP LOCKED)
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history;
+          started, completed, schedule, due, attempts, token, history, missed;
 
 -- name: claim_queued_job
 -- The oldest queued job that is due (a retry may wait until later),
@@ -198,7 +203,13 @@ WHERE id = (SELECT id FROM remotetask_jobs
             ORDER BY id LIMIT 1
             FOR UPDATE SKIP LOCKED)
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history;
+          started, completed, schedule, due, attempts, token, history, missed;
+
+-- name: skip_runs
+-- Misfires: move a cron job's due time on, counting the due times that
+-- passed without a run; a compare-and-set on due, as claims are.
+UPDATE remotetask_jobs SET due = %(next)s, missed = missed + %(missed)s
+WHERE id = %(id)s AND due = %(due)s AND status = 'cronjob';
 
 -- name: has_due
 SELECT EXISTS (SELECT 1 FROM remotetask_jobs

@@ -252,6 +252,11 @@ class SQLiteJobStore:
             return connection.execute(QUERIES['release_job'], dict(
                 id=jobid, token=token)).rowcount == 1
 
+    def skipRuns(self, jobid, due, next, missed):
+        with self._transaction() as connection:
+            return connection.execute(QUERIES['skip_runs'], dict(
+                id=jobid, due=due, next=next, missed=missed)).rowcount == 1
+
     def hasDue(self, now):
         row = self._read('has_due', now=now).fetchone()
         return bool(next(iter(row.values())))

@@ -34,6 +34,11 @@ CREATE INDEX jobs_by_task ON jobs (task, id);
 -- started, completed}), so that retries keep what went wrong each time.
 ALTER TABLE jobs ADD COLUMN history TEXT;
 
+-- name: migration_0003
+-- How many due times of a cron job passed without a run (the server was
+-- down, or the job's misfire policy skipped them).
+ALTER TABLE jobs ADD COLUMN missed INTEGER NOT NULL DEFAULT 0;
+
 -- name: insert_job
 INSERT INTO jobs (task, status, input, schedule, created)
 VALUES (:task, :status, :input, :schedule, :now)
@@ -113,6 +118,12 @@ WHERE id = (SELECT id FROM jobs
             WHERE status = 'queued' AND (due IS NULL OR due <= :now)
             ORDER BY id LIMIT 1)
 RETURNING *;
+
+-- name: skip_runs
+-- Misfires: move a cron job's due time on, counting the due times that
+-- passed without a run; a compare-and-set on due, as claims are.
+UPDATE jobs SET due = :next, missed = missed + :missed
+WHERE id = :id AND due = :due AND status = 'cronjob';
 
 -- name: has_due
 SELECT EXISTS (SELECT 1 FROM jobs
