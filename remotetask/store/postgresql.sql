@@ -73,6 +73,12 @@ ALTER TABLE remotetask_jobs ADD COLUMN history text;
 -- were down, or the job's misfire policy skipped them).
 ALTER TABLE remotetask_jobs ADD COLUMN missed integer NOT NULL DEFAULT 0;
 
+-- name: migration_0004
+-- Retention finds old finished jobs by status and end time; partial, so
+-- the many queue updates of unfinished jobs do not maintain it.
+CREATE INDEX remotetask_jobs_finished ON remotetask_jobs (status, completed)
+    WHERE status IN ('completed', 'error', 'cancelled');
+
 -- name: insert_job
 -- One round trip for the row and the wake-up of the other servers' idle
 -- workers; PostgreSQL delivers the notification only if this commits.
@@ -278,8 +284,9 @@ WHERE id = %(id)s;
 -- before %(before)s, so that a large purge is many short transactions.
 DELETE FROM remotetask_jobs WHERE id IN (
     SELECT id FROM remotetask_jobs
-    WHERE status = %(status)s AND completed < %(before)s
-    ORDER BY id LIMIT %(limit)s);
+    WHERE status IN ('completed', 'error', 'cancelled')
+      AND status = %(status)s AND completed < %(before)s
+    LIMIT %(limit)s);
 
 -- name: clean_jobs
 -- One set-based delete, through remotetask_jobs_by_status.

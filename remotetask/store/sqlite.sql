@@ -39,6 +39,12 @@ ALTER TABLE jobs ADD COLUMN history TEXT;
 -- down, or the job's misfire policy skipped them).
 ALTER TABLE jobs ADD COLUMN missed INTEGER NOT NULL DEFAULT 0;
 
+-- name: migration_0004
+-- Retention finds old finished jobs by status and end time; partial, so
+-- the many queue updates of unfinished jobs do not maintain it.
+CREATE INDEX jobs_finished ON jobs (status, completed)
+    WHERE status IN ('completed', 'error', 'cancelled');
+
 -- name: insert_job
 INSERT INTO jobs (task, status, input, schedule, created)
 VALUES (:task, :status, :input, :schedule, :now)
@@ -89,8 +95,11 @@ WHERE status IN ('cronjob', 'delayed') AND due IS NULL;
 UPDATE jobs SET due = :due WHERE id = :id;
 
 -- name: due_cron_job
+-- The IN term repeats jobs_scheduled's own WHERE, without which SQLite
+-- does not use that partial index (and would sort every due job).
 SELECT * FROM jobs
-WHERE status = 'cronjob' AND due <= :now
+WHERE status IN ('cronjob', 'delayed') AND status = 'cronjob'
+  AND due <= :now
 ORDER BY due, id LIMIT 1;
 
 -- name: claim_cron_job
@@ -105,7 +114,8 @@ UPDATE jobs
 SET status = 'processing', token = :token, started = :started,
     attempts = attempts + 1
 WHERE id = (SELECT id FROM jobs
-            WHERE status = 'delayed' AND due <= :now
+            WHERE status IN ('cronjob', 'delayed') AND status = 'delayed'
+              AND due <= :now
             ORDER BY due, id LIMIT 1)
 RETURNING *;
 
@@ -165,8 +175,9 @@ UPDATE jobs SET schedule = :schedule, due = NULL WHERE id = :id;
 -- :before, so that a large purge is many short transactions.
 DELETE FROM jobs WHERE id IN (
     SELECT id FROM jobs
-    WHERE status = :status AND completed < :before
-    ORDER BY id LIMIT :limit);
+    WHERE status IN ('completed', 'error', 'cancelled')
+      AND status = :status AND completed < :before
+    LIMIT :limit);
 
 -- name: clean_jobs
 -- One set-based delete per status, through jobs_by_status.
