@@ -7,6 +7,7 @@ connections never wait for the writer.
 """
 
 import contextlib
+import json
 import sqlite3
 import threading
 
@@ -282,8 +283,8 @@ class SQLiteJobStore:
 
     def clean(self, statuses):
         with self._transaction() as connection:
-            return sum(connection.execute(QUERIES['clean_jobs'], dict(
-                status=str(status))).rowcount for status in statuses)
+            return connection.execute(QUERIES['clean_jobs'], dict(
+                statuses=json.dumps([str(s) for s in statuses]))).rowcount
 
     def close(self):
         with self._connectionsLock:

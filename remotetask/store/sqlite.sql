@@ -180,5 +180,5 @@ DELETE FROM jobs WHERE id IN (
     LIMIT :limit);
 
 -- name: clean_jobs
--- One set-based delete per status, through jobs_by_status.
-DELETE FROM jobs WHERE status = :status;
+-- One set-based delete, through jobs_by_status; :statuses is a JSON array.
+DELETE FROM jobs WHERE status IN (SELECT value FROM json_each(:statuses));
