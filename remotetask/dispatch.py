@@ -92,6 +92,11 @@ class Dispatcher(Service):
             rows, value = result
             for row in rows:
                 self._start(row)
+            if not slots:
+                # Every free worker was promised to claims already in
+                # flight, which may have looked before this call's work
+                # (an add) was committed: look again.
+                self.wake()
             return value
 
         def failed(failure):
@@ -176,11 +181,19 @@ class Dispatcher(Service):
         """The job's status once it is finished, or after ``timeout``
         seconds, whichever comes first; no polling of the store in
         between (another server's completions are seen on the tick)."""
-        status = yield self.storeCall(self.service.getStatus, jobid)
-        if status in FINISHED or timeout <= 0:
-            return status
+        # Listen before looking, so that an end between the two is heard.
         waiter = defer.Deferred()
         self._waiters.setdefault(jobid, []).append(waiter)
+        if jobid not in self.inFlight or timeout <= 0:
+            # (A job running here is known not to be finished.)
+            try:
+                status = yield self.storeCall(self.service.getStatus, jobid)
+            except BaseException:
+                self._stopWaiting(jobid, waiter)
+                raise
+            if status in FINISHED or timeout <= 0:
+                self._stopWaiting(jobid, waiter)
+                return status
         timer = self.clock.callLater(timeout, self._stopWaiting, jobid,
                                      waiter)
         status = yield waiter

@@ -10,7 +10,10 @@ encoding unambiguous for any input.
 
 Anything else is refused with ``UnstorableValue`` (a ``TypeError``) at the
 moment it is handed in, naming the type, rather than being changed silently
-(a tuple would come back as a list) or failing later in a worker.
+(a tuple would come back as a list) or failing later in a worker. So is a
+value nested more than ``MAX_DEPTH`` lists and dicts deep: encoding,
+decoding and XML-RPC all recurse once per level, and a value a client can
+send but no one can read back is better refused at the door.
 """
 
 import base64
@@ -21,21 +24,46 @@ from remotetask.errors import UnstorableValue
 
 _SCALARS = (str, int, float, bool, type(None))
 
+#: How many lists and dicts deep a value may be nested.
+MAX_DEPTH = 100
 
-def _wrap(value, path):
+
+def _where(path):
+    """The text of ``path``, a chain ``(parent, step)`` ending in the name
+    of the whole value, kept short: it goes into an error message."""
+    steps = []
+    while isinstance(path, tuple):
+        path, step = path
+        text = repr(step)
+        steps.append(f'[{text if len(text) <= 30 else text[:26] + "..."}]')
+    steps.append(path)
+    if len(steps) > 8:
+        steps[3:-4] = ['...']
+    return ''.join(reversed(steps))
+
+
+def _wrap(value, path, depth=0):
+    # The path is built as a chain and turned into text only for an error:
+    # formatting it at every level would cost time and memory quadratic in
+    # the depth for a value that is stored after all.
     kind = type(value)
     if kind in _SCALARS:
         return value
+    if kind in (list, dict) and depth >= MAX_DEPTH:
+        raise UnstorableValue(
+            f'{_where(path)} is nested deeper than {MAX_DEPTH} levels of '
+            'lists and dicts, which cannot be stored.')
     if kind is list:
-        return [_wrap(item, f'{path}[{i}]') for i, item in enumerate(value)]
+        return [_wrap(item, (path, i), depth + 1)
+                for i, item in enumerate(value)]
     if kind is dict:
         wrapped = {}
         for key, item in value.items():
             if type(key) is not str:
                 raise UnstorableValue(
-                    f'{path} has a key of type {type(key).__name__} '
-                    f'({key!r}); only str keys can be stored.')
-            wrapped[key] = _wrap(item, f'{path}[{key!r}]')
+                    f'{_where(path)} has a key of type {type(key).__name__} '
+                    f'({key!r:.80}); only str keys can be stored.')
+            wrapped[key] = _wrap(item, (path, key), depth + 1)
         if any(key.startswith('$') for key in wrapped):
             return {'$dict': wrapped}
         return wrapped
@@ -45,7 +73,7 @@ def _wrap(value, path):
         return {'$datetime': value.isoformat()}
     hint = ' (use a list)' if kind is tuple else ''
     raise UnstorableValue(
-        f'{path} is of type {kind.__name__}, which cannot be stored '
+        f'{_where(path)} is of type {kind.__name__}, which cannot be stored '
         f'faithfully{hint}; use dict, list, str, int, float, bool, None, '
         'bytes or datetime.')
 

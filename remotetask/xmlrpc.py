@@ -10,6 +10,8 @@ else. Twisted's own 8001 remains for an unknown method name.
 
 import datetime
 import inspect
+import re
+import reprlib
 import xmlrpc.client
 
 from twisted.internet import defer
@@ -19,7 +21,7 @@ from twisted.web.xmlrpc import XMLRPC, Fault, XMLRPCIntrospection
 
 from remotetask import task as tasks
 from remotetask.errors import (
-    InternalError, InvalidArgument, NotAllowed, RemoteTaskError,
+    InternalError, InvalidArgument, NoSuchJob, NotAllowed, RemoteTaskError,
     RequestTooLarge)
 from remotetask.status import CANCELLABLE, PROCESSING, STARTLATER
 
@@ -28,6 +30,18 @@ log = Logger()
 MAX_WAIT = 60
 MAX_PAGE = 1000
 SCHEDULE_FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')
+#: The largest job id a store can hold (a signed 64-bit integer).
+MAX_ID = 2 ** 63 - 1
+#: The longest delay addCronJob takes: 100 years, in seconds.
+MAX_DELAY = 100 * 366 * 24 * 3600
+
+# Characters XML 1.0 cannot carry, not even as character references; a
+# string holding one would make the whole answer unreadable to the client.
+_NOT_XML = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
+
+_short = reprlib.Repr()
+_short.maxlevel = 3
+_short.maxstring = _short.maxother = _short.maxlong = 80
 
 
 def toFault(error):
@@ -39,25 +53,75 @@ def toFault(error):
     return Fault(InternalError.faultCode, InternalError().message)
 
 
+def wireAnswer(result):
+    """The bytes of a methodResponse carrying ``result`` (a value, or a
+    Fault); ``ValueError``, ``TypeError`` or ``OverflowError`` when XML-RPC
+    cannot carry it, so that the client never gets a document it cannot
+    read.
+
+    A carriage return in a string is sent as ``&#13;``: sent as it is, the
+    client's XML parser would turn it into a line feed.
+    """
+    if not isinstance(result, Fault):
+        result = (result,)
+    text = xmlrpc.client.dumps(result, methodresponse=True, allow_none=True)
+    bad = _NOT_XML.search(text)
+    if bad:
+        raise ValueError(f'it holds the character {bad.group()!r}, which '
+                         'XML cannot carry')
+    # The marshaller writes no carriage return of its own: each one here
+    # is inside a string.
+    return text.replace('\r', '&#13;').encode('utf-8')
+
+
 def checkWireValue(value, what='The result'):
     """Raise ``InvalidArgument`` if XML-RPC cannot carry ``value``."""
     try:
-        xmlrpc.client.dumps((value,), allow_none=True)
-    except (TypeError, OverflowError, ValueError) as error:
+        wireAnswer(value)
+    except (TypeError, OverflowError, ValueError, RecursionError) as error:
         raise InvalidArgument(
-            f'{what} cannot be sent over XML-RPC: {error}') from None
+            f'{what} cannot be sent over XML-RPC: {error}.') from None
+
+
+def checkInput(value):
+    """Raise ``InvalidArgument`` if ``value`` holds an int over 32 bits.
+
+    The stdlib parser reads ``<i8>`` and longer ``<int>`` values, but no
+    XML-RPC answer can carry them back, so a job with such an input could
+    never be read by ``getJob``. Iterative: a value a parser built may be
+    nested deeper than Python can recurse (the store refuses those, with
+    a message that says so).
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is int and not xmlrpc.client.MININT <= item <= \
+                xmlrpc.client.MAXINT:
+            raise InvalidArgument(
+                f'The input holds the integer {_short.repr(item)}, which '
+                'XML-RPC cannot carry back (ints are 32-bit); send it as '
+                'a string or a double.')
+        if kind is list:
+            stack.extend(item)
+        elif kind is dict:
+            stack.extend(item.values())
 
 
 def _need(name, value, *kinds):
     if type(value) not in kinds:
         wanted = ' or '.join(kind.__name__ for kind in kinds)
-        raise InvalidArgument(f'{name} must be {wanted}, '
-                              f'not {type(value).__name__} ({value!r:.80}).')
+        raise InvalidArgument(
+            f'{name} must be {wanted}, not {type(value).__name__} '
+            f'({_short.repr(value)}).')
     return value
 
 
 def _jobId(value):
-    return _need('The job id', value, int)
+    _need('The job id', value, int)
+    if not -MAX_ID <= value <= MAX_ID:
+        raise NoSuchJob.withId(value)
+    return value
 
 
 def _datetime(epoch):
@@ -130,16 +194,12 @@ class TaskServiceResource(XMLRPC):
     def _respond(self, result, request, gone=()):
         if gone:
             return
-        if not isinstance(result, Fault):
-            result = (result,)
         try:
-            content = xmlrpc.client.dumps(result, methodresponse=True,
-                                          allow_none=True)
+            content = wireAnswer(result)
         except Exception as error:
-            content = xmlrpc.client.dumps(toFault(InvalidArgument(
-                f'The answer cannot be sent over XML-RPC: {error}')),
-                methodresponse=True, allow_none=True)
-        content = content.encode('utf-8')
+            message = _NOT_XML.sub('?', str(error))
+            content = wireAnswer(toFault(InvalidArgument(
+                f'The answer cannot be sent over XML-RPC: {message}.')))
         request.setHeader(b'content-length', b'%d' % len(content))
         request.write(content)
         request.finish()
@@ -186,7 +246,30 @@ class TaskServiceResource(XMLRPC):
         """
         _need('The task name', task, str)
         _need('startLater', startLater, bool)
+        checkInput(input)
+        if self.dispatcher is not None:
+            # Stored and, with a worker free, claimed in one thread hop.
+            return self.dispatcher.claimWith(self.service.addAndClaim, task,
+                                             input, startLater)
         return self.storeCall(self.service.add, task, input, startLater)
+
+    def addEach(self, requests, slots=0):
+        """In a store thread, for system.multicall: ``service.addEach``
+        with each input checked as ``add`` checks it, then a claim for
+        ``slots`` free workers (``Dispatcher.claimWith``); returns
+        ``(claimed rows, answers)``."""
+        refused = {}
+        for index, (task, input, startLater) in enumerate(requests):
+            try:
+                checkInput(input)
+            except InvalidArgument as error:
+                refused[index] = error
+        rows, answers = self.service.addEachAndClaim(
+            [request for index, request in enumerate(requests)
+             if index not in refused], slots)
+        answers = iter(answers)
+        return rows, [refused[index] if index in refused else next(answers)
+                      for index in range(len(requests))]
 
     def xmlrpc_addCronJob(self, task, input=None, schedule=None):
         """Add a job that runs on a schedule; return its id.
@@ -205,6 +288,12 @@ class TaskServiceResource(XMLRPC):
                 f' (known: {", ".join(SCHEDULE_FIELDS)}, crontab, delay).')
         for name in SCHEDULE_FIELDS:
             _need(name, schedule.get(name, []), list)
+        delay = schedule.get('delay')
+        if type(delay) in (int, float) and delay > MAX_DELAY:
+            raise InvalidArgument(
+                f'delay must be at most {MAX_DELAY} seconds (100 years), '
+                f'not {_short.repr(delay)}.')
+        checkInput(input)
         return self.storeCall(self.service.addCronJob, task, input,
                               **schedule)
 
@@ -267,6 +356,9 @@ class TaskServiceResource(XMLRPC):
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgument(f'limit must be from 1 to {MAX_PAGE}.')
         after = _need('cursor', filter.get('cursor', 0), int)
+        if not 0 <= after <= MAX_ID:
+            raise InvalidArgument(
+                'cursor must be one a previous page gave, or 0.')
         status = filter.get('status')
         task = filter.get('task')
         if status is not None:
@@ -288,6 +380,8 @@ class TaskServiceResource(XMLRPC):
         if statuses is None:
             return self.storeCall(self.service.clean)
         _need('statuses', statuses, list)
+        for status in statuses:
+            _need('Each status', status, str)
         return self.storeCall(self.service.clean, statuses)
 
     def xmlrpc_wait(self, jobid, timeout=10):
@@ -309,6 +403,21 @@ class SystemHandler(XMLRPCIntrospection):
         super().__init__(parent)
         self.parent = parent
 
+    def xmlrpc_methodHelp(self, method):
+        """Return the help text of the method named."""
+        return super().xmlrpc_methodHelp(_need('The method name', method,
+                                               str))
+
+    xmlrpc_methodHelp.signature = [['string', 'string']]
+
+    def xmlrpc_methodSignature(self, method):
+        """Return the signatures of the method named ('' if unknown)."""
+        return super().xmlrpc_methodSignature(
+            _need('The method name', method, str))
+
+    xmlrpc_methodSignature.signature = [['array', 'string'],
+                                        ['string', 'string']]
+
     def xmlrpc_multicall(self, calls):
         """Run many calls in one request; return, for each, [result] or a
         fault struct. Consecutive add calls are stored in one transaction.
@@ -326,9 +435,13 @@ class SystemHandler(XMLRPCIntrospection):
                     calls[index + len(adds)]):
                 adds.append(calls[index + len(adds)])
             if len(adds) > 1:
-                answers = yield self.parent.storeCall(
-                    self.parent.service.addEach,
-                    [_addArguments(call) for call in adds])
+                requests = [_addArguments(call) for call in adds]
+                if self.parent.dispatcher is not None:
+                    answers = yield self.parent.dispatcher.claimWith(
+                        self.parent.addEach, requests)
+                else:
+                    rows, answers = yield self.parent.storeCall(
+                        self.parent.addEach, requests)
                 results.extend(_multicallAnswer(answer) for answer in answers)
                 index += len(adds)
                 continue
