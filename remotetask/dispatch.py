@@ -18,7 +18,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from remotetask import values
-from remotetask.errors import NoSuchTask, RemoteTaskError
+from remotetask.errors import NoSuchTask, RemoteTaskError, StoreUnavailable
 from remotetask.runner import Outcome
 from remotetask.status import CANCELLED, FINISHED, QUEUED
 from remotetask.workerpool import STOPPED
@@ -139,7 +139,24 @@ class Dispatcher(Service):
             self.log.info('Job {id} ({task}) put back in the queue',
                           id=row['id'], task=row['task'])
             return
-        outcome, status = yield self.claimWith(self._finish, row, outcome)
+        delay = 0.5
+        while True:
+            try:
+                outcome, status = yield self.claimWith(self._finish, row,
+                                                       outcome)
+                break
+            except StoreUnavailable as error:
+                # The outcome is known only here: keep it until the store
+                # takes it (a full disk freed, the database back), unless
+                # the server stops, which leaves the job to recovery.
+                if not self.running:
+                    raise
+                self.log.warn('Job {id} ({task}) ended but cannot be '
+                              'recorded yet ({error}); trying again in '
+                              '{delay:g} s', id=row['id'], task=row['task'],
+                              error=error, delay=delay)
+                yield task.deferLater(self.clock, delay, lambda: None)
+                delay = min(delay * 2, 30.0)
         if status is None:
             self.log.info('Job {id} ({task}) was cancelled or taken back '
                           'while it ran; its end is not recorded',

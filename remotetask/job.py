@@ -20,6 +20,9 @@ from remotetask.status import Status
 
 _FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')
 
+#: The longest delay accepted: 100 years, far within every store's range.
+MAX_DELAY = 100 * 366 * 86400
+
 #: Misfire policies: when a cron job's due times passed while no server
 #: ran it, run it once (ONCE, the default) or wait for the next (SKIP).
 ONCE, SKIP = 'once', 'skip'
@@ -97,11 +100,11 @@ class CronJob(Job):
         if delay == 0:
             delay = None  # as the original: no delay at all
         if delay is not None:
-            if (type(delay) not in (int, float) or delay < 0
-                    or delay != delay or delay == float('inf')):
+            if (type(delay) not in (int, float) or not 0 < delay
+                    <= MAX_DELAY):
                 raise InvalidArgument(
-                    f'delay must be a positive number of seconds, '
-                    f'not {delay!r}.')
+                    f'delay must be a number of seconds from 0 to '
+                    f'{MAX_DELAY} (100 years), not {delay!r:.40}.')
             if crontab or any((minute, hour, dayOfMonth, month, dayOfWeek)):
                 raise InvalidArgument(
                     'Give either a delay or a schedule, not both.')

@@ -16,6 +16,7 @@ from twisted.application.service import Service
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
+from remotetask.errors import StoreUnavailable
 from remotetask.status import CANCELLED, COMPLETED, ERROR
 
 DAY = 86400
@@ -88,6 +89,9 @@ class RetentionService(Service):
                     removed += count
                     if count < self.batch:
                         break
+        except StoreUnavailable as error:
+            self.log.warn('Old finished jobs cannot be removed now: {error}',
+                          error=error)
         except Exception:
             self.log.failure('Removing old finished jobs failed')
         if removed:

@@ -9,6 +9,7 @@ thread.
 import collections.abc
 import json
 import random
+import re
 import time
 import uuid
 
@@ -27,14 +28,18 @@ from remotetask.store.memory import MemoryJobStore
 from remotetask.task import option
 
 
+_CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')
+
+
 def _storableText(text):
-    """``text`` as every store can keep it: an exception message may hold
-    a NUL (PostgreSQL refuses it) or a lone surrogate (no UTF-8 codec
-    takes it); both are written as backslash escapes instead."""
+    """``text`` as every store and XML-RPC can keep it: an exception
+    message may hold a NUL (PostgreSQL refuses it), another control
+    character (XML cannot carry it) or a lone surrogate (no UTF-8 codec
+    takes it); these are written as backslash escapes instead."""
     if text is None:
         return None
-    return (text.replace('\x00', '\\x00')
-            .encode('utf-8', 'backslashreplace').decode('utf-8'))
+    text = _CONTROL.sub(lambda found: f'\\x{ord(found.group()):02x}', text)
+    return text.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 
 class JobsView(collections.abc.Mapping):
@@ -246,6 +251,8 @@ class TaskService:
         self.store.setSchedule(jobid, row['schedule'])
 
     def clean(self, stati=(CANCELLED, ERROR, COMPLETED)):
+        if any(not isinstance(status, str) for status in stati):
+            raise InvalidArgument('clean() takes status names (strings).')
         stati = set(stati)
         unfinished = stati - FINISHED
         if unfinished:

@@ -32,8 +32,6 @@ MAX_PAGE = 1000
 SCHEDULE_FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')
 #: The largest job id a store can hold (a signed 64-bit integer).
 MAX_ID = 2 ** 63 - 1
-#: The longest delay addCronJob takes: 100 years, in seconds.
-MAX_DELAY = 100 * 366 * 24 * 3600
 
 # Characters XML 1.0 cannot carry, not even as character references; a
 # string holding one would make the whole answer unreadable to the client.
@@ -288,11 +286,6 @@ class TaskServiceResource(XMLRPC):
                 f' (known: {", ".join(SCHEDULE_FIELDS)}, crontab, delay).')
         for name in SCHEDULE_FIELDS:
             _need(name, schedule.get(name, []), list)
-        delay = schedule.get('delay')
-        if type(delay) in (int, float) and delay > MAX_DELAY:
-            raise InvalidArgument(
-                f'delay must be at most {MAX_DELAY} seconds (100 years), '
-                f'not {_short.repr(delay)}.')
         checkInput(input)
         return self.storeCall(self.service.addCronJob, task, input,
                               **schedule)

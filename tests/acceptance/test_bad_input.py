@@ -270,9 +270,9 @@ def test_a_body_over_the_limit_gets_fault_7(target, chunked):
     ('addCronJob', ('echo', None, {'minute': 5}), INVALID,
      'minute must be list'),
     ('addCronJob', ('echo', None, {'delay': 10 ** 12}), INVALID,
-     'delay must be at most'),
+     'delay must be a number of seconds from 0 to'),
     ('addCronJob', ('echo', None, {'delay': 2 ** 70}), INVALID,
-     'delay must be at most'),
+     'delay must be a number of seconds from 0 to'),
     ('addCronJob', ('echo', None, {'delay': float('inf')}), INVALID,
      'delay must be'),
     ('system.methodHelp', (5,), INVALID, 'method name must be str'),
@@ -293,7 +293,7 @@ def test_a_schedule_too_far_away_does_not_stall_the_dispatcher(target):
     """A delay whose due time no store can hold is refused when added, so
     it cannot make every later claim fail: jobs keep running."""
     fault(call(target, 'addCronJob', 'echo', None, {'delay': 10 ** 30}),
-          INVALID, 'delay must be at most')
+          INVALID, '(100 years)')
     serving(target)
 
 

@@ -152,11 +152,6 @@ def test_disk_full_refuses_adds_serves_reads_and_recovers(tmpfs):
     assert integrityCheck(tmpfs.database) == [('ok',)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'dispatch.py: when recording a run fails with StoreUnavailable the '
-    'outcome is dropped ("Job N could not be recorded") and the job stays '
-    'processing until a restart; it should be retried until the store '
-    'takes it'))
 def test_a_job_finishing_while_the_disk_is_full_is_recorded_later(tmpfs):
     """A job whose run ends while the disk is full is not left
     'processing': its outcome is recorded once space returns."""
@@ -208,11 +203,6 @@ def test_read_only_store_refuses_writes_and_serves_reads(tmpfs):
     assert integrityCheck(tmpfs.database) == [('ok',)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'store/sqlite.py: connections opened while the file was read-only stay '
-    'read-only, and SQLite shares the read-only -shm mapping among all '
-    'connections to the file in a process, so every connection must be '
-    'closed and reopened after SQLITE_READONLY'))
 def test_a_read_only_store_made_writable_takes_adds_again(tmpfs):
     """Once the filesystem of a read-only store is writable again, the
     running server takes adds and runs jobs, without a restart."""
