@@ -234,6 +234,22 @@ def _vmRss(pid):
     return 0
 
 
+# The machine's PostgreSQL: loopback, trust auth for user postgres.
+postgresServer = 'host=127.0.0.1 port=5432 user=postgres'
+
+
+def recreateDatabase(name, create=True):
+    """Drop the database `name` (closing its sessions); create it anew if
+    `create`.  Each PostgreSQL system runs in a database of its own, so
+    that dropping it drops nothing else on the server."""
+    import psycopg
+    with psycopg.connect(f'{postgresServer} dbname=postgres',
+                         autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
+        if create:
+            db.execute(f'CREATE DATABASE {name}')
+
+
 def venvScript(name):
     """The path of a console script installed beside this interpreter."""
     return str(Path(sys.executable).parent / name)

@@ -32,10 +32,11 @@ from pathlib import Path
 
 from adapter import startSeconds, stopAll
 from competitors import Celery, Procrastinate, RedisHuey, Rq, SqliteHuey
-from xmlrpcsystems import Ceiling, RemoteTask
+from xmlrpcsystems import (
+    Ceiling, RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
 
-systems = [RemoteTask, Ceiling, Celery, Rq, SqliteHuey, RedisHuey,
-           Procrastinate]
+systems = [RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair, Ceiling,
+           Celery, Rq, SqliteHuey, RedisHuey, Procrastinate]
 byName = {system.name: system for system in systems}
 
 # (key, header, format) of each column of the table.

@@ -13,7 +13,8 @@ import subprocess
 import sys
 
 from adapter import (
-    Adapter, BenchError, pollSeconds, pollUntil, venvScript)
+    Adapter, BenchError, pollSeconds, pollUntil, postgresServer,
+    recreateDatabase, venvScript)
 
 redisUrl = 'redis://127.0.0.1:6379/15'  # db 15 is the benchmark's own
 # Jobs checked per call when looking for unfinished ones, as remotetask's
@@ -277,11 +278,8 @@ class Procrastinate(Adapter):
                    'for batches, status polled every 2 ms')
 
     def start(self):
-        import psycopg
-        self.psycopg = psycopg
-        self.recreateDatabase(create=True)
-        dsn = (f'host=127.0.0.1 port=5432 user=postgres '
-               f'dbname={self.database}')
+        recreateDatabase(self.database)
+        dsn = f'{postgresServer} dbname={self.database}'
         os.environ['BENCH_PROCRASTINATE_DSN'] = dsn
         import procrastinateapp
         self.app, self.echo = procrastinateapp.app, procrastinateapp.echo
@@ -296,15 +294,7 @@ class Procrastinate(Adapter):
         super().stop()
         if getattr(self, 'app', None) is not None:
             self.app.close()
-        self.recreateDatabase(create=False)
-
-    def recreateDatabase(self, create):
-        with self.psycopg.connect('host=127.0.0.1 port=5432 user=postgres '
-                                  'dbname=postgres', autocommit=True) as db:
-            db.execute(f'DROP DATABASE IF EXISTS {self.database} '
-                       f'WITH (FORCE)')
-            if create:
-                db.execute(f'CREATE DATABASE {self.database}')
+        recreateDatabase(self.database, create=False)
 
     def enqueueOne(self, k):
         return self.echo.defer(input={'i': k})

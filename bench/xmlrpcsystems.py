@@ -1,16 +1,18 @@
-"""The two systems spoken to over XML-RPC: remotetask and the bare ceiling.
+"""The systems spoken to over XML-RPC: remotetask and the bare ceiling.
 
-Both are driven with the stdlib `xmlrpc.client`, one call at a time or in
+remotetask is measured on SQLite, on PostgreSQL, and as two daemons sharing
+one PostgreSQL database.  All are driven with the stdlib `xmlrpc.client`, one call at a time or in
 `system.multicall` batches, as a legacy client of remotetask would.
 """
 
 import importlib.util
+import itertools
 import sys
 import time
 import xmlrpc.client
 
 from adapter import (
-    Adapter, BenchError, here, pollUntil, venvScript)
+    Adapter, BenchError, here, pollUntil, recreateDatabase, venvScript)
 
 # Jobs checked per system.multicall when looking for unfinished ones.
 checkBatch = 500
@@ -21,13 +23,17 @@ class RemoteTask(Adapter):
 
     "Done" is `getStatus(id) == 'completed'`: the job's output is in the
     store and readable with getResult.  The server's `wait` blocks until
-    then, so no polling is involved.  A PostgreSQL column is a subclass
-    that overrides `storeSpec` (and creates and drops its database).
+    then, so no polling is involved.  A handle is (daemon, job id): the
+    subclasses below run the store on PostgreSQL, and one of them runs two
+    daemons, which the producer's calls go to in turn.
     """
 
     name = 'remotetask'
     description = ('twistd, SQLite store, process pool of 2 '
                    '(RSS: twistd + its workers, summed)')
+    # (label, --workers) of each daemon; `wait` goes to the daemon the job
+    # was added on, since a client cannot know which one ran it.
+    daemons = [('remotetask', 2)]
 
     def storeSpec(self):
         return f'sqlite:{self.workDir / "jobs.sqlite"}'
@@ -37,49 +43,119 @@ class RemoteTask(Adapter):
             raise BenchError('remotetask is not installed in this venv: '
                              'bench/run runs `pip install -e .`; see its '
                              'output for why that failed')
-        portFile = self.workDir / 'remotetask.port'
+        # All daemons start at once, as a deployment's would; each reports
+        # its port when it listens, after its store is open.
+        started = [(self.startDaemon(label, workers), label)
+                   for label, workers in self.daemons]
+        self.proxies = [
+            proxyFor(readPort(self.workDir / f'{label}.port', server))
+            for server, label in started]
+        self.turn = itertools.cycle(range(len(self.proxies)))
+
+    def startDaemon(self, label, workers):
         # pip's default editable install maps packages through an import
         # hook, which twistd's plugin scan of twisted/plugins/ does not see;
         # the checkout on the path shows it remotetask_plugin.py, as the
         # acceptance tests do.
         env = {'PYTHONPATH': str(here.parent)}
-        self.server = self.startWorker('remotetask', [
+        return self.startWorker(label, [
             venvScript('twistd'), '-n', '--pidfile=', 'remotetask',
             '--listen', 'tcp:0:interface=127.0.0.1',
-            '--portfile', str(portFile),
+            '--portfile', str(self.workDir / f'{label}.port'),
             '--store', self.storeSpec(),
-            '--examples', '--workers', '2'], env)
-        self.proxy = proxyFor(readPort(portFile, self.server))
+            '--examples', '--workers', str(workers)]
+            + self.daemonOptions(label), env)
+
+    def daemonOptions(self, label):
+        return []
 
     def enqueueOne(self, k):
-        return self.proxy.add('echo', {'i': k})
+        daemon = next(self.turn)
+        return daemon, self.proxies[daemon].add('echo', {'i': k})
 
     def enqueueMany(self, ks):
-        return multicall(self.proxy, 'add', [('echo', {'i': k}) for k in ks])
+        daemon = next(self.turn)
+        jobIds = multicall(self.proxies[daemon], 'add',
+                           [('echo', {'i': k}) for k in ks])
+        return [(daemon, jobId) for jobId in jobIds]
 
-    def waitOne(self, jobId, timeout):
+    def waitOne(self, handle, timeout):
+        daemon, jobId = handle
         deadline = time.monotonic() + timeout
         while True:
             # The server holds one wait for at most 60 s.
             remaining = deadline - time.monotonic()
-            status = self.proxy.wait(jobId, max(1, min(remaining, 60)))
+            status = self.proxies[daemon].wait(
+                jobId, max(1, min(remaining, 60)))
             if status == 'completed':
                 return
             if status not in ('queued', 'processing') or remaining <= 0:
                 raise BenchError(f'job {jobId} is {status!r} after wait()')
 
-    def unfinished(self, jobIds):
+    def unfinished(self, handles):
         pending = []
-        for start in range(0, len(jobIds), checkBatch):
-            batch = jobIds[start:start + checkBatch]
-            statuses = multicall(self.proxy, 'getStatus',
-                                 [(jobId,) for jobId in batch])
-            for jobId, status in zip(batch, statuses):
+        for start in range(0, len(handles), checkBatch):
+            batch = handles[start:start + checkBatch]
+            # Every daemon reads the same store: take turns.
+            proxy = self.proxies[start // checkBatch % len(self.proxies)]
+            statuses = multicall(proxy, 'getStatus',
+                                 [(jobId,) for _, jobId in batch])
+            for handle, status in zip(batch, statuses):
                 if status in ('queued', 'processing'):
-                    pending.append(jobId)
+                    pending.append(handle)
                 elif status != 'completed':
-                    raise BenchError(f'job {jobId} ended {status!r}')
+                    raise BenchError(f'job {handle[1]} ended {status!r}')
         return pending
+
+
+class RemoteTaskPostgres(RemoteTask):
+    """remotetask on PostgreSQL: one daemon, a process pool of 2.
+
+    Its store is a database of its own, created here and dropped after, as
+    procrastinate's.  Durability: the store commits each add with
+    synchronous_commit on, PostgreSQL's default: an acknowledged job is on
+    disk.
+    """
+
+    name = 'remotetask-pg'
+    database = 'bench_remotetask'
+    description = ('twistd, PostgreSQL store (own database), process pool '
+                   'of 2')
+
+    def storeSpec(self):
+        return f'postgresql://postgres@127.0.0.1:5432/{self.database}'
+
+    def start(self):
+        recreateDatabase(self.database)
+        super().start()
+
+    def stop(self):
+        super().stop()
+        recreateDatabase(self.database, create=False)
+
+    def daemonOptions(self, label):
+        # A readable name in the jobs' owner column and pg_stat_activity.
+        return ['--server-id', f'bench-{label}']
+
+
+class RemoteTaskPostgresPair(RemoteTaskPostgres):
+    """Two remotetask daemons sharing one PostgreSQL database, one worker
+    each: the same two workers as every other row, split across servers.
+
+    The producer sends its calls to the two in turn (an add or a batch to
+    one, the next to the other), and waits for a job on the daemon it was
+    added on.  Either daemon may run it: both are woken by NOTIFY when a
+    job is added.  A daemon learns that a job finished on the other one
+    only by its once-a-second check of the jobs waited for, so a round
+    trip whose job the other daemon ran takes up to a second longer.
+    """
+
+    name = 'remotetask-pg2'
+    description = ('2 twistd daemons on one PostgreSQL database, 1 worker '
+                   'process each; calls round-robin, wait on the daemon '
+                   'added to (a job finished on the other is seen within '
+                   '1 s)')
+    daemons = [('remotetask-a', 1), ('remotetask-b', 1)]
 
 
 class Ceiling(Adapter):
