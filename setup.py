@@ -15,6 +15,7 @@ setup(
     packages=find_packages(include=['remotetask', 'remotetask.*'])
     + ['twisted.plugins'],
     package_data={'remotetask.store': ['*.sql'],
+                  'remotetask.web': ['static/*'],
                   'twisted.plugins': ['remotetask_plugin.py']},
     scripts=['bin/remotetask'],
     install_requires=[
@@ -24,6 +25,8 @@ setup(
         'zope.interface>=6',
         # Parsing crontab strings for addCronJob(crontab=...).
         'cronsim>=2.8,<3',
+        # /metrics in the Prometheus text format.
+        'prometheus_client>=0.17',
     ],
     extras_require={
         # Legacy hosts registering tasks as zope.component utilities.
@@ -35,6 +38,8 @@ setup(
             'hypothesis',
             'zope.component',
             'psycopg[binary]>=3.1',
+            # Browser tests drive Debian's chromium with its chromedriver.
+            'selenium>=4.11',
         ],
     },
     entry_points={

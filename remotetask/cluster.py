@@ -6,7 +6,8 @@ Each server writes its heartbeat every third of the timeout; every server
 puts back in the queue the jobs held by a server whose heartbeat is older
 than the timeout (the same policy as a restart on one machine); and a job
 added on any server wakes the dispatchers of all of them at once through
-the store's notifications, with the once-a-second tick as the fallback.
+the store's notifications, with the once-a-second tick as the fallback;
+so does a client waiting on one server for a job another server ran.
 """
 
 import time
@@ -27,11 +28,13 @@ class ClusterService(Service):
     name = 'cluster'
     log = Logger()
 
-    def __init__(self, store, storeCall, wake, timeout=30.0, clock=None):
+    def __init__(self, store, storeCall, wake, timeout=30.0, clock=None,
+                 finished=None):
         from twisted.internet import reactor
         self.store = store
         self.storeCall = storeCall
         self.wake = wake
+        self.finished = finished
         self.timeout = timeout
         self.clock = clock or reactor
         self._loop = None
@@ -40,7 +43,7 @@ class ClusterService(Service):
 
     def startService(self):
         super().startService()
-        self._stopListening = self.store.listen(self.wake)
+        self._stopListening = self.store.listen(self.wake, self.finished)
         self._loop = task.LoopingCall(self._beat)
         self._loop.clock = self.clock
         self._loopDone = self._loop.start(self.timeout / 3, now=True)

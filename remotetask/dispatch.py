@@ -30,6 +30,10 @@ class Dispatcher(Service):
     name = 'dispatcher'
     log = Logger()
 
+    #: ``onJobEnded(task, seconds, ok)``, called in the reactor thread when
+    #: a run's end is recorded (the metrics' durations and failures).
+    onJobEnded = None
+
     def __init__(self, service, workers, storeCall, clock=None,
                  interval=1.0, grace=30.0, checkOutput=None):
         from twisted.internet import reactor
@@ -162,10 +166,12 @@ class Dispatcher(Service):
                           'while it ran; its end is not recorded',
                           id=row['id'], task=row['task'])
         else:
+            seconds = time.monotonic() - started
+            if self.onJobEnded is not None:
+                self.onJobEnded(row['task'], seconds, outcome.ok)
             self.log.info(
                 'Job {id} ({task}) ended in {seconds:.3f} s: {result}{then}',
-                id=row['id'], task=row['task'],
-                seconds=time.monotonic() - started,
+                id=row['id'], task=row['task'], seconds=seconds,
                 result='ok' if outcome.ok else outcome.error,
                 then=' (will be retried)' if status == QUEUED else '')
         return status
@@ -219,6 +225,15 @@ class Dispatcher(Service):
         if status is None:
             status = yield self.storeCall(self.service.getStatus, jobid)
         return status
+
+    def finishedElsewhereFromThread(self, jobid):
+        """For a shared store's notifications (a store thread): ``jobid``
+        ended, perhaps on another server; wake whoever waits for it."""
+        self.clock.callFromThread(self._finishedElsewhere, jobid)
+
+    def _finishedElsewhere(self, jobid):
+        if jobid in self._waiters and jobid not in self.inFlight:
+            self._notify(jobid)
 
     def _stopWaiting(self, jobid, waiter):
         waiters = self._waiters.get(jobid, [])

@@ -1,7 +1,8 @@
 """The HTTP site: size limits and authentication around the resources.
 
-The XML-RPC resource answers at every path (``/`` and ``/RPC2``, the path
-many clients assume, alike). With a password file, every request (``system.*``
+The XML-RPC resource answers POSTs at every path but ``/api/`` (``/`` and
+``/RPC2``, the path many clients assume, alike); GETs are the dashboard
+(``remotetask.web``). With a password file, every request (``system.*``
 included) needs HTTP Basic credentials, checked by ``twisted.cred`` through
 ``twisted.web.guard``.
 """

@@ -24,6 +24,7 @@ from remotetask.site import makeSite
 from remotetask.store import openStore
 from remotetask.threadpool import ThreadPoolService
 from remotetask.workerpool import ProcessWorkerPool, ThreadWorkerPool
+from remotetask.web import makeRoot
 from remotetask.xmlrpc import TaskServiceResource, checkWireValue
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
@@ -235,10 +236,15 @@ def makeService(options):
     RetentionService(store, storePool.call,
                      options['keep-finished']).setServiceParent(top)
     if isShared(store):
-        ClusterService(store, storePool.call, dispatcher.wakeFromThread,
-                       options['heartbeat-timeout']).setServiceParent(top)
+        ClusterService(
+            store, storePool.call, dispatcher.wakeFromThread,
+            options['heartbeat-timeout'],
+            finished=dispatcher.finishedElsewhereFromThread,
+        ).setServiceParent(top)
     resource = TaskServiceResource(service, storePool.call, dispatcher)
-    site = makeSite(resource, options['max-request-size'], options['users'],
+    root = makeRoot(resource, service, storePool.call, dispatcher)
+    dispatcher.onJobEnded = root.metrics.jobEnded
+    site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'])
     endpoint = endpoints.serverFromString(reactor, options['listen'])
     WebService(endpoint, site, options['portfile']).setServiceParent(top)

@@ -312,3 +312,121 @@ class StoreContractTests:
         assert (row['due'], row['missed']) == (500.0, 5)
         queued = self.add()
         assert not self.store.skipRuns(queued, None, 1.0, 1)
+
+    # Looking: the dashboard and /metrics.
+
+    def test_counts_by_status_and_task(self):
+        """counts() counts the jobs of each status and task, leaving out
+        combinations without jobs."""
+        for task, status in [('a', 'queued'), ('a', 'queued'), ('b', 'queued'),
+                             ('a', 'error'), ('b', 'cronjob')]:
+            self.add(task=task, status=status)
+        found = sorted((row['status'], row['task'], row['count'])
+                       for row in self.store.counts())
+        assert found == [('cronjob', 'b', 1), ('error', 'a', 1),
+                         ('queued', 'a', 2), ('queued', 'b', 1)]
+
+    def test_oldestQueued_is_the_wait_of_the_next_claim(self):
+        """oldestQueued() says since when the job the next claim takes has
+        waited: its creation, or the due time of a retry; None when no
+        queued job is due."""
+        assert self.store.oldestQueued(1000.0) is None
+        self.add(status='start later', now=10.0)
+        first = self.add(now=20.0)
+        self.add(now=30.0)
+        assert self.store.oldestQueued(1000.0) == 20.0
+        self.claim(now=100.0, token='t')
+        assert self.store.finish(first, 't', 'queued', None, 'again', None,
+                                 101.0, due=500.0)
+        assert self.store.oldestQueued(1000.0) == 500.0
+        assert self.store.oldestQueued(400.0) == 30.0
+
+    def test_newest_pages_newest_first_by_keyset(self):
+        """newest() gives previews newest first, and its cursor leads
+        through every job once, whatever the page size."""
+        ids = [self.add(task='t', input=f'"{i}"', now=float(i))
+               for i in range(7)]
+        rows, cursor = self.store.newest(limit=3)
+        assert [row['id'] for row in rows] == ids[:-4:-1]
+        assert set(rows[0]) == {'id', 'task', 'status', 'created', 'started',
+                                'completed', 'due', 'attempts', 'missed',
+                                'input', 'error'}
+        assert (rows[0]['input'], rows[0]['created']) == ('"6"', 6.0)
+        seen = [row['id'] for row in rows]
+        while cursor is not None:
+            rows, cursor = self.store.newest(before=cursor, limit=3)
+            seen += [row['id'] for row in rows]
+        assert seen == ids[::-1]
+
+    def test_newest_filters_by_status_task_and_text(self):
+        """newest() keeps the jobs matching status, task and text (in the
+        input or the error, ignoring case), each alone or together."""
+        self.add(task='mail', input='{"to":"Ann"}')
+        self.add(task='mail', input='{"to":"bob"}', status='error')
+        self.add(task='video', input='{"file":"ann.mp4"}')
+        jobid = self.add(task='video', input='{}')
+        self.claim(token='t')
+        self.store.finish(1, 't', 'error', None, 'Mailbox of ANN full',
+                          None, 1.0)
+
+        def ids(**filters):
+            return [row['id'] for row in self.store.newest(**filters)[0]]
+        assert ids(status='error') == [2, 1]
+        assert ids(task='video') == [jobid, 3]
+        assert ids(text='ann') == [3, 1]
+        assert ids(status='error', task='mail', text='BOB') == [2]
+        assert ids(task='mail', text='full') == [1]
+        assert ids(status='queued', task='mail') == []
+
+    def test_newest_cuts_previews_and_bounds_its_look(self):
+        """Inputs and errors come cut to 200 characters; a text search
+        looks at no more than scan jobs per page, and its cursor goes on
+        below the last one looked at."""
+        self.add(input='"needle"')
+        for _ in range(4):
+            self.add(input='"' + 'x' * 300 + '"')
+        rows, cursor = self.store.newest(limit=2)
+        assert len(rows[0]['input']) == 200
+        rows, cursor = self.store.newest(text='needle', limit=2, scan=3)
+        assert (rows, cursor) == ([], 3)
+        rows, cursor = self.store.newest(text='needle', limit=2, scan=3,
+                                         before=3)
+        assert ([row['id'] for row in rows], cursor) == ([1], None)
+
+    def test_retry_queues_a_failed_job_afresh(self):
+        """retry() moves an error job back to the queue, due at once with
+        no attempts used; other states are left alone."""
+        jobid = self.add()
+        self.claim(now=100.0, token='t')
+        self.store.finish(jobid, 't', 'queued', None, 'e1', None, 101.0,
+                          due=150.0, attempt='{"attempt":1}')
+        self.claim(now=150.0, token='u')
+        self.store.finish(jobid, 'u', 'error', None, 'e2', None, 151.0,
+                          attempt='{"attempt":2}')
+        assert self.store.retry(jobid)
+        row = self.store.get(jobid)
+        assert (row['status'], row['due'], row['attempts'], row['token']) == (
+            'queued', None, 0, None)
+        assert len(json.loads(row['history'])) == 2
+        assert not self.store.retry(jobid)
+        assert self.claim(now=152.0)['id'] == jobid
+        with pytest.raises(NoSuchJob):
+            self.store.retry(99)
+
+    def test_runNow_makes_a_scheduled_job_due(self):
+        """runNow() makes a cron or delayed job due at once, unless a run
+        of it is in progress; other jobs are left alone."""
+        cron = self.add(status='cronjob', schedule='{"minute":[1]}')
+        queued = self.add()
+        self.store.scheduleFirstRuns(0.0, nextDueIn(3600))
+        assert self.claim(now=10.0)['id'] == queued
+        assert self.store.runNow(cron, 10.0)
+        assert self.store.get(cron)['due'] == 10.0
+        row = self.claim(now=10.0, token='c', nextDue=nextDueIn(3600))
+        assert (row['id'], row['due']) == (cron, 3610.0)
+        assert not self.store.runNow(cron, 20.0)
+        self.store.finish(cron, 'c', None, None, None, None, 21.0)
+        assert self.store.runNow(cron, 30.0)
+        assert not self.store.runNow(queued, 30.0)
+        with pytest.raises(NoSuchJob):
+            self.store.runNow(99, 30.0)

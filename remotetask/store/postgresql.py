@@ -21,7 +21,8 @@ from zope.interface import implementer
 
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.interfaces import IJobStore
-from remotetask.status import QUEUED
+from remotetask.status import FINISHED, QUEUED
+from remotetask.store import paging
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('postgresql.sql')
@@ -275,6 +276,8 @@ class PostgreSQLJobStore:
                 return False
             if toStatus == QUEUED:
                 connection.execute(QUERIES['notify_jobs'])
+            elif toStatus in FINISHED:
+                connection.execute(QUERIES['notify_finished'], dict(id=jobid))
             return True
         return self._run(transition)
 
@@ -311,11 +314,17 @@ class PostgreSQLJobStore:
                due=None, attempt=None):
         if token is None:
             return False
-        return self._count(
-            'finish_job', id=jobid, token=token,
-            status=None if status is None else str(status), output=output,
-            error=error, traceback=traceback, now=now, due=due,
-            attempt=attempt) == 1
+
+        def finish(connection):
+            finished = connection.execute(QUERIES['finish_job'], dict(
+                id=jobid, token=token,
+                status=None if status is None else str(status),
+                output=output, error=error, traceback=traceback, now=now,
+                due=due, attempt=attempt)).rowcount == 1
+            if finished and status in FINISHED:
+                connection.execute(QUERIES['notify_finished'], dict(id=jobid))
+            return finished
+        return self._run(finish)
 
     def release(self, jobid, token):
         if token is None:
@@ -354,7 +363,59 @@ class PostgreSQLJobStore:
     def clean(self, statuses):
         return self._count('clean_jobs', statuses=[str(s) for s in statuses])
 
+    # Looking: the dashboard and /metrics.
+
+    def counts(self):
+        return self._all('count_by_status_and_task')
+
+    def oldestQueued(self, now):
+        row = self._one('oldest_queued', now=now)
+        return None if row is None else row['since']
+
+    def newest(self, status=None, task=None, text=None, before=None,
+               limit=50, scan=10000):
+        scan = paging.scanFor(status, task, text, limit, scan)
+        name = ('newest_jobs_by_status' if status is not None else
+                'newest_jobs_by_task' if task is not None else 'newest_jobs')
+        rows = self._all(
+            name, status=None if status is None else str(status), task=task,
+            text=None if text is None else text.lower(),
+            before=2 ** 31 if before is None else before, limit=limit,
+            scan=scan)
+        return paging.fromBoundedRows(rows, limit, scan)
+
+    def _changeOne(self, name, notify, **params):
+        """Run the update ``name`` on one job; whether it changed it, or
+        ``NoSuchJob`` if there is no such job. ``notify``: wake the
+        servers' dispatchers when it did."""
+        jobid = params['id']
+        if not _isJobId(jobid):
+            raise NoSuchJob.withId(jobid)
+
+        def change(connection):
+            if connection.execute(QUERIES[name], params).rowcount == 1:
+                if notify:
+                    connection.execute(QUERIES['notify_jobs'])
+                return True
+            if connection.execute(QUERIES['job_exists'],
+                                  dict(id=jobid)).fetchone() is None:
+                raise NoSuchJob.withId(jobid)
+            return False
+        return self._run(change)
+
+    def retry(self, jobid):
+        return self._changeOne('retry_job', True, id=jobid)
+
+    def runNow(self, jobid, now):
+        return self._changeOne('run_now', True, id=jobid, now=now)
+
     # Beyond IJobStore: several servers on one database.
+
+    def servers(self):
+        """Return ``[{id, heartbeat, running}]``: the servers sharing the
+        database, when each last heartbeated, and how many jobs each is
+        running; for the dashboard's workers view."""
+        return self._all('list_servers')
 
     def heartbeat(self, now):
         """Record that this server (``serverId``) is alive at ``now``."""
@@ -381,9 +442,10 @@ class PostgreSQLJobStore:
             return ids
         return self._run(recover)
 
-    def listen(self, callback):
+    def listen(self, callback, finished=None):
         """Call ``callback()`` soon after a job is added (or queued again)
-        in this database, by any server; return ``stop()``.
+        in this database, by any server, and ``finished(jobid)`` when one
+        ends (completed, error, cancelled); return ``stop()``.
 
         It runs on a daemon thread with a connection of its own. Bursts are
         coalesced into one call. ``callback()`` is also called once each
@@ -393,7 +455,8 @@ class PostgreSQLJobStore:
         """
         stopping = threading.Event()
         thread = threading.Thread(
-            target=self._listen, args=(callback, stopping), daemon=True,
+            target=self._listen, args=(callback, finished, stopping),
+            daemon=True,
             name=f'remotetask-listen {self.where}')
 
         def stop():
@@ -407,12 +470,15 @@ class PostgreSQLJobStore:
         thread.start()
         return stop
 
-    def _listen(self, callback, stopping, poll=0.5, delays=(0.1, 5.0)):
+    def _listen(self, callback, finished, stopping, poll=0.5,
+                delays=(0.1, 5.0)):
         delay, missed = delays[0], False
         while not stopping.is_set():
             try:
                 with self._connect(autocommit=True) as connection:
                     connection.execute(QUERIES['listen_jobs'])
+                    if finished is not None:
+                        connection.execute(QUERIES['listen_finished'])
                     delay = delays[0]
                     if missed:
                         self.log.info('Listening to {where} again',
@@ -422,9 +488,14 @@ class PostgreSQLJobStore:
                     while not stopping.is_set():
                         # Returns at the first notification, with any that
                         # came in the same read: a burst is one wake-up.
-                        if list(connection.notifies(timeout=poll,
-                                                    stop_after=1)):
+                        heard = list(connection.notifies(timeout=poll,
+                                                         stop_after=1))
+                        if any(n.channel == 'remotetask_jobs'
+                               for n in heard):
                             self._wake(callback)
+                        for notice in heard:
+                            if notice.channel == 'remotetask_finished':
+                                self._wake(finished, int(notice.payload))
             except psycopg.Error as error:
                 if stopping.is_set():
                     break
@@ -436,9 +507,9 @@ class PostgreSQLJobStore:
                 stopping.wait(delay)
                 delay = min(delay * 2, delays[1])
 
-    def _wake(self, callback):
+    def _wake(self, callback, *args):
         try:
-            callback()
+            callback(*args)
         except Exception:
             self.log.failure('The job notification callback failed')
 

@@ -79,6 +79,13 @@ ALTER TABLE remotetask_jobs ADD COLUMN missed integer NOT NULL DEFAULT 0;
 CREATE INDEX remotetask_jobs_finished ON remotetask_jobs (status, completed)
     WHERE status IN ('completed', 'error', 'cancelled');
 
+-- name: migration_0005
+-- Counting jobs by status and task (the dashboard, /metrics) reads this
+-- index (an index-only scan) instead of every row, for one more index
+-- entry to keep per add and status change.
+CREATE INDEX remotetask_jobs_by_status_task
+    ON remotetask_jobs (status, task);
+
 -- name: insert_job
 -- One round trip for the row and the wake-up of the other servers' idle
 -- workers; PostgreSQL delivers the notification only if this commits.
@@ -104,8 +111,16 @@ RETURNING id;
 -- may be claimable that was not.
 SELECT pg_notify('remotetask_jobs', '');
 
+-- name: notify_finished
+-- Tell every server that a job ended, so that a client waiting for it on
+-- another server hears at once (the payload is the job id).
+SELECT pg_notify('remotetask_finished', %(id)s::text);
+
 -- name: listen_jobs
 LISTEN remotetask_jobs;
+
+-- name: listen_finished
+LISTEN remotetask_finished;
 
 -- name: get_job
 SELECT id, task, status, input, output, error, traceback, created, started,
@@ -291,3 +306,112 @@ DELETE FROM remotetask_jobs WHERE id IN (
 -- name: clean_jobs
 -- One set-based delete, through remotetask_jobs_by_status.
 DELETE FROM remotetask_jobs WHERE status = ANY (%(statuses)s::text[]);
+
+-- name: count_by_status_and_task
+-- For the dashboard and /metrics: through remotetask_jobs_by_status_task.
+SELECT status, task, count(*) AS count FROM remotetask_jobs
+GROUP BY status, task;
+
+-- name: oldest_queued
+-- Since when the queued job the next claim takes has waited (a retry: since
+-- its due time). The same search as claim_queued_job.
+SELECT coalesce(due, created) AS since FROM remotetask_jobs
+WHERE status = 'queued' AND (due IS NULL OR due <= %(now)s)
+ORDER BY id LIMIT 1;
+
+-- name: newest_jobs
+-- A page of previews, newest first, below the keyset cursor before:
+-- never an OFFSET, so a page deep in a million jobs costs what the first
+-- does. bounds looks at no more than scan candidates through an index
+-- (here the primary key; the two queries below use
+-- remotetask_jobs_by_status and _by_task) and says how far that went:
+-- floor, the lowest id looked at, and how many were. matches then reads that range of the same index and
+-- keeps those that pass the filters it does not serve (task beside
+-- status, text, which is lower case). A look that matched nothing
+-- yields one row with floor and scanned alone, so the store can tell where
+-- the next page starts (remotetask/store/paging.py).
+WITH bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned
+    FROM (SELECT id FROM remotetask_jobs
+          WHERE id < %(before)s
+          ORDER BY id DESC LIMIT %(scan)s) AS candidates),
+matches AS (
+    SELECT id, task, status, created, started, completed, due, attempts,
+           missed, left(input, 200) AS input, left(error, 200) AS error
+    FROM remotetask_jobs
+    WHERE id < %(before)s
+      AND id >= (SELECT floor FROM bounds)
+      AND (%(task)s::text IS NULL OR task = %(task)s)
+      AND (%(text)s::text IS NULL
+           OR strpos(lower(input), %(text)s) > 0
+           OR strpos(lower(error), %(text)s) > 0)
+    ORDER BY id DESC LIMIT %(limit)s)
+SELECT bounds.floor, bounds.scanned, matches.*
+FROM bounds LEFT JOIN matches ON true
+ORDER BY matches.id DESC;
+
+-- name: newest_jobs_by_status
+-- The same, through remotetask_jobs_by_status.
+WITH bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned
+    FROM (SELECT id FROM remotetask_jobs
+          WHERE status = %(status)s AND id < %(before)s
+          ORDER BY id DESC LIMIT %(scan)s) AS candidates),
+matches AS (
+    SELECT id, task, status, created, started, completed, due, attempts,
+           missed, left(input, 200) AS input, left(error, 200) AS error
+    FROM remotetask_jobs
+    WHERE status = %(status)s AND id < %(before)s
+      AND id >= (SELECT floor FROM bounds)
+      AND (%(task)s::text IS NULL OR task = %(task)s)
+      AND (%(text)s::text IS NULL
+           OR strpos(lower(input), %(text)s) > 0
+           OR strpos(lower(error), %(text)s) > 0)
+    ORDER BY id DESC LIMIT %(limit)s)
+SELECT bounds.floor, bounds.scanned, matches.*
+FROM bounds LEFT JOIN matches ON true
+ORDER BY matches.id DESC;
+
+-- name: newest_jobs_by_task
+-- The same, through remotetask_jobs_by_task.
+WITH bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned
+    FROM (SELECT id FROM remotetask_jobs
+          WHERE task = %(task)s AND id < %(before)s
+          ORDER BY id DESC LIMIT %(scan)s) AS candidates),
+matches AS (
+    SELECT id, task, status, created, started, completed, due, attempts,
+           missed, left(input, 200) AS input, left(error, 200) AS error
+    FROM remotetask_jobs
+    WHERE task = %(task)s AND id < %(before)s
+      AND id >= (SELECT floor FROM bounds)
+      AND (%(task)s::text IS NULL OR task = %(task)s)
+      AND (%(text)s::text IS NULL
+           OR strpos(lower(input), %(text)s) > 0
+           OR strpos(lower(error), %(text)s) > 0)
+    ORDER BY id DESC LIMIT %(limit)s)
+SELECT bounds.floor, bounds.scanned, matches.*
+FROM bounds LEFT JOIN matches ON true
+ORDER BY matches.id DESC;
+
+-- name: retry_job
+-- Queue a failed job again, due at once, with a fresh count of attempts;
+-- its history keeps the failed ones.
+UPDATE remotetask_jobs
+SET status = 'queued', due = NULL, token = NULL, owner = NULL, attempts = 0
+WHERE id = %(id)s AND status = 'error';
+
+-- name: run_now
+-- Make a cron or delayed job due now, unless a run of it holds a claim.
+UPDATE remotetask_jobs SET due = %(now)s
+WHERE id = %(id)s AND status IN ('cronjob', 'delayed') AND token IS NULL;
+
+-- name: list_servers
+-- The servers sharing this database, with how many jobs each is running
+-- (few rows: processing jobs, through remotetask_jobs_by_status).
+SELECT server.id, server.heartbeat,
+       (SELECT count(*) FROM remotetask_jobs AS job
+        WHERE job.status = 'processing' AND job.owner = server.id)
+           AS running
+FROM remotetask_servers AS server
+ORDER BY server.id;

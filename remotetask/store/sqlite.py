@@ -15,6 +15,7 @@ from zope.interface import implementer
 
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.interfaces import IJobStore
+from remotetask.store import paging
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('sqlite.sql')
@@ -24,6 +25,16 @@ MIGRATIONS = migrations(QUERIES)
 def _rowFactory(cursor, values):
     return {column[0]: value
             for column, value in zip(cursor.description, values)}
+
+
+class _Rows(list):
+    """Fetched rows, read like the cursor they came from."""
+
+    def fetchone(self):
+        return self[0] if self else None
+
+    def fetchall(self):
+        return self
 
 
 def _statements(script):
@@ -66,6 +77,9 @@ class SQLiteJobStore:
         # Writers in this process take turns here rather than in SQLite's
         # busy handler, which sleeps in steps of milliseconds.
         self._writeLock = threading.Lock()
+        # Bumped when the file was found read-only: every thread then
+        # reopens its connection before its next call.
+        self._generation = 0
         self._migrate()
 
     def __repr__(self):
@@ -94,6 +108,15 @@ class SQLiteJobStore:
 
     def _connection(self):
         connection = getattr(self._local, 'connection', None)
+        if connection is not None and self._local.generation != \
+                self._generation:
+            # Opened before the file turned read-only (see _unwritable):
+            # SQLite keeps such connections read-only, so start afresh.
+            with self._connectionsLock:
+                if connection in self._connections:
+                    self._connections.remove(connection)
+            connection.close()
+            connection = None
         if connection is None:
             try:
                 connection = self._connect()
@@ -101,6 +124,7 @@ class SQLiteJobStore:
                 raise StoreUnavailable(
                     f'Cannot open the job store {self.path}: {error}') from error
             self._local.connection = connection
+            self._local.generation = self._generation
             with self._connectionsLock:
                 self._connections.append(connection)
         return connection
@@ -118,9 +142,7 @@ class SQLiteJobStore:
         try:
             connection.execute('BEGIN IMMEDIATE')
         except sqlite3.OperationalError as error:
-            raise StoreUnavailable(
-                f'The job store {self.path} cannot be written: {error}'
-            ) from error
+            raise self._unwritable(error) from error
         try:
             yield connection
             connection.execute('COMMIT')
@@ -128,28 +150,64 @@ class SQLiteJobStore:
             if connection.in_transaction:
                 connection.execute('ROLLBACK')
             if isinstance(error, sqlite3.OperationalError):
-                raise StoreUnavailable(
-                    f'The job store {self.path} cannot be written: {error}'
-                ) from error
+                raise self._unwritable(error) from error
             raise
 
+    def _unwritable(self, error):
+        """The StoreUnavailable for a failed write; after a read-only
+        error, have every connection reopened, since SQLite shares a
+        read-only mapping among all of this process's connections to the
+        file until each has been closed."""
+        if 'readonly' in str(error).replace(' ', '').lower():
+            # Called under the write lock, so no other thread is writing;
+            # a reader whose connection closes under it retries (_read).
+            self._generation += 1
+            with self._connectionsLock:
+                connections, self._connections = self._connections, []
+            for connection in connections:
+                connection.close()
+        return StoreUnavailable(
+            f'The job store {self.path} cannot be written: {error}')
+
     def _read(self, name, **params):
-        try:
-            return self._connection().execute(QUERIES[name], params)
-        except sqlite3.OperationalError as error:
-            raise StoreUnavailable(
-                f'The job store {self.path} cannot be read: {error}'
-            ) from error
+        """The rows a query gives, fetched at once, so that no cursor
+        outlives the call (see _unwritable)."""
+        for attempt in (1, 2):
+            try:
+                return _Rows(self._connection().execute(QUERIES[name],
+                                                        params))
+            except sqlite3.ProgrammingError:
+                # Closed by another thread after a read-only error.
+                if attempt == 2:
+                    raise
+                self._local.generation = -1
+            except sqlite3.OperationalError as error:
+                raise StoreUnavailable(
+                    f'The job store {self.path} cannot be read: {error}'
+                ) from error
 
     def _migrate(self):
-        with self._transaction() as connection:
-            version = connection.execute(
-                'PRAGMA user_version').fetchone()['user_version']
-            for number, script in MIGRATIONS:
-                if number > version:
-                    for statement in _statements(script):
-                        connection.execute(statement)
-                    connection.execute(f'PRAGMA user_version = {number}')
+        try:
+            with self._transaction() as connection:
+                version = connection.execute(
+                    'PRAGMA user_version').fetchone()['user_version']
+                for number, script in MIGRATIONS:
+                    if number > version:
+                        for statement in _statements(script):
+                            connection.execute(statement)
+                        connection.execute(f'PRAGMA user_version = {number}')
+        finally:
+            # The constructing thread (the reactor's, in the server) makes
+            # no other store calls: keep no connection open for it.
+            self._closeOwn()
+
+    def _closeOwn(self):
+        connection = getattr(self._local, 'connection', None)
+        if connection is not None:
+            with self._connectionsLock:
+                self._connections.remove(connection)
+            connection.close()
+            self._local.connection = None
 
     @property
     def schemaVersion(self):
@@ -171,7 +229,10 @@ class SQLiteJobStore:
                 for task, input, status, schedule in entries]
 
     def get(self, jobid):
-        row = self._read('get_job', id=jobid).fetchone()
+        try:
+            row = self._read('get_job', id=jobid).fetchone()
+        except OverflowError:
+            row = None
         if row is None:
             raise NoSuchJob.withId(jobid)
         return row
@@ -285,6 +346,44 @@ class SQLiteJobStore:
         with self._transaction() as connection:
             return connection.execute(QUERIES['clean_jobs'], dict(
                 statuses=json.dumps([str(s) for s in statuses]))).rowcount
+
+    # Looking: the dashboard and /metrics.
+
+    def counts(self):
+        return self._read('count_by_status_and_task').fetchall()
+
+    def oldestQueued(self, now):
+        row = self._read('oldest_queued', now=now).fetchone()
+        return None if row is None else row['since']
+
+    def newest(self, status=None, task=None, text=None, before=None,
+               limit=50, scan=10000):
+        scan = paging.scanFor(status, task, text, limit, scan)
+        name = ('newest_jobs_by_status' if status is not None else
+                'newest_jobs_by_task' if task is not None else 'newest_jobs')
+        rows = self._read(
+            name, status=None if status is None else str(status), task=task,
+            text=None if text is None else text.lower(),
+            before=2 ** 31 if before is None else before, limit=limit,
+            scan=scan).fetchall()
+        return paging.fromBoundedRows(rows, limit, scan)
+
+    def _changeOne(self, name, **params):
+        """Run the update ``name`` on one job; whether it changed it, or
+        ``NoSuchJob`` if there is no such job."""
+        with self._transaction() as connection:
+            if connection.execute(QUERIES[name], params).rowcount == 1:
+                return True
+            if connection.execute(QUERIES['job_exists'],
+                                  dict(id=params['id'])).fetchone() is None:
+                raise NoSuchJob.withId(params['id'])
+            return False
+
+    def retry(self, jobid):
+        return self._changeOne('retry_job', id=jobid)
+
+    def runNow(self, jobid, now):
+        return self._changeOne('run_now', id=jobid, now=now)
 
     def close(self):
         with self._connectionsLock:

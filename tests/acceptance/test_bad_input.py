@@ -69,12 +69,12 @@ def callBody(method, params):
             ).encode('utf-8')
 
 
-def post(daemon, body, method='POST', chunked=False):
+def post(daemon, body, method='POST', chunked=False, path='/'):
     """Send ``body``; the HTTP status and the answer's body."""
     connection = http.client.HTTPConnection('127.0.0.1', daemon.port,
                                             timeout=30)
     try:
-        connection.request(method, '/', body, {'Content-Type': 'text/xml'},
+        connection.request(method, path, body, {'Content-Type': 'text/xml'},
                            encode_chunked=chunked)
         response = connection.getresponse()
         return response.status, response.read()
@@ -306,13 +306,13 @@ def test_unknown_methods_get_8001(target, name):
     fault(call(target, name), NO_SUCH_METHOD)
 
 
-@pytest.mark.parametrize('method, code', [
-    ('GET', 405), ('PUT', 501), ('DELETE', 501)])
-def test_other_http_methods_get_an_http_error(target, method, code):
+@pytest.mark.parametrize('method, path, code', [
+    ('GET', '/RPC2', 405), ('PUT', '/', 501), ('DELETE', '/', 501)])
+def test_other_http_methods_get_an_http_error(target, method, path, code):
     """A request that is not a POST gets Twisted's 405 (a method the
     resource could have) or 501 (one it has no notion of), not a 500 or a
-    traceback."""
-    status, body = post(target, b'', method=method)
+    traceback (a GET of / is the dashboard)."""
+    status, body = post(target, b'', method=method, path=path)
     assert status == code
     assert b'Traceback' not in body
 

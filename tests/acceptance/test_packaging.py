@@ -18,6 +18,7 @@ def test_plain_install_provides_the_plugin_and_the_examples(tmp_path):
         check=True, timeout=300, cwd=tmp_path)
     assert (target / 'twisted' / 'plugins' / 'remotetask_plugin.py').exists()
     assert (target / 'remotetask' / 'store' / 'sqlite.sql').exists()
+    assert (target / 'remotetask' / 'web' / 'static' / 'app.js').exists()
     # Only the installed copy is importable: not this checkout.
     env = dict(os.environ, PYTHONPATH=str(target))
     twistd = [sys.executable, '-m', 'twisted']

@@ -122,3 +122,26 @@ def test_jobs_of_a_killed_server_are_finished_by_the_others(
     while time.monotonic() < deadline:
         assert runs(database) == {'0': 1, '1': 1}
         time.sleep(0.2)
+
+
+def test_waiting_on_one_server_for_a_job_another_ran(database,
+                                                     startServer):
+    """wait() on one server answers as soon as another server finished
+    the job, through the store's notifications rather than the
+    once-a-second check."""
+    first = startServer('a', '--workers=1').proxy()
+    second = startServer('b', '--workers=1').proxy()
+    # Keep the first server's only worker busy, so the second runs the job.
+    busy = first.add('sleep', 5)
+    waitUntil(lambda: first.getStatus(busy) == 'processing')
+    timings = []
+    for key in range(6):
+        jobid = first.add('echo', key)
+        started = time.monotonic()
+        assert first.wait(jobid, 30) == 'completed'
+        timings.append(time.monotonic() - started)
+    # Without the notification each wait would take up to a second (the
+    # check of waiters on the tick): six of them all under half a second
+    # would then happen by chance once in 64 runs.
+    assert max(timings) < 0.5, timings
+    assert second.getStatus(busy) in ('processing', 'completed')

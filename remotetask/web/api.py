@@ -1,0 +1,310 @@
+"""The JSON view, ``/api/...``: what the dashboard reads and does.
+
+Reads and actions run in store threads through ``storeCall``; the reactor
+thread only parses requests and writes answers. Actions (POST) need the
+page's CSRF token in the ``X-Remotetask-CSRF`` header and, when the request
+comes from a browser, an ``Origin`` of this very site: a page elsewhere
+can neither read the token nor send that header without the browser
+asking us first, which we never allow. The credentials, when ``--users``
+is set, are checked before any of this by the guard around the whole
+site. The README ("The dashboard, its JSON view and the metrics") lists
+every route.
+"""
+
+import hmac
+import json
+import time
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.web import resource, server
+
+from remotetask import task as tasks
+from remotetask.errors import (
+    InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed, NotAuthorised,
+    RequestTooLarge, StoreUnavailable, UnstorableValue)
+from remotetask.status import (
+    CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
+from remotetask.web import views
+from remotetask.web.plumbing import (
+    Cached, header, isCrossSite, jsonBytes, localWorkers)
+from remotetask.xmlrpc import checkInput
+
+CSRF_HEADER = b'x-remotetask-csrf'
+MAX_PAGE = 200
+MAX_TEXT = 200
+
+
+class Forbidden(NotAuthorised):
+    """This action needs the dashboard's CSRF token, sent from its page."""
+
+
+#: The HTTP status of each error a request can cause; anything else is a
+#: bug: 500, and the details go to the log.
+_HTTP_STATUS = {NoSuchJob: 404, NoSuchTask: 400, InvalidArgument: 400,
+                UnstorableValue: 400, NotAllowed: 409, StoreUnavailable: 503,
+                RequestTooLarge: 413, Forbidden: 403}
+
+
+def _jobId(text):
+    try:
+        jobid = int(text)
+    except ValueError:
+        raise NoSuchJob.withId(text) from None
+    if not 0 < jobid < 2 ** 31:
+        raise NoSuchJob.withId(jobid)
+    return jobid
+
+
+def _argument(request, name, default=None):
+    values = request.args.get(name.encode('ascii'))
+    if not values or values[0] == b'':
+        return default
+    try:
+        return values[0].decode('utf-8')
+    except UnicodeDecodeError:
+        raise InvalidArgument(f'{name} is not UTF-8 text.') from None
+
+
+def _intArgument(request, name, default, low, high):
+    text = _argument(request, name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise InvalidArgument(
+            f'{name} must be a whole number from {low} to {high}.')
+    return value
+
+
+class ApiResource(resource.Resource):
+    """``/api/...``; the README lists the routes."""
+
+    isLeaf = True
+    log = Logger()
+
+    def __init__(self, service, storeCall, dispatcher, csrfToken,
+                 clock=None):
+        super().__init__()
+        self.service = service
+        self.store = service.store
+        self.storeCall = storeCall
+        self.dispatcher = dispatcher
+        self.csrfToken = csrfToken.encode('ascii')
+        # Many open pages poll the summary; it is read once for all of them.
+        self.summary = Cached(
+            storeCall, lambda: views.summary(self.store, time.time()), clock)
+
+    # The HTTP side
+
+    def render_GET(self, request):
+        return self._answer(request, self._get, request)
+
+    def render_POST(self, request):
+        return self._answer(request, self._post, request)
+
+    def _answer(self, request, handler, *args):
+        request.setHeader(b'content-type', b'application/json; charset=utf-8')
+        request.setHeader(b'cache-control', b'no-store')
+        gone = []
+        request.notifyFinish().addErrback(gone.append)
+        d = defer.maybeDeferred(handler, *args)
+        d.addCallbacks(self._done, self._failed, (request, gone),
+                       errbackArgs=(request, gone))
+        return server.NOT_DONE_YET
+
+    def _done(self, answer, request, gone):
+        status, value = answer if isinstance(answer, tuple) else (200, answer)
+        self._write(request, gone, status, value)
+
+    def _failed(self, failure, request, gone):
+        error = failure.value
+        status = next((code for kind, code in _HTTP_STATUS.items()
+                       if isinstance(error, kind)), None)
+        if status is None:
+            self.log.failure('{method} {uri} failed', failure,
+                             method=request.method, uri=request.uri)
+            status, message = 500, ('The server failed on this request; '
+                                    'the details are in its log.')
+        else:
+            message = str(error)
+        self._write(request, gone, status,
+                    dict(error=message, code=getattr(error, 'faultCode', 9)))
+
+    def _write(self, request, gone, status, value):
+        if gone:
+            return
+        body = jsonBytes(value)
+        request.setResponseCode(status)
+        request.setHeader(b'content-length', b'%d' % len(body))
+        request.write(body)
+        request.finish()
+
+    @staticmethod
+    def _route(request):
+        return [part.decode('utf-8', 'replace') for part in request.postpath
+                if part]
+
+    # Reading
+
+    def _get(self, request):
+        route = self._route(request)
+        if route == ['summary']:
+            # The counts may be a second old; the workers are as of now.
+            return self.summary.get().addCallback(lambda summary: dict(
+                summary, workers=localWorkers(self.store, self.dispatcher)))
+        if route == ['tasks']:
+            return self.storeCall(self._tasks)
+        if route == ['jobs']:
+            return self._jobs(request)
+        if len(route) == 2 and route[0] == 'jobs':
+            return self.storeCall(self._job, _jobId(route[1]))
+        if route == ['cron']:
+            return self.storeCall(views.cronView, self.store,
+                                  self.service.timezone, time.time())
+        if route == ['workers']:
+            return self.storeCall(
+                views.workersView, self.store,
+                localWorkers(self.store, self.dispatcher), time.time())
+        raise NoSuchRoute(request)
+
+    def _tasks(self):
+        return dict(tasks={name: tasks.describe(task) for name, task in
+                           sorted(self.service.getAvailableTasks().items())})
+
+    def _jobs(self, request):
+        status = _argument(request, 'status')
+        if status is not None and status not in set(map(str, Status)):
+            raise InvalidArgument(
+                f'status must be one of {", ".join(map(str, Status))}.')
+        text = _argument(request, 'text')
+        if text is not None and len(text) > MAX_TEXT:
+            raise InvalidArgument(
+                f'text may be at most {MAX_TEXT} characters long.')
+        filters = dict(
+            status=status, task=_argument(request, 'task'), text=text,
+            before=_intArgument(request, 'before', None, 1, 2 ** 31),
+            limit=_intArgument(request, 'limit', 50, 1, MAX_PAGE))
+
+        def page():
+            rows, cursor = self.store.newest(**filters)
+            return dict(jobs=[views.pageRow(row) for row in rows],
+                        next=cursor)
+        return self.storeCall(page)
+
+    def _job(self, jobid):
+        return views.jobDetail(self.store.get(jobid), self.service.timezone,
+                               time.time())
+
+    # Acting
+
+    def _post(self, request):
+        if getattr(request, 'tooLargeFor', None) is not None:
+            raise RequestTooLarge(
+                f'The request is larger than this server accepts '
+                f'({request.tooLargeFor} bytes; see --max-request-size).')
+        self.checkCsrf(request)
+        route = self._route(request)
+        if route == ['jobs']:
+            return self._add(request)
+        if len(route) == 3 and route[0] == 'jobs' and route[2] in (
+                'cancel', 'retry', 'run', 'start'):
+            return getattr(self, f'_{route[2]}')(_jobId(route[1]))
+        raise NoSuchRoute(request)
+
+    def checkCsrf(self, request):
+        """Refuse an action without the page's token, or from elsewhere."""
+        if not hmac.compare_digest(request.getHeader(CSRF_HEADER) or b'',
+                                   self.csrfToken):
+            raise Forbidden(
+                'This action needs the X-Remotetask-CSRF header of the '
+                'dashboard page; reload the page and try again.')
+        if isCrossSite(request):
+            raise Forbidden('Actions are accepted from this site only.')
+
+    def _add(self, request):
+        kind = (header(request, b'content-type') or '').split(';')[0]
+        if kind.strip().lower() != 'application/json':
+            raise InvalidArgument('Send the job as application/json.')
+        request.content.seek(0)
+        try:
+            body = json.loads(request.content.read())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise InvalidArgument(f'The body is not valid JSON: {error}.')
+        if not isinstance(body, dict) or not isinstance(body.get('task'),
+                                                        str):
+            raise InvalidArgument(
+                'Send {"task": name, "input": any JSON value, '
+                '"startLater": false}.')
+        unknown = set(body) - {'task', 'input', 'startLater'}
+        if unknown:
+            raise InvalidArgument(
+                f'Unknown fields: {", ".join(sorted(unknown))}.')
+        startLater = body.get('startLater', False)
+        if not isinstance(startLater, bool):
+            raise InvalidArgument('startLater must be true or false.')
+        # The job must be readable over XML-RPC too: ints of 32 bits.
+        checkInput(body.get('input'))
+        d = self.storeCall(self.service.add, body['task'], body.get('input'),
+                           startLater)
+        return d.addCallback(lambda jobid: (201, dict(id=jobid)))
+
+    @defer.inlineCallbacks
+    def _refused(self, jobid, action, allowed):
+        status = yield self.storeCall(self.service.getStatus, jobid)
+        raise NotAllowed(f'Job {jobid} is {status}; only a job that is '
+                         f'{" or ".join(sorted(map(str, allowed)))} can be '
+                         f'{action}.')
+
+    @defer.inlineCallbacks
+    def _act(self, jobid, call, action, allowed, *args):
+        changed = yield self.storeCall(call, jobid, *args)
+        if not changed:
+            yield self._refused(jobid, action, allowed)
+        status = yield self.storeCall(self.service.getStatus, jobid)
+        return dict(id=jobid, status=str(status))
+
+    @defer.inlineCallbacks
+    def _cancel(self, jobid):
+        answer = yield self._act(jobid, self.service.cancel, 'cancelled',
+                                 CANCELLABLE | {PROCESSING})
+        if self.dispatcher is not None:
+            self.dispatcher.stopCancelled([jobid]).addErrback(
+                lambda f: self.log.failure('Stopping job {id} failed', f,
+                                           id=jobid))
+        return answer
+
+    @defer.inlineCallbacks
+    def _retry(self, jobid):
+        answer = yield self._act(jobid, self.store.retry, 'retried', {ERROR})
+        self._wake()
+        return answer
+
+    @defer.inlineCallbacks
+    def _run(self, jobid):
+        answer = yield self._act(
+            jobid, self.store.runNow, 'run now (and not while it runs)',
+            {CRONJOB, DELAYED}, time.time())
+        self._wake()
+        return answer
+
+    def _start(self, jobid):
+        # startJob wakes the dispatcher itself (TaskService.onAdd).
+        return self._act(jobid, self.service.startJob, 'started',
+                         {STARTLATER})
+
+    def _wake(self):
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+
+class NoSuchRoute(NoSuchJob):
+    """There is nothing at this address of the JSON view."""
+
+    def __init__(self, request):
+        path = request.path.decode('utf-8', 'replace')
+        super().__init__(f'There is nothing at {path!r}; see the README for '
+                         'the routes.')

@@ -1,0 +1,181 @@
+"""``/metrics``: Prometheus metrics of the queue, the workers and the store.
+
+Two kinds. What the store knows (jobs by status and task, the queue's
+depth, how long the next queued job has waited) is read from it at scrape
+time, by a custom collector, so that every server sharing a store reports
+the same numbers and nothing is counted twice or lost across restarts.
+What only this process sees (how long runs took, how many failed) is
+counted as runs end, through ``JobMetrics.jobEnded``, which the dispatcher
+calls. A scrape runs in a store thread (``storeCall``): the reactor thread
+never waits for the store.
+"""
+
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
+    generate_latest)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.process_collector import ProcessCollector
+from twisted.logger import Logger
+from twisted.web import resource, server
+
+from remotetask.status import QUEUED, Status
+from remotetask.web.plumbing import localWorkers
+
+#: From a hundredth of a second to an hour: jobs are as short as an echo
+#: and as long as a video conversion.
+DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600,
+                    float('inf'))
+
+
+class JobMetrics:
+    """What happened to runs in this process: their durations (a
+    histogram by task, whose count is the number of runs) and their
+    failures (a counter by task). Counted from this start on, as
+    Prometheus counters are."""
+
+    def __init__(self, registry):
+        self.durations = Histogram(
+            'remotetask_job_duration_seconds',
+            'How long runs of jobs took, by task.', ['task'],
+            buckets=DURATION_BUCKETS, registry=registry)
+        self.failures = Counter(
+            'remotetask_job_failures',
+            'Runs that ended in failure (retried or not), by task.',
+            ['task'], registry=registry)
+
+    def jobEnded(self, task, seconds, ok):
+        """Count a run of ``task`` that took ``seconds`` and succeeded if
+        ``ok``. For the dispatcher, on the reactor thread, as each run
+        ends (runs given back at shutdown are not runs that ended)."""
+        self.durations.labels(task).observe(seconds)
+        if not ok:
+            self.failures.labels(task).inc()
+
+
+class StoreCollector:
+    """The store's numbers and this server's workers, read once per
+    scrape, in a store thread. A store that fails makes
+    ``remotetask_store_up`` 0 rather than failing the scrape, so that an
+    unreachable database shows on a graph instead of as a gap."""
+
+    log = Logger()
+
+    def __init__(self, store, taskNames, workers, now):
+        self.store = store
+        self.taskNames = taskNames
+        self.workers = workers
+        self.now = now
+
+    def collect(self):
+        yield from self._workerMetrics()
+        try:
+            started = time.perf_counter()
+            self.store.hasDue(self.now)
+            latency = time.perf_counter() - started
+            counts = self.store.counts()
+            since = self.store.oldestQueued(self.now)
+        except Exception:
+            self.log.failure('Reading the store for /metrics failed')
+            yield GaugeMetricFamily(
+                'remotetask_store_up', 'Whether the store answered.', 0)
+            return
+        yield GaugeMetricFamily(
+            'remotetask_store_up', 'Whether the store answered.', 1)
+        yield GaugeMetricFamily(
+            'remotetask_store_latency_seconds',
+            'How long one cheap store call (is a job due?) took at this '
+            'scrape.', latency)
+        yield self._jobs(counts)
+        yield GaugeMetricFamily(
+            'remotetask_queue_depth',
+            'Jobs queued (waiting for a worker, or a retry for its time).',
+            sum(row['count'] for row in counts if row['status'] == QUEUED))
+        yield GaugeMetricFamily(
+            'remotetask_oldest_queued_age_seconds',
+            'How long the queued job to be taken next has waited; 0 when '
+            'none is due.', 0.0 if since is None else max(0.0, self.now -
+                                                          since))
+
+    def _jobs(self, counts):
+        """Every status with every task known, zero where there are none,
+        so that a rate or an alert sees a series before its first job."""
+        found = {(row['status'], row['task']): row['count']
+                 for row in counts}
+        names = sorted(set(self.taskNames) | {task for _, task in found})
+        jobs = GaugeMetricFamily(
+            'remotetask_jobs', 'Jobs in the store, by status and task.',
+            labels=['status', 'task'])
+        for status in map(str, Status):
+            for task in names:
+                jobs.add_metric([status, task], found.get((status, task), 0))
+        return jobs
+
+    def _workerMetrics(self):
+        size, busy = self.workers['size'], self.workers['busy']
+        yield GaugeMetricFamily('remotetask_workers',
+                                'Workers of this server.', size)
+        yield GaugeMetricFamily('remotetask_workers_busy',
+                                'Workers of this server running a job.', busy)
+        yield GaugeMetricFamily(
+            'remotetask_worker_utilisation_ratio',
+            'The share of this server\'s workers running a job.',
+            busy / size if size else 0.0)
+
+
+class _Scrape:
+    """One scrape: the process-long metrics, then the store's."""
+
+    def __init__(self, *collectors):
+        self.collectors = collectors
+
+    def collect(self):
+        for collector in self.collectors:
+            yield from collector.collect()
+
+
+class MetricsResource(resource.Resource):
+    """``GET /metrics`` in Prometheus text format."""
+
+    isLeaf = True
+    log = Logger()
+
+    def __init__(self, service, storeCall, dispatcher):
+        super().__init__()
+        self.service = service
+        self.storeCall = storeCall
+        self.dispatcher = dispatcher
+        self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        self.jobMetrics = JobMetrics(self.registry)
+
+    def render_GET(self, request):
+        workers = localWorkers(self.service.store, self.dispatcher)
+        gone = []
+        request.notifyFinish().addErrback(gone.append)
+        d = self.storeCall(self.exposition, workers, time.time())
+        d.addCallbacks(self._write, self._failed, (request, gone),
+                       errbackArgs=(request, gone))
+        return server.NOT_DONE_YET
+
+    def exposition(self, workers, now):
+        """The text of one scrape; in a store thread."""
+        names = list(self.service.getAvailableTasks())
+        store = StoreCollector(self.service.store, names, workers, now)
+        return generate_latest(_Scrape(self.registry, store))
+
+    def _write(self, body, request, gone):
+        if gone:
+            return
+        request.setHeader(b'content-type', CONTENT_TYPE_LATEST.encode())
+        request.setHeader(b'content-length', b'%d' % len(body))
+        request.write(body)
+        request.finish()
+
+    def _failed(self, failure, request, gone):
+        self.log.failure('/metrics failed', failure)
+        if not gone:
+            request.setResponseCode(500)
+            request.write(b'The metrics could not be read; see the log.\n')
+            request.finish()

@@ -1,0 +1,108 @@
+"""HTTP plumbing the web resources share: JSON answers, the cross-site
+check, and a cache that lets many pages share one slow read."""
+
+import json
+import math
+from urllib.parse import urlsplit
+
+from twisted.internet import defer
+
+
+def jsonBytes(value):
+    """``value`` as JSON; a float JSON has no word for (NaN, infinity),
+    which a task may return, is sent as a string rather than breaking the
+    whole answer for the browser."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(value), ensure_ascii=False)
+    return text.encode('utf-8')
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def header(request, name):
+    """The first value of the header ``name`` (bytes), as text, or None."""
+    value = request.getHeader(name)
+    return None if value is None else value.decode('latin-1')
+
+
+def isCrossSite(request):
+    """Whether a browser says that ``request`` comes from a page of another
+    site (``Sec-Fetch-Site``, or an ``Origin`` other than the ``Host``
+    asked). Programs other than browsers send neither header, and are not
+    affected; a browser cannot be made to leave them out."""
+    fetchSite = header(request, b'sec-fetch-site')
+    if fetchSite is not None and fetchSite not in ('same-origin', 'none'):
+        return True
+    origin = header(request, b'origin')
+    if origin is None:
+        return False
+    host = (header(request, b'host') or '').lower()
+    return origin == 'null' or urlsplit(origin).netloc.lower() != host
+
+
+class Cached:
+    """A value read in a store thread and kept a while, shared by every
+    request that asks meanwhile, so that many open pages polling it cost
+    one read. It is kept ``factor`` times as long as it took to read, and
+    at least ``minAge`` seconds: on a store where the read is slow, it is
+    read less often, and never takes more than a fifth of a thread. A read
+    that fails is not kept; every request waiting for it gets the error."""
+
+    def __init__(self, storeCall, read, clock=None, minAge=1.0, factor=5.0):
+        from twisted.internet import reactor
+        self.storeCall = storeCall
+        self.read = read
+        self.clock = clock or reactor
+        self.minAge = minAge
+        self.factor = factor
+        self._value = None
+        self._until = 0.0
+        self._waiters = []
+
+    def get(self):
+        """A Deferred of the value: the kept one while fresh."""
+        if self._value is not None and self.clock.seconds() < self._until:
+            return defer.succeed(self._value)
+        waiter = defer.Deferred()
+        self._waiters.append(waiter)
+        if len(self._waiters) == 1:
+            d = self.storeCall(self.read)
+            d.addCallbacks(self._arrived, self._lost,
+                           (self.clock.seconds(),))
+        return waiter
+
+    def _arrived(self, value, started):
+        now = self.clock.seconds()
+        self._value = value
+        self._until = now + max(self.minAge, self.factor * (now - started))
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.callback(value)
+
+    def _lost(self, failure):
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.errback(failure)
+
+
+def localWorkers(store, dispatcher):
+    """This server's workers as its dispatcher sees them now: ``id`` (the
+    store's serverId, if shared), ``size``, ``busy`` and the ids of the
+    jobs ``running`` here. On the reactor thread, where the dispatcher
+    lives; what it returns is then handed to a store thread."""
+    # Busy is what runs here; a pool's ``free`` also leaves out a worker
+    # being replaced, and all of them while the server stops.
+    running = sorted(getattr(dispatcher, 'inFlight', ()))
+    size = getattr(getattr(dispatcher, 'workers', None), 'size', 0)
+    return dict(id=getattr(store, 'serverId', None), size=size,
+                busy=min(size, len(running)), running=running)

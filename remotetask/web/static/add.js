@@ -1,0 +1,63 @@
+// #/add: add a job: a task picked from the server's, its input as JSON
+// (checked here as it is typed, and by the server), started now or later.
+
+import {ApiError, el, getJSON, notice, post} from './lib.js';
+
+export function mount(container, params, app) {
+  const task = el('select', {id: 'add-task', name: 'task', required: true});
+  const about = el('p', {class: 'muted', id: 'add-about'});
+  const input = el('textarea', {id: 'add-input', name: 'input', rows: 10, spellcheck: 'false'}, '{}');
+  const check = el('p', {class: 'check', id: 'add-check', 'aria-live': 'polite'});
+  const later = el('input', {type: 'checkbox', id: 'add-later', name: 'startLater'});
+  const submit = el('button', {type: 'submit', class: 'primary', id: 'add-submit'}, 'Add job');
+  let descriptions = {};
+
+  function validate() {
+    try {
+      JSON.parse(input.value);
+      check.textContent = 'Valid JSON.';
+      check.className = 'check ok';
+      return true;
+    } catch (error) {
+      check.textContent = `Not valid JSON: ${error.message}`;
+      check.className = 'check err';
+      return false;
+    }
+  }
+
+  const form = el('form', {class: 'add', id: 'add-form', novalidate: true},
+    el('label', {for: 'add-task'}, 'Task'), task, about,
+    el('label', {for: 'add-input'}, 'Input (JSON)'), input, check,
+    el('label', {class: 'inline'}, later, ' Start later (wait as “start later” until started)'),
+    el('div', {}, submit));
+  input.addEventListener('input', validate);
+  task.addEventListener('change', () => { about.textContent = descriptions[task.value] || ''; });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!validate()) return;
+    submit.disabled = true;
+    try {
+      const answer = await post('/api/jobs', {task: task.value, input: JSON.parse(input.value),
+        startLater: later.checked});
+      notice(`Job ${answer.id} added`, 'ok');
+      app.go(`#/jobs/${answer.id}`);
+    } catch (error) {
+      check.textContent = error instanceof ApiError ? error.message : String(error);
+      check.className = 'check err';
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  container.append(el('h1', {}, 'Add a job'), form);
+  validate();
+
+  getJSON('/api/tasks').then((answer) => {
+    descriptions = answer.tasks;
+    const names = Object.keys(descriptions);
+    task.replaceChildren(...names.map((n) => el('option', {value: n}, n)));
+    if (!names.length) task.append(el('option', {value: ''}, 'no tasks on this server'));
+    about.textContent = descriptions[task.value] || '';
+  }).catch((error) => notice(error.message));
+
+  return {title: 'Add a job', async refresh() {}};
+}

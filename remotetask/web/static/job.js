@@ -1,0 +1,68 @@
+// #/jobs/42: everything about one job: its input, output, error and
+// traceback, every failed attempt, its times and, for a cron job, its
+// schedule.
+
+import {actionButtons, badge, el, fmtTime, getJSON, relativeSpan, renderIfChanged,
+  timeCell, took} from './lib.js';
+
+function json(value) {
+  return value === null || value === undefined ? '' : JSON.stringify(value, null, 2);
+}
+
+function block(title, text, kind, id) {
+  if (!text) return null;
+  return el('section', {class: 'block'}, el('h2', {}, title),
+    el('pre', {class: kind || '', id}, text));
+}
+
+function fact(label, value) {
+  return value === '' || value === null || value === undefined ? null
+    : [el('dt', {}, label), el('dd', {}, value)];
+}
+
+function render(job, app) {
+  const attempts = job.history.length ? el('section', {class: 'block'},
+    el('h2', {}, 'Failed attempts'),
+    el('table', {class: 'attempts', id: 'attempts'},
+      el('thead', {}, el('tr', {}, ['#', 'Started', 'Ended', 'Took', 'Error'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, job.history.map((a) => el('tr', {},
+        el('td', {class: 'num'}, a.attempt ?? ''), el('td', {}, timeCell(a.started)),
+        el('td', {}, timeCell(a.completed)), el('td', {class: 'num'}, took(a)),
+        el('td', {class: 'err'}, a.error || '')))))) : null;
+  const next = job.nextRun ? el('span', {}, fmtTime(job.nextRun), relativeSpan(job.nextRun)) : '';
+  return [
+    el('div', {class: 'title'},
+      el('h1', {}, `Job ${job.id}`), badge(job.status),
+      el('span', {class: 'actions'}, actionButtons(job, app.refresh))),
+    el('dl', {class: 'facts-grid', id: 'job-facts'},
+      fact('Task', job.task), fact('Status', job.status),
+      fact('Schedule', job.schedule || ''), fact('Crontab', job.crontab || ''),
+      fact('Next run', next), fact('Missed runs', job.schedule ? String(job.missed) : ''),
+      fact('Created', timeCell(job.created)), fact('Started', timeCell(job.started)),
+      fact('Ended', timeCell(job.completed)), fact('Took', took(job)),
+      fact('Attempts', String(job.attempts)),
+      fact('Due', job.status === 'queued' && job.due ? timeCell(job.due) : '')),
+    block('Error', job.error, 'err', 'job-error'),
+    block('Traceback', job.traceback, 'traceback', 'job-traceback'),
+    block('Input', json(job.input), '', 'job-input'),
+    block('Output', json(job.output), '', 'job-output'),
+    attempts,
+  ];
+}
+
+export function mount(container, jobid, app) {
+  const body = el('div', {class: 'job'});
+  container.append(el('p', {class: 'crumbs'}, el('a', {href: '#/jobs'}, '← All jobs')), body);
+  return {
+    title: `Job ${jobid}`,
+    async refresh() {
+      try {
+        const job = await getJSON(`/api/jobs/${jobid}`);
+        renderIfChanged(body, job, () => render(job, app));
+      } catch (error) {
+        if (error.status !== 404) throw error;
+        renderIfChanged(body, 'gone', () => el('p', {class: 'empty'}, error.message));
+      }
+    },
+  };
+}

@@ -1,0 +1,178 @@
+// What every view shares: talking to /api, building elements, showing
+// times and statuses. Data from jobs is only ever put in the page as text
+// (textContent), never as HTML.
+
+const token = document.querySelector('meta[name="remotetask-csrf"]').content;
+
+export const STATUSES = ['queued', 'processing', 'start later', 'delayed',
+  'cronjob', 'completed', 'error', 'cancelled'];
+
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function answer(response) {
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError((body && body.error) || `${response.status} ${response.statusText}`,
+      response.status);
+  }
+  return body;
+}
+
+// Against the origin, not the page's address: opened as
+// http://user:password@host/, that address has credentials in it, and
+// fetch() refuses any URL that does.
+const url = (path) => new URL(path, location.origin);
+
+export async function getJSON(path) {
+  return answer(await fetch(url(path), {cache: 'no-store', headers: {Accept: 'application/json'}}));
+}
+
+// Actions: the page's token goes in a header no other site can send.
+export async function post(path, body) {
+  return answer(await fetch(url(path), {
+    method: 'POST', cache: 'no-store',
+    headers: {'Content-Type': 'application/json', 'X-Remotetask-CSRF': token},
+    body: JSON.stringify(body === undefined ? {} : body),
+  }));
+}
+
+// el('a', {href: '#', class: 'x', onclick: f}, 'text', child, ...)
+export function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else if (name === 'class') node.className = value;
+    else if (name === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+export function fmtTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function fmtSeconds(seconds) {
+  if (seconds === null || seconds === undefined) return '';
+  const s = Math.abs(seconds);
+  if (s < 10) return `${s.toFixed(s < 1 ? 2 : 1)} s`;
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  if (s < 172800) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`;
+}
+
+export function relative(iso) {
+  if (!iso) return '';
+  const seconds = (Date.parse(iso) - Date.now()) / 1000;
+  if (Math.abs(seconds) < 1) return 'now';
+  return seconds > 0 ? `in ${fmtSeconds(seconds)}` : `${fmtSeconds(seconds)} ago`;
+}
+
+// A time as the viewer's local time, with how long ago in its tooltip.
+export function timeCell(iso) {
+  return iso ? el('time', {datetime: iso, title: relative(iso)}, fmtTime(iso)) : '';
+}
+
+// "in 5 min" / "3 s ago", kept current by liven() without redrawing.
+export function relativeSpan(iso) {
+  return el('span', {class: 'muted', dataset: {relative: iso}}, ` (${relative(iso)})`);
+}
+
+// How long a job took, or (still running) has run so far, kept current.
+export function took(job) {
+  if (!job.started) return '';
+  if (job.completed && job.completed >= job.started) {
+    return fmtSeconds((Date.parse(job.completed) - Date.parse(job.started)) / 1000);
+  }
+  return el('span', {dataset: {since: job.started}}, fmtSeconds((Date.now() - Date.parse(job.started)) / 1000));
+}
+
+// Move on the times that count from now, in place: a poll need not redraw
+// a table (and lose a half-done click) just because a second passed.
+export function liven(root) {
+  for (const node of root.querySelectorAll('[data-since]')) {
+    node.textContent = fmtSeconds((Date.now() - Date.parse(node.dataset.since)) / 1000);
+  }
+  for (const node of root.querySelectorAll('[data-relative]')) {
+    node.textContent = ` (${relative(node.dataset.relative)})`;
+  }
+}
+
+export function badge(status) {
+  return el('span', {class: `badge s-${status.replace(' ', '-')}`}, status);
+}
+
+export function notice(message, kind = 'error') {
+  const box = document.getElementById('notice');
+  box.textContent = message;
+  box.className = `notice ${kind}`;
+  box.hidden = false;
+  clearTimeout(notice.timer);
+  notice.timer = setTimeout(() => { box.hidden = true; }, kind === 'error' ? 8000 : 3000);
+}
+
+// The actions a job allows, as the server does.
+const ACTIONS = {
+  cancel: {label: 'Cancel', when: ['queued', 'processing', 'start later', 'delayed', 'cronjob'], confirm: true},
+  retry: {label: 'Retry', when: ['error']},
+  run: {label: 'Run now', when: ['cronjob', 'delayed']},
+  start: {label: 'Start', when: ['start later']},
+};
+
+async function act(button, job, action, done) {
+  const spec = ACTIONS[action];
+  if (spec.confirm && !button.classList.contains('armed')) {
+    button.classList.add('armed');
+    button.textContent = `${spec.label}? Click again`;
+    setTimeout(() => { button.classList.remove('armed'); button.textContent = spec.label; }, 4000);
+    return;
+  }
+  button.disabled = true;
+  try {
+    const result = await post(`/api/jobs/${job.id}/${action}`);
+    notice(`Job ${job.id}: ${result.status}`, 'ok');
+  } catch (error) {
+    notice(`Job ${job.id}: ${error.message}`);
+  } finally {
+    button.disabled = false;
+    if (done) done();
+  }
+}
+
+export function actionButtons(job, done, only) {
+  return Object.entries(ACTIONS)
+    .filter(([name, spec]) => spec.when.includes(job.status) && (!only || only.includes(name)))
+    .map(([name, spec]) => {
+      const button = el('button', {type: 'button', class: `act act-${name}`,
+        dataset: {action: name, id: job.id}}, spec.label);
+      button.addEventListener('click', () => act(button, job, name, done));
+      return button;
+    });
+}
+
+// Replace the children of `node` only when `data` changed, so that a poll
+// that brings nothing new leaves the page (and a selection) alone.
+const rendered = new WeakMap();
+
+export function renderIfChanged(node, data, render) {
+  const text = JSON.stringify(data);
+  if (rendered.get(node) === text) return;
+  rendered.set(node, text);
+  node.replaceChildren(...[render(data)].flat().filter((child) => child !== null && child !== undefined));
+}

@@ -1,0 +1,149 @@
+"""What the JSON view shows: store rows made into plain JSON values.
+
+Every function here runs in a store thread (it reads the store, or works
+on what was read), never on the reactor thread, and returns values that
+``json.dumps`` takes as they are. Times are ISO 8601 strings in UTC, as on
+the XML-RPC side; inputs and outputs are the JSON the store keeps, with
+bytes and datetimes as the store tags them (``{"$bytes": base64}``,
+``{"$datetime": iso}``).
+"""
+
+import datetime
+import json
+
+from remotetask import cron, job as jobs
+from remotetask.status import CRONJOB, DELAYED, PROCESSING, QUEUED, Status
+
+#: How many cron and delayed jobs the cron view lists, each.
+CRON_LIMIT = 1000
+#: How many running jobs the workers view lists.
+RUNNING_LIMIT = 200
+
+
+def iso(epoch):
+    """``epoch`` seconds as ISO 8601 in UTC, or None."""
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(
+        epoch, datetime.timezone.utc).isoformat()
+
+
+def stored(text):
+    """The JSON value a store keeps as ``text``, or None."""
+    return None if text is None else json.loads(text)
+
+
+def pageRow(row):
+    """A job of a list: ``IJobStore.newest``'s preview row."""
+    return dict(
+        id=row['id'], task=row['task'], status=row['status'],
+        created=iso(row['created']), started=iso(row['started']),
+        completed=iso(row['completed']), due=iso(row['due']),
+        attempts=row['attempts'], input=row['input'], error=row['error'])
+
+
+def describeSchedule(job):
+    """A cron or delayed job's schedule in words, for a person."""
+    if job.delay is not None:
+        words = f'once, {job.delay:g} s after it was first seen'
+    else:
+        words = cron.describe(job.schedule)
+    if job.misfire == jobs.SKIP:
+        words += '; missed runs are skipped'
+    return words
+
+
+def _attempt(entry):
+    return dict(entry, started=iso(entry.get('started')),
+                completed=iso(entry.get('completed')))
+
+
+def jobDetail(row, timezone, now):
+    """Everything about one job (``row`` from ``IJobStore.get``)."""
+    detail = dict(
+        id=row['id'], task=row['task'], status=row['status'],
+        input=stored(row['input']), output=stored(row['output']),
+        error=row['error'], traceback=row['traceback'],
+        created=iso(row['created']), started=iso(row['started']),
+        completed=iso(row['completed']), due=iso(row['due']),
+        attempts=row['attempts'], missed=row['missed'],
+        history=[_attempt(entry) for entry in stored(row['history']) or []],
+        schedule=None, crontab=None, nextRun=None)
+    if row['schedule'] is not None:
+        job = jobs.fromRow(row, timezone=timezone)
+        detail.update(schedule=describeSchedule(job), crontab=job.crontab)
+        if row['status'] in (CRONJOB, DELAYED):
+            detail['nextRun'] = iso(nextRun(job, row, now))
+    return detail
+
+
+def nextRun(job, row, now):
+    """When a scheduled job runs next: its due time, or (not yet seen by a
+    claim, which happens within a second) when it would be."""
+    if row['due'] is not None:
+        return row['due']
+    return job.timeOfNextCall(now)
+
+
+def cronRow(row, timezone, now):
+    """A cron or delayed job in the cron view: schedule in words, next and
+    last run, how the last run ended, missed runs."""
+    job = jobs.fromRow(row, timezone=timezone)
+    return dict(
+        id=row['id'], task=row['task'], status=row['status'],
+        schedule=describeSchedule(job), crontab=job.crontab,
+        nextRun=iso(nextRun(job, row, now)), lastStarted=iso(row['started']),
+        lastCompleted=iso(row['completed']), lastError=row['error'],
+        running=row['token'] is not None, runs=row['attempts'],
+        missed=row['missed'])
+
+
+def cronView(store, timezone, now):
+    """Every cron and delayed job (up to ``CRON_LIMIT`` of each), soonest
+    first."""
+    rows = []
+    for status in (CRONJOB, DELAYED):
+        rows += [cronRow(row, timezone, now) for row in
+                 store.find(status=status, limit=CRON_LIMIT)]
+    rows.sort(key=lambda row: (row['nextRun'] or '', row['id']))
+    return dict(jobs=rows)
+
+
+def summary(store, now):
+    """Counts by status and by task, the queue's depth and the wait of the
+    oldest queued job."""
+    counts = store.counts()
+    byStatus = {str(status): 0 for status in Status}
+    byTask = {}
+    for row in counts:
+        byStatus[row['status']] = byStatus.get(row['status'], 0) + row['count']
+        byTask[row['task']] = byTask.get(row['task'], 0) + row['count']
+    since = store.oldestQueued(now)
+    return dict(
+        counts=[dict(row) for row in counts], byStatus=byStatus,
+        byTask=byTask, total=sum(byStatus.values()),
+        queueDepth=byStatus[str(QUEUED)],
+        oldestQueuedAge=None if since is None else max(0.0, now - since),
+        now=iso(now))
+
+
+def workersView(store, local, now):
+    """This server's workers (``local``, read on the reactor thread), the
+    jobs running anywhere, and, on a shared store, every server sharing it
+    with the age of its heartbeat."""
+    running, _ = store.newest(status=PROCESSING, limit=RUNNING_LIMIT)
+    here = set(local['running'])
+    servers = None
+    if hasattr(store, 'servers'):
+        servers = [dict(id=row['id'], heartbeat=iso(row['heartbeat']),
+                        age=max(0.0, now - row['heartbeat']),
+                        running=row['running'], this=row['id'] == local['id'])
+                   for row in store.servers()]
+    return dict(
+        server=dict(id=local['id'], size=local['size'], busy=local['busy'],
+                    free=local['size'] - local['busy'],
+                    utilisation=local['busy'] / local['size']
+                    if local['size'] else 0.0),
+        running=[dict(pageRow(row), here=row['id'] in here)
+                 for row in running],
+        servers=servers, now=iso(now))

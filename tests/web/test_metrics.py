@@ -1,0 +1,90 @@
+"""/metrics, read with prometheus_client's own parser, against the store."""
+
+import pytest_twisted
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.web.conftest import eventually
+
+
+async def scrape(web):
+    response = await web.get('/metrics')
+    assert response.code == 200
+    assert response.header('content-type').startswith('text/plain')
+    families = {family.name: family for family in
+                text_string_to_metric_families(response.text)}
+    return families
+
+
+def samples(family, name=None):
+    return {tuple(sorted(sample.labels.items())): sample.value
+            for sample in family.samples
+            if name is None or sample.name == name}
+
+
+@pytest_twisted.ensureDeferred
+async def test_job_counts_match_the_store(web):
+    """remotetask_jobs has one series per status and task, each the
+    store's count (zero for the combinations without jobs); the queue's
+    depth and the wait of its oldest job are there too."""
+    for task in ('echo', 'echo', 'crash'):
+        web.service.add(task, {})
+    web.service.add('echo', {}, startLater=True)
+    web.service.addCronJob('echo', {}, hour=(3,))
+    families = await scrape(web)
+    found = samples(families['remotetask_jobs'])
+    expected = {(row['status'], row['task']): row['count']
+                for row in web.store.counts()}
+    for (status, task), count in expected.items():
+        assert found[(('status', status), ('task', task))] == count
+    assert found[(('status', 'error'), ('task', 'echo'))] == 0
+    assert sum(found.values()) == web.store.count() == 5
+    assert families['remotetask_queue_depth'].samples[0].value == 3
+    assert families['remotetask_oldest_queued_age_seconds'].samples[
+        0].value >= 0
+    assert families['remotetask_store_up'].samples[0].value == 1
+    assert 0 < families['remotetask_store_latency_seconds'].samples[
+        0].value < 5
+
+
+@pytest_twisted.ensureDeferred
+async def test_workers_are_measured_as_the_dispatcher_sees_them(web):
+    """The pool's size, the workers busy and their share, from the
+    dispatcher at scrape time."""
+    web.startWorkers()
+    jobid = web.service.add('sleep', 0.5)
+    await eventually(lambda: jobid in web.dispatcher.inFlight)
+    families = await scrape(web)
+    assert families['remotetask_workers'].samples[0].value == 2
+    assert families['remotetask_workers_busy'].samples[0].value == 1
+    assert families['remotetask_worker_utilisation_ratio'].samples[
+        0].value == 0.5
+    await eventually(lambda: web.service.getStatus(jobid) == 'completed')
+
+
+@pytest_twisted.ensureDeferred
+async def test_job_ended_hook_counts_durations_and_failures(web):
+    """What the dispatcher reports through ``root.metrics.jobEnded`` shows
+    as a histogram of durations by task and a counter of failures."""
+    web.root.metrics.jobEnded('echo', 0.02, True)
+    web.root.metrics.jobEnded('echo', 3.0, True)
+    web.root.metrics.jobEnded('crash', 0.5, False)
+    families = await scrape(web)
+    durations = families['remotetask_job_duration_seconds']
+    counts = samples(durations, 'remotetask_job_duration_seconds_count')
+    assert counts == {(('task', 'crash'),): 1, (('task', 'echo'),): 2}
+    sums = samples(durations, 'remotetask_job_duration_seconds_sum')
+    assert sums[(('task', 'echo'),)] == 3.02
+    buckets = samples(durations, 'remotetask_job_duration_seconds_bucket')
+    assert buckets[(('le', '0.05'), ('task', 'echo'))] == 1
+    assert buckets[(('le', '5.0'), ('task', 'echo'))] == 2
+    failures = samples(families['remotetask_job_failures'],
+                       'remotetask_job_failures_total')
+    assert failures == {(('task', 'crash'),): 1}
+
+
+@pytest_twisted.ensureDeferred
+async def test_process_metrics_come_along(web):
+    """The usual process metrics (memory, CPU, open files) are there,
+    for the dashboards that expect them."""
+    families = await scrape(web)
+    assert families['process_resident_memory_bytes'].samples[0].value > 0
