@@ -149,7 +149,10 @@ def jobStruct(job):
             schedule = dict(crontab=job.crontab)
         if job.delay is not None:
             schedule = dict(delay=job.delay)
+        if job.misfire != 'once':
+            schedule['misfire'] = job.misfire
         struct['schedule'] = schedule
+        struct['missed'] = job.missed
     return struct
 
 
@@ -274,16 +277,21 @@ class TaskServiceResource(XMLRPC):
 
         schedule is a struct with any of minute, hour, dayOfMonth, month,
         dayOfWeek (arrays of ints; dayOfWeek 0 = Monday), or crontab (a
-        crontab string), or delay (seconds, for one run).
+        crontab string), or delay (seconds, for one run); and misfire,
+        'once' (default) or 'skip', for due times missed while no server
+        ran the job.
         """
         _need('The task name', task, str)
         schedule = _need('schedule', schedule or {}, dict)
-        unknown = set(schedule) - set(SCHEDULE_FIELDS) - {'crontab',
-                                                          'delay'}
+        unknown = set(schedule) - set(SCHEDULE_FIELDS) - {
+            'crontab', 'delay', 'misfire'}
         if unknown:
             raise InvalidArgument(
                 f'schedule has unknown fields: {", ".join(sorted(unknown))}'
-                f' (known: {", ".join(SCHEDULE_FIELDS)}, crontab, delay).')
+                f' (known: {", ".join(SCHEDULE_FIELDS)}, crontab, delay, '
+                'misfire).')
+        if 'misfire' in schedule:
+            _need('misfire', schedule['misfire'], str)
         for name in SCHEDULE_FIELDS:
             _need(name, schedule.get(name, []), list)
         checkInput(input)

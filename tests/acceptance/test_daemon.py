@@ -4,6 +4,7 @@ crashing and hanging tasks, graceful stop, the command line."""
 import os
 import signal
 import subprocess
+import threading
 import sys
 import xmlrpc.client
 
@@ -56,23 +57,30 @@ def test_cron_job_fires_in_the_daemon(tmp_path):
 
 
 def test_kill_9_and_restart_lose_nothing(startDaemon, tmp_path):
-    """Jobs queued and running when the server is killed with SIGKILL all
-    complete after a restart on the same store."""
+    """500 jobs queued and 2 running when the server is killed with
+    SIGKILL all complete after a restart on the same store, each queued
+    one exactly once."""
     daemon = startDaemon('--workers=2')
     server = daemon.proxy()
     log = str(tmp_path / 'runs')
     running = [server.add('sleep', 30) for _ in range(2)]
-    queued = [server.add('record', {'path': log, 'line': str(i)})
-              for i in range(20)]
+    calls = xmlrpc.client.MultiCall(server)
+    for i in range(500):
+        calls.add('record', {'path': log, 'line': str(i)})
+    queued = list(calls())
     waitUntil(lambda: all(server.getStatus(j) == 'processing'
                           for j in running), message='both running')
     assert daemon.kill() == -signal.SIGKILL
     restarted = startDaemon('--workers=4')
     server = restarted.proxy()
-    waitUntil(lambda: all(server.getStatus(j) == 'completed'
-                          for j in queued), message='queued jobs done')
+    waitUntil(lambda: server.getStatus(queued[-1]) == 'completed',
+              timeout=120, interval=0.2, message='queued jobs done')
+    statuses = xmlrpc.client.MultiCall(server)
+    for jobid in queued:
+        statuses.wait(jobid, 30)
+    assert set(statuses()) == {'completed'}
     assert sorted(open(log).read().split(), key=int) == [
-        str(i) for i in range(20)]
+        str(i) for i in range(500)]
     assert all(server.getStatus(j) in ('queued', 'processing')
                for j in running)
     assert 'back in the queue' in restarted.log()
@@ -152,6 +160,42 @@ def test_sigterm_lets_running_jobs_finish(startDaemon, tmp_path):
     store.close()
     server = startDaemon().proxy()
     assert server.wait(waiting, 30) == 'completed'
+
+
+def test_sigterm_during_load_loses_nothing(startDaemon, tmp_path):
+    """SIGTERM while a client keeps adding: every add that was answered
+    with an id is in the store, and a restart runs each such job exactly
+    once."""
+    daemon = startDaemon('--workers=2')
+    log = str(tmp_path / 'runs')
+    acknowledged, stop = [], threading.Event()
+
+    def client():
+        proxy = daemon.proxy()
+        for i in range(100000):
+            if stop.is_set():
+                return
+            try:
+                acknowledged.append(proxy.add(
+                    'record', {'path': log, 'line': str(i)}))
+            except (OSError, xmlrpc.client.Error):
+                return
+    adding = threading.Thread(target=client)
+    adding.start()
+    waitUntil(lambda: len(acknowledged) >= 200, message='200 adds')
+    stoppedCleanly(daemon)
+    stop.set()
+    adding.join(30)
+    server = startDaemon('--workers=2').proxy()
+    waitUntil(lambda: server.getStatus(acknowledged[-1]) in
+              ('completed', 'error'), timeout=120, interval=0.2,
+              message='the last acknowledged job done')
+    statuses = xmlrpc.client.MultiCall(server)
+    for jobid in acknowledged:
+        statuses.wait(jobid, 30)
+    assert set(statuses()) == {'completed'}
+    lines = open(log).read().split()
+    assert len(lines) == len(set(lines)) >= len(acknowledged)
 
 
 def test_sigterm_past_the_grace_period_requeues(startDaemon, tmp_path):

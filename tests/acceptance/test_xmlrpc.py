@@ -100,6 +100,11 @@ def test_cron_and_delayed_jobs(server):
     assert server.wait(delayed, 30) == 'completed'
     assert server.getResult(delayed) == 'later'
     assert server.getJob(cron)['nextRun'] is not None
+    assert server.getJob(cron)['missed'] == 0
+    skipping = server.addCronJob('echo', None, {'hour': [3],
+                                                'misfire': 'skip'})
+    assert server.getJob(skipping)['schedule'] == {'hour': [3],
+                                                   'misfire': 'skip'}
     assert server.cancel(cron) is True
 
 
