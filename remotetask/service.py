@@ -16,7 +16,7 @@ import uuid
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from remotetask import cron, job as jobs, runner, values
+from remotetask import cron, job as jobs, misfire, runner, values
 from remotetask.errors import (
     InvalidArgument, NoSuchTask, NotAllowed, RemoteTaskError)
 from remotetask.interfaces import ITaskService
@@ -272,33 +272,11 @@ class TaskService:
         return self.store.requeue([PROCESSING], QUEUED)
 
     def handleMisfires(self, now=None, grace=60.0, limit=100000):
-        """Count, and apply the misfire policy to, the due times of cron
-        jobs that passed more than ``grace`` seconds ago without a run
-        (the server was down, or every worker busy). ``'once'`` moves the
-        job to its latest due time, so it runs once for all of them;
-        ``'skip'`` moves it to its next due time. Returns how many jobs
-        were moved. At most ``limit`` due times are counted per job."""
-        now = time.time() if now is None else now
-        moved, after = 0, 0
-        while rows := self.store.find(status=CRONJOB, after=after,
-                                      limit=500):
-            after = rows[-1]['id']
-            for row in rows:
-                if row['due'] is None or row['due'] > now - grace:
-                    continue
-                job = jobs.fromRow(row, timezone=self.timezone)
-                latest, missed = row['due'], 0
-                following = job.timeOfNextCall(latest)
-                while following <= now and missed < limit:
-                    latest, missed = following, missed + 1
-                    following = job.timeOfNextCall(latest)
-                if job.misfire == jobs.SKIP:
-                    moved += self.store.skipRuns(row['id'], row['due'],
-                                                 following, missed + 1)
-                elif missed:
-                    moved += self.store.skipRuns(row['id'], row['due'],
-                                                 latest, missed)
-        return moved
+        """Apply the cron jobs' misfire policies; see ``remotetask.misfire``.
+        Returns how many jobs were moved."""
+        return misfire.handleMisfires(self.store, self.timezone,
+                                      time.time() if now is None else now,
+                                      grace, limit)
 
     def _nextDue(self, row, now):
         return jobs.fromRow(row, timezone=self.timezone).timeOfNextCall(now)

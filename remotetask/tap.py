@@ -25,7 +25,8 @@ from remotetask.store import openStore
 from remotetask.threadpool import ThreadPoolService
 from remotetask.workerpool import ProcessWorkerPool, ThreadWorkerPool
 from remotetask.web import makeRoot
-from remotetask.xmlrpc import TaskServiceResource, checkWireValue
+from remotetask.wire import checkWireValue
+from remotetask.xmlrpc import TaskServiceResource
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
 DEFAULT_STORE = 'sqlite:remotetask.sqlite'

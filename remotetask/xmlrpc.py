@@ -4,14 +4,11 @@ Each ``xmlrpc_*`` method checks its arguments and delegates to the
 service through ``storeCall`` (a thread pool), so the reactor thread never
 waits for the store. Every error a client can cause reaches it as a
 ``Fault`` whose code is the ``faultCode`` of a ``RemoteTaskError``
-(``remotetask.errors``); the mapping is ``toFault`` below and nowhere
-else. Twisted's own 8001 remains for an unknown method name.
+(``remotetask.errors``); the mapping is ``remotetask.wire.toFault`` and
+nowhere else. Twisted's own 8001 remains for an unknown method name.
 """
 
-import datetime
 import inspect
-import re
-import reprlib
 import xmlrpc.client
 
 from twisted.internet import defer
@@ -21,140 +18,13 @@ from twisted.web.xmlrpc import XMLRPC, Fault, XMLRPCIntrospection
 
 from remotetask import task as tasks
 from remotetask.errors import (
-    InternalError, InvalidArgument, NoSuchJob, NotAllowed, RemoteTaskError,
-    RequestTooLarge)
+    InvalidArgument, NotAllowed, RemoteTaskError, RequestTooLarge)
 from remotetask.status import CANCELLABLE, PROCESSING, STARTLATER
+from remotetask.wire import (
+    MAX_ID, MAX_PAGE, MAX_WAIT, NOT_XML, SCHEDULE_FIELDS, checkInput, jobId,
+    jobStruct, need, toFault, wireAnswer)
 
 log = Logger()
-
-MAX_WAIT = 60
-MAX_PAGE = 1000
-SCHEDULE_FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')
-#: The largest job id a store can hold (a signed 64-bit integer).
-MAX_ID = 2 ** 63 - 1
-
-# Characters XML 1.0 cannot carry, not even as character references; a
-# string holding one would make the whole answer unreadable to the client.
-_NOT_XML = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
-
-_short = reprlib.Repr()
-_short.maxlevel = 3
-_short.maxstring = _short.maxother = _short.maxlong = 80
-
-
-def toFault(error):
-    """The Fault a client sees for ``error`` (an exception or Fault)."""
-    if isinstance(error, Fault):
-        return error
-    if isinstance(error, RemoteTaskError):
-        return Fault(error.faultCode, error.message)
-    return Fault(InternalError.faultCode, InternalError().message)
-
-
-def wireAnswer(result):
-    """The bytes of a methodResponse carrying ``result`` (a value, or a
-    Fault); ``ValueError``, ``TypeError`` or ``OverflowError`` when XML-RPC
-    cannot carry it, so that the client never gets a document it cannot
-    read.
-
-    A carriage return in a string is sent as ``&#13;``: sent as it is, the
-    client's XML parser would turn it into a line feed.
-    """
-    if not isinstance(result, Fault):
-        result = (result,)
-    text = xmlrpc.client.dumps(result, methodresponse=True, allow_none=True)
-    bad = _NOT_XML.search(text)
-    if bad:
-        raise ValueError(f'it holds the character {bad.group()!r}, which '
-                         'XML cannot carry')
-    # The marshaller writes no carriage return of its own: each one here
-    # is inside a string.
-    return text.replace('\r', '&#13;').encode('utf-8')
-
-
-def checkWireValue(value, what='The result'):
-    """Raise ``InvalidArgument`` if XML-RPC cannot carry ``value``."""
-    try:
-        wireAnswer(value)
-    except (TypeError, OverflowError, ValueError, RecursionError) as error:
-        raise InvalidArgument(
-            f'{what} cannot be sent over XML-RPC: {error}.') from None
-
-
-def checkInput(value):
-    """Raise ``InvalidArgument`` if ``value`` holds an int over 32 bits.
-
-    The stdlib parser reads ``<i8>`` and longer ``<int>`` values, but no
-    XML-RPC answer can carry them back, so a job with such an input could
-    never be read by ``getJob``. Iterative: a value a parser built may be
-    nested deeper than Python can recurse (the store refuses those, with
-    a message that says so).
-    """
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is int and not xmlrpc.client.MININT <= item <= \
-                xmlrpc.client.MAXINT:
-            raise InvalidArgument(
-                f'The input holds the integer {_short.repr(item)}, which '
-                'XML-RPC cannot carry back (ints are 32-bit); send it as '
-                'a string or a double.')
-        if kind is list:
-            stack.extend(item)
-        elif kind is dict:
-            stack.extend(item.values())
-
-
-def _need(name, value, *kinds):
-    if type(value) not in kinds:
-        wanted = ' or '.join(kind.__name__ for kind in kinds)
-        raise InvalidArgument(
-            f'{name} must be {wanted}, not {type(value).__name__} '
-            f'({_short.repr(value)}).')
-    return value
-
-
-def _jobId(value):
-    _need('The job id', value, int)
-    if not -MAX_ID <= value <= MAX_ID:
-        raise NoSuchJob.withId(value)
-    return value
-
-
-def _datetime(epoch):
-    return None if epoch is None else datetime.datetime.fromtimestamp(epoch)
-
-
-def _iso(moment):
-    if moment is None:
-        return None
-    return moment.astimezone(datetime.timezone.utc).isoformat()
-
-
-def jobStruct(job):
-    """A job as an XML-RPC struct (times as ISO 8601 strings in UTC)."""
-    struct = dict(
-        id=job.id, task=job.task, status=str(job.status), input=job.input,
-        output=job.output, error=job.error, traceback=job.traceback,
-        created=_iso(job.created), started=_iso(job.started),
-        completed=_iso(job.completed), attempts=job.attempts,
-        history=list(job.history), schedule=None,
-        nextRun=_iso(job.scheduledFor if hasattr(job, 'scheduledFor')
-                     else _datetime(job.due)))
-    if hasattr(job, 'timeOfNextCall'):
-        schedule = {name: list(getattr(job, name)) for name in
-                    SCHEDULE_FIELDS if getattr(job, name)}
-        if job.crontab:
-            schedule = dict(crontab=job.crontab)
-        if job.delay is not None:
-            schedule = dict(delay=job.delay)
-        if job.misfire != 'once':
-            schedule['misfire'] = job.misfire
-        struct['schedule'] = schedule
-        struct['missed'] = job.missed
-    return struct
-
 
 class TaskServiceResource(XMLRPC):
     """Publishes the TaskService; ``system.*`` adds introspection and
@@ -198,7 +68,7 @@ class TaskServiceResource(XMLRPC):
         try:
             content = wireAnswer(result)
         except Exception as error:
-            message = _NOT_XML.sub('?', str(error))
+            message = NOT_XML.sub('?', str(error))
             content = wireAnswer(toFault(InvalidArgument(
                 f'The answer cannot be sent over XML-RPC: {message}.')))
         request.setHeader(b'content-length', b'%d' % len(content))
@@ -245,8 +115,8 @@ class TaskServiceResource(XMLRPC):
 
         With startLater true it waits as 'start later' until startJob.
         """
-        _need('The task name', task, str)
-        _need('startLater', startLater, bool)
+        need('The task name', task, str)
+        need('startLater', startLater, bool)
         checkInput(input)
         if self.dispatcher is not None:
             # Stored and, with a worker free, claimed in one thread hop.
@@ -281,8 +151,8 @@ class TaskServiceResource(XMLRPC):
         'once' (default) or 'skip', for due times missed while no server
         ran the job.
         """
-        _need('The task name', task, str)
-        schedule = _need('schedule', schedule or {}, dict)
+        need('The task name', task, str)
+        schedule = need('schedule', schedule or {}, dict)
         unknown = set(schedule) - set(SCHEDULE_FIELDS) - {
             'crontab', 'delay', 'misfire'}
         if unknown:
@@ -291,9 +161,9 @@ class TaskServiceResource(XMLRPC):
                 f' (known: {", ".join(SCHEDULE_FIELDS)}, crontab, delay, '
                 'misfire).')
         if 'misfire' in schedule:
-            _need('misfire', schedule['misfire'], str)
+            need('misfire', schedule['misfire'], str)
         for name in SCHEDULE_FIELDS:
-            _need(name, schedule.get(name, []), list)
+            need(name, schedule.get(name, []), list)
         checkInput(input)
         return self.storeCall(self.service.addCronJob, task, input,
                               **schedule)
@@ -301,7 +171,7 @@ class TaskServiceResource(XMLRPC):
     @defer.inlineCallbacks
     def xmlrpc_startJob(self, jobid):
         """Queue a 'start later' job; return true."""
-        started = yield self.storeCall(self.service.startJob, _jobId(jobid))
+        started = yield self.storeCall(self.service.startJob, jobId(jobid))
         if not started:
             status = yield self.storeCall(self.service.getStatus, jobid)
             raise NotAllowed(f'Job {jobid} is {status}; only a job that is '
@@ -312,7 +182,7 @@ class TaskServiceResource(XMLRPC):
     def xmlrpc_cancel(self, jobid):
         """Cancel a job that has not finished (a running one is stopped; a
         cron job runs no more); return true."""
-        cancelled = yield self.storeCall(self.service.cancel, _jobId(jobid))
+        cancelled = yield self.storeCall(self.service.cancel, jobId(jobid))
         if cancelled and self.dispatcher is not None:
             self.dispatcher.stopCancelled([jobid]).addErrback(
                 lambda f: log.failure("Stopping job {id} failed", f, id=jobid))
@@ -325,20 +195,20 @@ class TaskServiceResource(XMLRPC):
 
     def xmlrpc_getStatus(self, jobid):
         """Return the job's status as a string."""
-        d = self.storeCall(self.service.getStatus, _jobId(jobid))
+        d = self.storeCall(self.service.getStatus, jobId(jobid))
         return d.addCallback(str)
 
     def xmlrpc_getResult(self, jobid):
         """Return the job's result; nil until it has one."""
-        return self.storeCall(self.service.getResult, _jobId(jobid))
+        return self.storeCall(self.service.getResult, jobId(jobid))
 
     def xmlrpc_getError(self, jobid):
         """Return the job's error message; nil if it has none."""
-        return self.storeCall(self.service.getError, _jobId(jobid))
+        return self.storeCall(self.service.getError, jobId(jobid))
 
     def xmlrpc_getJob(self, jobid):
         """Return a struct with every field of the job."""
-        d = self.storeCall(self.service.getJob, _jobId(jobid))
+        d = self.storeCall(self.service.getJob, jobId(jobid))
         return d.addCallback(jobStruct)
 
     def xmlrpc_getJobs(self, filter=None):
@@ -347,25 +217,25 @@ class TaskServiceResource(XMLRPC):
         filter may hold status, task, limit (default 100, at most 1000)
         and cursor (from the previous page); nil cursor: no more pages.
         """
-        filter = _need('filter', filter or {}, dict)
+        filter = need('filter', filter or {}, dict)
         unknown = set(filter) - {'status', 'task', 'limit', 'cursor'}
         if unknown:
             raise InvalidArgument(
                 f'filter has unknown fields: {", ".join(sorted(unknown))} '
                 '(known: status, task, limit, cursor).')
-        limit = _need('limit', filter.get('limit', 100), int)
+        limit = need('limit', filter.get('limit', 100), int)
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgument(f'limit must be from 1 to {MAX_PAGE}.')
-        after = _need('cursor', filter.get('cursor', 0), int)
+        after = need('cursor', filter.get('cursor', 0), int)
         if not 0 <= after <= MAX_ID:
             raise InvalidArgument(
                 'cursor must be one a previous page gave, or 0.')
         status = filter.get('status')
         task = filter.get('task')
         if status is not None:
-            _need('status', status, str)
+            need('status', status, str)
         if task is not None:
-            _need('task', task, str)
+            need('task', task, str)
 
         def page():
             jobs = [self.service.getJob(row['id']) for row in
@@ -380,19 +250,19 @@ class TaskServiceResource(XMLRPC):
         the statuses given); return how many were removed."""
         if statuses is None:
             return self.storeCall(self.service.clean)
-        _need('statuses', statuses, list)
+        need('statuses', statuses, list)
         for status in statuses:
-            _need('Each status', status, str)
+            need('Each status', status, str)
         return self.storeCall(self.service.clean, statuses)
 
     def xmlrpc_wait(self, jobid, timeout=10):
         """Wait until the job is finished, at most timeout seconds (up to
         60); return its status then."""
-        _need('timeout', timeout, int, float)
+        need('timeout', timeout, int, float)
         if not 0 <= timeout <= MAX_WAIT:
             raise InvalidArgument(
                 f'timeout must be from 0 to {MAX_WAIT} seconds.')
-        d = self.dispatcher.waitFor(_jobId(jobid), timeout)
+        d = self.dispatcher.waitFor(jobId(jobid), timeout)
         return d.addCallback(str)
 
 
@@ -406,7 +276,7 @@ class SystemHandler(XMLRPCIntrospection):
 
     def xmlrpc_methodHelp(self, method):
         """Return the help text of the method named."""
-        return super().xmlrpc_methodHelp(_need('The method name', method,
+        return super().xmlrpc_methodHelp(need('The method name', method,
                                                str))
 
     xmlrpc_methodHelp.signature = [['string', 'string']]
@@ -414,7 +284,7 @@ class SystemHandler(XMLRPCIntrospection):
     def xmlrpc_methodSignature(self, method):
         """Return the signatures of the method named ('' if unknown)."""
         return super().xmlrpc_methodSignature(
-            _need('The method name', method, str))
+            need('The method name', method, str))
 
     xmlrpc_methodSignature.signature = [['array', 'string'],
                                         ['string', 'string']]
@@ -423,7 +293,7 @@ class SystemHandler(XMLRPCIntrospection):
         """Run many calls in one request; return, for each, [result] or a
         fault struct. Consecutive add calls are stored in one transaction.
         """
-        _need('multicall', calls, list)
+        need('multicall', calls, list)
         return self._multicall(calls)
 
     @defer.inlineCallbacks

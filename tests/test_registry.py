@@ -1,7 +1,5 @@
 """Finding tasks: entry points of installed distributions."""
 
-import sys
-
 import pytest
 
 from remotetask import NoSuchTask, SimpleTask

@@ -3,8 +3,6 @@ store, through the TaskService."""
 
 import time
 
-import pytest
-
 from remotetask import SimpleTask
 from remotetask.runner import Outcome
 from tests.tasks import Flaky

@@ -23,6 +23,7 @@ from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.interfaces import IJobStore
 from remotetask.status import FINISHED, QUEUED
 from remotetask.store import paging
+from remotetask.store.pglisten import NotificationListener, reason as _reason
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('postgresql.sql')
@@ -41,18 +42,13 @@ def _describe(params):
     return f'PostgreSQL database {dbname!r} on {host}:{port}'
 
 
-def _reason(error):
-    """libpq's message on one line."""
-    return ' '.join(str(error).split())
-
-
 def _isJobId(jobid):
     # A str or float would reach PostgreSQL as a DataError, not NoSuchJob.
     return isinstance(jobid, int) and not isinstance(jobid, bool)
 
 
 @implementer(IJobStore)
-class PostgreSQLJobStore:
+class PostgreSQLJobStore(NotificationListener):
     """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
 
     ``dsn`` is a libpq connection string or URL; its parameters win over
@@ -441,77 +437,6 @@ class PostgreSQLJobStore:
                 connection.execute(QUERIES['notify_jobs'])
             return ids
         return self._run(recover)
-
-    def listen(self, callback, finished=None):
-        """Call ``callback()`` soon after a job is added (or queued again)
-        in this database, by any server, and ``finished(jobid)`` when one
-        ends (completed, error, cancelled); return ``stop()``.
-
-        It runs on a daemon thread with a connection of its own. Bursts are
-        coalesced into one call. ``callback()`` is also called once each
-        time listening starts, for jobs added before it did: at first, and
-        when back after the connection dropped (it reconnects, waiting
-        longer each time). ``stop()`` returns within two seconds.
-        """
-        stopping = threading.Event()
-        thread = threading.Thread(
-            target=self._listen, args=(callback, finished, stopping),
-            daemon=True,
-            name=f'remotetask-listen {self.where}')
-
-        def stop():
-            stopping.set()
-            with self._lock:
-                self._listeners.discard(stop)
-            if thread is not threading.current_thread():
-                thread.join(2.0)
-        with self._lock:
-            self._listeners.add(stop)
-        thread.start()
-        return stop
-
-    def _listen(self, callback, finished, stopping, poll=0.5,
-                delays=(0.1, 5.0)):
-        delay, missed = delays[0], False
-        while not stopping.is_set():
-            try:
-                with self._connect(autocommit=True) as connection:
-                    connection.execute(QUERIES['listen_jobs'])
-                    if finished is not None:
-                        connection.execute(QUERIES['listen_finished'])
-                    delay = delays[0]
-                    if missed:
-                        self.log.info('Listening to {where} again',
-                                      where=self.where)
-                    # Jobs added before LISTEN took effect went unheard.
-                    self._wake(callback)
-                    while not stopping.is_set():
-                        # Returns at the first notification, with any that
-                        # came in the same read: a burst is one wake-up.
-                        heard = list(connection.notifies(timeout=poll,
-                                                         stop_after=1))
-                        if any(n.channel == 'remotetask_jobs'
-                               for n in heard):
-                            self._wake(callback)
-                        for notice in heard:
-                            if notice.channel == 'remotetask_finished':
-                                self._wake(finished, int(notice.payload))
-            except psycopg.Error as error:
-                if stopping.is_set():
-                    break
-                self.log.warn('Lost the job notifications from {where} '
-                              '({error}); reconnecting in {delay} s',
-                              where=self.where, error=_reason(error),
-                              delay=delay)
-                missed = True
-                stopping.wait(delay)
-                delay = min(delay * 2, delays[1])
-
-    def _wake(self, callback, *args):
-        try:
-            callback(*args)
-        except Exception:
-            self.log.failure('The job notification callback failed')
 
     def close(self):
         with self._lock:

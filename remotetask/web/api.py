@@ -28,7 +28,7 @@ from remotetask.status import (
 from remotetask.web import views
 from remotetask.web.plumbing import (
     Cached, header, isCrossSite, jsonBytes, localWorkers)
-from remotetask.xmlrpc import checkInput
+from remotetask.wire import checkInput
 
 CSRF_HEADER = b'x-remotetask-csrf'
 MAX_PAGE = 200
