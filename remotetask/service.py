@@ -137,12 +137,21 @@ class TaskService:
         workers, one call instead of an add and a wake-up to claim.
         Returns ``(rows, jobid)``."""
         jobid = self._add(task, input, startLater)
-        return self.claimSome(slots), jobid
+        return self._claimAfterAdd(slots), jobid
 
     def addEachAndClaim(self, requests, slots):
         """``addEach()``, then claim up to ``slots`` due runs."""
         results = self._addEach(requests)
-        return self.claimSome(slots), results
+        return self._claimAfterAdd(slots), results
+
+    def _claimAfterAdd(self, slots):
+        # The add is committed: the caller must get its id even if the
+        # claim fails (the dispatcher's next round claims the job then).
+        try:
+            return self.claimSome(slots)
+        except RemoteTaskError:
+            self.log.failure('Claiming after an add failed')
+            return []
 
     def addMany(self, requests):
         """Add ``(task, input, startLater)`` tuples in one transaction;
