@@ -186,7 +186,14 @@ class Dispatcher(Service):
             except RemoteTaskError as error:
                 outcome = Outcome.failed(error.message)
         status = self.service.finishRun(row, outcome)
-        rows = self.service.claimSome(slots) if self.running else []
+        rows = []
+        if self.running:
+            try:
+                rows = self.service.claimSome(slots)
+            except RemoteTaskError:
+                # The end is recorded; the next round claims instead.
+                self.log.failure('Claiming after job {id} failed',
+                                 id=row['id'])
         return rows, (outcome, status)
 
     def _done(self, status, row):
