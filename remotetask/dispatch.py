@@ -45,6 +45,7 @@ class Dispatcher(Service):
         self.grace = grace
         self.checkOutput = checkOutput
         self.inFlight = {}
+        self._running = {}
         self._reserved = 0
         self._lastMisfireCheck = 0
         self._waiters = {}
@@ -133,7 +134,10 @@ class Dispatcher(Service):
             lambda f: self.log.failure('Job {id} could not be recorded', f,
                                        id=row['id']))
         finished.addBoth(self._done, row)
+        # (_done cannot have run yet: recording always waits for a store
+        # thread.)
         self.inFlight[row['id']] = finished
+        self._running[row['id']] = row
 
     @defer.inlineCallbacks
     def _record(self, outcome, row, started):
@@ -198,6 +202,7 @@ class Dispatcher(Service):
 
     def _done(self, status, row):
         self.inFlight.pop(row['id'], None)
+        self._running.pop(row['id'], None)
         if status is None or status in FINISHED:
             # None: not known here (released, cancelled, an error in
             # recording); waiters read the store.
@@ -335,8 +340,21 @@ class Dispatcher(Service):
                           count=len(self.inFlight))
             pending = defer.DeferredList(list(self.inFlight.values()))
             timer = self.clock.callLater(self.grace, self.workers.kill)
-            yield pending
+            # Threads cannot be killed: past the grace period (and a few
+            # seconds for killed processes to be reaped) stop waiting, and
+            # put what still runs back in the queue.
+            enough = task.deferLater(self.clock, self.grace + 5, lambda: None)
+            yield defer.DeferredList([pending, enough],
+                                     fireOnOneCallback=True,
+                                     consumeErrors=True)
+            enough.cancel()
             if timer.active():
                 timer.cancel()
+            for jobid, row in list(self._running.items()):
+                yield self.storeCall(self.service.store.release, jobid,
+                                     row['token'])
+                self.log.warn('Job {id} ({task}) still ran at shutdown; '
+                              'put back in the queue', id=jobid,
+                              task=row['task'])
         for jobid in list(self._waiters):
             self._notify(jobid)

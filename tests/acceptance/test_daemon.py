@@ -162,6 +162,23 @@ def test_sigterm_lets_running_jobs_finish(startDaemon, tmp_path):
     assert server.wait(waiting, 30) == 'completed'
 
 
+def test_sigterm_in_the_thread_pool_requeues_after_the_grace(
+        startDaemon, tmp_path):
+    """Threads cannot be killed: a job still running past the grace
+    period (and five seconds for the processes a pool could kill) is put
+    back in the queue, and its late end is not recorded; the server then
+    stops when the thread ends."""
+    daemon = startDaemon('--pool=thread', '--workers=1', '--grace=0.5')
+    server = daemon.proxy()
+    jobid = server.add('sleep', 8)
+    waitUntil(lambda: server.getStatus(jobid) == 'processing')
+    stoppedCleanly(daemon)
+    assert 'still ran at shutdown; put back in the queue' in daemon.log()
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    assert store.get(jobid)['status'] == 'queued'
+    store.close()
+
+
 def test_sigterm_during_load_loses_nothing(startDaemon, tmp_path):
     """SIGTERM while a client keeps adding: every add that was answered
     with an id is in the store, and a restart runs each such job exactly
