@@ -46,6 +46,7 @@ class Dispatcher(Service):
         self.checkOutput = checkOutput
         self.inFlight = {}
         self._running = {}
+        self._releasing = []
         self._reserved = 0
         self._lastMisfireCheck = 0
         self._waiters = {}
@@ -96,7 +97,17 @@ class Dispatcher(Service):
             self._reserved -= slots
             rows, value = result
             for row in rows:
-                self._start(row)
+                if self.running:
+                    self._start(row)
+                else:
+                    # Stopping began while this claim was in flight: the
+                    # stop waits only for jobs already started, so give
+                    # these back rather than run them half-watched.
+                    released = self.storeCall(self.service.store.release,
+                                              row['id'], row['token'])
+                    released.addErrback(
+                        lambda f: self.log.failure('Releasing failed', f))
+                    self._releasing.append(released)
             if not slots:
                 # Every free worker was promised to claims already in
                 # flight, which may have looked before this call's work
@@ -356,5 +367,13 @@ class Dispatcher(Service):
                 self.log.warn('Job {id} ({task}) still ran at shutdown; '
                               'put back in the queue', id=jobid,
                               task=row['task'])
+        # Claims that were in flight when stopping began (see claimWith).
+        for _ in range(200):  # at most ten seconds
+            if not (self._reserved or self._releasing):
+                break
+            releasing, self._releasing = self._releasing, []
+            yield defer.DeferredList(releasing)
+            if self._reserved:
+                yield task.deferLater(self.clock, 0.05, lambda: None)
         for jobid in list(self._waiters):
             self._notify(jobid)
