@@ -12,8 +12,8 @@ so does a client waiting on one server for a job another server ran.
 
 import time
 
-from twisted.application.service import Service
-from twisted.internet import defer, task
+from twisted.application.internet import TimerService
+from twisted.internet import defer
 from twisted.logger import Logger
 
 
@@ -23,30 +23,26 @@ def isShared(store):
                for name in ('heartbeat', 'recoverLost', 'listen'))
 
 
-class ClusterService(Service):
+class ClusterService(TimerService):
 
     name = 'cluster'
     log = Logger()
 
     def __init__(self, store, storeCall, wake, timeout=30.0, clock=None,
                  finished=None):
-        from twisted.internet import reactor
+        super().__init__(timeout / 3, self._beat)
+        if clock is not None:
+            self.clock = clock
         self.store = store
         self.storeCall = storeCall
         self.wake = wake
         self.finished = finished
         self.timeout = timeout
-        self.clock = clock or reactor
-        self._loop = None
-        self._loopDone = None
         self._stopListening = None
 
     def startService(self):
-        super().startService()
         self._stopListening = self.store.listen(self.wake, self.finished)
-        self._loop = task.LoopingCall(self._beat)
-        self._loop.clock = self.clock
-        self._loopDone = self._loop.start(self.timeout / 3, now=True)
+        super().startService()
 
     @defer.inlineCallbacks
     def _beat(self):
@@ -66,9 +62,6 @@ class ClusterService(Service):
 
     @defer.inlineCallbacks
     def stopService(self):
-        super().stopService()
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-            yield self._loopDone
+        yield super().stopService()
         if self._stopListening is not None:
             yield self.storeCall(self._stopListening)

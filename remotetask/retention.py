@@ -12,8 +12,8 @@ delete.
 import re
 import time
 
-from twisted.application.service import Service
-from twisted.internet import defer, task
+from twisted.application.internet import TimerService
+from twisted.internet import defer
 from twisted.logger import Logger
 
 from remotetask.errors import StoreUnavailable
@@ -49,7 +49,7 @@ def parseKeep(text):
     return keep
 
 
-class RetentionService(Service):
+class RetentionService(TimerService):
     """Every ``interval`` seconds, purge finished jobs older than ``keep``
     says, ``batch`` at a time."""
 
@@ -58,21 +58,13 @@ class RetentionService(Service):
 
     def __init__(self, store, storeCall, keep=None, interval=60.0,
                  batch=500, clock=None):
-        from twisted.internet import reactor
+        super().__init__(interval, self.purge)
+        if clock is not None:
+            self.clock = clock
         self.store = store
         self.storeCall = storeCall
         self.keep = dict(DEFAULT_KEEP if keep is None else keep)
-        self.interval = interval
         self.batch = batch
-        self.clock = clock or reactor
-        self._loop = None
-        self._loopDone = None
-
-    def startService(self):
-        super().startService()
-        self._loop = task.LoopingCall(self.purge)
-        self._loop.clock = self.clock
-        self._loopDone = self._loop.start(self.interval, now=True)
 
     @defer.inlineCallbacks
     def purge(self):
@@ -98,10 +90,3 @@ class RetentionService(Service):
             self.log.info('Removed {count} old finished job(s)',
                           count=removed)
         return removed
-
-    @defer.inlineCallbacks
-    def stopService(self):
-        super().stopService()
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-            yield self._loopDone
