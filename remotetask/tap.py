@@ -209,6 +209,9 @@ def makeRegistry(options):
             registry.registerCommands(options['commands'])
         except (OSError, ValueError) as error:
             raise usage.UsageError(f'--commands: {error}')
+    # Import the entry points' modules now, before the reactor runs: the
+    # dispatcher looks tasks up on the reactor thread.
+    registry.getAvailableTasks()
     return registry
 
 

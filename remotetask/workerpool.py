@@ -18,12 +18,12 @@ import signal
 import sys
 
 from twisted.application.service import Service
-from twisted.internet import defer, error, protocol, threads
+from twisted.internet import defer, error, protocol
 from twisted.logger import Logger
-from twisted.python.threadpool import ThreadPool
 
 from remotetask import values
 from remotetask.runner import Outcome, runTask
+from remotetask.threadpool import ThreadPoolService
 from remotetask.workerprocess import HEADER, frame
 
 #: The error of a job whose worker was stopped because the server stops;
@@ -31,22 +31,18 @@ from remotetask.workerprocess import HEADER, frame
 STOPPED = 'The server stopped while the job was running.'
 
 
-class ThreadWorkerPool(Service):
+class ThreadWorkerPool(ThreadPoolService):
     """Run jobs in ``size`` threads of this process.
 
     For tasks registered only in Python. A thread cannot be stopped from
     outside, so task timeouts are not enforced here.
     """
 
-    name = 'workers'
-
     def __init__(self, service, size, reactor=None):
-        from twisted.internet import reactor as defaultReactor
+        super().__init__('remotetask-workers', size, reactor)
         self.service = service
         self.size = size
-        self.reactor = reactor or defaultReactor
         self.busy = 0
-        self.pool = ThreadPool(size, size, 'remotetask-worker')
 
     @property
     def free(self):
@@ -54,9 +50,8 @@ class ThreadWorkerPool(Service):
 
     def run(self, row, task):
         self.busy += 1
-        d = threads.deferToThreadPool(
-            self.reactor, self.pool, runTask, task, self.service, row['id'],
-            values.decode(row['input']))
+        d = self.call(runTask, task, self.service, row['id'],
+                      values.decode(row['input']))
 
         def done(result):
             self.busy -= 1
@@ -71,14 +66,6 @@ class ThreadWorkerPool(Service):
 
     def kill(self):
         """Threads cannot be killed; their jobs finish on their own."""
-
-    def startService(self):
-        super().startService()
-        self.pool.start()
-
-    def stopService(self):
-        super().stopService()
-        return threads.deferToThread(self.pool.stop)
 
 
 class WorkerProcess(protocol.ProcessProtocol):

@@ -7,6 +7,7 @@ sets) that is a failure instead. Screenshots go to the directory named by
 ``REMOTETASK_ARTEFACTS`` (default: a temporary one).
 """
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -70,16 +71,23 @@ def makeDriver(profile):
     return driver
 
 
-@pytest.fixture(scope='module')
-def browser():
-    """One browser for the tests of a module; its console must stay free
-    of script errors (a policy violation or an exception in the page)."""
+@contextlib.contextmanager
+def openBrowser():
+    """A headless Chromium with a profile of its own, quit afterwards."""
     with tempfile.TemporaryDirectory(prefix='remotetask-chromium-') as home:
         driver = makeDriver(home)
         try:
             yield driver
         finally:
             driver.quit()
+
+
+@pytest.fixture(scope='module')
+def browser():
+    """One browser for the tests of a module; its console must stay free
+    of script errors (a policy violation or an exception in the page)."""
+    with openBrowser() as driver:
+        yield driver
 
 
 @pytest.fixture

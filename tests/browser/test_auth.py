@@ -2,12 +2,10 @@
 acts with the credentials the browser was given and its CSRF token, and
 the server refuses an action that comes without either."""
 
-import tempfile
-
 import pytest
 
 from tests.acceptance.daemon import waitUntil
-from tests.browser.conftest import PATIENCE, makeDriver, needBrowser
+from tests.browser.conftest import PATIENCE, openBrowser, needBrowser
 
 needBrowser()
 
@@ -29,12 +27,8 @@ fetch(new URL(path, location.origin), {method: 'POST', headers,
 @pytest.fixture
 def freshBrowser():
     """A browser of its own: the credentials it caches stay in it."""
-    with tempfile.TemporaryDirectory(prefix='remotetask-chromium-') as home:
-        driver = makeDriver(home)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    with openBrowser() as driver:
+        yield driver
 
 
 def test_actions_need_credentials_and_the_token(freshBrowser, tmp_path,
