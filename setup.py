@@ -46,8 +46,8 @@ setup(
         'console_scripts': ['remotetask = remotetask.cli:main'],
         # Enabled only by --examples; remotetask.tasks stays empty here.
         'remotetask.examples': [
-            'echo = remotetask.examples:echo',
-            'sleep = remotetask.examples:sleep',
+            'echo = remotetask.core.examples:echo',
+            'sleep = remotetask.core.examples:sleep',
         ],
     },
     classifiers=[

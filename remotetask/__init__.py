@@ -7,12 +7,12 @@ from remotetask.errors import (
     InternalError, InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed,
     NotAuthorised, RemoteTaskError, RequestTooLarge, StoreUnavailable,
     UnstorableValue)
-from remotetask.job import CronJob, Job
-from remotetask.service import TaskService
-from remotetask.status import (
+from remotetask.core.job import CronJob, Job
+from remotetask.core.service import TaskService
+from remotetask.core.status import (
     CANCELLED, COMPLETED, CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED,
     STARTLATER, Status)
-from remotetask.task import SimpleTask, TaskError
+from remotetask.core.task import SimpleTask, TaskError
 
 __all__ = [
     'TaskService', 'SimpleTask', 'TaskError', 'Job', 'CronJob', 'Status',

@@ -192,7 +192,7 @@ def cmdClean(server, args):
 
 
 def cmdServe(args, rest):
-    from remotetask.serve import serve
+    from remotetask.server.serve import serve
     return serve(rest)
 
 

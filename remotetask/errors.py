@@ -3,7 +3,7 @@
 Every error a caller can cause is a ``RemoteTaskError``. Its class docstring
 is its default message, written for the person who will read it in a log or
 a terminal; ``faultCode`` is the stable number an XML-RPC client sees. The
-translation to ``xmlrpc.client.Fault`` lives in ``remotetask.xmlrpc`` and uses
+translation to ``xmlrpc.client.Fault`` lives in ``remotetask.wire.faults`` and uses
 only these two attributes, so adding an error here is enough to publish it.
 """
 

@@ -6,7 +6,7 @@ Legacy code imports the status constants from here too, as it did from
 
 from zope.interface import Attribute, Interface
 
-from remotetask.status import (  # noqa: F401  (legacy import location)
+from remotetask.core.status import (  # noqa: F401  (legacy import location)
     CANCELLED, COMPLETED, CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED,
     STARTLATER)
 
@@ -78,7 +78,7 @@ class IJobStore(Interface):
     """Where jobs live. The contract every store keeps.
 
     Values: inputs, outputs and schedules arrive already encoded as text
-    (``remotetask.values``); the store keeps the text as it is. Rows are
+    (``remotetask.core.codec``); the store keeps the text as it is. Rows are
     returned as dicts with the keys ``id, task, status, input, output,
     error, traceback, created, started, completed, schedule, due, attempts,
     token, history, missed``; times are epoch seconds (float) or None;

@@ -1,4 +1,4 @@
-"""Tests for remotetask.cron: schedules, crontab parsing and next run times."""
+"""Tests for remotetask.core.cron: schedules, crontab parsing and next run times."""
 
 import dataclasses
 import functools
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from zoneinfo import ZoneInfo
 
-from remotetask.cron import (
+from remotetask.core.cron import (
     Schedule, describe, localZone, makeSchedule, nextCallTime, parseCrontab)
 
 BERLIN = ZoneInfo('Europe/Berlin')

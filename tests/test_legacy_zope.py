@@ -10,7 +10,7 @@ from zope.interface.verify import verifyObject
 
 from remotetask import SimpleTask, TaskService
 from remotetask.interfaces import ITask, ITaskRegistry, ITaskService
-from remotetask.registry import TaskRegistry
+from remotetask.core.registry import TaskRegistry
 
 
 def echo(input):

@@ -3,7 +3,7 @@
 import pytest
 
 from remotetask import NoSuchTask, SimpleTask
-from remotetask.registry import TASKS_GROUP, TaskRegistry
+from remotetask.core.registry import TASKS_GROUP, TaskRegistry
 
 
 @pytest.fixture

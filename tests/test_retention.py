@@ -5,7 +5,7 @@ import time
 import pytest
 from twisted.internet import defer, task
 
-from remotetask.retention import DAY, RetentionService, parseAge, parseKeep
+from remotetask.server.retention import DAY, RetentionService, parseAge, parseKeep
 
 
 def test_parse_ages_and_keep():

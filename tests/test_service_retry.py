@@ -4,7 +4,7 @@ store, through the TaskService."""
 import time
 
 from remotetask import SimpleTask
-from remotetask.runner import Outcome
+from remotetask.core.runner import Outcome
 from tests.tasks import Flaky
 
 

@@ -14,7 +14,7 @@ from zope.interface import implementer
 
 from remotetask.errors import NoSuchJob
 from remotetask.interfaces import IJobStore
-from remotetask.status import (
+from remotetask.core.status import (
     CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED)
 from remotetask.store import paging
 

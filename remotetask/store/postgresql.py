@@ -21,7 +21,7 @@ from zope.interface import implementer
 
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.interfaces import IJobStore
-from remotetask.status import FINISHED, QUEUED
+from remotetask.core.status import FINISHED, QUEUED
 from remotetask.store import paging
 from remotetask.store.pglisten import NotificationListener, reason as _reason
 from remotetask.store.sqlfile import loadQueries, migrations

@@ -19,16 +19,16 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server
 
-from remotetask import task as tasks
+from remotetask.core import task as tasks
 from remotetask.errors import (
     InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed, NotAuthorised,
     RequestTooLarge, StoreUnavailable, UnstorableValue)
-from remotetask.status import (
+from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.web import views
 from remotetask.web.plumbing import (
     Cached, header, isCrossSite, jsonBytes, localWorkers)
-from remotetask.wire import checkInput
+from remotetask.wire.marshal import checkInput
 
 CSRF_HEADER = b'x-remotetask-csrf'
 MAX_PAGE = 200

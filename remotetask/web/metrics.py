@@ -20,7 +20,7 @@ from prometheus_client.process_collector import ProcessCollector
 from twisted.logger import Logger
 from twisted.web import resource, server
 
-from remotetask.status import QUEUED, Status
+from remotetask.core.status import QUEUED, Status
 from remotetask.web.plumbing import localWorkers
 
 #: From a hundredth of a second to an hour: jobs are as short as an echo

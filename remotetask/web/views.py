@@ -11,8 +11,9 @@ bytes and datetimes as the store tags them (``{"$bytes": base64}``,
 import datetime
 import json
 
-from remotetask import cron, job as jobs
-from remotetask.status import CRONJOB, DELAYED, PROCESSING, QUEUED, Status
+from remotetask.core import cron
+from remotetask.core import job as jobs
+from remotetask.core.status import CRONJOB, DELAYED, PROCESSING, QUEUED, Status
 
 #: How many cron and delayed jobs the cron view lists, each.
 CRON_LIMIT = 1000

@@ -15,13 +15,13 @@ from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
 from remotetask import SimpleTask, TaskService
-from remotetask.dispatch import Dispatcher
-from remotetask.site import makeSite
+from remotetask.server.dispatch import Dispatcher
+from remotetask.wire.site import makeSite
 from remotetask.store import SQLiteJobStore
-from remotetask.threadpool import ThreadPoolService
+from remotetask.server.threadpool import ThreadPoolService
 from remotetask.web import makeRoot
-from remotetask.workerpool import ThreadWorkerPool
-from remotetask.xmlrpc import TaskServiceResource
+from remotetask.server.workerpool import ThreadWorkerPool
+from remotetask.wire.xmlrpc import TaskServiceResource
 from tests import tasks
 from tests.conftest import registerTestTasks
 

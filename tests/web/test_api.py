@@ -3,7 +3,7 @@
 import pytest_twisted
 from twisted.internet import defer
 
-from remotetask.status import Status
+from remotetask.core.status import Status
 from tests.web.conftest import eventually
 
 

@@ -2,7 +2,7 @@ from twisted.application.service import ServiceMaker
 
 remotetask = ServiceMaker(
     'remotetask',
-    'remotetask.tap',
+    'remotetask.server.tap',
     'A server that runs pre-defined tasks for other servers (XML-RPC).',
     'remotetask',
 )

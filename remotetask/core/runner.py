@@ -9,9 +9,9 @@ ran. Nothing a task does escapes as an exception: every ending is an
 import traceback as tracebacks
 from typing import NamedTuple
 
-from remotetask import values
+from remotetask.core import codec
 from remotetask.errors import UnstorableValue
-from remotetask.task import TaskError, option
+from remotetask.core.task import TaskError, option
 
 
 class Outcome(NamedTuple):
@@ -47,7 +47,7 @@ def runTask(task, service, jobid, input):
         return Outcome.failed(describeException(error),
                               tracebacks.format_exc(), retry=retry)
     try:
-        return Outcome(True, values.encode(result, 'the result'))
+        return Outcome(True, codec.encode(result, 'the result'))
     except UnstorableValue as error:
         return Outcome.failed(f'The task returned a result that cannot be '
                               f'stored: {error}')

@@ -17,11 +17,11 @@ from twisted.application.service import Service
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
-from remotetask import values
+from remotetask.core import codec
 from remotetask.errors import NoSuchTask, RemoteTaskError, StoreUnavailable
-from remotetask.runner import Outcome
-from remotetask.status import CANCELLED, FINISHED, QUEUED
-from remotetask.workerpool import STOPPED
+from remotetask.core.runner import Outcome
+from remotetask.core.status import CANCELLED, FINISHED, QUEUED
+from remotetask.server.workerpool import STOPPED
 
 
 class Dispatcher(Service):
@@ -197,7 +197,7 @@ class Dispatcher(Service):
         jobs for the free workers (``claimWith``)."""
         if outcome.ok and self.checkOutput is not None:
             try:
-                self.checkOutput(values.decode(outcome.output))
+                self.checkOutput(codec.decode(outcome.output))
             except RemoteTaskError as error:
                 outcome = Outcome.failed(error.message)
         status = self.service.finishRun(row, outcome)

@@ -14,15 +14,18 @@ import xmlrpc.client
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import server
-from twisted.web.xmlrpc import XMLRPC, Fault, XMLRPCIntrospection
+from twisted.web.xmlrpc import XMLRPC, Fault
 
-from remotetask import task as tasks
+from remotetask.core import task as tasks
 from remotetask.errors import (
     InvalidArgument, NotAllowed, RemoteTaskError, RequestTooLarge)
-from remotetask.status import CANCELLABLE, PROCESSING, STARTLATER
-from remotetask.wire import (
-    MAX_ID, MAX_PAGE, MAX_WAIT, NOT_XML, SCHEDULE_FIELDS, checkInput, jobId,
-    jobStruct, need, toFault, wireAnswer)
+from remotetask.core.status import CANCELLABLE, PROCESSING, STARTLATER
+from remotetask.wire.checks import (
+    MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
+from remotetask.wire.faults import toFault
+from remotetask.wire.marshal import NOT_XML, checkInput, wireAnswer
+from remotetask.wire.structs import jobStruct
+from remotetask.wire.system import SystemHandler
 
 log = Logger()
 
@@ -264,94 +267,3 @@ class TaskServiceResource(XMLRPC):
                 f'timeout must be from 0 to {MAX_WAIT} seconds.')
         d = self.dispatcher.waitFor(jobId(jobid), timeout)
         return d.addCallback(str)
-
-
-class SystemHandler(XMLRPCIntrospection):
-    """``system.listMethods``, ``methodHelp``, ``methodSignature`` and
-    ``multicall``, as Python's own XML-RPC server offers."""
-
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.parent = parent
-
-    def xmlrpc_methodHelp(self, method):
-        """Return the help text of the method named."""
-        return super().xmlrpc_methodHelp(need('The method name', method,
-                                               str))
-
-    xmlrpc_methodHelp.signature = [['string', 'string']]
-
-    def xmlrpc_methodSignature(self, method):
-        """Return the signatures of the method named ('' if unknown)."""
-        return super().xmlrpc_methodSignature(
-            need('The method name', method, str))
-
-    xmlrpc_methodSignature.signature = [['array', 'string'],
-                                        ['string', 'string']]
-
-    def xmlrpc_multicall(self, calls):
-        """Run many calls in one request; return, for each, [result] or a
-        fault struct. Consecutive add calls are stored in one transaction.
-        """
-        need('multicall', calls, list)
-        return self._multicall(calls)
-
-    @defer.inlineCallbacks
-    def _multicall(self, calls):
-        results = []
-        index = 0
-        while index < len(calls):
-            adds = []
-            while index + len(adds) < len(calls) and _isAdd(
-                    calls[index + len(adds)]):
-                adds.append(calls[index + len(adds)])
-            if len(adds) > 1:
-                requests = [_addArguments(call) for call in adds]
-                if self.parent.dispatcher is not None:
-                    answers = yield self.parent.dispatcher.claimWith(
-                        self.parent.addEach, requests)
-                else:
-                    rows, answers = yield self.parent.storeCall(
-                        self.parent.addEach, requests)
-                results.extend(_multicallAnswer(answer) for answer in answers)
-                index += len(adds)
-                continue
-            call = calls[index]
-            index += 1
-            if not isinstance(call, dict) or not isinstance(
-                    call.get('params', []), list):
-                results.append(_multicallAnswer(InvalidArgument(
-                    'Each call must be a struct with methodName and '
-                    'params (an array).')))
-                continue
-            name = call.get('methodName')
-            if name == 'system.multicall':
-                results.append(_multicallAnswer(InvalidArgument(
-                    'system.multicall cannot be nested.')))
-                continue
-            answer = yield self.parent.callMethod(name,
-                                                  call.get('params', []))
-            results.append(_multicallAnswer(answer))
-        return results
-
-
-def _isAdd(call):
-    """Whether ``call`` is an add that addEach can take as it is."""
-    if not (isinstance(call, dict) and call.get('methodName') == 'add'):
-        return False
-    params = call.get('params')
-    return (isinstance(params, list) and 1 <= len(params) <= 3
-            and type(params[0]) is str
-            and (len(params) < 3 or type(params[2]) is bool))
-
-
-def _addArguments(call):
-    params = call['params']
-    return tuple(params) + (None, None, False)[len(params):]
-
-
-def _multicallAnswer(answer):
-    if isinstance(answer, (Fault, Exception)):
-        fault = toFault(answer)
-        return dict(faultCode=fault.faultCode, faultString=fault.faultString)
-    return [answer]

@@ -22,7 +22,7 @@ import subprocess
 from zope.interface import implementer
 
 from remotetask.interfaces import ITask
-from remotetask.task import TaskError
+from remotetask.core.task import TaskError
 
 _FORMATTER = string.Formatter()
 _TAIL = 2000

@@ -6,7 +6,7 @@ They are declared in the entry-point group ``remotetask.examples``, not in
 
 import time
 
-from remotetask.task import TaskError
+from remotetask.core.task import TaskError
 
 
 def echo(input):

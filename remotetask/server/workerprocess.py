@@ -1,6 +1,6 @@
 """The worker process: runs one job at a time for the process pool.
 
-Started by ``remotetask.workerpool`` as ``python -m remotetask.workerprocess
+Started by ``remotetask.server.workerpool`` as ``python -m remotetask.server.workerprocess
 CONFIG``. It reads requests from stdin and writes outcomes to stdout, each a
 JSON object behind a 4-byte big-endian length. It needs no reactor: it does
 one thing at a time, and a task that crashes, hangs or leaks takes only
@@ -14,10 +14,10 @@ import sys
 import threading
 import time
 
-from remotetask import values
+from remotetask.core import codec
 from remotetask.errors import NoSuchTask
-from remotetask.registry import TaskRegistry
-from remotetask.runner import Outcome, runTask
+from remotetask.core.registry import TaskRegistry
+from remotetask.core.runner import Outcome, runTask
 
 HEADER = struct.Struct('>I')
 
@@ -56,7 +56,7 @@ def serve(registry, requests, responses):
             outcome = Outcome.failed(str(error))
         else:
             outcome = runTask(task, None, request['id'],
-                              values.decode(request['input']))
+                              codec.decode(request['input']))
         responses.write(frame(outcome._asdict()))
         responses.flush()
 

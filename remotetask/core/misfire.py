@@ -8,8 +8,8 @@ Moves are compare-and-sets on the due time, so that several servers doing
 this at once agree.
 """
 
-from remotetask import job as jobs
-from remotetask.status import CRONJOB
+from remotetask.core import job as jobs
+from remotetask.core.status import CRONJOB
 
 
 def handleMisfires(store, timezone, now, grace=60.0, limit=100000):

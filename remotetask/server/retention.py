@@ -17,7 +17,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from remotetask.errors import StoreUnavailable
-from remotetask.status import CANCELLED, COMPLETED, ERROR
+from remotetask.core.status import CANCELLED, COMPLETED, ERROR
 
 DAY = 86400
 DEFAULT_KEEP = {COMPLETED: 7 * DAY, ERROR: 30 * DAY, CANCELLED: 30 * DAY}

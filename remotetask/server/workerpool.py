@@ -6,7 +6,7 @@ with the job's ``Outcome`` and never fails, and they start and stop as
 Twisted services. Neither runs task code on the reactor thread.
 
 The process pool (the default) starts ``size`` children running
-``remotetask.workerprocess``; each resolves tasks by name itself, so only
+``remotetask.server.workerprocess``; each resolves tasks by name itself, so only
 tasks reachable by name (entry points, import paths, command files) run
 there. A child that dies mid-job ends that job in error with the reason
 and is replaced; a job over its task's ``timeout`` has its child killed.
@@ -21,10 +21,10 @@ from twisted.application.service import Service
 from twisted.internet import defer, error, protocol
 from twisted.logger import Logger
 
-from remotetask import values
-from remotetask.runner import Outcome, runTask
-from remotetask.threadpool import ThreadPoolService
-from remotetask.workerprocess import HEADER, frame
+from remotetask.core import codec
+from remotetask.core.runner import Outcome, runTask
+from remotetask.server.threadpool import ThreadPoolService
+from remotetask.server.workerprocess import HEADER, frame
 
 #: The error of a job whose worker was stopped because the server stops;
 #: the dispatcher puts such a job back in the queue instead.
@@ -51,7 +51,7 @@ class ThreadWorkerPool(ThreadPoolService):
     def run(self, row, task):
         self.busy += 1
         d = self.call(runTask, task, self.service, row['id'],
-                      values.decode(row['input']))
+                      codec.decode(row['input']))
 
         def done(result):
             self.busy -= 1
@@ -170,7 +170,7 @@ class ProcessWorkerPool(Service):
                                  registry=self.registry.toConfig()))
         self.reactor.spawnProcess(
             worker, self.python,
-            [self.python, '-m', 'remotetask.workerprocess', config],
+            [self.python, '-m', 'remotetask.server.workerprocess', config],
             env=os.environ)
         self.workers.add(worker)
         self.idle.append(worker)

@@ -20,7 +20,7 @@ from zope.interface import implementer
 
 from remotetask.errors import NoSuchTask
 from remotetask.interfaces import ITask, ITaskRegistry
-from remotetask.task import SimpleTask
+from remotetask.core.task import SimpleTask
 
 try:
     import zope.component as _component
@@ -87,7 +87,7 @@ class TaskRegistry:
 
     def registerCommands(self, filename):
         """Register the command tasks declared in ``filename``."""
-        from remotetask.commandtask import loadCommands
+        from remotetask.core.commandtask import loadCommands
         for name, task in loadCommands(filename).items():
             self.register(name, task)
         self._commandsFile = filename

@@ -2,7 +2,7 @@
 
 ``ThreadedProcessor`` is what ``TaskService.startProcessing()`` starts for
 hosts that embed the service without a reactor (legacy Zope). The daemon
-uses ``remotetask.dispatch`` instead, driven by the reactor.
+uses ``remotetask.server`` instead, driven by the reactor.
 """
 
 import threading

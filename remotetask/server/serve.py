@@ -11,7 +11,7 @@ from twisted.internet import reactor
 from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.python import usage
 
-from remotetask import tap
+from remotetask.server import tap
 
 
 def serve(argv):

@@ -1,0 +1,109 @@
+"""The daemon's command line: ``twistd remotetask --help`` and
+``remotetask serve --help`` show these options."""
+
+import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from twisted.python import usage
+
+from remotetask.server.retention import parseKeep
+
+DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
+DEFAULT_STORE = 'sqlite:remotetask.sqlite'
+
+
+def _size(text):
+    """A byte count, with an optional K, M or G suffix."""
+    units = {'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3}
+    text = text.strip().upper().removesuffix('B')
+    factor = units.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in units else text
+    try:
+        value = int(float(number) * factor)
+    except ValueError:
+        raise usage.UsageError(f'not a size: {text!r} (e.g. 10M)') from None
+    if value <= 0:
+        raise usage.UsageError('--max-request-size must be positive')
+    return value
+
+
+class Options(usage.Options):
+    synopsis = '[options]'
+    longdesc = ('Run the remotetask server: XML-RPC clients add jobs for '
+                'named tasks and ask for their results; a pool of workers '
+                'runs them, and cron jobs run on their schedule.')
+
+    optFlags = [
+        ['examples', None,
+         'Enable the example tasks echo and sleep (for a first run).'],
+        ['access-log', None, 'Log a line for every HTTP request.'],
+    ]
+    optParameters = [
+        ['listen', 'l', DEFAULT_LISTEN,
+         'Where to listen, as an endpoint string; ssl:... for TLS.'],
+        ['store', 's', DEFAULT_STORE,
+         'The job store: sqlite:FILE, memory: or a postgresql:// URL.'],
+        ['workers', 'w', os.cpu_count() or 1,
+         'How many jobs run at once.', int],
+        ['pool', None, 'process',
+         'Run jobs in worker processes (process) or threads (thread).'],
+        ['timezone', None, None,
+         'The zone cron schedules are read in (default: the local one).'],
+        ['users', None, None,
+         'A password file (user:password lines); when given, every '
+         'request needs HTTP Basic credentials.'],
+        ['max-request-size', None, 10 * 1024 * 1024,
+         'The largest request body accepted (K, M, G suffixes).', _size],
+        ['portfile', None, None,
+         'Write the port listened on to this file (for --listen tcp:0).'],
+        ['commands', None, None,
+         'A file declaring tasks that run external programs.'],
+        ['grace', None, 30.0,
+         'Seconds running jobs get to finish when the server stops.',
+         float],
+        ['store-threads', None, 4,
+         'Threads for store calls.', int],
+        ['server-id', None, None,
+         'With a shared store: a name for this server that stays the same '
+         'across restarts, so that it takes back its own unfinished jobs '
+         'at once when it starts (default: a new one each start).'],
+        ['keep-finished', None, 'completed=7d,error=30d,cancelled=30d',
+         'How long finished jobs are kept before they are removed, per '
+         'status: AGE as 90s, 15m, 12h, 7d, 2w or forever.'],
+        ['heartbeat-timeout', None, 30.0,
+         'With a shared store: seconds without a heartbeat after which '
+         "a server's running jobs are put back in the queue.", float],
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self['tasks'] = {}
+
+    def opt_task(self, value):
+        """Declare a task: NAME=package.module:function (repeatable)."""
+        name, sep, path = value.partition('=')
+        if not sep or not name or ':' not in path:
+            raise usage.UsageError(
+                f'--task needs NAME=package.module:function, not {value!r}')
+        self['tasks'][name] = path
+
+    def postOptions(self):
+        if self['pool'] not in ('process', 'thread'):
+            raise usage.UsageError('--pool is process or thread')
+        if self['workers'] < 1:
+            raise usage.UsageError('--workers must be at least 1')
+        if self['timezone']:
+            try:
+                self['timezone'] = ZoneInfo(self['timezone'])
+            except (ZoneInfoNotFoundError, ValueError):
+                raise usage.UsageError(
+                    f'unknown time zone {self["timezone"]!r}') from None
+        try:
+            self['keep-finished'] = parseKeep(self['keep-finished'])
+        except ValueError as error:
+            raise usage.UsageError(f'--keep-finished: {error}') from None
+        for name in ('users', 'commands'):
+            if self[name] and not os.path.isfile(self[name]):
+                raise usage.UsageError(f'--{name}: no file {self[name]!r}')
+
+

@@ -1,0 +1,88 @@
+"""``twistd remotetask``: the service tree of the daemon.
+
+``makeService`` only composes: a store thread pool, the worker pool, the
+dispatcher and the web site, in that order, so that stopping (the reverse
+order) first stops taking requests, then lets running jobs finish within
+the grace period, then stops the workers and the store.
+"""
+
+from twisted.internet import endpoints
+from twisted.python import usage
+
+from remotetask.core import cron
+from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
+from remotetask.core.service import TaskService
+from remotetask.server.cluster import ClusterService, isShared
+from remotetask.server.dispatch import Dispatcher
+from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
+from remotetask.server.retention import RetentionService
+from remotetask.server.services import (
+    OrderedServices, StoreService, WebService)
+from remotetask.server.threadpool import ThreadPoolService
+from remotetask.server.workerpool import ProcessWorkerPool, ThreadWorkerPool
+from remotetask.store import openStore
+from remotetask.web import makeRoot
+from remotetask.wire.marshal import checkWireValue
+from remotetask.wire.site import makeSite
+from remotetask.wire.xmlrpc import TaskServiceResource
+
+
+def makeRegistry(options):
+    groups = [TASKS_GROUP] + ([EXAMPLES_GROUP] if options['examples']
+                              else [])
+    registry = TaskRegistry(groups)
+    for name, path in options['tasks'].items():
+        try:
+            registry.registerPath(name, path)
+        except Exception as error:
+            raise usage.UsageError(f'--task {name}={path}: {error}')
+    if options['commands']:
+        try:
+            registry.registerCommands(options['commands'])
+        except (OSError, ValueError) as error:
+            raise usage.UsageError(f'--commands: {error}')
+    # Import the entry points' modules now, before the reactor runs: the
+    # dispatcher looks tasks up on the reactor thread.
+    registry.getAvailableTasks()
+    return registry
+
+
+def makeService(options):
+    from twisted.internet import reactor
+    try:
+        store = openStore(options['store'], options['server-id'])
+    except Exception as error:
+        raise usage.UsageError(f'--store {options["store"]}: {error}')
+    service = TaskService(store=store, registry=makeRegistry(options),
+                          timezone=options['timezone'] or cron.localZone())
+    top = OrderedServices()
+    StoreService(store).setServiceParent(top)
+    storePool = ThreadPoolService('remotetask-store',
+                                  options['store-threads'])
+    storePool.setServiceParent(top)
+    if options['pool'] == 'process':
+        workers = ProcessWorkerPool(service.registry, options['workers'])
+    else:
+        workers = ThreadWorkerPool(service, options['workers'])
+    workers.setServiceParent(top)
+    dispatcher = Dispatcher(service, workers, storePool.call,
+                            grace=options['grace'],
+                            checkOutput=checkWireValue)
+    dispatcher.setServiceParent(top)
+    RetentionService(store, storePool.call,
+                     options['keep-finished']).setServiceParent(top)
+    if isShared(store):
+        ClusterService(
+            store, storePool.call, dispatcher.wakeFromThread,
+            options['heartbeat-timeout'],
+            finished=dispatcher.finishedElsewhereFromThread,
+        ).setServiceParent(top)
+    resource = TaskServiceResource(service, storePool.call, dispatcher)
+    root = makeRoot(resource, service, storePool.call, dispatcher)
+    dispatcher.onJobEnded = root.metrics.jobEnded
+    site = makeSite(root, options['max-request-size'], options['users'],
+                    options['access-log'])
+    endpoint = endpoints.serverFromString(reactor, options['listen'])
+    WebService(endpoint, site, options['portfile']).setServiceParent(top)
+    top.taskService = service
+    return top

@@ -1,0 +1,39 @@
+"""Jobs as XML-RPC structs."""
+
+import datetime
+
+from remotetask.wire.checks import SCHEDULE_FIELDS
+
+
+def _datetime(epoch):
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch)
+
+
+def _iso(moment):
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc).isoformat()
+
+
+def jobStruct(job):
+    """A job as an XML-RPC struct (times as ISO 8601 strings in UTC)."""
+    struct = dict(
+        id=job.id, task=job.task, status=str(job.status), input=job.input,
+        output=job.output, error=job.error, traceback=job.traceback,
+        created=_iso(job.created), started=_iso(job.started),
+        completed=_iso(job.completed), attempts=job.attempts,
+        history=list(job.history), schedule=None,
+        nextRun=_iso(job.scheduledFor if hasattr(job, 'scheduledFor')
+                     else _datetime(job.due)))
+    if hasattr(job, 'timeOfNextCall'):
+        schedule = {name: list(getattr(job, name)) for name in
+                    SCHEDULE_FIELDS if getattr(job, name)}
+        if job.crontab:
+            schedule = dict(crontab=job.crontab)
+        if job.delay is not None:
+            schedule = dict(delay=job.delay)
+        if job.misfire != 'once':
+            schedule['misfire'] = job.misfire
+        struct['schedule'] = schedule
+        struct['missed'] = job.missed
+    return struct
