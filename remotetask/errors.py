@@ -71,9 +71,28 @@ class NotAllowed(RemoteTaskError):
 
 
 class StoreUnavailable(RemoteTaskError):
-    """The job store is not available right now; try again shortly."""
+    """The job store is not available right now; nothing was changed, so
+    try again shortly."""
 
     faultCode = 6
+
+    #: True when a kept connection was found dead before anything was sent
+    #: to commit: the call may be tried again at once on a new connection.
+    connectionLost = False
+
+
+class StoreOutcomeUnknown(StoreUnavailable):
+    """The job store was lost while it committed this change: it may or
+    may not have been saved. Check before trying again (an add with a
+    key is safe to repeat)."""
+
+    faultCode = 10
+
+
+class ServerBusy(RemoteTaskError):
+    """The server is at one of its limits right now; try again shortly."""
+
+    faultCode = 11
 
 
 class RequestTooLarge(RemoteTaskError):

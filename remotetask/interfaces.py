@@ -81,13 +81,24 @@ class IJobStore(Interface):
     (``remotetask.core.codec``); the store keeps the text as it is. Rows are
     returned as dicts with the keys ``id, task, status, input, output,
     error, traceback, created, started, completed, schedule, due, attempts,
-    token, history, missed``; times are epoch seconds (float) or None;
-    ``history`` is None or a JSON array of the failed attempts; ``missed``
-    counts a cron job's due times that passed without a run.
+    token, history, missed, claimed``; times are epoch seconds (float) or
+    None; ``history`` is None or a JSON array of the failed attempts;
+    ``missed`` counts a cron job's due times that passed without a run;
+    ``claimed`` is when the current claim was made.
 
     Durability: when a method that writes returns, the write is committed
     and survives the death of the process (``kill -9``). A method that
     raises has written nothing.
+
+    Transactions: ``transaction()`` groups writes. Every method called on
+    the same thread inside it joins it, so that one commit (one ``fsync``,
+    one round trip) covers them all; the outermost one commits when it
+    ends and rolls everything back if it raises. Durability then holds
+    when the outermost one has ended. A method that refuses (a
+    ``RemoteTaskError`` other than ``StoreUnavailable``) does so before it
+    writes, so a caller may catch the refusal and go on within the same
+    transaction; any other exception means the transaction must be rolled
+    back.
 
     Identity: ids are ints from 1, increasing, never reused within a store,
     below 2**31 so that they travel as XML-RPC ints.
@@ -95,12 +106,16 @@ class IJobStore(Interface):
     Claiming: ``claim`` hands each due run to exactly one caller, even with
     many threads, processes or servers claiming at once, and never skips a
     due job. Cron runs come first, then delayed jobs, then queued jobs in
-    id order. A claimed queued or delayed job is ``processing`` with a
+    id order; queued jobs are claimed by one statement however many are
+    asked for. A claimed queued or delayed job is ``processing`` with a
     fresh ``token``; a claimed cron job keeps status ``cronjob``, its
     ``due`` moves on to the next run (missed runs coalesce into one), and
     it gets a token too. ``finish`` succeeds only with the token of the
     current claim, so a caller that lost its claim cannot overwrite a
-    result.
+    result. A claim may hand out runs that wait before they start (beside
+    busy workers): their ``attempts`` grow only when ``markStarted`` says
+    they began, so that a run the server never started is not counted as
+    an attempt when the server dies.
 
     Cost: lookups by id, claims and cleaning do not scan or load the whole
     table; memory does not grow with the number of jobs.
@@ -127,6 +142,10 @@ class IJobStore(Interface):
     def get(jobid):
         """Return the row of ``jobid``; ``NoSuchJob`` if there is none."""
 
+    def statuses(ids):
+        """Return ``{jobid: status}`` for those of ``ids`` that exist, in
+        one read."""
+
     def ids(after=0, limit=None):
         """Return up to ``limit`` job ids greater than ``after``, ascending."""
 
@@ -147,10 +166,20 @@ class IJobStore(Interface):
         """Give every cron and delayed job that has no due time yet the due
         time ``firstDue(row, now)``; return how many were scheduled."""
 
-    def claim(now, token, nextDue, started):
-        """Claim one run due at ``now``, marking it with ``token`` and the
-        start time ``started``; return its row (after the claim) or None.
-        ``nextDue(row, now)`` gives a cron job's next due time."""
+    def claim(now, limit, token, nextDue, started=None, scheduled=True):
+        """Claim up to ``limit`` runs due at ``now``, marking each with
+        ``token``; return their rows (after the claim), in the order they
+        should run. ``nextDue(row, now)`` gives a cron job's next due time.
+        ``started`` (epoch seconds) marks the runs started at once, each
+        attempt counted; None leaves that to ``markStarted``. With
+        ``scheduled`` False only queued jobs are looked at (no cron or
+        delayed search: the cheap claim a dispatcher makes at every
+        wake-up)."""
+
+    def markStarted(runs, now):
+        """Record that the claimed runs ``[(jobid, token)]`` began at
+        ``now``: each one's ``attempts`` grows by one. A run whose token
+        is no longer current is left alone. Return how many were marked."""
 
     def finish(jobid, token, status, output, error, traceback, now,
                due=None, attempt=None):
@@ -160,10 +189,12 @@ class IJobStore(Interface):
         False, writing nothing, if the token is not the job's current one
         (the claim was lost, or the job was cancelled meanwhile)."""
 
-    def release(jobid, token):
+    def release(jobid, token, started=False):
         """Give up the claim ``token`` on a job that did not run to its
         end (server shutting down): a processing job goes back to the
-        queue. Return False, writing nothing, if the token is not current."""
+        queue. ``started``: the run had begun, and its attempt is given
+        back (stopping the server is not the job's failure). Return False,
+        writing nothing, if the token is not current."""
 
     def skipRuns(jobid, due, next, missed):
         """Move a cron job's due time from ``due`` to ``next``, adding
@@ -222,6 +253,16 @@ class IJobStore(Interface):
         it, and a cron job then goes on with its schedule. Return False,
         writing nothing, unless it is a cron or delayed job not running
         at the moment; ``NoSuchJob`` if there is none."""
+
+    def transaction():
+        """A context manager: one write transaction on this thread, which
+        this store's methods called inside it join (see the class
+        docstring)."""
+
+    def afterCommit(callback):
+        """Call ``callback()`` once the transaction open on this thread
+        has committed (at once when none is open); never if it rolls back.
+        For telling others about a change only when they can read it."""
 
     def close():
         """Release connections; the store is not used afterwards."""

@@ -19,6 +19,14 @@ def nextDueIn(seconds):
     return lambda row, now: now + seconds
 
 
+def claimOne(store, now, token, nextDue=None, started=None):
+    """Claim one run, started at ``started`` (``now`` when None); its row,
+    or None when nothing is due."""
+    rows = store.claim(now, 1, token, nextDue or nextDueIn(60),
+                       now if started is None else started)
+    return rows[0] if rows else None
+
+
 class StoreContractTests:
 
     def makeStore(self, tmp_path):
@@ -35,7 +43,10 @@ class StoreContractTests:
         return self.store.add(task, input, status, schedule, now)
 
     def claim(self, now=100.0, token='t', nextDue=nextDueIn(60)):
-        return self.store.claim(now, token, nextDue, now + 0.5)
+        """Claim one run, started at once; its row or None."""
+        rows = self.store.claim(now, 1, token, nextDue, now + 0.5)
+        assert len(rows) <= 1
+        return rows[0] if rows else None
 
     def test_provides_interface(self):
         """The store provides every method of IJobStore."""
@@ -53,7 +64,7 @@ class StoreContractTests:
             id=jobid, task='t', status='queued', input='{"a":1}',
             output=None, error=None, traceback=None, created=5.0,
             started=None, completed=None, schedule=None, due=None,
-            attempts=0, token=None, history=None, missed=0)
+            attempts=0, token=None, history=None, missed=0, claimed=None)
 
     def test_get_unknown_id_raises_NoSuchJob(self):
         """An unknown id is a NoSuchJob, which is a KeyError."""
@@ -227,16 +238,17 @@ class StoreContractTests:
         assert self.add() == 5
 
     def test_concurrent_claims_hand_out_each_job_once(self):
-        """Eight threads claiming at once get every job exactly once."""
+        """Eight threads claiming three at a time get every job exactly
+        once."""
         total = 200
         self.store.addMany([('echo', '1', 'queued', None)] * total, 0.0)
         claimed, errors = [], []
 
         def worker(name):
             try:
-                while (row := self.store.claim(1.0, name, nextDueIn(1),
-                                               1.0)) is not None:
-                    claimed.append(row['id'])
+                while rows := self.store.claim(1.0, 3, name, nextDueIn(1),
+                                               1.0, scheduled=False):
+                    claimed.extend(row['id'] for row in rows)
             except Exception as error:  # surfaced by the assert below
                 errors.append(error)
 
@@ -260,6 +272,111 @@ class StoreContractTests:
         row = self.store.get(jobid)
         assert (row['status'], row['token']) == ('queued', None)
         assert not self.store.release(jobid, 'mine')
+
+    def test_statuses_reads_many_jobs_at_once(self):
+        """statuses() gives the status of each job that exists, leaving
+        out the ids that do not."""
+        queued, cancelled = self.add(), self.add()
+        self.store.transition(cancelled, {'queued'}, 'cancelled')
+        assert self.store.statuses([queued, cancelled, 999, 2 ** 40]) == {
+            queued: 'queued', cancelled: 'cancelled'}
+        assert self.store.statuses([]) == {}
+
+    def test_claim_takes_up_to_limit_in_one_call(self):
+        """claim(limit=n) hands out at most n runs, cron first, then
+        delayed, then queued oldest first; the rest wait for the next."""
+        queued = [self.add() for _ in range(4)]
+        delayed = self.add(status='delayed', schedule='{"delay": 1}')
+        cron = self.add(status='cronjob', schedule='{"minute": [0]}')
+        self.store.scheduleFirstRuns(0.0, lambda row, now: 5.0)
+        rows = self.store.claim(10.0, 4, 't', nextDueIn(60), 10.0)
+        assert [row['id'] for row in rows] == [cron, delayed] + queued[:2]
+        rows = self.store.claim(10.0, 10, 'u', nextDueIn(60), 10.0)
+        assert [row['id'] for row in rows] == queued[2:]
+        assert self.store.claim(10.0, 10, 'v', nextDueIn(60), 10.0) == []
+
+    def test_a_claim_without_scheduled_looks_at_queued_jobs_only(self):
+        """scheduled=False, the cheap claim of a wake-up, leaves due cron
+        and delayed runs for the next full claim."""
+        self.add(status='delayed', schedule='{"delay": 1}')
+        self.store.scheduleFirstRuns(0.0, lambda row, now: 5.0)
+        queued = self.add()
+        rows = self.store.claim(10.0, 5, 't', nextDueIn(60), 10.0,
+                                scheduled=False)
+        assert [row['id'] for row in rows] == [queued]
+        assert self.store.claim(10.0, 5, 't', nextDueIn(60), 10.0,
+                                scheduled=False) == []
+
+    def test_attempts_count_runs_that_started(self):
+        """A run claimed without started counts no attempt until
+        markStarted says it began, and then only under its own token; a
+        claim with started counts it at once."""
+        waiting, direct = self.add(), self.add()
+        first, = self.store.claim(100.0, 1, 'w', nextDueIn(60))
+        row = self.store.get(waiting)
+        assert (first['id'], row['attempts'], row['started']) == (
+            waiting, 0, None)
+        assert row['claimed'] is not None
+        assert self.store.markStarted([(waiting, 'other')], 101.0) == 0
+        assert self.store.markStarted([(waiting, 'w')], 101.0) == 1
+        row = self.store.get(waiting)
+        assert (row['attempts'], row['started']) == (1, 101.0)
+        self.store.claim(100.0, 1, 'd', nextDueIn(60), started=102.0)
+        row = self.store.get(direct)
+        assert (row['attempts'], row['started']) == (1, 102.0)
+
+    def test_release_of_a_started_run_gives_its_attempt_back(self):
+        """A run put back because the server stops is not an attempt; one
+        put back before it started had none to give."""
+        jobid = self.add()
+        self.claim(token='a')
+        assert self.store.release(jobid, 'a', started=True)
+        assert self.store.get(jobid)['attempts'] == 0
+        self.store.claim(100.0, 1, 'b', nextDueIn(60))
+        assert self.store.release(jobid, 'b', started=False)
+        assert self.store.get(jobid)['attempts'] == 0
+
+    def test_a_transaction_groups_writes_and_commits_once(self):
+        """Writes inside transaction() are one unit: afterCommit callbacks
+        run after it ends, in order, and the writes are then visible."""
+        seen = []
+        with self.store.transaction():
+            first = self.add()
+            self.store.afterCommit(lambda: seen.append(
+                self.store.get(first)['status']))
+            second = self.add()
+            self.store.transition(first, {'queued'}, 'cancelled')
+            assert seen == []
+        assert seen == ['cancelled']
+        assert self.store.get(second)['status'] == 'queued'
+        self.store.afterCommit(lambda: seen.append('now'))
+        assert seen == ['cancelled', 'now']
+
+    def test_a_transaction_that_raises_writes_nothing(self):
+        """A raise inside transaction() rolls back every write in it, and
+        its afterCommit callbacks never run."""
+        kept = self.add()
+        seen = []
+        with pytest.raises(ZeroDivisionError):
+            with self.store.transaction():
+                self.add()
+                self.store.transition(kept, {'queued'}, 'cancelled')
+                self.store.afterCommit(lambda: seen.append('committed'))
+                1 / 0
+        assert seen == []
+        assert self.store.ids() == [kept]
+        assert self.store.get(kept)['status'] == 'queued'
+        assert self.add() > kept
+
+    def test_a_refusal_inside_a_transaction_leaves_the_rest(self):
+        """A method that refuses (NoSuchJob) writes nothing, so the
+        caller may go on within the same transaction."""
+        with self.store.transaction():
+            jobid = self.add()
+            with pytest.raises(NoSuchJob):
+                self.store.transition(jobid + 100, {'queued'}, 'cancelled')
+            assert self.store.transition(jobid, {'queued'}, 'cancelled')
+        assert self.store.get(jobid)['status'] == 'cancelled'
 
     def test_finish_as_a_retry_waits_until_due(self):
         """finish(status='queued', due=...) puts the job back in the queue,

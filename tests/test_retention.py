@@ -23,8 +23,8 @@ def test_parse_ages_and_keep():
 def finished(service, status, age):
     """A job in ``status`` that ended ``age`` seconds ago."""
     jobid = service.add('echo', 1)
-    row = service.store.claim(time.time(), f't{jobid}',
-                              lambda row, now: now, time.time())
+    row, = service.store.claim(time.time(), 1, f't{jobid}',
+                               lambda row, now: now, time.time())
     service.store.finish(jobid, row['token'], status, None, None, None,
                          time.time() - age)
     return jobid

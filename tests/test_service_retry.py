@@ -101,7 +101,25 @@ def test_a_job_lost_too_often_ends_in_error(service):
     assert service.claimNext() is None
     job = service.jobs[jobid]
     assert job.status == 'error'
-    assert 'lost with its worker or server 2 times' in job.error
+    assert 'lost with its worker or server' in job.error
+    assert 'all of its 2 attempts' in job.error
+
+
+def test_a_claimed_job_that_never_started_is_not_charged(service):
+    """A job claimed to wait beside busy workers, and lost with its
+    server before it started, comes back with no attempt counted: a task
+    allowed one attempt still runs."""
+    service.registry.register('once', SimpleTask(lambda x: x,
+                                                 maxAttempts=1))
+    jobid = service.add('once', 1)
+    for _ in range(3):
+        row, = service.claim(1)
+        assert row['id'] == jobid
+        assert service.recoverAbandoned() == 1
+    assert service.getJob(jobid).attempts == 0
+    assert service.processNext()
+    job = service.getJob(jobid)
+    assert (job.status, job.attempts, job.output) == ('completed', 1, 1)
 
 
 def test_cancel_a_running_job(service):

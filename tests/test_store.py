@@ -48,15 +48,16 @@ class TestSQLiteJobStore(StoreContractTests):
         plan = self.store._connection().execute(
             'EXPLAIN QUERY PLAN ' + __import__(
                 'remotetask.store.sqlite', fromlist=['QUERIES']
-            ).QUERIES['claim_queued_job'],
-            dict(now=1.0, token='t', started=1.0)).fetchall()
+            ).QUERIES['claim_queued_jobs'],
+            dict(now=1.0, token='t', started=1.0, claimed=1.0,
+                 limit=5)).fetchall()
         details = ' '.join(row['detail'] for row in plan)
         assert 'USING INDEX jobs_by_status' in details
         assert 'SCAN jobs' not in details.replace('SCAN jobs USING', '')
 
     @pytest.mark.parametrize('query, index', [
         ('due_cron_job', 'jobs_scheduled'),
-        ('claim_delayed_job', 'jobs_scheduled'),
+        ('claim_delayed_jobs', 'jobs_scheduled'),
         ('unscheduled_jobs', 'jobs_scheduled'),
         ('purge_jobs', 'jobs_finished')])
     def test_scheduled_and_retention_queries_seek_their_index(self, query,
@@ -67,8 +68,8 @@ class TestSQLiteJobStore(StoreContractTests):
         from remotetask.store.sqlite import QUERIES
         plan = self.store._connection().execute(
             'EXPLAIN QUERY PLAN ' + QUERIES[query],
-            dict(now=1.0, token='t', started=1.0, status='completed',
-                 before=1.0, limit=5)).fetchall()
+            dict(now=1.0, token='t', started=1.0, claimed=1.0,
+                 status='completed', before=1.0, limit=5)).fetchall()
         details = ' '.join(row['detail'] for row in plan)
         assert f'INDEX {index}' in details
         assert 'TEMP B-TREE' not in details

@@ -10,7 +10,7 @@ import traceback as tracebacks
 from typing import NamedTuple
 
 from remotetask.core import codec
-from remotetask.errors import UnstorableValue
+from remotetask.errors import RemoteTaskError, UnstorableValue
 from remotetask.core.task import TaskError, option
 
 
@@ -36,8 +36,13 @@ def describeException(error):
     return f'{type(error).__name__}: {error}'
 
 
-def runTask(task, service, jobid, input):
-    """Call ``task(service, jobid, input)`` and return its Outcome."""
+def runTask(task, service, jobid, input, checkOutput=None):
+    """Call ``task(service, jobid, input)`` and return its Outcome.
+
+    ``checkOutput(result)`` raises a ``RemoteTaskError`` for a result the
+    clients could not read (the server's wire check): it runs here, where
+    the task ran, so that a big result is looked at once, and never on the
+    server's network thread."""
     try:
         result = task(service, jobid, input)
     except TaskError as error:
@@ -47,7 +52,13 @@ def runTask(task, service, jobid, input):
         return Outcome.failed(describeException(error),
                               tracebacks.format_exc(), retry=retry)
     try:
-        return Outcome(True, codec.encode(result, 'the result'))
+        output = codec.encode(result, 'the result')
     except UnstorableValue as error:
         return Outcome.failed(f'The task returned a result that cannot be '
                               f'stored: {error}')
+    if checkOutput is not None:
+        try:
+            checkOutput(result)
+        except RemoteTaskError as error:
+            return Outcome.failed(error.message)
+    return Outcome(True, output)

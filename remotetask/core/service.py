@@ -7,43 +7,19 @@ thread.
 """
 
 import collections.abc
-import json
-import random
-import re
 import time
-import uuid
 
-from twisted.logger import Logger
 from zope.interface import implementer
 
-from remotetask.core import cron
-from remotetask.core import job as jobs
-from remotetask.core import misfire
-from remotetask.core import runner
-from remotetask.core import codec
-from remotetask.errors import (
-    InvalidArgument, NoSuchTask, NotAllowed, RemoteTaskError)
-from remotetask.interfaces import ITaskService
+from remotetask.core import codec, cron, job as jobs
 from remotetask.core.registry import TaskRegistry
+from remotetask.core.running import JobRunning
 from remotetask.core.status import (
-    CANCELLABLE, CANCELLED, COMPLETED, CRONJOB, ERROR, FINISHED, PROCESSING,
-    QUEUED, STARTLATER, Status)
+    CANCELLABLE, CANCELLED, COMPLETED, ERROR, FINISHED, PROCESSING, QUEUED,
+    STARTLATER, Status)
+from remotetask.errors import InvalidArgument, NotAllowed, RemoteTaskError
+from remotetask.interfaces import ITaskService
 from remotetask.store.memory import MemoryJobStore
-from remotetask.core.task import option
-
-
-_CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')
-
-
-def _storableText(text):
-    """``text`` as every store and XML-RPC can keep it: an exception
-    message may hold a NUL (PostgreSQL refuses it), another control
-    character (XML cannot carry it) or a lone surrogate (no UTF-8 codec
-    takes it); these are written as backslash escapes instead."""
-    if text is None:
-        return None
-    text = _CONTROL.sub(lambda found: f'\\x{ord(found.group()):02x}', text)
-    return text.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 
 class JobsView(collections.abc.Mapping):
@@ -82,7 +58,7 @@ class JobsView(collections.abc.Mapping):
 
 
 @implementer(ITaskService)
-class TaskService:
+class TaskService(JobRunning):
     """Queue jobs for named tasks, run them, and report on them.
 
     ``store`` keeps the jobs (in memory when None); ``registry`` finds the
@@ -90,14 +66,12 @@ class TaskService:
     schedules are read in (the process's local zone when None).
     """
 
-    log = Logger()
-
     def __init__(self, store=None, registry=None, timezone=None):
         self.store = MemoryJobStore() if store is None else store
         self.registry = TaskRegistry() if registry is None else registry
         self.timezone = cron.localZone() if timezone is None else timezone
         self.jobs = JobsView(self)
-        self._addListeners = []
+        self._initListeners()
         self._processor = None
 
     def __repr__(self):
@@ -116,46 +90,14 @@ class TaskService:
 
     # Adding jobs
 
-    def onAdd(self, callback):
-        """Call ``callback()`` after every add, e.g. to wake a dispatcher."""
-        self._addListeners.append(callback)
-
-    def _added(self):
-        for callback in self._addListeners:
-            callback()
-
     def add(self, task, input=None, startLater=False):
-        jobid = self._add(task, input, startLater)
-        self._added()
-        return jobid
-
-    def _add(self, task, input, startLater):
         self._checkTask(task)
         status = STARTLATER if startLater else QUEUED
-        return self.store.add(task, codec.encode(input, 'input'), status,
-                              None, time.time())
-
-    def addAndClaim(self, task, input, startLater, slots):
-        """``add()``, then claim up to ``slots`` due runs (the oldest
-        first, so usually the job just added): for a dispatcher with free
-        workers, one call instead of an add and a wake-up to claim.
-        Returns ``(rows, jobid)``."""
-        jobid = self._add(task, input, startLater)
-        return self._claimAfterAdd(slots), jobid
-
-    def addEachAndClaim(self, requests, slots):
-        """``addEach()``, then claim up to ``slots`` due runs."""
-        results = self._addEach(requests)
-        return self._claimAfterAdd(slots), results
-
-    def _claimAfterAdd(self, slots):
-        # The add is committed: the caller must get its id even if the
-        # claim fails (the dispatcher's next round claims the job then).
-        try:
-            return self.claimSome(slots)
-        except RemoteTaskError:
-            self.log.failure('Claiming after an add failed')
-            return []
+        jobid = self.store.add(task, codec.encode(input, 'input'), status,
+                               None, time.time())
+        if status == QUEUED:
+            self._added()
+        return jobid
 
     def addMany(self, requests):
         """Add ``(task, input, startLater)`` tuples in one transaction;
@@ -174,12 +116,6 @@ class TaskService:
         """Add ``(task, input, startLater)`` tuples, the valid ones in one
         transaction; return, in order, each one's id or the
         ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
-        results = self._addEach(requests)
-        if any(type(result) is int for result in results):
-            self._added()
-        return results
-
-    def _addEach(self, requests):
         results, entries, slots = [], [], []
         for task, input, startLater in requests:
             try:
@@ -195,6 +131,7 @@ class TaskService:
             for slot, jobid in zip(slots,
                                    self.store.addMany(entries, time.time())):
                 results[slot] = jobid
+            self._added()
         return results
 
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
@@ -234,6 +171,52 @@ class TaskService:
     def getError(self, jobid):
         return self.store.get(jobid)['error']
 
+    def findJobs(self, status=None, task=None, after=0, limit=100):
+        """The jobs with ``status`` and ``task`` (None: any) and an id
+        above ``after``, oldest first, at most ``limit``: pages of jobs
+        for a caller that filters."""
+        return [jobs.fromRow(row, store=self.store, timezone=self.timezone)
+                for row in self.store.find(status=status, task=task,
+                                           after=after, limit=limit)]
+
+    # Looking, for the dashboard and /metrics: rows as the store keeps
+    # them (IJobStore), read in one call each.
+
+    def getRow(self, jobid):
+        """The store's row of ``jobid`` (``NoSuchJob`` if none)."""
+        return self.store.get(jobid)
+
+    def findRows(self, status=None, task=None, after=0, limit=100):
+        """The rows ``findJobs`` would make into jobs."""
+        return self.store.find(status=status, task=task, after=after,
+                               limit=limit)
+
+    def newest(self, status=None, task=None, text=None, before=None,
+               limit=50, scan=10000):
+        """A page of job previews, newest first: ``(rows, cursor)`` (see
+        ``IJobStore.newest``)."""
+        return self.store.newest(status=status, task=task, text=text,
+                                 before=before, limit=limit, scan=scan)
+
+    def counts(self):
+        """How many jobs there are of each status and task."""
+        return self.store.counts()
+
+    def oldestQueued(self, now=None):
+        """Since when the queued job to be taken next has waited."""
+        return self.store.oldestQueued(time.time() if now is None else now)
+
+    @property
+    def serverId(self):
+        """This server's name in a store shared by several, else None."""
+        return getattr(self.store, 'serverId', None)
+
+    def servers(self):
+        """The servers sharing the store (``[{id, heartbeat, running}]``),
+        or None for a store that one server holds."""
+        listed = getattr(self.store, 'servers', None)
+        return None if listed is None else listed()
+
     # Changing jobs
 
     def startJob(self, jobid):
@@ -250,8 +233,27 @@ class TaskService:
         thread may poll ``isCancelled(jobid)``. Returns True if it was
         cancelled, False if it had finished; ``NoSuchJob`` if there is none.
         """
-        return self.store.transition(jobid, CANCELLABLE | {PROCESSING},
-                                     CANCELLED)
+        cancelled = self.store.transition(
+            jobid, CANCELLABLE | {PROCESSING}, CANCELLED)
+        if cancelled:
+            self._ended(jobid, CANCELLED)
+        return cancelled
+
+    def retry(self, jobid):
+        """Queue a job that ended in ``error`` again, at once, with a fresh
+        count of attempts; whether it was in error."""
+        retried = self.store.retry(jobid)
+        if retried:
+            self._added()
+        return retried
+
+    def runNow(self, jobid, now=None):
+        """Make a cron or delayed job due now (not while it runs); whether
+        it was such a job."""
+        moved = self.store.runNow(jobid, time.time() if now is None else now)
+        if moved:
+            self._added()
+        return moved
 
     def isCancelled(self, jobid):
         """Whether ``jobid`` was cancelled: long tasks may poll this."""
@@ -274,127 +276,11 @@ class TaskService:
                 f'{", ".join(sorted(map(str, unfinished)))}.')
         return self.store.clean(sorted(stati))
 
-    # Processing
+    # Processing (claimNext, processNext, process and the run bookkeeping
+    # are in JobRunning)
 
     def hasJobsWaiting(self, now=None):
         return self.store.hasDue(time.time() if now is None else now)
-
-    def recoverAbandoned(self):
-        """Put jobs left ``processing`` by an earlier run of this server
-        (a crash, a kill -9) back in the queue; return how many."""
-        return self.store.requeue([PROCESSING], QUEUED)
-
-    def handleMisfires(self, now=None, grace=60.0, limit=100000):
-        """Apply the cron jobs' misfire policies; see ``remotetask.core.misfire``.
-        Returns how many jobs were moved."""
-        return misfire.handleMisfires(self.store, self.timezone,
-                                      time.time() if now is None else now,
-                                      grace, limit)
-
-    def _nextDue(self, row, now):
-        return jobs.fromRow(row, timezone=self.timezone).timeOfNextCall(now)
-
-    def _option(self, taskName, name):
-        try:
-            return option(self.registry.lookup(taskName), name)
-        except NoSuchTask:
-            return option(None, name)
-
-    def claimNext(self, now=None):
-        """Claim the next due run for this caller; return its row or None.
-
-        The caller must end it with ``finishRun``. A cron or delayed job
-        gets its first due time from the ``now`` of the first claim that
-        sees it, as in the original. A job that was lost with its worker or
-        server more often than its task allows attempts ends in error here
-        instead of being handed out again.
-        """
-        now = time.time() if now is None else now
-        self.store.scheduleFirstRuns(now, self._nextDue)
-        while True:
-            row = self.store.claim(now, uuid.uuid4().hex, self._nextDue,
-                                   time.time())
-            if row is None or row['status'] != PROCESSING:
-                return row
-            allowed = self._option(row['task'], 'maxAttempts')
-            if row['attempts'] <= allowed:
-                return row
-            self.finishRun(row, runner.Outcome.failed(
-                f'The job was lost with its worker or server '
-                f'{row["attempts"] - 1} times (a crash or kill); it is not '
-                f'run again (maxAttempts {allowed}).'))
-
-    def claimSome(self, limit, now=None):
-        """Claim up to ``limit`` due runs (fewer when fewer are due); one
-        call for a dispatcher that has ``limit`` free workers."""
-        rows = []
-        while len(rows) < limit:
-            row = self.claimNext(now)
-            if row is None:
-                break
-            rows.append(row)
-        return rows
-
-    def finishRun(self, row, outcome):
-        """Record ``outcome`` for the run claimed as ``row``: a failure
-        that may be retried, within the task's attempts, sends the job back
-        to the queue for later (exponential backoff with jitter). Returns
-        the status recorded, or None if the claim was lost meanwhile (the
-        job was cancelled or taken back) and nothing was written."""
-        now = time.time()
-        due = attempt = None
-        error = _storableText(outcome.error)
-        if row['status'] == CRONJOB:
-            status = None
-        elif outcome.ok:
-            status = COMPLETED
-        elif outcome.retry and row['attempts'] < self._option(
-                row['task'], 'maxAttempts'):
-            status, due = QUEUED, now + self._backoff(row)
-        else:
-            status = ERROR
-        if not outcome.ok:
-            attempt = json.dumps(dict(
-                attempt=row['attempts'], error=error,
-                started=row['started'], completed=now))
-        recorded = self.store.finish(
-            row['id'], row['token'], status, outcome.output, error,
-            _storableText(outcome.traceback), now, due=due, attempt=attempt)
-        if not recorded:
-            return None
-        return CRONJOB if status is None else status
-
-    def _backoff(self, row):
-        """Seconds before the next attempt: doubling from the task's
-        ``backoff`` up to ``maxBackoff``, with jitter so that jobs that
-        failed together do not all come back at once."""
-        base = self._option(row['task'], 'backoff')
-        cap = self._option(row['task'], 'maxBackoff')
-        delay = min(cap, base * 2 ** (row['attempts'] - 1))
-        return delay * random.uniform(0.5, 1.0)
-
-    def runClaimed(self, row):
-        """Run a claimed job in this thread and record its outcome."""
-        try:
-            task = self.registry.lookup(row['task'])
-        except NoSuchTask as error:
-            outcome = runner.Outcome.failed(str(error))
-        else:
-            outcome = runner.runTask(task, self, row['id'],
-                              codec.decode(row['input']))
-        self.finishRun(row, outcome)
-        return outcome
-
-    def processNext(self, now=None):
-        row = self.claimNext(now)
-        if row is None:
-            return False
-        self.runClaimed(row)
-        return True
-
-    def process(self, now=None):
-        while self.processNext(now):
-            pass
 
     def startProcessing(self):
         from remotetask.core.processor import ThreadedProcessor

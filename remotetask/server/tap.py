@@ -1,9 +1,10 @@
 """``twistd remotetask``: the service tree of the daemon.
 
-``makeService`` only composes: a store thread pool, the worker pool, the
-dispatcher and the web site, in that order, so that stopping (the reverse
-order) first stops taking requests, then lets running jobs finish within
-the grace period, then stops the workers and the store.
+``makeService`` only composes: the store, its read pool and its writer,
+the worker pool, the dispatcher and the web site, in that order, so that
+stopping (the reverse order) first stops taking requests, then lets
+running jobs finish within the grace period and records how they ended,
+then stops the workers, the writer and the store.
 """
 
 from twisted.internet import endpoints
@@ -13,16 +14,18 @@ from remotetask.core import cron
 from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
 from remotetask.core.service import TaskService
 from remotetask.server.cluster import ClusterService, isShared
-from remotetask.server.dispatch import Dispatcher
+from remotetask.server.dispatcher import Dispatcher
 from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
 from remotetask.server.retention import RetentionService
 from remotetask.server.services import (
     OrderedServices, StoreService, WebService)
+from remotetask.server.processpool import ProcessWorkerPool
+from remotetask.server.relay import ThreadRelay
 from remotetask.server.threadpool import ThreadPoolService
-from remotetask.server.workerpool import ProcessWorkerPool, ThreadWorkerPool
+from remotetask.server.threadworkers import ThreadWorkerPool
+from remotetask.server.writer import StoreWriter
 from remotetask.store import openStore
 from remotetask.web import makeRoot
-from remotetask.wire.marshal import checkWireValue
 from remotetask.wire.site import makeSite
 from remotetask.wire.xmlrpc import TaskServiceResource
 
@@ -55,30 +58,38 @@ def makeService(options):
         raise usage.UsageError(f'--store {options["store"]}: {error}')
     service = TaskService(store=store, registry=makeRegistry(options),
                           timezone=options['timezone'] or cron.localZone())
+    relay = ThreadRelay(reactor)
     top = OrderedServices()
     StoreService(store).setServiceParent(top)
+    # Reads (and housekeeping: heartbeats, retention) on a pool of
+    # threads; every other write on the one writer thread, in groups.
     storePool = ThreadPoolService('remotetask-store',
                                   options['store-threads'])
     storePool.setServiceParent(top)
+    writer = StoreWriter(store, relay)
+    writer.setServiceParent(top)
     if options['pool'] == 'process':
-        workers = ProcessWorkerPool(service.registry, options['workers'])
+        pool = ProcessWorkerPool(service.registry, options['workers'])
     else:
-        workers = ThreadWorkerPool(service, options['workers'])
-    workers.setServiceParent(top)
-    dispatcher = Dispatcher(service, workers, storePool.call,
-                            grace=options['grace'],
-                            checkOutput=checkWireValue)
+        pool = ThreadWorkerPool(service, options['workers'])
+    pool.setServiceParent(top)
+    dispatcher = Dispatcher(service, pool, storePool.call, writer.call,
+                            relay, grace=options['grace'],
+                            shared=isShared(store))
     dispatcher.setServiceParent(top)
     RetentionService(store, storePool.call,
                      options['keep-finished']).setServiceParent(top)
     if isShared(store):
         ClusterService(
-            store, storePool.call, dispatcher.wakeFromThread,
+            store, storePool.call, lambda: relay(dispatcher.added),
             options['heartbeat-timeout'],
-            finished=dispatcher.finishedElsewhereFromThread,
+            finished=lambda jobid, status: relay(dispatcher.ended, jobid,
+                                                 status),
         ).setServiceParent(top)
-    resource = TaskServiceResource(service, storePool.call, dispatcher)
-    root = makeRoot(resource, service, storePool.call, dispatcher)
+    resource = TaskServiceResource(service, storePool.call, writer.call,
+                                   dispatcher.waiters)
+    root = makeRoot(resource, service, storePool.call, writer.call,
+                    dispatcher)
     dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'])

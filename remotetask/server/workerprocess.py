@@ -1,43 +1,114 @@
-"""The worker process: runs one job at a time for the process pool.
+"""The worker process: runs jobs one at a time for the process pool.
 
-Started by ``remotetask.server.workerpool`` as ``python -m remotetask.server.workerprocess
-CONFIG``. It reads requests from stdin and writes outcomes to stdout, each a
-JSON object behind a 4-byte big-endian length. It needs no reactor: it does
-one thing at a time, and a task that crashes, hangs or leaks takes only
-this process with it, which the pool replaces.
+Started by ``remotetask.server.processpool`` as ``python -m
+remotetask.server.workerprocess CONFIG``; it speaks
+``remotetask.server.workerprotocol`` on stdin and stdout. It needs no
+reactor: it does one thing at a time, and a task that crashes, hangs or
+leaks takes only this process with it, which the pool replaces.
+
+The server may send jobs ahead (when tasks are fast, so that a worker
+never waits for the next one). They wait in an inbox, filled by a reader
+thread, which also answers recalls: the server takes back jobs queued
+behind one that runs long. The result is encoded and checked here, where
+the task ran, and sent as the store will keep it.
 """
 
+import collections
 import json
 import os
-import struct
 import sys
 import threading
 import time
 
 from remotetask.core import codec
-from remotetask.errors import NoSuchTask
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.runner import Outcome, runTask
-
-HEADER = struct.Struct('>I')
-
-
-def readFrame(stream):
-    """The next message from ``stream``, or None at its end."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        return None
-    size, = HEADER.unpack(header)
-    payload = stream.read(size)
-    if len(payload) < size:
-        return None
-    return json.loads(payload)
+from remotetask.errors import NoSuchTask
+from remotetask.server.workerprotocol import frame, readMessage
+from remotetask.wire.marshal import checkWireValue
 
 
-def frame(message):
-    """``message`` as bytes for the other side of the pipe."""
-    payload = json.dumps(message, separators=(',', ':')).encode('utf-8')
-    return HEADER.pack(len(payload)) + payload
+class Inbox:
+    """Jobs sent to this worker and not started, in order; ``take``
+    blocks for the next one, None once the server has hung up."""
+
+    def __init__(self):
+        self._jobs = collections.OrderedDict()
+        self._condition = threading.Condition()
+        self._closed = False
+
+    def put(self, jobid, task, input):
+        with self._condition:
+            self._jobs[jobid] = (task, input)
+            self._condition.notify()
+
+    def recall(self, jobid):
+        """Remove ``jobid`` if it is still waiting; whether it was."""
+        with self._condition:
+            return self._jobs.pop(jobid, None) is not None
+
+    def close(self):
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+
+    def take(self):
+        with self._condition:
+            while not self._jobs and not self._closed:
+                self._condition.wait()
+            if self._closed:
+                return None
+            jobid, (task, input) = self._jobs.popitem(last=False)
+            return jobid, task, input
+
+
+class Replies:
+    """The server's side of stdout, shared by the two threads."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, header, body=None):
+        data = frame(header, body)
+        with self._lock:
+            self.stream.write(data)
+            self.stream.flush()
+
+
+def readRequests(requests, inbox, replies):
+    """The reader thread: file jobs, answer recalls, close at the end."""
+    while (message := readMessage(requests)) is not None:
+        header, body = message
+        if 'run' in header:
+            inbox.put(header['run'], header['task'], body)
+        elif 'recall' in header and inbox.recall(header['recall']):
+            replies.send({'recalled': header['recall']})
+    inbox.close()
+
+
+def runJobs(registry, inbox, replies):
+    """The main thread: run each job taken from the inbox, say when it
+    starts and how it ended."""
+    while (job := inbox.take()) is not None:
+        jobid, task, input = job
+        replies.send({'started': jobid})
+        replies.send(*endMessage(jobid, run(registry, jobid, task, input)))
+
+
+def run(registry, jobid, task, input):
+    try:
+        found = registry.lookup(task)
+    except NoSuchTask as error:
+        return Outcome.failed(str(error))
+    return runTask(found, None, jobid, codec.decode(input), checkWireValue)
+
+
+def endMessage(jobid, outcome):
+    if outcome.ok:
+        return {'ended': jobid, 'ok': True}, outcome.output
+    return {'ended': jobid, 'ok': False, 'error': outcome.error,
+            'traceback': outcome.traceback, 'retry': outcome.retry}, None
 
 
 def _watchParent(parent):
@@ -48,33 +119,23 @@ def _watchParent(parent):
     os._exit(70)
 
 
-def serve(registry, requests, responses):
-    while (request := readFrame(requests)) is not None:
-        try:
-            task = registry.lookup(request['task'])
-        except NoSuchTask as error:
-            outcome = Outcome.failed(str(error))
-        else:
-            outcome = runTask(task, None, request['id'],
-                              codec.decode(request['input']))
-        responses.write(frame(outcome._asdict()))
-        responses.flush()
-
-
 def main(argv):
     # Our own process group: a Ctrl-C meant for the server does not kill
     # jobs behind its back, and the pool can stop a task's children too.
     os.setpgrp()
     # The protocol owns the real stdout; a task's print() goes to stderr,
     # which the server logs.
-    responses = os.fdopen(os.dup(1), 'wb')
+    replies = Replies(os.fdopen(os.dup(1), 'wb'))
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     config = json.loads(argv[1])
     threading.Thread(target=_watchParent, args=(config['parent'],),
                      daemon=True).start()
-    serve(TaskRegistry.fromConfig(config['registry']), sys.stdin.buffer,
-          responses)
+    inbox = Inbox()
+    threading.Thread(target=readRequests,
+                     args=(sys.stdin.buffer, inbox, replies),
+                     daemon=True).start()
+    runJobs(TaskRegistry.fromConfig(config['registry']), inbox, replies)
 
 
 if __name__ == '__main__':

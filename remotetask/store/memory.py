@@ -2,9 +2,12 @@
 
 It keeps the ``IJobStore`` contract except durability: nothing survives
 the process. The contract tests run against it and the SQLite store alike.
+A transaction is the store's lock held throughout, with an undo log of the
+rows it touched, so that a raise rolls back as a database would.
 """
 
 import collections
+import contextlib
 import heapq
 import itertools
 import json
@@ -23,7 +26,8 @@ from remotetask.store import paging
 class MemoryJobStore:
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._local = threading.local()
         self._rows = {}
         self._nextId = itertools.count(1)
         # Ids that were queued when pushed; stale entries are skipped on pop.
@@ -31,13 +35,57 @@ class MemoryJobStore:
         # Cron and delayed jobs: few, so claims may look at all of them.
         self._scheduled = set()
 
+    @contextlib.contextmanager
+    def transaction(self):
+        """See ``IJobStore.transaction``."""
+        local = self._local
+        with self._lock:
+            if getattr(local, 'undo', None) is not None:
+                yield
+                return
+            local.undo, local.after = {}, []
+            try:
+                yield
+            except BaseException:
+                self._rollBack(local.undo)
+                raise
+            finally:
+                local.undo = None
+            after, local.after = local.after, []
+        for callback in after:
+            callback()
+
+    def afterCommit(self, callback):
+        """See ``IJobStore.afterCommit``."""
+        if getattr(self._local, 'undo', None) is not None:
+            self._local.after.append(callback)
+        else:
+            callback()
+
+    def _touch(self, jobid):
+        """Remember the row ``jobid`` as it was before this transaction
+        first changed it (None: it did not exist)."""
+        undo = getattr(self._local, 'undo', None)
+        if undo is not None and jobid not in undo:
+            row = self._rows.get(jobid)
+            undo[jobid] = None if row is None else dict(row)
+
+    def _rollBack(self, undo):
+        for jobid, row in undo.items():
+            if row is None:
+                self._rows.pop(jobid, None)
+            else:
+                self._rows[jobid] = row
+                self._index(row)
+
     def _newRow(self, task, input, status, schedule, now):
         jobid = next(self._nextId)
+        self._touch(jobid)
         row = dict(id=jobid, task=task, status=str(status), input=input,
                    output=None, error=None, traceback=None, created=now,
                    started=None, completed=None, schedule=schedule,
                    due=None, attempts=0, token=None, history=None,
-                   missed=0)
+                   missed=0, claimed=None)
         self._rows[jobid] = row
         self._index(row)
         return jobid
@@ -49,11 +97,11 @@ class MemoryJobStore:
             self._scheduled.add(row['id'])
 
     def add(self, task, input, status, schedule, now):
-        with self._lock:
+        with self.transaction():
             return self._newRow(task, input, status, schedule, now)
 
     def addMany(self, entries, now):
-        with self._lock:
+        with self.transaction():
             return [self._newRow(*entry, now) for entry in entries]
 
     def get(self, jobid):
@@ -62,6 +110,11 @@ class MemoryJobStore:
                 return dict(self._rows[jobid])
             except (KeyError, TypeError):
                 raise NoSuchJob.withId(jobid) from None
+
+    def statuses(self, ids):
+        with self._lock:
+            return {jobid: self._rows[jobid]['status'] for jobid in ids
+                    if jobid in self._rows}
 
     def ids(self, after=0, limit=None):
         with self._lock:
@@ -81,23 +134,25 @@ class MemoryJobStore:
         return rows[:limit]
 
     def transition(self, jobid, fromStatuses, toStatus):
-        with self._lock:
+        with self.transaction():
             row = self._rows.get(jobid)
             if row is None:
                 raise NoSuchJob.withId(jobid)
             if row['status'] not in fromStatuses:
                 return False
+            self._touch(jobid)
             row['status'] = str(toStatus)
             row['token'] = None
             self._index(row)
             return True
 
     def scheduleFirstRuns(self, now, firstDue):
-        with self._lock:
+        with self.transaction():
             unseen = [self._rows[i] for i in sorted(self._scheduled)
-                      if self._rows[i]['due'] is None
+                      if i in self._rows and self._rows[i]['due'] is None
                       and self._rows[i]['status'] in (CRONJOB, DELAYED)]
             for row in unseen:
+                self._touch(row['id'])
                 row['due'] = firstDue(dict(row), now)
             return len(unseen)
 
@@ -121,31 +176,53 @@ class MemoryJobStore:
             return row
         return None
 
-    def claim(self, now, token, nextDue, started):
-        with self._lock:
+    def claim(self, now, limit, token, nextDue, started=None,
+              scheduled=True):
+        rows = []
+        with self.transaction():
             self._scheduled = {i for i in self._scheduled if i in self._rows
                                and self._rows[i]['status'] in
                                (CRONJOB, DELAYED)}
-            row = self._dueScheduled(now, CRONJOB)
-            if row is not None:
-                row['due'] = nextDue(dict(row), now)
-            else:
-                row = (self._dueScheduled(now, DELAYED)
-                       or self._nextQueued(now, pop=True))
-                if row is None:
-                    return None
-                row['status'] = str(PROCESSING)
-            row['token'] = token
-            row['started'] = started
-            row['attempts'] += 1
-            return dict(row)
+            while len(rows) < limit:
+                row = scheduled and self._dueScheduled(now, CRONJOB)
+                if row:
+                    self._touch(row['id'])
+                    row['due'] = nextDue(dict(row), now)
+                else:
+                    row = ((scheduled and self._dueScheduled(now, DELAYED))
+                           or self._nextQueued(now, pop=True))
+                    if not row:
+                        break
+                    self._touch(row['id'])
+                    row['status'] = str(PROCESSING)
+                row['token'] = token
+                row['claimed'] = now
+                if started is not None:
+                    row['started'] = started
+                    row['attempts'] += 1
+                rows.append(dict(row))
+        return rows
+
+    def markStarted(self, runs, now):
+        marked = 0
+        with self.transaction():
+            for jobid, token in runs:
+                row = self._rows.get(jobid)
+                if row is not None and token is not None \
+                        and row['token'] == token:
+                    self._touch(jobid)
+                    row['started'] = now
+                    row['attempts'] += 1
+                    marked += 1
+        return marked
 
     def finish(self, jobid, token, status, output, error, traceback, now,
                due=None, attempt=None):
-        with self._lock:
+        with self.transaction():
             row = self._rows.get(jobid)
             if row is None or token is None or row['token'] != token:
                 return False
+            self._touch(jobid)
             if status is not None:
                 row['status'] = str(status)
             if status == QUEUED:
@@ -159,22 +236,26 @@ class MemoryJobStore:
             self._index(row)
             return True
 
-    def release(self, jobid, token):
-        with self._lock:
+    def release(self, jobid, token, started=False):
+        with self.transaction():
             row = self._rows.get(jobid)
             if row is None or token is None or row['token'] != token:
                 return False
+            self._touch(jobid)
             if row['status'] == PROCESSING:
                 row['status'] = str(QUEUED)
             row['token'] = None
+            if started:
+                row['attempts'] = max(0, row['attempts'] - 1)
             self._index(row)
             return True
 
     def skipRuns(self, jobid, due, next, missed):
-        with self._lock:
+        with self.transaction():
             row = self._rows.get(jobid)
             if row is None or row['status'] != CRONJOB or row['due'] != due:
                 return False
+            self._touch(jobid)
             row['due'] = next
             row['missed'] += missed
             return True
@@ -186,10 +267,11 @@ class MemoryJobStore:
                            for s in (CRONJOB, DELAYED)))
 
     def requeue(self, statuses, toStatus):
-        with self._lock:
+        with self.transaction():
             moved = 0
             for row in self._rows.values():
                 if row['status'] in statuses and row['token'] is not None:
+                    self._touch(row['id'])
                     row['status'] = str(toStatus)
                     row['token'] = None
                     self._index(row)
@@ -197,15 +279,16 @@ class MemoryJobStore:
             return moved
 
     def setSchedule(self, jobid, schedule):
-        with self._lock:
+        with self.transaction():
             row = self._rows.get(jobid)
             if row is None:
                 raise NoSuchJob.withId(jobid)
+            self._touch(jobid)
             row['schedule'] = schedule
             row['due'] = None
 
     def purge(self, statuses, before, limit):
-        with self._lock:
+        with self.transaction():
             doomed = []
             for status in statuses:
                 doomed += sorted(
@@ -213,14 +296,16 @@ class MemoryJobStore:
                     if row['status'] == status and row['completed'] is not None
                     and row['completed'] < before)[:limit]
             for jobid in doomed:
+                self._touch(jobid)
                 del self._rows[jobid]
             return len(doomed)
 
     def clean(self, statuses):
-        with self._lock:
+        with self.transaction():
             doomed = [i for i, row in self._rows.items()
                       if row['status'] in statuses]
             for jobid in doomed:
+                self._touch(jobid)
                 del self._rows[jobid]
             return len(doomed)
 
@@ -265,12 +350,13 @@ class MemoryJobStore:
                                        scan)
 
     def _changeOne(self, jobid, allowed, change):
-        with self._lock:
+        with self.transaction():
             row = self._rows.get(jobid)
             if row is None:
                 raise NoSuchJob.withId(jobid)
             if not allowed(row):
                 return False
+            self._touch(jobid)
             change(row)
             self._index(row)
             return True

@@ -26,14 +26,16 @@ class NotificationListener:
 
     def listen(self, callback, finished=None):
         """Call ``callback()`` soon after a job is added (or queued again)
-        in this database, by any server, and ``finished(jobid)`` when one
-        ends (completed, error, cancelled); return ``stop()``.
+        in this database, by any server, and ``finished(jobid, status)``
+        when one ends (completed, error, cancelled); return ``stop()``.
 
         It runs on a daemon thread with a connection of its own. Bursts are
         coalesced into one call. ``callback()`` is also called once each
         time listening starts, for jobs added before it did: at first, and
         when back after the connection dropped (it reconnects, waiting
-        longer each time). ``stop()`` returns within two seconds.
+        longer each time); ``finished(None, None)`` then says that ends
+        may have gone unheard meanwhile. ``stop()`` returns within two
+        seconds.
         """
         stopping = threading.Event()
         thread = threading.Thread(
@@ -67,6 +69,8 @@ class NotificationListener:
                                       where=self.where)
                     # Jobs added before LISTEN took effect went unheard.
                     self._wake(callback)
+                    if missed and finished is not None:
+                        self._wake(finished, None, None)
                     while not stopping.is_set():
                         # Returns at the first notification, with any that
                         # came in the same read: a burst is one wake-up.
@@ -77,7 +81,10 @@ class NotificationListener:
                             self._wake(callback)
                         for notice in heard:
                             if notice.channel == 'remotetask_finished':
-                                self._wake(finished, int(notice.payload))
+                                jobid, _, status = notice.payload.partition(
+                                    ':')
+                                self._wake(finished, int(jobid),
+                                           status or None)
             except psycopg.Error as error:
                 if stopping.is_set():
                     break

@@ -8,6 +8,7 @@ so that servers sharing the database each take a different job without
 waiting on one another.
 """
 
+import contextlib
 import os
 import secrets
 import socket
@@ -19,15 +20,22 @@ from psycopg.rows import dict_row
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from remotetask.errors import NoSuchJob, StoreUnavailable
-from remotetask.interfaces import IJobStore
+from remotetask.errors import (
+    NoSuchJob, StoreOutcomeUnknown, StoreUnavailable)
 from remotetask.core.status import FINISHED, QUEUED
+from remotetask.interfaces import IJobStore
 from remotetask.store import paging
 from remotetask.store.pglisten import NotificationListener, reason as _reason
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('postgresql.sql')
 MIGRATIONS = migrations(QUERIES)
+
+#: The order claimed rows are handed out in (RETURNING has none of its
+#: own): delayed jobs by due time, queued ones by id, as the queries chose.
+_CLAIM_ORDER = {'claim_delayed_jobs': lambda row: (row['due'], row['id']),
+                'claim_queued_jobs': lambda row: row['id']}
+
 
 def defaultServerId():
     """``host:pid:random``: unique to this process, readable in a listing."""
@@ -146,46 +154,91 @@ class PostgreSQLJobStore(NotificationListener):
                 pass
             self._discard(connection)
 
+    @contextlib.contextmanager
+    def transaction(self):
+        """See ``IJobStore.transaction``: one transaction on this thread's
+        connection, which the store's methods called inside it join; a
+        return commits, a raise rolls back (as twisted's
+        ``adbapi.runInteraction``)."""
+        local = self._local
+        if getattr(local, 'depth', 0):
+            local.depth += 1
+            try:
+                yield
+            finally:
+                local.depth -= 1
+            return
+        kept = getattr(local, 'connection', None)
+        reused = kept is not None and not kept.closed
+        connection, committing = None, False
+        local.after = []
+        try:
+            try:
+                connection = local.txConnection = self._connection()
+                local.depth = 1
+                try:
+                    yield
+                finally:
+                    local.depth = 0
+                committing = True
+                connection.commit()
+            except psycopg.OperationalError as error:
+                lost = connection is None or connection.broken
+                self._abandon(connection)
+                raise self._unavailable(error, lost, committing,
+                                        reused) from error
+            except BaseException:
+                self._abandon(connection)
+                raise
+        except BaseException:
+            local.after = []
+            raise
+        after, local.after = local.after, []
+        for callback in after:
+            callback()
+
+    def afterCommit(self, callback):
+        """See ``IJobStore.afterCommit``."""
+        if getattr(self._local, 'depth', 0):
+            self._local.after.append(callback)
+        else:
+            callback()
+
+    def _unavailable(self, error, lost, committing, reused):
+        """The error to raise for a failed transaction: whether anything
+        may have been written, and whether trying again at once may work
+        (a kept connection found dead, the server having restarted)."""
+        if not lost:
+            return StoreUnavailable(
+                f'The job store ({self.where}) could not do that now: '
+                f'{_reason(error)}')
+        if committing:
+            return StoreOutcomeUnknown(
+                f'Lost the job store ({self.where}) while committing; the '
+                f'change may or may not have been saved: {_reason(error)}')
+        unavailable = StoreUnavailable(
+            f'Cannot reach the job store ({self.where}): {_reason(error)}')
+        unavailable.connectionLost = reused
+        return unavailable
+
     def _run(self, work):
-        """Return ``work(connection)``, run as one transaction.
+        """Return ``work(connection)``, run as one transaction (or as part
+        of the one open on this thread).
 
         If the connection this thread kept is found dead (the server
         restarted) before COMMIT was sent, nothing was written: the call is
         tried once more on a fresh one. A fresh connection failing is not
         retried at once, nor is one lost during COMMIT (outcome unknown).
         """
-        for _attempt in (1, 2):
-            kept = getattr(self._local, 'connection', None)
-            reused, connection, committing = (
-                kept is not None and not kept.closed), None, False
+        for attempt in (1, 2):
             try:
-                connection = self._connection()
-                result = work(connection)
-                committing = True
-                connection.commit()
-                return result
-            except psycopg.OperationalError as error:
-                lost = connection is None or connection.broken
-                self._abandon(connection)
-                if not lost:
-                    raise StoreUnavailable(
-                        f'The job store ({self.where}) could not do that '
-                        f'now: {_reason(error)}') from error
-                if committing:
-                    raise StoreUnavailable(
-                        f'Lost the job store ({self.where}) while '
-                        f'committing; the change may or may not have been '
-                        f'saved: {_reason(error)}') from error
-                if not reused:
-                    raise StoreUnavailable(
-                        f'Cannot reach the job store ({self.where}): '
-                        f'{_reason(error)}') from error
+                with self.transaction():
+                    return work(self._local.txConnection)
+            except StoreUnavailable as error:
+                if attempt == 2 or not error.connectionLost:
+                    raise
                 self.log.warn('Lost the connection to {where} ({error}); '
-                              'reconnecting', where=self.where,
-                              error=_reason(error))
-            except BaseException:
-                self._abandon(connection)
-                raise
+                              'reconnecting', where=self.where, error=error)
 
     def _one(self, name, **params):
         return self._run(lambda connection: connection.execute(
@@ -240,6 +293,11 @@ class PostgreSQLJobStore(NotificationListener):
             raise NoSuchJob.withId(jobid)
         return row
 
+    def statuses(self, ids):
+        ids = [i for i in ids if _isJobId(i) and -2 ** 31 <= i < 2 ** 31]
+        return {row['id']: row['status']
+                for row in self._all('get_statuses', ids=ids)} if ids else {}
+
     def ids(self, after=0, limit=None):
         return [row['id'] for row in
                 self._all('job_ids', after=after, limit=limit)]
@@ -273,7 +331,8 @@ class PostgreSQLJobStore(NotificationListener):
             if toStatus == QUEUED:
                 connection.execute(QUERIES['notify_jobs'])
             elif toStatus in FINISHED:
-                connection.execute(QUERIES['notify_finished'], dict(id=jobid))
+                connection.execute(QUERIES['notify_finished'],
+                                   dict(id=jobid, status=str(toStatus)))
             return True
         return self._run(transition)
 
@@ -286,25 +345,38 @@ class PostgreSQLJobStore(NotificationListener):
             return len(rows)
         return self._run(schedule)
 
-    def claim(self, now, token, nextDue, started):
+    def claim(self, now, limit, token, nextDue, started=None,
+              scheduled=True):
         claimed = dict(now=now, token=token, started=started,
-                       owner=self.serverId)
+                       owner=self.serverId, claimed=now)
 
         def claim(connection):
-            row = connection.execute(QUERIES['due_cron_job'],
-                                     dict(now=now)).fetchone()
-            if row is not None:
+            rows = []
+            while scheduled and len(rows) < limit:
+                row = connection.execute(QUERIES['due_cron_job'],
+                                         dict(now=now)).fetchone()
+                if row is None:
+                    break
                 row = connection.execute(QUERIES['claim_cron_job'], dict(
                     claimed, id=row['id'], due=row['due'],
                     next=nextDue(row, now))).fetchone()
                 if row is not None:
-                    return row
-            for name in ('claim_delayed_job', 'claim_queued_job'):
-                row = connection.execute(QUERIES[name], claimed).fetchone()
-                if row is not None:
-                    return row
-            return None
+                    rows.append(row)
+            names = (['claim_delayed_jobs'] if scheduled else []) + [
+                'claim_queued_jobs']
+            for name in names:
+                if len(rows) < limit:
+                    found = connection.execute(QUERIES[name], dict(
+                        claimed, limit=limit - len(rows))).fetchall()
+                    rows += sorted(found, key=_CLAIM_ORDER[name])
+            return rows
         return self._run(claim)
+
+    def markStarted(self, runs, now):
+        if not runs:
+            return 0
+        ids, tokens = (list(column) for column in zip(*runs))
+        return self._count('mark_started', ids=ids, tokens=tokens, now=now)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
                due=None, attempt=None):
@@ -318,17 +390,18 @@ class PostgreSQLJobStore(NotificationListener):
                 output=output, error=error, traceback=traceback, now=now,
                 due=due, attempt=attempt)).rowcount == 1
             if finished and status in FINISHED:
-                connection.execute(QUERIES['notify_finished'], dict(id=jobid))
+                connection.execute(QUERIES['notify_finished'],
+                                   dict(id=jobid, status=str(status)))
             return finished
         return self._run(finish)
 
-    def release(self, jobid, token):
+    def release(self, jobid, token, started=False):
         if token is None:
             return False
 
         def release(connection):
             released = connection.execute(QUERIES['release_job'], dict(
-                id=jobid, token=token)).rowcount == 1
+                id=jobid, token=token, started=bool(started))).rowcount == 1
             if released:
                 connection.execute(QUERIES['notify_jobs'])
             return released

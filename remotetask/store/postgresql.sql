@@ -86,6 +86,12 @@ CREATE INDEX remotetask_jobs_finished ON remotetask_jobs (status, completed)
 CREATE INDEX remotetask_jobs_by_status_task
     ON remotetask_jobs (status, task);
 
+-- name: migration_0006
+-- When the current claim was made. A claimed job may wait beside the
+-- workers before it starts (and its attempt is counted only then), so the
+-- recovery of a lost server's claims goes by this, not by started.
+ALTER TABLE remotetask_jobs ADD COLUMN claimed double precision;
+
 -- name: insert_job
 -- One round trip for the row and the wake-up of the other servers' idle
 -- workers; PostgreSQL delivers the notification only if this commits.
@@ -113,8 +119,9 @@ SELECT pg_notify('remotetask_jobs', '');
 
 -- name: notify_finished
 -- Tell every server that a job ended, so that a client waiting for it on
--- another server hears at once (the payload is the job id).
-SELECT pg_notify('remotetask_finished', %(id)s::text);
+-- another server hears at once, and a server running it stops it if it
+-- was cancelled. The payload is "id:status".
+SELECT pg_notify('remotetask_finished', %(id)s::text || ':' || %(status)s);
 
 -- name: listen_jobs
 LISTEN remotetask_jobs;
@@ -124,7 +131,7 @@ LISTEN remotetask_finished;
 
 -- name: get_job
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed
+       completed, schedule, due, attempts, token, history, missed, claimed
 FROM remotetask_jobs WHERE id = %(id)s;
 
 -- name: job_exists
@@ -140,14 +147,14 @@ SELECT count(*) AS count FROM remotetask_jobs;
 
 -- name: find_jobs
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed
+       completed, schedule, due, attempts, token, history, missed, claimed
 FROM remotetask_jobs WHERE id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
 -- name: find_jobs_by_status
 -- Through remotetask_jobs_by_status; a NULL task matches any.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed
+       completed, schedule, due, attempts, token, history, missed, claimed
 FROM remotetask_jobs
 WHERE status = %(status)s AND id > %(after)s
   AND (%(task)s::text IS NULL OR task = %(task)s)
@@ -155,9 +162,14 @@ ORDER BY id LIMIT %(limit)s;
 
 -- name: find_jobs_by_task
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed
+       completed, schedule, due, attempts, token, history, missed, claimed
 FROM remotetask_jobs WHERE task = %(task)s AND id > %(after)s
 ORDER BY id LIMIT %(limit)s;
+
+-- name: get_statuses
+-- The statuses of many jobs at once, for whoever watches many (waiters,
+-- running jobs that may have been cancelled on another server).
+SELECT id, status FROM remotetask_jobs WHERE id = ANY (%(ids)s::integer[]);
 
 -- name: transition_job
 -- A compare-and-set in one statement; no row back means the status was
@@ -171,7 +183,7 @@ RETURNING id;
 -- servers do not both compute the first due time; a job another server
 -- is scheduling right now is left to it.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed
+       completed, schedule, due, attempts, token, history, missed, claimed
 FROM remotetask_jobs
 WHERE status IN ('cronjob', 'delayed') AND due IS NULL
 ORDER BY id
@@ -184,7 +196,7 @@ UPDATE remotetask_jobs SET due = %(due)s WHERE id = %(id)s;
 -- The cron job due first, locked until the claim commits; one being
 -- claimed by another server is skipped, not waited for.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed
+       completed, schedule, due, attempts, token, history, missed, claimed
 FROM remotetask_jobs
 WHERE status = 'cronjob' AND due <= %(now)s
 ORDER BY due, id LIMIT 1
@@ -192,39 +204,64 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: claim_cron_job
 -- Moves due on before the run, and only from the due time that was read:
--- each due time is handed out once, whichever server asks.
+-- each due time is handed out once, whichever server asks. %(started)s,
+-- when given, marks the run started at once (see claim_queued_jobs).
 UPDATE remotetask_jobs
-SET due = %(next)s, token = %(token)s, started = %(started)s,
-    attempts = attempts + 1, owner = %(owner)s
+SET due = %(next)s, token = %(token)s, owner = %(owner)s,
+    claimed = %(claimed)s,
+    started = coalesce(%(started)s::double precision, started),
+    attempts = attempts
+               + CASE WHEN %(started)s::double precision IS NULL
+                      THEN 0 ELSE 1 END
 WHERE id = %(id)s AND due = %(due)s
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history, missed;
+          started, completed, schedule, due, attempts, token, history, missed, claimed;
 
--- name: claim_delayed_job
--- One atomic statement: SKIP LOCKED lets concurrent claims each take a
--- different job instead of queueing behind the same row.
+-- name: claim_delayed_jobs
+-- One atomic statement: SKIP LOCKED lets concurrent claims each take
+-- different jobs instead of queueing behind the same rows.
 UPDATE remotetask_jobs
-SET status = 'processing', token = %(token)s, started = %(started)s,
-    attempts = attempts + 1, owner = %(owner)s
-WHERE id = (SELECT id FROM remotetask_jobs
-            WHERE status = 'delayed' AND due <= %(now)s
-            ORDER BY due, id LIMIT 1
-            FOR UPDATE SKIP LOCKED)
+SET status = 'processing', token = %(token)s, owner = %(owner)s,
+    claimed = %(claimed)s,
+    started = coalesce(%(started)s::double precision, started),
+    attempts = attempts
+               + CASE WHEN %(started)s::double precision IS NULL
+                      THEN 0 ELSE 1 END
+WHERE id IN (SELECT id FROM remotetask_jobs
+             WHERE status = 'delayed' AND due <= %(now)s
+             ORDER BY due, id LIMIT %(limit)s
+             FOR UPDATE SKIP LOCKED)
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history, missed;
+          started, completed, schedule, due, attempts, token, history, missed, claimed;
 
--- name: claim_queued_job
--- The oldest queued job that is due (a retry may wait until later),
--- through remotetask_jobs_by_status.
+-- name: claim_queued_jobs
+-- Up to %(limit)s of the oldest queued jobs that are due (a retry may wait
+-- until later), through remotetask_jobs_by_status, in one statement.
+-- %(started)s, when given, marks them started at once (attempts + 1); NULL
+-- leaves that to mark_started, for jobs that wait beside the workers
+-- before they start, so that a job never started is not counted as an
+-- attempt if its server dies.
 UPDATE remotetask_jobs
-SET status = 'processing', token = %(token)s, started = %(started)s,
-    attempts = attempts + 1, owner = %(owner)s
-WHERE id = (SELECT id FROM remotetask_jobs
-            WHERE status = 'queued' AND (due IS NULL OR due <= %(now)s)
-            ORDER BY id LIMIT 1
-            FOR UPDATE SKIP LOCKED)
+SET status = 'processing', token = %(token)s, owner = %(owner)s,
+    claimed = %(claimed)s,
+    started = coalesce(%(started)s::double precision, started),
+    attempts = attempts
+               + CASE WHEN %(started)s::double precision IS NULL
+                      THEN 0 ELSE 1 END
+WHERE id IN (SELECT id FROM remotetask_jobs
+             WHERE status = 'queued' AND (due IS NULL OR due <= %(now)s)
+             ORDER BY id LIMIT %(limit)s
+             FOR UPDATE SKIP LOCKED)
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history, missed;
+          started, completed, schedule, due, attempts, token, history, missed, claimed;
+
+-- name: mark_started
+-- Claimed runs began: count their attempts. Only for the current claims;
+-- the arrays are parallel (job id, its claim's token).
+UPDATE remotetask_jobs AS job
+SET started = %(now)s, attempts = job.attempts + 1
+FROM unnest(%(ids)s::integer[], %(tokens)s::text[]) AS run (id, token)
+WHERE job.id = run.id AND job.token = run.token;
 
 -- name: skip_runs
 -- Misfires: move a cron job's due time on, counting the due times that
@@ -258,9 +295,12 @@ WHERE id = %(id)s AND token = %(token)s;
 -- name: release_job
 -- A run given up before its end goes back to the queue (cron jobs keep
 -- their status and simply wait for their next due time).
+-- A run that had started gives its attempt back: the server stopping is
+-- not the job's failure.
 UPDATE remotetask_jobs
 SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
-    token = NULL, owner = NULL
+    token = NULL, owner = NULL,
+    attempts = greatest(0, attempts - CASE WHEN %(started)s THEN 1 ELSE 0 END)
 WHERE id = %(id)s AND token = %(token)s;
 
 -- name: requeue_own_claims
@@ -278,10 +318,11 @@ ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat;
 -- Jobs held by a server that has not heartbeated since the cutoff (it
 -- died, or lost the database). A job started after the cutoff is left
 -- alone, so a server that claims before its first heartbeat is not robbed.
+-- (Claimed, not started: a claimed job may wait beside its workers.)
 UPDATE remotetask_jobs AS job
 SET status = 'queued', token = NULL, owner = NULL
 WHERE job.status = 'processing' AND job.owner IS NOT NULL
-  AND job.started < %(cutoff)s
+  AND coalesce(job.claimed, job.started) < %(cutoff)s
   AND NOT EXISTS (SELECT 1 FROM remotetask_servers AS server
                   WHERE server.id = job.owner
                     AND server.heartbeat >= %(cutoff)s)
@@ -314,7 +355,7 @@ GROUP BY status, task;
 
 -- name: oldest_queued
 -- Since when the queued job the next claim takes has waited (a retry: since
--- its due time). The same search as claim_queued_job.
+-- its due time). The same search as claim_queued_jobs.
 SELECT coalesce(due, created) AS since FROM remotetask_jobs
 WHERE status = 'queued' AND (due IS NULL OR due <= %(now)s)
 ORDER BY id LIMIT 1;

@@ -37,6 +37,16 @@ class _Rows(list):
         return self
 
 
+def _isStorableId(jobid):
+    return type(jobid) is int and -2 ** 63 <= jobid < 2 ** 63
+
+
+#: The order claimed rows are handed out in (RETURNING has none of its
+#: own): delayed jobs by due time, queued ones by id, as the queries chose.
+_CLAIM_ORDER = {'claim_delayed_jobs': lambda row: (row['due'], row['id']),
+                'claim_queued_jobs': lambda row: row['id']}
+
+
 def _statements(script):
     """Split a migration into statements SQLite can run one by one."""
     statement = ''
@@ -130,12 +140,48 @@ class SQLiteJobStore:
         return connection
 
     @contextlib.contextmanager
+    def transaction(self):
+        """See ``IJobStore.transaction``: one write transaction, which the
+        store's methods called inside it join; commits when the outermost
+        one ends, rolls back on a raise."""
+        local = self._local
+        if getattr(local, 'depth', 0):
+            local.depth += 1
+            try:
+                yield
+            finally:
+                local.depth -= 1
+            return
+        connection = local.txConnection = self._connection()
+        local.after = []
+        try:
+            with self._writeLock:
+                local.depth = 1
+                try:
+                    with self._writing(connection):
+                        yield
+                finally:
+                    local.depth = 0
+        except BaseException:
+            local.after = []
+            raise
+        after, local.after = local.after, []
+        for callback in after:
+            callback()
+
+    def afterCommit(self, callback):
+        """See ``IJobStore.afterCommit``."""
+        if getattr(self._local, 'depth', 0):
+            self._local.after.append(callback)
+        else:
+            callback()
+
+    @contextlib.contextmanager
     def _transaction(self):
-        """A write transaction: commits on return, rolls back on raise."""
-        connection = self._connection()
-        with self._writeLock:
-            with self._writing(connection) as connection:
-                yield connection
+        """The connection, inside a write transaction (joined if one is
+        open on this thread)."""
+        with self.transaction():
+            yield self._local.txConnection
 
     @contextlib.contextmanager
     def _writing(self, connection):
@@ -237,6 +283,11 @@ class SQLiteJobStore:
             raise NoSuchJob.withId(jobid)
         return row
 
+    def statuses(self, ids):
+        return {row['id']: row['status'] for row in self._read(
+            'get_statuses', ids=json.dumps([i for i in ids
+                                            if _isStorableId(i)]))}
+
     def ids(self, after=0, limit=None):
         limit = -1 if limit is None else limit
         return [row['id'] for row in
@@ -281,20 +332,33 @@ class SQLiteJobStore:
                     id=row['id'], due=firstDue(row, now)))
             return len(rows)
 
-    def claim(self, now, token, nextDue, started):
-        claimed = dict(now=now, token=token, started=started)
+    def claim(self, now, limit, token, nextDue, started=None,
+              scheduled=True):
+        claimed = dict(now=now, token=token, started=started, claimed=now)
+        rows = []
         with self._transaction() as connection:
-            row = connection.execute(QUERIES['due_cron_job'],
-                                     dict(now=now)).fetchone()
-            if row is not None:
-                return connection.execute(QUERIES['claim_cron_job'], dict(
+            while scheduled and len(rows) < limit:
+                row = connection.execute(QUERIES['due_cron_job'],
+                                         dict(now=now)).fetchone()
+                if row is None:
+                    break
+                rows.append(connection.execute(QUERIES['claim_cron_job'], dict(
                     claimed, id=row['id'], due=row['due'],
-                    next=nextDue(row, now))).fetchone()
-            for name in ('claim_delayed_job', 'claim_queued_job'):
-                row = connection.execute(QUERIES[name], claimed).fetchone()
-                if row is not None:
-                    return row
-            return None
+                    next=nextDue(row, now))).fetchone())
+            names = (['claim_delayed_jobs'] if scheduled else []) + [
+                'claim_queued_jobs']
+            for name in names:
+                if len(rows) < limit:
+                    found = connection.execute(QUERIES[name], dict(
+                        claimed, limit=limit - len(rows))).fetchall()
+                    rows += sorted(found, key=_CLAIM_ORDER[name])
+        return rows
+
+    def markStarted(self, runs, now):
+        with self._transaction() as connection:
+            return sum(connection.execute(QUERIES['mark_started'], dict(
+                id=jobid, token=token, now=now)).rowcount
+                for jobid, token in runs)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
                due=None, attempt=None):
@@ -307,12 +371,12 @@ class SQLiteJobStore:
                 output=output, error=error, traceback=traceback,
                 now=now, due=due, attempt=attempt)).rowcount == 1
 
-    def release(self, jobid, token):
+    def release(self, jobid, token, started=False):
         if token is None:
             return False
         with self._transaction() as connection:
             return connection.execute(QUERIES['release_job'], dict(
-                id=jobid, token=token)).rowcount == 1
+                id=jobid, token=token, started=int(started))).rowcount == 1
 
     def skipRuns(self, jobid, due, next, missed):
         with self._transaction() as connection:

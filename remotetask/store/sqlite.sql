@@ -51,6 +51,11 @@ CREATE INDEX jobs_finished ON jobs (status, completed)
 -- store, for one more index entry to keep per add and status change.
 CREATE INDEX jobs_by_status_task ON jobs (status, task);
 
+-- name: migration_0006
+-- When the current claim was made: a claimed job may wait beside the
+-- workers before it starts (its attempt is counted only then).
+ALTER TABLE jobs ADD COLUMN claimed REAL;
+
 -- name: insert_job
 INSERT INTO jobs (task, status, input, schedule, created)
 VALUES (:task, :status, :input, :schedule, :now)
@@ -89,6 +94,11 @@ ORDER BY id LIMIT :limit;
 -- name: get_status
 SELECT status FROM jobs WHERE id = :id;
 
+-- name: get_statuses
+-- The statuses of many jobs at once (:ids is a JSON array), for whoever
+-- watches many (waiters, running jobs that may have been cancelled).
+SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
 -- name: set_status
 UPDATE jobs SET status = :status, token = NULL WHERE id = :id;
 
@@ -110,30 +120,44 @@ ORDER BY due, id LIMIT 1;
 
 -- name: claim_cron_job
 -- Moves due on before the run, so a due time is handed out once.
+-- :started, when given, marks the run started at once (see claim_queued_jobs).
 UPDATE jobs
-SET due = :next, token = :token, started = :started, attempts = attempts + 1
+SET due = :next, token = :token, claimed = :claimed,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL)
 WHERE id = :id AND due = :due
 RETURNING *;
 
--- name: claim_delayed_job
+-- name: claim_delayed_jobs
 UPDATE jobs
-SET status = 'processing', token = :token, started = :started,
-    attempts = attempts + 1
-WHERE id = (SELECT id FROM jobs
-            WHERE status IN ('cronjob', 'delayed') AND status = 'delayed'
-              AND due <= :now
-            ORDER BY due, id LIMIT 1)
+SET status = 'processing', token = :token, claimed = :claimed,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL)
+WHERE id IN (SELECT id FROM jobs
+             WHERE status IN ('cronjob', 'delayed') AND status = 'delayed'
+               AND due <= :now
+             ORDER BY due, id LIMIT :limit)
 RETURNING *;
 
--- name: claim_queued_job
--- The oldest queued job that is due (a retry may wait until later).
+-- name: claim_queued_jobs
+-- Up to :limit of the oldest queued jobs that are due (a retry may wait
+-- until later), in one statement. :started, when given, marks them started
+-- at once (attempts + 1); NULL leaves that to mark_started, for jobs that
+-- wait beside the workers before they start, so that a job the server
+-- never started is not counted as an attempt if the server dies.
 UPDATE jobs
-SET status = 'processing', token = :token, started = :started,
-    attempts = attempts + 1
-WHERE id = (SELECT id FROM jobs
-            WHERE status = 'queued' AND (due IS NULL OR due <= :now)
-            ORDER BY id LIMIT 1)
+SET status = 'processing', token = :token, claimed = :claimed,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL)
+WHERE id IN (SELECT id FROM jobs
+             WHERE status = 'queued' AND (due IS NULL OR due <= :now)
+             ORDER BY id LIMIT :limit)
 RETURNING *;
+
+-- name: mark_started
+-- A claimed run began: count the attempt. Only for the current claim.
+UPDATE jobs SET started = :now, attempts = attempts + 1
+WHERE id = :id AND token = :token;
 
 -- name: skip_runs
 -- Misfires: move a cron job's due time on, counting the due times that
@@ -162,10 +186,12 @@ WHERE id = :id AND token = :token;
 
 -- name: release_job
 -- A run given up before its end goes back to the queue (cron jobs keep
--- their status and simply wait for their next due time).
+-- their status and simply wait for their next due time). A run that had
+-- started (:started is 1) gives its attempt back: the server stopping is
+-- not the job's failure.
 UPDATE jobs
 SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
-    token = NULL
+    token = NULL, attempts = max(0, attempts - :started)
 WHERE id = :id AND token = :token;
 
 -- name: requeue_claimed
@@ -195,7 +221,7 @@ SELECT status, task, count(*) AS count FROM jobs GROUP BY status, task;
 
 -- name: oldest_queued
 -- Since when the queued job the next claim takes has waited (a retry: since
--- its due time). The same search as claim_queued_job, through
+-- its due time). The same search as claim_queued_jobs, through
 -- jobs_by_status.
 SELECT coalesce(due, created) AS since FROM jobs
 WHERE status = 'queued' AND (due IS NULL OR due <= :now)

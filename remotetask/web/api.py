@@ -87,16 +87,17 @@ class ApiResource(resource.Resource):
     log = Logger()
 
     def __init__(self, service, storeCall, dispatcher, csrfToken,
-                 clock=None):
+                 clock=None, writeCall=None):
         super().__init__()
         self.service = service
-        self.store = service.store
         self.storeCall = storeCall
+        self.writeCall = writeCall or storeCall
         self.dispatcher = dispatcher
         self.csrfToken = csrfToken.encode('ascii')
         # Many open pages poll the summary; it is read once for all of them.
         self.summary = Cached(
-            storeCall, lambda: views.summary(self.store, time.time()), clock)
+            storeCall, lambda: views.summary(self.service, time.time()),
+            clock)
 
     # The HTTP side
 
@@ -155,7 +156,8 @@ class ApiResource(resource.Resource):
         if route == ['summary']:
             # The counts may be a second old; the workers are as of now.
             return self.summary.get().addCallback(lambda summary: dict(
-                summary, workers=localWorkers(self.store, self.dispatcher)))
+                summary, workers=localWorkers(self.service,
+                                              self.dispatcher)))
         if route == ['tasks']:
             return self.storeCall(self._tasks)
         if route == ['jobs']:
@@ -163,12 +165,11 @@ class ApiResource(resource.Resource):
         if len(route) == 2 and route[0] == 'jobs':
             return self.storeCall(self._job, _jobId(route[1]))
         if route == ['cron']:
-            return self.storeCall(views.cronView, self.store,
-                                  self.service.timezone, time.time())
+            return self.storeCall(views.cronView, self.service, time.time())
         if route == ['workers']:
             return self.storeCall(
-                views.workersView, self.store,
-                localWorkers(self.store, self.dispatcher), time.time())
+                views.workersView, self.service,
+                localWorkers(self.service, self.dispatcher), time.time())
         raise NoSuchRoute(request)
 
     def _tasks(self):
@@ -190,13 +191,13 @@ class ApiResource(resource.Resource):
             limit=_intArgument(request, 'limit', 50, 1, MAX_PAGE))
 
         def page():
-            rows, cursor = self.store.newest(**filters)
+            rows, cursor = self.service.newest(**filters)
             return dict(jobs=[views.pageRow(row) for row in rows],
                         next=cursor)
         return self.storeCall(page)
 
     def _job(self, jobid):
-        return views.jobDetail(self.store.get(jobid), self.service.timezone,
+        return views.jobDetail(self.service.getRow(jobid), self.service.timezone,
                                time.time())
 
     # Acting
@@ -248,7 +249,7 @@ class ApiResource(resource.Resource):
             raise InvalidArgument('startLater must be true or false.')
         # The job must be readable over XML-RPC too: ints of 32 bits.
         checkInput(body.get('input'))
-        d = self.storeCall(self.service.add, body['task'], body.get('input'),
+        d = self.writeCall(self.service.add, body['task'], body.get('input'),
                            startLater)
         return d.addCallback(lambda jobid: (201, dict(id=jobid)))
 
@@ -261,44 +262,29 @@ class ApiResource(resource.Resource):
 
     @defer.inlineCallbacks
     def _act(self, jobid, call, action, allowed, *args):
-        changed = yield self.storeCall(call, jobid, *args)
+        changed = yield self.writeCall(call, jobid, *args)
         if not changed:
             yield self._refused(jobid, action, allowed)
         status = yield self.storeCall(self.service.getStatus, jobid)
         return dict(id=jobid, status=str(status))
 
-    @defer.inlineCallbacks
     def _cancel(self, jobid):
-        answer = yield self._act(jobid, self.service.cancel, 'cancelled',
-                                 CANCELLABLE | {PROCESSING})
-        if self.dispatcher is not None:
-            self.dispatcher.stopCancelled([jobid]).addErrback(
-                lambda f: self.log.failure('Stopping job {id} failed', f,
-                                           id=jobid))
-        return answer
+        # A running job's worker is stopped by the server's cancel watch,
+        # which hears of the cancel from the service.
+        return self._act(jobid, self.service.cancel, 'cancelled',
+                         CANCELLABLE | {PROCESSING})
 
-    @defer.inlineCallbacks
     def _retry(self, jobid):
-        answer = yield self._act(jobid, self.store.retry, 'retried', {ERROR})
-        self._wake()
-        return answer
+        return self._act(jobid, self.service.retry, 'retried', {ERROR})
 
-    @defer.inlineCallbacks
     def _run(self, jobid):
-        answer = yield self._act(
-            jobid, self.store.runNow, 'run now (and not while it runs)',
+        return self._act(
+            jobid, self.service.runNow, 'run now (and not while it runs)',
             {CRONJOB, DELAYED}, time.time())
-        self._wake()
-        return answer
 
     def _start(self, jobid):
-        # startJob wakes the dispatcher itself (TaskService.onAdd).
         return self._act(jobid, self.service.startJob, 'started',
                          {STARTLATER})
-
-    def _wake(self):
-        if self.dispatcher is not None:
-            self.dispatcher.wake()
 
 
 class NoSuchRoute(NoSuchJob):

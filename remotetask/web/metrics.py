@@ -62,8 +62,8 @@ class StoreCollector:
 
     log = Logger()
 
-    def __init__(self, store, taskNames, workers, now):
-        self.store = store
+    def __init__(self, service, taskNames, workers, now):
+        self.service = service
         self.taskNames = taskNames
         self.workers = workers
         self.now = now
@@ -72,10 +72,10 @@ class StoreCollector:
         yield from self._workerMetrics()
         try:
             started = time.perf_counter()
-            self.store.hasDue(self.now)
+            self.service.hasJobsWaiting(self.now)
             latency = time.perf_counter() - started
-            counts = self.store.counts()
-            since = self.store.oldestQueued(self.now)
+            counts = self.service.counts()
+            since = self.service.oldestQueued(self.now)
         except Exception:
             self.log.failure('Reading the store for /metrics failed')
             yield GaugeMetricFamily(
@@ -113,15 +113,22 @@ class StoreCollector:
         return jobs
 
     def _workerMetrics(self):
-        size, busy = self.workers['size'], self.workers['busy']
-        yield GaugeMetricFamily('remotetask_workers',
-                                'Workers of this server.', size)
+        size, live = self.workers['size'], self.workers['live']
+        busy = self.workers['busy']
+        yield GaugeMetricFamily(
+            'remotetask_workers',
+            'Workers of this server running now (processes or threads).',
+            live)
+        yield GaugeMetricFamily(
+            'remotetask_workers_configured',
+            'Workers this server is configured to run (--workers); more '
+            'than remotetask_workers while one is being replaced.', size)
         yield GaugeMetricFamily('remotetask_workers_busy',
                                 'Workers of this server running a job.', busy)
         yield GaugeMetricFamily(
             'remotetask_worker_utilisation_ratio',
-            'The share of this server\'s workers running a job.',
-            busy / size if size else 0.0)
+            'The share of this server\'s live workers running a job.',
+            busy / live if live else 0.0)
 
 
 class _Scrape:
@@ -151,7 +158,7 @@ class MetricsResource(resource.Resource):
         self.jobMetrics = JobMetrics(self.registry)
 
     def render_GET(self, request):
-        workers = localWorkers(self.service.store, self.dispatcher)
+        workers = localWorkers(self.service, self.dispatcher)
         gone = []
         request.notifyFinish().addErrback(gone.append)
         d = self.storeCall(self.exposition, workers, time.time())
@@ -162,7 +169,7 @@ class MetricsResource(resource.Resource):
     def exposition(self, workers, now):
         """The text of one scrape; in a store thread."""
         names = list(self.service.getAvailableTasks())
-        store = StoreCollector(self.service.store, names, workers, now)
+        store = StoreCollector(self.service, names, workers, now)
         return generate_latest(_Scrape(self.registry, store))
 
     def _write(self, body, request, gone):

@@ -95,14 +95,12 @@ class Cached:
             waiter.errback(failure)
 
 
-def localWorkers(store, dispatcher):
+def localWorkers(service, dispatcher):
     """This server's workers as its dispatcher sees them now: ``id`` (the
-    store's serverId, if shared), ``size``, ``busy`` and the ids of the
-    jobs ``running`` here. On the reactor thread, where the dispatcher
-    lives; what it returns is then handed to a store thread."""
-    # Busy is what runs here; a pool's ``free`` also leaves out a worker
-    # being replaced, and all of them while the server stops.
-    running = sorted(getattr(dispatcher, 'inFlight', ()))
-    size = getattr(getattr(dispatcher, 'workers', None), 'size', 0)
-    return dict(id=getattr(store, 'serverId', None), size=size,
-                busy=min(size, len(running)), running=running)
+    server's name in a shared store, else None), ``size`` configured,
+    ``live`` processes or threads, ``busy`` and the ids of the jobs
+    ``running`` here. On the reactor thread, where the dispatcher lives;
+    what it returns is then handed to a store thread."""
+    workers = dispatcher.workers() if dispatcher is not None else dict(
+        size=0, live=0, busy=0, running=[])
+    return dict(workers, id=service.serverId)

@@ -67,11 +67,12 @@ class WebRoot(resource.Resource):
         return self.xmlrpc.render(request)
 
 
-def makeRoot(xmlrpcResource, service, storeCall, dispatcher):
+def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher):
     """The tree to serve: ``xmlrpcResource`` (the TaskServiceResource)
     where it always was, and the dashboard beside it, reading ``service``
-    and its store through ``storeCall`` (the store thread pool's call) and
-    this server's workers through ``dispatcher``.
+    through ``storeCall`` (the store thread pool's call), acting through
+    ``writeCall`` (the store writer's) and reading this server's workers
+    through ``dispatcher``.
 
     The returned root has ``metrics``, whose ``jobEnded(task, seconds,
     ok)`` the dispatcher calls when a run ends (job durations and
@@ -82,7 +83,8 @@ def makeRoot(xmlrpcResource, service, storeCall, dispatcher):
     metrics = MetricsResource(service, storeCall, dispatcher)
     root.putChild(b'', DashboardPage(token))
     root.putChild(b'static', staticFiles())
-    root.putChild(b'api', ApiResource(service, storeCall, dispatcher, token))
+    root.putChild(b'api', ApiResource(service, storeCall, dispatcher, token,
+                                      writeCall=writeCall))
     root.putChild(b'metrics', metrics)
     root.metrics = metrics.jobMetrics
     return root

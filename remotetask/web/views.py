@@ -99,27 +99,27 @@ def cronRow(row, timezone, now):
         missed=row['missed'])
 
 
-def cronView(store, timezone, now):
+def cronView(service, now):
     """Every cron and delayed job (up to ``CRON_LIMIT`` of each), soonest
     first."""
     rows = []
     for status in (CRONJOB, DELAYED):
-        rows += [cronRow(row, timezone, now) for row in
-                 store.find(status=status, limit=CRON_LIMIT)]
+        rows += [cronRow(row, service.timezone, now) for row in
+                 service.findRows(status=status, limit=CRON_LIMIT)]
     rows.sort(key=lambda row: (row['nextRun'] or '', row['id']))
     return dict(jobs=rows)
 
 
-def summary(store, now):
+def summary(service, now):
     """Counts by status and by task, the queue's depth and the wait of the
     oldest queued job."""
-    counts = store.counts()
+    counts = service.counts()
     byStatus = {str(status): 0 for status in Status}
     byTask = {}
     for row in counts:
         byStatus[row['status']] = byStatus.get(row['status'], 0) + row['count']
         byTask[row['task']] = byTask.get(row['task'], 0) + row['count']
-    since = store.oldestQueued(now)
+    since = service.oldestQueued(now)
     return dict(
         counts=[dict(row) for row in counts], byStatus=byStatus,
         byTask=byTask, total=sum(byStatus.values()),
@@ -128,18 +128,18 @@ def summary(store, now):
         now=iso(now))
 
 
-def workersView(store, local, now):
+def workersView(service, local, now):
     """This server's workers (``local``, read on the reactor thread), the
     jobs running anywhere, and, on a shared store, every server sharing it
     with the age of its heartbeat."""
-    running, _ = store.newest(status=PROCESSING, limit=RUNNING_LIMIT)
+    running, _ = service.newest(status=PROCESSING, limit=RUNNING_LIMIT)
     here = set(local['running'])
-    servers = None
-    if hasattr(store, 'servers'):
+    servers = service.servers()
+    if servers is not None:
         servers = [dict(id=row['id'], heartbeat=iso(row['heartbeat']),
                         age=max(0.0, now - row['heartbeat']),
                         running=row['running'], this=row['id'] == local['id'])
-                   for row in store.servers()]
+                   for row in servers]
     return dict(
         server=dict(id=local['id'], size=local['size'], busy=local['busy'],
                     free=local['size'] - local['busy'],

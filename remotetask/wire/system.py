@@ -53,12 +53,7 @@ class SystemHandler(XMLRPCIntrospection):
                 adds.append(calls[index + len(adds)])
             if len(adds) > 1:
                 requests = [_addArguments(call) for call in adds]
-                if self.parent.dispatcher is not None:
-                    answers = yield self.parent.dispatcher.claimWith(
-                        self.parent.addEach, requests)
-                else:
-                    rows, answers = yield self.parent.storeCall(
-                        self.parent.addEach, requests)
+                answers = yield self.parent.addEach(requests)
                 results.extend(_multicallAnswer(answer) for answer in answers)
                 index += len(adds)
                 continue

@@ -1,8 +1,10 @@
 """The XML-RPC face of the TaskService.
 
 Each ``xmlrpc_*`` method checks its arguments and delegates to the
-service through ``storeCall`` (a thread pool), so the reactor thread never
-waits for the store. Every error a client can cause reaches it as a
+service off the reactor thread: reads through ``storeCall`` (a pool of
+store threads), writes through ``writeCall`` (the store's writer, which
+commits whatever is pending in one transaction), so the reactor thread
+never waits for the store. Every error a client can cause reaches it as a
 ``Fault`` whose code is the ``faultCode`` of a ``RemoteTaskError``
 (``remotetask.errors``); the mapping is ``remotetask.wire.toFault`` and
 nowhere else. Twisted's own 8001 remains for an unknown method name.
@@ -33,12 +35,13 @@ class TaskServiceResource(XMLRPC):
     """Publishes the TaskService; ``system.*`` adds introspection and
     ``multicall``."""
 
-    def __init__(self, service, storeCall, dispatcher=None):
+    def __init__(self, service, storeCall, writeCall=None, waiters=None):
         super().__init__(allowNone=True, useDateTime=True)
         self._signatures = {}
         self.service = service
         self.storeCall = storeCall
-        self.dispatcher = dispatcher
+        self.writeCall = writeCall or storeCall
+        self.waiters = waiters
         self.putSubHandler('system', SystemHandler(self))
 
     # The HTTP side
@@ -121,29 +124,39 @@ class TaskServiceResource(XMLRPC):
         need('The task name', task, str)
         need('startLater', startLater, bool)
         checkInput(input)
-        if self.dispatcher is not None:
-            # Stored and, with a worker free, claimed in one thread hop.
-            return self.dispatcher.claimWith(self.service.addAndClaim, task,
-                                             input, startLater)
-        return self.storeCall(self.service.add, task, input, startLater)
+        return self.writeCall(self.service.add, task, input, startLater)
 
-    def addEach(self, requests, slots=0):
-        """In a store thread, for system.multicall: ``service.addEach``
-        with each input checked as ``add`` checks it, then a claim for
-        ``slots`` free workers (``Dispatcher.claimWith``); returns
-        ``(claimed rows, answers)``."""
+    @defer.inlineCallbacks
+    def addEach(self, requests):
+        """For system.multicall: ``service.addEach`` with each input
+        checked as ``add`` checks it; the answers, in order, an id or the
+        error that refused that add."""
         refused = {}
         for index, (task, input, startLater) in enumerate(requests):
             try:
                 checkInput(input)
             except InvalidArgument as error:
                 refused[index] = error
-        rows, answers = self.service.addEachAndClaim(
+        answers = iter((yield self.writeCall(
+            self.service.addEach,
             [request for index, request in enumerate(requests)
-             if index not in refused], slots)
-        answers = iter(answers)
-        return rows, [refused[index] if index in refused else next(answers)
-                      for index in range(len(requests))]
+             if index not in refused])))
+        return [refused[index] if index in refused else next(answers)
+                for index in range(len(requests))]
+
+    @defer.inlineCallbacks
+    def xmlrpc_addAndWait(self, task, input=None, timeout=10):
+        """Add a job, wait until it has ended (at most timeout seconds, up
+        to 60), and return its struct as getJob does: one round trip for
+        "run this and give me the answer". A job still running at the
+        timeout comes back with its status then."""
+        need('The task name', task, str)
+        checkInput(input)
+        self._checkTimeout(timeout)
+        jobid = yield self.writeCall(self.service.add, task, input)
+        yield self.waiters.wait(jobid, timeout)
+        job = yield self.storeCall(self.service.getJob, jobid)
+        return jobStruct(job)
 
     def xmlrpc_addCronJob(self, task, input=None, schedule=None):
         """Add a job that runs on a schedule; return its id.
@@ -168,13 +181,13 @@ class TaskServiceResource(XMLRPC):
         for name in SCHEDULE_FIELDS:
             need(name, schedule.get(name, []), list)
         checkInput(input)
-        return self.storeCall(self.service.addCronJob, task, input,
+        return self.writeCall(self.service.addCronJob, task, input,
                               **schedule)
 
     @defer.inlineCallbacks
     def xmlrpc_startJob(self, jobid):
         """Queue a 'start later' job; return true."""
-        started = yield self.storeCall(self.service.startJob, jobId(jobid))
+        started = yield self.writeCall(self.service.startJob, jobId(jobid))
         if not started:
             status = yield self.storeCall(self.service.getStatus, jobid)
             raise NotAllowed(f'Job {jobid} is {status}; only a job that is '
@@ -185,10 +198,7 @@ class TaskServiceResource(XMLRPC):
     def xmlrpc_cancel(self, jobid):
         """Cancel a job that has not finished (a running one is stopped; a
         cron job runs no more); return true."""
-        cancelled = yield self.storeCall(self.service.cancel, jobId(jobid))
-        if cancelled and self.dispatcher is not None:
-            self.dispatcher.stopCancelled([jobid]).addErrback(
-                lambda f: log.failure("Stopping job {id} failed", f, id=jobid))
+        cancelled = yield self.writeCall(self.service.cancel, jobId(jobid))
         if not cancelled:
             status = yield self.storeCall(self.service.getStatus, jobid)
             allowed = ', '.join(sorted(CANCELLABLE | {PROCESSING}))
@@ -241,9 +251,8 @@ class TaskServiceResource(XMLRPC):
             need('task', task, str)
 
         def page():
-            jobs = [self.service.getJob(row['id']) for row in
-                    self.service.store.find(status=status, task=task,
-                                            after=after, limit=limit)]
+            jobs = self.service.findJobs(status=status, task=task,
+                                         after=after, limit=limit)
             cursor = jobs[-1].id if len(jobs) == limit else None
             return dict(jobs=[jobStruct(job) for job in jobs], cursor=cursor)
         return self.storeCall(page)
@@ -252,18 +261,22 @@ class TaskServiceResource(XMLRPC):
         """Remove finished jobs (completed, error, cancelled by default, or
         the statuses given); return how many were removed."""
         if statuses is None:
-            return self.storeCall(self.service.clean)
+            return self.writeCall(self.service.clean)
         need('statuses', statuses, list)
         for status in statuses:
             need('Each status', status, str)
-        return self.storeCall(self.service.clean, statuses)
+        return self.writeCall(self.service.clean, statuses)
 
     def xmlrpc_wait(self, jobid, timeout=10):
         """Wait until the job is finished, at most timeout seconds (up to
         60); return its status then."""
+        self._checkTimeout(timeout)
+        d = self.waiters.wait(jobId(jobid), timeout)
+        return d.addCallback(str)
+
+    @staticmethod
+    def _checkTimeout(timeout):
         need('timeout', timeout, int, float)
         if not 0 <= timeout <= MAX_WAIT:
             raise InvalidArgument(
                 f'timeout must be from 0 to {MAX_WAIT} seconds.')
-        d = self.dispatcher.waitFor(jobId(jobid), timeout)
-        return d.addCallback(str)

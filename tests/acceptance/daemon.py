@@ -103,3 +103,11 @@ def waitUntil(predicate, timeout=30, interval=0.05, message='condition'):
         if time.monotonic() > deadline:
             raise AssertionError(f'{message} not reached in {timeout} s')
         time.sleep(interval)
+
+
+def isRunning(server, jobid):
+    """Whether the job has started in a worker and not ended: claimed
+    (``processing``) with its start recorded. A job can be claimed
+    without having started (waiting beside busy workers)."""
+    job = server.getJob(jobid)
+    return job['status'] == 'processing' and job.get('started') is not None

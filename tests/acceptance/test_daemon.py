@@ -12,7 +12,7 @@ import pytest
 
 from remotetask import TaskService
 from remotetask.store import SQLiteJobStore
-from tests.acceptance.daemon import ROOT, Daemon, waitUntil
+from tests.acceptance.daemon import ROOT, Daemon, isRunning, waitUntil
 
 
 def test_auth_required_when_users_given(startDaemon, tmp_path):
@@ -68,8 +68,8 @@ def test_kill_9_and_restart_lose_nothing(startDaemon, tmp_path):
     for i in range(500):
         calls.add('record', {'path': log, 'line': str(i)})
     queued = list(calls())
-    waitUntil(lambda: all(server.getStatus(j) == 'processing'
-                          for j in running), message='both running')
+    waitUntil(lambda: all(isRunning(server, j) for j in running),
+              message='both running')
     assert daemon.kill() == -signal.SIGKILL
     restarted = startDaemon('--workers=4')
     server = restarted.proxy()
@@ -114,7 +114,7 @@ def test_cancel_a_running_job(server):
     """cancel() of a running job stops its worker process; the job ends
     cancelled and the pool goes on with a fresh worker."""
     jobid = server.add('sleep', 60)
-    waitUntil(lambda: server.getStatus(jobid) == 'processing')
+    waitUntil(lambda: isRunning(server, jobid))
     assert server.cancel(jobid) is True
     assert server.wait(jobid, 30) == 'cancelled'
     waitUntil(lambda: server.wait(server.add('echo', 1), 5) == 'completed',
@@ -152,7 +152,7 @@ def test_sigterm_lets_running_jobs_finish(startDaemon, tmp_path):
     server = daemon.proxy()
     running = server.add('sleep', 1)
     waiting = server.add('echo', 'later')
-    waitUntil(lambda: server.getStatus(running) == 'processing')
+    waitUntil(lambda: isRunning(server, running))
     stoppedCleanly(daemon)
     store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
     assert store.get(running)['status'] == 'completed'
@@ -171,7 +171,7 @@ def test_sigterm_in_the_thread_pool_requeues_after_the_grace(
     daemon = startDaemon('--pool=thread', '--workers=1', '--grace=0.5')
     server = daemon.proxy()
     jobid = server.add('sleep', 8)
-    waitUntil(lambda: server.getStatus(jobid) == 'processing')
+    waitUntil(lambda: isRunning(server, jobid))
     stoppedCleanly(daemon)
     assert 'still ran at shutdown; put back in the queue' in daemon.log()
     store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
@@ -221,7 +221,7 @@ def test_sigterm_past_the_grace_period_requeues(startDaemon, tmp_path):
     daemon = startDaemon('--workers=1', '--grace=0.5')
     server = daemon.proxy()
     jobid = server.add('sleep', 30)
-    waitUntil(lambda: server.getStatus(jobid) == 'processing')
+    waitUntil(lambda: isRunning(server, jobid))
     stoppedCleanly(daemon)
     store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
     assert store.get(jobid)['status'] == 'queued'

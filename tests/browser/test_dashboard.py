@@ -4,7 +4,7 @@ an operator sees and does. One screenshot of each page is kept."""
 import os
 import shutil
 
-from tests.acceptance.daemon import ROOT, waitUntil
+from tests.acceptance.daemon import ROOT, isRunning, waitUntil
 from tests.browser.conftest import PATIENCE, needBrowser
 
 needBrowser()
@@ -50,7 +50,7 @@ def test_list_shows_jobs_added_over_xmlrpc_and_filters_narrow_it(
     crash = server.add('crash', {'file': 'broken.mp4'})
     waitUntil(lambda: server.getStatus(crash) == 'error', PATIENCE)
     sleeper = server.add('sleep', 30)
-    waitUntil(lambda: server.getStatus(sleeper) == 'processing', PATIENCE)
+    waitUntil(lambda: isRunning(server, sleeper), PATIENCE)
     queued = server.add('echo', {'file': 'waiting.mp4'})
     later = server.add('echo', {'file': 'later.mp4'}, True)
     cron = server.addCronJob('echo', {'report': 'daily'},
@@ -83,7 +83,7 @@ def test_cancel_button_cancels_a_queued_job(page, startDashboard,
     daemon = startDashboard('--workers=1')
     server = daemon.proxy()
     sleeper = server.add('sleep', 30)
-    waitUntil(lambda: server.getStatus(sleeper) == 'processing', PATIENCE)
+    waitUntil(lambda: isRunning(server, sleeper), PATIENCE)
     queued = server.add('echo', {'file': 'cancel me'})
     page.get(daemon.url + '#/jobs')
     button = f'#jobs-table tr[data-id="{queued}"] button[data-action=cancel]'

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from tests.acceptance.daemon import Daemon, waitUntil
+from tests.acceptance.daemon import Daemon, isRunning, waitUntil
 
 
 def storeURL(dsn):
@@ -107,7 +107,7 @@ def test_jobs_of_a_killed_server_are_finished_by_the_others(
     server = first.proxy()
     ids = [server.add('recordRow', {'dsn': database, 'key': str(key),
                                     'sleep': 4}) for key in range(2)]
-    waitUntil(lambda: all(server.getStatus(j) == 'processing' for j in ids),
+    waitUntil(lambda: all(isRunning(server, j) for j in ids),
               message='both running on the first server')
     others = [startServer(name).proxy() for name in 'bc']
     first.kill()
@@ -133,7 +133,7 @@ def test_waiting_on_one_server_for_a_job_another_ran(database,
     second = startServer('b', '--workers=1').proxy()
     # Keep the first server's only worker busy, so the second runs the job.
     busy = first.add('sleep', 5)
-    waitUntil(lambda: first.getStatus(busy) == 'processing')
+    waitUntil(lambda: isRunning(first, busy))
     timings = []
     for key in range(6):
         jobid = first.add('echo', key)

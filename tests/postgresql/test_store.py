@@ -12,7 +12,7 @@ from twisted.logger import globalLogPublisher
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.store import openStore
 from remotetask.store.postgresql import MIGRATIONS, PostgreSQLJobStore
-from tests.storecontract import StoreContractTests, nextDueIn
+from tests.storecontract import StoreContractTests, claimOne, nextDueIn
 
 #: How long a test waits for something that should take milliseconds.
 PATIENCE = 5.0
@@ -146,8 +146,7 @@ class TestPostgreSQLJobStore(StoreContractTests):
 
         def worker(index):
             store = stores[index % 2]
-            while (row := store.claim(1.0, f't{index}', nextDueIn(1),
-                                      1.0)) is not None:
+            while (row := claimOne(store, 1.0, f't{index}')) is not None:
                 claimed.setdefault(row['id'], []).append(store.serverId)
 
         assert runThreads(worker, 8) == []
@@ -172,16 +171,16 @@ class TestPostgreSQLJobStore(StoreContractTests):
             return now + 60
 
         thread = threading.Thread(target=lambda: result.append(
-            self.store.claim(60.0, 'a', slowNextDue, 60.0)))
+            claimOne(self.store, 60.0, 'a', slowNextDue)))
         thread.start()
         try:
             assert inside.wait(PATIENCE)
-            assert other.claim(60.0, 'b', nextDueIn(60), 60.0) is None
+            assert claimOne(other, 60.0, 'b') is None
         finally:
             proceed.set()
             thread.join(PATIENCE)
         assert (result[0]['id'], result[0]['due']) == (jobid, 120.0)
-        assert other.claim(60.0, 'b', nextDueIn(60), 60.0) is None
+        assert claimOne(other, 60.0, 'b') is None
         assert self.store.get(jobid)['token'] == 'a'
 
     def test_each_cron_due_time_goes_to_one_server(self):
@@ -194,8 +193,8 @@ class TestPostgreSQLJobStore(StoreContractTests):
         def worker(index):
             store, deadline = stores[index % 2], time.monotonic() + 30
             while store.hasDue(now) and time.monotonic() < deadline:
-                row = store.claim(now, f't{index}',
-                                  lambda row, now: row['due'] + 1, now)
+                row = claimOne(store, now, f't{index}',
+                               lambda row, now: row['due'] + 1)
                 if row is not None:
                     dues.append(row['due'] - 1)
 
@@ -209,7 +208,7 @@ class TestPostgreSQLJobStore(StoreContractTests):
         mine, theirs = self.add(), self.add()
         other = self.otherServer()
         assert self.claim(token='a')['id'] == mine
-        assert other.claim(100.0, 'b', nextDueIn(1), 100.0)['id'] == theirs
+        assert claimOne(other, 100.0, 'b')['id'] == theirs
         restarted = self.otherServer(serverId='server-a')
         assert restarted.requeue(['processing'], 'queued') == 1
         assert self.store.get(mine)['status'] == 'queued'
@@ -223,12 +222,12 @@ class TestPostgreSQLJobStore(StoreContractTests):
         lost, live, recent = self.add(), self.add(), self.add()
         dead, quiet = self.otherServer('dead'), self.otherServer('quiet')
         dead.heartbeat(100.0)
-        assert dead.claim(100.0, 'd', nextDueIn(1), 100.0)['id'] == lost
+        assert claimOne(dead, 100.0, 'd')['id'] == lost
         self.store.heartbeat(150.0)
         assert self.claim(now=150.0, token='a')['id'] == live
         self.store.heartbeat(200.0)
         # claimed without ever heartbeating, but only 5 s ago
-        assert quiet.claim(195.0, 'q', nextDueIn(1), 195.0)['id'] == recent
+        assert claimOne(quiet, 195.0, 'q')['id'] == recent
         assert self.store.recoverLost(200.0, 30.0) == [lost]
         row = self.store.get(lost)
         assert (row['status'], row['token']) == ('queued', None)

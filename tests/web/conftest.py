@@ -1,5 +1,6 @@
 """The dashboard's pieces, real, in this process: a TaskService on a SQLite
-store, a store thread pool, a dispatcher with thread workers, and the site
+store, a store thread pool and writer, a dispatcher with thread workers,
+and the site
 ``makeRoot`` builds, listening on a port of 127.0.0.1 in the reactor that
 pytest-twisted runs. Requests go over TCP through twisted's ``Agent``.
 """
@@ -15,12 +16,14 @@ from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
 from remotetask import SimpleTask, TaskService
-from remotetask.server.dispatch import Dispatcher
-from remotetask.wire.site import makeSite
-from remotetask.store import SQLiteJobStore
+from remotetask.server.dispatcher import Dispatcher
+from remotetask.server.relay import ThreadRelay
 from remotetask.server.threadpool import ThreadPoolService
+from remotetask.server.threadworkers import ThreadWorkerPool
+from remotetask.server.writer import StoreWriter
+from remotetask.store import SQLiteJobStore
 from remotetask.web import makeRoot
-from remotetask.server.workerpool import ThreadWorkerPool
+from remotetask.wire.site import makeSite
 from remotetask.wire.xmlrpc import TaskServiceResource
 from tests import tasks
 from tests.conftest import registerTestTasks
@@ -60,13 +63,16 @@ class WebServer:
             'flaky', SimpleTask(tasks.Flaky(succeedOn=2), maxAttempts=1))
         self.pool = ThreadPoolService('test-store', 4)
         self.pool.startService()
+        relay = ThreadRelay(reactor)
+        self.writer = StoreWriter(self.store, relay)
+        self.writer.startService()
         self.workers = ThreadWorkerPool(self.service, 2)
         self.dispatcher = Dispatcher(self.service, self.workers,
-                                     self.pool.call)
+                                     self.pool.call, self.writer.call, relay)
         xmlrpc = TaskServiceResource(self.service, self.pool.call,
-                                     self.dispatcher)
+                                     self.writer.call, self.dispatcher.waiters)
         self.root = makeRoot(xmlrpc, self.service, self.pool.call,
-                             self.dispatcher)
+                             self.writer.call, self.dispatcher)
         self.csrf = self.root.children[b'api'].csrfToken.decode()
         self.site = makeSite(self.root, 1024 * 1024, users)
         self.port = reactor.listenTCP(0, self.site, interface='127.0.0.1')
@@ -84,6 +90,7 @@ class WebServer:
         if self.dispatcher.running:
             yield self.dispatcher.stopService()
             yield self.workers.stopService()
+        yield self.writer.stopService()
         yield self.pool.stopService()
         self.store.close()
 

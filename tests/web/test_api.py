@@ -29,7 +29,8 @@ async def test_summary_counts_by_status_and_task(web):
     assert summary['byTask'] == {'echo': 4, 'crash': 1}
     assert (summary['total'], summary['queueDepth']) == (5, 4)
     assert summary['oldestQueuedAge'] >= 0
-    assert summary['workers'] == dict(id=None, size=2, busy=0, running=[])
+    assert summary['workers'] == dict(id=None, size=2, live=0, busy=0,
+                                      running=[])
 
 
 @pytest_twisted.ensureDeferred
@@ -218,7 +219,7 @@ async def test_workers_view_shows_running_jobs(web):
     web.startWorkers()
     jobid = web.service.add('sleep', 0.5)
     await eventually(lambda: web.service.getStatus(jobid) == 'processing'
-                     and jobid in web.dispatcher.inFlight)
+                     and jobid in web.dispatcher.workers()["running"])
     view = (await web.get('/api/workers')).json()
     assert view['server'] == dict(id=None, size=2, busy=1, free=1,
                                   utilisation=0.5)

@@ -52,7 +52,7 @@ async def test_workers_are_measured_as_the_dispatcher_sees_them(web):
     dispatcher at scrape time."""
     web.startWorkers()
     jobid = web.service.add('sleep', 0.5)
-    await eventually(lambda: jobid in web.dispatcher.inFlight)
+    await eventually(lambda: jobid in web.dispatcher.workers()["running"])
     families = await scrape(web)
     assert families['remotetask_workers'].samples[0].value == 2
     assert families['remotetask_workers_busy'].samples[0].value == 1

@@ -32,8 +32,7 @@ def test_servers_lists_heartbeats_and_running_jobs(postgresqlDsn):
         b.heartbeat(130.0)
         for _ in range(3):
             a.add('echo', '1', 'queued', None, 1.0)
-        b.claim(200.0, 't1', None, 200.0)
-        b.claim(200.0, 't2', None, 200.0)
+        assert len(b.claim(200.0, 2, 't', None, 200.0)) == 2
         assert [dict(row) for row in a.servers()] == [
             dict(id='a', heartbeat=100.0, running=0),
             dict(id='b', heartbeat=130.0, running=2)]
@@ -52,7 +51,7 @@ async def test_workers_view_lists_the_servers_sharing_the_store(sharedWeb):
     web.store.heartbeat(now)
     other.heartbeat(now - 12)
     jobid = web.service.add('echo', {})
-    other.claim(now, 'token', None, now)
+    assert len(other.claim(now, 1, 'token', None, now)) == 1
     view = (await web.get('/api/workers')).json()
     assert view['server']['id'] == 'a'
     servers = {server['id']: server for server in view['servers']}

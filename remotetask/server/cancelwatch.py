@@ -1,0 +1,74 @@
+"""Stopping the runs of jobs cancelled while they were here.
+
+A job claimed by this server may be running in a worker, waiting in a
+worker's inbox, or held by the feeder when a client cancels it, on this
+server or on another one sharing the store. The cancel itself is a
+compare-and-set in the store (and clears the claim, so a late end is not
+recorded); this part makes the run stop too, at the moment the service
+tells of the end (``TaskService.onEnd``). On a shared store that ended a
+job with no status in its notification, or whose notifications may have
+been missed, one read of all the jobs here catches up (``catchUp``).
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from remotetask.core.status import CANCELLED
+
+CANCELLED_WHILE_RUNNING = 'The job was cancelled while it ran.'
+
+
+class CancelWatch:
+    """Calls ``stop(jobid)`` for jobs here that were cancelled; ``here()``
+    gives the ids of the jobs this server holds."""
+
+    log = Logger()
+
+    def __init__(self, service, read, here, stop):
+        self.service = service
+        self.read = read
+        self.here = here
+        self.stop = stop
+        self.cancelled = set()
+        self._polling = False
+
+    def ended(self, jobid, status):
+        """The service (or another server) says ``jobid`` ended."""
+        if jobid not in self.here():
+            return
+        if status == CANCELLED:
+            self._stop(jobid)
+        elif status is None:
+            self.catchUp([jobid])
+
+    def _stop(self, jobid):
+        if jobid not in self.cancelled:
+            self.cancelled.add(jobid)
+            self.stop(jobid)
+
+    def forget(self, jobid):
+        """The run of ``jobid`` is over here."""
+        self.cancelled.discard(jobid)
+
+    def catchUp(self, jobids=None):
+        """Read the statuses of the jobs here (or ``jobids``) in one call
+        and stop those cancelled."""
+        jobids = list(self.here() if jobids is None else jobids)
+        if self._polling or not jobids:
+            return defer.succeed(None)
+        self._polling = True
+        d = self.read(self.service.statuses, jobids)
+
+        def found(statuses):
+            for jobid, status in statuses.items():
+                if status == CANCELLED and jobid in self.here():
+                    self._stop(jobid)
+        d.addCallback(found)
+        d.addErrback(lambda failure: self.log.warn(
+            'Looking for cancelled jobs failed: {error}',
+            error=failure.getErrorMessage()))
+
+        def polled(result):
+            self._polling = False
+            return result
+        return d.addBoth(polled)

@@ -1,0 +1,156 @@
+"""Keeping every worker fed: claiming due jobs ahead of need, in batches.
+
+A worker that finishes a job should start the next one at once, not wait
+for a claim to cross to the store and back. So the feeder holds claimed
+jobs ahead of the workers' need and hands them out as room appears. How
+far ahead adapts: it is the number of runs that fit in the time a claim
+takes (``claimLatency / runTime``), at most ``maxAhead`` per worker. Fast
+tasks are claimed many at a time and sent ahead into the workers; when
+tasks are slow, nothing is held ahead, so that a job claimed here never
+waits behind a long one while an idle server (or worker) could run it.
+
+One claim is in flight at a time: wake-ups meanwhile (an add, a job's end)
+are remembered and answered with another claim when it returns. Claimed
+jobs that wait here are safe: they have not started, so a ``kill -9``
+leaves them claimed without an attempt counted, recovery puts them back,
+and on an orderly stop they go back to the queue before the workers stop.
+"""
+
+import collections
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+
+class Average:
+    """An exponentially weighted moving average, None until first fed."""
+
+    def __init__(self, weight=0.2):
+        self.weight = weight
+        self.value = None
+
+    def add(self, sample):
+        self.value = sample if self.value is None else (
+            self.value + self.weight * (sample - self.value))
+
+
+class Feeder:
+    """Claims runs for ``pool`` through ``write(service.claim, ...)``.
+
+    ``start(row)`` is called for each row to hand to the pool (the
+    dispatcher does the submitting, and its bookkeeping); ``putBack(row)``
+    for rows claimed after stopping began.
+    """
+
+    log = Logger()
+
+    def __init__(self, service, pool, write, start, putBack, clock,
+                 maxAhead=8, maxClaim=500):
+        self.service = service
+        self.pool = pool
+        self.write = write
+        self.start = start
+        self.putBack = putBack
+        self.clock = clock
+        self.maxAhead = maxAhead
+        self.maxClaim = maxClaim
+        self.buffer = collections.deque()
+        self.claimLatency = Average()
+        self.runTime = Average()
+        self.running = False
+        self._claim = None
+        self._again = self._againScheduled = False
+
+    # How far ahead
+
+    def aheadPerWorker(self):
+        """Runs to hold per worker beyond the one it runs."""
+        if self.claimLatency.value is None or self.runTime.value is None:
+            return 0
+        fit = self.claimLatency.value / max(self.runTime.value, 1e-6)
+        return max(0, min(self.maxAhead, int(fit)))
+
+    def wanted(self):
+        """How many more runs to claim now."""
+        ahead = self.aheadPerWorker()
+        self.pool.depth = 1 + ahead if self.pool.queuesAhead else 1
+        held = 0 if self.pool.queuesAhead else ahead * self.pool.size
+        return min(self.maxClaim,
+                   self.pool.capacity() + held - len(self.buffer))
+
+    # Feeding
+
+    def wake(self, scheduled=False):
+        """Hand out what is held; claim more if there is room. With
+        ``scheduled``, the claim also looks for due cron and delayed runs
+        (the once-a-second tick asks for that)."""
+        if not self.running:
+            return
+        self.handOut()
+        if self._claim is not None:
+            self._again = True
+            self._againScheduled |= scheduled
+            return
+        wanted = self.wanted()
+        if wanted <= 0:
+            return
+        began = self.clock.seconds()
+        self._claim = self.write(self.service.claim, wanted, None, None,
+                                 scheduled)
+        self._claim.addCallbacks(self._claimed, self._failed,
+                                 (wanted, began))
+
+    def _claimed(self, rows, wanted, began):
+        self._claim = None
+        self.claimLatency.add(self.clock.seconds() - began)
+        if not self.running:
+            for row in rows:
+                self.putBack(row)
+            return
+        self.buffer.extend(rows)
+        again, self._again = self._again, False
+        againScheduled, self._againScheduled = self._againScheduled, False
+        # A full claim may have left more behind; a wake-up during the
+        # claim may be for a job added after it looked.
+        if len(rows) == wanted or again:
+            self.wake(againScheduled)
+        else:
+            self.handOut()
+
+    def _failed(self, failure):
+        self._claim = None
+        self.log.warn('Claiming jobs failed; the next wake-up tries again: '
+                      '{error}', error=failure.getErrorMessage())
+
+    def handOut(self):
+        while self.buffer and self.pool.capacity() > 0:
+            self.start(self.buffer.popleft())
+
+    def giveBack(self, row):
+        """A claimed run the pool gave back unstarted: first in line."""
+        self.buffer.appendleft(row)
+
+    def drop(self, jobid):
+        """Forget the held run of ``jobid`` (cancelled); its row or None."""
+        for row in self.buffer:
+            if row['id'] == jobid:
+                self.buffer.remove(row)
+                return row
+        return None
+
+    # Starting and stopping
+
+    def startFeeding(self):
+        self.running = True
+
+    def stopFeeding(self):
+        """Claim no more; return the held runs (to be put back) once no
+        claim is in flight (its rows are put back as they come)."""
+        self.running = False
+        held = list(self.buffer)
+        self.buffer.clear()
+        if self._claim is None:
+            return defer.succeed(held)
+        done = defer.Deferred()
+        self._claim.addBoth(lambda _: done.callback(held))
+        return done

@@ -1,0 +1,320 @@
+"""Where jobs run by default: a pool of worker processes.
+
+The pool starts ``size`` children running ``remotetask.server.
+workerprocess``; each resolves tasks by name itself, so only tasks
+reachable by name (entry points, import paths, command files) run there.
+
+A worker may hold ``depth`` jobs: the one it runs and some sent ahead, so
+that it starts the next one without waiting for the server (the feeder
+sets ``depth`` from how fast tasks are). A job queued behind one that runs
+longer than ``recallAfter`` seconds is recalled and given back, so that a
+slow job never keeps short ones from an idle worker. A worker that dies
+mid-job ends that job in error (retried within its attempts) and is
+replaced; its queued jobs are given back unrun. A job over its task's
+``timeout`` has its worker killed.
+
+The pool tells its ``handler`` (the dispatcher) what happens:
+``jobStarted(row)``, ``jobEnded(row, outcome, seconds)`` and
+``jobReturned(row)`` for a job given back without having started.
+"""
+
+import collections
+import json
+import os
+import signal
+import sys
+
+from twisted.application.service import Service
+from twisted.internet import defer, error, protocol
+from twisted.logger import Logger
+
+from remotetask.core.runner import Outcome
+from remotetask.core.task import option
+from remotetask.server.workerprotocol import MessageReceiver
+
+#: The error of a job whose worker was stopped because the server stops;
+#: the dispatcher puts such a job back in the queue instead.
+STOPPED = 'The server stopped while the job was running.'
+
+
+class WorkerMessages(MessageReceiver):
+    """The framing on a worker's pipes, handing messages to its Worker."""
+
+    def __init__(self, worker, maxLength):
+        self.worker = worker
+        self.MAX_LENGTH = maxLength
+
+    def messageReceived(self, header, body):
+        self.worker.messageReceived(header, body)
+
+
+class Worker(protocol.ProcessProtocol):
+    """The server's side of one worker process."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.messages = WorkerMessages(self, pool.maxMessage)
+        #: Jobs sent and not ended, in the order sent: jobid -> (row, task).
+        self.assigned = collections.OrderedDict()
+        self.running = None
+        self.startedAt = None
+        self.stopReason = None
+        self.timers = []
+        self.recallTimer = None
+        self.ended = defer.Deferred()
+
+    @property
+    def pid(self):
+        return self.transport.pid if self.transport else None
+
+    def connectionMade(self):
+        self.messages.makeConnection(self.transport)
+
+    def outReceived(self, data):
+        self.messages.dataReceived(data)
+
+    def errReceived(self, data):
+        for line in data.decode('utf-8', 'replace').splitlines():
+            self.pool.log.info('worker {pid}: {line}', pid=self.pid,
+                               line=line)
+
+    # Jobs
+
+    def room(self):
+        """How many more jobs this worker takes: up to the pool's depth,
+        none while it is being stopped, and none ahead of a job that has
+        already run longer than ``recallAfter``."""
+        if self.stopReason is not None:
+            return 0
+        if self.running is not None and (
+                self.pool.clock.seconds() - self.startedAt
+                >= self.pool.recallAfter):
+            return 0
+        return max(0, self.pool.depth - len(self.assigned))
+
+    def send(self, row, task):
+        self.assigned[row['id']] = (row, task)
+        self.messages.sendMessage({'run': row['id'], 'task': row['task']},
+                                  row['input'])
+        if self.running is not None:
+            self._watchWaiting()
+
+    def _watchWaiting(self):
+        """Recall what waits here once the running job has run for
+        ``recallAfter`` seconds (unless it ends first)."""
+        if self.recallTimer is None or not self.recallTimer.active():
+            left = self.pool.recallAfter - (self.pool.clock.seconds()
+                                            - self.startedAt)
+            self.recallTimer = self.pool.clock.callLater(
+                max(0.0, left), self.recallWaiting)
+
+    def recallWaiting(self):
+        """Ask for every job queued here that has not started."""
+        for jobid in self.assigned:
+            if jobid != self.running:
+                self.recall(jobid)
+
+    def recall(self, jobid):
+        self.messages.sendMessage({'recall': jobid})
+
+    def messageReceived(self, header, body):
+        if 'started' in header:
+            self._started(header['started'])
+        elif 'ended' in header:
+            self._ended(header['ended'], Outcome(
+                header['ok'], body, header.get('error'),
+                header.get('traceback'), header.get('retry', False)))
+        elif 'recalled' in header:
+            row, _ = self.assigned.pop(header['recalled'])
+            self.pool.handler.jobReturned(row)
+            self.pool.workerFree()
+
+    def _started(self, jobid):
+        row, task = self.assigned[jobid]
+        self.running, self.startedAt = jobid, self.pool.clock.seconds()
+        timeout = option(task, 'timeout')
+        if timeout:
+            self._after(timeout, self.stop,
+                        f'The job timed out after {timeout:g} s; its worker '
+                        'process was stopped.')
+        if len(self.assigned) > 1:
+            self._watchWaiting()
+        self.pool.handler.jobStarted(row)
+
+    def _after(self, seconds, function, *args):
+        self.timers.append(self.pool.clock.callLater(seconds, function,
+                                                     *args))
+
+    def _cancelTimers(self):
+        for timer in self.timers + [self.recallTimer]:
+            if timer is not None and timer.active():
+                timer.cancel()
+        self.timers, self.recallTimer = [], None
+
+    def _ended(self, jobid, outcome):
+        self._cancelTimers()
+        row, _ = self.assigned.pop(jobid)
+        seconds = self.pool.clock.seconds() - self.startedAt
+        self.running = self.startedAt = None
+        self.pool.handler.jobEnded(row, outcome, seconds)
+        self.pool.workerFree()
+
+    def stop(self, reason):
+        """Kill the process (and anything it started); the job it runs
+        ends in error with ``reason``."""
+        self.stopReason = reason
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, TypeError):
+            try:
+                self.transport.signalProcess('KILL')
+            except error.ProcessExitedAlready:
+                pass
+
+    def processEnded(self, reason):
+        self._cancelTimers()
+        if self.running is not None:
+            # A worker that died by itself (a crash, the OOM killer) may
+            # do better next time; one we stopped (timeout, cancel) not.
+            why = self.stopReason or (
+                f'The worker process running the job died '
+                f'({reason.value}).')
+            self._ended(self.running, Outcome.failed(
+                why, retry=self.stopReason is None))
+        for row, _ in self.assigned.values():
+            self.pool.handler.jobReturned(row)
+        self.assigned.clear()
+        self.pool.workerEnded(self)
+        self.ended.callback(None)
+
+
+class ProcessWorkerPool(Service):
+    """Run jobs in ``size`` worker processes; see the module docstring."""
+
+    name = 'workers'
+    log = Logger()
+    queuesAhead = True
+
+    def __init__(self, registry, size, handler=None, reactor=None,
+                 python=sys.executable, recallAfter=0.1,
+                 maxMessage=2 ** 31 - 1, respawnDelays=(0.1, 30.0)):
+        if reactor is None:
+            from twisted.internet import reactor
+        self.registry = registry
+        self.size = size
+        self.handler = handler
+        # Spawns the workers and keeps their timers.
+        self.reactor = self.clock = reactor
+        self.python = python
+        self.recallAfter = recallAfter
+        self.maxMessage = maxMessage
+        self.respawnDelays = respawnDelays
+        self.depth = 1
+        self.workers = []
+        self._respawning = None
+        self._respawnDelay = respawnDelays[0]
+
+    @property
+    def live(self):
+        """Workers running now (fewer than ``size`` while one is being
+        replaced, or when the system refuses new processes)."""
+        return len(self.workers)
+
+    @property
+    def busy(self):
+        return sum(1 for worker in self.workers if worker.running)
+
+    def capacity(self):
+        """How many more jobs the workers take now."""
+        if not self.running:
+            return 0
+        return sum(worker.room() for worker in self.workers)
+
+    def submit(self, row, task):
+        """Send ``row`` to the worker with room that holds the fewest
+        jobs (only call when ``capacity()`` is above zero)."""
+        worker = min((w for w in self.workers if w.room() > 0),
+                     key=lambda w: len(w.assigned))
+        worker.send(row, task)
+
+    def workerFree(self):
+        self.handler.workerFree()
+
+    def stopJob(self, jobid, reason):
+        """Stop the job ``jobid`` if it runs here (its worker is killed),
+        or recall it if it waits here."""
+        for worker in self.workers:
+            if worker.running == jobid:
+                worker.stop(reason)
+            elif jobid in worker.assigned:
+                worker.recall(jobid)
+
+    def recallWaiting(self):
+        for worker in self.workers:
+            worker.recallWaiting()
+
+    def kill(self):
+        """Stop every worker now; their jobs end with STOPPED."""
+        for worker in list(self.workers):
+            worker.stop(STOPPED)
+
+    # Processes
+
+    def _spawn(self):
+        worker = Worker(self)
+        config = json.dumps(dict(parent=os.getpid(),
+                                 registry=self.registry.toConfig()))
+        self.reactor.spawnProcess(
+            worker, self.python,
+            [self.python, '-m', 'remotetask.server.workerprocess', config],
+            env=os.environ)
+        self.workers.append(worker)
+
+    def _fill(self):
+        """Start workers until there are ``size``; when the system refuses
+        (too many open files or processes), try again later, waiting
+        longer each time, so that the pool heals once it can."""
+        self._respawning = None
+        while self.running and len(self.workers) < self.size:
+            try:
+                self._spawn()
+            except OSError as failure:
+                self.log.warn(
+                    'Cannot start a worker process ({error}); {live} of '
+                    '{size} running, trying again in {delay:g} s',
+                    error=failure, live=self.live, size=self.size,
+                    delay=self._respawnDelay)
+                self._respawning = self.clock.callLater(
+                    self._respawnDelay, self._fill)
+                self._respawnDelay = min(self._respawnDelay * 2,
+                                         self.respawnDelays[1])
+                return
+        self._respawnDelay = self.respawnDelays[0]
+        if self.running:
+            self.handler.workerFree()
+
+    def workerEnded(self, worker):
+        self.workers.remove(worker)
+        if not self.running:
+            return
+        if worker.stopReason is None:
+            self.log.warn('Worker process {pid} died; starting another',
+                          pid=worker.pid)
+        if self._respawning is None:
+            self._fill()
+
+    def startService(self):
+        super().startService()
+        self._fill()
+
+    def stopService(self):
+        super().stopService()
+        if self._respawning is not None and self._respawning.active():
+            self._respawning.cancel()
+        ended = [worker.ended for worker in self.workers]
+        for worker in list(self.workers):
+            if worker.running is None:
+                worker.transport.closeStdin()
+            else:
+                worker.stop(STOPPED)
+        return defer.DeferredList(ended)

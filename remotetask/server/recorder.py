@@ -1,0 +1,126 @@
+"""Recording what the workers did: starts, ends and put-backs, in batches.
+
+Every start of a run must be recorded (it counts an attempt) and every
+end (it is the job's result). Each goes into the pending lists; one write
+(``service.recordRuns``) takes them all whenever none is in flight, so
+under load a batch holds many runs and costs one transaction.
+
+The outcome of a run exists only here until it is written: when the store
+is unavailable (a full disk, the database restarting), it is kept and the
+write tried again, waiting longer each time, until the store takes it,
+unless the server stops, which leaves the job to start-up recovery.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from remotetask.errors import StoreUnavailable
+
+
+class Recorder:
+    """Writes runs' news through ``write``; calls ``recorded(row,
+    outcome, status, seconds)`` in the reactor thread once an end is
+    committed (``status`` None: the claim had been lost, the job was
+    cancelled or taken back, and nothing was written)."""
+
+    log = Logger()
+
+    def __init__(self, service, write, recorded, clock,
+                 retryDelays=(0.5, 30.0)):
+        self.service = service
+        self.write = write
+        self.recorded = recorded
+        self.clock = clock
+        self.retryDelays = retryDelays
+        self.stopping = False
+        self._started, self._ended, self._putBack = [], [], []
+        self._writing = None
+        self._retry = None
+        self._delay = retryDelays[0]
+        self._idle = []
+
+    @property
+    def pending(self):
+        return len(self._started) + len(self._ended) + len(self._putBack)
+
+    def started(self, row):
+        self._started.append((row['id'], row['token']))
+        self._flush()
+
+    def ended(self, row, outcome, seconds):
+        self._ended.append((row, outcome, seconds))
+        self._flush()
+
+    def putBack(self, row, started):
+        """Give the run back to the queue (the server stops)."""
+        self._putBack.append((row, started))
+        self._flush()
+
+    def _flush(self):
+        if self._writing is not None or self._retry is not None:
+            return
+        if not self.pending:
+            self._tellIdle()
+            return
+        started, self._started = self._started, []
+        ended, self._ended = self._ended, []
+        putBack, self._putBack = self._putBack, []
+        self._writing = self.write(
+            self.service.recordRuns, started,
+            [(row, outcome) for row, outcome, _ in ended], putBack)
+        self._writing.addCallbacks(self._written, self._failed,
+                                   (ended,), None, (started, ended, putBack))
+
+    def _written(self, statuses, ended):
+        self._writing = None
+        self._delay = self.retryDelays[0]
+        for (row, outcome, seconds), status in zip(ended, statuses):
+            self.recorded(row, outcome, status, seconds)
+        self._flush()
+
+    def _failed(self, failure, started, ended, putBack):
+        self._writing = None
+        if not failure.check(StoreUnavailable):
+            self.log.failure('Recording {count} run(s) failed; they are '
+                             'left to recovery', failure,
+                             count=len(started) + len(ended) + len(putBack))
+            self._flush()
+            return
+        if self.stopping:
+            self.log.warn('The store is unavailable while stopping; '
+                          '{count} run(s) are left to the next start-up: '
+                          '{error}', count=len(ended) + len(putBack),
+                          error=failure.getErrorMessage())
+            self._flush()
+            return
+        # Keep them, in front of whatever came meanwhile.
+        self._started[:0], self._ended[:0], self._putBack[:0] = (
+            started, ended, putBack)
+        self.log.warn('{count} run(s) ended but cannot be recorded yet '
+                      '({error}); trying again in {delay:g} s',
+                      count=len(ended), error=failure.getErrorMessage(),
+                      delay=self._delay)
+        self._retry = self.clock.callLater(self._delay, self._retryNow)
+        self._delay = min(self._delay * 2, self.retryDelays[1])
+
+    def _retryNow(self):
+        self._retry = None
+        self._flush()
+
+    def idle(self):
+        """A Deferred that fires when nothing is pending or being written
+        (or, while stopping, when the store refused what was)."""
+        if self._writing is None and not self.pending:
+            return defer.succeed(None)
+        if self.stopping and self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+            self._flush()
+        waiter = defer.Deferred()
+        self._idle.append(waiter)
+        return waiter
+
+    def _tellIdle(self):
+        waiters, self._idle = self._idle, []
+        for waiter in waiters:
+            waiter.callback(None)

@@ -1,0 +1,108 @@
+"""What the server and its worker processes say to each other.
+
+Messages travel in Twisted's ``Int32StringReceiver`` framing (a 4-byte
+big-endian length, then the bytes). AMP would give typed commands, but it
+caps a value at 64 KiB, and job inputs and outputs are often larger. Each
+message is a JSON header, and for a job to run or a result, a newline and
+the input or output exactly as the store keeps it (JSON text), so that a
+result is serialised once, in the worker, and stored as it came.
+
+Server to worker:
+    ``{"run": id, "task": name}`` + input: run this job after those before.
+    ``{"recall": id}``: give that job back if it has not started.
+
+Worker to server:
+    ``{"started": id}``: the job began.
+    ``{"ended": id, "ok": true}`` + output, or ``{"ended": id, "ok": false,
+    "error": ..., "traceback": ..., "retry": ...}``: how it ended.
+    ``{"recalled": id}``: the job is given back, not run.
+
+The worker side needs no reactor (it runs one job at a time, blocking), so
+it reads and writes the same framing with ``readMessage`` and
+``writeMessage`` on plain files.
+"""
+
+import json
+import struct
+
+from twisted.protocols.basic import Int32StringReceiver
+
+PREFIX = struct.Struct(Int32StringReceiver.structFormat)
+
+
+def encode(header, body=None):
+    """The bytes of one message (without its length prefix)."""
+    head = json.dumps(header, separators=(',', ':')).encode('utf-8')
+    if body is None:
+        return head
+    if isinstance(body, str):
+        body = body.encode('utf-8')
+    return head + b'\n' + body
+
+
+def decode(payload):
+    """``(header, body)`` of one message; ``body`` is None or text."""
+    head, newline, body = payload.partition(b'\n')
+    return json.loads(head), body.decode('utf-8') if newline else None
+
+
+class MessageReceiver(Int32StringReceiver):
+    """Int32 framing whose buffering stays linear for large messages.
+
+    The base class joins its whole buffer with every chunk read, so a
+    40 MB result arriving in 8 KiB reads would be copied thousands of
+    times over. Here, once the header of a message longer than what has
+    arrived is known, its chunks are kept in a list and joined once.
+    Subclasses get ``messageReceived(header, body)``.
+    """
+
+    #: Messages up to this size are buffered by the base class.
+    SMALL = 65536
+
+    _chunks = None
+    _missing = 0
+
+    def dataReceived(self, data):
+        if self._chunks is not None:
+            self._chunks.append(data)
+            self._missing -= len(data)
+            if self._missing > 0:
+                return
+            data, self._chunks = b''.join(self._chunks), None
+        super().dataReceived(data)
+        pending = self._unprocessed
+        if len(pending) >= PREFIX.size and not self.paused:
+            length, = PREFIX.unpack_from(pending)
+            missing = PREFIX.size + length - len(pending)
+            if length > self.SMALL and 0 < missing and \
+                    length <= self.MAX_LENGTH:
+                self._chunks, self._missing = [pending], missing
+                self._unprocessed = b''
+
+    def stringReceived(self, payload):
+        header, body = decode(payload)
+        self.messageReceived(header, body)
+
+    def messageReceived(self, header, body):
+        raise NotImplementedError
+
+    def sendMessage(self, header, body=None):
+        self.sendString(encode(header, body))
+
+
+def readMessage(stream):
+    """The next ``(header, body)`` from a binary file, or None at its end."""
+    prefix = stream.read(PREFIX.size)
+    if len(prefix) < PREFIX.size:
+        return None
+    length, = PREFIX.unpack(prefix)
+    payload = stream.read(length)
+    if len(payload) < length:
+        return None
+    return decode(payload)
+
+
+def frame(header, body=None):
+    """One message with its length prefix, ready to write."""
+    payload = encode(header, body)
+    return PREFIX.pack(len(payload)) + payload

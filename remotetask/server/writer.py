@@ -1,0 +1,158 @@
+"""Every write to the store, in groups: one thread, one transaction for
+whatever is pending.
+
+A commit is the expensive part of a write (a WAL append on SQLite, a round
+trip on PostgreSQL); the statements in it are cheap. So all of a server's
+writes (adds, claims, starts and ends of runs, cancels) go to one thread
+that takes every call pending when it is free and runs them all in one
+``store.transaction()``. Under load, batches grow by themselves; an idle
+server commits each call at once. Nothing is answered before its
+transaction committed.
+
+A call that refuses (a ``RemoteTaskError`` such as ``NoSuchTask``) writes
+nothing (``IJobStore``), so it fails alone and the others commit. Any
+other failure rolls the batch back; then each call is tried alone, so
+that one bad call cannot fail the others. A store that lost its
+connection before committing is tried once more at once.
+"""
+
+import collections
+import threading
+
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from remotetask.errors import (
+    RemoteTaskError, StoreOutcomeUnknown, StoreUnavailable)
+from remotetask.server.relay import ThreadRelay
+
+
+class StoreWriter(Service):
+    """``call(f, *args)``: run ``f(*args)`` in the writer thread, inside
+    the batch's transaction; a Deferred of its result.
+
+    ``maxPending`` bounds the calls waiting: past it a call fails at once
+    with ``StoreUnavailable`` (the store cannot keep up; try again), so
+    that a flood of clients cannot queue without end. ``maxBatch`` bounds
+    one transaction.
+    """
+
+    name = 'store-writer'
+    log = Logger()
+
+    def __init__(self, store, relay=None, maxBatch=1000, maxPending=10000):
+        self.store = store
+        self.relay = relay or ThreadRelay()
+        self.maxBatch = maxBatch
+        self.maxPending = maxPending
+        self._pending = collections.deque()
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._thread = None
+        self._ended = None
+        #: Batches committed and calls run, for the curious (tests, bench).
+        self.batches = self.calls = 0
+
+    def call(self, function, *args, **kwargs):
+        if self._thread is None or self._stopping:
+            return defer.fail(StoreUnavailable(
+                'The server is stopping; the store takes no more writes.'))
+        d = defer.Deferred()
+        with self._condition:
+            if len(self._pending) >= self.maxPending:
+                return defer.fail(StoreUnavailable(
+                    f'The store has {self.maxPending} writes waiting; try '
+                    'again shortly.'))
+            self._pending.append((d, function, args, kwargs))
+            self._condition.notify()
+        return d
+
+    # The writer thread
+
+    def _run(self):
+        while True:
+            with self._condition:
+                while not self._pending and not self._stopping:
+                    self._condition.wait()
+                if not self._pending:
+                    break
+                batch = [self._pending.popleft() for _ in
+                         range(min(self.maxBatch, len(self._pending)))]
+            results = self._execute(batch)
+            self.batches += 1
+            self.calls += len(batch)
+            self.relay(_deliver, batch, results)
+        self.relay(self._ended.callback, None)
+
+    def _execute(self, batch):
+        """The results of ``batch`` (a value or a Failure each)."""
+        for attempt in (1, 2):
+            try:
+                with self.store.transaction():
+                    return [self._attempt(call) for call in batch]
+            except StoreOutcomeUnknown:
+                failure = Failure()
+                return [failure] * len(batch)
+            except StoreUnavailable as error:
+                if attempt == 1 and error.connectionLost:
+                    continue
+                if len(batch) == 1:
+                    return [Failure()]
+                break
+            except Exception:
+                if len(batch) == 1:
+                    return [Failure()]
+                break
+        return [self._alone(call) for call in batch]
+
+    @staticmethod
+    def _attempt(call):
+        """One call inside the batch: a refusal fails it alone; anything
+        else aborts the batch."""
+        _, function, args, kwargs = call
+        try:
+            return function(*args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except RemoteTaskError:
+            return Failure()
+
+    def _alone(self, call):
+        _, function, args, kwargs = call
+        try:
+            with self.store.transaction():
+                return function(*args, **kwargs)
+        except Exception:
+            return Failure()
+
+    # Starting and stopping
+
+    def startService(self):
+        super().startService()
+        self._stopping = False
+        self._ended = defer.Deferred()
+        self._thread = threading.Thread(target=self._run,
+                                        name='remotetask-store-writer',
+                                        daemon=True)
+        self._thread.start()
+
+    def stopService(self):
+        """Run what is pending, then end the thread; the Deferred fires
+        when it has."""
+        super().stopService()
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+        ended, self._thread = self._ended, None
+        return ended
+
+
+def _deliver(batch, results):
+    for (d, _, _, _), result in zip(batch, results):
+        if isinstance(result, Failure):
+            result.cleanFailure()
+            d.errback(result)
+        else:
+            d.callback(result)

@@ -1,0 +1,159 @@
+"""Stand-ins at the edges of the reactor-side parts, for task.Clock tests.
+
+Only what is outside the part under test is faked: a ``write`` whose
+Deferreds the test fires by hand, a pool that records what it is given,
+and a reactor that "spawns" processes on in-memory transports. The parts
+themselves, the TaskService and its memory store are real.
+"""
+
+from twisted.internet import defer, error, task
+from twisted.python.failure import Failure
+
+from remotetask import SimpleTask, TaskService
+from remotetask.server.workerprotocol import PREFIX, decode, frame
+from tests import tasks
+
+
+def makeService():
+    service = TaskService()
+    service.registry.register('echo', SimpleTask(tasks.echo))
+    service.registry.register('sleep', SimpleTask(tasks.sleep))
+    return service
+
+
+def synchronous(function, *args, **kwargs):
+    """A ``read``/``write`` that runs the call at once (memory store)."""
+    return defer.maybeDeferred(function, *args, **kwargs)
+
+
+class HeldWrites:
+    """A ``write`` whose calls wait until the test lets them run."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, function, *args, **kwargs):
+        d = defer.Deferred()
+        self.calls.append((d, function, args, kwargs))
+        return d
+
+    def runNext(self):
+        """Run the oldest waiting call now and fire its Deferred."""
+        d, function, args, kwargs = self.calls.pop(0)
+        try:
+            result = function(*args, **kwargs)
+        except Exception:
+            d.errback(Failure())
+        else:
+            d.callback(result)
+
+    def failNext(self, exception):
+        d, _, _, _ = self.calls.pop(0)
+        d.errback(exception)
+
+
+class FakePool:
+    """A pool with ``size`` workers of ``depth`` jobs each, which records
+    what it is given and ends jobs only when the test says."""
+
+    queuesAhead = True
+
+    def __init__(self, size=2, queuesAhead=True):
+        self.size = size
+        self.depth = 1
+        self.queuesAhead = queuesAhead
+        self.given = []
+        self.stopped = []
+        self.handler = None
+
+    def capacity(self):
+        per = self.depth if self.queuesAhead else 1
+        return max(0, self.size * per - len(self.given))
+
+    def submit(self, row, task):
+        self.given.append(row)
+
+    live = property(lambda self: self.size)
+    busy = property(lambda self: len(self.given))
+
+    def stopJob(self, jobid, reason):
+        self.stopped.append((jobid, reason))
+
+    def recallWaiting(self):
+        pass
+
+    def kill(self):
+        pass
+
+
+class FakeProcess:
+    """The transport of a "spawned" worker: what the server writes to it
+    is kept as messages; ``exit()`` ends it as a real process ends."""
+
+    pid = None  # os.killpg(None) fails, so stopping uses signalProcess
+
+    def __init__(self, protocol, reactor):
+        self.protocol = protocol
+        self.reactor = reactor
+        self.written = b''
+        self.signals = []
+        self.stdinClosed = False
+        self.exited = False
+
+    def write(self, data):
+        self.written += data
+
+    def writeSequence(self, data):
+        self.write(b''.join(data))
+
+    def messages(self):
+        """What the server sent, as ``(header, body)``, and forget it."""
+        found, data = [], self.written
+        while data:
+            length, = PREFIX.unpack_from(data)
+            found.append(decode(data[PREFIX.size:PREFIX.size + length]))
+            data = data[PREFIX.size + length:]
+        self.written = b''
+        return found
+
+    def reply(self, header, body=None):
+        """The worker says something."""
+        self.protocol.outReceived(frame(header, body))
+
+    def signalProcess(self, name):
+        if self.exited:
+            raise error.ProcessExitedAlready()
+        self.signals.append(name)
+        self.exit()
+
+    def closeStdin(self):
+        self.stdinClosed = True
+        self.exit()
+
+    def loseConnection(self):
+        self.exit()
+
+    def exit(self):
+        if not self.exited:
+            self.exited = True
+            self.protocol.processEnded(Failure(error.ProcessTerminated(
+                signal=9)))
+
+
+class ProcessReactor(task.Clock):
+    """A Clock that spawns FakeProcesses; ``refuse`` makes the next
+    spawns fail as a system out of file descriptors does."""
+
+    def __init__(self):
+        super().__init__()
+        self.processes = []
+        self.refuse = 0
+
+    def spawnProcess(self, protocol, executable, args, env=None, **kw):
+        if self.refuse:
+            self.refuse -= 1
+            raise OSError(24, 'Too many open files')
+        process = FakeProcess(protocol, self)
+        self.processes.append(process)
+        protocol.makeConnection(process)
+        return process

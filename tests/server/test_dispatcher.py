@@ -1,0 +1,167 @@
+"""The dispatcher: start-up, the tick, the flow of a run, cancels, and
+the orderly stop, on task.Clock with the real service and a fake pool."""
+
+from twisted.internet import defer, task
+
+from remotetask.core.runner import Outcome
+from remotetask.errors import StoreUnavailable
+from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING
+from remotetask.server.dispatcher import Dispatcher
+from remotetask.server.processpool import STOPPED
+from tests.server.fakes import FakePool, makeService, synchronous
+
+
+def direct(function, *args):
+    return function(*args)
+
+
+def makeDispatcher(size=2, write=synchronous, grace=30.0):
+    service, clock, pool = makeService(), task.Clock(), FakePool(size)
+    dispatcher = Dispatcher(service, pool, synchronous, write, direct,
+                            clock=clock, grace=grace)
+    ended = []
+    dispatcher.onJobEnded = lambda *args: ended.append(args)
+    return dispatcher, service, pool, clock, ended
+
+
+def given(pool):
+    return [row['id'] for row in pool.given]
+
+
+def test_start_puts_back_what_an_earlier_run_left_and_feeds_workers():
+    """Start-up puts jobs left claimed back in the queue, then the first
+    tick hands due jobs to the workers, as many as they take."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=2)
+    ids = [service.add('echo', i) for i in range(3)]
+    service.claim(1)
+    dispatcher.startService()
+    assert given(pool) == ids[:2]
+    assert service.getStatus(ids[0]) == 'processing'
+    assert service.getJob(ids[0]).attempts == 0
+
+
+def test_a_run_flows_from_start_to_end_and_wakes_its_waiter():
+    """The pool's start counts the attempt; its end is recorded, the
+    waiter answered, the metrics told, and the freed worker fed."""
+    dispatcher, service, pool, clock, ended = makeDispatcher(size=1)
+    dispatcher.startService()
+    first, second = service.add('echo', 1), service.add('echo', 2)
+    waited = dispatcher.waiters.wait(first, 30)
+    row, = pool.given
+    dispatcher.jobStarted(row)
+    assert service.getJob(first).attempts == 1
+    pool.given.clear()
+    dispatcher.jobEnded(row, Outcome(True, '"one"'), 0.5)
+    dispatcher.workerFree()
+    assert waited.result == 'completed'
+    assert service.getResult(first) == 'one'
+    assert ended == [('echo', 0.5, True)]
+    assert given(pool) == [second]
+
+
+def test_an_add_wakes_the_feeder_at_once():
+    """A job added between ticks is handed out without waiting for the
+    next one."""
+    dispatcher, service, pool, clock, _ = makeDispatcher()
+    dispatcher.startService()
+    jobid = service.add('echo', 1)
+    assert given(pool) == [jobid]
+
+
+def test_a_cancel_stops_a_run_here_and_drops_a_held_one():
+    """Cancelling a job handed to the pool stops it there; one held by
+    the feeder is dropped and never handed out."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=1)
+    dispatcher.startService()
+    dispatcher.feeder.claimLatency.add(1.0)
+    dispatcher.feeder.runTime.add(0.001)
+    pool.queuesAhead = False
+    running, held = service.add('echo', 1), service.add('echo', 2)
+    assert given(pool) == [running]
+    assert [row['id'] for row in dispatcher.feeder.buffer] == [held]
+    service.cancel(running)
+    assert pool.stopped == [(running, CANCELLED_WHILE_RUNNING)]
+    service.cancel(held)
+    assert list(dispatcher.feeder.buffer) == []
+    pool.given.clear()
+    dispatcher.workerFree()
+    assert pool.given == []
+
+
+def test_feeding_starts_even_when_recovery_cannot_yet():
+    """A store that refuses writes at start delays recovery, not
+    feeding: the tick tries recovery again, and jobs run meanwhile."""
+    refusing = [True]
+
+    def write(function, *args):
+        if refusing[0] and function.__name__ == 'recoverAbandoned':
+            return defer.fail(StoreUnavailable('read-only'))
+        return synchronous(function, *args)
+    dispatcher, service, pool, clock, _ = makeDispatcher(write=write)
+    left = service.add('echo', 0)
+    service.claim(1)
+    dispatcher.startService()
+    jobid = service.add('echo', 1)
+    assert given(pool) == [jobid]
+    refusing[0] = False
+    clock.advance(1)
+    assert given(pool) == [jobid, left]
+
+
+def test_stop_gives_back_unstarted_runs_and_waits_for_running_ones():
+    """On stop, runs handed out but not started go back to the queue
+    with no attempt counted; a running one may finish within the grace
+    period and is recorded."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=2)
+    dispatcher.startService()
+    running, waiting = service.add('echo', 1), service.add('echo', 2)
+    first, second = pool.given
+    dispatcher.jobStarted(first)
+    pool.recallWaiting = lambda: dispatcher.jobReturned(second)
+    stopped = dispatcher.stopService()
+    assert service.getStatus(waiting) == 'queued'
+    assert service.getJob(waiting).attempts == 0
+    assert not stopped.called
+    clock.advance(10)
+    dispatcher.jobEnded(first, Outcome(True, '1'), 10.0)
+    assert stopped.called
+    assert service.getStatus(running) == 'completed'
+
+
+def test_past_the_grace_a_running_job_is_put_back_with_its_attempt():
+    """A job still running at the end of the grace period has its worker
+    killed; it goes back to the queue with the attempt given back."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=1,
+                                                         grace=30.0)
+    dispatcher.startService()
+    jobid = service.add('sleep', 300)
+    row, = pool.given
+    dispatcher.jobStarted(row)
+    killed = []
+    pool.kill = lambda: killed.append(True) or dispatcher.jobEnded(
+        row, Outcome.failed(STOPPED), 30.0)
+    stopped = dispatcher.stopService()
+    clock.advance(29.9)
+    assert not killed
+    clock.advance(0.1)
+    assert killed and stopped.called
+    job = service.getJob(jobid)
+    assert (job.status, job.attempts) == ('queued', 0)
+
+
+def test_a_thread_that_outlives_the_grace_is_put_back_and_its_end_ignored():
+    """A run that cannot be killed (a thread) is put back a few seconds
+    after the grace; its late end is not recorded."""
+    dispatcher, service, pool, clock, ended = makeDispatcher(size=1,
+                                                             grace=1.0)
+    dispatcher.startService()
+    jobid = service.add('sleep', 300)
+    row, = pool.given
+    dispatcher.jobStarted(row)
+    stopped = dispatcher.stopService()
+    clock.advance(6.0)
+    assert stopped.called
+    assert service.getStatus(jobid) == 'queued'
+    dispatcher.jobEnded(row, Outcome(True, '300'), 400.0)
+    assert service.getStatus(jobid) == 'queued'
+    assert ended == []

@@ -1,0 +1,131 @@
+"""The feeder: claims in batches ahead of need, one claim at a time."""
+
+from twisted.internet import task
+
+from remotetask.errors import StoreUnavailable
+from remotetask.server.feeder import Average, Feeder
+from tests.server.fakes import FakePool, HeldWrites, makeService
+
+
+def makeFeeder(pool=None, maxAhead=8):
+    service, write, clock = makeService(), HeldWrites(), task.Clock()
+    pool = pool or FakePool(size=2)
+    started, putBack = [], []
+
+    def start(row):
+        started.append(row['id'])
+        pool.submit(row, None)
+    feeder = Feeder(service, pool, write, start, putBack.append, clock,
+                    maxAhead=maxAhead)
+    feeder.startFeeding()
+    return feeder, service, write, clock, started, putBack
+
+
+def test_a_claim_asks_for_what_the_workers_have_room_for():
+    """With no timing known yet, a wake-up claims one job per free
+    worker, in one call, and hands them out as they come."""
+    feeder, service, write, clock, started, _ = makeFeeder()
+    ids = [service.add('echo', i) for i in range(5)]
+    feeder.wake()
+    (d, function, args, _), = write.calls
+    assert args[0] == 2
+    write.runNext()
+    assert started == ids[:2]
+
+
+def test_one_claim_at_a_time_and_wakeups_meanwhile_are_answered():
+    """Wake-ups while a claim is in flight start no second claim; when it
+    returns, one more claim looks for what they announced."""
+    feeder, service, write, clock, started, _ = makeFeeder(
+        pool=FakePool(size=3))
+    first = service.add('echo', 1)
+    feeder.wake()
+    second = service.add('echo', 2)
+    feeder.wake()
+    feeder.wake()
+    assert len(write.calls) == 1
+    write.runNext()
+    assert len(write.calls) == 1, 'a second claim for the later add'
+    write.runNext()
+    assert started == [first, second]
+    assert write.calls == []
+
+
+def test_a_failed_claim_does_not_stop_feeding():
+    """A claim the store refuses is logged; the next wake-up claims
+    again (a feeder stuck on a failed claim would never feed again)."""
+    feeder, service, write, clock, started, _ = makeFeeder()
+    jobid = service.add('echo', 1)
+    feeder.wake()
+    write.failNext(StoreUnavailable('read-only'))
+    feeder.wake()
+    write.runNext()
+    assert started == [jobid]
+
+
+def test_rows_claimed_after_stopping_are_put_back():
+    """A claim in flight when stopping begins has its rows put back, and
+    the stop waits for it."""
+    feeder, service, write, clock, started, putBack = makeFeeder()
+    jobid = service.add('echo', 1)
+    feeder.wake()
+    stopped = feeder.stopFeeding()
+    assert not stopped.called
+    write.runNext()
+    assert stopped.called and stopped.result == []
+    assert [row['id'] for row in putBack] == [jobid]
+    assert started == []
+    feeder.wake()
+    assert write.calls == []
+
+
+def test_fast_tasks_are_claimed_ahead_slow_ones_not():
+    """How far ahead the feeder claims follows claim latency over run
+    time: many per worker for fast tasks (capped), none for slow ones."""
+    feeder, *_ = makeFeeder(maxAhead=8)
+    assert feeder.aheadPerWorker() == 0
+    feeder.claimLatency.add(0.002)
+    feeder.runTime.add(0.0005)
+    assert feeder.aheadPerWorker() == 4
+    feeder.runTime.add(-1.0)  # an average that fell to nothing
+    assert feeder.aheadPerWorker() == 8
+    slow = Average()
+    slow.add(5.0)
+    feeder.runTime = slow
+    assert feeder.aheadPerWorker() == 0
+
+
+def test_ahead_goes_into_the_workers_of_a_queueing_pool():
+    """A pool that queues ahead gets depth 1 + ahead; one that cannot
+    (threads) keeps depth 1 and the feeder holds the extra itself."""
+    queueing = FakePool(size=2)
+    feeder, *_ = makeFeeder(pool=queueing)
+    feeder.claimLatency.add(0.003)
+    feeder.runTime.add(0.001)
+    assert feeder.wanted() == 2 * 4
+    assert queueing.depth == 4
+    threads = FakePool(size=2, queuesAhead=False)
+    feeder, *_ = makeFeeder(pool=threads)
+    feeder.claimLatency.add(0.003)
+    feeder.runTime.add(0.001)
+    assert feeder.wanted() == 2 + 2 * 3
+    assert threads.depth == 1
+
+
+def test_a_run_given_back_is_first_in_line_and_a_dropped_one_is_gone():
+    """giveBack() puts a run the pool returned unstarted in front of the
+    held ones; drop() forgets a held run (cancelled)."""
+    feeder, service, write, clock, started, _ = makeFeeder(
+        pool=FakePool(size=0))
+    a, b = service.add('echo', 1), service.add('echo', 2)
+    feeder.pool.size = 2
+    feeder.wake()
+    feeder.pool.size = 0
+    write.runNext()
+    assert [row['id'] for row in feeder.buffer] == [a, b]
+    returned = feeder.buffer.pop()
+    feeder.giveBack(returned)
+    assert [row['id'] for row in feeder.buffer] == [b, a]
+    assert feeder.drop(a)['id'] == a
+    assert feeder.drop(a) is None
+    assert [row['id'] for row in feeder.buffer] == [b]

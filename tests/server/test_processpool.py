@@ -1,0 +1,172 @@
+"""The process pool's side of its workers, on task.Clock with in-memory
+pipes: what it sends, what it does with what they say, and how it keeps
+its workers alive."""
+
+from remotetask import SimpleTask
+from remotetask.core.registry import TaskRegistry
+from remotetask.server.processpool import STOPPED, ProcessWorkerPool
+from tests import tasks
+from tests.server.fakes import ProcessReactor
+
+
+class Handler:
+    """Records what the pool tells the dispatcher."""
+
+    def __init__(self):
+        self.news = []
+
+    def jobStarted(self, row):
+        self.news.append(('started', row['id']))
+
+    def jobEnded(self, row, outcome, seconds):
+        self.news.append(('ended', row['id'], outcome.ok,
+                          outcome.output or outcome.error, seconds))
+
+    def jobReturned(self, row):
+        self.news.append(('returned', row['id']))
+
+    def workerFree(self):
+        pass
+
+
+def row(jobid, task='echo'):
+    return dict(id=jobid, task=task, input='1', token='t')
+
+
+def makePool(size=2, depth=1, recallAfter=0.1):
+    reactor, handler = ProcessReactor(), Handler()
+    pool = ProcessWorkerPool(TaskRegistry(), size, handler, reactor,
+                             recallAfter=recallAfter)
+    pool.depth = depth
+    pool.startService()
+    return pool, reactor, handler
+
+
+ECHO = SimpleTask(tasks.echo)
+
+
+def test_a_job_goes_to_the_idle_worker_and_its_news_comes_back():
+    """submit() sends the job and its input as stored to a worker with
+    room; its start and end reach the handler, the end with the output
+    as the worker sent it and the time it ran."""
+    pool, reactor, handler = makePool()
+    assert (pool.live, pool.capacity()) == (2, 2)
+    pool.submit(row(1), ECHO)
+    process = next(p for p in reactor.processes if p.written)
+    assert process.messages() == [({'run': 1, 'task': 'echo'}, '1')]
+    assert pool.capacity() == 1
+    process.reply({'started': 1})
+    reactor.advance(0.25)
+    process.reply({'ended': 1, 'ok': True}, '{"x":1}')
+    assert handler.news == [('started', 1),
+                            ('ended', 1, True, '{"x":1}', 0.25)]
+    assert pool.capacity() == 2
+
+
+def test_jobs_queued_behind_a_long_one_are_recalled():
+    """With depth 2 a worker takes a job ahead; when the running one
+    passes recallAfter, the queued one is recalled, comes back as
+    returned, and that worker takes nothing ahead while it stays long."""
+    pool, reactor, handler = makePool(size=1, depth=2)
+    pool.submit(row(1), ECHO)
+    process, = reactor.processes
+    process.reply({'started': 1})
+    pool.submit(row(2), ECHO)
+    process.messages()
+    reactor.advance(0.1)
+    assert process.messages() == [({'recall': 2}, None)]
+    assert pool.capacity() == 0
+    process.reply({'recalled': 2})
+    assert handler.news[-1] == ('returned', 2)
+    assert pool.capacity() == 0, 'nothing ahead of a job running long'
+    process.reply({'ended': 1, 'ok': True}, '1')
+    assert pool.capacity() == 2
+
+
+def test_a_job_ahead_that_started_before_the_recall_runs_on():
+    """A recall that crosses the worker starting the job changes
+    nothing: the job's start and end are taken as they come."""
+    pool, reactor, handler = makePool(size=1, depth=2)
+    pool.submit(row(1), ECHO)
+    pool.submit(row(2), ECHO)
+    process, = reactor.processes
+    process.reply({'started': 1})
+    reactor.advance(0.1)
+    process.reply({'ended': 1, 'ok': True}, '1')
+    process.reply({'started': 2})
+    process.reply({'ended': 2, 'ok': True}, '2')
+    assert [news[:2] for news in handler.news] == [
+        ('started', 1), ('ended', 1), ('started', 2), ('ended', 2)]
+
+
+def test_a_worker_that_dies_fails_its_job_returns_the_rest_and_is_replaced():
+    """A worker dying mid-job ends that job in error, retryable; the
+    jobs queued behind it come back unstarted; a new worker starts."""
+    pool, reactor, handler = makePool(size=1, depth=3)
+    for jobid in (1, 2, 3):
+        pool.submit(row(jobid), ECHO)
+    process, = reactor.processes
+    process.reply({'started': 1})
+    process.exit()
+    ended = handler.news[1]
+    assert ended[:3] == ('ended', 1, False)
+    assert 'worker process running the job died' in ended[3]
+    assert handler.news[2:] == [('returned', 2), ('returned', 3)]
+    assert (len(reactor.processes), pool.live) == (2, 1)
+
+
+def test_a_job_over_its_timeout_has_its_worker_killed():
+    """A task's timeout counts from the job's start; past it the worker
+    is killed and the job ends in error saying so, not retried."""
+    pool, reactor, handler = makePool(size=1)
+    pool.submit(row(1), SimpleTask(tasks.slow, timeout=2))
+    process, = reactor.processes
+    reactor.advance(5)
+    assert process.signals == []
+    process.reply({'started': 1})
+    reactor.advance(2)
+    assert process.signals == ['KILL']
+    assert 'timed out after 2 s' in handler.news[-1][3]
+
+
+def test_workers_refused_by_the_system_are_started_later():
+    """When spawning fails (too many open files), the pool runs with
+    fewer live workers and tries again, waiting longer each time, until
+    it has them all."""
+    reactor, handler = ProcessReactor(), Handler()
+    reactor.refuse = 3
+    pool = ProcessWorkerPool(TaskRegistry(), 2, handler, reactor,
+                             respawnDelays=(0.1, 30.0))
+    pool.startService()
+    assert pool.live == 0
+    reactor.advance(0.1)
+    assert pool.live == 0
+    reactor.advance(0.2)
+    assert pool.live == 0
+    reactor.advance(0.4)
+    assert pool.live == 2
+    assert reactor.getDelayedCalls() == []
+
+
+def test_kill_stops_every_worker_and_their_jobs_end_stopped():
+    """kill() (past the grace period) ends each running job with STOPPED,
+    which the dispatcher puts back instead of recording."""
+    pool, reactor, handler = makePool(size=2)
+    pool.submit(row(1), ECHO)
+    pool.submit(row(2), ECHO)
+    for process in reactor.processes:
+        jobid = process.messages()[0][0]['run']
+        process.reply({'started': jobid})
+    pool.kill()
+    assert sorted(news[3] for news in handler.news if news[0] == 'ended') \
+        == [STOPPED, STOPPED]
+
+
+def test_stopping_closes_idle_workers_without_respawning():
+    """stopService() closes the pipes of idle workers (they exit), and
+    no worker is started again."""
+    pool, reactor, handler = makePool(size=2)
+    stopped = pool.stopService()
+    assert stopped.called
+    assert all(process.stdinClosed for process in reactor.processes)
+    assert (pool.live, len(reactor.processes)) == (0, 2)

@@ -1,0 +1,76 @@
+"""The framing between the server and its worker processes."""
+
+import io
+
+from remotetask.server.workerprotocol import (
+    MessageReceiver, frame, readMessage)
+
+
+class Collector(MessageReceiver):
+
+    MAX_LENGTH = 2 ** 31 - 1
+
+    def __init__(self):
+        self.got = []
+        self.tooLong = []
+
+    def lengthLimitExceeded(self, length):
+        self.tooLong.append(length)
+
+    def messageReceived(self, header, body):
+        self.got.append((header, body))
+
+
+def feed(receiver, data, size):
+    for start in range(0, len(data), size):
+        receiver.dataReceived(data[start:start + size])
+
+
+def test_messages_survive_any_split_into_reads():
+    """Messages cut at every byte, or several in one read, arrive whole
+    and in order, each body exactly as sent (newlines included)."""
+    data = (frame({'run': 1, 'task': 'echo'}, '{"a":\n"b"}')
+            + frame({'recall': 1}) + frame({'ended': 2, 'ok': True}, ''))
+    for size in (1, 3, len(data)):
+        receiver = Collector()
+        feed(receiver, data, size)
+        assert receiver.got == [({'run': 1, 'task': 'echo'}, '{"a":\n"b"}'),
+                                ({'recall': 1}, None),
+                                ({'ended': 2, 'ok': True}, '')]
+
+
+def test_a_large_message_is_kept_in_chunks_and_joined_once():
+    """A message larger than SMALL is not re-joined at every read: its
+    chunks are kept aside (the base class's buffer stays small) and the
+    whole arrives once, followed by whatever came after it."""
+    body = 'x' * (3 * 1024 * 1024)
+    data = frame({'ended': 1, 'ok': True}, body) + frame({'started': 2})
+    receiver = Collector()
+    largest = 0
+    for start in range(0, len(data), 8192):
+        receiver.dataReceived(data[start:start + 8192])
+        largest = max(largest, len(receiver._unprocessed))
+    assert largest <= MessageReceiver.SMALL + 8192
+    assert receiver.got == [({'ended': 1, 'ok': True}, body),
+                            ({'started': 2}, None)]
+
+
+def test_the_worker_side_reads_what_the_server_side_frames():
+    """readMessage() on a plain file takes the same framing, and says
+    None at the end of the stream (the server hung up)."""
+    stream = io.BytesIO(frame({'run': 7, 'task': 't'}, 'null')
+                        + frame({'recall': 7}))
+    assert readMessage(stream) == ({'run': 7, 'task': 't'}, 'null')
+    assert readMessage(stream) == ({'recall': 7}, None)
+    assert readMessage(stream) is None
+    assert readMessage(io.BytesIO(frame({'cut': 1})[:-1])) is None
+
+
+def test_a_message_over_the_limit_is_refused_not_buffered():
+    """A length over MAX_LENGTH is refused when its prefix arrives (the
+    pool then drops that worker), before any of it is kept."""
+    receiver = Collector()
+    receiver.MAX_LENGTH = 1000
+    receiver.dataReceived(frame({'ended': 1, 'ok': True}, 'x' * 5000)[:100])
+    assert receiver.tooLong == [5000 + len('{"ended":1,"ok":true}\n')]
+    assert receiver.got == []

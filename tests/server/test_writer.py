@@ -1,0 +1,151 @@
+"""The store writer: group commit on a real SQLite store and a real
+thread; what it hands the reactor is drained here by the test."""
+
+import queue
+import threading
+
+import pytest
+
+from remotetask import SimpleTask, TaskService
+from remotetask.errors import NoSuchTask, StoreUnavailable
+from remotetask.server.writer import StoreWriter
+from remotetask.store import SQLiteJobStore
+from tests import tasks
+
+PATIENCE = 10.0
+
+
+class QueueRelay:
+    """The relay, delivering in the test's thread when it pumps."""
+
+    def __init__(self):
+        self.calls = queue.Queue()
+
+    def __call__(self, function, *args):
+        self.calls.put((function, args))
+
+    def pumpUntil(self, condition):
+        while not condition():
+            function, args = self.calls.get(timeout=PATIENCE)
+            function(*args)
+
+
+@pytest.fixture
+def writing(tmp_path):
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    service = TaskService(store=store)
+    service.registry.register('echo', SimpleTask(tasks.echo))
+    relay = QueueRelay()
+    writer = StoreWriter(store, relay, maxPending=5)
+    writer.startService()
+    yield writer, service, relay
+    ended = writer.stopService()
+    relay.pumpUntil(lambda: ended.called)
+    store.close()
+
+
+def results(relay, deferreds):
+    relay.pumpUntil(lambda: all(d.called for d in deferreds))
+    found = []
+    for d in deferreds:
+        d.addBoth(found.append)
+    return found
+
+
+def blocked(writer):
+    """Hold the writer thread in a call until the returned event is
+    set, so that the calls made meanwhile wait and form one batch."""
+    entered, release = threading.Event(), threading.Event()
+
+    def hold():
+        entered.set()
+        release.wait(PATIENCE)
+    d = writer.call(hold)
+    assert entered.wait(PATIENCE)
+    return d, release
+
+
+def test_calls_pending_together_commit_in_one_transaction(writing):
+    """Calls made while the writer is busy are run together, in one
+    transaction, and each gets its own answer."""
+    writer, service, relay = writing
+    held, release = blocked(writer)
+    adds = [writer.call(service.add, 'echo', i) for i in range(4)]
+    release.set()
+    assert results(relay, adds) == [1, 2, 3, 4]
+    relay.pumpUntil(lambda: held.called)
+    # The held call's batch, then one for the four adds.
+    assert (writer.batches, writer.calls) == (2, 5)
+    assert [service.getResult(jobid) for jobid in range(1, 5)] == [
+        None] * 4
+    assert service.getStatus(4) == 'queued'
+
+
+def test_a_refusal_fails_alone(writing):
+    """A call the service refuses (no such task) fails with that error;
+    the others in its batch commit."""
+    writer, service, relay = writing
+    held, release = blocked(writer)
+    good = writer.call(service.add, 'echo', 1)
+    bad = writer.call(service.add, 'nothing', 1)
+    release.set()
+    first, second = results(relay, [good, bad])
+    assert first == 1
+    assert second.check(NoSuchTask)
+    assert service.store.ids() == [1]
+
+
+def test_a_failing_call_is_rolled_back_and_the_others_retried_alone(
+        writing):
+    """A call that fails after writing (a bug) rolls its batch back; each
+    call is then run alone, so the others commit and its write is gone."""
+    writer, service, relay = writing
+    held, release = blocked(writer)
+
+    def broken():
+        service.add('echo', 'half-done')
+        raise ZeroDivisionError('a bug')
+    good = writer.call(service.add, 'echo', 'kept')
+    bad = writer.call(broken)
+    other = writer.call(service.add, 'echo', 'also kept')
+    release.set()
+    first, second, third = results(relay, [good, bad, other])
+    assert second.check(ZeroDivisionError)
+    inputs = [service.getJob(jobid).input
+              for jobid in service.store.ids()]
+    assert inputs == ['kept', 'also kept']
+
+
+def test_waiting_writes_are_bounded(writing):
+    """Up to maxPending calls wait; one more is refused at once with
+    StoreUnavailable, and taken again once the writer catches up."""
+    writer, service, relay = writing
+    held, release = blocked(writer)
+    waiting = [writer.call(service.add, 'echo', i) for i in range(5)]
+    refused = writer.call(service.add, 'echo', 'one too many')
+    assert results(relay, [refused])[0].check(StoreUnavailable)
+    release.set()
+    assert len(results(relay, waiting)) == 5
+    assert results(relay, [writer.call(service.add, 'echo', 6)]) == [6]
+
+
+def test_a_stopping_writer_finishes_what_waits_and_takes_no_more(tmp_path):
+    """Stopping runs the calls already waiting, then ends the thread;
+    calls after that are refused."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    service = TaskService(store=store)
+    service.registry.register('echo', SimpleTask(tasks.echo))
+    relay = QueueRelay()
+    writer = StoreWriter(store, relay)
+    writer.startService()
+    held, release = blocked(writer)
+    add = writer.call(service.add, 'echo', 1)
+    ended = writer.stopService()
+    release.set()
+    relay.pumpUntil(lambda: ended.called)
+    assert add.result == 1
+    late = writer.call(service.add, 'echo', 2)
+    failures = []
+    late.addErrback(failures.append)
+    assert failures[0].check(StoreUnavailable)
+    store.close()
