@@ -11,13 +11,19 @@ directory with fresh processes:
    "enqueue/s" is n / (time to return from the last add), "e2e/s" is
    n / (time until every result is readable), both from the first add;
 4. the same burst with `--batch` jobs per call;
-5. read the resident memory of every process of the system, summed.
+5. read the resident memory of every process of the system, summed;
+6. where the system offers them (`Adapter.offered`): round trips with the
+   one-call `addAndWait`, taken in turn with step 2's, and the batched burst
+   again with a task that reports progress 100 times per job.
 
 Each figure is the median over `--repeat` runs.  The systems take turns in
-each repeat, so a slow spell of the machine touches them all alike.
+each repeat, so a slow spell of the machine touches them all alike.  After
+the tables, the goals table checks issue 10's "Done when" (and issue 13's
+progress figure): each a ratio of two medians, against its goal.
 """
 
 import argparse
+import contextlib
 import importlib.metadata
 import os
 import platform
@@ -30,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from adapter import startSeconds, stopAll
+from adapter import ADD_AND_WAIT, PROGRESS, startSeconds, stopAll
 from competitors import Celery, Procrastinate, RedisHuey, Rq, SqliteHuey
 from xmlrpcsystems import (
     Ceiling, RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
@@ -48,6 +54,13 @@ columns = [
     ('p50', 'round trip p50 ms', '{:.2f}'),
     ('p99', 'round trip p99 ms', '{:.2f}'),
     ('rssMb', 'RSS MB', '{:.1f}'),
+]
+# The same for the optional features, in a table of their own: only the
+# systems that can offer them (`Adapter.optionalFeatures`) have a row.
+extraColumns = [
+    ('oneCallP50', 'addAndWait p50 ms', '{:.2f}', ADD_AND_WAIT),
+    ('oneCallP99', 'addAndWait p99 ms', '{:.2f}', ADD_AND_WAIT),
+    ('e2eProgress', 'e2e/s batched, progress x100', '{:,.0f}', PROGRESS),
 ]
 
 
@@ -87,32 +100,71 @@ def parseArguments(argv):
     return arguments
 
 
-def measureOnce(adapter, arguments):
-    """One run of one system: a dict of the table's figures."""
+def measureOnce(adapter, arguments, around=None):
+    """One run of one system: a dict of the table's figures.
+
+    A feature the system does not offer has the figure None, and the
+    reason in figures['why'][key].  `around`, if given, is called with the
+    adapter once it is warmed up, and returns a context manager that the
+    measurements run in (bench/profile attaches its profiler so).
+    """
     try:
         adapter.start()
         adapter.roundTrip(-1, timeout=startSeconds)
+        offered = adapter.offered()
+        oneCall = offered.get(ADD_AND_WAIT) is None
         for k in range(arguments.warmup):
             adapter.roundTrip(-2 - k)
-        latencies = []
-        for k in range(arguments.samples):
-            began = time.perf_counter()
-            adapter.roundTrip(k)
-            latencies.append(time.perf_counter() - began)
-        figures = {'p50': percentile(latencies, 50) * 1000,
-                   'p99': percentile(latencies, 99) * 1000}
-        figures['enqueueSingle'], figures['e2eSingle'] = burst(
-            adapter, arguments.n, None)
-        figures['enqueueBatched'], figures['e2eBatched'] = burst(
-            adapter, arguments.n, arguments.batch)
-        figures['rssMb'] = adapter.rss() / 2 ** 20
-        return figures
+            if oneCall:
+                adapter.addAndWait(-2 - k)
+        with (around(adapter) if around else contextlib.nullcontext()):
+            return measureStarted(adapter, arguments, offered)
     finally:
         adapter.stop()
 
 
-def burst(adapter, n, batch):
-    """Enqueue n jobs from one producer; return (enqueue/s, e2e/s)."""
+def measureStarted(adapter, arguments, offered):
+    """The measurements of measureOnce, on a started, warmed-up system."""
+    oneCall = offered.get(ADD_AND_WAIT) is None
+    latencies, oneCallLatencies = [], []
+    for k in range(arguments.samples):
+        # In turn, so that both forms see the same spells of the machine.
+        began = time.perf_counter()
+        adapter.roundTrip(k)
+        latencies.append(time.perf_counter() - began)
+        if oneCall:
+            began = time.perf_counter()
+            adapter.addAndWait(k)
+            oneCallLatencies.append(time.perf_counter() - began)
+    figures = {'p50': percentile(latencies, 50) * 1000,
+               'p99': percentile(latencies, 99) * 1000,
+               'why': {}}
+    for key, *_, feature in extraColumns:
+        figures[key] = None
+        if offered.get(feature) is not None:
+            figures['why'][key] = offered[feature]
+    if oneCall:
+        figures['oneCallP50'] = percentile(oneCallLatencies, 50) * 1000
+        figures['oneCallP99'] = percentile(oneCallLatencies, 99) * 1000
+    figures['enqueueSingle'], figures['e2eSingle'] = burst(
+        adapter, arguments.n, None)
+    figures['enqueueBatched'], figures['e2eBatched'] = burst(
+        adapter, arguments.n, arguments.batch)
+    figures['rssMb'] = adapter.rss() / 2 ** 20
+    if offered.get(PROGRESS) is None:
+        _, figures['e2eProgress'] = burst(
+            adapter, arguments.n, arguments.batch,
+            adapter.enqueueManyProgress)
+    return figures
+
+
+def burst(adapter, n, batch, enqueueMany=None):
+    """Enqueue n jobs from one producer; return (enqueue/s, e2e/s).
+
+    Batched with `enqueueMany` (the adapter's by default) when `batch` is
+    given, else one call per job.
+    """
+    enqueueMany = enqueueMany or adapter.enqueueMany
     handles = []
     began = time.perf_counter()
     if batch is None:
@@ -120,8 +172,7 @@ def burst(adapter, n, batch):
             handles.append(adapter.enqueueOne(k))
     else:
         for start in range(0, n, batch):
-            handles.extend(adapter.enqueueMany(
-                range(start, min(n, start + batch))))
+            handles.extend(enqueueMany(range(start, min(n, start + batch))))
     enqueued = time.perf_counter()
     adapter.waitAll(handles)
     done = time.perf_counter()
@@ -171,33 +222,48 @@ def runAll(arguments, runDir):
             runs[name].append(figures)
             progress(f'[{repeat + 1}/{arguments.repeat}] {name}: '
                      + ', '.join(f'{header} ' + fmt.format(figures[key])
-                                 for key, header, fmt in columns)
+                                 for key, header, fmt, *_ in
+                                 columns + extraColumns
+                                 if figures.get(key) is not None)
                      + f' ({time.monotonic() - began:.0f} s)')
     return runs, failures
 
 
 def medians(runs):
-    return {name: {key: statistics.median(run[key] for run in measured)
-                   for key, _, _ in columns}
-            for name, measured in runs.items() if measured}
+    """name -> key -> the median of its runs' figures (None where no run
+    has one), and 'why' -> key -> why the last run had none."""
+    results = {}
+    for name, measured in runs.items():
+        if not measured:
+            continue
+        results[name] = {'why': dict(measured[-1].get('why', {}))}
+        for key, *_ in columns + extraColumns:
+            values = [run[key] for run in measured
+                      if run.get(key) is not None]
+            results[name][key] = statistics.median(values) if values \
+                else None
+    return results
 
 
-def table(rows, headers):
-    """Plain text, first column left-aligned, the others right-aligned."""
+def table(rows, headers, left=1):
+    """Plain text, the first `left` columns left-aligned, the others
+    right-aligned."""
     widths = [max(len(str(row[i])) for row in [headers] + rows)
               for i in range(len(headers))]
     lines = []
     for number, row in enumerate([headers] + rows):
-        cells = [str(row[0]).ljust(widths[0])] + [
-            str(cell).rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        cells = [str(cell).ljust(width) if i < left else
+                 str(cell).rjust(width)
+                 for i, (cell, width) in enumerate(zip(row, widths))]
         lines.append('  '.join(cells).rstrip())
         if number == 0:
             lines.append('  '.join('-' * width for width in widths))
     return '\n'.join(lines)
 
 
-def report(arguments, results, failures):
-    """The two tables and the notes, as text."""
+def report(arguments, runs, failures):
+    """The tables and the notes, as text."""
+    results = medians(runs)
     headers = ['system'] + [header for _, header, _ in columns]
     names = [name for name in arguments.only if name in results]
     out = [table([[name] + [fmt.format(results[name][key])
@@ -216,12 +282,158 @@ def report(arguments, results, failures):
             [[name] + [ratio(results[name][key], results[baseline][key])
                        for key, _, _ in columns] for name in names],
             headers))
+    extraRows = [name for name in names if byName[name].optionalFeatures]
+    if extraRows:
+        out.append('\nOptional features (medians; "progress x100": the '
+                   'batched burst with a task reporting progress 100 times '
+                   'a job)\n')
+        out.append(table(
+            [[name] + [cell(results[name], key, fmt)
+                       for key, _, fmt, _ in extraColumns]
+             for name in extraRows],
+            ['system'] + [header for _, header, _, _ in extraColumns]))
+        whys = {f'{name}: {why}' for name in extraRows
+                for why in results[name]['why'].values()}
+        out.extend(f'  {why}' for why in sorted(whys))
+    out.append(goalsReport(arguments, runs, results, failures))
     out.append('\nSystems:')
     for name in arguments.only:
         out.append(f'  {name}: {byName[name].description}')
     for name, why in failures.items():
         out.append(f'\n{name} could not be measured:\n{why}')
     return '\n'.join(out)
+
+
+def cell(figures, key, fmt):
+    """A figure formatted, or in short why there is none ("not offered";
+    the detail in parentheses is printed below the table)."""
+    if figures.get(key) is None:
+        return figures.get('why', {}).get(key, '-').split(' (')[0]
+    return fmt.format(figures[key])
+
+
+class Goal:
+    """One goal of issue 10's "Done when" (or 13's progress figure): a
+    figure of one system divided by a figure of another (or taken alone,
+    when `base` is None), which must be at least (`atLeast`) or at most
+    the target."""
+
+    def __init__(self, label, system, key, base, target, atLeast, unit='x'):
+        self.label, self.system, self.key = label, system, key
+        self.base, self.target, self.atLeast = base, target, atLeast
+        self.unit = unit
+
+    def value(self, figures):
+        """The goal's quotient (or figure) from one set of figures: a dict
+        name -> key -> value; None when a figure is missing."""
+        top = figures.get(self.system, {}).get(self.key)
+        if self.base is None:
+            return top
+        baseSystem, baseKey = self.base
+        bottom = figures.get(baseSystem, {}).get(baseKey)
+        if top is None or not bottom:
+            return None
+        return top / bottom
+
+    def met(self, value):
+        return value >= self.target if self.atLeast else \
+            value <= self.target
+
+    def show(self, value):
+        return f'{value:.2f}{self.unit}' if self.unit == 'x' else \
+            f'{value:.2f} {self.unit}'
+
+    def goalText(self):
+        return ('>= ' if self.atLeast else '<= ') + (
+            f'{self.target:g}{self.unit}' if self.unit == 'x'
+            else f'{self.target:g} {self.unit}')
+
+
+echo, huey, rt = 'xmlrpc-echo', 'huey-redis', 'remotetask'
+goals = [
+    Goal('single e2e / echo calls/s', rt, 'e2eSingle', (echo, 'e2eSingle'),
+         0.8, True),
+    Goal('single enqueue / echo calls/s', rt, 'enqueueSingle',
+         (echo, 'e2eSingle'), 0.8, True),
+    Goal('batched e2e / huey-redis single e2e', rt, 'e2eBatched',
+         (huey, 'e2eSingle'), 2.5, True),
+    Goal('multicall enqueue / echo multicall calls/s', rt,
+         'enqueueBatched', (echo, 'e2eBatched'), 0.9, True),
+    Goal('add+wait p50 / huey-redis p50', rt, 'p50', (huey, 'p50'), 1,
+         False),
+    Goal('addAndWait p50 / huey-redis p50', rt, 'oneCallP50',
+         (huey, 'p50'), 1, False),
+    Goal('add+wait p99', rt, 'p99', None, 5, False, 'ms'),
+    Goal('addAndWait p99', rt, 'oneCallP99', None, 5, False, 'ms'),
+    Goal('remotetask-pg single e2e / procrastinate single e2e',
+         'remotetask-pg', 'e2eSingle', ('procrastinate', 'e2eSingle'), 1.5,
+         True),
+    Goal('progress x100 batched e2e / plain batched e2e (issue 13)', rt,
+         'e2eProgress', (rt, 'e2eBatched'), 0.9, True),
+]
+
+
+def goalsReport(arguments, runs, results, failures):
+    """The goals table: each goal's ratio of medians, its goal, met or
+    missed; with more than one repeat, the range of the per-repeat ratios
+    (each repeat's systems ran close together in time)."""
+    rows = []
+    for goal in goals:
+        missing = missingFigure(goal, arguments, results, failures)
+        if missing:
+            rows.append([goal.label, missing, '-', goal.goalText(), '-',
+                         '-'])
+            continue
+        value = goal.value(results)
+        perRun = [goal.value(dict(zip(pairs, figures))) for figures in zip(
+            *(runs[name] for name in pairs))] if (
+            pairs := goalSystems(goal)) else []
+        perRun = [v for v in perRun if v is not None]
+        spread = (f'{goal.show(min(perRun))}..{goal.show(max(perRun))}'
+                  if len(perRun) > 1 else '-')
+        verdict = 'met' if goal.met(value) else (
+            'missed by ' + (f'{goal.target / value:.1f}x' if goal.atLeast
+                            else f'{value / goal.target:.1f}x'))
+        rows.append([goal.label, measuredText(goal, results),
+                     goal.show(value), goal.goalText(), verdict, spread])
+    return ('\nGoals (issue 10, "Done when"): ratios of the medians above; '
+            '"runs": the range of the per-repeat ratios\n\n' + table(
+                rows, ['goal', 'measured', 'ratio', 'goal', 'verdict',
+                       'runs'], left=2))
+
+
+def goalSystems(goal):
+    return list(dict.fromkeys(
+        [goal.system] + ([goal.base[0]] if goal.base else [])))
+
+
+def missingFigure(goal, arguments, results, failures):
+    """Why the goal cannot be judged (a system failed, was not run, or
+    lacks the feature), or None."""
+    for name, key in [(goal.system, goal.key)] + (
+            [goal.base] if goal.base else []):
+        if name not in results:
+            if name in failures:
+                return f'{name} failed'
+            if name not in arguments.only:
+                return f'{name} not run'
+            return f'no figures for {name}'
+        if results[name].get(key) is None:
+            why = cell(results[name], key, '')
+            return why if name == goal.system else f'{name}: {why}'
+    return None
+
+
+def measuredText(goal, results):
+    """The two medians the ratio divides, with their units."""
+    def show(name, key):
+        value = results[name][key]
+        unit = ' ms' if key in ('p50', 'p99', 'oneCallP50', 'oneCallP99') \
+            else '/s'
+        return (f'{value:.2f}' if unit == ' ms' else f'{value:,.0f}') + unit
+    if goal.base is None:
+        return show(goal.system, goal.key)
+    return f'{show(goal.system, goal.key)} / {show(*goal.base)}'
 
 
 def ratio(value, base):
@@ -278,7 +490,7 @@ def main(argv):
     finally:
         stopAll()
     print()
-    print(report(arguments, medians(runs), failures))
+    print(report(arguments, runs, failures))
     print(f'\ntook {time.monotonic() - began:.0f} s; load average after: '
           f'{loadAverage()}')
     if failures:
