@@ -193,6 +193,12 @@ class Worker:
         """VmRSS of the process and all its descendants, summed."""
         return sum(_vmRss(pid) for pid in _tree(self.pid))
 
+    def rssSplit(self):
+        """(VmRSS of the process itself, of its descendants summed): for
+        twistd, the server and its worker processes."""
+        own, *descendants = _tree(self.pid)
+        return _vmRss(own), sum(_vmRss(pid) for pid in descendants)
+
     def stop(self, timeout=15):
         """SIGTERM the whole group, then SIGKILL whatever of it lingers."""
         if self not in _running:

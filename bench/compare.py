@@ -444,7 +444,7 @@ def ratio(value, base):
     return f'{quotient:.2f}x' if quotient >= 0.095 else f'{quotient:.1g}x'
 
 
-def header(arguments):
+def header(arguments, command='bench/run', workload=None):
     """The command line and the machine, so a table can be reproduced."""
     versions = []
     for package in ('remotetask', 'twisted', 'celery', 'rq', 'huey',
@@ -456,17 +456,18 @@ def header(arguments):
     model = next((line.split(':', 1)[1].strip() for line in
                   Path('/proc/cpuinfo').read_text().splitlines()
                   if line.startswith('model name')), platform.machine())
+    workload = workload or (
+        f'n = {arguments.n} per burst, batches of {arguments.batch}, '
+        f'{arguments.samples} round trips; median of {arguments.repeat}')
     return '\n'.join([
-        '$ bench/run ' + shlex.join(sys.argv[1:]),
+        f'$ {command} ' + shlex.join(sys.argv[1:]),
         f'machine: {len(os.sched_getaffinity(0))} cores (nproc), {model}; '
         f'Python {platform.python_version()}; {platform.system()} '
         f'{platform.release()}',
         'versions: ' + ', '.join(versions),
         f'load average before the run: {loadAverage()} (anything above '
         f'~0.3 means other work shares the cores: figures are noisier)',
-        f'workload: no-op echo jobs, input {{"i": k}}; n = {arguments.n} '
-        f'per burst, batches of {arguments.batch}, {arguments.samples} '
-        f'round trips; median of {arguments.repeat}',
+        f'workload: no-op echo jobs, input {{"i": k}}; {workload}',
     ])
 
 
