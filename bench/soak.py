@@ -88,9 +88,10 @@ class Sampler:
         previous = self.samples[-1] if self.samples else None
         rate = ((done - previous['done']) / (now - previous['at'])
                 if previous and now > previous['at'] else None)
-        self.samples.append(dict(
-            done=done, at=now, rate=rate, server=server / 2 ** 20,
-            workers=workers / 2 ** 20, storeMb=storeSize(self.adapter)))
+        self.samples.append({
+            'done': done, 'at': now, 'rate': rate, 'server': server / 2 ** 20,
+            'workers': workers / 2 ** 20,
+            'storeMb': storeSize(self.adapter)})
         progress(f'{done:,} jobs done, {now - self.began:.0f} s: server '
                  f'{server / 2 ** 20:.1f} MB, workers '
                  f'{workers / 2 ** 20:.1f} MB')

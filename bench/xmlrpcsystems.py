@@ -77,7 +77,8 @@ class RemoteTask(Adapter):
         # acceptance tests do.
         env = {'PYTHONPATH': str(here.parent)}
         return self.startWorker(label, [
-            venvScript('twistd'), '-n', '--pidfile=', 'remotetask',
+            venvScript('twistd'), '-n', '--pidfile=',
+            *self.twistdOptions(label), 'remotetask',
             '--listen', 'tcp:0:interface=127.0.0.1',
             '--portfile', str(self.workDir / f'{label}.port'),
             '--store', self.storeSpec(),
@@ -87,6 +88,11 @@ class RemoteTask(Adapter):
             + self.daemonOptions(label), env)
 
     def daemonOptions(self, label):
+        """Options of `twistd remotetask` for the daemon `label`."""
+        return []
+
+    def twistdOptions(self, label):
+        """Options of twistd itself (bench/profile's --profile)."""
         return []
 
     def enqueueOne(self, k):
