@@ -112,11 +112,9 @@ def measureOnce(adapter, arguments, around=None):
         adapter.start()
         adapter.roundTrip(-1, timeout=startSeconds)
         offered = adapter.offered()
-        oneCall = offered.get(ADD_AND_WAIT) is None
         for k in range(arguments.warmup):
             adapter.roundTrip(-2 - k)
-            if oneCall:
-                adapter.addAndWait(-2 - k)
+            optional(offered, ADD_AND_WAIT, adapter.addAndWait, -2 - k)
         with (around(adapter) if around else contextlib.nullcontext()):
             return measureStarted(adapter, arguments, offered)
     finally:
@@ -125,25 +123,18 @@ def measureOnce(adapter, arguments, around=None):
 
 def measureStarted(adapter, arguments, offered):
     """The measurements of measureOnce, on a started, warmed-up system."""
-    oneCall = offered.get(ADD_AND_WAIT) is None
     latencies, oneCallLatencies = [], []
     for k in range(arguments.samples):
         # In turn, so that both forms see the same spells of the machine.
         began = time.perf_counter()
         adapter.roundTrip(k)
         latencies.append(time.perf_counter() - began)
-        if oneCall:
-            began = time.perf_counter()
-            adapter.addAndWait(k)
+        began = time.perf_counter()
+        if optional(offered, ADD_AND_WAIT, adapter.addAndWait, k):
             oneCallLatencies.append(time.perf_counter() - began)
     figures = {'p50': percentile(latencies, 50) * 1000,
-               'p99': percentile(latencies, 99) * 1000,
-               'why': {}}
-    for key, *_, feature in extraColumns:
-        figures[key] = None
-        if offered.get(feature) is not None:
-            figures['why'][key] = offered[feature]
-    if oneCall:
+               'p99': percentile(latencies, 99) * 1000}
+    if offered.get(ADD_AND_WAIT) is None:
         figures['oneCallP50'] = percentile(oneCallLatencies, 50) * 1000
         figures['oneCallP99'] = percentile(oneCallLatencies, 99) * 1000
     figures['enqueueSingle'], figures['e2eSingle'] = burst(
@@ -151,11 +142,31 @@ def measureStarted(adapter, arguments, offered):
     figures['enqueueBatched'], figures['e2eBatched'] = burst(
         adapter, arguments.n, arguments.batch)
     figures['rssMb'] = adapter.rss() / 2 ** 20
-    if offered.get(PROGRESS) is None:
-        _, figures['e2eProgress'] = burst(
-            adapter, arguments.n, arguments.batch,
-            adapter.enqueueManyProgress)
+    progressBurst = optional(offered, PROGRESS, burst, adapter, arguments.n,
+                             arguments.batch, adapter.enqueueManyProgress)
+    if progressBurst:
+        figures['e2eProgress'] = progressBurst[1]
+    figures['why'] = {}
+    for key, *_, feature in extraColumns:
+        figures.setdefault(key, None)
+        if offered.get(feature) is not None:
+            figures['why'][key] = offered[feature]
     return figures
+
+
+def optional(offered, feature, function, *args):
+    """function(*args) if the system offers `feature`, its result (True
+    for None); else None.  A failure marks the feature failed in `offered`
+    (with the error, for the notes) instead of failing the system, so that
+    its other figures stand."""
+    if offered.get(feature) is not None:
+        return None
+    try:
+        result = function(*args)
+    except Exception as error:  # Reported in the optional-features table.
+        offered[feature] = f'failed ({type(error).__name__}: {error})'
+        return None
+    return True if result is None else result
 
 
 def burst(adapter, n, batch, enqueueMany=None):
@@ -292,8 +303,9 @@ def report(arguments, runs, failures):
                        for key, _, fmt, _ in extraColumns]
              for name in extraRows],
             ['system'] + [header for _, header, _, _ in extraColumns]))
-        whys = {f'{name}: {why}' for name in extraRows
-                for why in results[name]['why'].values()}
+        features = {key: feature for key, *_, feature in extraColumns}
+        whys = {f'{name}, {features[key]}: {why}' for name in extraRows
+                for key, why in results[name]['why'].items()}
         out.extend(f'  {why}' for why in sorted(whys))
     out.append(goalsReport(arguments, runs, results, failures))
     out.append('\nSystems:')

@@ -129,7 +129,8 @@ class RemoteTask(Adapter):
             if status == 'completed':
                 return
             if status not in ('queued', 'processing') or remaining <= 0:
-                raise BenchError(f'job {jobId} is {status!r} after wait()')
+                raise BenchError(f'job {jobId} is {status!r} after wait()'
+                                 + self.errorOf(daemon, jobId, status))
 
     def unfinished(self, handles):
         pending = []
@@ -143,8 +144,18 @@ class RemoteTask(Adapter):
                 if status in ('queued', 'processing'):
                     pending.append(handle)
                 elif status != 'completed':
-                    raise BenchError(f'job {handle[1]} ended {status!r}')
+                    raise BenchError(f'job {handle[1]} ended {status!r}'
+                                     + self.errorOf(*handle, status))
         return pending
+
+    def errorOf(self, daemon, jobId, status):
+        """': ' and the job's error, for a job that ended in error."""
+        if status != 'error':
+            return ''
+        try:
+            return f': {self.proxies[daemon].getError(jobId)}'
+        except Exception as error:  # Only a detail of a message.
+            return f' (getError failed: {error})'
 
 
 def reportProgressMissing():
