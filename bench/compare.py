@@ -304,9 +304,14 @@ def report(arguments, runs, failures):
              for name in extraRows],
             ['system'] + [header for _, header, _, _ in extraColumns]))
         features = {key: feature for key, *_, feature in extraColumns}
-        whys = {f'{name}, {features[key]}: {why}' for name in extraRows
-                for key, why in results[name]['why'].items()}
-        out.extend(f'  {why}' for why in sorted(whys))
+        whys = {}
+        for name in extraRows:
+            for key, why in results[name]['why'].items():
+                names = whys.setdefault((features[key], why), [])
+                if name not in names:
+                    names.append(name)
+        out.extend(f'  {feature} on {", ".join(names)}: {why}'
+                   for (feature, why), names in whys.items())
     out.append(goalsReport(arguments, runs, results, failures))
     out.append('\nSystems:')
     for name in arguments.only:
