@@ -167,20 +167,35 @@ def report(arguments, samples, partial=False):
     out.append(f'\nlast / first after the warm-up (at {reference["done"]:,} '
                f'jobs; flat means <= {flatWithin:.2f})'
                + (', of a PARTIAL run' if partial else '') + ':\n')
+    after = [s for s in samples if s['done'] >= reference['done']]
     ratios = []
     for label, pick in [('server', lambda s: s['server']),
                         ('workers', lambda s: s['workers']),
                         ('total', lambda s: s['server'] + s['workers'])]:
         ratio = pick(last) / pick(reference) if pick(reference) else None
-        peak = max(pick(s) for s in samples if s['done'] >= reference['done'])
+        peak = max(pick(s) for s in after)
+        slope = slopePer10k([s['done'] for s in after],
+                            [pick(s) for s in after])
         ratios.append([label, f'{pick(reference):.1f}', f'{pick(last):.1f}',
-                       f'{peak:.1f}',
+                       f'{peak:.1f}', f'{slope:+.2f}',
                        '-' if ratio is None else f'{ratio:.2f}x',
                        '-' if ratio is None else
                        ('flat' if ratio <= flatWithin else 'GROWS')])
     out.append(table(ratios, ['RSS', 'after warm-up MB', 'last MB',
-                              'peak MB', 'last/first', 'verdict']))
+                              'peak MB', 'MB per 10k jobs', 'last/first',
+                              'verdict']))
     return '\n'.join(out)
+
+
+def slopePer10k(xs, ys):
+    """The least-squares slope of ys over xs, per 10,000 of x: how fast
+    memory grows with jobs done, which a ratio of two samples can hide."""
+    meanX, meanY = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - meanX) ** 2 for x in xs)
+    if not spread:
+        return 0.0
+    return 10_000 * sum((x - meanX) * (y - meanY)
+                        for x, y in zip(xs, ys)) / spread
 
 
 def main(argv):
