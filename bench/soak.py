@@ -16,6 +16,7 @@ message saying how far it got, and prints the samples it has.
 """
 
 import argparse
+import shutil
 import signal
 import sys
 import tempfile
@@ -24,7 +25,8 @@ from collections import deque
 from pathlib import Path
 
 from adapter import BenchError, startSeconds, stopAll
-from compare import header, loadAverage, progress, table
+from compare import header, loadAverage, progress
+from tables import table
 from xmlrpcsystems import RemoteTask, RemoteTaskPostgres
 
 systems = {system.name: system for system in (RemoteTask, RemoteTaskPostgres)}
@@ -238,6 +240,8 @@ def main(argv):
           f'{loadAverage()}')
     if status:
         print(f'logs kept in {runDir}')
+    else:
+        shutil.rmtree(runDir, ignore_errors=True)
     return status
 
 
