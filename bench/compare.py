@@ -23,7 +23,6 @@ progress figure): each a ratio of two medians, against its goal.
 """
 
 import argparse
-import contextlib
 import importlib.metadata
 import os
 import platform
@@ -102,13 +101,11 @@ def parseArguments(argv):
     return arguments
 
 
-def measureOnce(adapter, arguments, around=None):
+def measureOnce(adapter, arguments):
     """One run of one system: a dict of the table's figures.
 
     A feature the system does not offer has the figure None, and the
-    reason in figures['why'][key].  `around`, if given, is called with the
-    adapter once it is warmed up, and returns a context manager that the
-    measurements run in (bench/profile attaches its profiler so).
+    reason in figures['why'][key].
     """
     try:
         adapter.start()
@@ -117,8 +114,7 @@ def measureOnce(adapter, arguments, around=None):
         for k in range(arguments.warmup):
             adapter.roundTrip(-2 - k)
             optional(offered, ADD_AND_WAIT, adapter.addAndWait, -2 - k)
-        with (around(adapter) if around else contextlib.nullcontext()):
-            return measureStarted(adapter, arguments, offered)
+        return measureStarted(adapter, arguments, offered)
     finally:
         adapter.stop()
 

@@ -83,15 +83,18 @@ def goalsReport(arguments, runs, results, failures):
                          '-'])
             continue
         value = goal.value(results)
-        perRun = [goal.value(dict(zip(pairs, figures))) for figures in zip(
-            *(runs[name] for name in pairs))] if (
-            pairs := goalSystems(goal)) else []
-        perRun = [v for v in perRun if v is not None]
+        perRun = [v for v in map(goal.value, perRepeat(goal, runs))
+                  if v is not None]
         spread = (f'{goal.show(min(perRun))}..{goal.show(max(perRun))}'
                   if len(perRun) > 1 else '-')
-        verdict = 'met' if goal.met(value) else (
-            'missed by ' + (f'{goal.target / value:.2f}x' if goal.atLeast
-                            else f'{value / goal.target:.2f}x'))
+        if goal.met(value):
+            verdict = 'met'
+        elif not value:
+            verdict = 'missed'
+        else:
+            verdict = 'missed by ' + (
+                f'{goal.target / value:.2f}x' if goal.atLeast
+                else f'{value / goal.target:.2f}x')
         rows.append([goal.label, measuredText(goal, results),
                      goal.show(value), goal.goalText(), verdict, spread])
     return ('\nGoals (issue 10, "Done when"): ratios of the medians above; '
@@ -100,9 +103,13 @@ def goalsReport(arguments, runs, results, failures):
                        'runs'], left=2))
 
 
-def goalSystems(goal):
-    return list(dict.fromkeys(
+def perRepeat(goal, runs):
+    """The figures of each repeat, as goal.value takes them: one dict
+    name -> figures per repeat that every system of the goal completed."""
+    names = list(dict.fromkeys(
         [goal.system] + ([goal.base[0]] if goal.base else [])))
+    return [dict(zip(names, figures))
+            for figures in zip(*(runs.get(name, []) for name in names))]
 
 
 def missingFigure(goal, arguments, results, failures):
