@@ -29,6 +29,13 @@ class BenchError(Exception):
     """A system could not be measured; the message says why, for a person."""
 
 
+# Optional features a system may offer beyond the contract below; compare.py
+# measures each only where `Adapter.offered()` lists it, and reports "not
+# offered" elsewhere.  remotetask gains them with issues 10 and 13.
+ADD_AND_WAIT = 'addAndWait'  # one call adds a job and returns it finished
+PROGRESS = 'progress'        # a task can report progress (`progress` task)
+
+
 class Adapter:
     """One system under test, driven by one producer: the benchmark process.
 
@@ -43,6 +50,9 @@ class Adapter:
 
     name = None
     description = None
+    # The optional features (ADD_AND_WAIT, PROGRESS) this adapter can
+    # measure where the running system offers them: see offered().
+    optionalFeatures = ()
 
     def __init__(self, workDir):
         self.workDir = Path(workDir)
@@ -84,6 +94,23 @@ class Adapter:
     def rss(self):
         """Resident memory, in bytes, of every process the system runs."""
         return sum(worker.rss() for worker in self.workers)
+
+    def offered(self):
+        """The optional features (ADD_AND_WAIT, PROGRESS) the running
+        system offers, as a dict: feature -> None if offered, else why not
+        (a line for a person).  Known once start() returned."""
+        return {feature: 'not offered'
+                for feature in (ADD_AND_WAIT, PROGRESS)}
+
+    def addAndWait(self, k, timeout=30):
+        """ADD_AND_WAIT: submit one `echo` job and get it back finished, in
+        one call to the system; raise if it did not complete."""
+        raise NotImplementedError
+
+    def enqueueManyProgress(self, ks):
+        """PROGRESS: as enqueueMany, for the `progress` task (it reports
+        progress 100 times, then returns its input)."""
+        raise NotImplementedError
 
     def waitAll(self, handles, timeout=waitSeconds):
         """Block until every job's result is readable."""
@@ -165,6 +192,12 @@ class Worker:
     def rss(self):
         """VmRSS of the process and all its descendants, summed."""
         return sum(_vmRss(pid) for pid in _tree(self.pid))
+
+    def rssSplit(self):
+        """(VmRSS of the process itself, of its descendants summed): for
+        twistd, the server and its worker processes."""
+        own, *descendants = _tree(self.pid)
+        return _vmRss(own), sum(_vmRss(pid) for pid in descendants)
 
     def stop(self, timeout=15):
         """SIGTERM the whole group, then SIGKILL whatever of it lingers."""

@@ -11,10 +11,15 @@ directory with fresh processes:
    "enqueue/s" is n / (time to return from the last add), "e2e/s" is
    n / (time until every result is readable), both from the first add;
 4. the same burst with `--batch` jobs per call;
-5. read the resident memory of every process of the system, summed.
+5. read the resident memory of every process of the system, summed;
+6. where the system offers them (`Adapter.offered`): round trips with the
+   one-call `addAndWait`, taken in turn with step 2's, and the batched burst
+   again with a task that reports progress 100 times per job.
 
 Each figure is the median over `--repeat` runs.  The systems take turns in
-each repeat, so a slow spell of the machine touches them all alike.
+each repeat, so a slow spell of the machine touches them all alike.  After
+the tables, the goals table checks issue 10's "Done when" (and issue 13's
+progress figure): each a ratio of two medians, against its goal.
 """
 
 import argparse
@@ -30,7 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from adapter import startSeconds, stopAll
+from adapter import ADD_AND_WAIT, PROGRESS, startSeconds, stopAll
+from goals import goalsReport
+from tables import cell, ratio, table
 from competitors import Celery, Procrastinate, RedisHuey, Rq, SqliteHuey
 from xmlrpcsystems import (
     Ceiling, RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
@@ -48,6 +55,13 @@ columns = [
     ('p50', 'round trip p50 ms', '{:.2f}'),
     ('p99', 'round trip p99 ms', '{:.2f}'),
     ('rssMb', 'RSS MB', '{:.1f}'),
+]
+# The same for the optional features, in a table of their own: only the
+# systems that can offer them (`Adapter.optionalFeatures`) have a row.
+extraColumns = [
+    ('oneCallP50', 'addAndWait p50 ms', '{:.2f}', ADD_AND_WAIT),
+    ('oneCallP99', 'addAndWait p99 ms', '{:.2f}', ADD_AND_WAIT),
+    ('e2eProgress', 'e2e/s batched, progress x100', '{:,.0f}', PROGRESS),
 ]
 
 
@@ -88,31 +102,78 @@ def parseArguments(argv):
 
 
 def measureOnce(adapter, arguments):
-    """One run of one system: a dict of the table's figures."""
+    """One run of one system: a dict of the table's figures.
+
+    A feature the system does not offer has the figure None, and the
+    reason in figures['why'][key].
+    """
     try:
         adapter.start()
         adapter.roundTrip(-1, timeout=startSeconds)
+        offered = adapter.offered()
         for k in range(arguments.warmup):
             adapter.roundTrip(-2 - k)
-        latencies = []
-        for k in range(arguments.samples):
-            began = time.perf_counter()
-            adapter.roundTrip(k)
-            latencies.append(time.perf_counter() - began)
-        figures = {'p50': percentile(latencies, 50) * 1000,
-                   'p99': percentile(latencies, 99) * 1000}
-        figures['enqueueSingle'], figures['e2eSingle'] = burst(
-            adapter, arguments.n, None)
-        figures['enqueueBatched'], figures['e2eBatched'] = burst(
-            adapter, arguments.n, arguments.batch)
-        figures['rssMb'] = adapter.rss() / 2 ** 20
-        return figures
+            optional(offered, ADD_AND_WAIT, adapter.addAndWait, -2 - k)
+        return measureStarted(adapter, arguments, offered)
     finally:
         adapter.stop()
 
 
-def burst(adapter, n, batch):
-    """Enqueue n jobs from one producer; return (enqueue/s, e2e/s)."""
+def measureStarted(adapter, arguments, offered):
+    """The measurements of measureOnce, on a started, warmed-up system."""
+    latencies, oneCallLatencies = [], []
+    for k in range(arguments.samples):
+        # In turn, so that both forms see the same spells of the machine.
+        began = time.perf_counter()
+        adapter.roundTrip(k)
+        latencies.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        if optional(offered, ADD_AND_WAIT, adapter.addAndWait, k):
+            oneCallLatencies.append(time.perf_counter() - began)
+    figures = {'p50': percentile(latencies, 50) * 1000,
+               'p99': percentile(latencies, 99) * 1000}
+    if offered.get(ADD_AND_WAIT) is None:
+        figures['oneCallP50'] = percentile(oneCallLatencies, 50) * 1000
+        figures['oneCallP99'] = percentile(oneCallLatencies, 99) * 1000
+    figures['enqueueSingle'], figures['e2eSingle'] = burst(
+        adapter, arguments.n, None)
+    figures['enqueueBatched'], figures['e2eBatched'] = burst(
+        adapter, arguments.n, arguments.batch)
+    figures['rssMb'] = adapter.rss() / 2 ** 20
+    progressBurst = optional(offered, PROGRESS, burst, adapter, arguments.n,
+                             arguments.batch, adapter.enqueueManyProgress)
+    if progressBurst:
+        figures['e2eProgress'] = progressBurst[1]
+    figures['why'] = {}
+    for key, *_, feature in extraColumns:
+        figures.setdefault(key, None)
+        if offered.get(feature) is not None:
+            figures['why'][key] = offered[feature]
+    return figures
+
+
+def optional(offered, feature, function, *args):
+    """function(*args) if the system offers `feature`, its result (True
+    for None); else None.  A failure marks the feature failed in `offered`
+    (with the error, for the notes) instead of failing the system, so that
+    its other figures stand."""
+    if offered.get(feature) is not None:
+        return None
+    try:
+        result = function(*args)
+    except Exception as error:  # Reported in the optional-features table.
+        offered[feature] = f'failed ({type(error).__name__}: {error})'
+        return None
+    return True if result is None else result
+
+
+def burst(adapter, n, batch, enqueueMany=None):
+    """Enqueue n jobs from one producer; return (enqueue/s, e2e/s).
+
+    Batched with `enqueueMany` (the adapter's by default) when `batch` is
+    given, else one call per job.
+    """
+    enqueueMany = enqueueMany or adapter.enqueueMany
     handles = []
     began = time.perf_counter()
     if batch is None:
@@ -120,8 +181,7 @@ def burst(adapter, n, batch):
             handles.append(adapter.enqueueOne(k))
     else:
         for start in range(0, n, batch):
-            handles.extend(adapter.enqueueMany(
-                range(start, min(n, start + batch))))
+            handles.extend(enqueueMany(range(start, min(n, start + batch))))
     enqueued = time.perf_counter()
     adapter.waitAll(handles)
     done = time.perf_counter()
@@ -171,33 +231,32 @@ def runAll(arguments, runDir):
             runs[name].append(figures)
             progress(f'[{repeat + 1}/{arguments.repeat}] {name}: '
                      + ', '.join(f'{header} ' + fmt.format(figures[key])
-                                 for key, header, fmt in columns)
+                                 for key, header, fmt, *_ in
+                                 columns + extraColumns
+                                 if figures.get(key) is not None)
                      + f' ({time.monotonic() - began:.0f} s)')
     return runs, failures
 
 
 def medians(runs):
-    return {name: {key: statistics.median(run[key] for run in measured)
-                   for key, _, _ in columns}
-            for name, measured in runs.items() if measured}
+    """name -> key -> the median of its runs' figures (None where no run
+    has one), and 'why' -> key -> why the last run had none."""
+    results = {}
+    for name, measured in runs.items():
+        if not measured:
+            continue
+        results[name] = {'why': dict(measured[-1].get('why', {}))}
+        for key, *_ in columns + extraColumns:
+            values = [run[key] for run in measured
+                      if run.get(key) is not None]
+            results[name][key] = statistics.median(values) if values \
+                else None
+    return results
 
 
-def table(rows, headers):
-    """Plain text, first column left-aligned, the others right-aligned."""
-    widths = [max(len(str(row[i])) for row in [headers] + rows)
-              for i in range(len(headers))]
-    lines = []
-    for number, row in enumerate([headers] + rows):
-        cells = [str(row[0]).ljust(widths[0])] + [
-            str(cell).rjust(width) for cell, width in zip(row[1:], widths[1:])]
-        lines.append('  '.join(cells).rstrip())
-        if number == 0:
-            lines.append('  '.join('-' * width for width in widths))
-    return '\n'.join(lines)
-
-
-def report(arguments, results, failures):
-    """The two tables and the notes, as text."""
+def report(arguments, runs, failures):
+    """The tables and the notes, as text."""
+    results = medians(runs)
     headers = ['system'] + [header for _, header, _ in columns]
     names = [name for name in arguments.only if name in results]
     out = [table([[name] + [fmt.format(results[name][key])
@@ -216,6 +275,26 @@ def report(arguments, results, failures):
             [[name] + [ratio(results[name][key], results[baseline][key])
                        for key, _, _ in columns] for name in names],
             headers))
+    extraRows = [name for name in names if byName[name].optionalFeatures]
+    if extraRows:
+        out.append('\nOptional features (medians; "progress x100": the '
+                   'batched burst with a task reporting progress 100 times '
+                   'a job)\n')
+        out.append(table(
+            [[name] + [cell(results[name], key, fmt)
+                       for key, _, fmt, _ in extraColumns]
+             for name in extraRows],
+            ['system'] + [header for _, header, _, _ in extraColumns]))
+        features = {key: feature for key, *_, feature in extraColumns}
+        whys = {}
+        for name in extraRows:
+            for key, why in results[name]['why'].items():
+                names = whys.setdefault((features[key], why), [])
+                if name not in names:
+                    names.append(name)
+        out.extend(f'  {feature} on {", ".join(names)}: {why}'
+                   for (feature, why), names in whys.items())
+    out.append(goalsReport(arguments, runs, results, failures))
     out.append('\nSystems:')
     for name in arguments.only:
         out.append(f'  {name}: {byName[name].description}')
@@ -224,15 +303,7 @@ def report(arguments, results, failures):
     return '\n'.join(out)
 
 
-def ratio(value, base):
-    if not base:
-        return '-'
-    quotient = value / base
-    # Two decimals, or one significant digit where those would show 0.00.
-    return f'{quotient:.2f}x' if quotient >= 0.095 else f'{quotient:.1g}x'
-
-
-def header(arguments):
+def header(arguments, command='bench/run', workload=None):
     """The command line and the machine, so a table can be reproduced."""
     versions = []
     for package in ('remotetask', 'twisted', 'celery', 'rq', 'huey',
@@ -244,17 +315,18 @@ def header(arguments):
     model = next((line.split(':', 1)[1].strip() for line in
                   Path('/proc/cpuinfo').read_text().splitlines()
                   if line.startswith('model name')), platform.machine())
+    workload = workload or (
+        f'n = {arguments.n} per burst, batches of {arguments.batch}, '
+        f'{arguments.samples} round trips; median of {arguments.repeat}')
     return '\n'.join([
-        '$ bench/run ' + shlex.join(sys.argv[1:]),
+        f'$ {command} ' + shlex.join(sys.argv[1:]),
         f'machine: {len(os.sched_getaffinity(0))} cores (nproc), {model}; '
         f'Python {platform.python_version()}; {platform.system()} '
         f'{platform.release()}',
         'versions: ' + ', '.join(versions),
         f'load average before the run: {loadAverage()} (anything above '
         f'~0.3 means other work shares the cores: figures are noisier)',
-        f'workload: no-op echo jobs, input {{"i": k}}; n = {arguments.n} '
-        f'per burst, batches of {arguments.batch}, {arguments.samples} '
-        f'round trips; median of {arguments.repeat}',
+        f'workload: no-op echo jobs, input {{"i": k}}; {workload}',
     ])
 
 
@@ -278,7 +350,7 @@ def main(argv):
     finally:
         stopAll()
     print()
-    print(report(arguments, medians(runs), failures))
+    print(report(arguments, runs, failures))
     print(f'\ntook {time.monotonic() - began:.0f} s; load average after: '
           f'{loadAverage()}')
     if failures:

@@ -12,10 +12,14 @@ import time
 import xmlrpc.client
 
 from adapter import (
-    Adapter, BenchError, here, pollUntil, recreateDatabase, venvScript)
+    ADD_AND_WAIT, PROGRESS, Adapter, BenchError, here, pollUntil,
+    recreateDatabase, venvScript)
 
 # Jobs checked per system.multicall when looking for unfinished ones.
 checkBatch = 500
+# The task of bench/progresstask.py, given to the daemon with --task when
+# remotetask offers reportProgress (issue 13).
+progressTask = 'progress=progresstask:progress'
 
 
 class RemoteTask(Adapter):
@@ -34,6 +38,7 @@ class RemoteTask(Adapter):
     # (label, --workers) of each daemon; `wait` goes to the daemon the job
     # was added on, since a client cannot know which one ran it.
     daemons = [('remotetask', 2)]
+    optionalFeatures = (ADD_AND_WAIT, PROGRESS)
 
     def storeSpec(self):
         return f'sqlite:{self.workDir / "jobs.sqlite"}'
@@ -43,6 +48,7 @@ class RemoteTask(Adapter):
             raise BenchError('remotetask is not installed in this venv: '
                              'bench/run runs `pip install -e .`; see its '
                              'output for why that failed')
+        self.features = {PROGRESS: reportProgressMissing()}
         # All daemons start at once, as a deployment's would; each reports
         # its port when it listens, after its store is open.
         started = [(self.startDaemon(label, workers), label)
@@ -51,6 +57,18 @@ class RemoteTask(Adapter):
             proxyFor(readPort(self.workDir / f'{label}.port', server))
             for server, label in started]
         self.turn = itertools.cycle(range(len(self.proxies)))
+        methods = self.proxies[0].system.listMethods()
+        self.features[ADD_AND_WAIT] = (
+            None if ADD_AND_WAIT in methods else
+            'not offered (no addAndWait in system.listMethods)')
+        if self.features[PROGRESS] is None and 'progress' not in \
+                self.proxies[0].getAvailableTasks():
+            self.features[PROGRESS] = (
+                'not offered (the daemon did not register --task '
+                f'{progressTask})')
+
+    def offered(self):
+        return {**super().offered(), **getattr(self, 'features', {})}
 
     def startDaemon(self, label, workers):
         # pip's default editable install maps packages through an import
@@ -59,25 +77,46 @@ class RemoteTask(Adapter):
         # acceptance tests do.
         env = {'PYTHONPATH': str(here.parent)}
         return self.startWorker(label, [
-            venvScript('twistd'), '-n', '--pidfile=', 'remotetask',
+            venvScript('twistd'), '-n', '--pidfile=',
+            *self.twistdOptions(label), 'remotetask',
             '--listen', 'tcp:0:interface=127.0.0.1',
             '--portfile', str(self.workDir / f'{label}.port'),
             '--store', self.storeSpec(),
             '--examples', '--workers', str(workers)]
+            + (['--task', progressTask]
+               if self.features[PROGRESS] is None else [])
             + self.daemonOptions(label), env)
 
     def daemonOptions(self, label):
+        """Options of `twistd remotetask` for the daemon `label`."""
+        return []
+
+    def twistdOptions(self, label):
+        """Options of twistd itself (bench/profile's --profile)."""
         return []
 
     def enqueueOne(self, k):
         daemon = next(self.turn)
         return daemon, self.proxies[daemon].add('echo', {'i': k})
 
-    def enqueueMany(self, ks):
+    def enqueueMany(self, ks, task='echo'):
         daemon = next(self.turn)
         jobIds = multicall(self.proxies[daemon], 'add',
-                           [('echo', {'i': k}) for k in ks])
+                           [(task, {'i': k}) for k in ks])
         return [(daemon, jobId) for jobId in jobIds]
+
+    def enqueueManyProgress(self, ks):
+        return self.enqueueMany(ks, 'progress')
+
+    def addAndWait(self, k, timeout=30):
+        """One call: `addAndWait(task, input, timeout)` returns the job's
+        struct, finished or as it stands at the timeout (issue 10)."""
+        daemon = next(self.turn)
+        job = self.proxies[daemon].addAndWait(
+            'echo', {'i': k}, max(1, min(timeout, 60)))
+        status = job.get('status') if isinstance(job, dict) else job
+        if status != 'completed':
+            raise BenchError(f'addAndWait returned a job {status!r}: {job!r}')
 
     def waitOne(self, handle, timeout):
         daemon, jobId = handle
@@ -90,7 +129,8 @@ class RemoteTask(Adapter):
             if status == 'completed':
                 return
             if status not in ('queued', 'processing') or remaining <= 0:
-                raise BenchError(f'job {jobId} is {status!r} after wait()')
+                raise BenchError(f'job {jobId} is {status!r} after wait()'
+                                 + self.errorOf(daemon, jobId, status))
 
     def unfinished(self, handles):
         pending = []
@@ -104,8 +144,30 @@ class RemoteTask(Adapter):
                 if status in ('queued', 'processing'):
                     pending.append(handle)
                 elif status != 'completed':
-                    raise BenchError(f'job {handle[1]} ended {status!r}')
+                    raise BenchError(f'job {handle[1]} ended {status!r}'
+                                     + self.errorOf(*handle, status))
         return pending
+
+    def errorOf(self, daemon, jobId, status):
+        """': ' and the job's error, for a job that ended in error."""
+        if status != 'error':
+            return ''
+        try:
+            return f': {self.proxies[daemon].getError(jobId)}'
+        except Exception as error:  # Only a detail of a message.
+            return f' (getError failed: {error})'
+
+
+def reportProgressMissing():
+    """None if the remotetask installed here offers `reportProgress` (issue
+    13), else why the progress row is not measured."""
+    try:
+        import remotetask
+    except Exception as error:  # Its own column says why, at start().
+        return f'not offered (remotetask does not import: {error})'
+    if not callable(getattr(remotetask, 'reportProgress', None)):
+        return 'not offered (no remotetask.reportProgress)'
+    return None
 
 
 class RemoteTaskPostgres(RemoteTask):
