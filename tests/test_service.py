@@ -316,3 +316,20 @@ def test_error_text_any_store_can_keep(service):
     assert service.getStatus(jobid) == 'error'
     assert service.getError(jobid) == (
         'ValueError: nul \\x00 and \\ud800 here')
+
+
+def test_statuses_show_as_the_legacy_strings(service):
+    """A status reads as the plain legacy string at the prompt, in repr()
+    of lists and dicts and in formatted text, as the originals' did; it
+    is still a Status, equal to that string."""
+    queued = service.add('echo', startLater=False)
+    later = service.add('echo', startLater=True)
+    status = service.getStatus(queued)
+    assert isinstance(status, remotetask.Status)
+    assert repr(status) == "'queued'"
+    assert repr([service.getStatus(queued), service.getStatus(later)]) == \
+        "['queued', 'start later']"
+    assert repr({'status': remotetask.CANCELLED}) == "{'status': 'cancelled'}"
+    assert f'{status} {status!r}' == "queued 'queued'"
+    assert sorted(job.status for job in service.jobs.values()) == [
+        'queued', 'start later']
