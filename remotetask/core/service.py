@@ -22,7 +22,7 @@ from remotetask.core import misfire
 from remotetask.core import runner
 from remotetask.core import codec
 from remotetask.errors import (
-    InvalidArgument, NoSuchTask, NotAllowed, RemoteTaskError)
+    InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed, RemoteTaskError)
 from remotetask.interfaces import ITaskService
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.status import (
@@ -243,6 +243,15 @@ class TaskService:
         return changed
 
     def cancel(self, jobid):
+        """Cancel a job that has not finished, as the originals did: no
+        answer, and nothing happens for a job that has finished or an id
+        that has none. ``cancelJob`` says what happened."""
+        try:
+            self.cancelJob(jobid)
+        except NoSuchJob:
+            pass
+
+    def cancelJob(self, jobid):
         """Cancel a job that has not finished (a cron job: its future runs).
 
         A running job is marked cancelled at once and its end is not
@@ -264,6 +273,14 @@ class TaskService:
         self.store.setSchedule(jobid, row['schedule'])
 
     def clean(self, stati=(CANCELLED, ERROR, COMPLETED)):
+        """Remove the finished jobs in ``stati``, answering nothing, as
+        the originals did; ``removeFinished`` says how many went."""
+        self.removeFinished(stati)
+
+    def removeFinished(self, stati=(CANCELLED, ERROR, COMPLETED)):
+        """Remove the finished jobs whose status is in ``stati`` (every
+        finished one by default) and return how many were removed. A
+        status whose jobs may still run is refused (``InvalidArgument``)."""
         if any(not isinstance(status, str) for status in stati):
             raise InvalidArgument('clean() takes status names (strings).')
         stati = set(stati)

@@ -269,7 +269,7 @@ class ApiResource(resource.Resource):
 
     @defer.inlineCallbacks
     def _cancel(self, jobid):
-        answer = yield self._act(jobid, self.service.cancel, 'cancelled',
+        answer = yield self._act(jobid, self.service.cancelJob, 'cancelled',
                                  CANCELLABLE | {PROCESSING})
         if self.dispatcher is not None:
             self.dispatcher.stopCancelled([jobid]).addErrback(

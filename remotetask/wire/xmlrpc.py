@@ -185,7 +185,8 @@ class TaskServiceResource(XMLRPC):
     def xmlrpc_cancel(self, jobid):
         """Cancel a job that has not finished (a running one is stopped; a
         cron job runs no more); return true."""
-        cancelled = yield self.storeCall(self.service.cancel, jobId(jobid))
+        cancelled = yield self.storeCall(self.service.cancelJob,
+                                         jobId(jobid))
         if cancelled and self.dispatcher is not None:
             self.dispatcher.stopCancelled([jobid]).addErrback(
                 lambda f: log.failure("Stopping job {id} failed", f, id=jobid))
@@ -252,11 +253,11 @@ class TaskServiceResource(XMLRPC):
         """Remove finished jobs (completed, error, cancelled by default, or
         the statuses given); return how many were removed."""
         if statuses is None:
-            return self.storeCall(self.service.clean)
+            return self.storeCall(self.service.removeFinished)
         need('statuses', statuses, list)
         for status in statuses:
             need('Each status', status, str)
-        return self.storeCall(self.service.clean, statuses)
+        return self.storeCall(self.service.removeFinished, statuses)
 
     def xmlrpc_wait(self, jobid, timeout=10):
         """Wait until the job is finished, at most timeout seconds (up to

@@ -141,6 +141,7 @@ def test_clean(server):
     ('getStatus', (999,), 'NoSuchJob', '999'),
     ('getResult', (999,), 'NoSuchJob', '999'),
     ('getJob', (999,), 'NoSuchJob', '999'),
+    ('cancel', (999,), 'NoSuchJob', '999'),
     ('getStatus', ('1',), 'InvalidArgument', 'job id must be int'),
     ('add', (1,), 'InvalidArgument', 'task name must be str'),
     ('add', ('echo', 1, 'yes'), 'InvalidArgument', 'startLater'),
