@@ -90,7 +90,7 @@ def test_unknown_task_is_refused_by_name(service):
 
 
 @pytest.mark.parametrize('value, kind', [
-    ({1, 2}, 'set'), ((1, 2), 'tuple'), ({1: 'a'}, 'int'),
+    ({1, 2}, 'set'), ((1, {3}), 'set'), ({1: 'a'}, 'int'),
     ([object()], 'object'), ({'a': [1, 2j]}, 'complex')])
 def test_input_the_store_cannot_keep_is_a_TypeError(service, value, kind):
     """Unstorable input fails at add time, naming the type."""
@@ -108,6 +108,8 @@ ROUND_TRIP = {
     'aware': datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
     'tricky': {'$bytes': 'not bytes', '$dict': {'$datetime': 'x'}},
     'empty': {},
+    'tuple': (0.04, 1, ('nested', [()]), b'\x01'),
+    'notATuple': {'$tuple': [1, 2]},
 }
 
 
