@@ -24,6 +24,7 @@ from remotetask.core import codec
 from remotetask.errors import (
     InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed, RemoteTaskError)
 from remotetask.interfaces import ITaskService
+from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.status import (
     CANCELLABLE, CANCELLED, COMPLETED, CRONJOB, ERROR, FINISHED, PROCESSING,
@@ -92,13 +93,27 @@ class TaskService:
 
     log = Logger()
 
+    #: What ``startProcessing()`` runs, and with which arguments besides
+    #: the service: the originals' defaults. A host sets them on the
+    #: class or on a service, e.g. ``processorFactory = MultiProcessor``
+    #: and ``processorArguments = {'maxThreads': 4}`` for four jobs at
+    #: once (see ``remotetask.processor``).
+    processorFactory = SimpleProcessor
+    processorArguments = {'waitTime': 1.0}
+
+    #: The processing thread is named ``THREADNAME_PREFIX.NAME``, as the
+    #: originals named it, NAME being the ``__name__`` a host gave the
+    #: service, else ``service``.
+    THREADNAME_PREFIX = 'remotetasks'
+
     def __init__(self, store=None, registry=None, timezone=None):
         self.store = MemoryJobStore() if store is None else store
         self.registry = TaskRegistry() if registry is None else registry
         self.timezone = cron.localZone() if timezone is None else timezone
         self.jobs = JobsView(self)
         self._addListeners = []
-        self._processor = None
+        self._processing = ProcessingThread()
+        self.onAdd(self._processing.wake)
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.store!r}>'
@@ -414,15 +429,19 @@ class TaskService:
             pass
 
     def startProcessing(self):
-        from remotetask.core.processor import ThreadedProcessor
-        if self._processor is None or not self._processor.running:
-            self._processor = ThreadedProcessor(self)
-            self._processor.start()
+        """Start processing jobs in a daemon thread of this process, with
+        a processor made by ``processorFactory(self,
+        **processorArguments)``; nothing happens if it already runs."""
+        name = getattr(self, '__name__', None) or 'service'
+        self._processing.start(
+            lambda: self.processorFactory(self, **self.processorArguments),
+            f'{self.THREADNAME_PREFIX}.{name}')
 
     def stopProcessing(self):
-        if self._processor is not None:
-            self._processor.stop()
-            self._processor = None
+        """Stop processing and return once the processor's thread (and, for
+        a MultiProcessor, every job it runs) has ended: the jobs in hand
+        are finished first, and no other job starts."""
+        self._processing.stop()
 
     def isProcessing(self):
-        return self._processor is not None and self._processor.running
+        return self._processing.running
