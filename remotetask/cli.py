@@ -81,7 +81,7 @@ def _ints(text):
 # The client subcommands. Each takes the server proxy and the arguments.
 
 def cmdTasks(server, args):
-    tasks = server.getAvailableTasks()
+    tasks = server.getTaskDescriptions()
     if not tasks:
         print('This server has no tasks (start it with --examples, or '
               'declare some).')

@@ -24,6 +24,7 @@ from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
 from remotetask.wire.marshal import NOT_XML, checkInput, wireAnswer
+from remotetask.wire.signatures import canonicalName
 from remotetask.wire.structs import jobStruct
 from remotetask.wire.system import SystemHandler
 
@@ -106,7 +107,20 @@ class TaskServiceResource(XMLRPC):
 
     # The methods
 
+    def lookupProcedure(self, procedurePath):
+        """The method ``procedurePath`` names; ``listMethods``,
+        ``methodHelp`` and ``methodSignature`` name the ``system.`` ones,
+        as with Zope."""
+        return super().lookupProcedure(canonicalName(procedurePath))
+
     def xmlrpc_getAvailableTasks(self):
+        """Return the names of the tasks this server runs, sorted (an
+        array of strings); getTaskDescriptions describes them."""
+        def names():
+            return sorted(self.service.getAvailableTasks())
+        return self.storeCall(names)
+
+    def xmlrpc_getTaskDescriptions(self):
         """Return a struct: task name -> one-line description."""
         def describeAll():
             return {name: tasks.describe(task) for name, task in
