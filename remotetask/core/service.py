@@ -16,7 +16,6 @@ import uuid
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from remotetask.core import cron
 from remotetask.core import job as jobs
 from remotetask.core import misfire
 from remotetask.core import runner
@@ -88,7 +87,7 @@ class TaskService:
 
     ``store`` keeps the jobs (in memory when None); ``registry`` finds the
     tasks (a ``TaskRegistry`` when None); ``timezone`` is the zone cron
-    schedules are read in (the process's local zone when None).
+    schedules are read in (see the attribute).
     """
 
     log = Logger()
@@ -101,6 +100,14 @@ class TaskService:
     processorFactory = SimpleProcessor
     processorArguments = {'waitTime': 1.0}
 
+    #: The zone cron fields are read in: a ``tzinfo`` or a zone name; None
+    #: (the default) is the process's local zone. lovely.remotetask and
+    #: z3c.taskqueue read them in UTC: a legacy host that wants that sets
+    #: ``TaskService.timezone = 'UTC'`` once (every service that is given
+    #: no zone of its own follows the class), or ``TaskService(timezone=
+    #: 'UTC')`` per service. The daemon's setting is ``--timezone UTC``.
+    timezone = None
+
     #: The processing thread is named ``THREADNAME_PREFIX.NAME``, as the
     #: originals named it, NAME being the ``__name__`` a host gave the
     #: service, else ``service``.
@@ -109,7 +116,8 @@ class TaskService:
     def __init__(self, store=None, registry=None, timezone=None):
         self.store = MemoryJobStore() if store is None else store
         self.registry = TaskRegistry() if registry is None else registry
-        self.timezone = cron.localZone() if timezone is None else timezone
+        if timezone is not None:
+            self.timezone = jobs.zoneOf(timezone)
         self.jobs = JobsView(self)
         self._addListeners = []
         self._processing = ProcessingThread()
