@@ -152,3 +152,8 @@ def meeting(parties):
         barrier.wait()
         return input
     return meet
+
+
+def nan(input):
+    """Return NaN, which XML-RPC cannot carry."""
+    return float('nan')

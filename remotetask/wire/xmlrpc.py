@@ -9,7 +9,6 @@ nowhere else. Twisted's own 8001 remains for an unknown method name.
 """
 
 import inspect
-import xmlrpc.client
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -26,6 +25,7 @@ from remotetask.wire.faults import toFault
 from remotetask.wire.marshal import NOT_XML, checkInput, wireAnswer
 from remotetask.wire.signatures import canonicalName
 from remotetask.wire.structs import jobStruct
+from remotetask.wire.unmarshal import parseRequest
 from remotetask.wire.system import SystemHandler
 
 log = Logger()
@@ -54,9 +54,8 @@ class TaskServiceResource(XMLRPC):
             return server.NOT_DONE_YET
         request.content.seek(0, 0)
         try:
-            args, name = xmlrpc.client.loads(
-                request.content.read(), use_datetime=True,
-                use_builtin_types=True)
+            args, name = parseRequest(request.content.read(),
+                                      request.getHeader('content-type'))
         except Exception as error:
             self._respond(toFault(InvalidArgument(
                 f'The request is not valid XML-RPC: {error}')), request)
@@ -225,15 +224,17 @@ class TaskServiceResource(XMLRPC):
         return self.storeCall(self.service.getError, jobId(jobid))
 
     def xmlrpc_getJob(self, jobid):
-        """Return a struct with every field of the job."""
+        """Return a struct with every field of the job that has a value
+        (members without one, such as error, are left out)."""
         d = self.storeCall(self.service.getJob, jobId(jobid))
         return d.addCallback(jobStruct)
 
     def xmlrpc_getJobs(self, filter=None):
-        """Return a page of jobs: {jobs: [struct], cursor: int or nil}.
+        """Return a page of jobs: {jobs: [struct], cursor: int}.
 
         filter may hold status, task, limit (default 100, at most 1000)
-        and cursor (from the previous page); nil cursor: no more pages.
+        and cursor (from the previous page); no cursor: no more pages.
+        Members without a value are left out of each job's struct.
         """
         filter = need('filter', filter or {}, dict)
         unknown = set(filter) - {'status', 'task', 'limit', 'cursor'}
@@ -259,8 +260,10 @@ class TaskServiceResource(XMLRPC):
             jobs = [self.service.getJob(row['id']) for row in
                     self.service.store.find(status=status, task=task,
                                             after=after, limit=limit)]
-            cursor = jobs[-1].id if len(jobs) == limit else None
-            return dict(jobs=[jobStruct(job) for job in jobs], cursor=cursor)
+            page = dict(jobs=[jobStruct(job) for job in jobs])
+            if len(jobs) == limit:
+                page['cursor'] = jobs[-1].id  # absent: no more pages
+            return page
         return self.storeCall(page)
 
     def xmlrpc_clean(self, statuses=None):
