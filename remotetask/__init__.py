@@ -14,6 +14,11 @@ from remotetask.core.status import (
     STARTLATER, Status)
 from remotetask.core.task import SimpleTask, TaskError
 
+# The legacy modules, so that ``remotetask.service.TaskService`` works after
+# ``import remotetask``, as ``taskqueue.service.TaskService`` did after
+# ``from z3c import taskqueue``.
+from remotetask import job, processor, service, task  # noqa: E402,F401
+
 __all__ = [
     'TaskService', 'SimpleTask', 'TaskError', 'Job', 'CronJob', 'Status',
     'QUEUED', 'PROCESSING', 'COMPLETED', 'ERROR', 'CANCELLED', 'CRONJOB',

@@ -81,7 +81,7 @@ def _ints(text):
 # The client subcommands. Each takes the server proxy and the arguments.
 
 def cmdTasks(server, args):
-    tasks = server.getAvailableTasks()
+    tasks = server.getTaskDescriptions()
     if not tasks:
         print('This server has no tasks (start it with --examples, or '
               'declare some).')
@@ -139,15 +139,15 @@ def cmdError(server, args):
 
 def cmdShow(server, args):
     job = server.getJob(args.id)
-    traceback = job.pop('traceback')
+    traceback = job.pop('traceback', None)  # members without value: absent
     for key in ('id', 'task', 'status', 'attempts', 'created', 'started',
                 'completed', 'schedule', 'nextRun', 'error'):
         value = job.get(key)
         if value is not None:
             shown = value if isinstance(value, (str, int)) else dumps(value)
             print(f'{key + ":":<11}{shown}')
-    print(f'{"input:":<11}{dumps(job["input"])}')
-    print(f'{"output:":<11}{dumps(job["output"])}')
+    print(f'{"input:":<11}{dumps(job.get("input"))}')
+    print(f'{"output:":<11}{dumps(job.get("output"))}')
     if traceback:
         print(traceback.rstrip())
 
@@ -166,8 +166,8 @@ def cmdJobs(server, args):
     jobs = server.getJobs(filter)['jobs']
     rows = [('ID', 'TASK', 'STATUS', 'CREATED', 'ERROR')]
     rows += [(str(job['id']), job['task'], job['status'],
-              (job['created'] or '')[:19].replace('T', ' '),
-              (job['error'] or '')[:60]) for job in jobs]
+              (job.get('created') or '')[:19].replace('T', ' '),
+              (job.get('error') or '')[:60]) for job in jobs]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         print('  '.join(cell.ljust(width) for cell, width in

@@ -290,7 +290,15 @@ class ITaskService(Interface):
         """Recompute a cron job's next run after its schedule changed."""
 
     def cancel(jobid):
-        """Cancel a job that has not started; return whether it was."""
+        """Cancel a job that has not finished; return None, as the
+        originals did. A job that has finished, or an id no job has, is
+        silently left as it is."""
+
+    def cancelJob(jobid):
+        """Cancel a job that has not finished (a running one too; a cron
+        job: its future runs). Return True if it was cancelled, False if
+        it had already finished; raise ``NoSuchJob`` for an id no job has.
+        """
 
     def getStatus(jobid):
         """Return the job's status."""
@@ -302,7 +310,15 @@ class ITaskService(Interface):
         """Return the job's error message, or None."""
 
     def clean(stati=None):
-        """Remove finished jobs in ``stati``; return how many."""
+        """Remove the finished jobs whose status is in ``stati`` (default:
+        completed, error and cancelled); return None, as the originals
+        did."""
+
+    def removeFinished(stati=None):
+        """Remove the finished jobs whose status is in ``stati`` (default:
+        completed, error and cancelled) and return how many were removed.
+        A status whose jobs may still run is refused with
+        ``InvalidArgument``."""
 
     def hasJobsWaiting(now=None):
         """Return whether a job is due at ``now``."""

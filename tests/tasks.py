@@ -1,6 +1,7 @@
 """The tasks the tests run, each small and with one purpose."""
 
 import os
+import threading
 import time
 
 from remotetask import TaskError
@@ -96,3 +97,63 @@ class Flaky:
         if self.calls < self.succeedOn:
             raise TaskError(f'attempt {self.calls} failed', retry=True)
         return self.calls
+
+
+def pair(input):
+    """Return the input's two items as a tuple, in reverse order."""
+    first, second = input
+    return (second, first)
+
+
+class Gates:
+    """Hold each job at a gate until the test opens it.
+
+    The input names the gate. ``inside`` lists the gates whose jobs are
+    running now and ``most`` the largest number that ever ran at once, so
+    that a test can see how many jobs a processor runs together without
+    timing anything.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._gates = {}
+        self.inside = []
+        self.most = 0
+
+    def _gate(self, name):
+        with self._lock:
+            return self._gates.setdefault(name, threading.Event())
+
+    def open(self, *names):
+        for name in names:
+            self._gate(name).set()
+
+    def __call__(self, input):
+        gate = self._gate(input)
+        with self._lock:
+            self.inside.append(input)
+            self.most = max(self.most, len(self.inside))
+        try:
+            if not gate.wait(60):
+                raise TaskError(f'gate {input!r} was never opened')
+        finally:
+            with self._lock:
+                self.inside.remove(input)
+        return input
+
+
+def meeting(parties):
+    """A task whose jobs all wait until ``parties`` of them run at once
+    (a barrier); a job waiting 60 s for the others fails."""
+    barrier = threading.Barrier(parties, timeout=60)
+
+    def meet(input):
+        """Wait for the other jobs of the meeting, then return the input."""
+        barrier.wait()
+        return input
+    return meet
+
+
+def nan(input):
+    """Return NaN, which XML-RPC cannot carry."""
+    return float('nan')

@@ -90,7 +90,7 @@ def test_unknown_task_is_refused_by_name(service):
 
 
 @pytest.mark.parametrize('value, kind', [
-    ({1, 2}, 'set'), ((1, 2), 'tuple'), ({1: 'a'}, 'int'),
+    ({1, 2}, 'set'), ((1, {3}), 'set'), ({1: 'a'}, 'int'),
     ([object()], 'object'), ({'a': [1, 2j]}, 'complex')])
 def test_input_the_store_cannot_keep_is_a_TypeError(service, value, kind):
     """Unstorable input fails at add time, naming the type."""
@@ -108,6 +108,8 @@ ROUND_TRIP = {
     'aware': datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
     'tricky': {'$bytes': 'not bytes', '$dict': {'$datetime': 'x'}},
     'empty': {},
+    'tuple': (0.04, 1, ('nested', [()]), b'\x01'),
+    'notATuple': {'$tuple': [1, 2]},
 }
 
 
@@ -163,9 +165,10 @@ def test_task_removed_after_add_ends_the_job_in_error(service):
 
 
 def test_unknown_job_id_is_a_KeyError(service):
-    """Every per-job method says clearly that the id is unknown."""
+    """Every per-job method says clearly that the id is unknown (but
+    cancel(), which ignores it as the originals did)."""
     for method in (service.getStatus, service.getResult, service.getError,
-                   service.cancel, service.startJob,
+                   service.cancelJob, service.startJob,
                    service.jobs.__getitem__):
         with pytest.raises(NoSuchJob, match='42') as info:
             method(42)
@@ -199,7 +202,7 @@ def test_cancel_a_job_that_has_not_started(service, kind):
     else:
         jobid = service.addCronJob('echo', minute=(10,))
     assert service.getStatus(jobid) == kind
-    assert service.cancel(jobid) is True
+    assert service.cancelJob(jobid) is True
     assert service.getStatus(jobid) == 'cancelled'
     service.process(now=10**9)
     assert service.getStatus(jobid) == 'cancelled'
@@ -207,11 +210,33 @@ def test_cancel_a_job_that_has_not_started(service, kind):
 
 
 def test_cancel_of_a_finished_job_changes_nothing(service):
-    """Cancelling a completed job returns False and keeps its result."""
+    """cancelJob of a completed job returns False and keeps its result."""
     jobid = service.add('echo', 5)
     service.process()
-    assert service.cancel(jobid) is False
+    assert service.cancelJob(jobid) is False
     assert service.getStatus(jobid) == 'completed'
+    assert service.getResult(jobid) == 5
+
+
+def test_cancel_answers_nothing_as_the_originals_did(service):
+    """cancel() returns None whether it cancelled the job, found it
+    finished, or found no job at all (an unknown id is ignored);
+    cancelJob() says which, and raises NoSuchJob for an unknown id."""
+    waiting = service.add('echo', 1)
+    done = service.add('echo', 2, startLater=True)
+    service.startJob(done)
+    service.processNext()
+    service.processNext()
+    assert service.getStatus(waiting) == 'completed'
+    later = service.add('echo', 3)
+    assert service.cancel(later) is None
+    assert service.getStatus(later) == 'cancelled'
+    assert service.cancel(done) is None
+    assert service.getStatus(done) == 'completed'
+    assert service.cancel(999) is None
+    assert 999 not in service.jobs
+    with pytest.raises(NoSuchJob):
+        service.cancelJob(999)
 
 
 def test_jobs_mapping(service):
@@ -236,7 +261,7 @@ def test_clean_removes_finished_jobs(service):
     service.cancel(cancelled)
     waiting = service.add('echo', startLater=True)
     cron = service.addCronJob('echo', minute=(1,))
-    assert service.clean() == 3
+    assert service.clean() is None
     assert sorted(service.jobs) == [waiting, cron]
     assert done not in service.jobs and failed not in service.jobs
 
@@ -246,8 +271,26 @@ def test_clean_a_chosen_status(service):
     service.add('echo')
     failed = service.add('fail')
     service.process()
-    assert service.clean([remotetask.COMPLETED]) == 1
+    assert service.clean([remotetask.COMPLETED]) is None
     assert list(service.jobs) == [failed]
+
+
+def test_removeFinished_says_how_many_it_removed(service):
+    """removeFinished() removes as clean() does and returns the count:
+    every finished job by default, or those of the statuses named."""
+    service.add('echo')
+    service.add('echo')
+    failed = service.add('fail')
+    service.process()
+    cancelled = service.add('echo', startLater=True)
+    service.cancel(cancelled)
+    waiting = service.add('echo', startLater=True)
+    assert service.removeFinished([remotetask.CANCELLED]) == 1
+    assert service.removeFinished(['completed']) == 2
+    assert service.removeFinished(['completed']) == 0
+    assert service.removeFinished() == 1
+    assert list(service.jobs) == [waiting]
+    assert failed not in service.jobs
 
 
 def test_clean_refuses_unfinished_states(service):
@@ -255,6 +298,8 @@ def test_clean_refuses_unfinished_states(service):
     service.add('echo')
     with pytest.raises(ValueError, match='queued'):
         service.clean(['queued', 'completed'])
+    with pytest.raises(ValueError, match='start later'):
+        service.removeFinished(['start later'])
     assert len(service.jobs) == 1
 
 
@@ -316,3 +361,20 @@ def test_error_text_any_store_can_keep(service):
     assert service.getStatus(jobid) == 'error'
     assert service.getError(jobid) == (
         'ValueError: nul \\x00 and \\ud800 here')
+
+
+def test_statuses_show_as_the_legacy_strings(service):
+    """A status reads as the plain legacy string at the prompt, in repr()
+    of lists and dicts and in formatted text, as the originals' did; it
+    is still a Status, equal to that string."""
+    queued = service.add('echo', startLater=False)
+    later = service.add('echo', startLater=True)
+    status = service.getStatus(queued)
+    assert isinstance(status, remotetask.Status)
+    assert repr(status) == "'queued'"
+    assert repr([service.getStatus(queued), service.getStatus(later)]) == \
+        "['queued', 'start later']"
+    assert repr({'status': remotetask.CANCELLED}) == "{'status': 'cancelled'}"
+    assert f'{status} {status!r}' == "queued 'queued'"
+    assert sorted(job.status for job in service.jobs.values()) == [
+        'queued', 'start later']

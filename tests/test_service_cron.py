@@ -171,3 +171,56 @@ def test_unknown_misfire_policy_is_refused(service):
     """misfire is 'once' or 'skip'."""
     with pytest.raises(InvalidArgument, match='misfire'):
         service.addCronJob('echo', minute=(0,), misfire='sometimes')
+
+
+# Reading the fields in UTC, as the originals did
+
+KOLKATA_AT_0 = 'Asia/Kolkata'   # 1970-01-01 05:30 local at epoch 0
+
+
+def firstDue(service, **fields):
+    """The first due time of a new cron job, as seen by process(0)."""
+    jobid = service.addCronJob('echo', None, **fields)
+    service.process(0)
+    return service.jobs[jobid].due
+
+
+def test_the_default_zone_is_the_local_one(store, monkeypatch):
+    """With no zone given, the fields are read in the process's zone: in
+    Asia/Kolkata, hour=(2,) first seen at 05:30 IST runs at 02:30 IST
+    (the minute is now's) on 2 January, which is 21:00 UTC."""
+    monkeypatch.setenv('TZ', KOLKATA_AT_0)
+    service = registerTestTasks(TaskService(store=store))
+    assert service.timezone is None
+    assert firstDue(service, hour=(2,)) == 21 * 3600
+
+
+def test_a_service_can_read_cron_fields_in_UTC(store, monkeypatch):
+    """TaskService(timezone='UTC') reads hour=(2,) as 02:00 UTC whatever
+    the local zone, as lovely.remotetask and z3c.taskqueue did."""
+    monkeypatch.setenv('TZ', KOLKATA_AT_0)
+    service = registerTestTasks(TaskService(store=store, timezone='UTC'))
+    assert service.timezone.utcoffset(None).total_seconds() == 0
+    assert firstDue(service, hour=(2,)) == 2 * 3600
+    assert firstDue(service, minute=(10,), dayOfMonth=(12,)) == \
+        11 * 86400 + 600
+
+
+def test_a_legacy_host_sets_UTC_once_on_the_class(store, monkeypatch):
+    """TaskService.timezone = 'UTC' applies to every service given no
+    zone of its own (a Zope host creates its services without
+    arguments); a service's own zone still wins."""
+    monkeypatch.setenv('TZ', KOLKATA_AT_0)
+    monkeypatch.setattr(TaskService, 'timezone', 'UTC')
+    legacy = registerTestTasks(TaskService(store=store))
+    assert firstDue(legacy, hour=(2,)) == 2 * 3600
+    assert legacy.jobs[1].timeOfNextCall(0) == 2 * 3600
+    berlin = TaskService(timezone=BERLIN)
+    assert berlin.timezone is BERLIN
+
+
+def test_an_unknown_zone_name_is_refused():
+    """A zone name that names no zone is refused when the service is
+    made, saying which."""
+    with pytest.raises(InvalidArgument, match="'Mars/Olympus'"):
+        TaskService(timezone='Mars/Olympus')

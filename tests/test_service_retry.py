@@ -123,11 +123,11 @@ def test_a_claimed_job_that_never_started_is_not_charged(service):
 
 
 def test_cancel_a_running_job(service):
-    """cancel() of a processing job marks it cancelled; the end of its
+    """cancelJob() of a processing job marks it cancelled; the end of its
     run is then not recorded."""
     jobid = service.add('echo', 1)
     row = service.claimNext()
-    assert service.cancel(jobid) is True
+    assert service.cancelJob(jobid) is True
     assert service.isCancelled(jobid)
     assert service.finishRun(row, Outcome(True, '1')) is None
     job = service.jobs[jobid]

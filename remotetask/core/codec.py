@@ -2,15 +2,18 @@
 
 The store must give back exactly what it was given, for every type XML-RPC
 can carry (dict with str keys, list, str, int, float, bool, None, bytes,
-datetime), and must never execute what it reads: a database shared by
-several servers is not a place for pickle. So values go through JSON, with
-the three things JSON lacks wrapped in one-key objects whose key starts with
-``$``. A plain dict that has such a key is itself wrapped, which keeps the
-encoding unambiguous for any input.
+datetime) and for tuples, which legacy code passes as inputs (the
+originals pickled them); and it must never execute what it reads: a
+database shared by several servers is not a place for pickle. So values go
+through JSON, with the four things JSON lacks (bytes, datetime, tuple, and
+a dict whose keys start with ``$``) wrapped in one-key objects whose key
+starts with ``$``. A plain dict that has such a key is itself wrapped,
+which keeps the encoding unambiguous for any input: ``{'$tuple': [1]}``
+given in comes back as that dict, never as a tuple.
 
 Anything else is refused with ``UnstorableValue`` (a ``TypeError``) at the
 moment it is handed in, naming the type, rather than being changed silently
-(a tuple would come back as a list) or failing later in a worker. So is a
+(a set would come back as a list) or failing later in a worker. So is a
 value nested more than ``MAX_DEPTH`` lists and dicts deep: encoding,
 decoding and XML-RPC all recurse once per level, and a value a client can
 send but no one can read back is better refused at the door.
@@ -24,7 +27,7 @@ from remotetask.errors import UnstorableValue
 
 _SCALARS = (str, int, float, bool, type(None))
 
-#: How many lists and dicts deep a value may be nested.
+#: How many lists, tuples and dicts deep a value may be nested.
 MAX_DEPTH = 100
 
 
@@ -49,13 +52,16 @@ def _wrap(value, path, depth=0):
     kind = type(value)
     if kind in _SCALARS:
         return value
-    if kind in (list, dict) and depth >= MAX_DEPTH:
+    if kind in (list, tuple, dict) and depth >= MAX_DEPTH:
         raise UnstorableValue(
             f'{_where(path)} is nested deeper than {MAX_DEPTH} levels of '
             'lists and dicts, which cannot be stored.')
     if kind is list:
         return [_wrap(item, (path, i), depth + 1)
                 for i, item in enumerate(value)]
+    if kind is tuple:
+        return {'$tuple': [_wrap(item, (path, i), depth + 1)
+                           for i, item in enumerate(value)]}
     if kind is dict:
         wrapped = {}
         for key, item in value.items():
@@ -71,10 +77,9 @@ def _wrap(value, path, depth=0):
         return {'$bytes': base64.b64encode(value).decode('ascii')}
     if kind is datetime.datetime:
         return {'$datetime': value.isoformat()}
-    hint = ' (use a list)' if kind is tuple else ''
     raise UnstorableValue(
         f'{_where(path)} is of type {kind.__name__}, which cannot be stored '
-        f'faithfully{hint}; use dict, list, str, int, float, bool, None, '
+        'faithfully; use dict, list, tuple, str, int, float, bool, None, '
         'bytes or datetime.')
 
 
@@ -91,6 +96,8 @@ def _unwrap(node):
                 return base64.b64decode(item)
             if key == '$datetime':
                 return datetime.datetime.fromisoformat(item)
+            if key == '$tuple':
+                return tuple(_unwrap(element) for element in item)
             if key == '$dict':
                 return {k: _unwrap(v) for k, v in item.items()}
         return {k: _unwrap(v) for k, v in node.items()}

@@ -8,8 +8,10 @@ service's ``reschedule(id)``, as with z3c.taskqueue).
 """
 
 import datetime
+import functools
 import json
 import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from zope.interface import implementer
 
@@ -27,6 +29,27 @@ MAX_DELAY = 100 * 366 * 86400
 #: Misfire policies: when a cron job's due times passed while no server
 #: ran it, run it once (ONCE, the default) or wait for the next (SKIP).
 ONCE, SKIP = 'once', 'skip'
+
+
+def zoneOf(zone):
+    """The ``tzinfo`` a zone setting names: a ``tzinfo`` as it is, a zone
+    name (``'UTC'``, ``'Europe/Berlin'``), or None for the process's local
+    zone, read when asked (TZ, /etc/localtime) so that it follows them."""
+    if zone is None:
+        return cron.localZone()
+    if isinstance(zone, str):
+        return _namedZone(zone)
+    return zone
+
+
+@functools.lru_cache(maxsize=64)
+def _namedZone(name):
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        if name.upper() in ('UTC', 'Z'):
+            return datetime.timezone.utc  # no zone database installed
+        raise InvalidArgument(f'There is no time zone {name!r}.') from None
 
 
 def _datetime(epoch):
@@ -77,7 +100,8 @@ class CronJob(Job):
     The schedule follows lovely.remotetask: the finest constrained field
     sets the step and finer fields keep the values of ``now``; see
     ``remotetask.core.cron`` for the details and the DST policy. ``timezone``
-    is a ``tzinfo``; the process's local zone when None.
+    is a ``tzinfo`` or a zone name (``'UTC'`` reads the fields as the
+    originals did); the process's local zone when None.
     """
 
     def __init__(self, id, task, input, minute=(), hour=(), dayOfMonth=(),
@@ -141,8 +165,7 @@ class CronJob(Job):
             now = time.time()
         if self.delay is not None:
             return int(now + self.delay)
-        zone = self.timezone if self.timezone is not None else cron.localZone()
-        return cron.nextCallTime(self.schedule, now, zone)
+        return cron.nextCallTime(self.schedule, now, zoneOf(self.timezone))
 
 
 def encodeSchedule(job):

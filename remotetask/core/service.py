@@ -11,13 +11,15 @@ import time
 
 from zope.interface import implementer
 
-from remotetask.core import codec, cron, job as jobs
+from remotetask.core import codec, job as jobs
+from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.running import JobRunning
 from remotetask.core.status import (
     CANCELLABLE, CANCELLED, COMPLETED, ERROR, FINISHED, PROCESSING, QUEUED,
     STARTLATER, Status)
-from remotetask.errors import InvalidArgument, NotAllowed, RemoteTaskError
+from remotetask.errors import (
+    InvalidArgument, NoSuchJob, NotAllowed, RemoteTaskError)
 from remotetask.interfaces import ITaskService
 from remotetask.store.memory import MemoryJobStore
 
@@ -63,16 +65,39 @@ class TaskService(JobRunning):
 
     ``store`` keeps the jobs (in memory when None); ``registry`` finds the
     tasks (a ``TaskRegistry`` when None); ``timezone`` is the zone cron
-    schedules are read in (the process's local zone when None).
+    schedules are read in (see the attribute).
     """
+
+    #: What ``startProcessing()`` runs, and with which arguments besides
+    #: the service: the originals' defaults. A host sets them on the
+    #: class or on a service, e.g. ``processorFactory = MultiProcessor``
+    #: and ``processorArguments = {'maxThreads': 4}`` for four jobs at
+    #: once (see ``remotetask.processor``).
+    processorFactory = SimpleProcessor
+    processorArguments = {'waitTime': 1.0}
+
+    #: The zone cron fields are read in: a ``tzinfo`` or a zone name; None
+    #: (the default) is the process's local zone. lovely.remotetask and
+    #: z3c.taskqueue read them in UTC: a legacy host that wants that sets
+    #: ``TaskService.timezone = 'UTC'`` once (every service that is given
+    #: no zone of its own follows the class), or ``TaskService(timezone=
+    #: 'UTC')`` per service. The daemon's setting is ``--timezone UTC``.
+    timezone = None
+
+    #: The processing thread is named ``THREADNAME_PREFIX.NAME``, as the
+    #: originals named it, NAME being the ``__name__`` a host gave the
+    #: service, else ``service``.
+    THREADNAME_PREFIX = 'remotetasks'
 
     def __init__(self, store=None, registry=None, timezone=None):
         self.store = MemoryJobStore() if store is None else store
         self.registry = TaskRegistry() if registry is None else registry
-        self.timezone = cron.localZone() if timezone is None else timezone
+        if timezone is not None:
+            self.timezone = jobs.zoneOf(timezone)
         self.jobs = JobsView(self)
         self._initListeners()
-        self._processor = None
+        self._processing = ProcessingThread()
+        self.onAdd(self._processing.wake)
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.store!r}>'
@@ -226,6 +251,15 @@ class TaskService(JobRunning):
         return changed
 
     def cancel(self, jobid):
+        """Cancel a job that has not finished, as the originals did: no
+        answer, and nothing happens for a job that has finished or an id
+        that has none. ``cancelJob`` says what happened."""
+        try:
+            self.cancelJob(jobid)
+        except NoSuchJob:
+            pass
+
+    def cancelJob(self, jobid):
         """Cancel a job that has not finished (a cron job: its future runs).
 
         A running job is marked cancelled at once and its end is not
@@ -266,6 +300,14 @@ class TaskService(JobRunning):
         self.store.setSchedule(jobid, row['schedule'])
 
     def clean(self, stati=(CANCELLED, ERROR, COMPLETED)):
+        """Remove the finished jobs in ``stati``, answering nothing, as
+        the originals did; ``removeFinished`` says how many went."""
+        self.removeFinished(stati)
+
+    def removeFinished(self, stati=(CANCELLED, ERROR, COMPLETED)):
+        """Remove the finished jobs whose status is in ``stati`` (every
+        finished one by default) and return how many were removed. A
+        status whose jobs may still run is refused (``InvalidArgument``)."""
         if any(not isinstance(status, str) for status in stati):
             raise InvalidArgument('clean() takes status names (strings).')
         stati = set(stati)
@@ -283,15 +325,19 @@ class TaskService(JobRunning):
         return self.store.hasDue(time.time() if now is None else now)
 
     def startProcessing(self):
-        from remotetask.core.processor import ThreadedProcessor
-        if self._processor is None or not self._processor.running:
-            self._processor = ThreadedProcessor(self)
-            self._processor.start()
+        """Start processing jobs in a daemon thread of this process, with
+        a processor made by ``processorFactory(self,
+        **processorArguments)``; nothing happens if it already runs."""
+        name = getattr(self, '__name__', None) or 'service'
+        self._processing.start(
+            lambda: self.processorFactory(self, **self.processorArguments),
+            f'{self.THREADNAME_PREFIX}.{name}')
 
     def stopProcessing(self):
-        if self._processor is not None:
-            self._processor.stop()
-            self._processor = None
+        """Stop processing and return once the processor's thread (and, for
+        a MultiProcessor, every job it runs) has ended: the jobs in hand
+        are finished first, and no other job starts."""
+        self._processing.stop()
 
     def isProcessing(self):
-        return self._processor is not None and self._processor.running
+        return self._processing.running

@@ -2,7 +2,10 @@
 
 The values are the strings lovely.remotetask and z3c.taskqueue used, so a
 ``Status`` compares equal to the old constants and is stored and sent over
-the wire as that plain string.
+the wire as that plain string. It also shows as that string: ``repr()``
+is the plain string's (``'queued'``), so a status at the prompt, in a log
+line or inside a printed list or dict reads as it did with the originals,
+and their doctests print the same.
 """
 
 import enum
@@ -17,6 +20,9 @@ class Status(enum.StrEnum):
     CRONJOB = 'cronjob'
     DELAYED = 'delayed'
     STARTLATER = 'start later'
+
+    def __repr__(self):
+        return repr(self.value)
 
 
 QUEUED = Status.QUEUED

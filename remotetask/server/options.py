@@ -48,7 +48,8 @@ class Options(usage.Options):
         ['pool', None, 'process',
          'Run jobs in worker processes (process) or threads (thread).'],
         ['timezone', None, None,
-         'The zone cron schedules are read in (default: the local one).'],
+         'The zone cron schedules are read in (default: the local one); '
+         'UTC reads them as lovely.remotetask and z3c.taskqueue did.'],
         ['users', None, None,
          'A password file (user:password lines); when given, every '
          'request needs HTTP Basic credentials.'],

@@ -271,7 +271,7 @@ class ApiResource(resource.Resource):
     def _cancel(self, jobid):
         # A running job's worker is stopped by the server's cancel watch,
         # which hears of the cancel from the service.
-        return self._act(jobid, self.service.cancel, 'cancelled',
+        return self._act(jobid, self.service.cancelJob, 'cancelled',
                          CANCELLABLE | {PROCESSING})
 
     def _retry(self, jobid):

@@ -5,6 +5,7 @@ carry (an int over 32 bits, a character XML forbids) is refused before it
 is sent, and an input that could not be sent back is refused at the door.
 """
 
+import math
 import re
 import reprlib
 import xmlrpc.client
@@ -22,6 +23,22 @@ _short.maxlevel = 3
 _short.maxstring = _short.maxother = _short.maxlong = 80
 
 
+class WireMarshaller(xmlrpc.client.Marshaller):
+    """The stdlib's marshaller, refusing NaN and infinity: XML-RPC has no
+    such doubles, and npm xmlrpc, RPC::XML and Apache XML-RPC cannot read
+    an answer that holds one (a whole ``getJobs`` page would be lost)."""
+
+    dispatch = dict(xmlrpc.client.Marshaller.dispatch)
+
+    def dump_double(self, value, write):
+        if not math.isfinite(value):
+            raise ValueError(f'it holds the double {value!r}; XML-RPC '
+                             'carries neither NaN nor infinity')
+        xmlrpc.client.Marshaller.dump_double(self, value, write)
+
+    dispatch[float] = dump_double
+
+
 def wireAnswer(result):
     """The bytes of a methodResponse carrying ``result`` (a value, or a
     Fault); ``ValueError``, ``TypeError`` or ``OverflowError`` when XML-RPC
@@ -33,7 +50,9 @@ def wireAnswer(result):
     """
     if not isinstance(result, Fault):
         result = (result,)
-    text = xmlrpc.client.dumps(result, methodresponse=True, allow_none=True)
+    text = ("<?xml version='1.0'?>\n<methodResponse>\n"
+            + WireMarshaller('utf-8', allow_none=True).dumps(result)
+            + '</methodResponse>\n')
     bad = NOT_XML.search(text)
     if bad:
         raise ValueError(f'it holds the character {bad.group()!r}, which '
@@ -53,7 +72,8 @@ def checkWireValue(value, what='The result'):
 
 
 def checkInput(value):
-    """Raise ``InvalidArgument`` if ``value`` holds an int over 32 bits.
+    """Raise ``InvalidArgument`` if ``value`` holds an int over 32 bits,
+    a NaN or an infinity.
 
     The stdlib parser reads ``<i8>`` and longer ``<int>`` values, but no
     XML-RPC answer can carry them back, so a job with such an input could
@@ -71,6 +91,10 @@ def checkInput(value):
                 f'The input holds the integer {_short.repr(item)}, which '
                 'XML-RPC cannot carry back (ints are 32-bit); send it as '
                 'a string or a double.')
+        if kind is float and not math.isfinite(item):
+            raise InvalidArgument(
+                f'The input holds the double {item!r}, which XML-RPC '
+                'cannot carry (it has neither NaN nor infinity).')
         if kind is list:
             stack.extend(item)
         elif kind is dict:

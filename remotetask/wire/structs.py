@@ -16,7 +16,13 @@ def _iso(moment):
 
 
 def jobStruct(job):
-    """A job as an XML-RPC struct (times as ISO 8601 strings in UTC)."""
+    """A job as an XML-RPC struct (times as ISO 8601 strings in UTC).
+
+    A member with no value (no output yet, no error, not a cron job, ...)
+    is left out rather than sent as ``<nil/>``: that is how XML-RPC says
+    "absent", and clients without the nil extension (Apache XML-RPC,
+    Frontier, Ruby's and aXMLRPC's defaults) could not read the answer.
+    """
     struct = dict(
         id=job.id, task=job.task, status=str(job.status), input=job.input,
         output=job.output, error=job.error, traceback=job.traceback,
@@ -36,4 +42,5 @@ def jobStruct(job):
             schedule['misfire'] = job.misfire
         struct['schedule'] = schedule
         struct['missed'] = job.missed
-    return struct
+    return {name: value for name, value in struct.items()
+            if value is not None}

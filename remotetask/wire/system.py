@@ -4,17 +4,22 @@ Consecutive ``add`` calls in a multicall are stored together, in one
 transaction, rather than one after the other.
 """
 
+import inspect
+
 from twisted.internet import defer
 from twisted.web.xmlrpc import Fault, XMLRPCIntrospection
 
 from remotetask.errors import InvalidArgument
 from remotetask.wire.checks import need
 from remotetask.wire.faults import toFault
+from remotetask.wire.signatures import SIGNATURES, canonicalName
 
 
 class SystemHandler(XMLRPCIntrospection):
     """``system.listMethods``, ``methodHelp``, ``methodSignature`` and
-    ``multicall``, as Python's own XML-RPC server offers."""
+    ``multicall``, as Python's own XML-RPC server offers; the first three
+    answer without the prefix too (``TaskServiceResource.lookupProcedure``),
+    as Zope's did."""
 
     def __init__(self, parent):
         super().__init__(parent)
@@ -22,18 +27,16 @@ class SystemHandler(XMLRPCIntrospection):
 
     def xmlrpc_methodHelp(self, method):
         """Return the help text of the method named."""
-        return super().xmlrpc_methodHelp(need('The method name', method,
-                                               str))
-
-    xmlrpc_methodHelp.signature = [['string', 'string']]
+        function = self.parent.lookupProcedure(
+            need('The method name', method, str))
+        return inspect.getdoc(function) or ''
 
     def xmlrpc_methodSignature(self, method):
-        """Return the signatures of the method named ('' if unknown)."""
-        return super().xmlrpc_methodSignature(
-            need('The method name', method, str))
-
-    xmlrpc_methodSignature.signature = [['array', 'string'],
-                                        ['string', 'string']]
+        """Return the signatures of the method named: an array of arrays,
+        each the return type and then the parameters' types."""
+        need('The method name', method, str)
+        self.parent.lookupProcedure(method)
+        return SIGNATURES[canonicalName(method)]
 
     def xmlrpc_multicall(self, calls):
         """Run many calls in one request; return, for each, [result] or a

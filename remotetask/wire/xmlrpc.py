@@ -11,7 +11,6 @@ nowhere else. Twisted's own 8001 remains for an unknown method name.
 """
 
 import inspect
-import xmlrpc.client
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -26,7 +25,9 @@ from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
 from remotetask.wire.marshal import NOT_XML, checkInput, wireAnswer
+from remotetask.wire.signatures import canonicalName
 from remotetask.wire.structs import jobStruct
+from remotetask.wire.unmarshal import parseRequest
 from remotetask.wire.system import SystemHandler
 
 log = Logger()
@@ -56,9 +57,8 @@ class TaskServiceResource(XMLRPC):
             return server.NOT_DONE_YET
         request.content.seek(0, 0)
         try:
-            args, name = xmlrpc.client.loads(
-                request.content.read(), use_datetime=True,
-                use_builtin_types=True)
+            args, name = parseRequest(request.content.read(),
+                                      request.getHeader('content-type'))
         except Exception as error:
             self._respond(toFault(InvalidArgument(
                 f'The request is not valid XML-RPC: {error}')), request)
@@ -109,7 +109,20 @@ class TaskServiceResource(XMLRPC):
 
     # The methods
 
+    def lookupProcedure(self, procedurePath):
+        """The method ``procedurePath`` names; ``listMethods``,
+        ``methodHelp`` and ``methodSignature`` name the ``system.`` ones,
+        as with Zope."""
+        return super().lookupProcedure(canonicalName(procedurePath))
+
     def xmlrpc_getAvailableTasks(self):
+        """Return the names of the tasks this server runs, sorted (an
+        array of strings); getTaskDescriptions describes them."""
+        def names():
+            return sorted(self.service.getAvailableTasks())
+        return self.storeCall(names)
+
+    def xmlrpc_getTaskDescriptions(self):
         """Return a struct: task name -> one-line description."""
         def describeAll():
             return {name: tasks.describe(task) for name, task in
@@ -198,7 +211,8 @@ class TaskServiceResource(XMLRPC):
     def xmlrpc_cancel(self, jobid):
         """Cancel a job that has not finished (a running one is stopped; a
         cron job runs no more); return true."""
-        cancelled = yield self.writeCall(self.service.cancel, jobId(jobid))
+        cancelled = yield self.writeCall(self.service.cancelJob,
+                                         jobId(jobid))
         if not cancelled:
             status = yield self.storeCall(self.service.getStatus, jobid)
             allowed = ', '.join(sorted(CANCELLABLE | {PROCESSING}))
@@ -220,15 +234,17 @@ class TaskServiceResource(XMLRPC):
         return self.storeCall(self.service.getError, jobId(jobid))
 
     def xmlrpc_getJob(self, jobid):
-        """Return a struct with every field of the job."""
+        """Return a struct with every field of the job that has a value
+        (members without one, such as error, are left out)."""
         d = self.storeCall(self.service.getJob, jobId(jobid))
         return d.addCallback(jobStruct)
 
     def xmlrpc_getJobs(self, filter=None):
-        """Return a page of jobs: {jobs: [struct], cursor: int or nil}.
+        """Return a page of jobs: {jobs: [struct], cursor: int}.
 
         filter may hold status, task, limit (default 100, at most 1000)
-        and cursor (from the previous page); nil cursor: no more pages.
+        and cursor (from the previous page); no cursor: no more pages.
+        Members without a value are left out of each job's struct.
         """
         filter = need('filter', filter or {}, dict)
         unknown = set(filter) - {'status', 'task', 'limit', 'cursor'}
@@ -253,19 +269,21 @@ class TaskServiceResource(XMLRPC):
         def page():
             jobs = self.service.findJobs(status=status, task=task,
                                          after=after, limit=limit)
-            cursor = jobs[-1].id if len(jobs) == limit else None
-            return dict(jobs=[jobStruct(job) for job in jobs], cursor=cursor)
+            page = dict(jobs=[jobStruct(job) for job in jobs])
+            if len(jobs) == limit:
+                page['cursor'] = jobs[-1].id  # absent: no more pages
+            return page
         return self.storeCall(page)
 
     def xmlrpc_clean(self, statuses=None):
         """Remove finished jobs (completed, error, cancelled by default, or
         the statuses given); return how many were removed."""
         if statuses is None:
-            return self.writeCall(self.service.clean)
+            return self.writeCall(self.service.removeFinished)
         need('statuses', statuses, list)
         for status in statuses:
             need('Each status', status, str)
-        return self.writeCall(self.service.clean, statuses)
+        return self.writeCall(self.service.removeFinished, statuses)
 
     def xmlrpc_wait(self, jobid, timeout=10):
         """Wait until the job is finished, at most timeout seconds (up to

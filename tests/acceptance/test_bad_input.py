@@ -171,7 +171,7 @@ def test_malformed_requests_get_fault_3(target, body, words):
     that do not parse, a response instead of a call) gets InvalidArgument
     saying so, as an HTTP 200 the client can read."""
     fault(read(*post(target, body), body), INVALID, words)
-    assert call(target, 'getAvailableTasks')['echo']
+    assert 'echo' in call(target, 'getAvailableTasks')
 
 
 BILLION_LAUGHS = b'''<?xml version="1.0"?>
@@ -264,7 +264,7 @@ def test_a_body_over_the_limit_gets_fault_7(target, chunked):
     ('clean', ([None],), INVALID, 'Each status must be str'),
     ('wait', (1, 'soon'), INVALID, 'timeout must be int or float'),
     ('wait', (1, -1), INVALID, 'timeout must be from 0'),
-    ('wait', (1, float('nan')), INVALID, 'timeout must be from 0'),
+    ('wait', (1, float('nan')), INVALID, 'NaN and infinity are not'),
     ('addCronJob', ('echo', None, 'hourly'), INVALID,
      'schedule must be dict'),
     ('addCronJob', ('echo', None, {'minute': 5}), INVALID,
@@ -274,7 +274,7 @@ def test_a_body_over_the_limit_gets_fault_7(target, chunked):
     ('addCronJob', ('echo', None, {'delay': 2 ** 70}), INVALID,
      'delay must be a number of seconds from 0 to'),
     ('addCronJob', ('echo', None, {'delay': float('inf')}), INVALID,
-     'delay must be'),
+     'NaN and infinity are not'),
     ('system.methodHelp', (5,), INVALID, 'method name must be str'),
     ('system.methodSignature', ([],), INVALID, 'method name must be str'),
     ('system.methodHelp', (), INVALID, 'missing a required argument'),
@@ -449,7 +449,7 @@ def test_results_xmlrpc_cannot_carry_end_the_job_in_error(target, task,
     jobid = server.add(task)
     assert server.wait(jobid, 30) == 'error'
     job = server.getJob(jobid)
-    assert job['output'] is None
+    assert 'output' not in job
     for word in words:
         assert word in job['error']
     serving(target)
@@ -521,7 +521,8 @@ EXAMPLES = int(os.environ.get('REMOTETASK_FUZZ_EXAMPLES', '1000'))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 database=None, suppress_health_check=list(HealthCheck))
 
-METHODS = ['getAvailableTasks', 'add', 'addCronJob', 'startJob', 'cancel',
+METHODS = ['getAvailableTasks', 'getTaskDescriptions', 'add', 'addCronJob',
+           'startJob', 'cancel',
            'getStatus', 'getResult', 'getError', 'getJob', 'getJobs', 'wait',
            'clean', 'system.listMethods', 'system.methodHelp',
            'system.methodSignature', 'system.multicall']
@@ -586,7 +587,8 @@ jobIds = st.one_of(st.integers(-2, 80), edgeInts)
 anything = st.one_of(values, deepValues, edgeInts)
 #: The arguments each method takes, each slot mostly of a sensible kind.
 SHAPES = {
-    'getAvailableTasks': [], 'system.listMethods': [],
+    'getAvailableTasks': [], 'getTaskDescriptions': [],
+    'system.listMethods': [],
     'add': [st.sampled_from(TASKS), values, st.booleans()],
     'addCronJob': [st.sampled_from(TASKS), values, schedules],
     'getJobs': [filters],

@@ -306,7 +306,7 @@ def test_command_tasks_from_a_file(startDaemon, tmp_path):
         'argv = sh -c "echo broken >&2; exit 3"\n')
     daemon = startDaemon(f'--commands={commands}')
     server = daemon.proxy()
-    assert server.getAvailableTasks()['say'] == 'Print a word'
+    assert server.getTaskDescriptions()['say'] == 'Print a word'
     jobid = server.add('say', {'word': '$(touch pwned); echo hi'})
     assert server.wait(jobid, 30) == 'completed', server.getError(jobid)
     result = server.getResult(jobid)

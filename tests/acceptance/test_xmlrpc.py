@@ -18,11 +18,15 @@ def fault(call, *args):
     return info.value
 
 
-def test_available_tasks_with_descriptions(server):
-    """getAvailableTasks gives each task's one-line description."""
-    tasks = server.getAvailableTasks()
+def test_available_tasks_and_their_descriptions(server):
+    """getAvailableTasks gives the sorted task names, as lovely.remotetask
+    did; getTaskDescriptions each task's one-line description."""
+    names = server.getAvailableTasks()
+    assert names == sorted(names)
+    assert {'echo', 'record', 'slow'} <= set(names)
+    tasks = server.getTaskDescriptions()
+    assert sorted(tasks) == names
     assert tasks['echo'] == 'Return the input unchanged.'
-    assert 'record' in tasks and 'slow' in tasks
 
 
 def test_add_wait_and_read_a_result(server):
@@ -42,13 +46,17 @@ def test_add_wait_and_read_a_result(server):
             job['input'], job['output']) == (jobid, 'echo', 'completed', 1,
                                              value, value)
     assert job['created'] <= job['started'] <= job['completed']
-    assert job['schedule'] is None and job['nextRun'] is None
+    assert not {'schedule', 'nextRun', 'error', 'traceback', 'missed'} \
+        & set(job)
 
 
 def test_no_result_is_nil(server):
-    """A job without a result answers nil, which the client reads."""
+    """A job without a result answers nil, which the client reads; in
+    its struct, the members without a value are absent."""
     jobid = server.add('echo', None, True)
     assert server.getResult(jobid) is None
+    assert set(server.getJob(jobid)) == {
+        'id', 'task', 'status', 'created', 'attempts', 'history'}
 
 
 def test_errors_of_tasks(server):
@@ -120,7 +128,7 @@ def test_getJobs_pages_with_a_cursor(server):
     last = server.getJobs({'task': 'echo', 'limit': 2,
                            'cursor': second['cursor']})
     assert [j['id'] for j in last['jobs']] == ids[4:]
-    assert last['cursor'] is None
+    assert 'cursor' not in last
     assert len(server.getJobs({'status': 'start later'})['jobs']) == 6
 
 
@@ -141,6 +149,7 @@ def test_clean(server):
     ('getStatus', (999,), 'NoSuchJob', '999'),
     ('getResult', (999,), 'NoSuchJob', '999'),
     ('getJob', (999,), 'NoSuchJob', '999'),
+    ('cancel', (999,), 'NoSuchJob', '999'),
     ('getStatus', ('1',), 'InvalidArgument', 'job id must be int'),
     ('add', (1,), 'InvalidArgument', 'task name must be str'),
     ('add', ('echo', 1, 'yes'), 'InvalidArgument', 'startLater'),
@@ -201,15 +210,52 @@ def test_oversized_request_is_refused(startDaemon):
 
 
 def test_introspection(server):
-    """system.listMethods/methodHelp/methodSignature answer."""
+    """system.listMethods/methodHelp/methodSignature answer, and answer
+    the same without the system. prefix, as Zope's introspection did."""
     methods = server.system.listMethods()
     for name in ('add', 'addCronJob', 'cancel', 'clean', 'getAvailableTasks',
-                 'getError', 'getJob', 'getJobs', 'getResult', 'getStatus',
-                 'startJob', 'wait', 'system.multicall',
-                 'system.listMethods'):
+                 'getTaskDescriptions', 'getError', 'getJob', 'getJobs',
+                 'getResult', 'getStatus', 'startJob', 'wait',
+                 'system.multicall', 'system.listMethods'):
         assert name in methods
-    assert 'Queue a job' in server.system.methodHelp('add')
-    assert server.system.methodSignature('add') is not None
+    assert server.listMethods() == methods
+    assert server.system.methodHelp('add').startswith(
+        'Queue a job for task with input; return its id (an int).\n')
+    assert server.methodHelp('add') == server.system.methodHelp('add')
+    assert server.methodHelp('methodHelp') == server.system.methodHelp(
+        'system.methodHelp')
+    assert server.system.methodSignature('add') == [
+        ['int', 'string'], ['int', 'string', 'any'],
+        ['int', 'string', 'any', 'boolean']]
+    assert server.methodSignature('getAvailableTasks') == [['array']]
+    assert server.methodSignature('listMethods') == [['array']]
+    assert fault(server.methodSignature, 'nope').faultCode == \
+        FAULTS['NoSuchMethod']
+
+
+XMLRPC_TYPES = {'int', 'boolean', 'string', 'double', 'dateTime.iso8601',
+                'base64', 'struct', 'array', 'nil', 'any'}
+
+
+def test_every_method_has_a_real_signature(server):
+    """Each method listed has signatures in XML-RPC type names, one per
+    number of arguments it takes, and calls with exactly those numbers
+    are accepted (a missing or extra argument is refused)."""
+    calls = xmlrpc.client.MultiCall(server)
+    methods = server.system.listMethods()
+    for name in methods:
+        calls.system.methodSignature(name)
+    for name, signatures in zip(methods, calls()):
+        assert signatures and all(
+            set(signature) <= XMLRPC_TYPES for signature in signatures), name
+        arities = sorted({len(signature) - 1 for signature in signatures})
+        assert arities == list(range(arities[0], arities[-1] + 1)), name
+        tooMany = fault(getattr(server, name),
+                        *[None] * (arities[-1] + 1))
+        assert 'too many' in tooMany.faultString, name
+        if arities[0] > 0:
+            tooFew = fault(getattr(server, name), *[None] * (arities[0] - 1))
+            assert 'missing' in tooFew.faultString, name
 
 
 def test_multicall(server):

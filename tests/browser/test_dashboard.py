@@ -134,7 +134,7 @@ def test_cron_job_shows_its_schedule_and_next_run(page, startDashboard,
     server = daemon.proxy()
     daily = server.addCronJob('echo', {}, {'hour': [3], 'minute': [30]})
     weekdays = server.addCronJob('echo', {}, {'crontab': '0 9 * * 1-5'})
-    waitUntil(lambda: server.getJob(daily)['nextRun'], PATIENCE)
+    waitUntil(lambda: server.getJob(daily).get('nextRun'), PATIENCE)
     nextRun = server.getJob(daily)['nextRun']
     page.get(daemon.url + '#/cron')
     row = f'#cron-table tr[data-id="{daily}"]'

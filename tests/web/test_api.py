@@ -116,7 +116,8 @@ async def test_cron_view_says_when_in_words(web):
 async def test_add_checks_task_and_input(web):
     """POST /api/jobs adds a job of a known task with a JSON input; an
     unknown task, a body that is not JSON, another content type, or an
-    int XML-RPC could not carry back is refused with a 400 saying why."""
+    int, NaN or infinity XML-RPC could not carry back is refused with a
+    400 saying why."""
     response = await web.post('/api/jobs', {'task': 'echo',
                                             'input': {'a': [1, 2.5, None]}})
     assert response.code == 201
@@ -140,6 +141,13 @@ async def test_add_checks_task_and_input(web):
     response = await web.request(
         'POST', '/api/jobs', b'task=echo', {'X-Remotetask-CSRF': web.csrf})
     assert 'application/json' in response.json()['error']
+    for literal in (b'NaN', b'Infinity', b'-Infinity'):
+        response = await web.request(
+            'POST', '/api/jobs', b'{"task": "echo", "input": [%s]}' % literal,
+            {'Content-Type': 'application/json',
+             'X-Remotetask-CSRF': web.csrf})
+        assert response.code == 400, literal
+        assert 'neither NaN nor infinity' in response.json()['error']
     assert web.store.count() == 1
 
 

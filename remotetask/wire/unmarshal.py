@@ -1,0 +1,156 @@
+"""Reading XML-RPC requests as the clients in use write them.
+
+The stdlib reader (``xmlrpc.client``) is kept for everything it reads
+right, and changed where clients differ from it or from the spec:
+
+* ``dateTime.iso8601``: besides the spec's ``19980717T14:08:55``, the
+  ISO 8601 forms clients send: ``1998-07-17T14:08:55Z`` and
+  ``1998-07-17T14:08:55.000Z`` (davexmlrpc, @foxglove/xmlrpc),
+  ``19980717T140855`` (aXMLRPC), with or without a zone. A value with a
+  zone is turned into UTC; every dateTime is naive, as XML-RPC's are.
+* ``boolean``: ``1``/``0`` with surrounding whitespace (as ``<int> 7
+  </int>`` always was), and ``true``/``false`` (davexmlrpc).
+* ``double``: NaN and infinity are refused (XML-RPC has no such values,
+  and the answer carrying them back would be unreadable to most clients);
+  so is anything that is not a decimal number.
+* The body's encoding: its XML declaration, else its byte order mark,
+  else the ``charset`` of its Content-Type, else UTF-8. A body declared
+  ``us-ascii`` that is not ASCII but is valid UTF-8 (RPC::XML sends such)
+  is read as UTF-8.
+
+Every error is an exception whose text says what was wrong; the resource
+answers it with fault 3.
+"""
+
+import codecs
+import datetime
+import math
+import re
+import xmlrpc.client
+from email.message import Message
+
+_DATETIME = re.compile(
+    r'(\d{4})-?(\d\d)-?(\d\d)T(\d\d):?(\d\d):?(\d\d)(?:[.,](\d{1,9}))?'
+    r'(Z|[+-]\d\d(?::?\d\d)?)?')
+_DOUBLE = re.compile(r'[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?')
+_NOT_FINITE = ('nan', 'inf', 'infinity')
+_DECLARATION = re.compile(rb'<\?xml[^>]*\?>')
+_ENCODING = re.compile(rb'''encoding\s*=\s*["']([A-Za-z0-9._-]+)["']''')
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def parseDateTime(text):
+    """The naive datetime an ISO 8601 ``text`` names (in UTC when it has
+    a zone); ``ValueError`` if it is none of the forms clients send."""
+    found = _DATETIME.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(f'{text.strip()[:40]!r} is not an ISO 8601 '
+                         'dateTime (e.g. 19980717T14:08:55)')
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    moment = datetime.datetime(
+        int(year), int(month), int(day), int(hour), int(minute),
+        int(second), int((fraction or '0').ljust(6, '0')[:6]))
+    if zone and zone != 'Z':
+        sign = -1 if zone[0] == '-' else 1
+        digits = zone[1:].replace(':', '').ljust(4, '0')
+        offset = datetime.timedelta(hours=int(digits[:2]),
+                                    minutes=int(digits[2:]))
+        moment -= sign * offset
+    return moment
+
+
+def parseDouble(text):
+    text = text.strip()
+    if text.lower().lstrip('+-') in _NOT_FINITE:
+        raise ValueError(f'<double> {text} is not a number XML-RPC can '
+                         'carry: NaN and infinity are not allowed')
+    if not _DOUBLE.fullmatch(text):
+        raise ValueError(f'<double> {text[:40]!r} is not a decimal number')
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f'<double> {text[:40]} is too large for a double '
+                         '(infinity is not allowed)')
+    return value
+
+
+class RequestUnmarshaller(xmlrpc.client.Unmarshaller):
+    """The stdlib's unmarshaller, with the readings above."""
+
+    dispatch = dict(xmlrpc.client.Unmarshaller.dispatch)
+
+    def end_boolean(self, data):
+        value = data.strip().lower()
+        if value in ('1', 'true'):
+            self.append(True)
+        elif value in ('0', 'false'):
+            self.append(False)
+        else:
+            raise TypeError(f'bad boolean value {data[:40]!r}')
+        self._value = 0
+
+    dispatch['boolean'] = end_boolean
+
+    def end_double(self, data):
+        self.append(parseDouble(data))
+        self._value = 0
+
+    dispatch['double'] = end_double
+    dispatch['float'] = end_double
+
+    def end_dateTime(self, data):
+        self.append(parseDateTime(data))
+        self._value = 0
+
+    dispatch['dateTime.iso8601'] = end_dateTime
+
+
+def charsetOf(contentType):
+    """The ``charset`` parameter of a Content-Type header, or None."""
+    if not contentType:
+        return None
+    message = Message()
+    message['content-type'] = contentType
+    return message.get_content_charset()
+
+
+def _asDeclared(body, contentType):
+    """``body`` as bytes expat reads right (see the module docstring)."""
+    declaration = _DECLARATION.match(body)
+    if declaration:
+        encoding = _ENCODING.search(declaration.group())
+        if (encoding and encoding.group(1).lower() in (b'us-ascii', b'ascii')
+                and not body.isascii()):
+            try:
+                body.decode('utf-8')
+            except UnicodeDecodeError:
+                return body  # expat says where it is not ASCII
+            return b'<?xml version="1.0"?>' + body[declaration.end():]
+        return body
+    charset = charsetOf(contentType)
+    if charset is None or body.startswith(_BOMS) or codecs.lookup(
+            charset).name == 'utf-8':
+        return body
+    try:
+        text = body.decode(charset)
+    except LookupError:
+        raise ValueError(f'unknown charset {charset!r}') from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f'the body is not {charset}: {error}') from None
+    # A UTF-16 body without a byte order mark may declare itself.
+    text = re.sub(r'^<\?xml[^>]*\?>', '', text)
+    return text.encode('utf-8')
+
+
+def parseRequest(body, contentType=None):
+    """``(params, methodName)`` of the methodCall in ``body`` (bytes), sent
+    with the Content-Type ``contentType``."""
+    try:
+        body = _asDeclared(body, contentType)
+    except LookupError:
+        raise ValueError(f'unknown charset {charsetOf(contentType)!r}') \
+            from None
+    target = RequestUnmarshaller(use_datetime=True, use_builtin_types=True)
+    parser = xmlrpc.client.ExpatParser(target)
+    parser.feed(body)
+    parser.close()
+    return target.close(), target.getmethodname()
