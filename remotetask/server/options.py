@@ -78,6 +78,16 @@ class Options(usage.Options):
     def __init__(self):
         super().__init__()
         self['tasks'] = {}
+        self['allowed-hosts'] = []
+
+    def opt_allowed_host(self, value):
+        """A host name (or address) clients may reach this server by,
+        besides localhost and the address it listens on; requests naming
+        another Host get 421 (repeatable)."""
+        if not value or any(c in value for c in '/ @'):
+            raise usage.UsageError(f'--allowed-host needs a host name, not '
+                                   f'{value!r}')
+        self['allowed-hosts'].append(value)
 
     def opt_task(self, value):
         """Declare a task: NAME=package.module:function (repeatable)."""

@@ -81,7 +81,7 @@ def makeService(options):
     root = makeRoot(resource, service, storePool.call, dispatcher)
     dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],
-                    options['access-log'])
+                    options['access-log'], options['allowed-hosts'])
     endpoint = endpoints.serverFromString(reactor, options['listen'])
     WebService(endpoint, site, options['portfile']).setServiceParent(top)
     top.taskService = service

@@ -1,18 +1,24 @@
-"""The HTTP site: size limits and authentication around the resources.
+"""The HTTP site: who it answers, size limits and authentication around
+the resources.
 
 The XML-RPC resource answers POSTs at every path but ``/api/`` (``/`` and
 ``/RPC2``, the path many clients assume, alike); GETs are the dashboard
-(``remotetask.web``). With a password file, every request (``system.*``
-included) needs HTTP Basic credentials, checked by ``twisted.cred`` through
-``twisted.web.guard``.
+(``remotetask.web``). A request naming a Host the server does not know
+gets 421 before anything else (``Site``). With a password file, every
+request (``system.*`` included) needs HTTP Basic credentials, checked by
+``twisted.cred`` through ``twisted.web.guard``. Every answer, an exception's
+included, takes the one path of ``remotetask.wire.answers``.
 """
 
 import io
+import ipaddress
 
 from twisted.cred.checkers import FilePasswordDB
 from twisted.cred.portal import IRealm, Portal
 from twisted.web import guard, resource, server
 from zope.interface import implementer
+
+from remotetask.wire import answers
 
 
 class LimitedRequest(server.Request):
@@ -28,6 +34,15 @@ class LimitedRequest(server.Request):
     tooLargeFor = None
 
     def gotLength(self, length):
+        self._gotLength(length)
+
+    def processingFailed(self, reason):
+        """An exception that escaped a resource's ``render``: answered on
+        the resource's surface, through the one path every answer takes."""
+        answers.send(reason, self, answers.surfaceOf(self))
+        return reason
+
+    def _gotLength(self, length):
         if length is not None and length > self.maxSize:
             self.tooLargeFor = self.maxSize
             self.content = io.BytesIO()
@@ -75,24 +90,88 @@ def protect(tree, passwordFile, realmName='remotetask'):
     return guard.HTTPAuthSessionWrapper(portal, [factory])
 
 
+class MisdirectedRequest(resource.Resource):
+    """421 for a Host this server does not answer to."""
+
+    isLeaf = True
+
+    def __init__(self, host):
+        super().__init__()
+        self.host = host
+
+    def render(self, request):
+        request.setResponseCode(421)
+        request.setHeader(b'content-type', b'text/plain; charset=utf-8')
+        return (f'This server does not answer to the host {self.host!r}; '
+                'its operator can allow it with --allowed-host.\n'
+                ).encode('utf-8', 'backslashreplace')
+
+
+def hostName(header):
+    """The name of a Host header (bytes), without its port or brackets,
+    in lower case; an IP address in its normal form."""
+    text = header.decode('latin-1').strip().lower()
+    if text.startswith('['):
+        name = text[1:].partition(']')[0]
+    elif text.count(':') == 1:
+        name = text.partition(':')[0]
+    else:
+        name = text
+    name = name.rstrip('.')
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return name
+    return str(getattr(address, 'ipv4_mapped', None) or address)
+
+
 class Site(server.Site):
-    """A ``Site`` that writes an access log line per request only when
-    asked to: at thousands of calls a second, the log would cost more than
-    the calls."""
+    """A ``Site`` that answers only to the hosts it knows, and writes an
+    access log line per request only when asked to (at thousands of calls
+    a second, the log would cost more than the calls).
+
+    A page of another site can reach a server on 127.0.0.1 by making its
+    own name resolve there (DNS rebinding); the browser then sends that
+    name as the Host, and treats the answers as the page's own. So a
+    request is answered only when its Host names ``localhost``, the
+    address the connection came in on, or one of ``allowedHosts``
+    (``--allowed-host``); others get 421 before anything else, on every
+    surface. A request without a Host (HTTP/1.0) comes from no browser
+    and is answered.
+    """
 
     accessLog = False
+    allowedHosts = frozenset()
 
     def log(self, request):
         if self.accessLog:
             super().log(request)
 
+    def getResourceFor(self, request):
+        header = request.getHeader(b'host')
+        if header is not None and not self.answersTo(hostName(header),
+                                                     request):
+            request.site = self
+            return MisdirectedRequest(header.decode('latin-1'))
+        return super().getResourceFor(request)
 
-def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False):
-    """A ``Site`` for ``tree``, protected when ``passwordFile`` is set."""
+    def answersTo(self, name, request):
+        if name == 'localhost' or name in self.allowedHosts:
+            return True
+        local = getattr(request.getHost(), 'host', None)
+        return local is not None and name == hostName(local.encode())
+
+
+def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False,
+             allowedHosts=()):
+    """A ``Site`` for ``tree``, protected when ``passwordFile`` is set,
+    answering to ``allowedHosts`` besides localhost and its own address."""
     if passwordFile:
         tree = protect(tree, passwordFile)
     site = Site(tree)
     site.accessLog = accessLog
+    site.allowedHosts = frozenset(hostName(name.encode('utf-8'))
+                                  for name in allowedHosts)
     site.requestFactory = limitedRequestFactory(maxRequestSize)
     site.displayTracebacks = False
     return site
