@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from twisted.python import usage
 
 from remotetask.server.retention import parseKeep
+from remotetask.wire.passwords import readUsers
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
 DEFAULT_STORE = 'sqlite:remotetask.sqlite'
@@ -70,6 +71,11 @@ class Options(usage.Options):
         ['keep-finished', None, 'completed=7d,error=30d,cancelled=30d',
          'How long finished jobs are kept before they are removed, per '
          'status: AGE as 90s, 15m, 12h, 7d, 2w or forever.'],
+        ['login-delay', None, 1.0,
+         'With --users: seconds an address that failed to log in waits '
+         'before its next attempt is checked, doubling with each further '
+         'failure (up to 32 times); 0: no wait (failures are still '
+         'logged).', float],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue.", float],
@@ -115,5 +121,12 @@ class Options(usage.Options):
         for name in ('users', 'commands'):
             if self[name] and not os.path.isfile(self[name]):
                 raise usage.UsageError(f'--{name}: no file {self[name]!r}')
+        if self['login-delay'] < 0:
+            raise usage.UsageError('--login-delay must be 0 or more')
+        if self['users']:
+            try:
+                readUsers(self['users'])
+            except (OSError, ValueError, UnicodeDecodeError) as error:
+                raise usage.UsageError(f'--users: {error}') from None
 
 

@@ -81,7 +81,8 @@ def makeService(options):
     root = makeRoot(resource, service, storePool.call, dispatcher)
     dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],
-                    options['access-log'], options['allowed-hosts'])
+                    options['access-log'], options['allowed-hosts'],
+                    options['login-delay'])
     endpoint = endpoints.serverFromString(reactor, options['listen'])
     WebService(endpoint, site, options['portfile']).setServiceParent(top)
     top.taskService = service

@@ -6,19 +6,21 @@ The XML-RPC resource answers POSTs at every path but ``/api/`` (``/`` and
 (``remotetask.web``). A request naming a Host the server does not know
 gets 421 before anything else (``Site``). With a password file, every
 request (``system.*`` included) needs HTTP Basic credentials, checked by
-``twisted.cred`` through ``twisted.web.guard``. Every answer, an exception's
+``twisted.cred`` through ``twisted.web.guard`` (``remotetask.wire.logins``:
+failures logged and slowed per address). Every answer, an exception's
 included, takes the one path of ``remotetask.wire.answers``.
 """
 
 import io
 import ipaddress
 
-from twisted.cred.checkers import FilePasswordDB
 from twisted.cred.portal import IRealm, Portal
 from twisted.web import guard, resource, server
 from zope.interface import implementer
 
 from remotetask.wire import answers
+from remotetask.wire.logins import AddressedBasicCredentials, LoginChecker
+from remotetask.wire.passwords import UsersFile
 
 
 class LimitedRequest(server.Request):
@@ -81,12 +83,13 @@ class SingleResourceRealm:
         raise NotImplementedError()
 
 
-def protect(tree, passwordFile, realmName='remotetask'):
+def protect(tree, passwordFile, realmName='remotetask', loginDelay=1.0):
     """``tree`` behind HTTP Basic authentication against ``passwordFile``
-    (lines of ``user:password``)."""
-    portal = Portal(SingleResourceRealm(tree),
-                    [FilePasswordDB(passwordFile, cache=True)])
-    factory = guard.BasicCredentialFactory(realmName.encode('ascii'))
+    (``passwords.UsersFile``), failed logins logged and slowed per
+    address (``logins.LoginChecker``)."""
+    checker = LoginChecker(UsersFile(passwordFile), loginDelay)
+    portal = Portal(SingleResourceRealm(tree), [checker])
+    factory = AddressedBasicCredentials(realmName.encode('ascii'))
     return guard.HTTPAuthSessionWrapper(portal, [factory])
 
 
@@ -163,11 +166,13 @@ class Site(server.Site):
 
 
 def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False,
-             allowedHosts=()):
+             allowedHosts=(), loginDelay=1.0):
     """A ``Site`` for ``tree``, protected when ``passwordFile`` is set,
-    answering to ``allowedHosts`` besides localhost and its own address."""
+    answering to ``allowedHosts`` besides localhost and its own address;
+    failed logins from an address slow its next ones, from
+    ``loginDelay`` seconds on (``remotetask.wire.logins``)."""
     if passwordFile:
-        tree = protect(tree, passwordFile)
+        tree = protect(tree, passwordFile, loginDelay=loginDelay)
     site = Site(tree)
     site.accessLog = accessLog
     site.allowedHosts = frozenset(hostName(name.encode('utf-8'))

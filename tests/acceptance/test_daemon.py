@@ -19,7 +19,9 @@ def test_auth_required_when_users_given(startDaemon, tmp_path):
     """With --users, every call (system.* too) needs valid credentials."""
     users = tmp_path / 'users'
     users.write_text('alice:secret\n')
-    daemon = startDaemon(f'--users={users}')
+    # Its failed logins would make its own later calls wait (1, 2, 4 s,
+    # ...); test_logins.py is where that is tested.
+    daemon = startDaemon(f'--users={users}', '--login-delay=0.01')
     for proxy in (daemon.proxy(), daemon.proxy('alice', 'wrong'),
                   daemon.proxy('bob', 'secret')):
         with pytest.raises(xmlrpc.client.ProtocolError) as info:
