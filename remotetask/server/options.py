@@ -2,6 +2,7 @@
 ``remotetask serve --help`` show these options."""
 
 import os
+import resource
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twisted.python import usage
@@ -26,6 +27,30 @@ def _size(text):
     if value <= 0:
         raise usage.UsageError('--max-request-size must be positive')
     return value
+
+
+def defaultMaxConnections():
+    """Half the process's open-file limit (512 with the common 1,024), at
+    most 10,000: the other half is left for the store, the workers' pipes
+    and the log, so that clients can never use up the files the server
+    needs."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 10000
+    return max(16, min(10000, soft // 2))
+
+
+def _positive(kind, name):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise usage.UsageError(f'--{name} must be a positive number, '
+                                   f'not {text!r}')
+        return value
+    return parse
 
 
 class Options(usage.Options):
@@ -71,6 +96,21 @@ class Options(usage.Options):
         ['keep-finished', None, 'completed=7d,error=30d,cancelled=30d',
          'How long finished jobs are kept before they are removed, per '
          'status: AGE as 90s, 15m, 12h, 7d, 2w or forever.'],
+        ['max-connections', None, defaultMaxConnections(),
+         'Connections open at once, in all; more are answered 503 '
+         '(default: half the open-file limit).',
+         _positive(int, 'max-connections')],
+        ['max-connections-per-address', None, 100,
+         'Connections open at once from one client address; more are '
+         'answered 503.', _positive(int, 'max-connections-per-address')],
+        ['header-timeout', None, 20.0,
+         "Seconds a request's headers may take to arrive, from the "
+         'opening of its connection or the end of the previous answer '
+         '(an idle connection is closed then); 408 past it.',
+         _positive(float, 'header-timeout')],
+        ['body-timeout', None, 60.0,
+         "Seconds a request's body may take to arrive after its headers; "
+         '408 past it.', _positive(float, 'body-timeout')],
         ['login-delay', None, 1.0,
          'With --users: seconds an address that failed to log in waits '
          'before its next attempt is checked, doubling with each further '

@@ -22,6 +22,7 @@ from remotetask.server.threadpool import ThreadPoolService
 from remotetask.server.workerpool import ProcessWorkerPool, ThreadWorkerPool
 from remotetask.store import openStore
 from remotetask.web import makeRoot
+from remotetask.wire.connections import ConnectionLimits
 from remotetask.wire.marshal import checkWireValue
 from remotetask.wire.site import makeSite
 from remotetask.wire.xmlrpc import TaskServiceResource
@@ -83,6 +84,10 @@ def makeService(options):
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],
                     options['login-delay'])
+    site = ConnectionLimits(
+        site, options['max-connections-per-address'],
+        options['max-connections'], options['header-timeout'],
+        options['body-timeout'])
     endpoint = endpoints.serverFromString(reactor, options['listen'])
     WebService(endpoint, site, options['portfile']).setServiceParent(top)
     top.taskService = service

@@ -35,8 +35,28 @@ class LimitedRequest(server.Request):
     maxSize = 10 * 1024 * 1024
     tooLargeFor = None
 
+    def _tell(self, event):
+        # The connection's deadlines (connections.GuardedConnection), when
+        # the site is served through ConnectionLimits.
+        connection = getattr(self.channel, 'transport', None)
+        hook = getattr(connection, event, None)
+        if hook is not None:
+            hook()
+
     def gotLength(self, length):
+        self._tell('headersReceived')
         self._gotLength(length)
+
+    def requestReceived(self, command, path, version):
+        self._tell('requestReceived')
+        super().requestReceived(command, path, version)
+
+    def finish(self):
+        # Before finishing: finishing may start on a request the client
+        # sent meanwhile, whose own deadlines come after this.
+        if not self.finished and self.channel is not None:
+            self._tell('answered')
+        super().finish()
 
     def processingFailed(self, reason):
         """An exception that escaped a resource's ``render``: answered on
