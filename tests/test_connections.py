@@ -184,17 +184,15 @@ def test_connections_in_all_are_capped():
 def test_a_refused_client_can_read_its_answer_then_is_cut_off():
     """A refused connection is half-closed (the client reads the 503, not
     a reset) and aborted if it is still there after ``ABORT_AFTER`` s;
-    past ``MAX_LINGERING`` such connections, new ones are closed at once."""
+    past ``MAX_LINGERING`` such connections, new ones are closed at once
+    by the port (``buildProtocol`` gives None), freeing their files."""
     limits, held, clock = makeLimits(perAddress=1, total=10)
     connect(limits, '127.0.0.1')
     lingering = [connect(limits, '127.0.0.1',
                          transportType=HalfClosingTransport)
                  for _ in range(MAX_LINGERING)]
     assert all(t.halfClosed and not t.disconnecting for _, t in lingering)
-    _, closedAtOnce = connect(limits, '127.0.0.1',
-                              transportType=HalfClosingTransport)
-    assert closedAtOnce.disconnecting and not closedAtOnce.halfClosed
-    assert closedAtOnce.value().startswith(b'HTTP/1.1 503')
+    assert limits.buildProtocol(IPv4Address('TCP', '127.0.0.1', 1)) is None
     first, firstTransport = lingering[0]
     first.dataReceived(REQUEST)
     close(first)

@@ -29,7 +29,7 @@ from twisted.protocols.policies import (
 #: it is cut (as twisted.web's HTTPChannel does after its idle timeout).
 ABORT_AFTER = 5.0
 #: Refused connections whose answer may still be on its way at once;
-#: beyond that, refused connections are closed at once.
+#: beyond that, refused connections are closed at once, unanswered.
 MAX_LINGERING = 64
 #: Seconds between two log lines about refused connections.
 LOG_EVERY = 10.0
@@ -121,7 +121,9 @@ class Refused(Protocol):
     """A connection over a cap: it gets ``answer`` (a 503) and is closed.
     Its writing side is closed at once and what the client sends is
     dropped until it closes too, so that it reads the answer rather than
-    a reset; one that does not close is cut after ``ABORT_AFTER`` s."""
+    a reset; one that does not close is cut after ``ABORT_AFTER`` s. At
+    most ``MAX_LINGERING`` wait so at once; past that (a flood that reads
+    nothing), refused connections are closed unanswered."""
 
     def __init__(self, factory, answer):
         self.factory = factory
@@ -131,7 +133,7 @@ class Refused(Protocol):
     def connectionMade(self):
         self.transport.write(self.answer)
         halfClose = getattr(self.transport, 'loseWriteConnection', None)
-        if halfClose is None or self.factory.lingering >= MAX_LINGERING:
+        if halfClose is None:
             self.transport.loseConnection()
             return
         self.factory.lingering += 1
@@ -213,6 +215,10 @@ class ConnectionLimits(WrappingFactory):
             self.log.warn('Refusing connections ({refused} so far); the '
                           'latest from {address}: {text}', refused=self.refused,
                           address=address, text=text)
+        if self.lingering >= MAX_LINGERING:
+            # A flood that reads nothing: the port closes the socket at
+            # once, freeing its file now rather than a turn later.
+            return None
         return Refused(self, _plainAnswer(
             503, b'Service Unavailable', text, b'Retry-After: 1\r\n'))
 
