@@ -83,6 +83,15 @@ def test_a_value_no_encoder_takes_still_gets_an_answer():
         assert fault.faultCode == 3
 
 
+def test_a_text_answer_that_fails_to_encode_is_a_500():
+    """On a plain-text surface, a value that cannot be encoded is the 500
+    of last resort, not a client error."""
+    request = DummyRequest([b''])
+    answers.send(Broken(), request, answers.TEXT)
+    assert request.finished and request.responseCode == 500
+    assert sent(request) == answers.LAST_RESORT[2]
+
+
 def test_when_even_the_error_cannot_be_encoded_the_last_resort_is_sent():
     """If a surface fails to encode both the value and the error, the
     client gets the plain-text 500 of last resort."""

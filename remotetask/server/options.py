@@ -127,9 +127,7 @@ class Options(usage.Options):
         self['allowed-hosts'] = []
 
     def opt_allowed_host(self, value):
-        """A host name (or address) clients may reach this server by,
-        besides localhost and the address it listens on; requests naming
-        another Host get 421 (repeatable)."""
+        """Answer to this Host name too (repeatable); other names get 421."""
         if not value or any(c in value for c in '/ @'):
             raise usage.UsageError(f'--allowed-host needs a host name, not '
                                    f'{value!r}')

@@ -40,6 +40,8 @@ class Answers:
         return code, TEXT_TYPE, body
 
     def encodeError(self, failure):
+        if isinstance(failure.value, InternalError):
+            return LAST_RESORT
         if not isinstance(failure.value, RemoteTaskError):
             log.failure('A request failed', failure)
             return LAST_RESORT
@@ -126,6 +128,8 @@ def send(outcome, request, answers, gone=()):
             code, kind, body = answers.encodeError(outcome)
         else:
             code, kind, body = answers.encode(outcome)
+        if type(body) is not bytes:
+            raise TypeError(f'an answer is bytes, not {type(body).__name__}')
     except Exception:
         code, kind, body = _fallback(answers, Failure())
     try:

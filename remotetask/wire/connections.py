@@ -212,9 +212,10 @@ class ConnectionLimits(WrappingFactory):
         now = self.clock.seconds()
         if self._loggedAt is None or now - self._loggedAt >= LOG_EVERY:
             self._loggedAt = now
-            self.log.warn('Refusing connections ({refused} so far); the '
-                          'latest from {address}: {text}', refused=self.refused,
-                          address=address, text=text)
+            self.log.warn(
+                'Refusing connections ({refused} so far); the latest from '
+                '{address}: {text}', refused=self.refused, address=address,
+                text=text)
         if self.lingering >= MAX_LINGERING:
             # A flood that reads nothing: the port closes the socket at
             # once, freeing its file now rather than a turn later.

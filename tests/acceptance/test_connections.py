@@ -137,10 +137,11 @@ def test_four_hundred_slow_sockets_under_256_open_files(startDaemon):
     408 at the header deadline; 300 are refused at once: a 503 for the
     first ``MAX_LINGERING`` (64), kept open for the client to read it,
     and, that many waiting already, closed unanswered (a reset, their
-    request being unread). Meanwhile clients at other addresses add jobs and see them
-    done. Once the burst is over, the daemon's open files are its own,
-    the held sockets and the refused ones waiting to be read, and its
-    memory grew by less than 20 MB (both read from /proc)."""
+    request being unread). Meanwhile clients at other addresses add jobs
+    and see them done. Once the burst is over, the daemon's open files
+    are its own, the held sockets and the refused ones waiting to be
+    read, and its memory grew by less than 20 MB (both read from
+    /proc)."""
     # A listen backlog of 1,024: with Twisted's 50, 400 connects in a
     # burst overflow the kernel's queue and some wait a second for a
     # SYN to be sent again, which would blur the counts below.

@@ -215,7 +215,8 @@ def test_other_hosts_get_421_on_every_surface(startDaemon):
     port = daemon.port
     for method, path, body in EVERY_SURFACE:
         for host in (f'evil.example:{port}', 'evil.example',
-                     f'127.0.0.1.evil.example:{port}', 'localhost.evil.example'):
+                     f'127.0.0.1.evil.example:{port}',
+                     'localhost.evil.example'):
             status, _, answer = request(daemon, method, path, body,
                                         {'Host': host})
             assert status == 421, (method, path, host, status, answer)
