@@ -191,6 +191,25 @@ def cmdClean(server, args):
     print(f'{removed} job(s) removed')
 
 
+def cmdHashPassword(args):
+    """Print a users-file line for ``args.user`` with a hashed password,
+    asked for twice on a terminal, or read as one line from stdin."""
+    import getpass
+    from remotetask.wire.passwords import hashPassword
+    if sys.stdin.isatty():
+        password = getpass.getpass(f'Password for {args.user}: ')
+        if getpass.getpass('Again: ') != password:
+            raise CommandError('the passwords differ', EXIT_USAGE)
+    else:
+        password = sys.stdin.readline().rstrip('\r\n')
+    if ':' in args.user or not args.user.strip():
+        raise CommandError('a user name may not be empty or hold ":"',
+                           EXIT_USAGE)
+    if not password:
+        raise CommandError('the password is empty', EXIT_USAGE)
+    print(f'{args.user}:{hashPassword(password)}')
+
+
 def cmdServe(args, rest):
     from remotetask.server.serve import serve
     return serve(rest)
@@ -216,6 +235,9 @@ def makeParser():
 
     command('serve', cmdServe, 'run the server in the foreground; '
             'every twistd remotetask option works (see serve --help)')
+    command('hash-password', cmdHashPassword, 'print a --users file line '
+            'with a hashed password (asked for, or one line on stdin)'
+            ).add_argument('user')
     command('tasks', cmdTasks, 'list the tasks the server can run')
     sub = command('add', cmdAdd, 'add a job and print its id')
     sub.add_argument('task')
@@ -260,12 +282,26 @@ def makeParser():
     return parser
 
 
+def _local(parser, args, rest):
+    """Run a subcommand that needs no server."""
+    if rest:
+        parser.error(f'unrecognized arguments: {" ".join(rest)}')
+    try:
+        args.function(args)
+    except CommandError as error:
+        print(f'remotetask: {error}', file=sys.stderr)
+        return error.status
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = makeParser()
     args, rest = parser.parse_known_args(argv)
     if args.command == 'serve':
         return cmdServe(args, rest)
+    if args.command == 'hash-password':
+        return _local(parser, args, rest)
     if rest:
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
     try:

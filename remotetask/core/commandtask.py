@@ -12,6 +12,16 @@ file is read; then each word's ``{name}`` fields are filled from the job's
 input, a struct. The program is run directly, never through a shell, so a
 value can never become a second command, whatever it contains. Only plain
 ``{name}`` fields are allowed: no attribute or index lookups.
+
+Nor can a value become an option: a value that would put a ``-`` at the
+start of a word (``{file}`` filled with ``-oOWNED`` or ``--version``) is
+refused, and the job ends in error saying so. Two ways let one through,
+both written in the template by whoever declares the task: ``{-name}``
+(a dash inside the braces) marks a field whose value may start with a
+dash, e.g. a negative number; and a word ``--`` ends the options, so that
+fields in the words after it may start with one (for programs that honour
+``--``, as most do). A field inside a word that starts with text of its
+own (``--output={file}``) cannot start the word, and is not restricted.
 """
 
 import configparser
@@ -28,16 +38,20 @@ _FORMATTER = string.Formatter()
 _TAIL = 2000
 
 
-def _fields(word):
-    names = set()
-    for _, name, spec, conversion in _FORMATTER.parse(word):
-        if name is None:
-            continue
-        if not name.isidentifier() or spec or conversion:
-            raise ValueError(f'{word!r}: only plain {{name}} fields are '
-                             'allowed in argv')
-        names.add(name)
-    return names
+def _pieces(word):
+    """The word as ``[(text, name, mayStartWithDash)]``: its literal text
+    and the field that follows it (None at the end)."""
+    pieces = []
+    for text, name, spec, conversion in _FORMATTER.parse(word):
+        mayDash = name is not None and name.startswith('-')
+        if mayDash:
+            name = name[1:]
+        if name is not None and (not name.isidentifier() or spec or
+                                 conversion):
+            raise ValueError(f'{word!r}: only plain {{name}} (or {{-name}}) '
+                             'fields are allowed in argv')
+        pieces.append((text, name, mayDash))
+    return pieces
 
 
 @implementer(ITask)
@@ -52,7 +66,12 @@ class CommandTask:
         self.argv = list(argv)
         if not self.argv:
             raise ValueError('argv is empty')
-        self.fields = set().union(*map(_fields, self.argv))
+        self.words = [_pieces(word) for word in self.argv]
+        self.fields = {name for pieces in self.words
+                       for _, name, _ in pieces if name is not None}
+        # The words after a literal '--' are operands, never options.
+        self.operandsFrom = (self.argv.index('--') + 1 if '--' in self.argv
+                             else len(self.argv))
         self.programTimeout = timeout
         # The worker pool's own limit comes a little later, so that the
         # program is stopped here (and its process reaped) rather than
@@ -75,7 +94,27 @@ class CommandTask:
         for name in self.fields:
             if type(input[name]) not in (str, int, float):
                 raise TaskError(f'{name} must be a string or a number.')
-        return [word.format_map(input) for word in self.argv]
+        return [self._fill(index, pieces, input)
+                for index, pieces in enumerate(self.words)]
+
+    def _fill(self, index, pieces, input):
+        """Word ``index`` with its fields filled; ``TaskError`` if a value
+        would start it with a dash where the template does not allow it."""
+        words = []
+        for text, name, mayDash in pieces:
+            words.append(text)
+            if name is None:
+                continue
+            value = str(input[name])
+            if (not ''.join(words) and value.startswith('-') and not
+                    mayDash and index < self.operandsFrom):
+                raise TaskError(
+                    f'{name} ({value[:40]!r}) starts with "-", which '
+                    f'{self.argv[0]} could take as an option; such values '
+                    'are refused unless the task allows them ({-'
+                    f'{name}}} or -- in its argv).')
+            words.append(value)
+        return ''.join(words)
 
     def __call__(self, service, jobid, input):
         argv = self._argv(input)

@@ -2,11 +2,13 @@
 ``remotetask serve --help`` show these options."""
 
 import os
+import resource
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twisted.python import usage
 
 from remotetask.server.retention import parseKeep
+from remotetask.wire.passwords import readUsers
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
 DEFAULT_STORE = 'sqlite:remotetask.sqlite'
@@ -25,6 +27,30 @@ def _size(text):
     if value <= 0:
         raise usage.UsageError('--max-request-size must be positive')
     return value
+
+
+def defaultMaxConnections():
+    """Half the process's open-file limit (512 with the common 1,024), at
+    most 10,000: the other half is left for the store, the workers' pipes
+    and the log, so that clients can never use up the files the server
+    needs."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 10000
+    return max(16, min(10000, soft // 2))
+
+
+def _positive(kind, name):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise usage.UsageError(f'--{name} must be a positive number, '
+                                   f'not {text!r}')
+        return value
+    return parse
 
 
 class Options(usage.Options):
@@ -71,6 +97,26 @@ class Options(usage.Options):
         ['keep-finished', None, 'completed=7d,error=30d,cancelled=30d',
          'How long finished jobs are kept before they are removed, per '
          'status: AGE as 90s, 15m, 12h, 7d, 2w or forever.'],
+        ['max-connections', None, defaultMaxConnections(),
+         'Connections open at once, in all; more are answered 503 '
+         '(default: half the open-file limit).',
+         _positive(int, 'max-connections')],
+        ['max-connections-per-address', None, 100,
+         'Connections open at once from one client address; more are '
+         'answered 503.', _positive(int, 'max-connections-per-address')],
+        ['header-timeout', None, 20.0,
+         "Seconds a request's headers may take to arrive, from the "
+         'opening of its connection or the end of the previous answer '
+         '(an idle connection is closed then); 408 past it.',
+         _positive(float, 'header-timeout')],
+        ['body-timeout', None, 60.0,
+         "Seconds a request's body may take to arrive after its headers; "
+         '408 past it.', _positive(float, 'body-timeout')],
+        ['login-delay', None, 1.0,
+         'With --users: seconds an address that failed to log in waits '
+         'before its next attempt is checked, doubling with each further '
+         'failure (up to 32 times); 0: no wait (failures are still '
+         'logged).', float],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue.", float],
@@ -79,6 +125,14 @@ class Options(usage.Options):
     def __init__(self):
         super().__init__()
         self['tasks'] = {}
+        self['allowed-hosts'] = []
+
+    def opt_allowed_host(self, value):
+        """Answer to this Host name too (repeatable); other names get 421."""
+        if not value or any(c in value for c in '/ @'):
+            raise usage.UsageError(f'--allowed-host needs a host name, not '
+                                   f'{value!r}')
+        self['allowed-hosts'].append(value)
 
     def opt_task(self, value):
         """Declare a task: NAME=package.module:function (repeatable)."""
@@ -106,5 +160,12 @@ class Options(usage.Options):
         for name in ('users', 'commands'):
             if self[name] and not os.path.isfile(self[name]):
                 raise usage.UsageError(f'--{name}: no file {self[name]!r}')
+        if self['login-delay'] < 0:
+            raise usage.UsageError('--login-delay must be 0 or more')
+        if self['users']:
+            try:
+                readUsers(self['users'])
+            except (OSError, ValueError, UnicodeDecodeError) as error:
+                raise usage.UsageError(f'--users: {error}') from None
 
 

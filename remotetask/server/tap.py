@@ -26,6 +26,7 @@ from remotetask.server.threadworkers import ThreadWorkerPool
 from remotetask.server.writer import StoreWriter
 from remotetask.store import openStore
 from remotetask.web import makeRoot
+from remotetask.wire.connections import ConnectionLimits
 from remotetask.wire.site import makeSite
 from remotetask.wire.xmlrpc import TaskServiceResource
 
@@ -92,7 +93,12 @@ def makeService(options):
                     dispatcher)
     dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],
-                    options['access-log'])
+                    options['access-log'], options['allowed-hosts'],
+                    options['login-delay'])
+    site = ConnectionLimits(
+        site, options['max-connections-per-address'],
+        options['max-connections'], options['header-timeout'],
+        options['body-timeout'])
     endpoint = endpoints.serverFromString(reactor, options['listen'])
     WebService(endpoint, site, options['portfile']).setServiceParent(top)
     top.taskService = service

@@ -20,14 +20,16 @@ from twisted.logger import Logger
 from twisted.web import resource, server
 
 from remotetask.core import task as tasks
+from remotetask.core.codec import MAX_DEPTH
 from remotetask.errors import (
-    InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed, NotAuthorised,
-    RequestTooLarge, StoreUnavailable, UnstorableValue)
+    InternalError, InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed,
+    NotAuthorised, RequestTooLarge, StoreUnavailable, UnstorableValue)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.web import views
 from remotetask.web.plumbing import (
-    Cached, header, isCrossSite, jsonBytes, localWorkers)
+    Cached, JsonAnswers, header, isCrossSite, localWorkers)
+from remotetask.wire import answers
 from remotetask.wire.marshal import checkInput
 
 CSRF_HEADER = b'x-remotetask-csrf'
@@ -41,9 +43,10 @@ class Forbidden(NotAuthorised):
 
 #: The HTTP status of each error a request can cause; anything else is a
 #: bug: 500, and the details go to the log.
-_HTTP_STATUS = {NoSuchJob: 404, NoSuchTask: 400, InvalidArgument: 400,
-                UnstorableValue: 400, NotAllowed: 409, StoreUnavailable: 503,
-                RequestTooLarge: 413, Forbidden: 403}
+ANSWERS = JsonAnswers({
+    NoSuchJob: 404, NoSuchTask: 400, InvalidArgument: 400,
+    UnstorableValue: 400, NotAllowed: 409, StoreUnavailable: 503,
+    RequestTooLarge: 413, Forbidden: 403, InternalError: 500})
 
 
 def _jobId(text):
@@ -108,41 +111,9 @@ class ApiResource(resource.Resource):
         return self._answer(request, self._post, request)
 
     def _answer(self, request, handler, *args):
-        request.setHeader(b'content-type', b'application/json; charset=utf-8')
         request.setHeader(b'cache-control', b'no-store')
-        gone = []
-        request.notifyFinish().addErrback(gone.append)
-        d = defer.maybeDeferred(handler, *args)
-        d.addCallbacks(self._done, self._failed, (request, gone),
-                       errbackArgs=(request, gone))
+        answers.answer(request, defer.maybeDeferred(handler, *args), ANSWERS)
         return server.NOT_DONE_YET
-
-    def _done(self, answer, request, gone):
-        status, value = answer if isinstance(answer, tuple) else (200, answer)
-        self._write(request, gone, status, value)
-
-    def _failed(self, failure, request, gone):
-        error = failure.value
-        status = next((code for kind, code in _HTTP_STATUS.items()
-                       if isinstance(error, kind)), None)
-        if status is None:
-            self.log.failure('{method} {uri} failed', failure,
-                             method=request.method, uri=request.uri)
-            status, message = 500, ('The server failed on this request; '
-                                    'the details are in its log.')
-        else:
-            message = str(error)
-        self._write(request, gone, status,
-                    dict(error=message, code=getattr(error, 'faultCode', 9)))
-
-    def _write(self, request, gone, status, value):
-        if gone:
-            return
-        body = jsonBytes(value)
-        request.setResponseCode(status)
-        request.setHeader(b'content-length', b'%d' % len(body))
-        request.write(body)
-        request.finish()
 
     @staticmethod
     def _route(request):
@@ -235,6 +206,12 @@ class ApiResource(resource.Resource):
             body = json.loads(request.content.read())
         except (ValueError, UnicodeDecodeError) as error:
             raise InvalidArgument(f'The body is not valid JSON: {error}.')
+        except RecursionError:
+            # The parser stops cleanly at Python's recursion limit; such
+            # a value could not be stored anyway (codec.MAX_DEPTH).
+            raise InvalidArgument(
+                'The body is nested too deeply to be read (a job\'s input '
+                f'may be nested at most {MAX_DEPTH} levels).') from None
         if not isinstance(body, dict) or not isinstance(body.get('task'),
                                                         str):
             raise InvalidArgument(
@@ -243,11 +220,12 @@ class ApiResource(resource.Resource):
         unknown = set(body) - {'task', 'input', 'startLater'}
         if unknown:
             raise InvalidArgument(
-                f'Unknown fields: {", ".join(sorted(unknown))}.')
+                f'Unknown fields: {", ".join(map(repr, sorted(unknown)))}.')
         startLater = body.get('startLater', False)
         if not isinstance(startLater, bool):
             raise InvalidArgument('startLater must be true or false.')
-        # The job must be readable over XML-RPC too: ints of 32 bits.
+        # The job must be readable over XML-RPC too: the one input check
+        # of both APIs (32-bit ints, text XML can carry).
         checkInput(body.get('input'))
         d = self.writeCall(self.service.add, body['task'], body.get('input'),
                            startLater)

@@ -22,6 +22,7 @@ from twisted.web import resource, server
 
 from remotetask.core.status import QUEUED, Status
 from remotetask.web.plumbing import localWorkers
+from remotetask.wire import answers
 
 #: From a hundredth of a second to an hour: jobs are as short as an echo
 #: and as long as a video conversion.
@@ -142,6 +143,23 @@ class _Scrape:
             yield from collector.collect()
 
 
+class MetricsAnswers(answers.Answers):
+    """The exposition as Prometheus text; a failure (logged) as a 500."""
+
+    log = Logger()
+
+    def encode(self, body):
+        return 200, CONTENT_TYPE_LATEST.encode(), body
+
+    def encodeError(self, failure):
+        self.log.failure('/metrics failed', failure)
+        return (500, answers.TEXT_TYPE,
+                b'The metrics could not be read; see the log.\n')
+
+
+ANSWERS = MetricsAnswers()
+
+
 class MetricsResource(resource.Resource):
     """``GET /metrics`` in Prometheus text format."""
 
@@ -159,11 +177,8 @@ class MetricsResource(resource.Resource):
 
     def render_GET(self, request):
         workers = localWorkers(self.service, self.dispatcher)
-        gone = []
-        request.notifyFinish().addErrback(gone.append)
         d = self.storeCall(self.exposition, workers, time.time())
-        d.addCallbacks(self._write, self._failed, (request, gone),
-                       errbackArgs=(request, gone))
+        answers.answer(request, d, ANSWERS)
         return server.NOT_DONE_YET
 
     def exposition(self, workers, now):
@@ -171,18 +186,3 @@ class MetricsResource(resource.Resource):
         names = list(self.service.getAvailableTasks())
         store = StoreCollector(self.service, names, workers, now)
         return generate_latest(_Scrape(self.registry, store))
-
-    def _write(self, body, request, gone):
-        if gone:
-            return
-        request.setHeader(b'content-type', CONTENT_TYPE_LATEST.encode())
-        request.setHeader(b'content-length', b'%d' % len(body))
-        request.write(body)
-        request.finish()
-
-    def _failed(self, failure, request, gone):
-        self.log.failure('/metrics failed', failure)
-        if not gone:
-            request.setResponseCode(500)
-            request.write(b'The metrics could not be read; see the log.\n')
-            request.finish()

@@ -6,17 +6,55 @@ import math
 from urllib.parse import urlsplit
 
 from twisted.internet import defer
+from twisted.logger import Logger
+
+from remotetask.wire import answers
 
 
 def jsonBytes(value):
     """``value`` as JSON; a float JSON has no word for (NaN, infinity),
     which a task may return, is sent as a string rather than breaking the
-    whole answer for the browser."""
+    whole answer for the browser. Text UTF-8 cannot encode (a lone
+    surrogate, which a store may hold) is sent as a JSON escape
+    (``\\ud800``), which every JSON parser reads."""
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:
         text = json.dumps(_finite(value), ensure_ascii=False)
-    return text.encode('utf-8')
+    try:
+        return text.encode('utf-8')
+    except UnicodeEncodeError:
+        return json.dumps(_finite(value), ensure_ascii=True).encode('ascii')
+
+
+class JsonAnswers(answers.Answers):
+    """The JSON view's surface: a value as JSON (with a status, given as
+    ``(status, value)``), an error as ``{"error": message, "code":
+    faultCode}`` with the HTTP status of its kind (``statuses``: error
+    class -> status); anything else is a bug: 500, details in the log."""
+
+    contentType = b'application/json; charset=utf-8'
+    log = Logger()
+
+    def __init__(self, statuses):
+        self.statuses = statuses
+
+    def encode(self, answer):
+        status, value = answer if isinstance(answer, tuple) else (200, answer)
+        return status, self.contentType, jsonBytes(value)
+
+    def encodeError(self, failure):
+        error = failure.value
+        status = next((code for kind, code in self.statuses.items()
+                       if isinstance(error, kind)), None)
+        if status is None:
+            self.log.failure('A JSON request failed', failure)
+            status, message = 500, ('The server failed on this request; '
+                                    'the details are in its log.')
+        else:
+            message = str(error)
+        return status, self.contentType, jsonBytes(
+            dict(error=message, code=getattr(error, 'faultCode', 9)))
 
 
 def _finite(value):

@@ -71,31 +71,91 @@ def checkWireValue(value, what='The result'):
             f'{what} cannot be sent over XML-RPC: {error}.') from None
 
 
-def checkInput(value):
-    """Raise ``InvalidArgument`` if ``value`` holds an int over 32 bits,
-    a NaN or an infinity.
+def _escape(found):
+    code = ord(found.group())
+    return f'\\x{code:02x}' if code < 0x100 else f'\\u{code:04x}'
 
-    The stdlib parser reads ``<i8>`` and longer ``<int>`` values, but no
-    XML-RPC answer can carry them back, so a job with such an input could
-    never be read by ``getJob``. Iterative: a value a parser built may be
+
+def readableText(text):
+    """``text`` with each character XML cannot carry written as a
+    backslash escape (``\\x1b``, ``\\ud800``), as error messages are."""
+    return NOT_XML.sub(_escape, text) if NOT_XML.search(text) else text
+
+
+def readable(value):
+    """``value`` with every string in it (dict keys too) made
+    ``readableText``: how text a store holds but XML cannot carry goes on
+    the wire, so that whatever is stored can always be read. Values are
+    at most ``codec.MAX_DEPTH`` levels deep, so recursion is bounded."""
+    kind = type(value)
+    if kind is str:
+        return readableText(value)
+    if kind is list:
+        return [readable(item) for item in value]
+    if kind is dict:
+        return {readable(key): readable(item) for key, item in value.items()}
+    if isinstance(value, Fault):
+        return Fault(value.faultCode, readable(value.faultString))
+    return value
+
+
+def _where(path):
+    steps = []
+    while isinstance(path, tuple):
+        path, step = path
+        text = repr(step)
+        steps.append(f'[{text if len(text) <= 30 else text[:26] + "..."}]')
+    steps.append(path)
+    if len(steps) > 8:
+        steps[3:-4] = ['...']
+    return ''.join(reversed(steps))
+
+
+def _refuseText(text, path, holds='holds'):
+    bad = NOT_XML.search(text)
+    if bad:
+        raise InvalidArgument(
+            f'{_where(path)} {holds} the character {bad.group()!r}, which '
+            'XML cannot carry, so XML-RPC could never send this job back; '
+            'leave such characters out, or send the text encoded (for '
+            'example as base64).')
+
+
+def checkInput(value):
+    """Raise ``InvalidArgument`` if ``value`` could not be sent back over
+    XML-RPC: an int over 32 bits, a NaN or an infinity (XML-RPC's double
+    has neither), or text (a string or a dict key) holding
+    a character XML cannot carry (a control character other than tab, line
+    feed and carriage return, a lone surrogate, U+FFFE or U+FFFF).
+
+    The one input check of both APIs: XML-RPC ``add`` (whose parser reads
+    ``<i8>`` and longer ``<int>`` values, which no answer can carry back)
+    and the JSON API's ``POST /api/jobs`` (whose JSON may hold any
+    character as an escape). Iterative: a value a parser built may be
     nested deeper than Python can recurse (the store refuses those, with
     a message that says so).
     """
-    stack = [value]
+    stack = [(value, 'The input')]
     while stack:
-        item = stack.pop()
+        item, path = stack.pop()
         kind = type(item)
-        if kind is int and not xmlrpc.client.MININT <= item <= \
+        if kind is str:
+            _refuseText(item, path)
+        elif kind is int and not xmlrpc.client.MININT <= item <= \
                 xmlrpc.client.MAXINT:
             raise InvalidArgument(
-                f'The input holds the integer {_short.repr(item)}, which '
-                'XML-RPC cannot carry back (ints are 32-bit); send it as '
-                'a string or a double.')
-        if kind is float and not math.isfinite(item):
+                f'{_where(path)} holds the integer {_short.repr(item)}, '
+                'which XML-RPC cannot carry back (ints are 32-bit); send it '
+                'as a string or a double.')
+        elif kind is float and not math.isfinite(item):
             raise InvalidArgument(
-                f'The input holds the double {item!r}, which XML-RPC '
+                f'{_where(path)} holds the double {item!r}, which XML-RPC '
                 'cannot carry (it has neither NaN nor infinity).')
-        if kind is list:
-            stack.extend(item)
+        elif kind is list:
+            stack.extend((entry, (path, index))
+                         for index, entry in enumerate(item))
         elif kind is dict:
-            stack.extend(item.values())
+            for key, entry in item.items():
+                if type(key) is str:
+                    _refuseText(key, path, 'has a key that holds')
+                stack.append((entry, (path, key)))

@@ -1,18 +1,26 @@
-"""The HTTP site: size limits and authentication around the resources.
+"""The HTTP site: who it answers, size limits and authentication around
+the resources.
 
 The XML-RPC resource answers POSTs at every path but ``/api/`` (``/`` and
 ``/RPC2``, the path many clients assume, alike); GETs are the dashboard
-(``remotetask.web``). With a password file, every request (``system.*``
-included) needs HTTP Basic credentials, checked by ``twisted.cred`` through
-``twisted.web.guard``.
+(``remotetask.web``). A request naming a Host the server does not know
+gets 421 before anything else (``Site``). With a password file, every
+request (``system.*`` included) needs HTTP Basic credentials, checked by
+``twisted.cred`` through ``twisted.web.guard`` (``remotetask.wire.logins``:
+failures logged and slowed per address). Every answer, an exception's
+included, takes the one path of ``remotetask.wire.answers``.
 """
 
 import io
+import ipaddress
 
-from twisted.cred.checkers import FilePasswordDB
 from twisted.cred.portal import IRealm, Portal
 from twisted.web import guard, resource, server
 from zope.interface import implementer
+
+from remotetask.wire import answers
+from remotetask.wire.logins import AddressedBasicCredentials, LoginChecker
+from remotetask.wire.passwords import UsersFile
 
 
 class LimitedRequest(server.Request):
@@ -27,7 +35,36 @@ class LimitedRequest(server.Request):
     maxSize = 10 * 1024 * 1024
     tooLargeFor = None
 
+    def _tell(self, event):
+        # The connection's deadlines (connections.GuardedConnection), when
+        # the site is served through ConnectionLimits.
+        connection = getattr(self.channel, 'transport', None)
+        hook = getattr(connection, event, None)
+        if hook is not None:
+            hook()
+
     def gotLength(self, length):
+        self._tell('headersReceived')
+        self._gotLength(length)
+
+    def requestReceived(self, command, path, version):
+        self._tell('requestReceived')
+        super().requestReceived(command, path, version)
+
+    def finish(self):
+        # Before finishing: finishing may start on a request the client
+        # sent meanwhile, whose own deadlines come after this.
+        if not self.finished and self.channel is not None:
+            self._tell('answered')
+        super().finish()
+
+    def processingFailed(self, reason):
+        """An exception that escaped a resource's ``render``: answered on
+        the resource's surface, through the one path every answer takes."""
+        answers.send(reason, self, answers.surfaceOf(self))
+        return reason
+
+    def _gotLength(self, length):
         if length is not None and length > self.maxSize:
             self.tooLargeFor = self.maxSize
             self.content = io.BytesIO()
@@ -66,33 +103,100 @@ class SingleResourceRealm:
         raise NotImplementedError()
 
 
-def protect(tree, passwordFile, realmName='remotetask'):
+def protect(tree, passwordFile, realmName='remotetask', loginDelay=1.0):
     """``tree`` behind HTTP Basic authentication against ``passwordFile``
-    (lines of ``user:password``)."""
-    portal = Portal(SingleResourceRealm(tree),
-                    [FilePasswordDB(passwordFile, cache=True)])
-    factory = guard.BasicCredentialFactory(realmName.encode('ascii'))
+    (``passwords.UsersFile``), failed logins logged and slowed per
+    address (``logins.LoginChecker``)."""
+    checker = LoginChecker(UsersFile(passwordFile), loginDelay)
+    portal = Portal(SingleResourceRealm(tree), [checker])
+    factory = AddressedBasicCredentials(realmName.encode('ascii'))
     return guard.HTTPAuthSessionWrapper(portal, [factory])
 
 
+class MisdirectedRequest(resource.Resource):
+    """421 for a Host this server does not answer to."""
+
+    isLeaf = True
+
+    def __init__(self, host):
+        super().__init__()
+        self.host = host
+
+    def render(self, request):
+        request.setResponseCode(421)
+        request.setHeader(b'content-type', b'text/plain; charset=utf-8')
+        return (f'This server does not answer to the host {self.host!r}; '
+                'its operator can allow it with --allowed-host.\n'
+                ).encode('utf-8', 'backslashreplace')
+
+
+def hostName(header):
+    """The name of a Host header (bytes), without its port or brackets,
+    in lower case; an IP address in its normal form."""
+    text = header.decode('latin-1').strip().lower()
+    if text.startswith('['):
+        name = text[1:].partition(']')[0]
+    elif text.count(':') == 1:
+        name = text.partition(':')[0]
+    else:
+        name = text
+    name = name.rstrip('.')
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return name
+    return str(getattr(address, 'ipv4_mapped', None) or address)
+
+
 class Site(server.Site):
-    """A ``Site`` that writes an access log line per request only when
-    asked to: at thousands of calls a second, the log would cost more than
-    the calls."""
+    """A ``Site`` that answers only to the hosts it knows, and writes an
+    access log line per request only when asked to (at thousands of calls
+    a second, the log would cost more than the calls).
+
+    A page of another site can reach a server on 127.0.0.1 by making its
+    own name resolve there (DNS rebinding); the browser then sends that
+    name as the Host, and treats the answers as the page's own. So a
+    request is answered only when its Host names ``localhost``, the
+    address the connection came in on, or one of ``allowedHosts``
+    (``--allowed-host``); others get 421 before anything else, on every
+    surface. A request without a Host (HTTP/1.0) comes from no browser
+    and is answered.
+    """
 
     accessLog = False
+    allowedHosts = frozenset()
 
     def log(self, request):
         if self.accessLog:
             super().log(request)
 
+    def getResourceFor(self, request):
+        header = request.getHeader(b'host')
+        if header is not None and not self.answersTo(hostName(header),
+                                                     request):
+            request.site = self
+            return MisdirectedRequest(header.decode('latin-1'))
+        return super().getResourceFor(request)
 
-def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False):
-    """A ``Site`` for ``tree``, protected when ``passwordFile`` is set."""
+    def answersTo(self, name, request):
+        if name == 'localhost' or name in self.allowedHosts:
+            return True
+        local = getattr(request.getHost(), 'host', None)
+        return local is not None and name == hostName(local.encode())
+
+
+def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False,
+             allowedHosts=(), loginDelay=1.0):
+    """A ``Site`` for ``tree``, protected when ``passwordFile`` is set,
+    answering to ``allowedHosts`` besides localhost and its own address;
+    failed logins from an address slow its next ones, from
+    ``loginDelay`` seconds on (``remotetask.wire.logins``)."""
     if passwordFile:
-        tree = protect(tree, passwordFile)
+        tree = protect(tree, passwordFile, loginDelay=loginDelay)
     site = Site(tree)
     site.accessLog = accessLog
+    site.allowedHosts = frozenset(hostName(name.encode('utf-8'))
+                                  for name in allowedHosts)
     site.requestFactory = limitedRequestFactory(maxRequestSize)
     site.displayTracebacks = False
     return site

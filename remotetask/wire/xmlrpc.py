@@ -24,7 +24,8 @@ from remotetask.core.status import CANCELLABLE, PROCESSING, STARTLATER
 from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
-from remotetask.wire.marshal import NOT_XML, checkInput, wireAnswer
+from remotetask.wire import answers
+from remotetask.wire.marshal import checkInput
 from remotetask.wire.signatures import canonicalName
 from remotetask.wire.structs import jobStruct
 from remotetask.wire.unmarshal import parseRequest
@@ -48,7 +49,7 @@ class TaskServiceResource(XMLRPC):
     # The HTTP side
 
     def render_POST(self, request):
-        request.setHeader(b'content-type', b'text/xml; charset=utf-8')
+        answers.expect(request, answers.XMLRPC)
         limit = getattr(request, 'tooLargeFor', None)
         if limit is not None:
             self._respond(toFault(RequestTooLarge(
@@ -69,17 +70,8 @@ class TaskServiceResource(XMLRPC):
         return server.NOT_DONE_YET
 
     def _respond(self, result, request, gone=()):
-        if gone:
-            return
-        try:
-            content = wireAnswer(result)
-        except Exception as error:
-            message = NOT_XML.sub('?', str(error))
-            content = wireAnswer(toFault(InvalidArgument(
-                f'The answer cannot be sent over XML-RPC: {message}.')))
-        request.setHeader(b'content-length', b'%d' % len(content))
-        request.write(content)
-        request.finish()
+        # The one path every answer takes (remotetask.wire.answers).
+        answers.send(result, request, answers.XMLRPC, gone)
 
     def callMethod(self, name, args):
         """Call the method ``name``; a Deferred of its result or Fault."""

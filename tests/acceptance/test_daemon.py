@@ -19,7 +19,9 @@ def test_auth_required_when_users_given(startDaemon, tmp_path):
     """With --users, every call (system.* too) needs valid credentials."""
     users = tmp_path / 'users'
     users.write_text('alice:secret\n')
-    daemon = startDaemon(f'--users={users}')
+    # Its failed logins would make its own later calls wait (1, 2, 4 s,
+    # ...); test_logins.py is where that is tested.
+    daemon = startDaemon(f'--users={users}', '--login-delay=0.01')
     for proxy in (daemon.proxy(), daemon.proxy('alice', 'wrong'),
                   daemon.proxy('bob', 'secret')):
         with pytest.raises(xmlrpc.client.ProtocolError) as info:
@@ -319,3 +321,34 @@ def test_command_tasks_from_a_file(startDaemon, tmp_path):
     failed = server.add('fails')
     assert server.wait(failed, 30) == 'error'
     assert server.getError(failed) == 'sh exited with status 3: broken\n'
+
+
+def test_command_task_values_never_become_options(startDaemon, tmp_path):
+    """Issue 14, 7: a field value ``-oOWNED`` given to ``sort {file}``
+    (which made sort write a file named OWNED) and ``--version`` given to
+    ``ls {path}`` end their jobs in error saying why, and nothing is
+    written; the same value reaches the program as an operand after a
+    ``--`` in the template, and a ``{-n}`` field takes a negative
+    number."""
+    commands = tmp_path / 'commands.ini'
+    commands.write_text('[sort]\nargv = sort {file}\n\n'
+                        '[ls]\nargv = ls {path}\n\n'
+                        '[sort-operand]\nargv = sort -- {file}\n\n'
+                        '[head]\nargv = head -n {-n} {file}\n')
+    (tmp_path / 'lines').write_text('c\nb\na\n')
+    daemon = startDaemon(f'--commands={commands}')
+    server = daemon.proxy()
+    refused = [server.add('sort', {'file': '-oOWNED'}),
+               server.add('ls', {'path': '--version'})]
+    for jobid in refused:
+        assert server.wait(jobid, 30) == 'error'
+        assert 'could take as an option' in server.getError(jobid)
+    assert not (tmp_path / 'OWNED').exists()
+    (tmp_path / '-oOWNED').write_text('z\ny\n')
+    operand = server.add('sort-operand', {'file': '-oOWNED'})
+    negative = server.add('head', {'n': -1, 'file': 'lines'})
+    assert server.wait(operand, 30) == 'completed', server.getError(operand)
+    assert server.getResult(operand)['stdout'] == 'y\nz\n'
+    assert not (tmp_path / 'OWNED').exists()
+    assert server.wait(negative, 30) == 'completed', server.getError(negative)
+    assert server.getResult(negative)['stdout'] == 'c\nb\n'
