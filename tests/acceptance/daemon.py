@@ -108,6 +108,8 @@ def waitUntil(predicate, timeout=30, interval=0.05, message='condition'):
 def isRunning(server, jobid):
     """Whether the job has started in a worker and not ended: claimed
     (``processing``) with its start recorded. A job can be claimed
-    without having started (waiting beside busy workers)."""
+    without having started (waiting beside busy workers). For a job's
+    first run only: ``started`` keeps the time of the last start, so a
+    job put back and claimed again looks running before it is."""
     job = server.getJob(jobid)
     return job['status'] == 'processing' and job.get('started') is not None

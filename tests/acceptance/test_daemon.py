@@ -230,6 +230,29 @@ def test_sigterm_past_the_grace_period_requeues(startDaemon, tmp_path):
     store.close()
 
 
+def test_restarts_do_not_use_up_a_running_jobs_attempts(startDaemon,
+                                                         tmp_path):
+    """Four orderly restarts (SIGTERM) while a long job runs each put it
+    back without counting the run as an attempt: it is never failed as
+    lost, and after the fourth it runs again on its first attempt."""
+    daemon = startDaemon('--workers=1', '--grace=0.2')
+    jobid = daemon.proxy().add('sleep', 300)
+
+    def runningAgain():
+        job = daemon.proxy().getJob(jobid)
+        return job['status'] == 'processing' and job['attempts'] == 1
+    for _ in range(4):
+        waitUntil(runningAgain, message='the job running')
+        stoppedCleanly(daemon)
+        store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+        row = store.get(jobid)
+        store.close()
+        assert (row['status'], row['attempts']) == ('queued', 0)
+        daemon.start()
+    waitUntil(runningAgain, message='the job running after the restarts')
+    assert daemon.proxy().getJob(jobid).get('error') is None
+
+
 def cli(daemon, *args, env=None):
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, 'bin', 'remotetask'),

@@ -1,0 +1,77 @@
+"""The daemon's composition (``tap.makeService``): each part gets the
+others it must talk to. A line lost here keeps every part's own tests
+green, so the wiring is checked on its own."""
+
+import pytest
+
+from remotetask.server.options import Options
+from remotetask.server.tap import makeService
+
+
+@pytest.fixture
+def daemonTree(tmp_path):
+    options = Options()
+    options.parseOptions([f'--store=sqlite:{tmp_path}/jobs.sqlite',
+                          '--examples', '--workers=2',
+                          '--listen=tcp:0:interface=127.0.0.1'])
+    top = makeService(options)
+    yield top
+    top.getServiceNamed('store').store.close()
+
+
+def test_services_start_in_the_order_that_lets_them_stop_safely(daemonTree):
+    """Store, its reads and its writer first, the web last: stopping (in
+    reverse) stops taking requests before the dispatcher lets running
+    jobs finish, and stops the store after everything that writes."""
+    names = [service.name for service in daemonTree]
+    assert names == ['store', 'remotetask-store', 'store-writer', 'workers',
+                     'dispatcher', 'retention', 'web']
+
+
+def test_the_parts_are_connected_as_drawn(daemonTree):
+    """The dispatcher drives the worker pool and tells the metrics of
+    ended runs; the XML-RPC resource writes through the writer, reads
+    through the store pool and waits through the dispatcher's waiters."""
+    dispatcher = daemonTree.getServiceNamed('dispatcher')
+    writer = daemonTree.getServiceNamed('store-writer')
+    reads = daemonTree.getServiceNamed('remotetask-store')
+    pool = daemonTree.getServiceNamed('workers')
+    site = daemonTree.getServiceNamed('web').site
+    root = getattr(site, 'wrappedFactory', site).resource
+    assert dispatcher.pool is pool and pool.handler is dispatcher
+    metrics = root.children[b'metrics']
+    assert dispatcher.onJobEnded == metrics.jobMetrics.jobEnded
+    resource = root.xmlrpc.wrapped
+    assert resource.writeCall == writer.call
+    assert resource.storeCall == reads.call
+    assert resource.waiters is dispatcher.waiters
+    assert resource.service is daemonTree.taskService
+
+
+class RecordingReactor:
+    """Keeps what is handed to the reactor thread, for the test to run."""
+
+    def __init__(self):
+        self.calls = []
+
+    def callFromThread(self, function, *args):
+        self.calls.append((function, args))
+
+
+def test_the_service_tells_the_dispatcher_of_adds_and_ends(daemonTree):
+    """An add and an end made through the service reach the dispatcher
+    through the relay, once committed: the feeder is woken, waiters and
+    the cancel watch are told."""
+    dispatcher = daemonTree.getServiceNamed('dispatcher')
+    relay = daemonTree.getServiceNamed('store-writer').relay
+    relay.reactor = RecordingReactor()
+    told = []
+    dispatcher.added = lambda: told.append('added')
+    dispatcher.ended = lambda jobid, status: told.append((jobid, status))
+    service = daemonTree.taskService
+    jobid = service.add('echo', 1)
+    service.cancel(jobid)
+    assert told == []
+    for function, args in relay.reactor.calls:
+        function(*args)
+    assert told == ['added', (jobid, 'cancelled')]
