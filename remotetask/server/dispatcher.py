@@ -46,7 +46,8 @@ class Dispatcher(Service):
 
     def __init__(self, service, pool, read, write, relay=None, clock=None,
                  interval=1.0, grace=30.0, shared=False, pollInterval=10.0,
-                 maxWaiters=10000, misfireInterval=60.0):
+                 maxWaiters=10000, misfireInterval=60.0, claimCall=None,
+                 batchNumber=lambda: None):
         if clock is None:
             from twisted.internet import reactor as clock
         self.service = service
@@ -65,22 +66,27 @@ class Dispatcher(Service):
         self._loop = self._loopDone = None
         self._lastMisfires = self._lastPoll = None
         pool.handler = self
-        self.feeder = Feeder(service, pool, write, self._submit,
-                             self._giveBackUnstarted, clock)
+        # Claims run last in the writer's batch (claimCall), so that a
+        # claim sees every add of its batch and the feeder can tell which
+        # adds it has seen (batchNumber).
+        self.feeder = Feeder(service, pool, claimCall or write, self._submit,
+                             self._giveBackUnstarted, clock,
+                             batchNumber=batchNumber)
         self.recorder = Recorder(service, write, self._recorded, clock)
         self.waiters = Waiters(service, read, clock, maxWaiters)
         self.cancelWatch = CancelWatch(service, read, self._here,
                                        self._stopRun)
         relay = relay or ThreadRelay(clock)
-        service.onAdd(lambda: relay(self.added))
+        service.onAdd(lambda: relay(self.added, batchNumber()))
         service.onEnd(lambda jobid, status: relay(self.ended, jobid,
                                                   status))
 
     # What the service and other servers tell
 
-    def added(self):
-        """A job may have become claimable."""
-        self.feeder.wake()
+    def added(self, batch=None):
+        """A job may have become claimable (committed in the writer's
+        batch ``batch``, when known)."""
+        self.feeder.wake(batch=batch)
 
     def ended(self, jobid, status):
         """``jobid`` ended (``status`` None: not told which way, or

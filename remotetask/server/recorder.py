@@ -3,7 +3,10 @@
 Every start of a run must be recorded (it counts an attempt) and every
 end (it is the job's result). Each goes into the pending lists; one write
 (``service.recordRuns``) takes them all whenever none is in flight, so
-under load a batch holds many runs and costs one transaction.
+under load a batch holds many runs and costs one transaction. A start
+alone waits up to ``startDelay`` seconds for company: a short job's start
+then goes in the same write as its end. (A server killed in that window
+has not counted the attempt; the job simply runs again.)
 
 The outcome of a run exists only here until it is written: when the store
 is unavailable (a full disk, the database restarting), it is kept and the
@@ -26,13 +29,15 @@ class Recorder:
     log = Logger()
 
     def __init__(self, service, write, recorded, clock,
-                 retryDelays=(0.5, 30.0)):
+                 retryDelays=(0.5, 30.0), startDelay=0.05):
         self.service = service
         self.write = write
         self.recorded = recorded
         self.clock = clock
         self.retryDelays = retryDelays
+        self.startDelay = startDelay
         self.stopping = False
+        self._startsDue = None
         self._started, self._ended, self._putBack = [], [], []
         self._writing = None
         self._retry = None
@@ -45,6 +50,14 @@ class Recorder:
 
     def started(self, row):
         self._started.append((row['id'], row['token']))
+        if self._startsDue is None and not self.stopping:
+            self._startsDue = self.clock.callLater(self.startDelay,
+                                                   self._startsWait)
+        elif self.stopping:
+            self._flush()
+
+    def _startsWait(self):
+        self._startsDue = None
         self._flush()
 
     def ended(self, row, outcome, seconds):
@@ -62,6 +75,9 @@ class Recorder:
         if not self.pending:
             self._tellIdle()
             return
+        if self._startsDue is not None:
+            self._startsDue.cancel()
+            self._startsDue = None
         started, self._started = self._started, []
         ended, self._ended = self._ended, []
         putBack, self._putBack = self._putBack, []
@@ -115,7 +131,7 @@ class Recorder:
         if self.stopping and self._retry is not None:
             self._retry.cancel()
             self._retry = None
-            self._flush()
+        self._flush()
         waiter = defer.Deferred()
         self._idle.append(waiter)
         return waiter

@@ -76,7 +76,9 @@ def makeService(options):
     pool.setServiceParent(top)
     dispatcher = Dispatcher(service, pool, storePool.call, writer.call,
                             relay, grace=options['grace'],
-                            shared=isShared(store))
+                            shared=isShared(store),
+                            claimCall=writer.callLast,
+                            batchNumber=writer.batchNumber)
     dispatcher.setServiceParent(top)
     RetentionService(store, storePool.call,
                      options['keep-finished']).setServiceParent(top)
@@ -88,7 +90,7 @@ def makeService(options):
                                                  status),
         ).setServiceParent(top)
     resource = TaskServiceResource(service, storePool.call, writer.call,
-                                   dispatcher.waiters)
+                                   dispatcher.waiters, dispatcher.added)
     root = makeRoot(resource, service, storePool.call, writer.call,
                     dispatcher)
     dispatcher.onJobEnded = root.metrics.jobEnded

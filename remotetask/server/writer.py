@@ -14,6 +14,11 @@ nothing (``IJobStore``), so it fails alone and the others commit. Any
 other failure rolls the batch back; then each call is tried alone, so
 that one bad call cannot fail the others. A store that lost its
 connection before committing is tried once more at once.
+
+The thread is woken once per reactor turn, not per call: the writes one
+turn produces (a job's end and the claim that refills its worker, the
+adds of several clients) then share a transaction, at no cost in
+latency (the turn is microseconds).
 """
 
 import collections
@@ -42,9 +47,13 @@ class StoreWriter(Service):
     name = 'store-writer'
     log = Logger()
 
-    def __init__(self, store, relay=None, maxBatch=1000, maxPending=10000):
+    def __init__(self, store, relay=None, maxBatch=1000, maxPending=10000,
+                 reactor=None):
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
         self.store = store
-        self.relay = relay or ThreadRelay()
+        self.relay = relay or ThreadRelay(reactor)
         self.maxBatch = maxBatch
         self.maxPending = maxPending
         self._pending = collections.deque()
@@ -52,10 +61,20 @@ class StoreWriter(Service):
         self._stopping = False
         self._thread = None
         self._ended = None
+        self._wakeUp = None
         #: Batches committed and calls run, for the curious (tests, bench).
         self.batches = self.calls = 0
+        self._threadIdent = None
 
     def call(self, function, *args, **kwargs):
+        return self._queue(False, function, args, kwargs)
+
+    def callLast(self, function, *args, **kwargs):
+        """``call``, run after every other call of its batch: a claim so
+        made sees every job its batch added."""
+        return self._queue(True, function, args, kwargs)
+
+    def _queue(self, last, function, args, kwargs):
         if self._thread is None or self._stopping:
             return defer.fail(StoreUnavailable(
                 'The server is stopping; the store takes no more writes.'))
@@ -65,13 +84,30 @@ class StoreWriter(Service):
                 return defer.fail(StoreUnavailable(
                     f'The store has {self.maxPending} writes waiting; try '
                     'again shortly.'))
-            self._pending.append((d, function, args, kwargs))
-            self._condition.notify()
+            self._pending.append((d, function, args, kwargs, last))
+        if self._wakeUp is None:
+            self._wakeUp = self.reactor.callLater(0, self._wakeThread)
         return d
+
+    def _wakeThread(self):
+        """At the end of the reactor turn: hand the thread everything the
+        turn queued."""
+        self._wakeUp = None
+        with self._condition:
+            self._condition.notify()
+
+    def batchNumber(self):
+        """In the writer thread: the number of the batch being run (1 for
+        the first); elsewhere None. A change told from inside a batch
+        (``afterCommit``) can so say which batch committed it."""
+        if threading.get_ident() == self._threadIdent:
+            return self.batches + 1
+        return None
 
     # The writer thread
 
     def _run(self):
+        self._threadIdent = threading.get_ident()
         while True:
             with self._condition:
                 while not self._pending and not self._stopping:
@@ -80,6 +116,7 @@ class StoreWriter(Service):
                     break
                 batch = [self._pending.popleft() for _ in
                          range(min(self.maxBatch, len(self._pending)))]
+            batch.sort(key=_lastOnes)
             results = self._execute(batch)
             self.batches += 1
             self.calls += len(batch)
@@ -111,7 +148,7 @@ class StoreWriter(Service):
     def _attempt(call):
         """One call inside the batch: a refusal fails it alone; anything
         else aborts the batch."""
-        _, function, args, kwargs = call
+        _, function, args, kwargs, _ = call
         try:
             return function(*args, **kwargs)
         except StoreUnavailable:
@@ -120,7 +157,7 @@ class StoreWriter(Service):
             return Failure()
 
     def _alone(self, call):
-        _, function, args, kwargs = call
+        _, function, args, kwargs, _ = call
         try:
             with self.store.transaction():
                 return function(*args, **kwargs)
@@ -149,8 +186,14 @@ class StoreWriter(Service):
         return ended
 
 
+def _lastOnes(call):
+    """Sort key: calls made with ``callLast`` after the others (a stable
+    sort keeps each group's order)."""
+    return call[4]
+
+
 def _deliver(batch, results):
-    for (d, _, _, _), result in zip(batch, results):
+    for (d, _, _, _, _), result in zip(batch, results):
         if isinstance(result, Failure):
             result.cleanFailure()
             d.errback(result)

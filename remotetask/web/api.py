@@ -229,6 +229,7 @@ class ApiResource(resource.Resource):
         checkInput(body.get('input'))
         d = self.writeCall(self.service.add, body['task'], body.get('input'),
                            startLater)
+        self._wake()
         return d.addCallback(lambda jobid: (201, dict(id=jobid)))
 
     @defer.inlineCallbacks
@@ -263,6 +264,12 @@ class ApiResource(resource.Resource):
     def _start(self, jobid):
         return self._act(jobid, self.service.startJob, 'started',
                          {STARTLATER})
+
+    def _wake(self):
+        """Wake the dispatcher in the turn of a write that may make a job
+        claimable, so that its claim shares the write's transaction."""
+        if self.dispatcher is not None:
+            self.dispatcher.added()
 
 
 class NoSuchRoute(NoSuchJob):

@@ -37,14 +37,26 @@ class TaskServiceResource(XMLRPC):
     """Publishes the TaskService; ``system.*`` adds introspection and
     ``multicall``."""
 
-    def __init__(self, service, storeCall, writeCall=None, waiters=None):
+    def __init__(self, service, storeCall, writeCall=None, waiters=None,
+                 wake=None):
         super().__init__(allowNone=True, useDateTime=True)
         self._signatures = {}
         self.service = service
         self.storeCall = storeCall
         self.writeCall = writeCall or storeCall
         self.waiters = waiters
+        self.wake = wake
         self.putSubHandler('system', SystemHandler(self))
+
+    def queueing(self, function, *args, **kwargs):
+        """``writeCall`` for a change that may make a job claimable (an
+        add, a start), then a wake-up of the dispatcher in the same
+        reactor turn: its claim then goes into the same transaction as the
+        change (the store writer runs claims last in a batch)."""
+        d = self.writeCall(function, *args, **kwargs)
+        if self.wake is not None:
+            self.wake()
+        return d
 
     # The HTTP side
 
@@ -129,7 +141,7 @@ class TaskServiceResource(XMLRPC):
         need('The task name', task, str)
         need('startLater', startLater, bool)
         checkInput(input)
-        return self.writeCall(self.service.add, task, input, startLater)
+        return self.queueing(self.service.add, task, input, startLater)
 
     @defer.inlineCallbacks
     def addEach(self, requests):
@@ -142,7 +154,7 @@ class TaskServiceResource(XMLRPC):
                 checkInput(input)
             except InvalidArgument as error:
                 refused[index] = error
-        answers = iter((yield self.writeCall(
+        answers = iter((yield self.queueing(
             self.service.addEach,
             [request for index, request in enumerate(requests)
              if index not in refused])))
@@ -158,7 +170,7 @@ class TaskServiceResource(XMLRPC):
         need('The task name', task, str)
         checkInput(input)
         self._checkTimeout(timeout)
-        jobid = yield self.writeCall(self.service.add, task, input)
+        jobid = yield self.queueing(self.service.add, task, input)
         yield self.waiters.wait(jobid, timeout)
         job = yield self.storeCall(self.service.getJob, jobid)
         return jobStruct(job)
@@ -192,7 +204,7 @@ class TaskServiceResource(XMLRPC):
     @defer.inlineCallbacks
     def xmlrpc_startJob(self, jobid):
         """Queue a 'start later' job; return true."""
-        started = yield self.writeCall(self.service.startJob, jobId(jobid))
+        started = yield self.queueing(self.service.startJob, jobId(jobid))
         if not started:
             status = yield self.storeCall(self.service.getStatus, jobid)
             raise NotAllowed(f'Job {jobid} is {status}; only a job that is '

@@ -49,6 +49,8 @@ def test_a_run_flows_from_start_to_end_and_wakes_its_waiter():
     waited = dispatcher.waiters.wait(first, 30)
     row, = pool.given
     dispatcher.jobStarted(row)
+    assert row['attempts'] == 1
+    clock.advance(dispatcher.recorder.startDelay)
     assert service.getJob(first).attempts == 1
     pool.given.clear()
     dispatcher.jobEnded(row, Outcome(True, '"one"'), 0.5)

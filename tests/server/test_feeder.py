@@ -7,7 +7,7 @@ from remotetask.server.feeder import Average, Feeder
 from tests.server.fakes import FakePool, HeldWrites, makeService
 
 
-def makeFeeder(pool=None, maxAhead=8):
+def makeFeeder(pool=None, maxAhead=8, batchNumber=lambda: None):
     service, write, clock = makeService(), HeldWrites(), task.Clock()
     pool = pool or FakePool(size=2)
     started, putBack = [], []
@@ -16,7 +16,7 @@ def makeFeeder(pool=None, maxAhead=8):
         started.append(row['id'])
         pool.submit(row, None)
     feeder = Feeder(service, pool, write, start, putBack.append, clock,
-                    maxAhead=maxAhead)
+                    maxAhead=maxAhead, batchNumber=batchNumber)
     feeder.startFeeding()
     return feeder, service, write, clock, started, putBack
 
@@ -129,3 +129,25 @@ def test_a_run_given_back_is_first_in_line_and_a_dropped_one_is_gone():
     assert feeder.drop(a)['id'] == a
     assert feeder.drop(a) is None
     assert [row['id'] for row in feeder.buffer] == [b]
+
+
+def test_an_add_its_claim_has_seen_costs_no_further_claim():
+    """An add committed in the batch the claim ran in (claims run last in
+    their batch) or before needs no claim of its own; one committed in a
+    later batch, or outside the writer, does."""
+    batch = [7]
+    feeder, service, write, clock, started, _ = makeFeeder(
+        pool=FakePool(size=4), batchNumber=lambda: batch[0])
+    first = service.add('echo', 1)
+    feeder.wake()
+    feeder.wake(batch=7)
+    write.runNext()
+    assert started == [first]
+    assert write.calls == []
+    feeder.wake(batch=6)
+    assert write.calls == []
+    feeder.wake(batch=8)
+    assert len(write.calls) == 1
+    write.runNext()
+    feeder.wake(batch=None)
+    assert len(write.calls) == 1

@@ -28,6 +28,7 @@ def test_news_arriving_during_a_write_goes_in_one_next_write():
     recorder, service, write, clock, recorded = makeRecorder()
     first, second, third = claimed(service, 3)
     recorder.started(first)
+    clock.advance(recorder.startDelay)
     assert len(write.calls) == 1
     recorder.started(second)
     recorder.started(third)
@@ -44,6 +45,28 @@ def test_news_arriving_during_a_write_goes_in_one_next_write():
     assert [(row['id'], status) for row, _, status, _ in recorded] == [
         (first['id'], 'completed'), (second['id'], 'completed')]
     assert service.getStatus(first['id']) == 'completed'
+
+
+def test_a_start_waits_briefly_for_its_end_to_share_a_write():
+    """A start alone is written after startDelay; a start whose end comes
+    sooner goes in the same write as the end."""
+    recorder, service, write, clock, recorded = makeRecorder()
+    slow, fast = claimed(service, 2)
+    recorder.started(slow)
+    clock.advance(recorder.startDelay - 0.001)
+    assert write.calls == []
+    clock.advance(0.001)
+    (_, function, args, _), = write.calls
+    assert (args[0], args[1]) == ([(slow['id'], slow['token'])], [])
+    write.runNext()
+    assert service.getJob(slow['id']).attempts == 1
+    recorder.started(fast)
+    recorder.ended(fast, Outcome(True, '1'), 0.001)
+    (_, function, args, _), = write.calls
+    assert [jobid for jobid, _ in args[0]] == [fast['id']]
+    assert [row['id'] for row, _ in args[1]] == [fast['id']]
+    write.runNext()
+    assert clock.getDelayedCalls() == []
 
 
 def test_an_end_the_store_cannot_take_is_kept_and_tried_again():

@@ -66,7 +66,7 @@ def test_the_service_tells_the_dispatcher_of_adds_and_ends(daemonTree):
     relay = daemonTree.getServiceNamed('store-writer').relay
     relay.reactor = RecordingReactor()
     told = []
-    dispatcher.added = lambda: told.append('added')
+    dispatcher.added = lambda batch=None: told.append('added')
     dispatcher.ended = lambda jobid, status: told.append((jobid, status))
     service = daemonTree.taskService
     jobid = service.add('echo', 1)

@@ -30,13 +30,21 @@ class QueueRelay:
             function(*args)
 
 
+class AtOnce:
+    """A reactor whose end of turn is now: the writer's wake-up, which a
+    running reactor would make after the current turn, happens at once."""
+
+    def callLater(self, delay, function, *args):
+        function(*args)
+
+
 @pytest.fixture
 def writing(tmp_path):
     store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
     service = TaskService(store=store)
     service.registry.register('echo', SimpleTask(tasks.echo))
     relay = QueueRelay()
-    writer = StoreWriter(store, relay, maxPending=5)
+    writer = StoreWriter(store, relay, maxPending=5, reactor=AtOnce())
     writer.startService()
     yield writer, service, relay
     ended = writer.stopService()
@@ -79,6 +87,19 @@ def test_calls_pending_together_commit_in_one_transaction(writing):
     assert [service.getResult(jobid) for jobid in range(1, 5)] == [
         None] * 4
     assert service.getStatus(4) == 'queued'
+
+
+def test_calls_made_last_run_after_the_others_of_their_batch(writing):
+    """callLast() runs after every plain call of its batch, whatever the
+    order they were made in: a claim so made sees the batch's adds."""
+    writer, service, relay = writing
+    held, release = blocked(writer)
+    order = []
+    last = writer.callLast(lambda: order.append('claim'))
+    adds = [writer.call(lambda i=i: order.append(i)) for i in range(2)]
+    release.set()
+    results(relay, [last] + adds)
+    assert order == [0, 1, 'claim']
 
 
 def test_a_refusal_fails_alone(writing):
@@ -136,7 +157,7 @@ def test_a_stopping_writer_finishes_what_waits_and_takes_no_more(tmp_path):
     service = TaskService(store=store)
     service.registry.register('echo', SimpleTask(tasks.echo))
     relay = QueueRelay()
-    writer = StoreWriter(store, relay)
+    writer = StoreWriter(store, relay, reactor=AtOnce())
     writer.startService()
     held, release = blocked(writer)
     add = writer.call(service.add, 'echo', 1)
