@@ -209,13 +209,16 @@ def makeParser():
     commands = parser.add_subparsers(dest='command', metavar='COMMAND',
                                      required=True)
 
-    def command(name, function, help):
-        sub = commands.add_parser(name, help=help, description=help)
+    def command(name, function, help, **kwargs):
+        sub = commands.add_parser(name, help=help, description=help,
+                                  **kwargs)
         sub.set_defaults(function=function)
         return sub
 
+    # Its options, --help included, are the daemon's (usage.Options).
     command('serve', cmdServe, 'run the server in the foreground; '
-            'every twistd remotetask option works (see serve --help)')
+            'every twistd remotetask option works (see serve --help)',
+            add_help=False)
     command('tasks', cmdTasks, 'list the tasks the server can run')
     sub = command('add', cmdAdd, 'add a job and print its id')
     sub.add_argument('task')

@@ -22,45 +22,35 @@ class OrderedServices(MultiService):
 
 
 class WebService(Service):
-    """Listen on an endpoint; write the bound port to ``portfile``."""
+    """Serve ``site`` on a port bound before the store was opened (see
+    ``startup.listenNow``); write the port to ``portfile``."""
 
     name = 'web'
     log = Logger()
 
-    def __init__(self, endpoint, site, portfile=None):
-        self.endpoint = endpoint
+    def __init__(self, listening, site, portfile=None):
+        self.listening = listening
         self.site = site
         self.portfile = portfile
-        self.port = None
 
     def startService(self):
         super().startService()
-        d = self.endpoint.listen(self.site)
-        d.addCallback(self._listening)
-        d.addErrback(self._failed)
-
-    def _listening(self, port):
-        self.port = port
-        address = port.getHost()
-        self.log.info('remotetask listening on {host}:{port}',
-                      host=address.host, port=address.port)
+        self.listening.serve(self.site)
+        url = self.listening.dashboardURL()
+        self.log.info('remotetask listening on {address}{dashboard}',
+                      address=self.listening.address(),
+                      dashboard=f'; dashboard at {url}' if url else '')
         if self.portfile:
             partial = f'{self.portfile}.partial'
             with open(partial, 'w') as file:
-                file.write(f'{address.port}\n')
+                file.write(f'{self.listening.port.getHost().port}\n')
             os.replace(partial, self.portfile)
-
-    def _failed(self, failure):
-        from twisted.internet import reactor
-        self.log.failure('Cannot listen', failure)
-        reactor.stop()
 
     def stopService(self):
         super().stopService()
         if self.portfile and os.path.exists(self.portfile):
             os.remove(self.portfile)
-        if self.port is not None:
-            return self.port.stopListening()
+        return self.listening.port.stopListening()
 
 
 class StoreService(Service):
@@ -70,6 +60,14 @@ class StoreService(Service):
 
     def __init__(self, store):
         self.store = store
+
+    def startService(self):
+        super().startService()
+        lock = getattr(self.store, 'lock', None)
+        if lock is not None:
+            # twistd daemonises after the store is opened: the holder of
+            # the lock is this process now, not the one that took it.
+            lock.writePid()
 
     def stopService(self):
         super().stopService()

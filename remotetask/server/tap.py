@@ -3,11 +3,12 @@
 ``makeService`` only composes: a store thread pool, the worker pool, the
 dispatcher and the web site, in that order, so that stopping (the reverse
 order) first stops taking requests, then lets running jobs finish within
-the grace period, then stops the workers and the store.
+the grace period, then stops the workers and the store. Before the store
+is opened, the tasks are loaded and the port is bound (``startup``), so
+that a server that cannot start leaves the store alone.
 """
 
-from twisted.internet import endpoints
-from twisted.python import usage
+import os
 
 from remotetask.core import cron
 from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
@@ -18,9 +19,10 @@ from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
 from remotetask.server.retention import RetentionService
 from remotetask.server.services import (
     OrderedServices, StoreService, WebService)
+from remotetask.server.startup import (
+    CannotStart, listenNow, logStartup, openStore)
 from remotetask.server.threadpool import ThreadPoolService
 from remotetask.server.workerpool import ProcessWorkerPool, ThreadWorkerPool
-from remotetask.store import openStore
 from remotetask.web import makeRoot
 from remotetask.wire.marshal import checkWireValue
 from remotetask.wire.site import makeSite
@@ -31,16 +33,18 @@ def makeRegistry(options):
     groups = [TASKS_GROUP] + ([EXAMPLES_GROUP] if options['examples']
                               else [])
     registry = TaskRegistry(groups)
+    if options['tasks']:
+        registry.addImportDirectory(os.getcwd())
     for name, path in options['tasks'].items():
         try:
             registry.registerPath(name, path)
         except Exception as error:
-            raise usage.UsageError(f'--task {name}={path}: {error}')
+            raise CannotStart(f'--task {name}={path}: {error}')
     if options['commands']:
         try:
             registry.registerCommands(options['commands'])
         except (OSError, ValueError) as error:
-            raise usage.UsageError(f'--commands: {error}')
+            raise CannotStart(f'--commands: {error}')
     # Import the entry points' modules now, before the reactor runs: the
     # dispatcher looks tasks up on the reactor thread.
     registry.getAvailableTasks()
@@ -48,12 +52,11 @@ def makeRegistry(options):
 
 
 def makeService(options):
-    from twisted.internet import reactor
-    try:
-        store = openStore(options['store'], options['server-id'])
-    except Exception as error:
-        raise usage.UsageError(f'--store {options["store"]}: {error}')
-    service = TaskService(store=store, registry=makeRegistry(options),
+    registry = makeRegistry(options)
+    listening = listenNow(options['endpoint'], options['listen'])
+    store = openStore(options['store'], options['server-id'])
+    logStartup(options['store'], options['workers'], options['pool'], registry)
+    service = TaskService(store=store, registry=registry,
                           timezone=options['timezone'] or cron.localZone())
     top = OrderedServices()
     StoreService(store).setServiceParent(top)
@@ -82,7 +85,6 @@ def makeService(options):
     dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'])
-    endpoint = endpoints.serverFromString(reactor, options['listen'])
-    WebService(endpoint, site, options['portfile']).setServiceParent(top)
+    WebService(listening, site, options['portfile']).setServiceParent(top)
     top.taskService = service
     return top
