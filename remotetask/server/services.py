@@ -2,6 +2,8 @@
 web listener and closing the store."""
 
 import os
+import signal
+import threading
 
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
@@ -12,13 +14,36 @@ class OrderedServices(MultiService):
     """Start children in order; stop them in reverse, each one after the
     previous has finished stopping (``MultiService`` stops them all at
     once, which would stop the store while running jobs still need it).
+
+    While it stops, a further SIGTERM or SIGINT is logged in one line:
+    the reactor's own handler would try to stop it again and log a
+    ReactorNotRunning traceback. (SIGKILL remains for not waiting.)
     """
+
+    log = Logger()
 
     @defer.inlineCallbacks
     def stopService(self):
         Service.stopService(self)
+        self._quietFurtherSignals()
         for child in reversed(list(self)):
             yield child.stopService()
+
+    def _quietFurtherSignals(self):
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in (signal.SIGTERM, signal.SIGINT):
+            # Only where the reactor handles the signal (it restores its
+            # predecessors' handlers when it ends).
+            handler = signal.getsignal(number)
+            if callable(handler) and handler is not \
+                    signal.default_int_handler:
+                signal.signal(number, self._whileStopping)
+
+    def _whileStopping(self, number, frame):
+        self.log.info('Received {signal} while stopping; running jobs still '
+                      'get their grace period', signal=signal.Signals(
+                          number).name)
 
 
 class WebService(Service):

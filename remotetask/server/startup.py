@@ -15,8 +15,10 @@ import errno
 import re
 
 from twisted.internet import endpoints, error as netError, protocol
+from twisted.internet.interfaces import IProtocolNegotiationFactory
 from twisted.logger import Logger
 from twisted.python import failure
+from zope.interface import implementer
 
 from remotetask import store as stores
 from remotetask.errors import StoreLocked
@@ -67,9 +69,12 @@ def parseEndpoint(reactor, description):
         raise ValueError(f'--listen {description}: {error}') from None
 
 
+@implementer(IProtocolNegotiationFactory)
 class _PendingFactory(protocol.Factory):
     """Stands in for the site on a port bound before the site exists;
-    from ``serve(site)`` on, every connection is the site's."""
+    from ``serve(site)`` on, every connection is the site's, and so are
+    the protocols TLS offers by ALPN (without any, a client that offers
+    ALPN, as http.client does, is refused)."""
 
     noisy = False
     site = None
@@ -84,6 +89,12 @@ class _PendingFactory(protocol.Factory):
     def stopFactory(self):
         if self.site is not None:
             self.site.doStop()
+
+    def acceptableProtocols(self):
+        negotiation = IProtocolNegotiationFactory(self.site, None)
+        if negotiation is None:
+            return [b'http/1.1']
+        return negotiation.acceptableProtocols()
 
     def buildProtocol(self, addr):
         # Connections wait in the backlog until the reactor runs, and the

@@ -91,6 +91,30 @@ def test_a_taken_port_exits_at_once_and_leaves_the_store_alone(
     assert 'Traceback' not in first.log()
 
 
+def test_a_second_sigterm_while_stopping_is_one_line(startDaemon,
+                                                     tmp_path):
+    """A SIGTERM that comes while the server waits for its running job is
+    logged in one line; the server stops as the first asked, with no
+    ReactorNotRunning traceback."""
+    daemon = startDaemon('--workers=1', '--grace=30')
+    server = daemon.proxy()
+    runs = tmp_path / 'runs'
+    jobid = server.add('recordThenSleep',
+                       {'path': str(runs), 'line': 'ran', 'sleep': 2})
+    waitUntil(runs.exists, message='the job running')
+    daemon.process.send_signal(signal.SIGTERM)
+    waitUntil(lambda: f'Port {daemon.port} Closed' in daemon.log(),
+              message='the server stopping')
+    assert daemon.kill(signal.SIGTERM) in (0, -signal.SIGTERM)
+    log = daemon.log()
+    assert 'Received SIGTERM while stopping; running jobs still get ' \
+        'their grace period' in log
+    assert 'Traceback' not in log and 'ReactorNotRunning' not in log
+    assert 'Server Shut Down.' in log
+    restarted = startDaemon()
+    assert restarted.proxy().getStatus(jobid) == 'completed'
+
+
 def test_an_unknown_kind_of_store_is_refused(tmp_path):
     """--store mysql:jobs is a usage error naming the kinds there are,
     not a SQLite file named 'mysql:jobs'."""
