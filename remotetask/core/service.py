@@ -22,7 +22,7 @@ from remotetask.core import misfire
 from remotetask.core import runner
 from remotetask.core import codec
 from remotetask.errors import (
-    InvalidArgument, NoSuchTask, NotAllowed, RemoteTaskError)
+    InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed, RemoteTaskError)
 from remotetask.interfaces import ITaskService
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.status import (
@@ -233,6 +233,36 @@ class TaskService:
 
     def getError(self, jobid):
         return self.store.get(jobid)['error']
+
+    def findJobs(self, status=None, task=None, after=0, limit=100):
+        """A page of jobs, oldest first: ``(jobs, cursor)``, with up to
+        ``limit`` Jobs whose id is above ``after``; ``cursor`` is the
+        ``after`` of the next page, None when this one was not full."""
+        rows = self.store.find(status=status, task=task, after=after,
+                               limit=limit)
+        cursor = rows[-1]['id'] if len(rows) == limit else None
+        return self._jobsOf(row['id'] for row in rows), cursor
+
+    def newestJobs(self, status=None, task=None, before=None, limit=100):
+        """A page of jobs, newest first: ``(jobs, cursor)``, with up to
+        ``limit`` Jobs whose id is below ``before`` (any id when None);
+        ``cursor`` is the ``before`` of the next page, None when there is
+        none. Paged by ``IJobStore.newest``, so every page costs the same
+        at any depth; with both ``status`` and ``task`` a page may be
+        short, or empty, and still have a cursor."""
+        rows, cursor = self.store.newest(status=status, task=task,
+                                         before=before, limit=limit)
+        return self._jobsOf(row['id'] for row in rows), cursor
+
+    def _jobsOf(self, ids):
+        """The Jobs of ``ids``, less any removed since they were listed."""
+        found = []
+        for jobid in ids:
+            try:
+                found.append(self.getJob(jobid))
+            except NoSuchJob:
+                pass
+        return found
 
     # Changing jobs
 
