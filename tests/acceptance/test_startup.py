@@ -67,6 +67,33 @@ def test_a_second_daemon_on_the_same_store_exits_and_the_job_runs_once(
     assert runs.read_text() == 'ran\n'
 
 
+def test_a_daemonised_server_names_itself_as_the_holder(tmp_path):
+    """twistd without -n forks after opening the store: the lock stays
+    held by the daemon, and a second server is told the daemon's pid,
+    not that of the process that took the lock and exited."""
+    daemon = Daemon(str(tmp_path))
+    pidfile = tmp_path / 'twistd.pid'
+    command = [part for part in daemon.command() if part != '-n']
+    command[command.index('--pidfile=')] = f'--pidfile={pidfile}'
+    started = subprocess.run(command, cwd=tmp_path, env=daemon.environ(),
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started
+    waitUntil(lambda: os.path.exists(daemon.portfile) and pidfile.exists(),
+              message='the daemon listening')
+    pid = int(pidfile.read_text())
+    try:
+        with open(tmp_path / 'jobs.sqlite.lock') as lock:
+            assert lock.read() == f'{pid}\n'
+        other = tmp_path / 'second'
+        other.mkdir()
+        done = Daemon(str(other), store=daemon.store).refused()
+        assert done.returncode != 0
+        assert f'(pid {pid};' in oneLine(done)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        waitUntil(lambda: not pidfile.exists(), message='the daemon gone')
+
+
 def test_a_taken_port_exits_at_once_and_leaves_the_store_alone(
         startDaemon, tmp_path):
     """A daemon whose port is taken exits non-zero within seconds, with
