@@ -237,12 +237,12 @@ class TaskServiceResource(XMLRPC):
             raise InvalidArgument(f'limit must be from 1 to {MAX_PAGE}.')
         newestFirst = need('newestFirst', filter.get('newestFirst', False),
                            bool)
-        paging = 'before' if newestFirst else 'cursor'
-        wrong = 'cursor' if newestFirst else 'before'
+        paging, wrong, order = (('before', 'cursor', 'newest') if newestFirst
+                                else ('cursor', 'before', 'oldest'))
         if wrong in filter:
             raise InvalidArgument(
-                f'{wrong} does not page {"newest" if newestFirst else "oldest"}'
-                f' first; give the previous page\'s cursor as {paging}.')
+                f'{wrong} does not page {order} first; give the previous '
+                f"page's cursor as {paging}.")
         start = need(paging, filter.get(paging, 0), int)
         if not 0 <= start <= MAX_ID:
             raise InvalidArgument(
