@@ -32,12 +32,15 @@ setup(
         # Legacy hosts registering tasks as zope.component utilities.
         'zope': ['zope.component'],
         'postgresql': ['psycopg[binary]>=3.1'],
+        # --listen ssl:... (pyOpenSSL, service_identity).
+        'tls': ['twisted[tls]>=24.3'],
         'test': [
             'pytest',
             'pytest-twisted',
             'hypothesis',
             'zope.component',
             'psycopg[binary]>=3.1',
+            'twisted[tls]>=24.3',
             # Browser tests drive Debian's chromium with its chromedriver.
             'selenium>=4.11',
         ],

@@ -8,74 +8,17 @@ traceback.
 """
 
 import argparse
-import base64
-import datetime
-import json
 import os
 import sys
 import time
-import urllib.parse
 import xmlrpc.client
 
-DEFAULT_URL = 'http://127.0.0.1:8770/'
-FINISHED = ('completed', 'error', 'cancelled')
-
-EXIT_FAILED = 1      # the job failed, or the server refused the request
-EXIT_USAGE = 2       # argparse's own code for a bad command line
-EXIT_UNREACHABLE = 3
-
-
-class CommandError(Exception):
-    """A message for stderr, and the exit status to go with it."""
-
-    def __init__(self, message, status=EXIT_FAILED):
-        super().__init__(message)
-        self.status = status
-
-
-def _toJSON(value):
-    if isinstance(value, bytes):
-        return {'$bytes': base64.b64encode(value).decode('ascii')}
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
-def dumps(value):
-    return json.dumps(value, indent=2, ensure_ascii=False, default=_toJSON)
-
-
-def parseJSON(text, option='--input'):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise CommandError(f'{option} is not valid JSON: {error}',
-                           EXIT_USAGE) from None
-
-
-def serverURL(url, environ=os.environ):
-    """``url`` with credentials from the environment when it has none."""
-    parts = urllib.parse.urlsplit(url)
-    user = environ.get('REMOTETASK_USER')
-    if user and not parts.username:
-        password = environ.get('REMOTETASK_PASSWORD', '')
-        netloc = (f'{urllib.parse.quote(user, safe="")}:'
-                  f'{urllib.parse.quote(password, safe="")}@{parts.netloc}')
-        parts = parts._replace(netloc=netloc)
-    return urllib.parse.urlunsplit(parts)
-
-
-def connect(args):
-    return xmlrpc.client.ServerProxy(serverURL(args.url), allow_none=True,
-                                     use_builtin_types=True)
-
-
-def _ints(text):
-    try:
-        return [int(part) for part in text.split(',') if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'{text!r} is not a comma-separated list of numbers') from None
+from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
+    DEFAULT_URL, EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_UNREACHABLE,
+    EXIT_USAGE, FINISHED, MAX_PAGE, STATUSES, CommandError, GuardedOutput,
+    OutputClosed, checkURL, connect, dumps, intList, jobIdArgument,
+    pageLimit, parseJSON, positiveSeconds, refusal, serverURL, shownTime,
+    shownURL)
 
 
 # The client subcommands. Each takes the server proxy and the arguments.
@@ -110,12 +53,15 @@ def waitFor(server, jobid, timeout):
     started = time.monotonic()
     shown = None
     while True:
-        elapsed = time.monotonic() - started
-        left = None if timeout is None else timeout - elapsed
+        left = None if timeout is None else \
+            timeout - (time.monotonic() - started)
         if left is not None and left <= 0:
             raise CommandError(
-                f'job {jobid} is still {shown} after {timeout:g} s')
+                f'job {jobid} is still {shown} after '
+                f'{time.monotonic() - started:.1f} s')
         status = server.wait(jobid, 1 if left is None else min(1, left))
+        # When the answer came, not when it was asked for.
+        elapsed = time.monotonic() - started
         if status != shown:
             if shown is not None or status not in FINISHED:
                 print(f'  {elapsed:6.1f} s  {status}', file=sys.stderr)
@@ -129,17 +75,46 @@ def cmdStatus(server, args):
 
 
 def cmdResult(server, args):
-    print(dumps(server.getResult(args.id)))
+    job = server.getJob(args.id)
+    status = job.get('status')
+    ranBefore = status in ('cronjob', 'delayed') and 'output' in job
+    if status == 'completed' or ranBefore:
+        print(dumps(job.get('output')))
+    elif status == 'error':
+        raise CommandError(f'job {args.id} failed, so it has no result: '
+                           f'{job.get("error")}')
+    elif status == 'cancelled':
+        raise CommandError(f'job {args.id} was cancelled; it has no result')
+    else:
+        raise CommandError(f'job {args.id} is {status}; it has no result '
+                           'yet')
 
 
 def cmdError(server, args):
-    error = server.getError(args.id)
-    print('' if error is None else error)
+    job = server.getJob(args.id)
+    status = job.get('status')
+    if job.get('error') is not None:
+        print(job['error'])
+    elif status in FINISHED:
+        raise CommandError(f'job {args.id} is {status}; it has no error')
+    else:
+        raise CommandError(f'job {args.id} is {status}; it has not '
+                           'finished')
+
+
+def _history(entry):
+    times = ' to '.join(filter(None, (shownTime(entry.get('started')),
+                                      shownTime(entry.get('completed')))))
+    return (f'attempt {entry.get("attempt")}: {entry.get("error")}'
+            + (f' ({times})' if times else ''))
 
 
 def cmdShow(server, args):
     job = server.getJob(args.id)
-    traceback = job.pop('traceback', None)  # members without value: absent
+    traceback = job.pop('traceback', None)
+    if job.get('status') in FINISHED:
+        # A retry's due time, or a cancelled cron job's next run: stale.
+        job.pop('nextRun', None)
     for key in ('id', 'task', 'status', 'attempts', 'created', 'started',
                 'completed', 'schedule', 'nextRun', 'error'):
         value = job.get(key)
@@ -148,8 +123,15 @@ def cmdShow(server, args):
             print(f'{key + ":":<11}{shown}')
     print(f'{"input:":<11}{dumps(job.get("input"))}')
     print(f'{"output:":<11}{dumps(job.get("output"))}')
+    for index, entry in enumerate(job.get('history') or ()):
+        print(f'{"history:" if index == 0 else "":<11}{_history(entry)}')
     if traceback:
         print(traceback.rstrip())
+
+
+def cmdStart(server, args):
+    server.startJob(args.id)
+    print(f'job {args.id} queued')
 
 
 def cmdCancel(server, args):
@@ -157,21 +139,51 @@ def cmdCancel(server, args):
     print(f'job {args.id} cancelled')
 
 
+def newestJobs(server, filter, before, limit):
+    """Up to ``limit`` jobs below ``before``, newest first, and whether
+    there are older ones. A page of a filter no index serves may be short
+    and still have a cursor: read on until the table is full."""
+    jobs = []
+    while True:
+        # One more than is shown: whether it exists is "there are more".
+        query = dict(filter, newestFirst=True,
+                     limit=min(limit + 1 - len(jobs), MAX_PAGE))
+        if before is not None:
+            query['before'] = before
+        page = server.getJobs(query)
+        jobs += page.get('jobs') or []
+        before = page.get('cursor')
+        if len(jobs) > limit or before is None:
+            return jobs[:limit], len(jobs) > limit
+
+
 def cmdJobs(server, args):
-    filter = {'limit': args.limit}
+    filter = {}
     if args.status:
         filter['status'] = args.status
     if args.task:
         filter['task'] = args.task
-    jobs = server.getJobs(filter)['jobs']
+    jobs, more = newestJobs(server, filter, args.before, args.limit)
+    if not jobs:
+        print('no jobs', file=sys.stderr)
+        return
     rows = [('ID', 'TASK', 'STATUS', 'CREATED', 'ERROR')]
-    rows += [(str(job['id']), job['task'], job['status'],
-              (job.get('created') or '')[:19].replace('T', ' '),
-              (job.get('error') or '')[:60]) for job in jobs]
+    rows += [(str(job['id']), job.get('task', ''), job.get('status', ''),
+              shownTime(job.get('created')),
+              (job.get('error') or '').replace('\n', ' ')[:60])
+             for job in jobs]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         print('  '.join(cell.ljust(width) for cell, width in
                         zip(row, widths)).rstrip())
+    if more:
+        again = ['remotetask', 'jobs', '--before', str(jobs[-1]['id'])]
+        for option in ('status', 'task'):
+            if getattr(args, option):
+                again += [f'--{option}', getattr(args, option)]
+        if args.limit != 100:
+            again += ['--limit', str(args.limit)]
+        print(f'older jobs: {" ".join(again)}', file=sys.stderr)
 
 
 def cmdCron(server, args):
@@ -183,6 +195,12 @@ def cmdCron(server, args):
         schedule['crontab'] = args.crontab
     if args.delay is not None:
         schedule['delay'] = args.delay
+    if not schedule:
+        raise CommandError(
+            'cron needs a schedule: --crontab, --delay, or any of --minute, '
+            '--hour, --day-of-month, --month, --day-of-week', EXIT_USAGE)
+    if args.misfire:
+        schedule['misfire'] = args.misfire
     print(server.addCronJob(args.task, parseJSON(args.input), schedule))
 
 
@@ -228,54 +246,74 @@ def makeParser():
     commands = parser.add_subparsers(dest='command', metavar='COMMAND',
                                      required=True)
 
-    def command(name, function, help):
-        sub = commands.add_parser(name, help=help, description=help)
+    def command(name, function, help, **kwargs):
+        sub = commands.add_parser(name, help=help, description=help,
+                                  **kwargs)
         sub.set_defaults(function=function)
         return sub
 
+    # Its options, --help included, are the daemon's (usage.Options).
     command('serve', cmdServe, 'run the server in the foreground; '
-            'every twistd remotetask option works (see serve --help)')
+            'every twistd remotetask option works (see serve --help)',
+            add_help=False)
     command('hash-password', cmdHashPassword, 'print a --users file line '
             'with a hashed password (asked for, or one line on stdin)'
-            ).add_argument('user')
+            ).add_argument('user', help='the user name the line is for')
     command('tasks', cmdTasks, 'list the tasks the server can run')
     sub = command('add', cmdAdd, 'add a job and print its id')
-    sub.add_argument('task')
+    sub.add_argument('task', help='the name of the task')
     sub.add_argument('--input', default='null', metavar='JSON',
                      help='the input, as JSON (default: null)')
     sub.add_argument('--start-later', action='store_true',
-                     help='wait for "remotetask start" ... before running')
+                     help='wait for "remotetask start ID" before running')
     sub.add_argument('--wait', action='store_true',
                      help='wait for the job, showing progress, and print '
                           'its result')
-    sub.add_argument('--timeout', type=float, default=None,
+    sub.add_argument('--timeout', type=positiveSeconds, default=None,
+                     metavar='SECONDS',
                      help='with --wait: give up after this many seconds')
     for name, function, help in (
             ('status', cmdStatus, "print a job's status"),
-            ('result', cmdResult, "print a job's result as JSON"),
-            ('error', cmdError, "print a job's error message"),
+            ('result', cmdResult, "print a job's result as JSON (exit "
+                                  "status 1 when it has none)"),
+            ('error', cmdError, "print a job's error message (exit status "
+                                "1 when it has none)"),
             ('show', cmdShow, 'print everything about a job'),
-            ('cancel', cmdCancel, 'cancel a job that has not started')):
-        command(name, function, help).add_argument('id', type=int)
-    sub = command('jobs', cmdJobs, 'list jobs in a table')
-    sub.add_argument('--status', help='only jobs in this status')
+            ('start', cmdStart, 'queue a job added with --start-later'),
+            ('cancel', cmdCancel, 'cancel a job that has not finished; a '
+                                  'running job is stopped, and a cron job '
+                                  'runs no more')):
+        command(name, function, help).add_argument(
+            'id', type=jobIdArgument, help='the job id')
+    sub = command('jobs', cmdJobs, 'list jobs in a table, newest first')
+    sub.add_argument('--status', choices=STATUSES, metavar='STATUS',
+                     help='only jobs in this status: '
+                          f'{", ".join(STATUSES)}')
     sub.add_argument('--task', help='only jobs of this task')
-    sub.add_argument('--limit', type=int, default=100,
-                     help='at most this many (default 100, at most 1000)')
+    sub.add_argument('--limit', type=pageLimit, default=100,
+                     help='at most this many (default 100, at most '
+                          f'{MAX_PAGE})')
+    sub.add_argument('--before', type=jobIdArgument, metavar='ID',
+                     help='only jobs older than this one (the next page)')
     sub = command('cron', cmdCron, 'add a job that runs on a schedule')
-    sub.add_argument('task')
-    sub.add_argument('--input', default='null', metavar='JSON')
+    sub.add_argument('task', help='the name of the task')
+    sub.add_argument('--input', default='null', metavar='JSON',
+                     help='the input of every run, as JSON (default: null)')
     for option, name, what in (
             ('--minute', 'minute', '0-59'), ('--hour', 'hour', '0-23'),
             ('--day-of-month', 'dayOfMonth', '1-31'),
             ('--month', 'month', '1-12'),
             ('--day-of-week', 'dayOfWeek', '0-6, 0 = Monday')):
-        sub.add_argument(option, dest=name, type=_ints, metavar='N,N',
+        sub.add_argument(option, dest=name, type=intList, metavar='N,N',
                          help=f'comma-separated ({what})')
     sub.add_argument('--crontab', metavar="'M H DOM MON DOW'",
                      help="a crontab schedule, e.g. '*/5 * * * 1-5'")
-    sub.add_argument('--delay', type=float,
+    sub.add_argument('--delay', type=positiveSeconds, metavar='SECONDS',
                      help='run once, this many seconds from now')
+    sub.add_argument('--misfire', choices=('once', 'skip'),
+                     help='due times missed while no server ran the job: '
+                          'once (the default) runs it once for all of '
+                          'them, skip waits for the next')
     sub = command('clean', cmdClean, 'remove finished jobs')
     sub.add_argument('--status', action='append',
                      choices=FINISHED, help='only these (repeatable)')
@@ -304,8 +342,27 @@ def main(argv=None):
         return _local(parser, args, rest)
     if rest:
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
+    stdout, sys.stdout = sys.stdout, GuardedOutput(sys.stdout)
     try:
+        return run(args)
+    except OutputClosed:
+        # Nothing more can be said there, and Python's own flush at exit
+        # would complain: send what is left nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+        return EXIT_OUTPUT_CLOSED
+    finally:
+        sys.stdout = stdout
+
+
+def run(args):
+    """Run the client command ``args`` names; its exit status."""
+    shown = shownURL(args.url)
+    try:
+        checkURL(args.url)
         args.function(connect(args), args)
+        sys.stdout.flush()
     except CommandError as error:
         print(f'remotetask: {error}', file=sys.stderr)
         return error.status
@@ -314,13 +371,14 @@ def main(argv=None):
               file=sys.stderr)
         return EXIT_FAILED
     except xmlrpc.client.ProtocolError as error:
-        hint = ('; give credentials in the URL or REMOTETASK_USER and '
-                'REMOTETASK_PASSWORD' if error.errcode == 401 else '')
-        print(f'remotetask: the server at {args.url} answered '
-              f'{error.errcode} {error.errmsg}{hint}', file=sys.stderr)
+        print(f'remotetask: the server at {shown} answered {error.errcode} '
+              f'{error.errmsg}{refusal(args.url, error.errcode)}',
+              file=sys.stderr)
         return EXIT_FAILED
+    except OutputClosed:
+        raise
     except (OSError, xmlrpc.client.Error) as error:
-        print(f'remotetask: cannot reach the server at {args.url}: '
+        print(f'remotetask: cannot reach the server at {shown}: '
               f'{getattr(error, "strerror", None) or error}', file=sys.stderr)
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:

@@ -111,3 +111,7 @@ class InternalError(RemoteTaskError):
     """The server failed on this request; the details are in its log."""
 
     faultCode = 9
+
+
+class StoreLocked(StoreUnavailable):
+    """The job store is in use by another server."""

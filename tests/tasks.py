@@ -48,6 +48,15 @@ def record(input):
     return input['line']
 
 
+def recordThenSleep(input):
+    """Append ``input['line']`` to the file ``input['path']``, then sleep
+    ``input['sleep']`` seconds: a long job whose every start the file
+    counts."""
+    record(input)
+    time.sleep(input['sleep'])
+    return input['line']
+
+
 def slow(input):
     """Sleep far longer than its timeout allows (one second)."""
     time.sleep(60)

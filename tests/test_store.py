@@ -1,11 +1,14 @@
 """The store contract on the embedded stores, and what only SQLite does."""
 
+import os
 import sqlite3
 
 import pytest
 
 from remotetask.errors import StoreUnavailable
-from remotetask.store import MemoryJobStore, SQLiteJobStore, openStore
+from remotetask.store import (
+    MemoryJobStore, SQLiteJobStore, defaultStoreFile, describeStore,
+    openStore, parseStore)
 from remotetask.store.sqlite import MIGRATIONS
 from tests.storecontract import StoreContractTests
 
@@ -94,3 +97,49 @@ def test_openStore_understands_the_command_line_forms(tmp_path):
     store.close()
     with pytest.raises(ValueError):
         openStore('sqlite:')
+
+
+@pytest.mark.parametrize('spec', ['mysql:jobs', 'postgresq://h/db',
+                                  'redis://localhost'])
+def test_an_unknown_kind_of_store_is_refused(spec, tmp_path,
+                                             monkeypatch):
+    """A --store value with a scheme that is not sqlite, memory or
+    postgresql is a ValueError naming the kinds there are, and creates
+    no file."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match='unknown kind of store.*sqlite:'
+                                         'FILE, memory: or a postgresql'):
+        openStore(spec)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sqlite_file_name_is_made_absolute(tmp_path, monkeypatch):
+    """A relative SQLite file is taken from the working directory of the
+    moment, so that the name logged says where it really is."""
+    monkeypatch.chdir(tmp_path)
+    assert parseStore('sqlite:jobs.sqlite') == (
+        'sqlite', str(tmp_path / 'jobs.sqlite'))
+    assert parseStore('jobs.sqlite') == (
+        'sqlite', str(tmp_path / 'jobs.sqlite'))
+    assert parseStore('memory:') == ('memory', None)
+
+
+def test_the_default_store_file_is_under_the_user_data_directory():
+    """$XDG_DATA_HOME/remotetask/jobs.sqlite, else ~/.local/share/..."""
+    assert defaultStoreFile({'XDG_DATA_HOME': '/srv/data'}) == \
+        '/srv/data/remotetask/jobs.sqlite'
+    home = os.path.expanduser('~')
+    assert defaultStoreFile({}) == \
+        f'{home}/.local/share/remotetask/jobs.sqlite'
+
+
+def test_a_store_is_described_without_its_password(tmp_path):
+    """The start-up log names the file, or the database, never the
+    password (in the URL or as a parameter)."""
+    assert describeStore(f'sqlite:{tmp_path}/a.sqlite') == \
+        f'SQLite file {tmp_path}/a.sqlite'
+    assert describeStore('memory:').startswith('in memory')
+    assert describeStore(
+        'postgresql://jobs:s3cret@db.example:5433/queue?sslmode=require'
+        '&password=other') == \
+        'PostgreSQL postgresql://jobs@db.example:5433/queue?sslmode=require'

@@ -137,19 +137,31 @@ class CommandTask:
 def loadCommands(filename):
     """Read a command file; return ``{name: CommandTask}``.
 
-    A mistake in the file is a ValueError naming the file and section.
+    A mistake in the file is a ValueError naming the file and section,
+    in one sentence.
     """
     parser = configparser.ConfigParser(interpolation=None)
-    with open(filename, encoding='utf-8') as file:
-        parser.read_file(file)
+    try:
+        with open(filename, encoding='utf-8') as file:
+            parser.read_file(file)
+    except configparser.Error as error:
+        # Their messages span lines (file, line, text): keep the first.
+        reason = str(error).splitlines()[0].rstrip('.')
+        raise ValueError(f'{filename}: {reason}; each task is a [name] '
+                         'section with an argv = ... line') from None
     tasks = {}
     for name in parser.sections():
         section = parser[name]
+        if not section.get('argv', '').strip():
+            raise ValueError(
+                f'{filename} [{name}]: the section has no argv line; give '
+                'the program and its arguments, e.g. argv = convert '
+                '{source} {target}')
         try:
             timeout = section.getfloat('timeout', fallback=None)
             tasks[name] = CommandTask(
                 shlex.split(section['argv']), timeout=timeout,
                 description=section.get('description', ''))
-        except (KeyError, ValueError) as error:
+        except ValueError as error:
             raise ValueError(f'{filename} [{name}]: {error}') from None
     return tasks

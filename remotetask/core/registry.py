@@ -13,7 +13,12 @@ is wrapped in a ``SimpleTask``. One that fails to load is logged and left
 out, so that one broken plug-in does not take the server down.
 """
 
-from importlib.metadata import EntryPoint, entry_points
+import functools
+import importlib
+import os
+import re
+import sys
+from importlib.metadata import entry_points
 
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -31,6 +36,9 @@ TASKS_GROUP = 'remotetask.tasks'
 EXAMPLES_GROUP = 'remotetask.examples'
 
 
+_NAME = r'[^\W\d]\w*(?:\.[^\W\d]\w*)*'
+_PATH = re.compile(rf'\s*(?P<module>{_NAME})\s*:\s*(?P<attr>{_NAME})\s*')
+
 _OPTIONS = ('timeout', 'maxAttempts', 'retryOn', 'backoff', 'maxBackoff')
 
 
@@ -46,6 +54,39 @@ def asTask(obj):
     raise TypeError(f'{obj!r} is neither an ITask nor callable')
 
 
+def parseTaskPath(path):
+    """``(module, attribute)`` of an import path 'package.module:function';
+    a ValueError saying what is wrong with it."""
+    match = _PATH.fullmatch(path)
+    if match is None:
+        raise ValueError(
+            f'{path!r} is not an import path: write package.module:function '
+            '(the module, a colon, then the name of the task in it)')
+    return match['module'], match['attr']
+
+
+def _load(path):
+    """The object at ``path``; ValueError when the module or the name in
+    it is not there (other errors raised by importing it propagate)."""
+    module, attribute = parseTaskPath(path)
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name is None or not (module + '.').startswith(
+                error.name + '.'):
+            raise  # the module is there; something it imports is not
+        raise ValueError(
+            f'there is no module {error.name!r} on PYTHONPATH or in the '
+            f'working directory ({os.getcwd()}); set PYTHONPATH to the '
+            'directory that holds it') from None
+    try:
+        return functools.reduce(getattr, attribute.split('.'), found)
+    except AttributeError:
+        raise ValueError(
+            f'the module {module!r} ({getattr(found, "__file__", "?")}) '
+            f'has no {attribute!r}') from None
+
+
 @implementer(ITaskRegistry)
 class TaskRegistry:
     """The tasks a service can run; see the module docstring."""
@@ -58,12 +99,15 @@ class TaskRegistry:
         self._registered = {}
         self._paths = {}
         self._commandsFile = None
+        self._directories = []
         self._entryPoints = None
 
     @classmethod
     def fromConfig(cls, config):
         """Rebuild a registry from ``toConfig()``, in a worker process."""
         registry = cls(config['groups'], useZope=False)
+        for directory in config.get('directories', ()):
+            registry.addImportDirectory(directory)
         for name, path in config['paths'].items():
             registry.registerPath(name, path)
         if config['commandsFile']:
@@ -77,11 +121,24 @@ class TaskRegistry:
         boundary; only entry points, import paths and command files do.
         """
         return dict(groups=list(self.groups), paths=dict(self._paths),
-                    commandsFile=self._commandsFile)
+                    commandsFile=self._commandsFile,
+                    directories=list(self._directories))
+
+    def addImportDirectory(self, directory):
+        """Find the modules of ``registerPath`` in ``directory`` too (the
+        daemon's working directory), after every other entry of
+        ``sys.path``, so that a module there never hides an installed
+        one."""
+        directory = os.path.abspath(directory)
+        if directory not in sys.path:
+            sys.path.append(directory)
+        if directory not in self._directories:
+            self._directories.append(directory)
 
     def registerPath(self, name, path):
-        """Register the task found at ``path`` ('package.module:attr')."""
-        task = asTask(EntryPoint(name, path, TASKS_GROUP).load())
+        """Register the task found at ``path`` ('package.module:attr');
+        a ValueError in words when there is none."""
+        task = asTask(_load(path))
         self._paths[name] = path
         self.register(name, task)
 

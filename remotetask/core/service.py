@@ -197,12 +197,36 @@ class TaskService(JobRunning):
         return self.store.get(jobid)['error']
 
     def findJobs(self, status=None, task=None, after=0, limit=100):
-        """The jobs with ``status`` and ``task`` (None: any) and an id
-        above ``after``, oldest first, at most ``limit``: pages of jobs
-        for a caller that filters."""
+        """A page of jobs, oldest first: ``(jobs, cursor)``, with up to
+        ``limit`` Jobs whose id is above ``after``; ``cursor`` is the
+        ``after`` of the next page, None when this one was not full."""
+        rows = self.store.find(status=status, task=task, after=after,
+                               limit=limit)
+        cursor = rows[-1]['id'] if len(rows) == limit else None
         return [jobs.fromRow(row, store=self.store, timezone=self.timezone)
-                for row in self.store.find(status=status, task=task,
-                                           after=after, limit=limit)]
+                for row in rows], cursor
+
+    def newestJobs(self, status=None, task=None, before=None, limit=100):
+        """A page of jobs, newest first: ``(jobs, cursor)``, with up to
+        ``limit`` Jobs whose id is below ``before`` (any id when None);
+        ``cursor`` is the ``before`` of the next page, None when there is
+        none. Paged by ``IJobStore.newest``, so every page costs the same
+        at any depth; with both ``status`` and ``task`` a page may be
+        short, or empty, and still have a cursor."""
+        rows, cursor = self.store.newest(status=status, task=task,
+                                         before=before, limit=limit)
+        return self._jobsOf(row['id'] for row in rows), cursor
+
+    def _jobsOf(self, ids):
+        """The Jobs of ``ids`` (a page's previews hold cut inputs), less
+        any removed since they were listed."""
+        found = []
+        for jobid in ids:
+            try:
+                found.append(self.getJob(jobid))
+            except NoSuchJob:
+                pass
+        return found
 
     # Looking, for the dashboard and /metrics: rows as the store keeps
     # them (IJobStore), read in one call each.

@@ -7,11 +7,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twisted.python import usage
 
+from remotetask.core.registry import parseTaskPath
 from remotetask.server.retention import parseKeep
 from remotetask.wire.passwords import readUsers
+from remotetask.server.startup import parseEndpoint
+from remotetask.store import defaultStoreFile, parseStore
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
-DEFAULT_STORE = 'sqlite:remotetask.sqlite'
+DEFAULT_STORE = f'sqlite:{defaultStoreFile()}'
 
 
 def _size(text):
@@ -51,6 +54,19 @@ def _positive(kind, name):
                                    f'not {text!r}')
         return value
     return parse
+def _number(option, kind):
+    """A coercer of the value of ``option`` to ``kind`` (int or float)
+    whose error names the option."""
+    what = 'a whole number' if kind is int else 'a number'
+
+    def coerce(text):
+        try:
+            return kind(text)
+        except ValueError:
+            raise usage.UsageError(
+                f'{option} {text!r}: it must be {what}') from None
+    coerce.coerceDoc = ''
+    return coerce
 
 
 class Options(usage.Options):
@@ -68,9 +84,11 @@ class Options(usage.Options):
         ['listen', 'l', DEFAULT_LISTEN,
          'Where to listen, as an endpoint string; ssl:... for TLS.'],
         ['store', 's', DEFAULT_STORE,
-         'The job store: sqlite:FILE, memory: or a postgresql:// URL.'],
+         'The job store: sqlite:FILE, memory: or a postgresql:// URL. '
+         'The default file is under $XDG_DATA_HOME (or ~/.local/share), '
+         'whatever the working directory.'],
         ['workers', 'w', os.cpu_count() or 1,
-         'How many jobs run at once.', int],
+         'How many jobs run at once.', _number('--workers', int)],
         ['pool', None, 'process',
          'Run jobs in worker processes (process) or threads (thread).'],
         ['timezone', None, None,
@@ -87,9 +105,9 @@ class Options(usage.Options):
          'A file declaring tasks that run external programs.'],
         ['grace', None, 30.0,
          'Seconds running jobs get to finish when the server stops.',
-         float],
+         _number('--grace', float)],
         ['store-threads', None, 4,
-         'Threads for store calls.', int],
+         'Threads for store calls.', _number('--store-threads', int)],
         ['server-id', None, None,
          'With a shared store: a name for this server that stays the same '
          'across restarts, so that it takes back its own unfinished jobs '
@@ -119,7 +137,8 @@ class Options(usage.Options):
          'logged).', float],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
-         "a server's running jobs are put back in the queue.", float],
+         "a server's running jobs are put back in the queue.",
+         _number('--heartbeat-timeout', float)],
     ]
 
     def __init__(self):
@@ -137,12 +156,22 @@ class Options(usage.Options):
     def opt_task(self, value):
         """Declare a task: NAME=package.module:function (repeatable)."""
         name, sep, path = value.partition('=')
-        if not sep or not name or ':' not in path:
-            raise usage.UsageError(
-                f'--task needs NAME=package.module:function, not {value!r}')
+        try:
+            if not sep or not name.strip():
+                raise ValueError('it needs a name: NAME=package.module:'
+                                 'function')
+            parseTaskPath(path)
+        except ValueError as error:
+            raise usage.UsageError(f'--task {value}: {error}') from None
         self['tasks'][name] = path
 
     def postOptions(self):
+        from twisted.internet import reactor
+        try:
+            self['endpoint'] = parseEndpoint(reactor, self['listen'])
+        except ValueError as error:
+            raise usage.UsageError(str(error)) from None
+        self._checkStore()
         if self['pool'] not in ('process', 'thread'):
             raise usage.UsageError('--pool is process or thread')
         if self['workers'] < 1:
@@ -168,4 +197,23 @@ class Options(usage.Options):
             except (OSError, ValueError, UnicodeDecodeError) as error:
                 raise usage.UsageError(f'--users: {error}') from None
 
-
+    def _checkStore(self):
+        """Refuse an unknown kind of store; make a SQLite file's name
+        absolute, and the default file's directory."""
+        isDefault = self['store'] == DEFAULT_STORE
+        try:
+            kind, target = parseStore(self['store'])
+        except ValueError as error:
+            raise usage.UsageError(
+                f'--store {self["store"]}: {error}') from None
+        if kind != 'sqlite':
+            return
+        self['store'] = f'sqlite:{target}'
+        if isDefault:
+            directory = os.path.dirname(target)
+            try:
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+            except OSError as error:
+                raise usage.UsageError(
+                    f'cannot make {directory} for the default store '
+                    f'({error.strerror}); give --store') from None

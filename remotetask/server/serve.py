@@ -1,7 +1,9 @@
 """``remotetask serve``: the twistd service, run in the foreground.
 
 It builds the very service ``twistd -n remotetask`` builds (``tap``), so
-the two cannot drift apart, and logs to stdout.
+the two cannot drift apart, and logs to stdout. A bad option is one line
+on stderr and exit status 2; a server that cannot start (its port taken,
+its store held by another server) one line and status 1.
 """
 
 import sys
@@ -12,16 +14,26 @@ from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.python import usage
 
 from remotetask.server import tap
+from remotetask.server.startup import CannotStart
+
+
+class ServeOptions(tap.Options):
+    synopsis = 'Usage: remotetask serve [options]'
 
 
 def serve(argv):
-    options = tap.Options()
+    options = ServeOptions()
     try:
         options.parseOptions(argv)
-        top = tap.makeService(options)
     except usage.UsageError as error:
-        print(f'{options}\nremotetask serve: {error}', file=sys.stderr)
+        print(f'remotetask serve: {error} (see remotetask serve --help)',
+              file=sys.stderr)
         return 2
+    try:
+        top = tap.makeService(options)
+    except CannotStart as error:
+        print(f'remotetask serve: {error.message}', file=sys.stderr)
+        return 1
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)])
     application = service.Application('remotetask')
     top.setServiceParent(application)

@@ -2,6 +2,8 @@
 web listener and closing the store."""
 
 import os
+import signal
+import threading
 
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
@@ -12,55 +14,68 @@ class OrderedServices(MultiService):
     """Start children in order; stop them in reverse, each one after the
     previous has finished stopping (``MultiService`` stops them all at
     once, which would stop the store while running jobs still need it).
+
+    While it stops, a further SIGTERM or SIGINT is logged in one line:
+    the reactor's own handler would try to stop it again and log a
+    ReactorNotRunning traceback. (SIGKILL remains for not waiting.)
     """
+
+    log = Logger()
 
     @defer.inlineCallbacks
     def stopService(self):
         Service.stopService(self)
+        self._quietFurtherSignals()
         for child in reversed(list(self)):
             yield child.stopService()
 
+    def _quietFurtherSignals(self):
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in (signal.SIGTERM, signal.SIGINT):
+            # Only where the reactor handles the signal (it restores its
+            # predecessors' handlers when it ends).
+            handler = signal.getsignal(number)
+            if callable(handler) and handler is not \
+                    signal.default_int_handler:
+                signal.signal(number, self._whileStopping)
+
+    def _whileStopping(self, number, frame):
+        self.log.info('Received {signal} while stopping; running jobs still '
+                      'get their grace period', signal=signal.Signals(
+                          number).name)
+
 
 class WebService(Service):
-    """Listen on an endpoint; write the bound port to ``portfile``."""
+    """Serve ``site`` on a port bound before the store was opened (see
+    ``startup.listenNow``); write the port to ``portfile``."""
 
     name = 'web'
     log = Logger()
 
-    def __init__(self, endpoint, site, portfile=None):
-        self.endpoint = endpoint
+    def __init__(self, listening, site, portfile=None):
+        self.listening = listening
         self.site = site
         self.portfile = portfile
-        self.port = None
 
     def startService(self):
         super().startService()
-        d = self.endpoint.listen(self.site)
-        d.addCallback(self._listening)
-        d.addErrback(self._failed)
-
-    def _listening(self, port):
-        self.port = port
-        address = port.getHost()
-        self.log.info('remotetask listening on {host}:{port}',
-                      host=address.host, port=address.port)
+        self.listening.serve(self.site)
+        url = self.listening.dashboardURL()
+        self.log.info('remotetask listening on {address}{dashboard}',
+                      address=self.listening.address(),
+                      dashboard=f'; dashboard at {url}' if url else '')
         if self.portfile:
             partial = f'{self.portfile}.partial'
             with open(partial, 'w') as file:
-                file.write(f'{address.port}\n')
+                file.write(f'{self.listening.port.getHost().port}\n')
             os.replace(partial, self.portfile)
-
-    def _failed(self, failure):
-        from twisted.internet import reactor
-        self.log.failure('Cannot listen', failure)
-        reactor.stop()
 
     def stopService(self):
         super().stopService()
         if self.portfile and os.path.exists(self.portfile):
             os.remove(self.portfile)
-        if self.port is not None:
-            return self.port.stopListening()
+        return self.listening.port.stopListening()
 
 
 class StoreService(Service):
@@ -70,6 +85,14 @@ class StoreService(Service):
 
     def __init__(self, store):
         self.store = store
+
+    def startService(self):
+        super().startService()
+        lock = getattr(self.store, 'lock', None)
+        if lock is not None:
+            # twistd daemonises after the store is opened: the holder of
+            # the lock is this process now, not the one that took it.
+            lock.writePid()
 
     def stopService(self):
         super().stopService()

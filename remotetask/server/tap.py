@@ -4,11 +4,12 @@
 the worker pool, the dispatcher and the web site, in that order, so that
 stopping (the reverse order) first stops taking requests, then lets
 running jobs finish within the grace period and records how they ended,
-then stops the workers, the writer and the store.
+then stops the workers, the writer and the store. Before the store is
+opened, the tasks are loaded and the port is bound (``startup``), so
+that a server that cannot start leaves the store alone.
 """
 
-from twisted.internet import endpoints
-from twisted.python import usage
+import os
 
 from remotetask.core import cron
 from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
@@ -16,15 +17,16 @@ from remotetask.core.service import TaskService
 from remotetask.server.cluster import ClusterService, isShared
 from remotetask.server.dispatcher import Dispatcher
 from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
+from remotetask.server.processpool import ProcessWorkerPool
+from remotetask.server.relay import ThreadRelay
 from remotetask.server.retention import RetentionService
 from remotetask.server.services import (
     OrderedServices, StoreService, WebService)
-from remotetask.server.processpool import ProcessWorkerPool
-from remotetask.server.relay import ThreadRelay
+from remotetask.server.startup import (
+    CannotStart, listenNow, logStartup, openStore)
 from remotetask.server.threadpool import ThreadPoolService
 from remotetask.server.threadworkers import ThreadWorkerPool
 from remotetask.server.writer import StoreWriter
-from remotetask.store import openStore
 from remotetask.web import makeRoot
 from remotetask.wire.connections import ConnectionLimits
 from remotetask.wire.site import makeSite
@@ -35,16 +37,18 @@ def makeRegistry(options):
     groups = [TASKS_GROUP] + ([EXAMPLES_GROUP] if options['examples']
                               else [])
     registry = TaskRegistry(groups)
+    if options['tasks']:
+        registry.addImportDirectory(os.getcwd())
     for name, path in options['tasks'].items():
         try:
             registry.registerPath(name, path)
         except Exception as error:
-            raise usage.UsageError(f'--task {name}={path}: {error}')
+            raise CannotStart(f'--task {name}={path}: {error}')
     if options['commands']:
         try:
             registry.registerCommands(options['commands'])
         except (OSError, ValueError) as error:
-            raise usage.UsageError(f'--commands: {error}')
+            raise CannotStart(f'--commands: {error}')
     # Import the entry points' modules now, before the reactor runs: the
     # dispatcher looks tasks up on the reactor thread.
     registry.getAvailableTasks()
@@ -53,11 +57,11 @@ def makeRegistry(options):
 
 def makeService(options):
     from twisted.internet import reactor
-    try:
-        store = openStore(options['store'], options['server-id'])
-    except Exception as error:
-        raise usage.UsageError(f'--store {options["store"]}: {error}')
-    service = TaskService(store=store, registry=makeRegistry(options),
+    registry = makeRegistry(options)
+    listening = listenNow(options['endpoint'], options['listen'])
+    store = openStore(options['store'], options['server-id'])
+    logStartup(options['store'], options['workers'], options['pool'], registry)
+    service = TaskService(store=store, registry=registry,
                           timezone=options['timezone'] or cron.localZone())
     relay = ThreadRelay(reactor)
     top = OrderedServices()
@@ -101,7 +105,6 @@ def makeService(options):
         site, options['max-connections-per-address'],
         options['max-connections'], options['header-timeout'],
         options['body-timeout'])
-    endpoint = endpoints.serverFromString(reactor, options['listen'])
-    WebService(endpoint, site, options['portfile']).setServiceParent(top)
+    WebService(listening, site, options['portfile']).setServiceParent(top)
     top.taskService = service
     return top

@@ -16,6 +16,7 @@ from zope.interface import implementer
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
+from remotetask.store.filelock import FileLock
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('sqlite.sql')
@@ -90,7 +91,15 @@ class SQLiteJobStore:
         # Bumped when the file was found read-only: every thread then
         # reopens its connection before its next call.
         self._generation = 0
-        self._migrate()
+        # One server at a time: taken before anything reads or writes the
+        # file, so that no second server migrates or recovers its jobs.
+        self.lock = FileLock(f'{self.path}.lock',
+                             f'The job store {self.path}')
+        try:
+            self._migrate()
+        except BaseException:
+            self.lock.release()
+            raise
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.path!r}>'
@@ -455,4 +464,5 @@ class SQLiteJobStore:
         for connection in connections:
             connection.close()
         self._local = threading.local()
+        self.lock.release()
 

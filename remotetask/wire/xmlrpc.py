@@ -33,6 +33,9 @@ from remotetask.wire.system import SystemHandler
 
 log = Logger()
 
+#: The fields of getJobs' filter.
+JOBS_FILTER = ('status', 'task', 'limit', 'cursor', 'newestFirst', 'before')
+
 class TaskServiceResource(XMLRPC):
     """Publishes the TaskService; ``system.*`` adds introspection and
     ``multicall``."""
@@ -248,21 +251,32 @@ class TaskServiceResource(XMLRPC):
 
         filter may hold status, task, limit (default 100, at most 1000)
         and cursor (from the previous page); no cursor: no more pages.
+        With newestFirst true the newest come first, and the next page
+        is asked for with before (the previous page's cursor), not
+        cursor; such a page may be short and still have a cursor.
         Members without a value are left out of each job's struct.
         """
         filter = need('filter', filter or {}, dict)
-        unknown = set(filter) - {'status', 'task', 'limit', 'cursor'}
+        unknown = set(filter) - set(JOBS_FILTER)
         if unknown:
             raise InvalidArgument(
                 f'filter has unknown fields: {", ".join(sorted(unknown))} '
-                '(known: status, task, limit, cursor).')
+                f'(known: {", ".join(JOBS_FILTER)}).')
         limit = need('limit', filter.get('limit', 100), int)
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgument(f'limit must be from 1 to {MAX_PAGE}.')
-        after = need('cursor', filter.get('cursor', 0), int)
-        if not 0 <= after <= MAX_ID:
+        newestFirst = need('newestFirst', filter.get('newestFirst', False),
+                           bool)
+        paging, wrong, order = (('before', 'cursor', 'newest') if newestFirst
+                                else ('cursor', 'before', 'oldest'))
+        if wrong in filter:
             raise InvalidArgument(
-                'cursor must be one a previous page gave, or 0.')
+                f'{wrong} does not page {order} first; give the previous '
+                f"page's cursor as {paging}.")
+        start = need(paging, filter.get(paging, 0), int)
+        if not 0 <= start <= MAX_ID:
+            raise InvalidArgument(
+                f'{paging} must be the cursor of a previous page, or 0.')
         status = filter.get('status')
         task = filter.get('task')
         if status is not None:
@@ -271,11 +285,15 @@ class TaskServiceResource(XMLRPC):
             need('task', task, str)
 
         def page():
-            jobs = self.service.findJobs(status=status, task=task,
-                                         after=after, limit=limit)
+            if newestFirst:
+                jobs, cursor = self.service.newestJobs(
+                    status, task, before=start or None, limit=limit)
+            else:
+                jobs, cursor = self.service.findJobs(
+                    status, task, after=start, limit=limit)
             page = dict(jobs=[jobStruct(job) for job in jobs])
-            if len(jobs) == limit:
-                page['cursor'] = jobs[-1].id  # absent: no more pages
+            if cursor is not None:
+                page['cursor'] = cursor  # absent: no more pages
             return page
         return self.storeCall(page)
 

@@ -18,7 +18,8 @@ TWISTD = os.path.join(os.path.dirname(sys.executable), 'twistd')
 
 #: The test tasks, declared to the daemon by import path.
 TASKS = ('echo', 'fail', 'crash', 'sleep', 'pid', 'record', 'slow', 'die',
-         'big', 'recordRow', 'unstorable')
+         'big', 'recordRow', 'unstorable', 'recordThenSleep')
+REMOTETASK = os.path.join(ROOT, 'bin', 'remotetask')
 
 
 class Daemon:
@@ -41,16 +42,35 @@ class Daemon:
                 f'--portfile={self.portfile}', f'--store={self.store}',
                 *tasks, *self.args]
 
-    def start(self, timeout=30):
-        if os.path.exists(self.portfile):
-            os.remove(self.portfile)
+    def environ(self):
         env = dict(os.environ, **self.env)
         # The test tasks live in this checkout, not in an installed package.
         env['PYTHONPATH'] = os.pathsep.join(
             filter(None, [ROOT, env.get('PYTHONPATH')]))
-        self.process = subprocess.Popen(
-            self.command(), cwd=self.directory, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        return env
+
+    def output(self):
+        """Where the daemon's stdout and stderr go (it logs to a file)."""
+        return subprocess.DEVNULL
+
+    def refused(self, timeout=30):
+        """Run a daemon expected not to start; its CompletedProcess, with
+        stdout and stderr as text."""
+        return subprocess.run(self.command(), cwd=self.directory,
+                              env=self.environ(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def start(self, timeout=30):
+        if os.path.exists(self.portfile):
+            os.remove(self.portfile)
+        output = self.output()
+        try:
+            self.process = subprocess.Popen(
+                self.command(), cwd=self.directory, env=self.environ(),
+                stdout=output, stderr=subprocess.STDOUT)
+        finally:
+            if output is not subprocess.DEVNULL:
+                output.close()
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.portfile):
             if self.process.poll() is not None:
@@ -94,6 +114,21 @@ class Daemon:
     def restart(self):
         self.kill()
         return self.start()
+
+
+class ServeDaemon(Daemon):
+    """The same server run as ``remotetask serve``, which logs to stdout
+    (into the log file here)."""
+
+    def command(self):
+        tasks = [f'--task={name}=tests.tasks:{name}' for name in TASKS]
+        store = [f'--store={self.store}'] if self.store != 'default' else []
+        return [sys.executable, REMOTETASK, 'serve',
+                '--listen=tcp:0:interface=127.0.0.1',
+                f'--portfile={self.portfile}', *store, *tasks, *self.args]
+
+    def output(self):
+        return open(self.logfile, 'a')
 
 
 def waitUntil(predicate, timeout=30, interval=0.05, message='condition'):

@@ -2,6 +2,7 @@
 the stdlib client: tuples travel as arrays, cron fields in UTC on asking."""
 
 import datetime
+import signal
 
 from remotetask import SimpleTask, TaskService
 from remotetask.store import SQLiteJobStore
@@ -18,13 +19,15 @@ def test_tuples_travel_as_arrays(startDaemon, tmp_path):
     service.registry.register('echo', SimpleTask(tasks.echo))
     fromPython = service.add('echo', (0.04, 1))
     store.close()
-    server = startDaemon('--workers=1', '--task=pair=tests.tasks:pair').proxy()
+    daemon = startDaemon('--workers=1', '--task=pair=tests.tasks:pair')
+    server = daemon.proxy()
     assert server.wait(fromPython, 30) == 'completed'
     assert server.getJob(fromPython)['input'] == [0.04, 1]
     assert server.getResult(fromPython) == [0.04, 1]
     swapped = server.add('pair', ['a', 'b'])
     assert server.wait(swapped, 30) == 'completed'
     assert server.getResult(swapped) == ['b', 'a']
+    daemon.kill(signal.SIGTERM)  # it holds the store while it runs
     store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
     try:
         assert TaskService(store=store).getResult(swapped) == ('b', 'a')

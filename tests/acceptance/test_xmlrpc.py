@@ -132,6 +132,41 @@ def test_getJobs_pages_with_a_cursor(server):
     assert len(server.getJobs({'status': 'start later'})['jobs']) == 6
 
 
+def test_getJobs_pages_newest_first_with_before(server):
+    """With newestFirst, getJobs answers the newest jobs first, each page
+    giving the before of the next; filters apply as oldest first."""
+    ids = [server.add('echo', i, True) for i in range(5)]
+    failing = server.add('fail', None, True)
+    first = server.getJobs({'newestFirst': True, 'limit': 4})
+    assert [j['id'] for j in first['jobs']] == [failing] + ids[:1:-1]
+    assert first['jobs'][1]['input'] == 4
+    second = server.getJobs({'newestFirst': True, 'limit': 4,
+                             'before': first['cursor']})
+    assert [j['id'] for j in second['jobs']] == ids[1::-1]
+    assert 'cursor' not in second  # the last page has none
+    echoes = server.getJobs({'newestFirst': True, 'task': 'echo',
+                             'status': 'start later', 'limit': 10})
+    assert [j['id'] for j in echoes['jobs']] == ids[::-1]
+
+
+@pytest.mark.parametrize('filter, words', [
+    ({'newestFirst': True, 'cursor': 3}, 'cursor does not page newest '
+                                         "first; give the previous page's "
+                                         'cursor as before'),
+    ({'before': 3}, 'before does not page oldest first'),
+    ({'newestFirst': 'yes'}, 'newestFirst must be bool'),
+    ({'newestFirst': True, 'before': -1}, 'before must be the cursor'),
+    ({'order': 'newest'}, 'unknown fields: order (known: status, task, '
+                          'limit, cursor, newestFirst, before)'),
+])
+def test_getJobs_refuses_mixed_up_paging(server, filter, words):
+    """A cursor of one order given to the other, or a bad newestFirst or
+    before, is InvalidArgument saying what to give instead."""
+    error = fault(server.getJobs, filter)
+    assert error.faultCode == FAULTS['InvalidArgument']
+    assert words in error.faultString
+
+
 def test_clean(server):
     """clean removes finished jobs and says how many."""
     done = server.add('echo', 1)

@@ -75,6 +75,20 @@ def test_list_shows_jobs_added_over_xmlrpc_and_filters_narrow_it(
     assert 'ValueError' in text(page, f'tr[data-id="{crash}"] td.preview')
 
 
+def test_counts_are_pluralised(page, startDashboard):
+    """The queue's facts say "1 job", not "1 jobs", and "2 jobs"."""
+    daemon = startDashboard('--workers=1')
+    server = daemon.proxy()
+    server.add('echo', 1, True)
+    page.get(daemon.url + '#/jobs')
+    wait(page, lambda d: (text(d, '#queue-facts') or '').startswith(
+        '1 job · 0 queued'), 'one job counted')
+    server.add('echo', 2, True)
+    page.refresh()
+    wait(page, lambda d: (text(d, '#queue-facts') or '').startswith(
+        '2 jobs · 0 queued'), 'two jobs counted')
+
+
 def test_cancel_button_cancels_a_queued_job(page, startDashboard,
                                             artefacts):
     """With the only worker busy, a queued job's Cancel button (clicked

@@ -1,7 +1,7 @@
 // #/jobs: counts by status and task, and the job list, newest first, with
 // filters (status, task, text) and keyset paging (Older / Newer).
 
-import {STATUSES, actionButtons, badge, el, fmtSeconds, getJSON, renderIfChanged,
+import {STATUSES, actionButtons, badge, el, fmtSeconds, getJSON, plural, renderIfChanged,
   timeCell, took} from './lib.js';
 
 const LIMIT = 50;
@@ -156,7 +156,7 @@ export function mount(container, params, app) {
       renderIfChanged(cards, {byStatus: summary.byStatus, selected: state.status}, renderCards);
       const age = summary.oldestQueuedAge;
       const w = summary.workers;
-      facts.textContent = `${summary.total.toLocaleString('en')} jobs · ` +
+      facts.textContent = `${plural(summary.total, 'job')} · ` +
         `${summary.queueDepth.toLocaleString('en')} queued` +
         (age === null ? '' : ` · the next has waited ${fmtSeconds(age)}`) +
         (w ? ` · ${w.busy} of ${w.size} workers busy` : '');

@@ -67,6 +67,11 @@ export function fmtTime(iso) {
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+// "1 job", "2 jobs", "1,024 jobs".
+export function plural(count, one, many = `${one}s`) {
+  return `${count.toLocaleString('en')} ${count === 1 ? one : many}`;
+}
+
 export function fmtSeconds(seconds) {
   if (seconds === null || seconds === undefined) return '';
   const s = Math.abs(seconds);

@@ -1,0 +1,106 @@
+"""The command line's own logic, against a stand-in for the server that
+answers as the wire may: structs without their nil members."""
+
+import argparse
+
+import pytest
+
+from remotetask import cli
+
+
+class FakeServer:
+    """Answers getJob with ``job`` and getJobs with ``pages`` in turn,
+    recording the filters asked for."""
+
+    def __init__(self, job=None, pages=()):
+        self.job = job
+        self.pages = list(pages)
+        self.filters = []
+
+    def getJob(self, jobid):
+        return dict(self.job)
+
+    def getJobs(self, filter):
+        self.filters.append(filter)
+        return self.pages.pop(0)
+
+
+def run(function, server, capsys, **args):
+    function(server, argparse.Namespace(**args))
+    return capsys.readouterr()
+
+
+def test_show_reads_structs_without_nil_members(capsys):
+    """show prints a job whose struct leaves out traceback, output,
+    error and schedule (nil), and drops nextRun once it has finished."""
+    job = {'id': 3, 'task': 'echo', 'status': 'completed', 'attempts': 1,
+           'input': {'x': 1}, 'created': '2026-01-02T03:04:05+00:00',
+           'nextRun': '2026-01-02T03:09:05+00:00',
+           'history': [{'attempt': 1, 'error': 'busy', 'started': 0.0,
+                        'completed': 1.0}]}
+    out = run(cli.cmdShow, FakeServer(job), capsys, id=3).out
+    assert 'nextRun' not in out
+    assert 'output:    null\n' in out
+    assert ('history:   attempt 1: busy (1970-01-01 00:00:00 to '
+            '1970-01-01 00:00:01)\n') in out
+    job['status'] = 'queued'
+    assert 'nextRun:   2026-01-02T03:09:05+00:00' in \
+        run(cli.cmdShow, FakeServer(job), capsys, id=3).out
+
+
+def test_result_of_a_job_whose_result_is_nil(capsys):
+    """A completed job whose result is nil (left out of the struct)
+    prints null."""
+    job = {'id': 3, 'task': 'echo', 'status': 'completed'}
+    assert run(cli.cmdResult, FakeServer(job), capsys, id=3).out == 'null\n'
+    job['status'] = 'processing'
+    with pytest.raises(cli.CommandError, match='job 3 is processing; it '
+                                               'has no result yet'):
+        cli.cmdResult(FakeServer(job), argparse.Namespace(id=3))
+
+
+def test_jobs_reads_on_past_short_pages(capsys):
+    """A newest-first page may be short and still have a cursor (status
+    and task together): jobs asks on until its table is full, then says
+    there are more; rows without error or created are shown."""
+    pages = [{'jobs': [{'id': 9, 'task': 't', 'status': 'error',
+                        'error': 'bad\nline'}], 'cursor': 5},
+             {'jobs': [], 'cursor': 3},
+             {'jobs': [{'id': 2, 'task': 't', 'status': 'error'},
+                       {'id': 1, 'task': 't', 'status': 'error'}],
+              'cursor': None}]
+    server = FakeServer(pages=pages)
+    printed = run(cli.cmdJobs, server, capsys, status='error', task='t',
+                  before=None, limit=2)
+    assert [line.split()[0] for line in printed.out.splitlines()] == \
+        ['ID', '9', '2']
+    assert '9   t     error   ' in printed.out and 'bad line' in printed.out
+    assert printed.err == ('older jobs: remotetask jobs --before 2 '
+                           '--status error --task t --limit 2\n')
+    assert server.filters == [
+        {'status': 'error', 'task': 't', 'newestFirst': True, 'limit': 3},
+        {'status': 'error', 'task': 't', 'newestFirst': True, 'limit': 2,
+         'before': 5},
+        {'status': 'error', 'task': 't', 'newestFirst': True, 'limit': 2,
+         'before': 3}]
+
+
+def test_every_option_of_every_command_has_help():
+    """Each argument and option of every client command says what it is
+    for in --help."""
+    parser = cli.makeParser()
+    commands = next(action for action in parser._actions
+                    if isinstance(action, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help, (name, action.dest)
+
+
+@pytest.mark.parametrize('url, shown', [
+    ('http://alice:secret@host:8770/', 'http://alice@host:8770/'),
+    ('http://host:8770/', 'http://host:8770/'),
+    ('https://a%40b:p%3Aw@host/', 'https://a%40b@host/'),
+])
+def test_urls_are_shown_without_passwords(url, shown):
+    """Every URL the command line prints has its password taken out."""
+    assert cli.shownURL(url) == shown
