@@ -132,7 +132,7 @@ class Dispatcher(Service):
     # The pool's handler
 
     def workerFree(self):
-        self.feeder.wake()
+        self.feeder.wake(room=True)
 
     def jobStarted(self, row):
         # The row is what finishRun decides retries from: count the

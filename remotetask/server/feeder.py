@@ -70,6 +70,9 @@ class Feeder:
         # for cron and delayed runs (_againScheduled).
         self._againAny = self._againScheduled = False
         self._againBatch = 0
+        # The last claim got fewer runs than it asked for: nothing was
+        # left to claim, and nothing has been added since.
+        self._empty = False
         self._claimedIn = 0
 
     # How far ahead
@@ -91,14 +94,20 @@ class Feeder:
 
     # Feeding
 
-    def wake(self, scheduled=False, batch=None):
+    def wake(self, scheduled=False, batch=None, room=False):
         """Hand out what is held; claim more if there is room. With
         ``scheduled``, the claim also looks for due cron and delayed runs
         (the once-a-second tick asks for that). ``batch``: the wake-up
-        announces what the writer's batch of that number committed."""
+        announces what the writer's batch of that number committed.
+        ``room``: only a worker freed up; nothing was added, so when the
+        last claim left nothing behind there is nothing to claim (every
+        change that makes a job claimable wakes the feeder itself, and
+        jobs that become due with time are the tick's)."""
         if not self.running:
             return
         self.handOut()
+        if room and not scheduled and (self._empty or self._claim):
+            return
         if self._claim is not None:
             # Whether the claim in flight has seen this add is known only
             # when it returns (and says which batch it ran in).
@@ -110,6 +119,7 @@ class Feeder:
             return
         if batch is not None and batch <= self._claimedIn:
             return
+        self._empty = False
         wanted = self.wanted()
         if wanted <= 0:
             return
@@ -134,6 +144,7 @@ class Feeder:
                 self.putBack(row)
             return
         self.buffer.extend(rows)
+        self._empty = len(rows) < wanted
         again = self._againAny or self._againBatch > self._claimedIn
         againScheduled = self._againScheduled
         self._againAny = self._againScheduled = False

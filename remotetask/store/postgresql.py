@@ -383,17 +383,10 @@ class PostgreSQLJobStore(NotificationListener):
         if token is None:
             return False
 
-        def finish(connection):
-            finished = connection.execute(QUERIES['finish_job'], dict(
-                id=jobid, token=token,
-                status=None if status is None else str(status),
-                output=output, error=error, traceback=traceback, now=now,
-                due=due, attempt=attempt)).rowcount == 1
-            if finished and status in FINISHED:
-                connection.execute(QUERIES['notify_finished'],
-                                   dict(id=jobid, status=str(status)))
-            return finished
-        return self._run(finish)
+        return self._one('finish_job', id=jobid, token=token,
+                         status=None if status is None else str(status),
+                         output=output, error=error, traceback=traceback,
+                         now=now, due=due, attempt=attempt)['finished'] == 1
 
     def release(self, jobid, token, started=False):
         if token is None:

@@ -280,17 +280,26 @@ SELECT EXISTS (SELECT 1 FROM remotetask_jobs
 -- name: finish_job
 -- Only the holder of the current claim may record its end.
 -- A retry goes back to the queue with a due time; a failure adds
--- %(attempt)s (JSON) to the history.
-UPDATE remotetask_jobs
-SET status = coalesce(%(status)s::text, status), output = %(output)s,
-    error = %(error)s, traceback = %(traceback)s, completed = %(now)s,
-    token = NULL, owner = NULL,
-    due = CASE WHEN %(status)s::text = 'queued' THEN %(due)s::double precision
-               ELSE due END,
-    history = CASE WHEN %(attempt)s::text IS NULL THEN history
-                   ELSE (coalesce(history, '[]')::jsonb
-                         || jsonb_build_array(%(attempt)s::jsonb))::text END
-WHERE id = %(id)s AND token = %(token)s;
+-- %(attempt)s (JSON) to the history. A job that has ended is announced to
+-- every server in the same round trip (see notify_finished).
+WITH finished AS (
+    UPDATE remotetask_jobs
+    SET status = coalesce(%(status)s::text, status), output = %(output)s,
+        error = %(error)s, traceback = %(traceback)s, completed = %(now)s,
+        token = NULL, owner = NULL,
+        due = CASE WHEN %(status)s::text = 'queued'
+                   THEN %(due)s::double precision ELSE due END,
+        history = CASE WHEN %(attempt)s::text IS NULL THEN history
+                       ELSE (coalesce(history, '[]')::jsonb
+                             || jsonb_build_array(%(attempt)s::jsonb))::text
+                  END
+    WHERE id = %(id)s AND token = %(token)s
+    RETURNING id, status),
+told AS (
+    SELECT pg_notify('remotetask_finished', id::text || ':' || status)
+    FROM finished WHERE status IN ('completed', 'error', 'cancelled'))
+SELECT (SELECT count(*) FROM finished) AS finished,
+       (SELECT count(*) FROM told) AS told;
 
 -- name: release_job
 -- A run given up before its end goes back to the queue (cron jobs keep

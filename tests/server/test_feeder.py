@@ -151,3 +151,26 @@ def test_an_add_its_claim_has_seen_costs_no_further_claim():
     write.runNext()
     feeder.wake(batch=None)
     assert len(write.calls) == 1
+
+
+def test_a_freed_worker_claims_nothing_after_a_claim_left_none():
+    """When the last claim got fewer runs than it asked for, a worker
+    freeing up starts no claim (it would find nothing); an add, or the
+    tick, still does."""
+    feeder, service, write, clock, started, _ = makeFeeder(
+        pool=FakePool(size=2))
+    jobid = service.add('echo', 1)
+    feeder.wake()
+    write.runNext()
+    assert started == [jobid]
+    feeder.pool.given.clear()
+    feeder.wake(room=True)
+    assert write.calls == []
+    later = service.add('echo', 2)
+    feeder.wake()
+    write.runNext()
+    assert started == [jobid, later]
+    feeder.pool.given.clear()
+    feeder.wake(room=True)
+    feeder.wake(room=True, scheduled=True)
+    assert len(write.calls) == 1
