@@ -139,6 +139,14 @@ class Options(usage.Options):
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue.",
          _number('--heartbeat-timeout', float)],
+        ['max-waiters', None, 10000,
+         'Clients that may wait at once (wait, addAndWait); more are '
+         'refused with fault 11 until some are answered.',
+         _positive(int, 'max-waiters')],
+        ['max-pending-writes', None, 10000,
+         'Writes that may wait for the store (adds, cancels, ...); more '
+         'are refused with fault 6 until it catches up.',
+         _positive(int, 'max-pending-writes')],
     ]
 
     def __init__(self):

@@ -71,7 +71,8 @@ def makeService(options):
     storePool = ThreadPoolService('remotetask-store',
                                   options['store-threads'])
     storePool.setServiceParent(top)
-    writer = StoreWriter(store, relay)
+    writer = StoreWriter(store, relay,
+                         maxPending=options['max-pending-writes'])
     writer.setServiceParent(top)
     if options['pool'] == 'process':
         pool = ProcessWorkerPool(service.registry, options['workers'])
@@ -82,7 +83,8 @@ def makeService(options):
                             relay, grace=options['grace'],
                             shared=isShared(store),
                             claimCall=writer.callLast,
-                            batchNumber=writer.batchNumber)
+                            batchNumber=writer.batchNumber,
+                            maxWaiters=options['max-waiters'])
     dispatcher.setServiceParent(top)
     RetentionService(store, storePool.call,
                      options['keep-finished']).setServiceParent(top)

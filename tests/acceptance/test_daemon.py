@@ -230,6 +230,41 @@ def test_sigterm_past_the_grace_period_requeues(startDaemon, tmp_path):
     store.close()
 
 
+def test_waiters_are_bounded_by_max_waiters(startDaemon):
+    """With --max-waiters=2, two clients wait for a running job; a third
+    is refused at once with fault 11 naming the option; once the job
+    ends and they are answered, waiting works again."""
+    daemon = startDaemon('--workers=1', '--max-waiters=2')
+    server = daemon.proxy()
+    gate = server.add('sleep', 5)
+    waitUntil(lambda: isRunning(server, gate))
+    answers = []
+    waiting = [threading.Thread(target=lambda: answers.append(
+        daemon.proxy().wait(gate, 30))) for _ in range(2)]
+    for thread in waiting:
+        thread.start()
+    # A wait with timeout 0 is answered at once when let in: a probe.
+    waitUntil(lambda: '2 clients are already waiting' in fault(
+        lambda: server.wait(gate, 0)), message='both waiters in')
+    with pytest.raises(xmlrpc.client.Fault) as refused:
+        server.wait(gate, 30)
+    assert refused.value.faultCode == 11
+    assert '--max-waiters' in refused.value.faultString
+    for thread in waiting:
+        thread.join(30)
+    assert answers == ['completed', 'completed']
+    assert server.wait(gate, 30) == 'completed'
+
+
+def fault(call):
+    """The fault string ``call()`` answers with, or '' if it succeeds."""
+    try:
+        call()
+    except xmlrpc.client.Fault as error:
+        return error.faultString
+    return ''
+
+
 def test_restarts_do_not_use_up_a_running_jobs_attempts(startDaemon,
                                                          tmp_path):
     """Four orderly restarts (SIGTERM) while a long job runs each put it
