@@ -47,7 +47,7 @@ class Dispatcher(Service):
     def __init__(self, service, pool, read, write, relay=None, clock=None,
                  interval=1.0, grace=30.0, shared=False, pollInterval=10.0,
                  maxWaiters=10000, misfireInterval=60.0, claimCall=None,
-                 batchNumber=lambda: None):
+                 batchNumber=lambda: None, logJobs='all'):
         if clock is None:
             from twisted.internet import reactor as clock
         self.service = service
@@ -59,6 +59,8 @@ class Dispatcher(Service):
         self.pollInterval = pollInterval
         self.misfireInterval = misfireInterval
         self.write = write
+        #: Which ended runs get a log line: 'all', 'failed' or 'none'.
+        self.logJobs = logJobs
         #: Runs claimed here and handed to the pool, not yet recorded.
         self.held = {}
         self._started = set()
@@ -175,11 +177,16 @@ class Dispatcher(Service):
             return
         if self.onJobEnded is not None:
             self.onJobEnded(row['task'], seconds, outcome.ok)
-        self.log.info(
-            'Job {id} ({task}) ended in {seconds:.3f} s: {result}{then}',
-            id=row['id'], task=row['task'], seconds=seconds,
-            result='ok' if outcome.ok else outcome.error,
-            then=' (will be retried)' if status == 'queued' else '')
+        if self.logJobs == 'all' or (self.logJobs == 'failed'
+                                     and not outcome.ok):
+            # Written out here in one go: the logger's formatter costs more
+            # per field than the rest of recording a run.
+            then = ' (will be retried)' if status == 'queued' else ''
+            result = 'ok' if outcome.ok else outcome.error
+            self.log.info(
+                '{line}', id=row['id'], task=row['task'], seconds=seconds,
+                ok=outcome.ok, line=f'Job {row["id"]} ({row["task"]}) '
+                f'ended in {seconds:.3f} s: {result}{then}')
 
     def _forget(self, jobid):
         self.held.pop(jobid, None)

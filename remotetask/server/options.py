@@ -139,6 +139,9 @@ class Options(usage.Options):
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue.",
          _number('--heartbeat-timeout', float)],
+        ['log-jobs', None, 'all',
+         'Which ended jobs get a log line: all, failed or none (at '
+         'thousands of jobs a second, all is much log).'],
         ['max-waiters', None, 10000,
          'Clients that may wait at once (wait, addAndWait); more are '
          'refused with fault 11 until some are answered.',
@@ -175,6 +178,9 @@ class Options(usage.Options):
 
     def postOptions(self):
         from twisted.internet import reactor
+        if self['log-jobs'] not in ('all', 'failed', 'none'):
+            raise usage.UsageError(
+                f"--log-jobs is all, failed or none, not {self['log-jobs']!r}")
         try:
             self['endpoint'] = parseEndpoint(reactor, self['listen'])
         except ValueError as error:

@@ -84,7 +84,8 @@ def makeService(options):
                             shared=isShared(store),
                             claimCall=writer.callLast,
                             batchNumber=writer.batchNumber,
-                            maxWaiters=options['max-waiters'])
+                            maxWaiters=options['max-waiters'],
+                            logJobs=options['log-jobs'])
     dispatcher.setServiceParent(top)
     RetentionService(store, storePool.call,
                      options['keep-finished']).setServiceParent(top)

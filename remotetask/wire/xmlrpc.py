@@ -97,12 +97,14 @@ class TaskServiceResource(XMLRPC):
             function = self.lookupProcedure(name)
         except Fault as fault:
             return defer.succeed(fault)
-        signature = self._signatures.get(name)
-        if signature is None:
-            signature = self._signatures[name] = inspect.signature(function)
-        try:
-            signature.bind(*args)
-        except TypeError as error:
+        arity = self._signatures.get(name)
+        if arity is None:
+            arity = self._signatures[name] = _arity(function)
+        names, least, signature = arity
+        if not least <= len(args) <= len(names):
+            error = (f"missing a required argument: '{names[len(args)]}'"
+                     if len(args) < least else
+                     'too many positional arguments')
             return defer.succeed(toFault(InvalidArgument(
                 f'{name}{signature}: {error}.')))
         d = defer.maybeDeferred(function, *args)
@@ -320,3 +322,17 @@ class TaskServiceResource(XMLRPC):
         if not 0 <= timeout <= MAX_WAIT:
             raise InvalidArgument(
                 f'timeout must be from 0 to {MAX_WAIT} seconds.')
+
+
+def _arity(function):
+    """``(names, least, signature)``: the positional parameters of
+    ``function`` and how many are required, read once per method (binding
+    a signature at every call costs more than the rest of the argument
+    checks)."""
+    signature = inspect.signature(function)
+    positional = [parameter for parameter in signature.parameters.values()
+                  if parameter.kind in (parameter.POSITIONAL_ONLY,
+                                        parameter.POSITIONAL_OR_KEYWORD)]
+    least = sum(1 for parameter in positional
+                if parameter.default is parameter.empty)
+    return [parameter.name for parameter in positional], least, signature

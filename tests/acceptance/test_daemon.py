@@ -230,6 +230,31 @@ def test_sigterm_past_the_grace_period_requeues(startDaemon, tmp_path):
     store.close()
 
 
+def test_job_log_lines_follow_log_jobs(startDaemon, tmp_path):
+    """By default every ended job gets a log line; --log-jobs=failed
+    keeps only the failures; a bad value is refused at start."""
+    def lines(daemon, ok, failed):
+        server = daemon.proxy()
+        assert server.wait(ok, 30) == 'completed'
+        assert server.wait(failed, 30) == 'error'
+        return [line for line in daemon.log().splitlines()
+                if f'Job {ok} (echo) ended' in line
+                or f'Job {failed} (fail) ended' in line]
+    everything = startDaemon('--workers=1')
+    server = everything.proxy()
+    assert len(lines(everything, server.add('echo', 1),
+                     server.add('fail', 1))) == 2
+    everything.kill()
+    failures = startDaemon('--workers=1', '--log-jobs=failed')
+    server = failures.proxy()
+    found = lines(failures, server.add('echo', 1), server.add('fail', 1))
+    assert len(found) == 1 and 'An error occurred.' in found[0]
+    failures.kill()
+    bad = Daemon(str(tmp_path), args=['--log-jobs=some']).refused()
+    assert bad.returncode != 0
+    assert '--log-jobs is all, failed or none' in bad.stdout + bad.stderr
+
+
 def test_waiters_are_bounded_by_max_waiters(startDaemon):
     """With --max-waiters=2, two clients wait for a running job; a third
     is refused at once with fault 11 naming the option; once the job
