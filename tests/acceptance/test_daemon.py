@@ -89,6 +89,45 @@ def test_kill_9_and_restart_lose_nothing(startDaemon, tmp_path):
     assert all(server.getJob(j)['attempts'] == 2 for j in running)
 
 
+def test_kill_9_with_jobs_claimed_beside_a_busy_worker(startDaemon,
+                                                       tmp_path):
+    """Jobs claimed ahead of a worker (fast tasks) and then held back by a
+    long one are claimed but not started when the server is killed; after
+    a restart each runs exactly once, on its first attempt."""
+    daemon = startDaemon('--workers=1')
+    server = daemon.proxy()
+    log = str(tmp_path / 'runs')
+    warm = xmlrpc.client.MultiCall(server)
+    for i in range(50):
+        warm.add('echo', i)
+    for jobid in list(warm()):
+        assert server.wait(jobid, 30) == 'completed'
+    long = server.add('recordThenSleep',
+                      {'path': log, 'line': 'long', 'sleep': 300})
+    waiting = xmlrpc.client.MultiCall(server)
+    for i in range(10):
+        waiting.add('record', {'path': log, 'line': str(i)})
+    waiting = list(waiting())
+
+    def heldBack():
+        jobs = [server.getJob(jobid) for jobid in waiting]
+        return isRunning(server, long) and all(
+            job['status'] == 'processing' and job['attempts'] == 0
+            for job in jobs[:1])
+    waitUntil(heldBack, message='jobs claimed behind the long one')
+    claimed = [jobid for jobid in waiting
+               if server.getStatus(jobid) == 'processing']
+    assert claimed, 'nothing was claimed ahead'
+    assert daemon.kill() == -signal.SIGKILL
+    server = startDaemon('--workers=2').proxy()
+    for jobid in waiting:
+        assert server.wait(jobid, 30) == 'completed'
+    runs = open(log).read().split()
+    assert sorted(run for run in runs if run != 'long') == [
+        str(i) for i in range(10)]
+    assert {server.getJob(jobid)['attempts'] for jobid in claimed} == {1}
+
+
 def test_a_task_that_kills_its_worker(server):
     """A task that kills its worker process is retried within its
     attempts (two for this task), then ends in error with the reason; the
