@@ -31,7 +31,7 @@ _SCALARS = (str, int, float, bool, type(None))
 MAX_DEPTH = 100
 
 
-def _where(path):
+def describePath(path):
     """The text of ``path``, a chain ``(parent, step)`` ending in the name
     of the whole value, kept short: it goes into an error message."""
     steps = []
@@ -54,7 +54,7 @@ def _wrap(value, path, depth=0):
         return value
     if kind in (list, tuple, dict) and depth >= MAX_DEPTH:
         raise UnstorableValue(
-            f'{_where(path)} is nested deeper than {MAX_DEPTH} levels of '
+            f'{describePath(path)} is nested deeper than {MAX_DEPTH} levels of '
             'lists and dicts, which cannot be stored.')
     if kind is list:
         return [_wrap(item, (path, i), depth + 1)
@@ -67,7 +67,7 @@ def _wrap(value, path, depth=0):
         for key, item in value.items():
             if type(key) is not str:
                 raise UnstorableValue(
-                    f'{_where(path)} has a key of type {type(key).__name__} '
+                    f'{describePath(path)} has a key of type {type(key).__name__} '
                     f'({key!r:.80}); only str keys can be stored.')
             wrapped[key] = _wrap(item, (path, key), depth + 1)
         if any(key.startswith('$') for key in wrapped):
@@ -78,7 +78,7 @@ def _wrap(value, path, depth=0):
     if kind is datetime.datetime:
         return {'$datetime': value.isoformat()}
     raise UnstorableValue(
-        f'{_where(path)} is of type {kind.__name__}, which cannot be stored '
+        f'{describePath(path)} is of type {kind.__name__}, which cannot be stored '
         'faithfully; use dict, list, tuple, str, int, float, bool, None, '
         'bytes or datetime.')
 

@@ -20,10 +20,11 @@ from remotetask.interfaces import IJobStore
 from remotetask.core.status import (
     CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED)
 from remotetask.store import paging
+from remotetask.store.nesting import JoinedTransactions
 
 
 @implementer(IJobStore)
-class MemoryJobStore:
+class MemoryJobStore(JoinedTransactions):
 
     def __init__(self):
         self._lock = threading.RLock()
@@ -36,14 +37,12 @@ class MemoryJobStore:
         self._scheduled = set()
 
     @contextlib.contextmanager
-    def transaction(self):
-        """See ``IJobStore.transaction``."""
+    def _outermost(self):
+        """The lock held throughout, and an undo log of the rows changed
+        (see ``JoinedTransactions``)."""
         local = self._local
         with self._lock:
-            if getattr(local, 'undo', None) is not None:
-                yield
-                return
-            local.undo, local.after = {}, []
+            local.undo = {}
             try:
                 yield
             except BaseException:
@@ -51,16 +50,6 @@ class MemoryJobStore:
                 raise
             finally:
                 local.undo = None
-            after, local.after = local.after, []
-        for callback in after:
-            callback()
-
-    def afterCommit(self, callback):
-        """See ``IJobStore.afterCommit``."""
-        if getattr(self._local, 'undo', None) is not None:
-            self._local.after.append(callback)
-        else:
-            callback()
 
     def _touch(self, jobid):
         """Remember the row ``jobid`` as it was before this transaction

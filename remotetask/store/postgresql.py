@@ -25,6 +25,7 @@ from remotetask.errors import (
 from remotetask.core.status import FINISHED, QUEUED
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
+from remotetask.store.nesting import JoinedTransactions
 from remotetask.store.pglisten import NotificationListener, reason as _reason
 from remotetask.store.sqlfile import loadQueries, migrations
 
@@ -56,7 +57,7 @@ def _isJobId(jobid):
 
 
 @implementer(IJobStore)
-class PostgreSQLJobStore(NotificationListener):
+class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
     """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
 
     ``dsn`` is a libpq connection string or URL; its parameters win over
@@ -155,54 +156,27 @@ class PostgreSQLJobStore(NotificationListener):
             self._discard(connection)
 
     @contextlib.contextmanager
-    def transaction(self):
-        """See ``IJobStore.transaction``: one transaction on this thread's
-        connection, which the store's methods called inside it join; a
-        return commits, a raise rolls back (as twisted's
-        ``adbapi.runInteraction``)."""
+    def _outermost(self):
+        """One transaction on this thread's connection (see
+        ``JoinedTransactions``): a return commits, a raise rolls back (as
+        twisted's ``adbapi.runInteraction``)."""
         local = self._local
-        if getattr(local, 'depth', 0):
-            local.depth += 1
-            try:
-                yield
-            finally:
-                local.depth -= 1
-            return
         kept = getattr(local, 'connection', None)
         reused = kept is not None and not kept.closed
         connection, committing = None, False
-        local.after = []
         try:
-            try:
-                connection = local.txConnection = self._connection()
-                local.depth = 1
-                try:
-                    yield
-                finally:
-                    local.depth = 0
-                committing = True
-                connection.commit()
-            except psycopg.OperationalError as error:
-                lost = connection is None or connection.broken
-                self._abandon(connection)
-                raise self._unavailable(error, lost, committing,
-                                        reused) from error
-            except BaseException:
-                self._abandon(connection)
-                raise
+            connection = local.txConnection = self._connection()
+            yield
+            committing = True
+            connection.commit()
+        except psycopg.OperationalError as error:
+            lost = connection is None or connection.broken
+            self._abandon(connection)
+            raise self._unavailable(error, lost, committing,
+                                    reused) from error
         except BaseException:
-            local.after = []
+            self._abandon(connection)
             raise
-        after, local.after = local.after, []
-        for callback in after:
-            callback()
-
-    def afterCommit(self, callback):
-        """See ``IJobStore.afterCommit``."""
-        if getattr(self._local, 'depth', 0):
-            self._local.after.append(callback)
-        else:
-            callback()
 
     def _unavailable(self, error, lost, committing, reused):
         """The error to raise for a failed transaction: whether anything

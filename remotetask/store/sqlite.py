@@ -16,6 +16,7 @@ from zope.interface import implementer
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
+from remotetask.store.nesting import JoinedTransactions
 from remotetask.store.filelock import FileLock
 from remotetask.store.sqlfile import loadQueries, migrations
 
@@ -63,7 +64,7 @@ def _statements(script):
 
 
 @implementer(IJobStore)
-class SQLiteJobStore:
+class SQLiteJobStore(JoinedTransactions):
     """Jobs in one SQLite file; see ``IJobStore`` for the contract.
 
     ``synchronous`` is SQLite's setting of that name. ``NORMAL`` (the
@@ -149,41 +150,13 @@ class SQLiteJobStore:
         return connection
 
     @contextlib.contextmanager
-    def transaction(self):
-        """See ``IJobStore.transaction``: one write transaction, which the
-        store's methods called inside it join; commits when the outermost
-        one ends, rolls back on a raise."""
-        local = self._local
-        if getattr(local, 'depth', 0):
-            local.depth += 1
-            try:
+    def _outermost(self):
+        """One write transaction on this thread's connection, the write
+        lock held throughout (see ``JoinedTransactions``)."""
+        connection = self._local.txConnection = self._connection()
+        with self._writeLock:
+            with self._writing(connection):
                 yield
-            finally:
-                local.depth -= 1
-            return
-        connection = local.txConnection = self._connection()
-        local.after = []
-        try:
-            with self._writeLock:
-                local.depth = 1
-                try:
-                    with self._writing(connection):
-                        yield
-                finally:
-                    local.depth = 0
-        except BaseException:
-            local.after = []
-            raise
-        after, local.after = local.after, []
-        for callback in after:
-            callback()
-
-    def afterCommit(self, callback):
-        """See ``IJobStore.afterCommit``."""
-        if getattr(self._local, 'depth', 0):
-            self._local.after.append(callback)
-        else:
-            callback()
 
     @contextlib.contextmanager
     def _transaction(self):

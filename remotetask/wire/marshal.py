@@ -12,6 +12,7 @@ import xmlrpc.client
 
 from twisted.web.xmlrpc import Fault
 
+from remotetask.core.codec import describePath
 from remotetask.errors import InvalidArgument
 
 # Characters XML 1.0 cannot carry, not even as character references; a
@@ -99,23 +100,11 @@ def readable(value):
     return value
 
 
-def _where(path):
-    steps = []
-    while isinstance(path, tuple):
-        path, step = path
-        text = repr(step)
-        steps.append(f'[{text if len(text) <= 30 else text[:26] + "..."}]')
-    steps.append(path)
-    if len(steps) > 8:
-        steps[3:-4] = ['...']
-    return ''.join(reversed(steps))
-
-
 def _refuseText(text, path, holds='holds'):
     bad = NOT_XML.search(text)
     if bad:
         raise InvalidArgument(
-            f'{_where(path)} {holds} the character {bad.group()!r}, which '
+            f'{describePath(path)} {holds} the character {bad.group()!r}, which '
             'XML cannot carry, so XML-RPC could never send this job back; '
             'leave such characters out, or send the text encoded (for '
             'example as base64).')
@@ -144,12 +133,12 @@ def checkInput(value):
         elif kind is int and not xmlrpc.client.MININT <= item <= \
                 xmlrpc.client.MAXINT:
             raise InvalidArgument(
-                f'{_where(path)} holds the integer {_short.repr(item)}, '
+                f'{describePath(path)} holds the integer {_short.repr(item)}, '
                 'which XML-RPC cannot carry back (ints are 32-bit); send it '
                 'as a string or a double.')
         elif kind is float and not math.isfinite(item):
             raise InvalidArgument(
-                f'{_where(path)} holds the double {item!r}, which XML-RPC '
+                f'{describePath(path)} holds the double {item!r}, which XML-RPC '
                 'cannot carry (it has neither NaN nor infinity).')
         elif kind is list:
             stack.extend((entry, (path, index))
