@@ -4,7 +4,10 @@ import os
 import threading
 import time
 
+from zope.interface import implementer
+
 from remotetask import TaskError
+from remotetask.interfaces import ITask
 
 
 def echo(input):
@@ -166,3 +169,20 @@ def meeting(parties):
 def nan(input):
     """Return NaN, which XML-RPC cannot carry."""
     return float('nan')
+
+
+@implementer(ITask)
+class PollsCancel:
+    """Run until the job is cancelled, as a thread-pool task is told to
+    (``service.isCancelled``), at most a minute; return how it ended."""
+
+    def __call__(self, service, jobid, input):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if service.isCancelled(jobid):
+                return 'cancelled'
+            time.sleep(0.02)
+        return 'not cancelled'
+
+
+pollsCancel = PollsCancel()

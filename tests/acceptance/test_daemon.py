@@ -128,7 +128,7 @@ def test_kill_9_with_jobs_claimed_beside_a_busy_worker(startDaemon,
     assert {server.getJob(jobid)['attempts'] for jobid in claimed} == {1}
 
 
-def test_a_task_that_kills_its_worker(server):
+def test_a_task_that_kills_its_worker(server, daemon):
     """A task that kills its worker process is retried within its
     attempts (two for this task), then ends in error with the reason; the
     worker is replaced each time and the next job runs."""
@@ -140,15 +140,18 @@ def test_a_task_that_kills_its_worker(server):
     assert [entry['attempt'] for entry in job['history']] == [1, 2]
     after = server.add('echo', 'still here')
     assert server.wait(after, 30) == 'completed'
+    assert daemon.log().count('died; starting another') == 2
 
 
-def test_a_task_over_its_timeout_is_stopped(server):
+def test_a_task_over_its_timeout_is_stopped(server, daemon):
     """A job over its task's timeout has its worker killed and ends in
-    error, 'timed out after 1 s'."""
+    error, 'timed out after 1 s'; the worker the server stopped on
+    purpose is replaced without a warning that a worker died."""
     jobid = server.add('slow')
     assert server.wait(jobid, 30) == 'error'
     assert 'timed out after 1 s' in server.getError(jobid)
     assert server.wait(server.add('echo', 1), 30) == 'completed'
+    assert 'died; starting another' not in daemon.log()
 
 
 def test_cancel_a_running_job(server):
