@@ -143,6 +143,10 @@ class Dispatcher(Service):
         row['started'] = time.time()
         self._started.add(row['id'])
         self.recorder.started(row)
+        if row['id'] in self.cancelWatch.cancelled:
+            # Cancelled while it waited in a worker, and started before
+            # the recall reached it.
+            self.pool.stopJob(row['id'], CANCELLED_WHILE_RUNNING)
 
     def jobEnded(self, row, outcome, seconds):
         self.feeder.runTime.add(seconds)

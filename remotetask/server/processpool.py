@@ -233,7 +233,10 @@ class ProcessWorkerPool(Service):
     def submit(self, row, task):
         """Send ``row`` to the worker with room that holds the fewest
         jobs (only call when ``capacity()`` is above zero)."""
-        worker = min((w for w in self.workers if w.room() > 0),
+        # (A job may cross recallAfter between the caller's look at the
+        # capacity and now: then any live worker will do.)
+        worker = min([w for w in self.workers if w.room() > 0] or
+                     [w for w in self.workers if w.stopReason is None],
                      key=lambda w: len(w.assigned))
         worker.send(row, task)
 

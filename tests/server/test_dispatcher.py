@@ -167,3 +167,16 @@ def test_a_thread_that_outlives_the_grace_is_put_back_and_its_end_ignored():
     dispatcher.jobEnded(row, Outcome(True, '300'), 400.0)
     assert service.getStatus(jobid) == 'queued'
     assert ended == []
+
+
+def test_a_job_cancelled_as_it_starts_is_stopped():
+    """A job cancelled while it waited in a worker, whose recall crossed
+    its start, is stopped when the start arrives."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=1)
+    dispatcher.startService()
+    jobid = service.add('echo', 1)
+    row, = pool.given
+    service.cancel(jobid)
+    assert pool.stopped == [(jobid, CANCELLED_WHILE_RUNNING)]
+    dispatcher.jobStarted(row)
+    assert pool.stopped == [(jobid, CANCELLED_WHILE_RUNNING)] * 2

@@ -170,3 +170,18 @@ def test_stopping_closes_idle_workers_without_respawning():
     assert stopped.called
     assert all(process.stdinClosed for process in reactor.processes)
     assert (pool.live, len(reactor.processes)) == (0, 2)
+
+
+def test_a_submit_just_after_a_job_turned_long_still_finds_a_worker():
+    """If the only worker's job passes recallAfter between the capacity
+    check and the submit, the job still goes to a live worker."""
+    pool, reactor, handler = makePool(size=1, depth=2)
+    pool.submit(row(1), ECHO)
+    process, = reactor.processes
+    process.reply({'started': 1})
+    assert pool.capacity() == 1
+    reactor.advance(0.1)
+    assert pool.capacity() == 0
+    pool.submit(row(2), ECHO)
+    assert [header for header, _ in process.messages()][-1] == {
+        'run': 2, 'task': 'echo'}
