@@ -64,7 +64,8 @@ class StoreContractTests:
             id=jobid, task='t', status='queued', input='{"a":1}',
             output=None, error=None, traceback=None, created=5.0,
             started=None, completed=None, schedule=None, due=None,
-            attempts=0, token=None, history=None, missed=0, claimed=None)
+            attempts=0, token=None, history=None, missed=0, claimed=None,
+            priority=0, key=None, maxattempts=None, server=None)
 
     def test_get_unknown_id_raises_NoSuchJob(self):
         """An unknown id is a NoSuchJob, which is a KeyError."""

@@ -13,9 +13,11 @@ import threading
 
 from zope.interface import implementer
 
-from remotetask.errors import NoSuchJob, StoreUnavailable
+from remotetask.core.entries import Entry
+from remotetask.errors import NoSuchJob, NotAllowed, StoreUnavailable
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
+from remotetask.store.claiming import ClaimSteps, claimRuns
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('sqlite.sql')
@@ -42,9 +44,10 @@ def _isStorableId(jobid):
 
 
 #: The order claimed rows are handed out in (RETURNING has none of its
-#: own): delayed jobs by due time, queued ones by id, as the queries chose.
-_CLAIM_ORDER = {'claim_delayed_jobs': lambda row: (row['due'], row['id']),
-                'claim_queued_jobs': lambda row: row['id']}
+#: own): delayed jobs by due time, queued ones by priority, then id, as
+#: the queries chose.
+_CLAIM_ORDER = {'delayed': lambda row: (row['due'], row['id']),
+                'queued': lambda row: (-row['priority'], row['id'])}
 
 
 def _statements(script):
@@ -73,12 +76,15 @@ class SQLiteJobStore:
     of one fsync per write.
     """
 
-    def __init__(self, path, synchronous='NORMAL', busyTimeout=10.0):
+    def __init__(self, path, synchronous='NORMAL', busyTimeout=10.0,
+                 serverId=None):
         if synchronous.upper() not in ('NORMAL', 'FULL', 'EXTRA'):
             raise ValueError(
                 f'synchronous must be NORMAL, FULL or EXTRA, '
                 f'not {synchronous!r}')
         self.path = str(path)
+        #: Recorded on the jobs this server starts (None: nothing is).
+        self.serverId = serverId
         self.synchronous = synchronous.upper()
         self.busyTimeout = busyTimeout
         self._local = threading.local()
@@ -260,19 +266,28 @@ class SQLiteJobStore:
         row = self._connection().execute('PRAGMA user_version').fetchone()
         return row['user_version']
 
-    def add(self, task, input, status, schedule, now):
+    def add(self, task, input, status, schedule, now, priority=0, key=None,
+            due=None, maxAttempts=None):
         with self._transaction() as connection:
-            return connection.execute(QUERIES['insert_job'], dict(
-                task=task, status=str(status), input=input,
-                schedule=schedule, now=now)).fetchone()['id']
+            return self._insert(connection, Entry(
+                task, input, status, schedule, priority, key, due,
+                maxAttempts), now)
 
     def addMany(self, entries, now):
-        insert = QUERIES['insert_job']
         with self._transaction() as connection:
-            return [connection.execute(insert, dict(
-                task=task, status=str(status), input=input,
-                schedule=schedule, now=now)).fetchone()['id']
-                for task, input, status, schedule in entries]
+            return [self._insert(connection, Entry(*entry), now)
+                    for entry in entries]
+
+    @staticmethod
+    def _insert(connection, entry, now):
+        """Insert ``entry``, or return the id of the unfinished job of its
+        task that holds its key (one writer at a time: no race)."""
+        row = connection.execute(QUERIES['insert_job'], dict(
+            entry._asdict(), status=str(entry.status), now=now)).fetchone()
+        if row is None:
+            row = connection.execute(QUERIES['keyed_job'], dict(
+                task=entry.task, key=entry.key)).fetchone()
+        return row['id']
 
     def get(self, jobid):
         try:
@@ -333,31 +348,21 @@ class SQLiteJobStore:
             return len(rows)
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True):
-        claimed = dict(now=now, token=token, started=started, claimed=now)
-        rows = []
+              scheduled=True, tasks=None, limits=None):
+        # One writer at a time (BEGIN IMMEDIATE): nothing can change the
+        # limits' counts between reading them and claiming.
         with self._transaction() as connection:
-            while scheduled and len(rows) < limit:
-                row = connection.execute(QUERIES['due_cron_job'],
-                                         dict(now=now)).fetchone()
-                if row is None:
-                    break
-                rows.append(connection.execute(QUERIES['claim_cron_job'], dict(
-                    claimed, id=row['id'], due=row['due'],
-                    next=nextDue(row, now))).fetchone())
-            names = (['claim_delayed_jobs'] if scheduled else []) + [
-                'claim_queued_jobs']
-            for name in names:
-                if len(rows) < limit:
-                    found = connection.execute(QUERIES[name], dict(
-                        claimed, limit=limit - len(rows))).fetchall()
-                    rows += sorted(found, key=_CLAIM_ORDER[name])
-        return rows
+            return claimRuns(
+                _SQLiteClaim(connection, dict(
+                    now=now, token=token, started=started, claimed=now,
+                    server=self.serverId)),
+                limit, nextDue, scheduled, tasks, limits, now)
 
     def markStarted(self, runs, now):
         with self._transaction() as connection:
             return sum(connection.execute(QUERIES['mark_started'], dict(
-                id=jobid, token=token, now=now)).rowcount
+                id=jobid, token=token, now=now,
+                server=self.serverId)).rowcount
                 for jobid, token in runs)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
@@ -444,7 +449,14 @@ class SQLiteJobStore:
             return False
 
     def retry(self, jobid):
-        return self._changeOne('retry_job', id=jobid)
+        with self._transaction() as connection:
+            if self._changeOne('retry_job', id=jobid):
+                return True
+            holder = connection.execute(QUERIES['key_holder'],
+                                        dict(id=jobid)).fetchone()
+            if holder is not None and holder['id'] != jobid:
+                raise NotAllowed.keyHeld(jobid, holder['id'])
+            return False
 
     def runNow(self, jobid, now):
         return self._changeOne('run_now', id=jobid, now=now)
@@ -456,3 +468,45 @@ class SQLiteJobStore:
             connection.close()
         self._local = threading.local()
 
+
+
+class _SQLiteClaim(ClaimSteps):
+    """A claim's steps on one connection, inside its transaction; JSON
+    arrays and objects carry the tasks and how many of each to take."""
+
+    def __init__(self, connection, claimed):
+        self.connection = connection
+        self.claimed = claimed
+
+    def _rows(self, name, **params):
+        return self.connection.execute(QUERIES[name], params).fetchall()
+
+    def claimableTasks(self):
+        return [row['task'] for row in self._rows('claimable_tasks')]
+
+    def limitState(self, tasks):
+        tasks = json.dumps(tasks)
+        running = {row['task']: row['running']
+                   for row in self._rows('running_counts', tasks=tasks)}
+        starts = {row['task']: json.loads(row['starts'])
+                  for row in self._rows('rate_starts', tasks=tasks)}
+        return running, starts
+
+    def cronRun(self, tasks, nextDue):
+        row = self.connection.execute(QUERIES['due_cron_job'], dict(
+            now=self.claimed['now'], tasks=json.dumps(tasks))).fetchone()
+        if row is None:
+            return None
+        return self.connection.execute(QUERIES['claim_cron_job'], dict(
+            self.claimed, id=row['id'], due=row['due'],
+            next=nextDue(row, self.claimed['now']))).fetchone()
+
+    def claimBatch(self, kind, allowed, limit):
+        found = self._rows(f'claim_{kind}_jobs', **self.claimed,
+                           allowed=json.dumps(allowed), limit=limit)
+        return sorted(found, key=_CLAIM_ORDER[kind])
+
+    def saveStarts(self, logs):
+        for task, starts in logs.items():
+            self.connection.execute(QUERIES['save_rate_starts'], dict(
+                task=task, starts=json.dumps(starts)))
