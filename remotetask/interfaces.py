@@ -36,6 +36,12 @@ class IJob(Interface):
     started = Attribute('When the job (last) started, or None.')
     completed = Attribute('When the job (last) ended, or None.')
     attempts = Attribute('How many times the job was started.')
+    priority = Attribute('Its priority: jobs with a higher one run first.')
+    key = Attribute('Its unique key among the unfinished jobs of its task, '
+                    'or None.')
+    maxAttempts = Attribute("How many times it may start, or None for its "
+                            "task's maxAttempts.")
+    server = Attribute('The server that last started a run of it, or None.')
 
 
 class ICronJob(IJob):
@@ -304,7 +310,7 @@ class ITaskService(Interface):
     def getAvailableTasks():
         """Return a dict name -> task of the tasks this service can run."""
 
-    def add(task, input=None, startLater=False, priority=0, key=None,
+    def add(task, input=None, startLater=False, *, priority=0, key=None,
             delay=None, maxAttempts=None):
         """Queue a job for ``task``; return its id (keyword-only options:
         see ``TaskService.add``)."""

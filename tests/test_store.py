@@ -13,13 +13,15 @@ from tests.storecontract import StoreContractTests
 class TestMemoryJobStore(StoreContractTests):
 
     def makeStore(self, tmp_path):
-        return MemoryJobStore()
+        store = MemoryJobStore()
+        store.serverId = 'here'
+        return store
 
 
 class TestSQLiteJobStore(StoreContractTests):
 
     def makeStore(self, tmp_path):
-        return SQLiteJobStore(tmp_path / 'jobs.sqlite')
+        return SQLiteJobStore(tmp_path / 'jobs.sqlite', serverId='here')
 
     def test_jobs_survive_reopening(self, tmp_path):
         """What one store object committed, a new one on the file reads."""

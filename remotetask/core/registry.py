@@ -31,7 +31,8 @@ TASKS_GROUP = 'remotetask.tasks'
 EXAMPLES_GROUP = 'remotetask.examples'
 
 
-_OPTIONS = ('timeout', 'maxAttempts', 'retryOn', 'backoff', 'maxBackoff')
+_OPTIONS = ('timeout', 'maxAttempts', 'retryOn', 'backoff', 'maxBackoff',
+            'concurrency', 'rate')
 
 
 def asTask(obj):
