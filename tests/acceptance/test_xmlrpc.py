@@ -226,7 +226,8 @@ def test_introspection(server):
         'system.methodHelp')
     assert server.system.methodSignature('add') == [
         ['int', 'string'], ['int', 'string', 'any'],
-        ['int', 'string', 'any', 'boolean']]
+        ['int', 'string', 'any', 'boolean'],
+        ['int', 'string', 'any', 'struct']]
     assert server.methodSignature('getAvailableTasks') == [['array']]
     assert server.methodSignature('listMethods') == [['array']]
     assert fault(server.methodSignature, 'nope').faultCode == \
