@@ -7,10 +7,15 @@ running jobs finish within the grace period and records how they ended,
 then stops the workers, the writer and the store.
 """
 
+import time
+
 from twisted.internet import endpoints
 from twisted.python import usage
 
 from remotetask.core import cron
+from remotetask.core.limits import Limit
+from remotetask.core.task import describe
+from remotetask.errors import InvalidArgument
 from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
 from remotetask.core.service import TaskService
 from remotetask.server.cluster import ClusterService, isShared
@@ -51,14 +56,51 @@ def makeRegistry(options):
     return registry
 
 
+def commandLineLimits(options, registry):
+    """``{task: Limit}`` from ``--limit`` and ``--rate``, each for a task
+    this server serves."""
+    concurrency, rates = options['concurrency'], options['rates']
+    available = registry.getAvailableTasks()
+    for name in sorted(set(concurrency) | set(rates)):
+        if name not in available:
+            raise usage.UsageError(
+                f'--limit/--rate {name}: this server has no task of that '
+                f'name (it has: {", ".join(sorted(available)) or "none"})')
+    return {name: Limit(concurrency.get(name), rates.get(name))
+            for name in set(concurrency) | set(rates)}
+
+
+def announceTasks(service):
+    """Record, in a store shared by several servers, the tasks this server
+    serves, before it takes a request: an add on any server is accepted
+    for them from then on."""
+    descriptions = {name: describe(task) for name, task in
+                    service.getAvailableTasks().items()}
+    try:
+        service.store.announce(descriptions, service.taskLimits(),
+                               time.time())
+    except Exception as error:
+        raise usage.UsageError(f'--store: cannot record this server\'s '
+                               f'tasks: {error}')
+
+
 def makeService(options):
     from twisted.internet import reactor
     try:
-        store = openStore(options['store'], options['server-id'])
+        store = openStore(options['store'], options['server-id'],
+                          options['heartbeat-timeout'])
     except Exception as error:
         raise usage.UsageError(f'--store {options["store"]}: {error}')
-    service = TaskService(store=store, registry=makeRegistry(options),
-                          timezone=options['timezone'] or cron.localZone())
+    registry = makeRegistry(options)
+    service = TaskService(store=store, registry=registry,
+                          timezone=options['timezone'] or cron.localZone(),
+                          limits=commandLineLimits(options, registry))
+    try:
+        service.taskLimits()
+    except InvalidArgument as error:
+        raise usage.UsageError(f'a task\'s limits: {error}')
+    if isShared(store):
+        announceTasks(service)
     relay = ThreadRelay(reactor)
     top = OrderedServices()
     StoreService(store).setServiceParent(top)
