@@ -12,7 +12,8 @@ from twisted.logger import globalLogPublisher
 from remotetask.core.limits import Limit, Rate
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.store import openStore
-from remotetask.store.postgresql import MIGRATIONS, PostgreSQLJobStore
+from remotetask.store.postgresql import (
+    MIGRATIONS, QUERIES, PostgreSQLJobStore)
 from tests.storecontract import StoreContractTests, claimOne, nextDueIn
 
 #: How long a test waits for something that should take milliseconds.
@@ -306,6 +307,26 @@ class TestPostgreSQLJobStore(StoreContractTests):
         self.store.heartbeat(201.0)
         assert [(row['id'], row['tasks']) for row in self.store.servers()
                 ] == [('server-a', {'echo': 'Echo', 'a': 'A'})]
+
+    def test_a_claim_seeks_each_tasks_queue_through_its_index(self):
+        """With many jobs finished and queued, of three tasks and with
+        priorities, the claim of queued jobs locks and takes each task's
+        first jobs through remotetask_jobs_queued, and reads no table
+        whole."""
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            connection.execute(
+                "INSERT INTO remotetask_jobs (task, status, input, created,"
+                " priority) SELECT (ARRAY['a', 'b', 'c'])[1 + i % 3], "
+                "CASE WHEN i % 2 = 0 THEN 'completed' ELSE 'queued' END, "
+                "'{}', 1.0, i % 11 - 5 FROM generate_series(1, 30000) AS i")
+            connection.execute('ANALYZE remotetask_jobs')
+            plan = '\n'.join(row[0] for row in connection.execute(
+                'EXPLAIN ' + QUERIES['claim_queued_jobs'], dict(
+                    token='t', owner='o', claimed=1.0, started=None,
+                    now=1.0, tasks=['a', 'c'], allowed=[10, 2], limit=10)))
+        assert 'Index Scan using remotetask_jobs_queued' in plan
+        assert 'LockRows' in plan
+        assert 'Seq Scan on remotetask_jobs' not in plan
 
     # Wake-ups
 
