@@ -258,8 +258,8 @@ class IJobStore(Interface):
         each status and task (combinations without jobs are left out)."""
 
     def oldestQueued(now):
-        """Return since when (epoch seconds) the queued job a claim at
-        ``now`` would take next has waited: its due time (a retry), else
+        """Return since when (epoch seconds) the oldest queued job due at
+        ``now`` has waited: its due time (a retry, a delayed add), else
         its creation. None when no queued job is due."""
 
     def newest(status=None, task=None, text=None, before=None, limit=50,

@@ -251,7 +251,7 @@ class TaskService(TaskRouting, JobRunning):
         return self.store.counts()
 
     def oldestQueued(self, now=None):
-        """Since when the queued job to be taken next has waited."""
+        """Since when the oldest queued job that is due has waited."""
         return self.store.oldestQueued(time.time() if now is None else now)
 
     @property

@@ -96,7 +96,7 @@ class StoreCollector:
             sum(row['count'] for row in counts if row['status'] == QUEUED))
         yield GaugeMetricFamily(
             'remotetask_oldest_queued_age_seconds',
-            'How long the queued job to be taken next has waited; 0 when '
+            'How long the oldest queued job that is due has waited; 0 when '
             'none is due.', 0.0 if since is None else max(0.0, self.now -
                                                           since))
 
