@@ -22,6 +22,14 @@ class ClaimSteps:
         for any task)."""
         raise NotImplementedError
 
+    def withWork(self, tasks, scheduled):
+        """Those of the limited ``tasks`` (sorted) that have a due job
+        this claim could take (a cron or delayed one only if
+        ``scheduled``): the others are left out of the claim, so that it
+        need not wait for their locks. A store whose claims never wait for
+        one another (one writer at a time) may return ``tasks``."""
+        return tasks
+
     def limitState(self, tasks):
         """``(running, starts)`` of the limited ``tasks`` (sorted), read
         once no other claim can change them (see ``Budget``)."""
@@ -49,6 +57,11 @@ def claimRuns(steps, limit, nextDue, scheduled, tasks, limits, now):
         tasks = steps.claimableTasks()
     limits = {task: value for task, value in (limits or {}).items()
               if value and task in set(tasks)}
+    if limits:
+        busy = steps.withWork(sorted(limits), scheduled)
+        tasks = [task for task in tasks if task not in limits or
+                 task in busy]
+        limits = {task: limits[task] for task in busy}
     running, starts = (steps.limitState(sorted(limits)) if limits
                        else ({}, {}))
     budget = Budget(tasks, limits, running, starts, now)

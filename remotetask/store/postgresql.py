@@ -592,6 +592,11 @@ class _PostgreSQLClaim(ClaimSteps):
     def claimableTasks(self):
         return [row['task'] for row in self._rows('claimable_tasks')]
 
+    def withWork(self, tasks, scheduled):
+        return [row['task'] for row in self._rows(
+            'limited_with_work', tasks=tasks, now=self.claimed['now'],
+            scheduled=scheduled)]
+
     def limitState(self, tasks):
         # The lock first, in a statement of its own (see
         # claim_limited_tasks); a row missing is made, then locked.

@@ -364,6 +364,22 @@ SELECT task FROM queued WHERE task IS NOT NULL
 UNION
 SELECT task FROM remotetask_jobs WHERE status IN ('cronjob', 'delayed');
 
+-- name: limited_with_work
+-- Those of the limited %(tasks)s that have a job this claim could take: a
+-- due queued one (through remotetask_jobs_queued) or, when %(scheduled)s,
+-- a due cron or delayed one. The claim locks the rows of these alone and
+-- leaves the others out, so that a limited task with nothing to do never
+-- makes the servers' claims wait for one another.
+SELECT limited.task FROM unnest(%(tasks)s::text[]) AS limited (task)
+WHERE EXISTS (SELECT 1 FROM remotetask_jobs
+              WHERE status = 'queued' AND task = limited.task
+                AND (due IS NULL OR due <= %(now)s))
+   OR (%(scheduled)s AND EXISTS (
+           SELECT 1 FROM remotetask_jobs
+           WHERE status IN ('cronjob', 'delayed') AND task = limited.task
+             AND due <= %(now)s))
+ORDER BY limited.task;
+
 -- name: add_limited_tasks
 -- The rows claim_limited_tasks locks, made where missing (a server makes
 -- its limited tasks' when it starts).

@@ -265,6 +265,37 @@ class TestPostgreSQLJobStore(StoreContractTests):
                             "WHERE task = 'api'")
         assert len(starts[0][0]) == 5
 
+    def test_a_claim_waits_for_a_limited_tasks_lock_only_with_its_work(
+            self):
+        """While another server's claim holds a limited task's row, a
+        claim waits for it only if that task has a due job; with none, it
+        leaves the task out and takes the others' jobs at once."""
+        limits = {'slow': Limit(1, None)}
+        self.store.announce({}, ['slow'], 1.0)
+        free = self.add(task='fast')
+        with psycopg.connect(self.dsn) as holder:
+            holder.execute("SELECT * FROM remotetask_limits "
+                           "WHERE task = 'slow' FOR UPDATE")
+            done = []
+            claimer = threading.Thread(target=lambda: done.append(
+                self.claimed(tasks=['slow', 'fast'], limits=limits)))
+            claimer.start()
+            claimer.join(PATIENCE)
+            assert done == [[free]]
+            queued = self.add(task='slow')
+            claimer = threading.Thread(target=lambda: done.append(
+                self.claimed(tasks=['slow', 'fast'], limits=limits)))
+            claimer.start()
+            deadline = time.monotonic() + PATIENCE
+            while not self.query(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND wait_event_type = 'Lock'"):
+                assert time.monotonic() < deadline, 'the claim never waited'
+                time.sleep(0.01)
+            holder.rollback()
+            claimer.join(PATIENCE)
+        assert done == [[free], [queued]]
+
     def test_servers_adding_one_key_at_once_make_one_job(self):
         """Twelve threads on three servers adding the same key at once,
         some in batches, all get the one job's id."""
