@@ -321,8 +321,8 @@ def printReport(sizes, results):
           f'echo, limited (5 at once: saturated after its first claims) and '
           f'rated (100/s), with priorities from -5 to 5; claims there seek '
           f'each task\'s queue and read and write the limits\' state.')
-    print(f'\nEach add()/processNext()/claim() repetition ran on a fresh copy of the '
-          f'filled file. Before clean(), even-numbered queued jobs were '
+    print(f'\nEach add()/processNext()/claim() repetition ran on a fresh '
+          f'copy of the filled file. Before clean(), even-numbered queued jobs were '
           f'marked completed by one direct SQL UPDATE on the file, not '
           f'processed ({"/".join(number(r["marked"]) for r in results)}).')
     print(f'\nEXPLAIN QUERY PLAN at {names[-1]} jobs '

@@ -73,7 +73,8 @@ CREATE INDEX jobs_queued ON jobs (task, priority DESC, id)
     WHERE status = 'queued';
 -- At most one unfinished job per task and key.
 CREATE UNIQUE INDEX jobs_key ON jobs (task, key)
-    WHERE key IS NOT NULL AND status IN ('queued', 'processing', 'start later');
+    WHERE key IS NOT NULL
+      AND status IN ('queued', 'processing', 'start later');
 -- The last starts of each rate-limited task (a JSON array of epoch
 -- seconds, oldest first, at most as many as the rate allows).
 CREATE TABLE limits (
