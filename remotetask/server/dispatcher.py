@@ -60,6 +60,7 @@ class Dispatcher(Service):
         #: Runs claimed here and handed to the pool, not yet recorded.
         self.held = {}
         self._started = set()
+        self._limited = False
         self._drained = None
         self._loop = self._loopDone = None
         self._lastMisfires = self._lastPoll = None
@@ -85,9 +86,11 @@ class Dispatcher(Service):
         """``jobid`` ended (``status`` None: not told which way, or
         ``jobid`` None: ends may have gone unheard). Here or on another
         server, an end may leave room under a task's concurrency limit for
-        a job held back: the feeder looks at once, rather than at the next
-        tick."""
-        self.feeder.wake()
+        a job held back: with limited tasks, the feeder looks at once,
+        rather than at the next tick (without, an end makes no job
+        claimable, and idle servers need not claim at every end)."""
+        if self._limited:
+            self.feeder.wake()
         if jobid is None:
             self.catchUp()
             return
@@ -249,6 +252,7 @@ class Dispatcher(Service):
         super().startService()
         self._lastPoll = self.clock.seconds()
         self._recovered = self._recovering = False
+        self._limited = bool(self.service.taskLimits())
         yield self._recover()
         yield self._misfires()
         if self.running:

@@ -11,7 +11,8 @@ from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING
 from remotetask.server.dispatcher import Dispatcher
 from remotetask.server.processpool import STOPPED
 from tests import tasks
-from tests.server.fakes import FakePool, makeService, synchronous
+from tests.server.fakes import (
+    FakePool, HeldWrites, makeService, synchronous)
 
 
 def direct(function, *args):
@@ -208,3 +209,21 @@ def test_a_claimed_job_of_a_task_this_server_lost_goes_back_unfailed():
     clock.advance(1)
     assert given(pool) == [] and ended == []
     assert service.getStatus(jobid) == 'queued'
+
+
+def test_without_limits_an_end_elsewhere_claims_nothing():
+    """Without limited tasks an end on another server makes no job
+    claimable, so it sends no claim to the store (idle servers of a busy
+    cluster would otherwise claim at every end)."""
+    writes = HeldWrites()
+    dispatcher, service, pool, clock, _ = makeDispatcher(write=writes)
+    dispatcher.startService()
+    while writes.calls:
+        writes.runNext()
+    dispatcher.feeder.startFeeding()
+    dispatcher.ended(99, 'completed')
+    assert writes.calls == []
+    service.limits['echo'] = Limit(1, None)
+    dispatcher._limited = bool(service.taskLimits())
+    dispatcher.ended(99, 'completed')
+    assert [call[1] for call in writes.calls] == [service.claim]
