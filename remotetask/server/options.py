@@ -121,7 +121,8 @@ class Options(usage.Options):
          'logged).', float],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
-         "a server's running jobs are put back in the queue.", float],
+         "a server's running jobs are put back in the queue, and its "
+         'tasks are no longer accepted on its account.', float],
     ]
 
     def __init__(self):
