@@ -54,7 +54,7 @@ def parseAddOptions(value):
     unknown = sorted(set(value) - set(MEMBERS), key=str)
     if unknown:
         raise InvalidArgument(
-            f'options has unknown members: {", ".join(map(str, unknown))} '
+            f'options has unknown members: {", ".join(map(repr, unknown))} '
             f'(known: {", ".join(MEMBERS)}).')
     for name, given in value.items():
         need(f'options.{name}', given, *MEMBERS[name].kinds)

@@ -257,7 +257,7 @@ def test_a_body_over_the_limit_gets_fault_7(target, chunked):
     ('add', ('echo', None, 'no'), INVALID,
      'startLater (or a struct of options) must be bool or dict'),
     ('add', ('echo', None, {'priority': 1, 'urgent': True}), INVALID,
-     'options has unknown members: urgent'),
+     "options has unknown members: 'urgent'"),
     ('add', ('echo', None, {'priority': 1.5}), INVALID,
      'options.priority must be int, not float'),
     ('add', ('echo', None, {'priority': 101}), INVALID,

@@ -130,7 +130,7 @@ async def test_add_checks_task_and_input(web):
         ({'task': 'nope', 'input': 1}, 'no task named'),
         ({'task': 'echo', 'input': 2 ** 40}, 'integer'),
         ({'task': 'echo', 'startLater': 'yes'}, 'startLater'),
-        ({'task': 'echo', 'extra': 1}, 'unknown members: extra'),
+        ({'task': 'echo', 'extra': 1}, "unknown members: 'extra'"),
         ({'task': 'echo', 'priority': 'high'}, 'priority must be int'),
         ({'task': 'echo', 'delay': -1}, 'delay must be'),
         (['echo'], 'Send {"task"'),
