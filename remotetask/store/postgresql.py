@@ -9,7 +9,6 @@ waiting on one another.
 """
 
 import contextlib
-import json
 import os
 import secrets
 import socket
@@ -27,18 +26,15 @@ from remotetask.errors import (
 from remotetask.core.status import FINISHED, QUEUED
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
-from remotetask.store.claiming import ClaimSteps, claimRuns
+from remotetask.store.claiming import claimRuns
+from remotetask.store.pgclaim import PostgreSQLClaim
 from remotetask.store.pglisten import NotificationListener, reason as _reason
+from remotetask.store.pgservers import SharedServers
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('postgresql.sql')
 MIGRATIONS = migrations(QUERIES)
 
-#: The order claimed rows are handed out in (RETURNING has none of its
-#: own): delayed jobs by due time, queued ones by priority, then id, as
-#: the queries chose.
-_CLAIM_ORDER = {'delayed': lambda row: (row['due'], row['id']),
-                'queued': lambda row: (-row['priority'], row['id'])}
 
 
 def defaultServerId():
@@ -60,7 +56,7 @@ def _isJobId(jobid):
 
 
 @implementer(IJobStore)
-class PostgreSQLJobStore(NotificationListener):
+class PostgreSQLJobStore(SharedServers, NotificationListener):
     """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
 
     ``dsn`` is a libpq connection string or URL; its parameters win over
@@ -80,6 +76,7 @@ class PostgreSQLJobStore(NotificationListener):
     """
 
     log = Logger()
+    queries = QUERIES
 
     def __init__(self, dsn, serverId=None, heartbeatTimeout=30.0):
         try:
@@ -386,7 +383,7 @@ class PostgreSQLJobStore(NotificationListener):
         claimed = dict(now=now, token=token, started=started,
                        owner=self.serverId, claimed=now)
         return self._run(lambda connection: claimRuns(
-            _PostgreSQLClaim(connection, claimed), limit, nextDue,
+            PostgreSQLClaim(connection, QUERIES, claimed), limit, nextDue,
             scheduled, tasks, limits, now))
 
     def markStarted(self, runs, now):
@@ -504,70 +501,6 @@ class PostgreSQLJobStore(NotificationListener):
     def runNow(self, jobid, now):
         return self._changeOne('run_now', True, id=jobid, now=now)
 
-    # Beyond IJobStore: several servers on one database.
-
-    def servers(self):
-        """Return ``[{id, heartbeat, tasks, running}]``: the servers sharing
-        the database, when each last heartbeated, the tasks each serves
-        ({name: description}) and how many jobs each is running; for the
-        dashboard's workers view."""
-        return self._all('list_servers')
-
-    def heartbeat(self, now):
-        """Record that this server (``serverId``) is alive at ``now``,
-        serving ``tasks``."""
-        self._count('heartbeat', id=self.serverId, now=now,
-                    tasks=json.dumps(self.tasks))
-
-    def announce(self, tasks, limited, now):
-        """Record that this server serves ``tasks`` ({name: description})
-        from ``now`` on, with a heartbeat; make the rows that claims of the
-        ``limited`` tasks lock."""
-        self.tasks = dict(tasks)
-
-        def announce(connection):
-            connection.execute(QUERIES['heartbeat'], dict(
-                id=self.serverId, now=now, tasks=json.dumps(self.tasks)))
-            if limited:
-                connection.execute(QUERIES['add_limited_tasks'],
-                                   dict(tasks=sorted(limited)))
-        self._run(announce)
-
-    def withdraw(self):
-        """Serve no task any more (the server is stopping); the
-        heartbeat row stays until it is old, as recovery goes by it."""
-        self.tasks = {}
-        self._count('withdraw_tasks', id=self.serverId)
-
-    def servedTasks(self, now):
-        """``{task: {description, servers}}`` for every task that a
-        server alive at ``now`` serves."""
-        return {row['task']: dict(description=row['description'],
-                                  servers=row['servers'])
-                for row in self._all('served_tasks',
-                                     cutoff=now - self.heartbeatTimeout)}
-
-    def recoverLost(self, now, timeout):
-        """Put back in the queue the jobs held by servers that have not
-        heartbeated for ``timeout`` seconds; return their ids, ascending.
-
-        A job that started less than ``timeout`` ago is left alone even if
-        its server never heartbeated, so a server that heartbeats at least
-        every ``timeout`` seconds, from its start, keeps its jobs. The lost
-        servers' heartbeat rows are forgotten.
-        """
-        cutoff = now - timeout
-
-        def recover(connection):
-            ids = sorted(row['id'] for row in connection.execute(
-                QUERIES['requeue_lost_claims'], dict(cutoff=cutoff)))
-            connection.execute(QUERIES['forget_lost_servers'],
-                               dict(cutoff=cutoff))
-            if ids:
-                connection.execute(QUERIES['notify_jobs'])
-            return ids
-        return self._run(recover)
-
     def close(self):
         with self._lock:
             listeners, self._listeners = self._listeners, set()
@@ -578,56 +511,3 @@ class PostgreSQLJobStore(NotificationListener):
             connection.close()
         self._local = threading.local()
 
-
-class _PostgreSQLClaim(ClaimSteps):
-    """A claim's steps on one connection, inside its transaction."""
-
-    def __init__(self, connection, claimed):
-        self.connection = connection
-        self.claimed = claimed
-
-    def _rows(self, name, **params):
-        return self.connection.execute(QUERIES[name], params).fetchall()
-
-    def claimableTasks(self):
-        return [row['task'] for row in self._rows('claimable_tasks')]
-
-    def withWork(self, tasks, scheduled):
-        return [row['task'] for row in self._rows(
-            'limited_with_work', tasks=tasks, now=self.claimed['now'],
-            scheduled=scheduled)]
-
-    def limitState(self, tasks):
-        # The lock first, in a statement of its own (see
-        # claim_limited_tasks); a row missing is made, then locked.
-        rows = self._rows('claim_limited_tasks', tasks=tasks)
-        if len(rows) < len(tasks):
-            self.connection.execute(QUERIES['add_limited_tasks'],
-                                    dict(tasks=tasks))
-            rows = self._rows('claim_limited_tasks', tasks=tasks)
-        starts = {row['task']: row['starts'] for row in rows}
-        running = {row['task']: row['running']
-                   for row in self._rows('running_counts', tasks=tasks)}
-        return running, starts
-
-    def cronRun(self, tasks, nextDue):
-        now = self.claimed['now']
-        row = self.connection.execute(QUERIES['due_cron_job'], dict(
-            now=now, tasks=tasks)).fetchone()
-        if row is None:
-            return None
-        return self.connection.execute(QUERIES['claim_cron_job'], dict(
-            self.claimed, id=row['id'], due=row['due'],
-            next=nextDue(row, now))).fetchone()
-
-    def claimBatch(self, kind, allowed, limit):
-        tasks = sorted(allowed)
-        found = self._rows(f'claim_{kind}_jobs', **self.claimed, tasks=tasks,
-                           allowed=[allowed[task] for task in tasks],
-                           limit=limit)
-        return sorted(found, key=_CLAIM_ORDER[kind])
-
-    def saveStarts(self, logs):
-        tasks = sorted(logs)
-        self.connection.execute(QUERIES['save_rate_starts'], dict(
-            tasks=tasks, starts=[json.dumps(logs[task]) for task in tasks]))

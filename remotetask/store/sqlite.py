@@ -17,7 +17,8 @@ from remotetask.core.entries import Entry
 from remotetask.errors import NoSuchJob, NotAllowed, StoreUnavailable
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
-from remotetask.store.claiming import ClaimSteps, claimRuns
+from remotetask.store.claiming import claimRuns
+from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('sqlite.sql')
@@ -41,13 +42,6 @@ class _Rows(list):
 
 def _isStorableId(jobid):
     return type(jobid) is int and -2 ** 63 <= jobid < 2 ** 63
-
-
-#: The order claimed rows are handed out in (RETURNING has none of its
-#: own): delayed jobs by due time, queued ones by priority, then id, as
-#: the queries chose.
-_CLAIM_ORDER = {'delayed': lambda row: (row['due'], row['id']),
-                'queued': lambda row: (-row['priority'], row['id'])}
 
 
 def _statements(script):
@@ -353,7 +347,7 @@ class SQLiteJobStore:
         # limits' counts between reading them and claiming.
         with self._transaction() as connection:
             return claimRuns(
-                _SQLiteClaim(connection, dict(
+                SQLiteClaim(connection, QUERIES, dict(
                     now=now, token=token, started=started, claimed=now,
                     server=self.serverId)),
                 limit, nextDue, scheduled, tasks, limits, now)
@@ -469,44 +463,3 @@ class SQLiteJobStore:
         self._local = threading.local()
 
 
-
-class _SQLiteClaim(ClaimSteps):
-    """A claim's steps on one connection, inside its transaction; JSON
-    arrays and objects carry the tasks and how many of each to take."""
-
-    def __init__(self, connection, claimed):
-        self.connection = connection
-        self.claimed = claimed
-
-    def _rows(self, name, **params):
-        return self.connection.execute(QUERIES[name], params).fetchall()
-
-    def claimableTasks(self):
-        return [row['task'] for row in self._rows('claimable_tasks')]
-
-    def limitState(self, tasks):
-        tasks = json.dumps(tasks)
-        running = {row['task']: row['running']
-                   for row in self._rows('running_counts', tasks=tasks)}
-        starts = {row['task']: json.loads(row['starts'])
-                  for row in self._rows('rate_starts', tasks=tasks)}
-        return running, starts
-
-    def cronRun(self, tasks, nextDue):
-        row = self.connection.execute(QUERIES['due_cron_job'], dict(
-            now=self.claimed['now'], tasks=json.dumps(tasks))).fetchone()
-        if row is None:
-            return None
-        return self.connection.execute(QUERIES['claim_cron_job'], dict(
-            self.claimed, id=row['id'], due=row['due'],
-            next=nextDue(row, self.claimed['now']))).fetchone()
-
-    def claimBatch(self, kind, allowed, limit):
-        found = self._rows(f'claim_{kind}_jobs', **self.claimed,
-                           allowed=json.dumps(allowed), limit=limit)
-        return sorted(found, key=_CLAIM_ORDER[kind])
-
-    def saveStarts(self, logs):
-        for task, starts in logs.items():
-            self.connection.execute(QUERIES['save_rate_starts'], dict(
-                task=task, starts=json.dumps(starts)))
