@@ -30,9 +30,19 @@ LOOKUPS = 5_000     # random ids per repetition
 CLAIMS = 2_000      # processNext() calls per repetition (at most N)
 REPS = 3            # repetitions of the cheap measurements; the median is kept
 WORKCALLS = 100     # calls over which instructions and statements are averaged
-PLANNED = ('get_job', 'unscheduled_jobs', 'due_cron_job', 'claim_delayed_job',
-           'claim_queued_job', 'finish_job', 'job_ids', 'clean_jobs',
-           'count_jobs')
+CLAIM = 10          # jobs per claim() in the claim measurements
+CLAIMWORK = 20      # claims over which their instructions are averaged
+PLANNED = ('get_job', 'unscheduled_jobs', 'due_cron_job', 'claim_delayed_jobs',
+           'claim_queued_jobs', 'claimable_tasks', 'running_counts',
+           'keyed_job', 'finish_job', 'job_ids', 'clean_jobs', 'count_jobs')
+#: Realistic values for the parameters of the planned queries (others None).
+PLAN_PARAMS = dict(allowed='{"echo": 10, "rated": 3}', limit=CLAIM,
+                   tasks='["limited", "rated"]', task='echo', key='k',
+                   now=1e10)
+#: The ranked store: jobs of three tasks, priorities -5..5, and limits:
+#: ``limited`` runs at most 5 at once (saturated after the first claims),
+#: ``rated`` starts at most 100 a second.
+RANKED_TASKS = ('echo', 'limited', 'rated')
 
 
 def memoryMiB():
@@ -81,24 +91,67 @@ def watching(store, steps=True):
         connection.set_trace_callback(None)
 
 
-def work(store, call):
-    """SQLite VM instructions and statements per ``call()``, averaged."""
+def work(store, call, calls=WORKCALLS):
+    """SQLite VM instructions and statements per ``call()``, averaged over
+    ``calls`` calls."""
     with watching(store) as seen:
-        for _ in range(WORKCALLS):
+        for _ in range(calls):
             call()
-    return seen['steps'] / WORKCALLS, len(seen['sql']) / WORKCALLS
+    return seen['steps'] / calls, len(seen['sql']) / calls
 
 
-def openService(path):
-    """A TaskService on the SQLite file ``path`` with one task, echo."""
+def openService(path, ranked=False):
+    """A TaskService on the SQLite file ``path`` with one task, echo, and
+    for the ranked store two limited ones (see RANKED_TASKS)."""
     from remotetask import SimpleTask, TaskService
     from remotetask.store import SQLiteJobStore
     service = TaskService(store=SQLiteJobStore(path))
     service.registry.register('echo', SimpleTask(lambda x: x))
+    if ranked:
+        service.registry.register('limited', SimpleTask(lambda x: x,
+                                                        concurrency=5))
+        service.registry.register('rated', SimpleTask(lambda x: x,
+                                                      rate='100/s'))
     return service
 
 
-def onScratch(path, measure):
+def claimMany(service):
+    """One claim of up to CLAIM queued jobs, as the daemon's feeder makes
+    it at a wake-up (no cron or delayed search), left claimed."""
+    service.claim(CLAIM, None, None, scheduled=False)
+
+
+def fill(service, n, ranked):
+    """``n`` jobs in addMany batches: all echo at priority 0, or (ranked)
+    the three tasks in turn with priorities from -5 to 5."""
+    chooser = random.Random(n)
+    for first in range(0, n, BATCH):
+        service.addMany([
+            (RANKED_TASKS[k % 3], {'i': k},
+             dict(priority=chooser.randint(-5, 5))) if ranked
+            else ('echo', {'i': k}, False)
+            for k in range(first, min(n, first + BATCH))])
+
+
+def measureRanked(n, directory):
+    """Claims on a store of ``n`` jobs of three tasks with priorities and
+    limits in play: time per claim, and VM instructions and statements."""
+    path = os.path.join(directory, f'ranked-{n}.sqlite')
+    service = openService(path, ranked=True)
+    fill(service, n, ranked=True)
+    # A third of the jobs are echo's, and most claims take echo jobs only
+    # (limited is saturated, rated soon held back): no more claims than
+    # find ten of them.
+    claims = range(min(CLAIMS, n // (3 * CLAIM)))
+    figures = dict(claimRanked=onScratch(path, lambda scratch: latencies(
+        lambda _: claimMany(scratch), claims), ranked=True))
+    figures['claimRankedWork'] = onScratch(path, lambda scratch: work(
+        scratch.store, lambda: claimMany(scratch), CLAIMWORK), ranked=True)
+    service.store.close()
+    return figures
+
+
+def onScratch(path, measure, ranked=False):
     """Median of REPS runs of ``measure(service)``, each on a fresh copy of
     the store at ``path``: add() and processNext() change the store, and a
     1k store that took 2,000 adds would be a 3k store."""
@@ -108,7 +161,7 @@ def onScratch(path, measure):
             with contextlib.closing(sqlite3.connect(path)) as source, \
                     contextlib.closing(sqlite3.connect(copy)) as target:
                 source.backup(target)
-            service = openService(copy)
+            service = openService(copy, ranked)
             try:
                 return measure(service)
             finally:
@@ -138,7 +191,7 @@ def measureClean(service):
     """clean()'s rows, seconds and the DELETE statements it ran."""
     with watching(service.store, steps=False) as seen:
         start = time.perf_counter()
-        cleaned = service.clean()
+        cleaned = service.removeFinished()
         seconds = time.perf_counter() - start
     deletes = sum('DELETE' in line.upper() for sql in seen['sql']
                   for line in sql.splitlines() if not line.startswith('--'))
@@ -152,7 +205,8 @@ def queryPlans(path):
     plans = {}
     with contextlib.closing(sqlite3.connect(path)) as db:
         for name in PLANNED:
-            params = dict.fromkeys(re.findall(r':(\w+)', QUERIES[name]))
+            params = {key: PLAN_PARAMS.get(key) for key in
+                      re.findall(r':(\w+)', QUERIES[name])}
             plans[name] = [row[3] for row in db.execute(
                 'EXPLAIN QUERY PLAN ' + QUERIES[name], params)]
     return plans
@@ -167,9 +221,7 @@ def measureSize(n, directory):
     figures = dict(rssStart=memoryMiB()[0], synchronous=(
         'OFF', 'NORMAL', 'FULL', 'EXTRA')[synchronous])
     start = time.perf_counter()
-    for first in range(0, n, BATCH):
-        service.addMany([('echo', {'i': k}, False)
-                         for k in range(first, min(n, first + BATCH))])
+    fill(service, n, ranked=False)
     figures.update(fillRate=n / (time.perf_counter() - start),
                    fileMiB=sum(map(os.path.getsize, glob.glob(path + '*')))
                    / 2 ** 20,
@@ -184,6 +236,10 @@ def measureSize(n, directory):
     figures['processNext'] = onScratch(path, lambda scratch: latencies(
         lambda _: claimOne(scratch), range(min(CLAIMS, n))))
     figures['processNextWork'] = work(service.store, service.processNext)
+    figures['claim'] = onScratch(path, lambda scratch: latencies(
+        lambda _: claimMany(scratch), range(min(CLAIMS, n // CLAIM))))
+    figures['claimWork'] = onScratch(path, lambda scratch: work(
+        scratch.store, lambda: claimMany(scratch), CLAIMWORK))
     figures['len'] = latencies(lambda _: len(service.jobs), range(5))
     start = time.perf_counter()
     seen = sum(1 for jobid in service.jobs)
@@ -196,13 +252,16 @@ def measureSize(n, directory):
     figures.update(measureClean(service))
     figures.update(rssPeak=memoryMiB()[1], plans=queryPlans(path))
     service.store.close()
+    figures.update(measureRanked(n, directory))
     return figures
 
 
 TIMED = (('add(), 1 job/transaction', 'add'),
          ('getStatus(random id)', 'getStatus'),
          ('getResult(random completed id)', 'getResult'),
-         ('processNext(), claim+run+finish', 'processNext'))
+         ('processNext(), claim+run+finish', 'processNext'),
+         (f'claim({CLAIM}), one task, priority 0', 'claim'),
+         (f'claim({CLAIM}), 3 tasks, priorities, limits', 'claimRanked'))
 ROWS = (  # (metric, key in the figures[, index])
     ('fill, addMany in 10k batches (jobs/s)', 'fillRate'),
     ('files on disk after fill, db+wal+shm (MiB)', 'fileMiB'),
@@ -213,6 +272,13 @@ ROWS = (  # (metric, key in the figures[, index])
     ('getStatus: SQLite VM instructions/call', 'getStatusWork', 0),
     ('processNext: SQLite VM instructions/call', 'processNextWork', 0),
     ('processNext: SQL statements/call', 'processNextWork', 1),
+    (f'claim({CLAIM}), one task: SQLite VM instructions/call', 'claimWork',
+     0),
+    (f'claim({CLAIM}), one task: SQL statements/call', 'claimWork', 1),
+    (f'claim({CLAIM}), ranked and limited: SQLite VM instructions/call',
+     'claimRankedWork', 0),
+    (f'claim({CLAIM}), ranked and limited: SQL statements/call',
+     'claimRankedWork', 1),
     ('len(service.jobs), a count(*), median (us)', 'len', 0),
     ('iterate all ids, for id in service.jobs (s)', 'iterate'),
     ('ids iterated', 'iterated'),
@@ -251,15 +317,22 @@ def printReport(sizes, results):
     for row in table:
         print('  '.join([row[0].ljust(widths[0])] + [
             cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]))
-    print(f'\nEach add()/processNext() repetition ran on a fresh copy of the '
-          f'filled file. Before clean(), even-numbered queued jobs were '
+    print(f'\nThe ranked store holds the same number of jobs, of the tasks '
+          f'echo, limited (5 at once: saturated after its first claims) and '
+          f'rated (100/s), with priorities from -5 to 5; claims there seek '
+          f'each task\'s queue and read and write the limits\' state.')
+    print(f'\nEach add()/processNext()/claim() repetition ran on a fresh '
+          f'copy of the filled file. Before clean(), even-numbered queued jobs were '
           f'marked completed by one direct SQL UPDATE on the file, not '
           f'processed ({"/".join(number(r["marked"]) for r in results)}).')
     print(f'\nEXPLAIN QUERY PLAN at {names[-1]} jobs '
-          '(SEARCH = index seek; SCAN = reads all of what it names):')
+          '(SEARCH = index seek; SCAN = reads all of what it names: the jobs '
+          'table only in count_jobs, elsewhere a parameter\'s few values '
+          '(json_each) or a claim\'s few candidates):')
     for name, details in results[-1]['plans'].items():
         for detail in details:
-            flag = '   <-- SCAN' if detail.startswith('SCAN') else ''
+            flag = '   <-- SCAN of jobs' if detail.startswith(
+                ('SCAN jobs', 'SCAN job ')) else ''
             print(f'  {name:18} {detail}{flag}')
 
 

@@ -34,7 +34,14 @@ def cmdTasks(server, args):
 
 
 def cmdAdd(server, args):
-    jobid = server.add(args.task, parseJSON(args.input), args.start_later)
+    options = {name: value for name, value in (
+        ('priority', args.priority), ('key', args.key),
+        ('delay', args.delay)) if value is not None}
+    if options:
+        options['startLater'] = args.start_later
+    # The legacy boolean when no option is given: older servers take it.
+    jobid = server.add(args.task, parseJSON(args.input),
+                       options or args.start_later)
     if not args.wait:
         print(jobid)
         return
@@ -266,6 +273,13 @@ def makeParser():
                      help='the input, as JSON (default: null)')
     sub.add_argument('--start-later', action='store_true',
                      help='wait for "remotetask start ID" before running')
+    sub.add_argument('--priority', type=int, metavar='N',
+                     help='-100 to 100 (default 0); higher runs first')
+    sub.add_argument('--key', metavar='KEY',
+                     help='while an unfinished job of the task has this key, '
+                          'print its id and add nothing')
+    sub.add_argument('--delay', type=float, metavar='SECONDS',
+                     help='wait this long before the job may start')
     sub.add_argument('--wait', action='store_true',
                      help='wait for the job, showing progress, and print '
                           'its result')

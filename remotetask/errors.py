@@ -69,6 +69,11 @@ class NotAllowed(RemoteTaskError):
 
     faultCode = 5
 
+    @classmethod
+    def keyHeld(cls, jobid, holder):
+        return cls(f'Job {jobid} cannot be queued again while job {holder} '
+                   f'of its task, with the same key, has not finished.')
+
 
 class StoreUnavailable(RemoteTaskError):
     """The job store is not available right now; nothing was changed, so

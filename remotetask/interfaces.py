@@ -36,6 +36,12 @@ class IJob(Interface):
     started = Attribute('When the job (last) started, or None.')
     completed = Attribute('When the job (last) ended, or None.')
     attempts = Attribute('How many times the job was started.')
+    priority = Attribute('Its priority: jobs with a higher one run first.')
+    key = Attribute('Its unique key among the unfinished jobs of its task, '
+                    'or None.')
+    maxAttempts = Attribute("How many times it may start, or None for its "
+                            "task's maxAttempts.")
+    server = Attribute('The server that last started a run of it, or None.')
 
 
 class ICronJob(IJob):
@@ -81,10 +87,20 @@ class IJobStore(Interface):
     (``remotetask.core.codec``); the store keeps the text as it is. Rows are
     returned as dicts with the keys ``id, task, status, input, output,
     error, traceback, created, started, completed, schedule, due, attempts,
-    token, history, missed, claimed``; times are epoch seconds (float) or
-    None; ``history`` is None or a JSON array of the failed attempts;
-    ``missed`` counts a cron job's due times that passed without a run;
-    ``claimed`` is when the current claim was made.
+    token, history, missed, claimed, priority, key, maxattempts, server``;
+    times are epoch seconds (float) or None; ``history`` is None or a JSON
+    array of the failed attempts; ``missed`` counts a cron job's due times
+    that passed without a run; ``claimed`` is when the current claim was
+    made; ``priority`` orders claims (higher first); ``key`` is the job's
+    unique key or None; ``maxattempts`` its own number of attempts, None for
+    its task's; ``server`` the ``serverId`` of the store that last started
+    a run of it (None for a store without one), kept after the run.
+
+    Unique keys: while a job of a task with a key is unfinished (``queued``,
+    ``processing`` or ``start later``), adding another job of that task
+    with that key adds nothing and returns the first one's id, atomically
+    however many threads, processes or servers add at once, within a
+    batch too.
 
     Durability: when a method that writes returns, the write is committed
     and survives the death of the process (``kill -9``). A method that
@@ -105,9 +121,17 @@ class IJobStore(Interface):
 
     Claiming: ``claim`` hands each due run to exactly one caller, even with
     many threads, processes or servers claiming at once, and never skips a
-    due job. Cron runs come first, then delayed jobs, then queued jobs in
-    id order; queued jobs are claimed by one statement however many are
-    asked for. A claimed queued or delayed job is ``processing`` with a
+    due job it may take. Cron runs come first, then delayed jobs, then
+    queued jobs, highest priority first, then in id order; queued jobs are
+    claimed by one statement however many are asked for, each task's
+    through an index, so that a claim costs the same however many jobs
+    wait. Only jobs of the tasks asked for are claimed. A task's limits
+    (``remotetask.core.limits``) hold for its jobs' runs however many
+    claims run at once, on one store or several servers: at most
+    ``concurrency`` of them hold a claim at any time, and at most
+    ``rate.count`` are claimed in any ``rate.seconds``; a job held back by
+    a limit stays as it was (not an attempt), and other tasks' jobs are
+    claimed past it. A claimed queued or delayed job is ``processing`` with a
     fresh ``token``; a claimed cron job keeps status ``cronjob``, its
     ``due`` moves on to the next run (missed runs coalesce into one), and
     it gets a token too. ``finish`` succeeds only with the token of the
@@ -132,12 +156,17 @@ class IJobStore(Interface):
     several short pages to find, and each page still costs a bounded time.
     """
 
-    def add(task, input, status, schedule, now):
-        """Store a new job and return its id."""
+    def add(task, input, status, schedule, now, priority=0, key=None,
+            due=None, maxAttempts=None):
+        """Store a new job and return its id; with a ``key`` held by an
+        unfinished job of ``task``, store nothing and return that job's
+        id. ``due`` (epoch seconds): a queued job is not claimed before."""
 
     def addMany(entries, now):
-        """Store ``(task, input, status, schedule)`` tuples in one
-        transaction; return their ids in order. All or nothing."""
+        """Store ``remotetask.core.entries.Entry`` tuples (a plain ``(task,
+        input, status, schedule)`` is one with the defaults) in one
+        transaction, as ``add`` does each; return their ids in order. All
+        or nothing."""
 
     def get(jobid):
         """Return the row of ``jobid``; ``NoSuchJob`` if there is none."""
@@ -166,7 +195,8 @@ class IJobStore(Interface):
         """Give every cron and delayed job that has no due time yet the due
         time ``firstDue(row, now)``; return how many were scheduled."""
 
-    def claim(now, limit, token, nextDue, started=None, scheduled=True):
+    def claim(now, limit, token, nextDue, started=None, scheduled=True,
+              tasks=None, limits=None):
         """Claim up to ``limit`` runs due at ``now``, marking each with
         ``token``; return their rows (after the claim), in the order they
         should run. ``nextDue(row, now)`` gives a cron job's next due time.
@@ -174,7 +204,9 @@ class IJobStore(Interface):
         attempt counted; None leaves that to ``markStarted``. With
         ``scheduled`` False only queued jobs are looked at (no cron or
         delayed search: the cheap claim a dispatcher makes at every
-        wake-up)."""
+        wake-up). ``tasks``: the names of the tasks whose jobs may be
+        claimed (None: any); ``limits``: ``{task: Limit}`` of those that
+        have limits."""
 
     def markStarted(runs, now):
         """Record that the claimed runs ``[(jobid, token)]`` began at
@@ -226,8 +258,8 @@ class IJobStore(Interface):
         each status and task (combinations without jobs are left out)."""
 
     def oldestQueued(now):
-        """Return since when (epoch seconds) the queued job a claim at
-        ``now`` would take next has waited: its due time (a retry), else
+        """Return since when (epoch seconds) the oldest queued job due at
+        ``now`` has waited: its due time (a retry, a delayed add), else
         its creation. None when no queued job is due."""
 
     def newest(status=None, task=None, text=None, before=None, limit=50,
@@ -246,7 +278,9 @@ class IJobStore(Interface):
     def retry(jobid):
         """Queue a job that ended in ``error`` again, due at once, with a
         fresh count of attempts (``history`` keeps the failed ones).
-        Return whether it was in error; ``NoSuchJob`` if there is none."""
+        Return whether it was in error; ``NoSuchJob`` if there is none;
+        ``NotAllowed`` while another unfinished job of its task holds its
+        key."""
 
     def runNow(jobid, now):
         """Make a cron or delayed job due at ``now``: its next claim runs
@@ -276,8 +310,10 @@ class ITaskService(Interface):
     def getAvailableTasks():
         """Return a dict name -> task of the tasks this service can run."""
 
-    def add(task, input=None, startLater=False):
-        """Queue a job for ``task``; return its id."""
+    def add(task, input=None, startLater=False, *, priority=0, key=None,
+            delay=None, maxAttempts=None):
+        """Queue a job for ``task``; return its id (keyword-only options:
+        see ``TaskService.add``)."""
 
     def addCronJob(task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None):

@@ -10,7 +10,8 @@ import threading
 import pytest
 from zope.interface.verify import verifyObject
 
-from remotetask.errors import NoSuchJob
+from remotetask.core.limits import Limit, Rate
+from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
 
 
@@ -64,7 +65,8 @@ class StoreContractTests:
             id=jobid, task='t', status='queued', input='{"a":1}',
             output=None, error=None, traceback=None, created=5.0,
             started=None, completed=None, schedule=None, due=None,
-            attempts=0, token=None, history=None, missed=0, claimed=None)
+            attempts=0, token=None, history=None, missed=0, claimed=None,
+            priority=0, key=None, maxattempts=None, server=None)
 
     def test_get_unknown_id_raises_NoSuchJob(self):
         """An unknown id is a NoSuchJob, which is a KeyError."""
@@ -547,3 +549,229 @@ class StoreContractTests:
         assert not self.store.runNow(queued, 30.0)
         with pytest.raises(NoSuchJob):
             self.store.runNow(99, 30.0)
+
+    # Queues that route, rank, limit and deduplicate.
+
+    def claimed(self, now=100.0, limit=10, tasks=None, limits=None,
+                scheduled=True, token='t'):
+        """The ids one claim takes, started at ``now``."""
+        return [row['id'] for row in self.store.claim(
+            now, limit, token, nextDueIn(3600), now, scheduled,
+            tasks=tasks, limits=limits)]
+
+    def finished(self, jobid, token='t'):
+        assert self.store.finish(jobid, token, 'completed', None, None,
+                                 None, 200.0)
+
+    def test_add_keeps_priority_key_due_and_maxattempts(self):
+        """add() keeps a job's options; a job with a due time is not
+        claimed before it."""
+        jobid = self.store.add('echo', '1', 'queued', None, 100.0,
+                               priority=7, key='k', due=150.0,
+                               maxAttempts=5)
+        row = self.store.get(jobid)
+        assert (row['priority'], row['key'], row['due'],
+                row['maxattempts']) == (7, 'k', 150.0, 5)
+        assert self.claimed(now=149.0) == []
+        assert not self.store.hasDue(149.0)
+        assert self.claimed(now=150.0) == [jobid]
+
+    def test_a_key_held_by_an_unfinished_job_adds_nothing(self):
+        """While a job of a task with a key is queued, running or waiting
+        to be started, adding its key again returns that job and adds
+        nothing; once it has finished, the key makes a new job. Other
+        tasks' keys are their own."""
+        first = self.store.add('echo', '1', 'start later', None, 1.0,
+                               key='k')
+        assert self.store.add('echo', '2', 'queued', None, 2.0,
+                              key='k', priority=9) == first
+        other = self.store.add('other', '1', 'queued', None, 2.0, key='k')
+        assert other != first
+        assert self.store.transition(first, {'start later'}, 'queued')
+        assert self.claimed(tasks=['echo']) == [first]
+        assert self.store.add('echo', '3', 'queued', None, 3.0,
+                              key='k') == first
+        self.finished(first)
+        second = self.store.add('echo', '4', 'queued', None, 4.0, key='k')
+        assert second not in (first, other)
+        assert self.store.transition(second, {'queued'}, 'cancelled')
+        third = self.store.add('echo', '5', 'queued', None, 5.0, key='k')
+        assert third not in (first, other, second)
+        assert self.store.count() == 4
+        assert self.store.get(first)['input'] == '1'
+
+    def test_keys_in_a_batch_are_kept_as_singly(self):
+        """addMany() with keys answers, for a key taken before or earlier
+        in the batch, the job that holds it."""
+        held = self.store.add('echo', '1', 'queued', None, 1.0, key='a')
+        ids = self.store.addMany([
+            ('echo', '2', 'queued', None, 0, 'a'),
+            ('echo', '3', 'queued', None, 0, 'b'),
+            ('echo', '4', 'queued', None),
+            ('echo', '5', 'queued', None, 0, 'b')], 2.0)
+        assert ids[0] == held and ids[1] == ids[3]
+        assert len(set(ids)) == 3
+        assert self.store.count() == 3
+
+    def test_concurrent_adds_of_one_key_make_one_job(self):
+        """Eight threads adding the same key at once get one job's id."""
+        ids, errors = [], []
+
+        def adder(index):
+            try:
+                ids.append(self.store.add('echo', str(index), 'queued',
+                                          None, 1.0, key='once'))
+            except Exception as error:  # surfaced by the assert below
+                errors.append(error)
+
+        threads = [threading.Thread(target=adder, args=(i,))
+                   for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert len(ids) == 8 and len(set(ids)) == 1
+        assert self.store.count() == 1
+
+    def test_retry_waits_while_another_job_holds_the_key(self):
+        """A failed job cannot be queued again while a newer job of its
+        task holds its key (NotAllowed, nothing written); once that one
+        has finished, it can."""
+        failed = self.store.add('echo', '1', 'queued', None, 1.0, key='k')
+        assert self.claimed() == [failed]
+        assert self.store.finish(failed, 't', 'error', None, 'bad', None,
+                                 2.0)
+        newer = self.store.add('echo', '2', 'queued', None, 3.0, key='k')
+        with pytest.raises(NotAllowed, match=str(newer)):
+            self.store.retry(failed)
+        assert self.store.get(failed)['status'] == 'error'
+        assert self.store.transition(newer, {'queued'}, 'cancelled')
+        assert self.store.retry(failed)
+        assert self.store.add('echo', '3', 'queued', None, 4.0,
+                              key='k') == failed
+
+    def test_claim_takes_higher_priority_first(self):
+        """Queued jobs are claimed by priority, highest first, then oldest
+        first, across tasks; within what a claim may take."""
+        low = self.store.add('a', '1', 'queued', None, 1.0, priority=-5)
+        plain = self.store.add('b', '1', 'queued', None, 1.0)
+        high = self.store.add('a', '1', 'queued', None, 1.0, priority=5)
+        later = self.store.add('b', '1', 'queued', None, 1.0, priority=5)
+        assert self.claimed(limit=3, tasks=['a', 'b']) == [high, later,
+                                                           plain]
+        assert self.claimed(tasks=['a', 'b']) == [low]
+
+    def test_claim_takes_only_the_tasks_asked_for(self):
+        """Queued, delayed and cron jobs of other tasks are left for the
+        servers that have them; tasks=None takes any task."""
+        mine = self.add(task='mine')
+        theirs = self.add(task='theirs')
+        theirsDelayed = self.add(task='theirs', status='delayed',
+                                 schedule='{"delay":1}')
+        theirsCron = self.add(task='theirs', status='cronjob',
+                              schedule='{"minute":[1]}')
+        self.store.scheduleFirstRuns(0.0, nextDueIn(1))
+        assert self.claimed(tasks=['mine', 'absent']) == [mine]
+        assert self.claimed(tasks=[]) == []
+        assert sorted(self.claimed()) == sorted(
+            [theirs, theirsDelayed, theirsCron])
+
+    def test_a_concurrency_limit_holds_and_blocks_no_other_task(self):
+        """At most concurrency runs of a task hold a claim; the jobs held
+        back stay queued with no attempt, other tasks' jobs are claimed
+        past them, and an ended run makes room for the next."""
+        limited = [self.add(task='slow') for _ in range(4)]
+        free = [self.add(task='fast') for _ in range(2)]
+        limits = {'slow': Limit(2, None)}
+        assert self.claimed(limits=limits) == limited[:2] + free
+        assert self.claimed(limits=limits) == []
+        row = self.store.get(limited[2])
+        assert (row['status'], row['attempts'], row['token']) == (
+            'queued', 0, None)
+        self.finished(limited[0])
+        assert self.claimed(limits=limits) == [limited[2]]
+        assert self.claimed(limits={'slow': Limit(4, None)}) == [
+            limited[3]]
+
+    def test_cron_and_delayed_runs_count_and_wait_for_the_limit(self):
+        """A running cron run and a delayed job count against their task's
+        concurrency limit, and wait for it as queued jobs do."""
+        cron = self.add(task='slow', status='cronjob',
+                        schedule='{"minute":[1]}')
+        delayed = self.add(task='slow', status='delayed',
+                           schedule='{"delay":1}')
+        queued = self.add(task='slow')
+        self.store.scheduleFirstRuns(0.0, nextDueIn(1))
+        limits = {'slow': Limit(1, None)}
+        assert self.claimed(limits=limits) == [cron]
+        assert self.claimed(limits=limits) == []
+        assert self.store.finish(cron, 't', None, None, None, None, 101.0)
+        assert self.claimed(limits=limits) == [delayed]
+        self.finished(delayed)
+        assert self.claimed(limits=limits, scheduled=False) == [queued]
+
+    def test_a_rate_limit_counts_starts_in_a_sliding_window(self):
+        """At most rate.count runs of a task are claimed in any
+        rate.seconds, wherever the window starts; the others wait,
+        queued, for room in it."""
+        ids = [self.add(task='api') for _ in range(6)]
+        limits = {'api': Limit(None, Rate(2, 10.0))}
+        assert self.claimed(now=100.0, limit=1, limits=limits) == ids[:1]
+        assert self.claimed(now=105.0, limits=limits) == ids[1:2]
+        assert self.claimed(now=109.0, limits=limits) == []
+        assert self.store.get(ids[2])['status'] == 'queued'
+        assert self.claimed(now=110.5, limits=limits) == ids[2:3]
+        assert self.claimed(now=114.0, limits=limits) == []
+        assert self.claimed(now=115.5, limits=limits) == ids[3:4]
+        assert self.claimed(now=200.0, limits=limits) == ids[4:6]
+
+    def test_priorities_order_claims_within_the_limits(self):
+        """A limited task's high-priority jobs take what its limit allows,
+        and the claim goes on with lower-priority jobs of other tasks."""
+        urgent = [self.store.add('slow', '1', 'queued', None, 1.0,
+                                 priority=10) for _ in range(3)]
+        normal = [self.add(task='fast') for _ in range(2)]
+        got = self.claimed(limit=3, tasks=['slow', 'fast'],
+                           limits={'slow': Limit(1, None)})
+        assert got == [urgent[0], *normal]
+
+    def test_concurrent_claims_never_exceed_a_limit(self):
+        """Eight threads claiming at once, never finishing, hold at most
+        the limit's runs of a task between them, and take every job of
+        the unlimited one."""
+        self.store.addMany([('slow', '1', 'queued', None)] * 20
+                           + [('fast', '1', 'queued', None)] * 20, 0.0)
+        limits = {'slow': Limit(3, None)}
+        claimed, errors = [], []
+
+        def worker(name):
+            try:
+                while rows := self.store.claim(
+                        1.0, 2, name, nextDueIn(1), 1.0, scheduled=False,
+                        tasks=['slow', 'fast'], limits=limits):
+                    claimed.extend(row['task'] for row in rows)
+            except Exception as error:  # surfaced by the assert below
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker, args=(f'w{i}',))
+                   for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert sorted(claimed) == ['fast'] * 20 + ['slow'] * 3
+
+    def test_a_run_records_the_server_that_started_it(self):
+        """server is set when a run starts (at the claim or markStarted),
+        not when it is only claimed, and stays after the run."""
+        waiting, direct = self.add(), self.add()
+        self.store.claim(100.0, 1, 'w', nextDueIn(60))
+        assert self.store.get(waiting)['server'] is None
+        self.store.markStarted([(waiting, 'w')], 101.0)
+        assert self.store.get(waiting)['server'] == self.store.serverId
+        assert self.claimed(now=102.0) == [direct]
+        self.finished(direct)
+        assert self.store.get(direct)['server'] == self.store.serverId
+        assert self.store.serverId is not None

@@ -93,6 +93,37 @@ def recordRow(input):
     return input['key']
 
 
+def recordSpan(input):
+    """Sleep ``input['sleep']`` seconds, then insert ``input['key']`` with
+    the times this run began and ended (epoch seconds, this machine's
+    clock) into the table ``spans`` of the PostgreSQL database
+    ``input['dsn']``.
+
+    Tests compare the spans to prove that runs did not overlap, whichever
+    servers ran them.
+    """
+    import psycopg
+    began = time.time()
+    time.sleep(input.get('sleep', 0))
+    ended = time.time()
+    with psycopg.connect(input['dsn']) as connection:
+        connection.execute(
+            'INSERT INTO spans (key, began, ended) VALUES (%s, %s, %s)',
+            (input['key'], began, ended))
+    return input['key']
+
+
+def gate(input):
+    """Wait until the file ``input['path']`` exists (at most a minute),
+    holding a worker until the test lets it go; return the input."""
+    deadline = time.monotonic() + 60
+    while not os.path.exists(input['path']):
+        if time.monotonic() > deadline:
+            raise TaskError(f"{input['path']} never appeared")
+        time.sleep(0.02)
+    return input
+
+
 die.maxAttempts = 2
 die.backoff = 0.1
 

@@ -154,14 +154,19 @@ def test_unstorable_result_ends_the_job_in_error(service):
     assert 'set' in service.getError(jobid)
 
 
-def test_task_removed_after_add_ends_the_job_in_error(service):
-    """A job whose task disappeared ends in error naming the task."""
+def test_job_of_a_task_removed_after_add_waits_for_it(service):
+    """A job whose task left the registry is not claimed: it waits,
+    queued and with no attempt used, and runs once the task is back
+    (elsewhere, a server that has the task would take it)."""
     service.registry.register('gone', SimpleTask(lambda x: x))
-    jobid = service.add('gone')
+    jobid = service.add('gone', 5)
     service.registry.unregister('gone')
     service.process()
-    assert service.getStatus(jobid) == 'error'
-    assert "'gone'" in service.getError(jobid)
+    assert service.getStatus(jobid) == 'queued'
+    assert service.getJob(jobid).attempts == 0
+    service.registry.register('gone', SimpleTask(lambda x: x * 2))
+    service.process()
+    assert service.getResult(jobid) == 10
 
 
 def test_unknown_job_id_is_a_KeyError(service):

@@ -69,6 +69,10 @@ class Job:
     output = None
     error = None
     attempts = 0
+    priority = 0
+    key = None
+    maxAttempts = None
+    server = None
 
     def __init__(self, id, task, input, status=Status.QUEUED):
         self.id = id
@@ -91,6 +95,10 @@ class Job:
         self.missed = row['missed']
         self.history = json.loads(row['history'] or '[]')
         self.due = row['due']
+        self.priority = row['priority']
+        self.key = row['key']
+        self.maxAttempts = row['maxattempts']
+        self.server = row['server']
 
 
 @implementer(ICronJob)

@@ -39,7 +39,8 @@ EXAMPLES_GROUP = 'remotetask.examples'
 _NAME = r'[^\W\d]\w*(?:\.[^\W\d]\w*)*'
 _PATH = re.compile(rf'\s*(?P<module>{_NAME})\s*:\s*(?P<attr>{_NAME})\s*')
 
-_OPTIONS = ('timeout', 'maxAttempts', 'retryOn', 'backoff', 'maxBackoff')
+_OPTIONS = ('timeout', 'maxAttempts', 'retryOn', 'backoff', 'maxBackoff',
+            'concurrency', 'rate')
 
 
 def asTask(obj):

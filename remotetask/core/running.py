@@ -84,6 +84,13 @@ class JobRunning:
         except NoSuchTask:
             return option(None, name)
 
+    def _maxAttempts(self, row):
+        """How many times the job of ``row`` may start: its own number,
+        else its task's."""
+        if row['maxattempts'] is not None:
+            return row['maxattempts']
+        return self._option(row['task'], 'maxAttempts')
+
     def claim(self, limit, now=None, started=None, scheduled=True):
         """Claim up to ``limit`` due runs for this caller; return their
         rows, in the order they should run.
@@ -96,16 +103,19 @@ class JobRunning:
         first due time from the first claim that sees them, as in the
         original. A job that was lost with its worker or server after it
         had used all its attempts ends in error here instead of being
-        handed out again.
+        handed out again. Only jobs of the tasks this service runs are
+        claimed, within their limits (``taskLimits``).
         """
         now = time.time() if now is None else now
         if scheduled:
             self.store.scheduleFirstRuns(now, self._nextDue)
+        tasks, limits = sorted(self.getAvailableTasks()), self.taskLimits()
         claimed = []
         while len(claimed) < limit:
             asked = limit - len(claimed)
             rows = self.store.claim(now, asked, uuid.uuid4().hex,
-                                    self._nextDue, started, scheduled)
+                                    self._nextDue, started, scheduled,
+                                    tasks=tasks, limits=limits)
             claimed += [row for row in rows if not self._lostTooOften(
                 row, counted=started is not None)]
             if len(rows) < asked:
@@ -118,7 +128,7 @@ class JobRunning:
         counted the attempt about to begin."""
         if row['status'] != PROCESSING:
             return False
-        allowed = self._option(row['task'], 'maxAttempts')
+        allowed = self._maxAttempts(row)
         used = row['attempts'] - (1 if counted else 0)
         if used < allowed:
             return False
@@ -152,8 +162,7 @@ class JobRunning:
             status = None
         elif outcome.ok:
             status = COMPLETED
-        elif outcome.retry and row['attempts'] < self._option(
-                row['task'], 'maxAttempts'):
+        elif outcome.retry and row['attempts'] < self._maxAttempts(row):
             status, due = QUEUED, now + self._backoff(row)
         else:
             status = ERROR
@@ -207,14 +216,17 @@ class JobRunning:
     # Running here (the legacy loop and the thread pool)
 
     def runClaimed(self, row, checkOutput=None):
-        """Run a claimed job in this thread and record its outcome."""
+        """Run a job claimed as started (``claimNext``) in this thread and
+        record its outcome. A job whose task left the registry since it
+        was claimed goes back to the queue (its attempt given back) for a
+        server that has it; its outcome is then None."""
         try:
             task = self.registry.lookup(row['task'])
-        except NoSuchTask as error:
-            outcome = runner.Outcome.failed(str(error))
-        else:
-            outcome = runner.runTask(task, self, row['id'],
-                                     codec.decode(row['input']), checkOutput)
+        except NoSuchTask:
+            self.putBack(row, started=True)
+            return None
+        outcome = runner.runTask(task, self, row['id'],
+                                 codec.decode(row['input']), checkOutput)
         self.finishRun(row, outcome)
         return outcome
 

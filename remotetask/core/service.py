@@ -12,8 +12,10 @@ import time
 from zope.interface import implementer
 
 from remotetask.core import codec, job as jobs
+from remotetask.core.entries import newEntry, requestOptions
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
+from remotetask.core.routing import TaskRouting
 from remotetask.core.running import JobRunning
 from remotetask.core.status import (
     CANCELLABLE, CANCELLED, COMPLETED, ERROR, FINISHED, PROCESSING, QUEUED,
@@ -60,12 +62,20 @@ class JobsView(collections.abc.Mapping):
 
 
 @implementer(ITaskService)
-class TaskService(JobRunning):
+class TaskService(TaskRouting, JobRunning):
     """Queue jobs for named tasks, run them, and report on them.
 
     ``store`` keeps the jobs (in memory when None); ``registry`` finds the
     tasks (a ``TaskRegistry`` when None); ``timezone`` is the zone cron
-    schedules are read in (see the attribute).
+    schedules are read in (see the attribute); ``limits`` ({task name:
+    ``remotetask.core.limits.Limit``}) replaces the concurrency and rate
+    limits that tasks set themselves (a daemon's ``--limit`` and
+    ``--rate``).
+
+    Routing: this service runs the jobs of the tasks in its registry only.
+    With a store shared by several servers, ``add`` accepts a task that any
+    server alive serves, and its job waits, ``queued``, until one of them
+    takes it.
     """
 
     #: What ``startProcessing()`` runs, and with which arguments besides
@@ -89,11 +99,13 @@ class TaskService(JobRunning):
     #: service, else ``service``.
     THREADNAME_PREFIX = 'remotetasks'
 
-    def __init__(self, store=None, registry=None, timezone=None):
+    def __init__(self, store=None, registry=None, timezone=None,
+                 limits=None):
         self.store = MemoryJobStore() if store is None else store
         self.registry = TaskRegistry() if registry is None else registry
         if timezone is not None:
             self.timezone = jobs.zoneOf(timezone)
+        self.limits = dict(limits or {})
         self.jobs = JobsView(self)
         self._initListeners()
         self._processing = ProcessingThread()
@@ -107,54 +119,65 @@ class TaskService(JobRunning):
     def getAvailableTasks(self):
         return self.registry.getAvailableTasks()
 
-    def _checkTask(self, task):
-        if not isinstance(task, str):
-            raise InvalidArgument(
-                f'The task name must be a string, not {type(task).__name__}.')
-        self.registry.lookup(task)
-
     # Adding jobs
 
-    def add(self, task, input=None, startLater=False):
+    def add(self, task, input=None, startLater=False, *, priority=0,
+            key=None, delay=None, maxAttempts=None):
+        """Queue a job for ``task`` (one this service runs, or any server
+        alive sharing its store); return its id.
+
+        ``startLater``: wait as ``start later`` until ``startJob``.
+        ``priority`` (-100 to 100, default 0): jobs with a higher one are
+        claimed first. ``key``: while an unfinished job of ``task`` has
+        this key, return that job's id and add nothing. ``delay``: seconds
+        before it may start. ``maxAttempts``: how many times it may start,
+        instead of its task's.
+        """
+        now = time.time()
         self._checkTask(task)
-        status = STARTLATER if startLater else QUEUED
-        jobid = self.store.add(task, codec.encode(input, 'input'), status,
-                               None, time.time())
-        if status == QUEUED:
+        entry = newEntry(task, input, now, startLater, priority=priority,
+                         key=key, delay=delay, maxAttempts=maxAttempts)
+        jobid = self.store.add(
+            task, entry.input, entry.status, None, now,
+            priority=entry.priority, key=entry.key, due=entry.due,
+            maxAttempts=entry.maxattempts)
+        if entry.status == QUEUED:
             self._added()
         return jobid
 
+    def _entry(self, request, now, served):
+        task, input, options = requestOptions(request)
+        self._checkTask(task, served)
+        return newEntry(task, input, now, **options)
+
     def addMany(self, requests):
-        """Add ``(task, input, startLater)`` tuples in one transaction;
-        return their ids. Nothing is added if any of them is refused."""
-        entries = []
-        for task, input, startLater in requests:
-            self._checkTask(task)
-            entries.append((task, codec.encode(input, 'input'),
-                            STARTLATER if startLater else QUEUED, None))
-        ids = self.store.addMany(entries, time.time()) if entries else []
+        """Add jobs in one transaction; return their ids. Each request is
+        ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
+        options)``, ``options`` a dict of ``add``'s keyword arguments.
+        Nothing is added if any of them is refused."""
+        now, served = time.time(), {}
+        entries = [self._entry(request, now, served) for request in requests]
+        ids = self.store.addMany(entries, now) if entries else []
         if ids:
             self._added()
         return ids
 
     def addEach(self, requests):
-        """Add ``(task, input, startLater)`` tuples, the valid ones in one
-        transaction; return, in order, each one's id or the
+        """Add jobs (requests as ``addMany`` takes them), the valid ones in
+        one transaction; return, in order, each one's id or the
         ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
+        now, served = time.time(), {}
         results, entries, slots = [], [], []
-        for task, input, startLater in requests:
+        for request in requests:
             try:
-                self._checkTask(task)
-                entries.append((task, codec.encode(input, 'input'),
-                                STARTLATER if startLater else QUEUED, None))
+                entries.append(self._entry(request, now, served))
             except RemoteTaskError as error:
                 results.append(error)
             else:
                 slots.append(len(results))
                 results.append(None)
         if entries:
-            for slot, jobid in zip(slots,
-                                   self.store.addMany(entries, time.time())):
+            for slot, jobid in zip(slots, self.store.addMany(entries, now)):
                 results[slot] = jobid
             self._added()
         return results
@@ -252,7 +275,7 @@ class TaskService(JobRunning):
         return self.store.counts()
 
     def oldestQueued(self, now=None):
-        """Since when the queued job to be taken next has waited."""
+        """Since when the oldest queued job that is due has waited."""
         return self.store.oldestQueued(time.time() if now is None else now)
 
     @property

@@ -7,6 +7,7 @@ the input alone, which is what most tasks are.
 
 from zope.interface import implementer
 
+from remotetask.core.limits import checkConcurrency, parseRate
 from remotetask.interfaces import ITask
 
 
@@ -48,13 +49,18 @@ class SimpleTask:
     times a job may start; ``retryOn`` the exception types after which it
     is retried (besides ``TaskError(retry=True)``), waiting ``backoff``
     seconds, doubling each time up to ``maxBackoff``, with jitter.
+    ``concurrency`` bounds how many of its jobs run at once, ``rate`` how
+    many start per second, minute or hour (``'10/m'``), across every
+    server sharing a store (see ``remotetask.core.limits``).
     """
 
     def __init__(self, func, timeout=None, description=None,
                  maxAttempts=MAX_ATTEMPTS, retryOn=(), backoff=BACKOFF,
-                 maxBackoff=BACKOFF_MAX):
+                 maxBackoff=BACKOFF_MAX, concurrency=None, rate=None):
         self.func = func
         self.timeout = timeout
+        self.concurrency = checkConcurrency(concurrency)
+        self.rate = None if rate is None else parseRate(rate)
         self.maxAttempts = maxAttempts
         self.retryOn = tuple(retryOn)
         self.backoff = backoff
@@ -82,8 +88,9 @@ def describe(task):
 
 def option(task, name):
     """A task's option (``maxAttempts``, ``retryOn``, ``backoff``,
-    ``maxBackoff``, ``timeout``), or its default for tasks that do not
-    say."""
+    ``maxBackoff``, ``timeout``, ``concurrency``, ``rate``), or its
+    default for tasks that do not say."""
     defaults = dict(maxAttempts=MAX_ATTEMPTS, retryOn=(), backoff=BACKOFF,
-                    maxBackoff=BACKOFF_MAX, timeout=None)
+                    maxBackoff=BACKOFF_MAX, timeout=None, concurrency=None,
+                    rate=None)
     return getattr(task, name, defaults[name])

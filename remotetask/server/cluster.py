@@ -1,7 +1,8 @@
 """Several servers, one queue: heartbeats, recovery and wake-ups.
 
 For stores shared by several servers (PostgreSQL), which offer
-``heartbeat(now)``, ``recoverLost(now, timeout)`` and ``listen(callback)``.
+``heartbeat(now)``, ``recoverLost(now, timeout)``, ``listen(callback)``
+and ``withdraw()``.
 Each server writes its heartbeat every third of the timeout; every server
 puts back in the queue the jobs held by a server whose heartbeat is older
 than the timeout (the same policy as a restart on one machine); and a job
@@ -63,5 +64,12 @@ class ClusterService(TimerService):
     @defer.inlineCallbacks
     def stopService(self):
         yield super().stopService()
+        try:
+            # Its tasks are no longer accepted on its account; its row
+            # stays, so its running jobs are recovered only if it dies.
+            yield self.storeCall(self.store.withdraw)
+        except Exception:
+            self.log.failure('Withdrawing this server\'s tasks failed; '
+                             'they go when its heartbeat is old')
         if self._stopListening is not None:
             yield self.storeCall(self._stopListening)

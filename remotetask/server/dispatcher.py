@@ -24,7 +24,6 @@ from twisted.application.service import Service
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
-from remotetask.core.runner import Outcome
 from remotetask.errors import NoSuchTask
 from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING, CancelWatch
 from remotetask.server.feeder import Feeder
@@ -64,6 +63,7 @@ class Dispatcher(Service):
         #: Runs claimed here and handed to the pool, not yet recorded.
         self.held = {}
         self._started = set()
+        self._limited = False
         self._drained = None
         self._loop = self._loopDone = None
         self._lastMisfires = self._lastPoll = None
@@ -92,7 +92,13 @@ class Dispatcher(Service):
 
     def ended(self, jobid, status):
         """``jobid`` ended (``status`` None: not told which way, or
-        ``jobid`` None: ends may have gone unheard)."""
+        ``jobid`` None: ends may have gone unheard). Here or on another
+        server, an end may leave room under a task's concurrency limit for
+        a job held back: with limited tasks, the feeder looks at once,
+        rather than at the next tick (without, an end makes no job
+        claimable, and idle servers need not claim at every end)."""
+        if self._limited:
+            self.feeder.wake()
         if jobid is None:
             self.catchUp()
             return
@@ -111,9 +117,14 @@ class Dispatcher(Service):
     def _submit(self, row):
         try:
             taskObject = self.service.registry.lookup(row['task'])
-        except NoSuchTask as error:
-            self.held[row['id']] = row
-            self.recorder.ended(row, Outcome.failed(str(error)), 0.0)
+        except NoSuchTask:
+            # Claims take only the tasks of the registry, so this is a
+            # task that left it since: the job waits for a server that
+            # has it, as any job whose task no server serves.
+            self.log.error('Job {id} of task {task}, which this server no '
+                           'longer has, goes back to the queue',
+                           id=row['id'], task=row['task'])
+            self.recorder.putBack(row, started=False)
             return
         self.held[row['id']] = row
         self.pool.submit(row, taskObject)
@@ -258,6 +269,7 @@ class Dispatcher(Service):
         super().startService()
         self._lastPoll = self.clock.seconds()
         self._recovered = self._recovering = False
+        self._limited = bool(self.service.taskLimits())
         yield self._recover()
         yield self._misfires()
         if self.running:

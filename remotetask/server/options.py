@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twisted.python import usage
 
+from remotetask.core.limits import checkConcurrency, parseRate
 from remotetask.core.registry import parseTaskPath
+from remotetask.errors import InvalidArgument
 from remotetask.server.retention import parseKeep
-from remotetask.wire.passwords import readUsers
 from remotetask.server.startup import parseEndpoint
 from remotetask.store import defaultStoreFile, parseStore
+from remotetask.wire.passwords import readUsers
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
 DEFAULT_STORE = f'sqlite:{defaultStoreFile()}'
@@ -137,7 +139,8 @@ class Options(usage.Options):
          'logged).', float],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
-         "a server's running jobs are put back in the queue.",
+         "a server's running jobs are put back in the queue, and its "
+         'tasks are no longer accepted on its account.',
          _number('--heartbeat-timeout', float)],
         ['log-jobs', None, 'all',
          'Which ended jobs get a log line: all, failed or none (at '
@@ -156,6 +159,8 @@ class Options(usage.Options):
         super().__init__()
         self['tasks'] = {}
         self['allowed-hosts'] = []
+        self['concurrency'] = {}
+        self['rates'] = {}
 
     def opt_allowed_host(self, value):
         """Answer to this Host name too (repeatable); other names get 421."""
@@ -163,6 +168,33 @@ class Options(usage.Options):
             raise usage.UsageError(f'--allowed-host needs a host name, not '
                                    f'{value!r}')
         self['allowed-hosts'].append(value)
+
+    def opt_limit(self, value):
+        """At most N jobs of TASK run at once, on all the servers sharing
+        the store: TASK=N (repeatable; wins over the task's own)."""
+        name, count = self._perTask('limit', 'TASK=N', value)
+        try:
+            self['concurrency'][name] = checkConcurrency(
+                int(count) if count.isdigit() else count)
+        except InvalidArgument as error:
+            raise usage.UsageError(f'--limit {value}: {error}') from None
+
+    def opt_rate(self, value):
+        """At most N jobs of TASK start per second, minute or hour, on all
+        the servers sharing the store: TASK=N/s, N/m or N/h (repeatable;
+        wins over the task's own)."""
+        name, rate = self._perTask('rate', 'TASK=N/s, N/m or N/h', value)
+        try:
+            self['rates'][name] = parseRate(rate)
+        except InvalidArgument as error:
+            raise usage.UsageError(f'--rate {value}: {error}') from None
+
+    @staticmethod
+    def _perTask(option, form, value):
+        name, sep, setting = value.rpartition('=')
+        if not sep or not name or not setting:
+            raise usage.UsageError(f'--{option} needs {form}, not {value!r}')
+        return name, setting
 
     def opt_task(self, value):
         """Declare a task: NAME=package.module:function (repeatable)."""

@@ -10,10 +10,14 @@ that a server that cannot start leaves the store alone.
 """
 
 import os
+import time
 
 from remotetask.core import cron
+from remotetask.core.limits import Limit
 from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
 from remotetask.core.service import TaskService
+from remotetask.core.task import describe
+from remotetask.errors import InvalidArgument
 from remotetask.server.cluster import ClusterService, isShared
 from remotetask.server.dispatcher import Dispatcher
 from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
@@ -55,14 +59,51 @@ def makeRegistry(options):
     return registry
 
 
+def commandLineLimits(options, registry):
+    """``{task: Limit}`` from ``--limit`` and ``--rate``, each for a task
+    this server serves."""
+    concurrency, rates = options['concurrency'], options['rates']
+    available = registry.getAvailableTasks()
+    for name in sorted(set(concurrency) | set(rates)):
+        if name not in available:
+            raise CannotStart(
+                f'--limit/--rate {name}: this server has no task of that '
+                f'name (it has: {", ".join(sorted(available)) or "none"})')
+    return {name: Limit(concurrency.get(name), rates.get(name))
+            for name in set(concurrency) | set(rates)}
+
+
+def announceTasks(service):
+    """Record, in a store shared by several servers, the tasks this server
+    serves, before it takes a request: an add on any server is accepted
+    for them from then on."""
+    descriptions = {name: describe(task) for name, task in
+                    service.getAvailableTasks().items()}
+    try:
+        service.store.announce(descriptions, service.taskLimits(),
+                               time.time())
+    except Exception as error:
+        raise CannotStart(f"cannot record this server's tasks in the store: "
+                          f'{error}') from None
+
+
 def makeService(options):
     from twisted.internet import reactor
     registry = makeRegistry(options)
+    limits = commandLineLimits(options, registry)
     listening = listenNow(options['endpoint'], options['listen'])
-    store = openStore(options['store'], options['server-id'])
+    store = openStore(options['store'], options['server-id'],
+                      options['heartbeat-timeout'])
     logStartup(options['store'], options['workers'], options['pool'], registry)
     service = TaskService(store=store, registry=registry,
-                          timezone=options['timezone'] or cron.localZone())
+                          timezone=options['timezone'] or cron.localZone(),
+                          limits=limits)
+    try:
+        service.taskLimits()
+    except InvalidArgument as error:
+        raise CannotStart(f"a task's limits: {error}") from None
+    if isShared(store):
+        announceTasks(service)
     relay = ThreadRelay(reactor)
     top = OrderedServices()
     StoreService(store).setServiceParent(top)

@@ -62,14 +62,17 @@ def describeStore(spec):
     return f'PostgreSQL {urllib.parse.urlunsplit(shown)}'
 
 
-def openStore(spec, serverId=None):
+def openStore(spec, serverId=None, heartbeatTimeout=30.0):
     """Open the store a command-line ``--store`` value names (see
-    ``parseStore``); a PostgreSQL store knows this server as ``serverId``
-    (see ``PostgreSQLJobStore``)."""
+    ``parseStore``): a PostgreSQL store knows this server as ``serverId``
+    and the others as alive while they heartbeat within
+    ``heartbeatTimeout`` seconds (see ``PostgreSQLJobStore``); a SQLite
+    store records ``serverId``, when given, on the jobs it starts."""
     kind, target = parseStore(spec)
     if kind == 'memory':
         return MemoryJobStore()
     if kind == 'postgresql':
         from remotetask.store.postgresql import PostgreSQLJobStore
-        return PostgreSQLJobStore(target, serverId=serverId)
-    return SQLiteJobStore(target)
+        return PostgreSQLJobStore(target, serverId=serverId,
+                                  heartbeatTimeout=heartbeatTimeout)
+    return SQLiteJobStore(target, serverId=serverId)

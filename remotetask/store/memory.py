@@ -15,26 +15,41 @@ import threading
 
 from zope.interface import implementer
 
-from remotetask.errors import NoSuchJob
+from remotetask.core.entries import Entry
+from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
 from remotetask.core.status import (
-    CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED)
+    CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED, STARTLATER)
 from remotetask.store import paging
+from remotetask.store.claiming import claimRuns
+from remotetask.store.memoryclaim import MemoryClaim
 from remotetask.store.nesting import JoinedTransactions
+
+#: The statuses in which a job holds its key (see IJobStore.add).
+_KEEPS_KEY = (QUEUED, PROCESSING, STARTLATER)
 
 
 @implementer(IJobStore)
 class MemoryJobStore(JoinedTransactions):
+
+    #: Recorded on the jobs it starts (None: nothing is).
+    serverId = None
 
     def __init__(self):
         self._lock = threading.RLock()
         self._local = threading.local()
         self._rows = {}
         self._nextId = itertools.count(1)
-        # Ids that were queued when pushed; stale entries are skipped on pop.
-        self._queue = []
+        # Each task's queue: (-priority, id) of the jobs that were queued
+        # when pushed; stale entries are skipped when met.
+        self._queues = collections.defaultdict(list)
         # Cron and delayed jobs: few, so claims may look at all of them.
         self._scheduled = set()
+        # (task, key) -> the id of the job that last took the key; it
+        # holds it while it is unfinished (checked when looked up).
+        self._keys = {}
+        # The last starts of each rate-limited task.
+        self._starts = {}
 
     @contextlib.contextmanager
     def _outermost(self):
@@ -67,31 +82,51 @@ class MemoryJobStore(JoinedTransactions):
                 self._rows[jobid] = row
                 self._index(row)
 
-    def _newRow(self, task, input, status, schedule, now):
+    def _newRow(self, entry, now):
+        holder = self._keyHolder(entry.task, entry.key)
+        if holder is not None:
+            return holder
         jobid = next(self._nextId)
         self._touch(jobid)
-        row = dict(id=jobid, task=task, status=str(status), input=input,
-                   output=None, error=None, traceback=None, created=now,
-                   started=None, completed=None, schedule=schedule,
-                   due=None, attempts=0, token=None, history=None,
-                   missed=0, claimed=None)
+        row = dict(id=jobid, task=entry.task, status=str(entry.status),
+                   input=entry.input, output=None, error=None,
+                   traceback=None, created=now, started=None,
+                   completed=None, schedule=entry.schedule, due=entry.due,
+                   attempts=0, token=None, history=None, missed=0,
+                   claimed=None, priority=entry.priority, key=entry.key,
+                   maxattempts=entry.maxattempts, server=None)
         self._rows[jobid] = row
         self._index(row)
         return jobid
 
+    def _keyHolder(self, task, key, other=None):
+        """The id of the unfinished job of ``task`` holding ``key`` (other
+        than ``other``), or None."""
+        jobid = self._keys.get((task, key)) if key is not None else None
+        row = self._rows.get(jobid)
+        if row is None or jobid == other or row['key'] != key or \
+                row['status'] not in _KEEPS_KEY:
+            return None
+        return jobid
+
     def _index(self, row):
         if row['status'] == QUEUED:
-            heapq.heappush(self._queue, row['id'])
+            heapq.heappush(self._queues[row['task']],
+                           (-row['priority'], row['id']))
         elif row['status'] in (CRONJOB, DELAYED):
             self._scheduled.add(row['id'])
+        if row['key'] is not None and row['status'] in _KEEPS_KEY:
+            self._keys[(row['task'], row['key'])] = row['id']
 
-    def add(self, task, input, status, schedule, now):
+    def add(self, task, input, status, schedule, now, priority=0, key=None,
+            due=None, maxAttempts=None):
         with self.transaction():
-            return self._newRow(task, input, status, schedule, now)
+            return self._newRow(Entry(task, input, status, schedule,
+                                      priority, key, due, maxAttempts), now)
 
     def addMany(self, entries, now):
         with self.transaction():
-            return [self._newRow(*entry, now) for entry in entries]
+            return [self._newRow(Entry(*entry), now) for entry in entries]
 
     def get(self, jobid):
         with self._lock:
@@ -152,45 +187,45 @@ class MemoryJobStore(JoinedTransactions):
                and self._rows[i]['due'] <= now]
         return min(due, key=lambda r: (r['due'], r['id']), default=None)
 
-    def _nextQueued(self, now, pop):
-        while self._queue:
-            row = self._rows.get(self._queue[0])
-            if row is None or row['status'] != QUEUED:
-                heapq.heappop(self._queue)
-                continue
-            if row['due'] is not None and row['due'] > now:
-                return None
-            if pop:
-                heapq.heappop(self._queue)
-            return row
-        return None
+    def _due(self, row, now):
+        return row['due'] is None or row['due'] <= now
+
+    def _queued(self, task, now, count, pop):
+        """Up to ``count`` due queued jobs of ``task``, in the order they
+        are claimed; taken off its queue if ``pop`` (those passed over,
+        waiting for their due time, are put back)."""
+        queue, found, waiting = self._queues.get(task, []), [], []
+        seen = set()
+        while queue and len(found) < count:
+            entry = heapq.heappop(queue)
+            row = self._rows.get(entry[1])
+            if row is None or row['status'] != QUEUED or entry in seen:
+                continue  # stale: its job moved on, or was pushed twice
+            seen.add(entry)
+            (found if self._due(row, now) else waiting).append(entry)
+        for entry in waiting + ([] if pop else found):
+            heapq.heappush(queue, entry)
+        return [self._rows[jobid] for _, jobid in found]
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True):
-        rows = []
+              scheduled=True, tasks=None, limits=None):
         with self.transaction():
             self._scheduled = {i for i in self._scheduled if i in self._rows
                                and self._rows[i]['status'] in
                                (CRONJOB, DELAYED)}
-            while len(rows) < limit:
-                row = scheduled and self._dueScheduled(now, CRONJOB)
-                if row:
-                    self._touch(row['id'])
-                    row['due'] = nextDue(dict(row), now)
-                else:
-                    row = ((scheduled and self._dueScheduled(now, DELAYED))
-                           or self._nextQueued(now, pop=True))
-                    if not row:
-                        break
-                    self._touch(row['id'])
-                    row['status'] = str(PROCESSING)
-                row['token'] = token
-                row['claimed'] = now
-                if started is not None:
-                    row['started'] = started
-                    row['attempts'] += 1
-                rows.append(dict(row))
-        return rows
+            return claimRuns(MemoryClaim(self, dict(
+                now=now, token=token, started=started)), limit, nextDue,
+                scheduled, tasks, limits, now)
+
+    def _claimed(self, row, claimed):
+        """Mark ``row`` claimed as ``claimed`` says; a copy of it."""
+        row['token'] = claimed['token']
+        row['claimed'] = claimed['now']
+        if claimed['started'] is not None:
+            row['started'] = claimed['started']
+            row['attempts'] += 1
+            row['server'] = self.serverId
+        return dict(row)
 
     def markStarted(self, runs, now):
         marked = 0
@@ -202,6 +237,7 @@ class MemoryJobStore(JoinedTransactions):
                     self._touch(jobid)
                     row['started'] = now
                     row['attempts'] += 1
+                    row['server'] = self.serverId
                     marked += 1
         return marked
 
@@ -251,7 +287,8 @@ class MemoryJobStore(JoinedTransactions):
 
     def hasDue(self, now):
         with self._lock:
-            return (self._nextQueued(now, pop=False) is not None
+            return (any(self._queued(task, now, 1, pop=False)
+                        for task in list(self._queues))
                     or any(self._dueScheduled(now, s) is not None
                            for s in (CRONJOB, DELAYED)))
 
@@ -351,10 +388,16 @@ class MemoryJobStore(JoinedTransactions):
             return True
 
     def retry(self, jobid):
-        return self._changeOne(
-            jobid, lambda row: row['status'] == ERROR,
-            lambda row: row.update(status=str(QUEUED), due=None, token=None,
-                                   attempts=0))
+        with self.transaction():
+            row = self._rows.get(jobid)
+            holder = None if row is None or row['status'] != ERROR else \
+                self._keyHolder(row['task'], row['key'], other=jobid)
+            if holder is not None:
+                raise NotAllowed.keyHeld(jobid, holder)
+            return self._changeOne(
+                jobid, lambda row: row['status'] == ERROR,
+                lambda row: row.update(status=str(QUEUED), due=None,
+                                       token=None, attempts=0))
 
     def runNow(self, jobid, now):
         return self._changeOne(
@@ -378,3 +421,4 @@ def _preview(row):
         if page[key] is not None:
             page[key] = page[key][:paging.PREVIEW]
     return page
+

@@ -20,22 +20,22 @@ from psycopg.rows import dict_row
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from remotetask.core.entries import Entry
 from remotetask.errors import (
-    NoSuchJob, StoreOutcomeUnknown, StoreUnavailable)
+    NoSuchJob, NotAllowed, StoreOutcomeUnknown, StoreUnavailable)
 from remotetask.core.status import FINISHED, QUEUED
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
+from remotetask.store.claiming import claimRuns
 from remotetask.store.nesting import JoinedTransactions
+from remotetask.store.pgclaim import PostgreSQLClaim
 from remotetask.store.pglisten import NotificationListener, reason as _reason
+from remotetask.store.pgservers import SharedServers
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('postgresql.sql')
 MIGRATIONS = migrations(QUERIES)
 
-#: The order claimed rows are handed out in (RETURNING has none of its
-#: own): delayed jobs by due time, queued ones by id, as the queries chose.
-_CLAIM_ORDER = {'claim_delayed_jobs': lambda row: (row['due'], row['id']),
-                'claim_queued_jobs': lambda row: row['id']}
 
 
 def defaultServerId():
@@ -57,7 +57,8 @@ def _isJobId(jobid):
 
 
 @implementer(IJobStore)
-class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
+class PostgreSQLJobStore(JoinedTransactions, SharedServers,
+                         NotificationListener):
     """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
 
     ``dsn`` is a libpq connection string or URL; its parameters win over
@@ -70,12 +71,16 @@ class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
     ``recoverLost()``, run by any live server, returns a dead one's jobs.
 
     Beyond ``IJobStore``: ``listen()`` wakes a server when another one adds
-    a job; ``heartbeat()`` and ``recoverLost()`` find dead servers.
+    a job; ``heartbeat()`` and ``recoverLost()`` find dead servers;
+    ``announce()`` records the tasks this server serves, beside its
+    heartbeat, and ``servedTasks()`` those of every server alive, that is
+    one whose heartbeat is at most ``heartbeatTimeout`` seconds old.
     """
 
     log = Logger()
+    queries = QUERIES
 
-    def __init__(self, dsn, serverId=None):
+    def __init__(self, dsn, serverId=None, heartbeatTimeout=30.0):
         try:
             params = conninfo_to_dict(dsn)
         except psycopg.ProgrammingError:
@@ -83,6 +88,10 @@ class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
             raise ValueError('Not a valid PostgreSQL connection string or '
                              'URL.') from None
         self.serverId = serverId or defaultServerId()
+        self.heartbeatTimeout = heartbeatTimeout
+        #: {name: description} of the tasks this server serves, as its
+        #: heartbeats record them (see announce()).
+        self.tasks = {}
         self.where = _describe(params)
         self._params = params
         self._local = threading.local()
@@ -243,15 +252,23 @@ class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
     def schemaVersion(self):
         return self._one('schema_version')['version']
 
-    def add(self, task, input, status, schedule, now):
-        return self._one('insert_job', task=task, status=str(status),
-                         input=input, schedule=schedule, now=now)['id']
+    def add(self, task, input, status, schedule, now, priority=0, key=None,
+            due=None, maxAttempts=None):
+        entry = Entry(task, input, status, schedule, priority, key, due,
+                      maxAttempts)
+        return self._run(lambda connection: self._insert(connection, entry,
+                                                         now))
 
     def addMany(self, entries, now):
-        tasks, inputs, statuses, schedules = (
-            [list(column) for column in zip(*entries)] or [[], [], [], []])
-        batch = dict(now=now, tasks=tasks, inputs=inputs, schedules=schedules,
-                     statuses=[str(status) for status in statuses])
+        entries = [Entry(*entry) for entry in entries]
+        if any(entry.key is not None for entry in entries):
+            return self._run(lambda connection: [
+                self._insert(connection, entry, now) for entry in entries])
+        columns = [list(column) for column in zip(*entries)] or [[]] * 8
+        batch = dict(now=now, tasks=columns[0], inputs=columns[1],
+                     statuses=[str(status) for status in columns[2]],
+                     schedules=columns[3], priorities=columns[4],
+                     dues=columns[6], maxattempts=columns[7])
 
         def insert(connection):
             ids = [row['id'] for row in
@@ -260,6 +277,23 @@ class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
                 connection.execute(QUERIES['notify_jobs'])
             return sorted(ids)
         return self._run(insert)
+
+    @staticmethod
+    def _insert(connection, entry, now):
+        """Insert ``entry``, or return the id of the unfinished job of its
+        task that holds its key. Atomic between servers: the unique index
+        makes a second insert wait for the first one's transaction, and
+        find the key taken if it committed. The holder may finish between
+        the two statements; then the insert is tried again."""
+        params = dict(entry._asdict(), status=str(entry.status), now=now)
+        while True:
+            row = connection.execute(QUERIES['insert_job'],
+                                     params).fetchone()
+            if row is None:
+                row = connection.execute(QUERIES['keyed_job'],
+                                         params).fetchone()
+            if row is not None:
+                return row['id']
 
     def get(self, jobid):
         row = self._one('get_job', id=jobid) if _isJobId(jobid) else None
@@ -320,37 +354,19 @@ class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
         return self._run(schedule)
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True):
+              scheduled=True, tasks=None, limits=None):
         claimed = dict(now=now, token=token, started=started,
                        owner=self.serverId, claimed=now)
-
-        def claim(connection):
-            rows = []
-            while scheduled and len(rows) < limit:
-                row = connection.execute(QUERIES['due_cron_job'],
-                                         dict(now=now)).fetchone()
-                if row is None:
-                    break
-                row = connection.execute(QUERIES['claim_cron_job'], dict(
-                    claimed, id=row['id'], due=row['due'],
-                    next=nextDue(row, now))).fetchone()
-                if row is not None:
-                    rows.append(row)
-            names = (['claim_delayed_jobs'] if scheduled else []) + [
-                'claim_queued_jobs']
-            for name in names:
-                if len(rows) < limit:
-                    found = connection.execute(QUERIES[name], dict(
-                        claimed, limit=limit - len(rows))).fetchall()
-                    rows += sorted(found, key=_CLAIM_ORDER[name])
-            return rows
-        return self._run(claim)
+        return self._run(lambda connection: claimRuns(
+            PostgreSQLClaim(connection, QUERIES, claimed), limit, nextDue,
+            scheduled, tasks, limits, now))
 
     def markStarted(self, runs, now):
         if not runs:
             return 0
         ids, tokens = (list(column) for column in zip(*runs))
-        return self._count('mark_started', ids=ids, tokens=tokens, now=now)
+        return self._count('mark_started', ids=ids, tokens=tokens, now=now,
+                           owner=self.serverId)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
                due=None, attempt=None):
@@ -420,10 +436,11 @@ class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
             scan=scan)
         return paging.fromBoundedRows(rows, limit, scan)
 
-    def _changeOne(self, name, notify, **params):
+    def _changeOne(self, name, notify, unless=None, **params):
         """Run the update ``name`` on one job; whether it changed it, or
         ``NoSuchJob`` if there is no such job. ``notify``: wake the
-        servers' dispatchers when it did."""
+        servers' dispatchers when it did. ``unless(connection)``, when it
+        did not, may raise the refusal that says why."""
         jobid = params['id']
         if not _isJobId(jobid):
             raise NoSuchJob.withId(jobid)
@@ -436,47 +453,21 @@ class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
             if connection.execute(QUERIES['job_exists'],
                                   dict(id=jobid)).fetchone() is None:
                 raise NoSuchJob.withId(jobid)
+            if unless is not None:
+                unless(connection)
             return False
         return self._run(change)
 
     def retry(self, jobid):
-        return self._changeOne('retry_job', True, id=jobid)
+        def keyFree(connection):
+            holder = connection.execute(QUERIES['key_holder'],
+                                        dict(id=jobid)).fetchone()
+            if holder is not None and holder['id'] != jobid:
+                raise NotAllowed.keyHeld(jobid, holder['id'])
+        return self._changeOne('retry_job', True, id=jobid, unless=keyFree)
 
     def runNow(self, jobid, now):
         return self._changeOne('run_now', True, id=jobid, now=now)
-
-    # Beyond IJobStore: several servers on one database.
-
-    def servers(self):
-        """Return ``[{id, heartbeat, running}]``: the servers sharing the
-        database, when each last heartbeated, and how many jobs each is
-        running; for the dashboard's workers view."""
-        return self._all('list_servers')
-
-    def heartbeat(self, now):
-        """Record that this server (``serverId``) is alive at ``now``."""
-        self._count('heartbeat', id=self.serverId, now=now)
-
-    def recoverLost(self, now, timeout):
-        """Put back in the queue the jobs held by servers that have not
-        heartbeated for ``timeout`` seconds; return their ids, ascending.
-
-        A job that started less than ``timeout`` ago is left alone even if
-        its server never heartbeated, so a server that heartbeats at least
-        every ``timeout`` seconds, from its start, keeps its jobs. The lost
-        servers' heartbeat rows are forgotten.
-        """
-        cutoff = now - timeout
-
-        def recover(connection):
-            ids = sorted(row['id'] for row in connection.execute(
-                QUERIES['requeue_lost_claims'], dict(cutoff=cutoff)))
-            connection.execute(QUERIES['forget_lost_servers'],
-                               dict(cutoff=cutoff))
-            if ids:
-                connection.execute(QUERIES['notify_jobs'])
-            return ids
-        return self._run(recover)
 
     def close(self):
         with self._lock:
@@ -487,3 +478,4 @@ class PostgreSQLJobStore(JoinedTransactions, NotificationListener):
         for connection in connections:
             connection.close()
         self._local = threading.local()
+

@@ -92,23 +92,74 @@ CREATE INDEX remotetask_jobs_by_status_task
 -- recovery of a lost server's claims goes by this, not by started.
 ALTER TABLE remotetask_jobs ADD COLUMN claimed double precision;
 
+-- name: migration_0007
+-- Queues that route, rank, limit and deduplicate. priority: higher is
+-- claimed first. key: while an unfinished job of a task has a key, adding
+-- another with it returns that job (remotetask_jobs_key makes this atomic
+-- between servers). due, which a retry already had, now also holds an
+-- add's delay. maxattempts: the job's own, over its task's. server: the
+-- server that last started a run of the job, kept after the run ends
+-- (owner is cleared then).
+ALTER TABLE remotetask_jobs
+    ADD COLUMN priority integer NOT NULL DEFAULT 0,
+    ADD COLUMN key text,
+    ADD COLUMN maxattempts integer,
+    ADD COLUMN server text;
+-- Claims seek each served task's queue in the order they take jobs:
+-- partial, so it holds the queued jobs alone, however many have ended.
+CREATE INDEX remotetask_jobs_queued
+    ON remotetask_jobs (task, priority DESC, id) WHERE status = 'queued';
+-- At most one unfinished job per task and key.
+CREATE UNIQUE INDEX remotetask_jobs_key ON remotetask_jobs (task, key)
+    WHERE key IS NOT NULL
+      AND status IN ('queued', 'processing', 'start later');
+-- The tasks each server serves, {name: description}, beside its
+-- heartbeat: an add is accepted for a task some live server serves.
+ALTER TABLE remotetask_servers ADD COLUMN tasks jsonb NOT NULL DEFAULT '{}';
+-- One row per limited task. Every claim that may take a limited task's
+-- jobs locks its row first (claim_limited_tasks), so such claims follow
+-- one another across the servers, and each counts the runs of the others.
+-- starts: the task's last starts, for its rate (oldest first, at most as
+-- many as the rate allows).
+CREATE TABLE remotetask_limits (
+    task text PRIMARY KEY,
+    starts double precision[] NOT NULL DEFAULT '{}'
+);
+
 -- name: insert_job
 -- One round trip for the row and the wake-up of the other servers' idle
--- workers; PostgreSQL delivers the notification only if this commits.
+-- workers; PostgreSQL delivers the notification only if this commits. No
+-- row back when the key is taken (remotetask_jobs_key), by a job committed
+-- or by one whose transaction this waited for: see keyed_job.
 WITH job AS (
-    INSERT INTO remotetask_jobs (task, status, input, schedule, created)
-    VALUES (%(task)s, %(status)s, %(input)s, %(schedule)s, %(now)s)
+    INSERT INTO remotetask_jobs (task, status, input, schedule, created,
+                                 priority, key, due, maxattempts)
+    VALUES (%(task)s, %(status)s, %(input)s, %(schedule)s, %(now)s,
+            %(priority)s, %(key)s, %(due)s, %(maxattempts)s)
+    ON CONFLICT DO NOTHING
     RETURNING id)
 SELECT id, pg_notify('remotetask_jobs', '') AS woken FROM job;
 
+-- name: keyed_job
+-- The unfinished job of a task that holds a key. A statement of its own,
+-- after insert_job found the key taken: its snapshot then includes the
+-- job that took it (insert_job's may not, having waited for its commit).
+SELECT id FROM remotetask_jobs
+WHERE task = %(task)s AND key = %(key)s
+  AND status IN ('queued', 'processing', 'start later');
+
 -- name: insert_jobs
 -- A batch in one statement; ids are drawn in the order of n, the position
--- in the batch, so the ids sorted are the entries in order.
-INSERT INTO remotetask_jobs (task, status, input, schedule, created)
-SELECT task, status, input, schedule, %(now)s
+-- in the batch, so the ids sorted are the entries in order. (A batch with
+-- keys goes through insert_job, one entry at a time.)
+INSERT INTO remotetask_jobs (task, status, input, schedule, created,
+                             priority, due, maxattempts)
+SELECT task, status, input, schedule, %(now)s, priority, due, maxattempts
 FROM unnest(%(tasks)s::text[], %(statuses)s::text[], %(inputs)s::text[],
-            %(schedules)s::text[])
-     WITH ORDINALITY AS entry (task, status, input, schedule, n)
+            %(schedules)s::text[], %(priorities)s::integer[],
+            %(dues)s::double precision[], %(maxattempts)s::integer[])
+     WITH ORDINALITY
+     AS entry (task, status, input, schedule, priority, due, maxattempts, n)
 ORDER BY n
 RETURNING id;
 
@@ -131,7 +182,8 @@ LISTEN remotetask_finished;
 
 -- name: get_job
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed, claimed
+       completed, schedule, due, attempts, token, history, missed, claimed,
+       priority, key, maxattempts, server
 FROM remotetask_jobs WHERE id = %(id)s;
 
 -- name: job_exists
@@ -147,14 +199,16 @@ SELECT count(*) AS count FROM remotetask_jobs;
 
 -- name: find_jobs
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed, claimed
+       completed, schedule, due, attempts, token, history, missed, claimed,
+       priority, key, maxattempts, server
 FROM remotetask_jobs WHERE id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
 -- name: find_jobs_by_status
 -- Through remotetask_jobs_by_status; a NULL task matches any.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed, claimed
+       completed, schedule, due, attempts, token, history, missed, claimed,
+       priority, key, maxattempts, server
 FROM remotetask_jobs
 WHERE status = %(status)s AND id > %(after)s
   AND (%(task)s::text IS NULL OR task = %(task)s)
@@ -162,7 +216,8 @@ ORDER BY id LIMIT %(limit)s;
 
 -- name: find_jobs_by_task
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed, claimed
+       completed, schedule, due, attempts, token, history, missed, claimed,
+       priority, key, maxattempts, server
 FROM remotetask_jobs WHERE task = %(task)s AND id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
@@ -183,7 +238,8 @@ RETURNING id;
 -- servers do not both compute the first due time; a job another server
 -- is scheduling right now is left to it.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed, claimed
+       completed, schedule, due, attempts, token, history, missed, claimed,
+       priority, key, maxattempts, server
 FROM remotetask_jobs
 WHERE status IN ('cronjob', 'delayed') AND due IS NULL
 ORDER BY id
@@ -193,12 +249,15 @@ FOR UPDATE SKIP LOCKED;
 UPDATE remotetask_jobs SET due = %(due)s WHERE id = %(id)s;
 
 -- name: due_cron_job
--- The cron job due first, locked until the claim commits; one being
+-- The cron job due first among %(tasks)s (those this server serves whose
+-- limits allow one more run), locked until the claim commits; one being
 -- claimed by another server is skipped, not waited for.
 SELECT id, task, status, input, output, error, traceback, created, started,
-       completed, schedule, due, attempts, token, history, missed, claimed
+       completed, schedule, due, attempts, token, history, missed, claimed,
+       priority, key, maxattempts, server
 FROM remotetask_jobs
 WHERE status = 'cronjob' AND due <= %(now)s
+  AND task = ANY (%(tasks)s::text[])
 ORDER BY due, id LIMIT 1
 FOR UPDATE SKIP LOCKED;
 
@@ -212,54 +271,159 @@ SET due = %(next)s, token = %(token)s, owner = %(owner)s,
     started = coalesce(%(started)s::double precision, started),
     attempts = attempts
                + CASE WHEN %(started)s::double precision IS NULL
-                      THEN 0 ELSE 1 END
+                      THEN 0 ELSE 1 END,
+    server = CASE WHEN %(started)s::double precision IS NULL
+                  THEN server ELSE %(owner)s END
 WHERE id = %(id)s AND due = %(due)s
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history, missed, claimed;
+          started, completed, schedule, due, attempts, token, history,
+          missed, claimed, priority, key, maxattempts, server;
 
 -- name: claim_delayed_jobs
--- One atomic statement: SKIP LOCKED lets concurrent claims each take
--- different jobs instead of queueing behind the same rows.
+-- Due delayed jobs, soonest first, at most allowed[i] of tasks[i] (the
+-- tasks this claim may take, and how many of each): for each task, a walk
+-- of remotetask_jobs_scheduled in due order, SKIP LOCKED so that
+-- concurrent claims each take different jobs instead of queueing behind
+-- the same rows; the few candidates are then ranked.
 UPDATE remotetask_jobs
 SET status = 'processing', token = %(token)s, owner = %(owner)s,
     claimed = %(claimed)s,
     started = coalesce(%(started)s::double precision, started),
     attempts = attempts
                + CASE WHEN %(started)s::double precision IS NULL
-                      THEN 0 ELSE 1 END
-WHERE id IN (SELECT id FROM remotetask_jobs
-             WHERE status = 'delayed' AND due <= %(now)s
-             ORDER BY due, id LIMIT %(limit)s
-             FOR UPDATE SKIP LOCKED)
+                      THEN 0 ELSE 1 END,
+    server = CASE WHEN %(started)s::double precision IS NULL
+                  THEN server ELSE %(owner)s END
+WHERE id IN (
+    SELECT candidate.id
+    FROM unnest(%(tasks)s::text[], %(allowed)s::integer[])
+         AS served (task, allowed)
+    CROSS JOIN LATERAL (
+        SELECT id, due FROM remotetask_jobs
+        WHERE status = 'delayed' AND due <= %(now)s AND task = served.task
+        ORDER BY due, id
+        LIMIT served.allowed
+        FOR UPDATE SKIP LOCKED) AS candidate
+    ORDER BY candidate.due, candidate.id
+    LIMIT %(limit)s)
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history, missed, claimed;
+          started, completed, schedule, due, attempts, token, history,
+          missed, claimed, priority, key, maxattempts, server;
 
 -- name: claim_queued_jobs
--- Up to %(limit)s of the oldest queued jobs that are due (a retry may wait
--- until later), through remotetask_jobs_by_status, in one statement.
--- %(started)s, when given, marks them started at once (attempts + 1); NULL
--- leaves that to mark_started, for jobs that wait beside the workers
--- before they start, so that a job never started is not counted as an
--- attempt if its server dies.
+-- Up to %(limit)s queued jobs that are due (a retry or a delayed add may
+-- wait until later), highest priority first, then oldest, in one
+-- statement. tasks and allowed are parallel arrays: the tasks this claim
+-- may take, each with how many of its jobs (what its limits leave;
+-- %(limit)s for a task without any), so that a task held back by a limit
+-- is left out, or takes fewer, and never stands in the way of another
+-- task's jobs. Each task's queue is one seek of remotetask_jobs_queued,
+-- SKIP LOCKED so that concurrent claims of other servers each take
+-- different jobs; the few candidates are then ranked. %(started)s, when
+-- given, marks them started at once (attempts + 1); NULL leaves that to
+-- mark_started, for jobs that wait beside the workers before they start,
+-- so that a job never started is not counted as an attempt if its server
+-- dies.
 UPDATE remotetask_jobs
 SET status = 'processing', token = %(token)s, owner = %(owner)s,
     claimed = %(claimed)s,
     started = coalesce(%(started)s::double precision, started),
     attempts = attempts
                + CASE WHEN %(started)s::double precision IS NULL
-                      THEN 0 ELSE 1 END
-WHERE id IN (SELECT id FROM remotetask_jobs
-             WHERE status = 'queued' AND (due IS NULL OR due <= %(now)s)
-             ORDER BY id LIMIT %(limit)s
-             FOR UPDATE SKIP LOCKED)
+                      THEN 0 ELSE 1 END,
+    server = CASE WHEN %(started)s::double precision IS NULL
+                  THEN server ELSE %(owner)s END
+WHERE id IN (
+    SELECT candidate.id
+    FROM unnest(%(tasks)s::text[], %(allowed)s::integer[])
+         AS served (task, allowed)
+    CROSS JOIN LATERAL (
+        SELECT id, priority FROM remotetask_jobs
+        WHERE status = 'queued' AND task = served.task
+          AND (due IS NULL OR due <= %(now)s)
+        ORDER BY priority DESC, id
+        LIMIT served.allowed
+        FOR UPDATE SKIP LOCKED) AS candidate
+    ORDER BY candidate.priority DESC, candidate.id
+    LIMIT %(limit)s)
 RETURNING id, task, status, input, output, error, traceback, created,
-          started, completed, schedule, due, attempts, token, history, missed, claimed;
+          started, completed, schedule, due, attempts, token, history,
+          missed, claimed, priority, key, maxattempts, server;
+
+-- name: claimable_tasks
+-- The tasks of the queued, cron and delayed jobs, for a claim that may
+-- take any task: one seek of remotetask_jobs_queued per task (a loose
+-- index scan), and the few scheduled jobs.
+WITH RECURSIVE queued (task) AS (
+    SELECT min(task) FROM remotetask_jobs WHERE status = 'queued'
+    UNION ALL
+    SELECT (SELECT min(task) FROM remotetask_jobs
+            WHERE status = 'queued' AND task > queued.task)
+    FROM queued WHERE queued.task IS NOT NULL)
+SELECT task FROM queued WHERE task IS NOT NULL
+UNION
+SELECT task FROM remotetask_jobs WHERE status IN ('cronjob', 'delayed');
+
+-- name: limited_with_work
+-- Those of the limited %(tasks)s that have a job this claim could take: a
+-- due queued one (through remotetask_jobs_queued) or, when %(scheduled)s,
+-- a due cron or delayed one. The claim locks the rows of these alone and
+-- leaves the others out, so that a limited task with nothing to do never
+-- makes the servers' claims wait for one another.
+SELECT limited.task FROM unnest(%(tasks)s::text[]) AS limited (task)
+WHERE EXISTS (SELECT 1 FROM remotetask_jobs
+              WHERE status = 'queued' AND task = limited.task
+                AND (due IS NULL OR due <= %(now)s))
+   OR (%(scheduled)s AND EXISTS (
+           SELECT 1 FROM remotetask_jobs
+           WHERE status IN ('cronjob', 'delayed') AND task = limited.task
+             AND due <= %(now)s))
+ORDER BY limited.task;
+
+-- name: add_limited_tasks
+-- The rows claim_limited_tasks locks, made where missing (a server makes
+-- its limited tasks' when it starts).
+INSERT INTO remotetask_limits (task)
+SELECT unnest(%(tasks)s::text[])
+ON CONFLICT (task) DO NOTHING;
+
+-- name: claim_limited_tasks
+-- Lock the rows of the limited tasks a claim may take, in the order of
+-- their names (so that two claims never wait for each other in a
+-- circle), until the claim commits: every claim of a limited task's jobs,
+-- on any server, takes its row first, so they follow one another. Reads
+-- the latest starts of each. A statement of its own, before
+-- running_counts: in READ COMMITTED each statement sees what committed
+-- before it began, so the counts read after this lock include the runs
+-- of the claim that held it last.
+SELECT task, starts FROM remotetask_limits
+WHERE task = ANY (%(tasks)s::text[])
+ORDER BY task
+FOR UPDATE;
+
+-- name: running_counts
+-- How many runs of each of the limited %(tasks)s hold a claim: processing
+-- jobs, and cron jobs whose run is claimed; through
+-- remotetask_jobs_by_status_task.
+SELECT task, count(*) AS running FROM remotetask_jobs
+WHERE status IN ('processing', 'cronjob') AND task = ANY (%(tasks)s::text[])
+  AND (status = 'processing' OR token IS NOT NULL)
+GROUP BY task;
+
+-- name: save_rate_starts
+-- The rate-limited tasks' last starts after a claim; the arrays are
+-- parallel (task, its starts as a JSON array).
+UPDATE remotetask_limits AS limited
+SET starts = ARRAY(SELECT jsonb_array_elements_text(log.starts::jsonb)
+                   ::double precision)
+FROM unnest(%(tasks)s::text[], %(starts)s::text[]) AS log (task, starts)
+WHERE limited.task = log.task;
 
 -- name: mark_started
 -- Claimed runs began: count their attempts. Only for the current claims;
 -- the arrays are parallel (job id, its claim's token).
 UPDATE remotetask_jobs AS job
-SET started = %(now)s, attempts = job.attempts + 1
+SET started = %(now)s, attempts = job.attempts + 1, server = %(owner)s
 FROM unnest(%(ids)s::integer[], %(tokens)s::text[]) AS run (id, token)
 WHERE job.id = run.id AND job.token = run.token;
 
@@ -320,8 +484,28 @@ WHERE status = ANY (%(statuses)s::text[]) AND token IS NOT NULL
   AND owner = %(owner)s;
 
 -- name: heartbeat
-INSERT INTO remotetask_servers (id, heartbeat) VALUES (%(id)s, %(now)s)
-ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat;
+-- With the tasks this server serves, so that a server forgotten while it
+-- was cut off from the database (forget_lost_servers) is known again,
+-- with its tasks, at its next heartbeat.
+INSERT INTO remotetask_servers (id, heartbeat, tasks)
+VALUES (%(id)s, %(now)s, %(tasks)s::jsonb)
+ON CONFLICT (id) DO UPDATE
+SET heartbeat = excluded.heartbeat, tasks = excluded.tasks;
+
+-- name: withdraw_tasks
+-- A server stopping serves nothing more; its row stays until its
+-- heartbeat is old, as its running jobs' recovery goes by it.
+UPDATE remotetask_servers SET tasks = '{}' WHERE id = %(id)s;
+
+-- name: served_tasks
+-- Each task some live server serves (heartbeat since the cutoff), with its
+-- description and the servers that serve it.
+SELECT served.key AS task, min(served.value) AS description,
+       array_agg(server.id ORDER BY server.id) AS servers
+FROM remotetask_servers AS server, jsonb_each_text(server.tasks) AS served
+WHERE server.heartbeat >= %(cutoff)s
+GROUP BY served.key
+ORDER BY served.key;
 
 -- name: requeue_lost_claims
 -- Jobs held by a server that has not heartbeated since the cutoff (it
@@ -363,8 +547,10 @@ SELECT status, task, count(*) AS count FROM remotetask_jobs
 GROUP BY status, task;
 
 -- name: oldest_queued
--- Since when the queued job the next claim takes has waited (a retry: since
--- its due time). The same search as claim_queued_jobs.
+-- Since when the oldest due queued job has waited (one that waited for a
+-- due time, a retry or a delayed add: since then), through
+-- remotetask_jobs_by_status. With priorities and limits it need not be
+-- the next one claimed.
 SELECT coalesce(due, created) AS since FROM remotetask_jobs
 WHERE status = 'queued' AND (due IS NULL OR due <= %(now)s)
 ORDER BY id LIMIT 1;
@@ -446,10 +632,22 @@ ORDER BY matches.id DESC;
 
 -- name: retry_job
 -- Queue a failed job again, due at once, with a fresh count of attempts;
--- its history keeps the failed ones.
-UPDATE remotetask_jobs
+-- its history keeps the failed ones. Not while another job of its task
+-- holds its key (see key_holder).
+UPDATE remotetask_jobs AS job
 SET status = 'queued', due = NULL, token = NULL, owner = NULL, attempts = 0
-WHERE id = %(id)s AND status = 'error';
+WHERE job.id = %(id)s AND job.status = 'error'
+  AND NOT EXISTS (SELECT 1 FROM remotetask_jobs AS other
+                  WHERE other.task = job.task AND other.key = job.key
+                    AND other.status IN ('queued', 'processing',
+                                         'start later'));
+
+-- name: key_holder
+-- The unfinished job that holds the key of job %(id)s, if another does.
+SELECT other.id FROM remotetask_jobs AS job
+JOIN remotetask_jobs AS other ON other.task = job.task AND other.key = job.key
+WHERE job.id = %(id)s
+  AND other.status IN ('queued', 'processing', 'start later');
 
 -- name: run_now
 -- Make a cron or delayed job due now, unless a run of it holds a claim.
@@ -457,9 +655,10 @@ UPDATE remotetask_jobs SET due = %(now)s
 WHERE id = %(id)s AND status IN ('cronjob', 'delayed') AND token IS NULL;
 
 -- name: list_servers
--- The servers sharing this database, with how many jobs each is running
--- (few rows: processing jobs, through remotetask_jobs_by_status).
-SELECT server.id, server.heartbeat,
+-- The servers sharing this database, the tasks each serves, and how many
+-- jobs each is running (few rows: processing jobs, through
+-- remotetask_jobs_by_status).
+SELECT server.id, server.heartbeat, server.tasks,
        (SELECT count(*) FROM remotetask_jobs AS job
         WHERE job.status = 'processing' AND job.owner = server.id)
            AS running

@@ -13,11 +13,14 @@ import threading
 
 from zope.interface import implementer
 
-from remotetask.errors import NoSuchJob, StoreUnavailable
+from remotetask.core.entries import Entry
+from remotetask.errors import NoSuchJob, NotAllowed, StoreUnavailable
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
-from remotetask.store.nesting import JoinedTransactions
+from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
+from remotetask.store.nesting import JoinedTransactions
+from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('sqlite.sql')
@@ -41,12 +44,6 @@ class _Rows(list):
 
 def _isStorableId(jobid):
     return type(jobid) is int and -2 ** 63 <= jobid < 2 ** 63
-
-
-#: The order claimed rows are handed out in (RETURNING has none of its
-#: own): delayed jobs by due time, queued ones by id, as the queries chose.
-_CLAIM_ORDER = {'claim_delayed_jobs': lambda row: (row['due'], row['id']),
-                'claim_queued_jobs': lambda row: row['id']}
 
 
 def _statements(script):
@@ -75,12 +72,15 @@ class SQLiteJobStore(JoinedTransactions):
     of one fsync per write.
     """
 
-    def __init__(self, path, synchronous='NORMAL', busyTimeout=10.0):
+    def __init__(self, path, synchronous='NORMAL', busyTimeout=10.0,
+                 serverId=None):
         if synchronous.upper() not in ('NORMAL', 'FULL', 'EXTRA'):
             raise ValueError(
                 f'synchronous must be NORMAL, FULL or EXTRA, '
                 f'not {synchronous!r}')
         self.path = str(path)
+        #: Recorded on the jobs this server starts (None: nothing is).
+        self.serverId = serverId
         self.synchronous = synchronous.upper()
         self.busyTimeout = busyTimeout
         self._local = threading.local()
@@ -242,19 +242,28 @@ class SQLiteJobStore(JoinedTransactions):
         row = self._connection().execute('PRAGMA user_version').fetchone()
         return row['user_version']
 
-    def add(self, task, input, status, schedule, now):
+    def add(self, task, input, status, schedule, now, priority=0, key=None,
+            due=None, maxAttempts=None):
         with self._transaction() as connection:
-            return connection.execute(QUERIES['insert_job'], dict(
-                task=task, status=str(status), input=input,
-                schedule=schedule, now=now)).fetchone()['id']
+            return self._insert(connection, Entry(
+                task, input, status, schedule, priority, key, due,
+                maxAttempts), now)
 
     def addMany(self, entries, now):
-        insert = QUERIES['insert_job']
         with self._transaction() as connection:
-            return [connection.execute(insert, dict(
-                task=task, status=str(status), input=input,
-                schedule=schedule, now=now)).fetchone()['id']
-                for task, input, status, schedule in entries]
+            return [self._insert(connection, Entry(*entry), now)
+                    for entry in entries]
+
+    @staticmethod
+    def _insert(connection, entry, now):
+        """Insert ``entry``, or return the id of the unfinished job of its
+        task that holds its key (one writer at a time: no race)."""
+        row = connection.execute(QUERIES['insert_job'], dict(
+            entry._asdict(), status=str(entry.status), now=now)).fetchone()
+        if row is None:
+            row = connection.execute(QUERIES['keyed_job'], dict(
+                task=entry.task, key=entry.key)).fetchone()
+        return row['id']
 
     def get(self, jobid):
         try:
@@ -315,31 +324,21 @@ class SQLiteJobStore(JoinedTransactions):
             return len(rows)
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True):
-        claimed = dict(now=now, token=token, started=started, claimed=now)
-        rows = []
+              scheduled=True, tasks=None, limits=None):
+        # One writer at a time (BEGIN IMMEDIATE): nothing can change the
+        # limits' counts between reading them and claiming.
         with self._transaction() as connection:
-            while scheduled and len(rows) < limit:
-                row = connection.execute(QUERIES['due_cron_job'],
-                                         dict(now=now)).fetchone()
-                if row is None:
-                    break
-                rows.append(connection.execute(QUERIES['claim_cron_job'], dict(
-                    claimed, id=row['id'], due=row['due'],
-                    next=nextDue(row, now))).fetchone())
-            names = (['claim_delayed_jobs'] if scheduled else []) + [
-                'claim_queued_jobs']
-            for name in names:
-                if len(rows) < limit:
-                    found = connection.execute(QUERIES[name], dict(
-                        claimed, limit=limit - len(rows))).fetchall()
-                    rows += sorted(found, key=_CLAIM_ORDER[name])
-        return rows
+            return claimRuns(
+                SQLiteClaim(connection, QUERIES, dict(
+                    now=now, token=token, started=started, claimed=now,
+                    server=self.serverId)),
+                limit, nextDue, scheduled, tasks, limits, now)
 
     def markStarted(self, runs, now):
         with self._transaction() as connection:
             return sum(connection.execute(QUERIES['mark_started'], dict(
-                id=jobid, token=token, now=now)).rowcount
+                id=jobid, token=token, now=now,
+                server=self.serverId)).rowcount
                 for jobid, token in runs)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
@@ -426,7 +425,14 @@ class SQLiteJobStore(JoinedTransactions):
             return False
 
     def retry(self, jobid):
-        return self._changeOne('retry_job', id=jobid)
+        with self._transaction() as connection:
+            if self._changeOne('retry_job', id=jobid):
+                return True
+            holder = connection.execute(QUERIES['key_holder'],
+                                        dict(id=jobid)).fetchone()
+            if holder is not None and holder['id'] != jobid:
+                raise NotAllowed.keyHeld(jobid, holder['id'])
+            return False
 
     def runNow(self, jobid, now):
         return self._changeOne('run_now', id=jobid, now=now)
@@ -438,4 +444,5 @@ class SQLiteJobStore(JoinedTransactions):
             connection.close()
         self._local = threading.local()
         self.lock.release()
+
 

@@ -56,10 +56,47 @@ CREATE INDEX jobs_by_status_task ON jobs (status, task);
 -- workers before it starts (its attempt is counted only then).
 ALTER TABLE jobs ADD COLUMN claimed REAL;
 
+-- name: migration_0007
+-- Queues that route, rank, limit and deduplicate. priority: higher is
+-- claimed first. key: while an unfinished job of a task has a key, adding
+-- another with it returns that job (jobs_key makes this atomic). due, which
+-- a retry already had, now also holds an add's delay. maxattempts: the
+-- job's own, over its task's. server: the server that last started a run
+-- of the job, kept after the run ends (unlike token).
+ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN key TEXT;
+ALTER TABLE jobs ADD COLUMN maxattempts INTEGER;
+ALTER TABLE jobs ADD COLUMN server TEXT;
+-- Claims seek each served task's queue in the order they take jobs:
+-- partial, so it holds the queued jobs alone, however many have ended.
+CREATE INDEX jobs_queued ON jobs (task, priority DESC, id)
+    WHERE status = 'queued';
+-- At most one unfinished job per task and key.
+CREATE UNIQUE INDEX jobs_key ON jobs (task, key)
+    WHERE key IS NOT NULL
+      AND status IN ('queued', 'processing', 'start later');
+-- The last starts of each rate-limited task (a JSON array of epoch
+-- seconds, oldest first, at most as many as the rate allows).
+CREATE TABLE limits (
+    task TEXT PRIMARY KEY,
+    starts TEXT NOT NULL DEFAULT '[]'
+);
+
 -- name: insert_job
-INSERT INTO jobs (task, status, input, schedule, created)
-VALUES (:task, :status, :input, :schedule, :now)
+-- No row back when the key is taken (jobs_key): see keyed_job.
+INSERT INTO jobs (task, status, input, schedule, created, priority, key,
+                  due, maxattempts)
+VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
+        :maxattempts)
+ON CONFLICT DO NOTHING
 RETURNING id;
+
+-- name: keyed_job
+-- The unfinished job of a task that holds a key, through jobs_key (whose
+-- WHERE is repeated so that SQLite uses it).
+SELECT id FROM jobs
+WHERE task = :task AND key = :key AND key IS NOT NULL
+  AND status IN ('queued', 'processing', 'start later');
 
 -- name: get_job
 SELECT * FROM jobs WHERE id = :id;
@@ -112,10 +149,12 @@ UPDATE jobs SET due = :due WHERE id = :id;
 
 -- name: due_cron_job
 -- The IN term repeats jobs_scheduled's own WHERE, without which SQLite
--- does not use that partial index (and would sort every due job).
+-- does not use that partial index (and would sort every due job). Only
+-- jobs of :tasks (a JSON array): those this server serves, and whose
+-- limits allow one more run.
 SELECT * FROM jobs
 WHERE status IN ('cronjob', 'delayed') AND status = 'cronjob'
-  AND due <= :now
+  AND due <= :now AND task IN (SELECT value FROM json_each(:tasks))
 ORDER BY due, id LIMIT 1;
 
 -- name: claim_cron_job
@@ -124,39 +163,108 @@ ORDER BY due, id LIMIT 1;
 UPDATE jobs
 SET due = :next, token = :token, claimed = :claimed,
     started = coalesce(:started, started),
-    attempts = attempts + (:started IS NOT NULL)
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END
 WHERE id = :id AND due = :due
 RETURNING *;
 
 -- name: claim_delayed_jobs
+-- Due delayed jobs, soonest first, at most :allowed[task] of each task
+-- (a JSON object of the tasks this claim may take): for each task, a walk
+-- of jobs_scheduled in due order takes no more than :limit of its jobs,
+-- so that a backlog of due jobs is never sorted; the few candidates are
+-- then ranked.
+WITH served AS (SELECT key AS task, value AS allowed
+                FROM json_each(:allowed)),
+candidates AS (
+    SELECT job.id, job.task, job.due, served.allowed
+    FROM served JOIN jobs AS job ON job.id IN (
+        SELECT id FROM jobs
+        WHERE status IN ('cronjob', 'delayed') AND status = 'delayed'
+          AND due <= :now AND task = served.task
+        ORDER BY due, id LIMIT :limit)),
+ranked AS (
+    SELECT id, due, allowed,
+           row_number() OVER (PARTITION BY task ORDER BY due, id) AS place
+    FROM candidates)
 UPDATE jobs
 SET status = 'processing', token = :token, claimed = :claimed,
     started = coalesce(:started, started),
-    attempts = attempts + (:started IS NOT NULL)
-WHERE id IN (SELECT id FROM jobs
-             WHERE status IN ('cronjob', 'delayed') AND status = 'delayed'
-               AND due <= :now
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END
+WHERE id IN (SELECT id FROM ranked WHERE place <= allowed
              ORDER BY due, id LIMIT :limit)
 RETURNING *;
 
 -- name: claim_queued_jobs
--- Up to :limit of the oldest queued jobs that are due (a retry may wait
--- until later), in one statement. :started, when given, marks them started
--- at once (attempts + 1); NULL leaves that to mark_started, for jobs that
--- wait beside the workers before they start, so that a job the server
--- never started is not counted as an attempt if the server dies.
+-- Up to :limit queued jobs that are due (a retry or a delayed add may wait
+-- until later), highest priority first, then oldest, in one statement.
+-- :allowed is a JSON object of the tasks this claim may take, each with
+-- how many of its jobs (what its limits leave; :limit for a task without
+-- any): a task held back by a limit is left out, or takes fewer, and
+-- never stands in the way of another task's jobs. Each task's queue is
+-- one seek of jobs_queued, taking no more than :limit of its jobs; the
+-- few candidates are then ranked. :started, when given, marks them
+-- started at once (attempts + 1); NULL leaves that to mark_started, for
+-- jobs that wait beside the workers before they start, so that a job the
+-- server never started is not counted as an attempt if the server dies.
+WITH served AS (SELECT key AS task, value AS allowed
+                FROM json_each(:allowed)),
+candidates AS (
+    SELECT job.id, job.task, job.priority, served.allowed
+    FROM served JOIN jobs AS job ON job.id IN (
+        SELECT id FROM jobs
+        WHERE status = 'queued' AND task = served.task
+          AND (due IS NULL OR due <= :now)
+        ORDER BY priority DESC, id LIMIT :limit)),
+ranked AS (
+    SELECT id, priority, allowed,
+           row_number() OVER (PARTITION BY task
+                              ORDER BY priority DESC, id) AS place
+    FROM candidates)
 UPDATE jobs
 SET status = 'processing', token = :token, claimed = :claimed,
     started = coalesce(:started, started),
-    attempts = attempts + (:started IS NOT NULL)
-WHERE id IN (SELECT id FROM jobs
-             WHERE status = 'queued' AND (due IS NULL OR due <= :now)
-             ORDER BY id LIMIT :limit)
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END
+WHERE id IN (SELECT id FROM ranked WHERE place <= allowed
+             ORDER BY priority DESC, id LIMIT :limit)
 RETURNING *;
+
+-- name: claimable_tasks
+-- The tasks of the queued, cron and delayed jobs, for a claim that may
+-- take any task: one seek of jobs_queued per task (a loose index scan),
+-- and the few scheduled jobs.
+WITH RECURSIVE queued (task) AS (
+    SELECT min(task) FROM jobs WHERE status = 'queued'
+    UNION ALL
+    SELECT (SELECT min(task) FROM jobs
+            WHERE status = 'queued' AND task > queued.task)
+    FROM queued WHERE queued.task IS NOT NULL)
+SELECT task FROM queued WHERE task IS NOT NULL
+UNION
+SELECT task FROM jobs WHERE status IN ('cronjob', 'delayed');
+
+-- name: running_counts
+-- How many runs of each of :tasks (a JSON array) hold a claim: processing
+-- jobs, and cron jobs whose run is claimed; through jobs_by_status_task.
+SELECT task, count(*) AS running FROM jobs
+WHERE status IN ('processing', 'cronjob')
+  AND task IN (SELECT value FROM json_each(:tasks))
+  AND (status = 'processing' OR token IS NOT NULL)
+GROUP BY task;
+
+-- name: rate_starts
+SELECT task, starts FROM limits
+WHERE task IN (SELECT value FROM json_each(:tasks));
+
+-- name: save_rate_starts
+INSERT INTO limits (task, starts) VALUES (:task, :starts)
+ON CONFLICT (task) DO UPDATE SET starts = excluded.starts;
 
 -- name: mark_started
 -- A claimed run began: count the attempt. Only for the current claim.
-UPDATE jobs SET started = :now, attempts = attempts + 1
+UPDATE jobs SET started = :now, attempts = attempts + 1, server = :server
 WHERE id = :id AND token = :token;
 
 -- name: skip_runs
@@ -220,9 +328,9 @@ DELETE FROM jobs WHERE status IN (SELECT value FROM json_each(:statuses));
 SELECT status, task, count(*) AS count FROM jobs GROUP BY status, task;
 
 -- name: oldest_queued
--- Since when the queued job the next claim takes has waited (a retry: since
--- its due time). The same search as claim_queued_jobs, through
--- jobs_by_status.
+-- Since when the oldest due queued job has waited (one that waited for a
+-- due time, a retry or a delayed add: since then), through jobs_by_status.
+-- With priorities and limits it need not be the next one claimed.
 SELECT coalesce(due, created) AS since FROM jobs
 WHERE status = 'queued' AND (due IS NULL OR due <= :now)
 ORDER BY id LIMIT 1;
@@ -307,9 +415,22 @@ ORDER BY matches.id DESC;
 
 -- name: retry_job
 -- Queue a failed job again, due at once, with a fresh count of attempts;
--- its history keeps the failed ones.
+-- its history keeps the failed ones. Not while another job of its task
+-- holds its key (see key_holder).
 UPDATE jobs SET status = 'queued', due = NULL, token = NULL, attempts = 0
-WHERE id = :id AND status = 'error';
+WHERE id = :id AND status = 'error'
+  AND NOT EXISTS (SELECT 1 FROM jobs AS other
+                  WHERE other.task = jobs.task AND other.key = jobs.key
+                    AND other.key IS NOT NULL
+                    AND other.status IN ('queued', 'processing',
+                                         'start later'));
+
+-- name: key_holder
+-- The unfinished job that holds the key of job :id, if another does.
+SELECT other.id FROM jobs AS job JOIN jobs AS other
+  ON other.task = job.task AND other.key = job.key
+WHERE job.id = :id AND other.key IS NOT NULL
+  AND other.status IN ('queued', 'processing', 'start later');
 
 -- name: run_now
 -- Make a cron or delayed job due now, unless a run of it holds a claim.

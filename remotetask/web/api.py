@@ -19,7 +19,6 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server
 
-from remotetask.core import task as tasks
 from remotetask.core.codec import MAX_DEPTH
 from remotetask.errors import (
     InternalError, InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed,
@@ -30,6 +29,7 @@ from remotetask.web import views
 from remotetask.web.plumbing import (
     Cached, JsonAnswers, header, isCrossSite, localWorkers)
 from remotetask.wire import answers
+from remotetask.wire.addoptions import MEMBERS, parseAddOptions
 from remotetask.wire.marshal import checkInput
 
 CSRF_HEADER = b'x-remotetask-csrf'
@@ -144,8 +144,7 @@ class ApiResource(resource.Resource):
         raise NoSuchRoute(request)
 
     def _tasks(self):
-        return dict(tasks={name: tasks.describe(task) for name, task in
-                           sorted(self.service.getAvailableTasks().items())})
+        return dict(tasks=self.service.describeTasks())
 
     def _jobs(self, request):
         status = _argument(request, 'status')
@@ -215,20 +214,18 @@ class ApiResource(resource.Resource):
         if not isinstance(body, dict) or not isinstance(body.get('task'),
                                                         str):
             raise InvalidArgument(
-                'Send {"task": name, "input": any JSON value, '
-                '"startLater": false}.')
-        unknown = set(body) - {'task', 'input', 'startLater'}
-        if unknown:
-            raise InvalidArgument(
-                f'Unknown fields: {", ".join(map(repr, sorted(unknown)))}.')
-        startLater = body.get('startLater', False)
-        if not isinstance(startLater, bool):
-            raise InvalidArgument('startLater must be true or false.')
+                'Send {"task": name, "input": any JSON value} and any of '
+                f'the options {", ".join(MEMBERS)}.')
+        # The options are the members besides task and input, checked as
+        # XML-RPC's add checks its options struct.
+        keywords = parseAddOptions({name: value for name, value in
+                                    body.items()
+                                    if name not in ('task', 'input')})
         # The job must be readable over XML-RPC too: the one input check
         # of both APIs (32-bit ints, text XML can carry).
         checkInput(body.get('input'))
         d = self.writeCall(self.service.add, body['task'], body.get('input'),
-                           startLater)
+                           **keywords)
         self._wake()
         return d.addCallback(lambda jobid: (201, dict(id=jobid)))
 

@@ -63,9 +63,8 @@ class StoreCollector:
 
     log = Logger()
 
-    def __init__(self, service, taskNames, workers, now):
+    def __init__(self, service, workers, now):
         self.service = service
-        self.taskNames = taskNames
         self.workers = workers
         self.now = now
 
@@ -77,6 +76,7 @@ class StoreCollector:
             latency = time.perf_counter() - started
             counts = self.service.counts()
             since = self.service.oldestQueued(self.now)
+            servers = self.service.taskServers(self.now)
         except Exception:
             self.log.failure('Reading the store for /metrics failed')
             yield GaugeMetricFamily(
@@ -88,23 +88,24 @@ class StoreCollector:
             'remotetask_store_latency_seconds',
             'How long one cheap store call (is a job due?) took at this '
             'scrape.', latency)
-        yield self._jobs(counts)
+        yield self._jobs(counts, servers)
+        yield self._taskServers(counts, servers)
         yield GaugeMetricFamily(
             'remotetask_queue_depth',
             'Jobs queued (waiting for a worker, or a retry for its time).',
             sum(row['count'] for row in counts if row['status'] == QUEUED))
         yield GaugeMetricFamily(
             'remotetask_oldest_queued_age_seconds',
-            'How long the queued job to be taken next has waited; 0 when '
+            'How long the oldest queued job that is due has waited; 0 when '
             'none is due.', 0.0 if since is None else max(0.0, self.now -
                                                           since))
 
-    def _jobs(self, counts):
+    def _jobs(self, counts, servers):
         """Every status with every task known, zero where there are none,
         so that a rate or an alert sees a series before its first job."""
         found = {(row['status'], row['task']): row['count']
                  for row in counts}
-        names = sorted(set(self.taskNames) | {task for _, task in found})
+        names = sorted(set(servers) | {task for _, task in found})
         jobs = GaugeMetricFamily(
             'remotetask_jobs', 'Jobs in the store, by status and task.',
             labels=['status', 'task'])
@@ -112,6 +113,18 @@ class StoreCollector:
             for task in names:
                 jobs.add_metric([status, task], found.get((status, task), 0))
         return jobs
+
+    def _taskServers(self, counts, servers):
+        """How many servers alive serve each task, 0 for a task that has
+        jobs but no server: its queued jobs wait until one comes."""
+        gauge = GaugeMetricFamily(
+            'remotetask_task_servers',
+            'Servers alive that serve the task; 0: its queued jobs wait '
+            'for one.', labels=['task'])
+        names = sorted(set(servers) | {row['task'] for row in counts})
+        for task in names:
+            gauge.add_metric([task], len(servers.get(task, ())))
+        return gauge
 
     def _workerMetrics(self):
         size, live = self.workers['size'], self.workers['live']
@@ -183,6 +196,5 @@ class MetricsResource(resource.Resource):
 
     def exposition(self, workers, now):
         """The text of one scrape; in a store thread."""
-        names = list(self.service.getAvailableTasks())
-        store = StoreCollector(self.service, names, workers, now)
+        store = StoreCollector(self.service, workers, now)
         return generate_latest(_Scrape(self.registry, store))

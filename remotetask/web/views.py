@@ -68,6 +68,8 @@ def jobDetail(row, timezone, now):
         created=iso(row['created']), started=iso(row['started']),
         completed=iso(row['completed']), due=iso(row['due']),
         attempts=row['attempts'], missed=row['missed'],
+        priority=row['priority'], key=row['key'],
+        maxAttempts=row['maxattempts'], server=row['server'],
         history=[_attempt(entry) for entry in stored(row['history']) or []],
         schedule=None, crontab=None, nextRun=None)
     if row['schedule'] is not None:
@@ -110,9 +112,18 @@ def cronView(service, now):
     return dict(jobs=rows)
 
 
+def unserved(counts, served):
+    """The tasks with queued jobs that no server alive serves (their jobs
+    wait until one does), sorted: from ``counts`` and the ``served``
+    task names."""
+    return sorted({row['task'] for row in counts
+                   if row['status'] == QUEUED and row['count']
+                   and row['task'] not in served})
+
+
 def summary(service, now):
-    """Counts by status and by task, the queue's depth and the wait of the
-    oldest queued job."""
+    """Counts by status and by task, the queue's depth, the wait of the
+    oldest queued job, and the tasks whose queued jobs no server serves."""
     counts = service.counts()
     byStatus = {str(status): 0 for status in Status}
     byTask = {}
@@ -125,26 +136,42 @@ def summary(service, now):
         byTask=byTask, total=sum(byStatus.values()),
         queueDepth=byStatus[str(QUEUED)],
         oldestQueuedAge=None if since is None else max(0.0, now - since),
+        unserved=unserved(counts, service.describeTasks(now)),
         now=iso(now))
+
+
+def limitText(limit):
+    """A task's limits for a person: ``2 at once, 10/m``."""
+    parts = []
+    if limit.concurrency is not None:
+        parts.append(f'{limit.concurrency} at once')
+    if limit.rate is not None:
+        parts.append(str(limit.rate))
+    return ', '.join(parts)
 
 
 def workersView(service, local, now):
     """This server's workers (``local``, read on the reactor thread), the
-    jobs running anywhere, and, on a shared store, every server sharing it
-    with the age of its heartbeat."""
+    tasks it serves and their limits, the jobs running anywhere, and, on a
+    shared store, every server sharing it with the age of its heartbeat
+    and the tasks it serves."""
     running, _ = service.newest(status=PROCESSING, limit=RUNNING_LIMIT)
     here = set(local['running'])
     servers = service.servers()
     if servers is not None:
         servers = [dict(id=row['id'], heartbeat=iso(row['heartbeat']),
                         age=max(0.0, now - row['heartbeat']),
-                        running=row['running'], this=row['id'] == local['id'])
+                        running=row['running'], this=row['id'] == local['id'],
+                        tasks=sorted(row['tasks']))
                    for row in servers]
     return dict(
         server=dict(id=local['id'], size=local['size'], busy=local['busy'],
                     free=local['size'] - local['busy'],
                     utilisation=local['busy'] / local['size']
-                    if local['size'] else 0.0),
+                    if local['size'] else 0.0,
+                    tasks=sorted(service.getAvailableTasks()),
+                    limits={name: limitText(limit) for name, limit in
+                            sorted(service.taskLimits().items())}),
         running=[dict(pageRow(row), here=row['id'] in here)
                  for row in running],
         servers=servers, now=iso(now))

@@ -28,7 +28,8 @@ def jobStruct(job):
         output=job.output, error=job.error, traceback=job.traceback,
         created=_iso(job.created), started=_iso(job.started),
         completed=_iso(job.completed), attempts=job.attempts,
-        history=list(job.history), schedule=None,
+        priority=job.priority, key=job.key, maxAttempts=job.maxAttempts,
+        server=job.server, history=list(job.history), schedule=None,
         nextRun=_iso(job.scheduledFor if hasattr(job, 'scheduledFor')
                      else _datetime(job.due)))
     if hasattr(job, 'timeOfNextCall'):

@@ -80,16 +80,18 @@ class SystemHandler(XMLRPCIntrospection):
 
 
 def _isAdd(call):
-    """Whether ``call`` is an add that addEach can take as it is."""
+    """Whether ``call`` is an add that addEach can take as it is (its
+    options are checked there, each add refused alone)."""
     if not (isinstance(call, dict) and call.get('methodName') == 'add'):
         return False
     params = call.get('params')
     return (isinstance(params, list) and 1 <= len(params) <= 3
             and type(params[0]) is str
-            and (len(params) < 3 or type(params[2]) is bool))
+            and (len(params) < 3 or type(params[2]) in (bool, dict)))
 
 
 def _addArguments(call):
+    """``(task, input, options)`` of an add call."""
     params = call['params']
     return tuple(params) + (None, None, False)[len(params):]
 

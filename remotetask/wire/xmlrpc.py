@@ -17,7 +17,6 @@ from twisted.logger import Logger
 from twisted.web import server
 from twisted.web.xmlrpc import XMLRPC, Fault
 
-from remotetask.core import task as tasks
 from remotetask.errors import (
     InvalidArgument, NotAllowed, RemoteTaskError, RequestTooLarge)
 from remotetask.core.status import CANCELLABLE, PROCESSING, STARTLATER
@@ -25,6 +24,7 @@ from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
 from remotetask.wire import answers
+from remotetask.wire.addoptions import describeMembers, parseAddOptions
 from remotetask.wire.marshal import checkInput
 from remotetask.wire.signatures import canonicalName
 from remotetask.wire.structs import jobStruct
@@ -125,57 +125,65 @@ class TaskServiceResource(XMLRPC):
         return super().lookupProcedure(canonicalName(procedurePath))
 
     def xmlrpc_getAvailableTasks(self):
-        """Return the names of the tasks this server runs, sorted (an
-        array of strings); getTaskDescriptions describes them."""
+        """Return the names of the tasks a job may be added for, sorted (an
+        array of strings): this server's and, with a shared store, those of
+        every server alive; getTaskDescriptions describes them."""
         def names():
-            return sorted(self.service.getAvailableTasks())
+            return list(self.service.describeTasks())
         return self.storeCall(names)
 
     def xmlrpc_getTaskDescriptions(self):
-        """Return a struct: task name -> one-line description."""
-        def describeAll():
-            return {name: tasks.describe(task) for name, task in
-                    self.service.getAvailableTasks().items()}
-        return self.storeCall(describeAll)
+        """Return a struct: task name -> one-line description, for every
+        task getAvailableTasks lists."""
+        return self.storeCall(self.service.describeTasks)
 
-    def xmlrpc_add(self, task, input=None, startLater=False):
+    def xmlrpc_add(self, task, input=None, options=False):
         """Queue a job for task with input; return its id (an int).
 
-        With startLater true it waits as 'start later' until startJob.
+        options is either startLater (true: the job waits as 'start later'
+        until startJob) or a struct with any of:
+        {members}
         """
         need('The task name', task, str)
-        need('startLater', startLater, bool)
+        keywords = parseAddOptions(options)
         checkInput(input)
-        return self.queueing(self.service.add, task, input, startLater)
+        return self.queueing(self.service.add, task, input, **keywords)
+
+    xmlrpc_add.__doc__ = xmlrpc_add.__doc__.format(
+        members=describeMembers().replace('\n', '\n        '))
 
     @defer.inlineCallbacks
     def addEach(self, requests):
-        """For system.multicall: ``service.addEach`` with each input
-        checked as ``add`` checks it; the answers, in order, an id or the
-        error that refused that add."""
-        refused = {}
-        for index, (task, input, startLater) in enumerate(requests):
+        """For system.multicall: ``service.addEach`` with each input and
+        options checked as ``add`` checks them; the answers, in order, an
+        id or the error that refused that add. ``requests`` are
+        ``(task, input, options)``."""
+        refused, valid = {}, []
+        for index, (task, input, options) in enumerate(requests):
             try:
+                keywords = parseAddOptions(options)
                 checkInput(input)
             except InvalidArgument as error:
                 refused[index] = error
-        answers = iter((yield self.queueing(
-            self.service.addEach,
-            [request for index, request in enumerate(requests)
-             if index not in refused])))
+            else:
+                valid.append((task, input, keywords))
+        answers = iter((yield self.queueing(self.service.addEach, valid)))
         return [refused[index] if index in refused else next(answers)
                 for index in range(len(requests))]
 
     @defer.inlineCallbacks
-    def xmlrpc_addAndWait(self, task, input=None, timeout=10):
+    def xmlrpc_addAndWait(self, task, input=None, timeout=10, options=None):
         """Add a job, wait until it has ended (at most timeout seconds, up
         to 60), and return its struct as getJob does: one round trip for
         "run this and give me the answer". A job still running at the
-        timeout comes back with its status then."""
+        timeout comes back with its status then. options is a struct as
+        add takes it (or startLater, a boolean)."""
         need('The task name', task, str)
+        keywords = {} if options is None else parseAddOptions(options)
         checkInput(input)
         self._checkTimeout(timeout)
-        jobid = yield self.queueing(self.service.add, task, input)
+        jobid = yield self.queueing(self.service.add, task, input,
+                                    **keywords)
         yield self.waiters.wait(jobid, timeout)
         job = yield self.storeCall(self.service.getJob, jobid)
         return jobStruct(job)

@@ -18,24 +18,28 @@ TWISTD = os.path.join(os.path.dirname(sys.executable), 'twistd')
 
 #: The test tasks, declared to the daemon by import path.
 TASKS = ('echo', 'fail', 'crash', 'sleep', 'pid', 'record', 'slow', 'die',
-         'big', 'recordRow', 'unstorable', 'recordThenSleep', 'pollsCancel')
+         'big', 'recordRow', 'unstorable', 'recordThenSleep', 'pollsCancel',
+         'recordSpan', 'gate')
 REMOTETASK = os.path.join(ROOT, 'bin', 'remotetask')
 
 
 class Daemon:
+    """``tasks``: the names of TASKS this daemon serves (all by default)."""
 
-    def __init__(self, directory, store=None, args=(), env=None):
+    def __init__(self, directory, store=None, args=(), env=None,
+                 tasks=TASKS):
         self.directory = directory
         self.store = store or f'sqlite:{directory}/jobs.sqlite'
         self.args = list(args)
         self.env = env or {}
+        self.tasks = tuple(tasks)
         self.logfile = os.path.join(directory, 'twistd.log')
         self.portfile = os.path.join(directory, 'port')
         self.process = None
         self.port = None
 
     def command(self):
-        tasks = [f'--task={name}=tests.tasks:{name}' for name in TASKS]
+        tasks = [f'--task={name}=tests.tasks:{name}' for name in self.tasks]
         return [sys.executable, TWISTD, '-n', '--pidfile=',
                 f'--logfile={self.logfile}', 'remotetask',
                 '--listen=tcp:0:interface=127.0.0.1',

@@ -300,10 +300,10 @@ def test_job_log_lines_follow_log_jobs(startDaemon, tmp_path):
 def test_waiters_are_bounded_by_max_waiters(startDaemon):
     """With --max-waiters=2, two clients wait for a running job; a third
     is refused at once with fault 11 naming the option; once the job
-    ends and they are answered, waiting works again."""
+    ends (cancelled) and they are answered, waiting works again."""
     daemon = startDaemon('--workers=1', '--max-waiters=2')
     server = daemon.proxy()
-    gate = server.add('sleep', 5)
+    gate = server.add('sleep', 300)
     waitUntil(lambda: isRunning(server, gate))
     answers = []
     waiting = [threading.Thread(target=lambda: answers.append(
@@ -317,10 +317,11 @@ def test_waiters_are_bounded_by_max_waiters(startDaemon):
         server.wait(gate, 30)
     assert refused.value.faultCode == 11
     assert '--max-waiters' in refused.value.faultString
+    server.cancel(gate)
     for thread in waiting:
         thread.join(30)
-    assert answers == ['completed', 'completed']
-    assert server.wait(gate, 30) == 'completed'
+    assert answers == ['cancelled', 'cancelled']
+    assert server.wait(gate, 30) == 'cancelled'
 
 
 def fault(call):

@@ -226,7 +226,7 @@ def test_the_startup_log_says_what_the_server_runs(startDaemon, tmp_path):
     store = tmp_path / 'jobs.sqlite'
     assert f'remotetask store: SQLite file {store}\n' in log
     assert 'remotetask workers: 3 worker threads (--pool thread)' in log
-    assert 'remotetask tasks: big, crash, die, echo, fail, pid,' in log
+    assert 'remotetask tasks: big, crash, die, echo, fail, gate, pid,' in log
     url = f'http://127.0.0.1:{daemon.port}/'
     assert (f'remotetask listening on 127.0.0.1:{daemon.port}; dashboard '
             f'at {url}\n') in log

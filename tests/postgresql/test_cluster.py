@@ -1,5 +1,7 @@
 """Several real daemons sharing one PostgreSQL queue."""
 
+import signal
+import threading
 import time
 import xmlrpc.client
 
@@ -7,7 +9,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from tests.acceptance.daemon import Daemon, isRunning, waitUntil
+from tests.acceptance.daemon import TASKS, Daemon, isRunning, waitUntil
 
 
 def storeURL(dsn):
@@ -19,9 +21,14 @@ def storeURL(dsn):
 
 @pytest.fixture
 def database(postgresqlDsn):
-    """The test database, with a table the recordRow task writes to."""
+    """The test database, with the tables the recordRow and recordSpan
+    tasks write to."""
     with psycopg.connect(postgresqlDsn, autocommit=True) as connection:
         connection.execute('CREATE TABLE runs (key text NOT NULL)')
+        connection.execute(
+            'CREATE TABLE spans (key text NOT NULL, '
+            'began double precision NOT NULL, '
+            'ended double precision NOT NULL)')
     return postgresqlDsn
 
 
@@ -44,12 +51,12 @@ def startServer(database, tmp_path):
     """Start daemons on the shared database; each is killed after."""
     daemons = []
 
-    def start(name, *args):
+    def start(name, *args, tasks=TASKS):
         directory = tmp_path / name
         directory.mkdir(exist_ok=True)
         daemon = Daemon(str(directory), store=storeURL(database),
                         args=['--workers=2', '--heartbeat-timeout=2',
-                              *args])
+                              *args], tasks=tasks)
         daemons.append(daemon)
         return daemon.start()
     yield start
@@ -145,3 +152,120 @@ def test_waiting_on_one_server_for_a_job_another_ran(database,
     # would then happen by chance once in 64 runs.
     assert max(timings) < 0.5, timings
     assert second.getStatus(busy) in ('processing', 'completed')
+
+
+#: Three servers serving overlapping sets of tasks: each task is served
+#: by two of them, and each server lacks one.
+SERVES = {'a': ('echo', 'pid'), 'b': ('pid', 'record'),
+          'c': ('record', 'echo')}
+
+
+def test_servers_with_overlapping_tasks_route_every_job(
+        database, startServer, tmp_path):
+    """Three servers, each lacking one of three tasks: each accepts and
+    lists every task some server serves, refuses one none serves, and
+    every job, whichever server it was added through, runs on a server
+    that has its task."""
+    servers = {name: startServer(name, f'--server-id={name}',
+                                 tasks=tasks).proxy()
+               for name, tasks in SERVES.items()}
+    log = tmp_path / 'records'
+    inputs = {'echo': 'hello', 'pid': None,
+              'record': {'path': str(log), 'line': 'x'}}
+    for proxy in servers.values():
+        assert proxy.getAvailableTasks() == ['echo', 'pid', 'record']
+        refused = pytest.raises(xmlrpc.client.Fault, proxy.add, 'sleep', 1)
+        assert refused.value.faultCode == 1
+    added = {}
+    for round in range(10):
+        for name, proxy in servers.items():
+            calls = xmlrpc.client.MultiCall(proxy)
+            for task in inputs:
+                calls.add(task, inputs[task])
+            for task, jobid in zip(inputs, calls()):
+                added[jobid] = task
+    any = servers['a']
+    waitUntil(lambda: jobStatuses(database) == {'completed': len(added)},
+              timeout=120, interval=0.2, message='every job completed')
+    ranOn = {jobid: any.getJob(jobid)['server'] for jobid in added}
+    for jobid, task in added.items():
+        assert task in SERVES[ranOn[jobid]], (jobid, task, ranOn[jobid])
+    assert set(ranOn.values()) == {'a', 'b', 'c'}
+    assert len(log.read_text().split()) == 30
+
+
+def test_a_limit_of_one_holds_across_three_servers(database, startServer):
+    """With --limit recordSpan=1 on each of three servers of two workers,
+    the runs of recordSpan never overlap (as the task recorded them),
+    whichever server ran each; an unlimited task is not held up."""
+    servers = [startServer(name, f'--server-id={name}',
+                           '--limit=recordSpan=1').proxy()
+               for name in 'abc']
+    ids = []
+    for key in range(12):
+        ids.append(servers[key % 3].add(
+            'recordSpan', {'dsn': database, 'key': str(key),
+                           'sleep': 0.15}))
+    waitUntil(lambda: isRunning(servers[0], ids[0]) or
+              servers[0].getStatus(ids[0]) == 'completed')
+    assert servers[1].addAndWait('echo', 1, 10)['status'] == 'completed'
+    waitUntil(lambda: all(servers[0].getStatus(jobid) == 'completed'
+                          for jobid in ids),
+              timeout=60, interval=0.2, message='every span recorded')
+    with psycopg.connect(database) as connection:
+        spans = connection.execute(
+            'SELECT began, ended FROM spans ORDER BY began').fetchall()
+    assert len(spans) == 12
+    for (_, ended), (began, _) in zip(spans, spans[1:]):
+        assert began >= ended
+    # Which servers ran them does not matter: the two others had free
+    # workers and were woken by each add and each end, and a limit kept
+    # per server would have let them run beside the first.
+
+
+def test_twenty_clients_on_three_servers_adding_one_key_make_one_job(
+        database, startServer):
+    """Twenty clients adding the same key at once, through three
+    servers, all get the one job's id."""
+    daemons = [startServer(name) for name in 'abc']
+    start, ids, errors = threading.Barrier(20), [], []
+
+    def client(index):
+        try:
+            proxy = daemons[index % 3].proxy()
+            start.wait(10)
+            ids.append(proxy.add('echo', index, {'key': 'once',
+                                                 'startLater': True}))
+        except Exception as error:  # surfaced by the assert below
+            errors.append(error)
+
+    threads = [threading.Thread(target=client, args=(i,))
+               for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(ids) == 20 and len(set(ids)) == 1
+    assert jobStatuses(database) == {'start later': 1}
+
+
+def test_queued_jobs_wait_for_a_server_when_the_last_one_leaves(
+        database, startServer, tmp_path):
+    """When the last server serving a task stops, its queued jobs stay
+    queued (no other server takes or fails them) and new adds of it are
+    refused; a server serving it again runs them."""
+    first = startServer('a', tasks=('echo',)).proxy()
+    leaving = startServer('b', '--server-id=b', tasks=('record',))
+    log = tmp_path / 'records'
+    jobid = first.add('record', {'path': str(log), 'line': 'late'}, True)
+    leaving.kill(signal.SIGTERM)
+    first.startJob(jobid)
+    refused = pytest.raises(xmlrpc.client.Fault, first.add, 'record', {})
+    assert refused.value.faultCode == 1
+    assert first.addAndWait('echo', 1, 10)['status'] == 'completed'
+    assert first.getStatus(jobid) == 'queued'
+    assert first.getJob(jobid)['attempts'] == 0
+    startServer('c', tasks=('record',))
+    assert first.wait(jobid, 30) == 'completed'
+    assert log.read_text() == 'late\n'

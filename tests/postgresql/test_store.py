@@ -9,9 +9,11 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from twisted.logger import globalLogPublisher
 
+from remotetask.core.limits import Limit, Rate
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.store import openStore
-from remotetask.store.postgresql import MIGRATIONS, PostgreSQLJobStore
+from remotetask.store.postgresql import (
+    MIGRATIONS, QUERIES, PostgreSQLJobStore)
 from tests.storecontract import StoreContractTests, claimOne, nextDueIn
 
 #: How long a test waits for something that should take milliseconds.
@@ -238,6 +240,124 @@ class TestPostgreSQLJobStore(StoreContractTests):
             ('server-a',)]
         assert self.store.recoverLost(200.0, 30.0) == []
         assert self.store.recoverLost(300.0, 30.0) == [live, recent]
+
+    def test_servers_claiming_at_once_share_a_limit_and_a_rate(self):
+        """Three servers with three threads each, claiming at once and
+        never finishing, hold no more runs of a task than its concurrency
+        limit between them, and start no more than its rate allows: the
+        limits are the cluster's, not each server's."""
+        self.store.addMany([('slow', '1', 'queued', None)] * 30
+                           + [('api', '1', 'queued', None)] * 30, 0.0)
+        limits = {'slow': Limit(4, None), 'api': Limit(None, Rate(5, 60.0))}
+        stores = [self.store, self.otherServer(), self.otherServer('c')]
+        claimed = []
+
+        def worker(index):
+            store = stores[index % 3]
+            while rows := store.claim(1.0 + index / 100, 2, f't{index}',
+                                      nextDueIn(1), 1.0, scheduled=False,
+                                      tasks=['slow', 'api'], limits=limits):
+                claimed.extend(row['task'] for row in rows)
+
+        assert runThreads(worker, 9) == []
+        assert sorted(claimed) == ['api'] * 5 + ['slow'] * 4
+        starts = self.query("SELECT starts FROM remotetask_limits "
+                            "WHERE task = 'api'")
+        assert len(starts[0][0]) == 5
+
+    def test_a_claim_waits_for_a_limited_tasks_lock_only_with_its_work(
+            self):
+        """While another server's claim holds a limited task's row, a
+        claim waits for it only if that task has a due job; with none, it
+        leaves the task out and takes the others' jobs at once."""
+        limits = {'slow': Limit(1, None)}
+        self.store.announce({}, ['slow'], 1.0)
+        free = self.add(task='fast')
+        with psycopg.connect(self.dsn) as holder:
+            holder.execute("SELECT * FROM remotetask_limits "
+                           "WHERE task = 'slow' FOR UPDATE")
+            done = []
+            claimer = threading.Thread(target=lambda: done.append(
+                self.claimed(tasks=['slow', 'fast'], limits=limits)))
+            claimer.start()
+            claimer.join(PATIENCE)
+            assert done == [[free]]
+            queued = self.add(task='slow')
+            claimer = threading.Thread(target=lambda: done.append(
+                self.claimed(tasks=['slow', 'fast'], limits=limits)))
+            claimer.start()
+            deadline = time.monotonic() + PATIENCE
+            while not self.query(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND wait_event_type = 'Lock'"):
+                assert time.monotonic() < deadline, 'the claim never waited'
+                time.sleep(0.01)
+            holder.rollback()
+            claimer.join(PATIENCE)
+        assert done == [[free], [queued]]
+
+    def test_servers_adding_one_key_at_once_make_one_job(self):
+        """Twelve threads on three servers adding the same key at once,
+        some in batches, all get the one job's id."""
+        stores = [self.store, self.otherServer(), self.otherServer('c')]
+        ids = []
+
+        def adder(index):
+            store = stores[index % 3]
+            if index % 2:
+                ids.extend(store.addMany(
+                    [('echo', '1', 'queued', None, 0, 'once')] * 2, 1.0))
+            else:
+                ids.append(store.add('echo', '1', 'queued', None, 1.0,
+                                     key='once'))
+
+        assert runThreads(adder, 12) == []
+        assert len(ids) == 18 and len(set(ids)) == 1
+        assert self.store.count() == 1
+
+    def test_each_server_announces_its_tasks_beside_its_heartbeat(self):
+        """servedTasks() lists the tasks of the servers whose heartbeat is
+        recent, with the servers serving each; a server that stops
+        withdraws its own, one lost is forgotten with them, and its next
+        heartbeat makes them known again."""
+        other = self.otherServer()
+        self.store.announce({'echo': 'Echo', 'a': 'A'}, ['a'], 100.0)
+        other.announce({'echo': 'Echo too', 'b': 'B'}, [], 110.0)
+        served = self.store.servedTasks(120.0)
+        assert served == {
+            'a': dict(description='A', servers=['server-a']),
+            'b': dict(description='B', servers=['server-b']),
+            'echo': dict(description='Echo', servers=['server-a',
+                                                      'server-b'])}
+        assert set(self.store.servedTasks(135.0)) == {'b', 'echo'}
+        assert self.query('SELECT task FROM remotetask_limits') == [('a',)]
+        other.withdraw()
+        assert set(self.store.servedTasks(120.0)) == {'a', 'echo'}
+        self.store.recoverLost(200.0, 30.0)
+        assert self.store.servers() == []
+        self.store.heartbeat(201.0)
+        assert [(row['id'], row['tasks']) for row in self.store.servers()
+                ] == [('server-a', {'echo': 'Echo', 'a': 'A'})]
+
+    def test_a_claim_seeks_each_tasks_queue_through_its_index(self):
+        """With many jobs finished and queued, of three tasks and with
+        priorities, the claim of queued jobs locks and takes each task's
+        first jobs through remotetask_jobs_queued, and reads no table
+        whole."""
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            connection.execute(
+                "INSERT INTO remotetask_jobs (task, status, input, created,"
+                " priority) SELECT (ARRAY['a', 'b', 'c'])[1 + i % 3], "
+                "CASE WHEN i % 2 = 0 THEN 'completed' ELSE 'queued' END, "
+                "'{}', 1.0, i % 11 - 5 FROM generate_series(1, 30000) AS i")
+            connection.execute('ANALYZE remotetask_jobs')
+            plan = '\n'.join(row[0] for row in connection.execute(
+                'EXPLAIN ' + QUERIES['claim_queued_jobs'], dict(
+                    token='t', owner='o', claimed=1.0, started=None,
+                    now=1.0, tasks=['a', 'c'], allowed=[10, 2], limit=10)))
+        assert 'Index Scan using remotetask_jobs_queued' in plan
+        assert 'LockRows' in plan
+        assert 'Seq Scan on remotetask_jobs' not in plan
 
     # Wake-ups
 

@@ -3,12 +3,16 @@ the orderly stop, on task.Clock with the real service and a fake pool."""
 
 from twisted.internet import defer, task
 
+from remotetask import SimpleTask
+from remotetask.core.limits import Limit
 from remotetask.core.runner import Outcome
 from remotetask.errors import StoreUnavailable
 from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING
 from remotetask.server.dispatcher import Dispatcher
 from remotetask.server.processpool import STOPPED
-from tests.server.fakes import FakePool, makeService, synchronous
+from tests import tasks
+from tests.server.fakes import (
+    FakePool, HeldWrites, makeService, synchronous)
 
 
 def direct(function, *args):
@@ -180,3 +184,62 @@ def test_a_job_cancelled_as_it_starts_is_stopped():
     assert pool.stopped == [(jobid, CANCELLED_WHILE_RUNNING)]
     dispatcher.jobStarted(row)
     assert pool.stopped == [(jobid, CANCELLED_WHILE_RUNNING)] * 2
+
+
+def test_a_job_held_back_by_a_limit_goes_out_when_a_run_ends_anywhere():
+    """With a concurrency limit of 1, the second job waits, queued, while
+    the first runs; the end of the first (here, or told by another
+    server) hands it out at once, without waiting for the tick."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=2)
+    service.limits['echo'] = Limit(1, None)
+    dispatcher.startService()
+    first, second = service.add('echo', 1), service.add('echo', 2)
+    assert given(pool) == [first]
+    assert service.getStatus(second) == 'queued'
+    row, = pool.given
+    pool.given.clear()
+    clock.advance(1)  # a tick: the limit still holds the second back
+    assert given(pool) == []
+    # Ended on another server (its pool took the run over, say): the
+    # store has the end, and the cluster's notification reaches ended().
+    assert service.store.finish(first, row['token'], 'completed', '1',
+                                None, None, 2.0)
+    dispatcher.ended(first, 'completed')
+    assert given(pool) == [second]
+
+
+def test_a_claimed_job_of_a_task_this_server_lost_goes_back_unfailed():
+    """A run whose task left this server's registry between its claim
+    and its hand-out is put back in the queue, not failed, and no claim
+    here takes it again."""
+    dispatcher, service, pool, clock, ended = makeDispatcher(size=2)
+    service.registry.register('brief', SimpleTask(tasks.echo))
+    jobid = service.add('brief', 1)
+    row, = service.claim(1)
+    service.registry.unregister('brief')
+    dispatcher.startService()
+    dispatcher._submit(row)
+    assert service.getStatus(jobid) == 'queued'
+    assert service.getJob(jobid).attempts == 0
+    clock.advance(1)
+    assert given(pool) == [] and ended == []
+    assert service.getStatus(jobid) == 'queued'
+
+
+def test_without_limits_an_end_elsewhere_claims_nothing():
+    """Without limited tasks an end on another server makes no job
+    claimable, so it sends no claim to the store (idle servers of a busy
+    cluster would otherwise claim at every end)."""
+    writes = HeldWrites()
+    dispatcher, service, pool, clock, _ = makeDispatcher(write=writes)
+    dispatcher.startService()
+    while writes.calls:
+        writes.runNext()
+    dispatcher.feeder.startFeeding()
+    dispatcher.ended(99, 'completed')
+    assert writes.calls == []
+    service.limits['echo'] = Limit(1, None)
+    dispatcher._limited = bool(service.taskLimits())
+    dispatcher.ended(99, 'completed')
+    assert [call[1] for call in writes.calls] == [
+        dispatcher.feeder._claimHere]

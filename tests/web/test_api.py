@@ -3,7 +3,10 @@
 import pytest_twisted
 from twisted.internet import defer
 
+from remotetask import SimpleTask
+from remotetask.core.limits import Limit, Rate
 from remotetask.core.status import Status
+from tests import tasks
 from tests.web.conftest import eventually
 
 
@@ -127,7 +130,9 @@ async def test_add_checks_task_and_input(web):
         ({'task': 'nope', 'input': 1}, 'no task named'),
         ({'task': 'echo', 'input': 2 ** 40}, 'integer'),
         ({'task': 'echo', 'startLater': 'yes'}, 'startLater'),
-        ({'task': 'echo', 'extra': 1}, 'Unknown fields'),
+        ({'task': 'echo', 'extra': 1}, "unknown members: 'extra'"),
+        ({'task': 'echo', 'priority': 'high'}, 'priority must be int'),
+        ({'task': 'echo', 'delay': -1}, 'delay must be'),
         (['echo'], 'Send {"task"'),
     ]
     for body, words in refused:
@@ -149,6 +154,26 @@ async def test_add_checks_task_and_input(web):
         assert response.code == 400, literal
         assert 'neither NaN nor infinity' in response.json()['error']
     assert web.store.count() == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_add_takes_the_options_of_xmlrpc_add(web):
+    """POST /api/jobs takes add's options beside task and input, as the
+    XML-RPC options struct has them: priority, key, delay, startLater and
+    maxAttempts; a key already held answers the job that holds it."""
+    options = dict(priority=5, key='nightly', delay=3600, maxAttempts=2)
+    response = await web.post('/api/jobs', dict(task='echo', input=1,
+                                                **options))
+    assert response.code == 201
+    jobid = response.json()['id']
+    job = web.service.getJob(jobid)
+    assert (job.priority, job.key, job.maxAttempts) == (5, 'nightly', 2)
+    assert job.due > job.created.timestamp() + 3500
+    again = await web.post('/api/jobs', dict(task='echo', key='nightly'))
+    assert again.json() == dict(id=jobid)
+    detail = (await web.get(f'/api/jobs/{jobid}')).json()
+    assert (detail['priority'], detail['key'], detail['maxAttempts'],
+            detail['server']) == (5, 'nightly', 2, None)
 
 
 @pytest_twisted.ensureDeferred
@@ -222,15 +247,21 @@ async def test_run_now_runs_a_cron_job_and_keeps_its_schedule(web):
 
 @pytest_twisted.ensureDeferred
 async def test_workers_view_shows_running_jobs(web):
-    """/api/workers shows this server's workers, busy and free, and the
-    jobs running on it; a store of its own has no server list."""
+    """/api/workers shows this server's workers, busy and free, the tasks
+    it serves with their limits, and the jobs running on it; a store of
+    its own has no server list."""
+    web.service.limits['sleep'] = Limit(3, Rate(10, 60.0))
     web.startWorkers()
     jobid = web.service.add('sleep', 0.5)
     await eventually(lambda: web.service.getStatus(jobid) == 'processing'
                      and jobid in web.dispatcher.workers()["running"])
     view = (await web.get('/api/workers')).json()
+    tasks = view['server'].pop('tasks')
     assert view['server'] == dict(id=None, size=2, busy=1, free=1,
-                                  utilisation=0.5)
+                                  utilisation=0.5,
+                                  limits={'sleep': '3 at once, 10/m'})
+    assert tasks == sorted(web.service.getAvailableTasks())
+    assert {'echo', 'sleep'} <= set(tasks)
     assert [(job['id'], job['here']) for job in view['running']] == [
         (jobid, True)]
     assert view['servers'] is None
@@ -244,6 +275,19 @@ async def test_tasks_lists_names_and_descriptions(web):
     answer = (await web.get('/api/tasks')).json()
     assert answer['tasks']['echo'] == 'Return the input unchanged.'
     assert set(answer['tasks']) >= {'echo', 'crash', 'sleep', 'flaky'}
+
+
+@pytest_twisted.ensureDeferred
+async def test_summary_names_tasks_whose_queued_jobs_no_server_serves(web):
+    """A job whose task no server serves waits, queued, and the summary
+    names its task, until a server serves it again."""
+    web.service.registry.register('leaving', SimpleTask(tasks.echo))
+    web.service.add('leaving', 1)
+    web.service.add('echo', 1)
+    web.service.registry.unregister('leaving')
+    summary = (await web.get('/api/summary')).json()
+    assert summary['unserved'] == ['leaving']
+    assert summary['byStatus']['queued'] == 2
 
 
 @pytest_twisted.ensureDeferred

@@ -3,6 +3,8 @@
 import pytest_twisted
 from prometheus_client.parser import text_string_to_metric_families
 
+from remotetask import SimpleTask
+from tests import tasks
 from tests.web.conftest import eventually
 
 
@@ -44,6 +46,22 @@ async def test_job_counts_match_the_store(web):
     assert families['remotetask_store_up'].samples[0].value == 1
     assert 0 < families['remotetask_store_latency_seconds'].samples[
         0].value < 5
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_task_no_server_serves_shows_zero_servers(web):
+    """remotetask_task_servers counts the servers serving each task: 1
+    for this server's tasks, 0 for a task whose queued jobs wait for a
+    server, which still shows them as queued."""
+    web.service.registry.register('leaving', SimpleTask(tasks.echo))
+    web.service.add('leaving', 1)
+    web.service.registry.unregister('leaving')
+    families = await scrape(web)
+    servers = samples(families['remotetask_task_servers'])
+    assert servers[(('task', 'leaving'),)] == 0
+    assert servers[(('task', 'echo'),)] == 1
+    jobs = samples(families['remotetask_jobs'])
+    assert jobs[(('status', 'queued'), ('task', 'leaving'))] == 1
 
 
 @pytest_twisted.ensureDeferred

@@ -23,19 +23,20 @@ def sharedWeb(tmp_path, postgresqlDsn):
 
 
 def test_servers_lists_heartbeats_and_running_jobs(postgresqlDsn):
-    """servers() gives each server's last heartbeat and how many jobs it
-    is running, by serverId."""
+    """servers() gives each server's last heartbeat, the tasks it serves
+    and how many jobs it is running, by serverId."""
     a = PostgreSQLJobStore(postgresqlDsn, serverId='a')
     b = PostgreSQLJobStore(postgresqlDsn, serverId='b')
     try:
         a.heartbeat(100.0)
-        b.heartbeat(130.0)
+        b.announce({'echo': 'Echo'}, [], 130.0)
         for _ in range(3):
             a.add('echo', '1', 'queued', None, 1.0)
         assert len(b.claim(200.0, 2, 't', None, 200.0)) == 2
         assert [dict(row) for row in a.servers()] == [
-            dict(id='a', heartbeat=100.0, running=0),
-            dict(id='b', heartbeat=130.0, running=2)]
+            dict(id='a', heartbeat=100.0, tasks={}, running=0),
+            dict(id='b', heartbeat=130.0, tasks={'echo': 'Echo'},
+                 running=2)]
     finally:
         a.close()
         b.close()
@@ -58,6 +59,7 @@ async def test_workers_view_lists_the_servers_sharing_the_store(sharedWeb):
     assert (servers['a']['this'], servers['b']['this']) == (True, False)
     assert servers['b']['running'] == 1
     assert 11 < servers['b']['age'] < 60
+    assert servers['b']['tasks'] == []
     assert [(job['id'], job['here']) for job in view['running']] == [
         (jobid, False)]
     listed = (await web.get('/api/jobs?status=processing')).json()

@@ -9,6 +9,12 @@ export function mount(container, params, app) {
   const input = el('textarea', {id: 'add-input', name: 'input', rows: 10, spellcheck: 'false'}, '{}');
   const check = el('p', {class: 'check', id: 'add-check', 'aria-live': 'polite'});
   const later = el('input', {type: 'checkbox', id: 'add-later', name: 'startLater'});
+  const priority = el('input', {type: 'number', id: 'add-priority', name: 'priority', min: -100,
+    max: 100, step: 1, value: 0});
+  const key = el('input', {type: 'text', id: 'add-key', name: 'key', maxlength: 200,
+    placeholder: 'none'});
+  const delay = el('input', {type: 'number', id: 'add-delay', name: 'delay', min: 0, step: 'any',
+    placeholder: '0'});
   const submit = el('button', {type: 'submit', class: 'primary', id: 'add-submit'}, 'Add job');
   let descriptions = {};
 
@@ -28,6 +34,10 @@ export function mount(container, params, app) {
   const form = el('form', {class: 'add', id: 'add-form', novalidate: true},
     el('label', {for: 'add-task'}, 'Task'), task, about,
     el('label', {for: 'add-input'}, 'Input (JSON)'), input, check,
+    el('label', {for: 'add-priority'}, 'Priority (-100 to 100, higher runs first)'), priority,
+    el('label', {for: 'add-key'}, 'Unique key (while a job of this task with it is unfinished, ' +
+      'adding it again adds nothing)'), key,
+    el('label', {for: 'add-delay'}, 'Delay (seconds before it may start)'), delay,
     el('label', {class: 'inline'}, later, ' Start later (wait as “start later” until started)'),
     el('div', {}, submit));
   input.addEventListener('input', validate);
@@ -37,8 +47,11 @@ export function mount(container, params, app) {
     if (!validate()) return;
     submit.disabled = true;
     try {
-      const answer = await post('/api/jobs', {task: task.value, input: JSON.parse(input.value),
-        startLater: later.checked});
+      const job = {task: task.value, input: JSON.parse(input.value), startLater: later.checked,
+        priority: Number(priority.value || 0)};
+      if (key.value) job.key = key.value;
+      if (delay.value) job.delay = Number(delay.value);
+      const answer = await post('/api/jobs', job);
       notice(`Job ${answer.id} added`, 'ok');
       app.go(`#/jobs/${answer.id}`);
     } catch (error) {

@@ -40,7 +40,10 @@ function render(job, app) {
       fact('Next run', next), fact('Missed runs', job.schedule ? String(job.missed) : ''),
       fact('Created', timeCell(job.created)), fact('Started', timeCell(job.started)),
       fact('Ended', timeCell(job.completed)), fact('Took', took(job)),
-      fact('Attempts', String(job.attempts)),
+      fact('Attempts', job.maxAttempts ? `${job.attempts} of at most ${job.maxAttempts}`
+        : String(job.attempts)),
+      fact('Priority', job.priority ? String(job.priority) : ''),
+      fact('Key', job.key || ''), fact('Server', job.server || ''),
       fact('Due', job.status === 'queued' && job.due ? timeCell(job.due) : '')),
     block('Error', job.error, 'err', 'job-error'),
     block('Traceback', job.traceback, 'traceback', 'job-traceback'),

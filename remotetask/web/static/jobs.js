@@ -16,6 +16,7 @@ export function mount(container, params, app) {
 
   const cards = el('section', {class: 'cards', id: 'status-cards'});
   const facts = el('p', {class: 'facts', id: 'queue-facts'});
+  const unserved = el('p', {class: 'warn', id: 'unserved'});
   const byTask = el('div', {id: 'by-task'});
   const statusSelect = el('select', {id: 'filter-status', 'aria-label': 'Status'},
     el('option', {value: ''}, 'any status'), STATUSES.map((s) => el('option', {value: s}, s)));
@@ -67,7 +68,7 @@ export function mount(container, params, app) {
   }
 
   container.append(
-    el('h1', {}, 'Jobs'), cards, facts,
+    el('h1', {}, 'Jobs'), cards, facts, unserved,
     el('div', {class: 'split'},
       el('section', {class: 'list'},
         el('div', {class: 'filters'}, statusSelect, taskSelect, textInput, clear),
@@ -158,8 +159,11 @@ export function mount(container, params, app) {
       const w = summary.workers;
       facts.textContent = `${plural(summary.total, 'job')} · ` +
         `${summary.queueDepth.toLocaleString('en')} queued` +
-        (age === null ? '' : ` · the next has waited ${fmtSeconds(age)}`) +
+        (age === null ? '' : ` · the oldest has waited ${fmtSeconds(age)}`) +
         (w ? ` · ${w.busy} of ${w.size} workers busy` : '');
+      // Queued jobs of a task no server alive serves wait for one.
+      unserved.textContent = summary.unserved.length ? 'No server serves ' +
+        `${summary.unserved.join(', ')}: their queued jobs wait until one does.` : '';
       renderIfChanged(byTask, summary.counts, renderByTask);
       syncTasks(summary.byTask);
       renderIfChanged(tbody, {jobs: page.jobs}, renderRows);

@@ -1,6 +1,6 @@
-// #/workers: this server's workers, the jobs running, and, when several
-// servers share a PostgreSQL store, each of them and the age of its
-// heartbeat.
+// #/workers: this server's workers and the tasks it serves, the jobs
+// running, and, when several servers share a PostgreSQL store, each of
+// them, the age of its heartbeat and the tasks it serves.
 
 import {badge, el, fmtSeconds, getJSON, renderIfChanged, timeCell, took} from './lib.js';
 
@@ -16,7 +16,10 @@ function render(answer) {
     el('section', {class: 'server-card', id: 'this-server'},
       el('h2', {}, s.id ? `This server: ${s.id}` : 'This server'),
       el('p', {}, `${s.busy} of ${s.size} workers busy · ${s.free} free`),
-      meter(s.utilisation)),
+      meter(s.utilisation),
+      el('p', {id: 'this-server-tasks'}, 'Serves: ', s.tasks.length ? s.tasks.flatMap((name, i) =>
+        [i ? ', ' : '', name, s.limits[name] ? el('span', {class: 'muted'}, ` (${s.limits[name]})`) : ''])
+        : el('span', {class: 'muted'}, 'no task'))),
     el('h2', {}, 'Running jobs'),
     answer.running.length ? el('table', {class: 'running', id: 'running-table'},
       el('thead', {}, el('tr', {}, ['ID', 'Task', 'Status', 'Started', 'Running for', 'Where']
@@ -35,14 +38,15 @@ function render(answer) {
       'store, every server and its heartbeat are listed here.'));
   } else {
     parts.push(el('table', {class: 'servers', id: 'servers-table'},
-      el('thead', {}, el('tr', {}, ['Server', 'Last heartbeat', 'Age', 'Running']
+      el('thead', {}, el('tr', {}, ['Server', 'Last heartbeat', 'Age', 'Running', 'Serves']
         .map((h) => el('th', {}, h)))),
       el('tbody', {}, answer.servers.map((server) => el('tr', {class: server.this ? 'this' : ''},
         el('td', {}, server.id, server.this ? el('span', {class: 'muted'}, ' (this one)') : ''),
         el('td', {}, timeCell(server.heartbeat)),
         el('td', {class: server.age > 30 ? 'num warn' : 'num'},
           el('span', {dataset: {since: server.heartbeat}}, fmtSeconds(server.age))),
-        el('td', {class: 'num'}, server.running))))));
+        el('td', {class: 'num'}, server.running),
+        el('td', {}, server.tasks.join(', ') || el('span', {class: 'muted'}, 'nothing')))))));
   }
   return parts;
 }

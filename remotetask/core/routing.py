@@ -1,0 +1,72 @@
+"""Which tasks a service runs, which it accepts, and their limits.
+
+A mixin of ``TaskService``, which provides ``registry``, ``store``,
+``limits`` and ``serverId``. A service runs the jobs of the tasks in its
+registry, and claims no others (``JobRunning.claim``). With a store shared
+by several servers (PostgreSQL), each server records the tasks it serves
+beside its heartbeat; ``add`` accepts a task that any server alive serves,
+and its job waits, ``queued``, until one of them takes it. A store that
+one server holds (SQLite, memory) knows this service's tasks alone.
+"""
+
+import time
+
+from remotetask.core.limits import NONE, limitOf
+from remotetask.core.task import describe
+from remotetask.errors import InvalidArgument, NoSuchTask
+
+
+class TaskRouting:
+    """See the module docstring."""
+
+    def taskLimits(self):
+        """``{name: Limit}`` of the tasks this service runs that have
+        limits: their own, each replaced by ``limits``' where it has one."""
+        found = {name: limitOf(task, self.limits.get(name, NONE))
+                 for name, task in self.getAvailableTasks().items()}
+        return {name: limit for name, limit in found.items() if limit}
+
+    def _servedElsewhere(self, now=None):
+        """``{task: {description, servers}}`` of the servers alive that
+        share the store ({} for a store that one server holds)."""
+        served = getattr(self.store, 'servedTasks', None)
+        return {} if served is None else served(
+            time.time() if now is None else now)
+
+    def describeTasks(self, now=None):
+        """``{name: description}`` of every task a job may be added for:
+        this service's, and those of the servers alive sharing its store,
+        sorted by name."""
+        described = {name: info['description'] for name, info in
+                     self._servedElsewhere(now).items()}
+        described.update((name, describe(task)) for name, task in
+                         self.getAvailableTasks().items())
+        return dict(sorted(described.items()))
+
+    def taskServers(self, now=None):
+        """``{name: [server ids]}``: which servers alive serve each task
+        (this one as ``serverId``, None for a store it holds alone)."""
+        servers = {name: set(info['servers']) for name, info in
+                   self._servedElsewhere(now).items()}
+        for name in self.getAvailableTasks():
+            servers.setdefault(name, set()).add(self.serverId)
+        return {name: sorted(ids, key=str)
+                for name, ids in sorted(servers.items())}
+
+    def _checkTask(self, task, served=None):
+        """Refuse a task no server serves. ``served``: a dict to keep the
+        cluster's tasks in, between the checks of one batch."""
+        if not isinstance(task, str):
+            raise InvalidArgument(
+                f'The task name must be a string, not {type(task).__name__}.')
+        try:
+            self.registry.lookup(task)
+            return
+        except NoSuchTask:
+            pass
+        if served is None:
+            served = {}
+        if 'tasks' not in served:
+            served['tasks'] = self.describeTasks()
+        if task not in served['tasks']:
+            raise NoSuchTask.named(task, served['tasks'])

@@ -1,0 +1,85 @@
+"""The steps of a claim, in order, for every store.
+
+``IJobStore.claim`` hands out cron runs first, then delayed jobs, then
+queued ones, only of the tasks asked for, and within the tasks' limits
+(``remotetask.core.limits``). The order and the arithmetic are the same
+for every store; how each step reads and writes is the store's
+(``ClaimSteps``). ``claimRuns`` runs inside the store's transaction, and
+the store makes sure that no other claim can change what the limits are
+computed from until it commits (SQLite and memory: one writer at a time;
+PostgreSQL: ``limitState`` locks the limited tasks' rows).
+"""
+
+from remotetask.core.limits import Budget
+
+
+class ClaimSteps:
+    """What a store does at each step of a claim (all inside one
+    transaction)."""
+
+    def claimableTasks(self):
+        """Every task that has queued, cron or delayed jobs (a claim asked
+        for any task)."""
+        raise NotImplementedError
+
+    def withWork(self, tasks, scheduled):
+        """Those of the limited ``tasks`` (sorted) that have a due job
+        this claim could take (a cron or delayed one only if
+        ``scheduled``): the others are left out of the claim, so that it
+        need not wait for their locks. A store whose claims never wait for
+        one another (one writer at a time) may return ``tasks``."""
+        return tasks
+
+    def limitState(self, tasks):
+        """``(running, starts)`` of the limited ``tasks`` (sorted), read
+        once no other claim can change them (see ``Budget``)."""
+        raise NotImplementedError
+
+    def cronRun(self, tasks, nextDue):
+        """Claim the cron run due first among ``tasks``; its row or None."""
+        raise NotImplementedError
+
+    def claimBatch(self, kind, allowed, limit):
+        """Claim up to ``limit`` due ``kind`` ('delayed' or 'queued') jobs,
+        at most ``allowed[task]`` of each task, in the order they should
+        run; their rows."""
+        raise NotImplementedError
+
+    def saveStarts(self, logs):
+        """Keep ``{task: starts}``, the rate-limited tasks' last starts."""
+        raise NotImplementedError
+
+
+def claimRuns(steps, limit, nextDue, scheduled, tasks, limits, now):
+    """Claim up to ``limit`` runs through ``steps``; see the module
+    docstring and ``IJobStore.claim``."""
+    if tasks is None:
+        tasks = steps.claimableTasks()
+    limits = {task: value for task, value in (limits or {}).items()
+              if value and task in set(tasks)}
+    if limits:
+        busy = steps.withWork(sorted(limits), scheduled)
+        tasks = [task for task in tasks if task not in limits or
+                 task in busy]
+        limits = {task: limits[task] for task in busy}
+    running, starts = (steps.limitState(sorted(limits)) if limits
+                       else ({}, {}))
+    budget = Budget(tasks, limits, running, starts, now)
+    rows = []
+    while scheduled and len(rows) < limit:
+        open = sorted(budget.allowed(1))
+        row = steps.cronRun(open, nextDue) if open else None
+        if row is None:
+            break
+        rows.append(row)
+        budget.take([row])
+    for kind in (['delayed'] if scheduled else []) + ['queued']:
+        allowed = budget.allowed(limit - len(rows))
+        if allowed:
+            found = steps.claimBatch(kind, allowed, limit - len(rows))
+            rows += found
+            budget.take(found)
+    logs = budget.startLogs()
+    if logs:
+        steps.saveStarts(logs)
+    return rows

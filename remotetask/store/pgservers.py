@@ -1,0 +1,79 @@
+"""Several servers on one PostgreSQL database: who they are, what they
+serve, and taking back the jobs of those that died.
+
+A mixin of ``PostgreSQLJobStore``, beyond ``IJobStore``: each server
+heartbeats (``heartbeat``), recording beside it the tasks it serves
+(``announce``, ``withdraw``), so that an add on any server is accepted for
+a task any server alive serves (``servedTasks``); ``recoverLost`` puts
+back in the queue the jobs of a server whose heartbeat is too old.
+"""
+
+import json
+
+
+class SharedServers:
+    """See the module docstring; the store provides ``serverId``,
+    ``heartbeatTimeout``, ``tasks``, ``queries`` and its ``_run`` helpers.
+    """
+
+    def servers(self):
+        """Return ``[{id, heartbeat, tasks, running}]``: the servers sharing
+        the database, when each last heartbeated, the tasks each serves
+        ({name: description}) and how many jobs each is running; for the
+        dashboard's workers view."""
+        return self._all('list_servers')
+
+    def heartbeat(self, now):
+        """Record that this server (``serverId``) is alive at ``now``,
+        serving ``tasks``."""
+        self._count('heartbeat', id=self.serverId, now=now,
+                    tasks=json.dumps(self.tasks))
+
+    def announce(self, tasks, limited, now):
+        """Record that this server serves ``tasks`` ({name: description})
+        from ``now`` on, with a heartbeat; make the rows that claims of the
+        ``limited`` tasks lock."""
+        self.tasks = dict(tasks)
+
+        def announce(connection):
+            connection.execute(self.queries['heartbeat'], dict(
+                id=self.serverId, now=now, tasks=json.dumps(self.tasks)))
+            if limited:
+                connection.execute(self.queries['add_limited_tasks'],
+                                   dict(tasks=sorted(limited)))
+        self._run(announce)
+
+    def withdraw(self):
+        """Serve no task any more (the server is stopping); the
+        heartbeat row stays until it is old, as recovery goes by it."""
+        self.tasks = {}
+        self._count('withdraw_tasks', id=self.serverId)
+
+    def servedTasks(self, now):
+        """``{task: {description, servers}}`` for every task that a
+        server alive at ``now`` serves."""
+        return {row['task']: dict(description=row['description'],
+                                  servers=row['servers'])
+                for row in self._all('served_tasks',
+                                     cutoff=now - self.heartbeatTimeout)}
+
+    def recoverLost(self, now, timeout):
+        """Put back in the queue the jobs held by servers that have not
+        heartbeated for ``timeout`` seconds; return their ids, ascending.
+
+        A job that started less than ``timeout`` ago is left alone even if
+        its server never heartbeated, so a server that heartbeats at least
+        every ``timeout`` seconds, from its start, keeps its jobs. The lost
+        servers' heartbeat rows are forgotten.
+        """
+        cutoff = now - timeout
+
+        def recover(connection):
+            ids = sorted(row['id'] for row in connection.execute(
+                self.queries['requeue_lost_claims'], dict(cutoff=cutoff)))
+            connection.execute(self.queries['forget_lost_servers'],
+                               dict(cutoff=cutoff))
+            if ids:
+                connection.execute(self.queries['notify_jobs'])
+            return ids
+        return self._run(recover)
