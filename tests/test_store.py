@@ -50,7 +50,7 @@ class TestSQLiteJobStore(StoreContractTests):
                 'remotetask.store.sqlite', fromlist=['QUERIES']
             ).QUERIES['claim_queued_jobs'],
             dict(now=1.0, token='t', started=1.0, claimed=1.0,
-                 limit=5)).fetchall()
+                 limit=5, event=None, keep=10)).fetchall()
         details = ' '.join(row['detail'] for row in plan)
         assert 'USING INDEX jobs_by_status' in details
         assert 'SCAN jobs' not in details.replace('SCAN jobs USING', '')
@@ -69,7 +69,8 @@ class TestSQLiteJobStore(StoreContractTests):
         plan = self.store._connection().execute(
             'EXPLAIN QUERY PLAN ' + QUERIES[query],
             dict(now=1.0, token='t', started=1.0, claimed=1.0,
-                 status='completed', before=1.0, limit=5)).fetchall()
+                 status='completed', before=1.0, limit=5, event=None,
+                 keep=10)).fetchall()
         details = ' '.join(row['detail'] for row in plan)
         assert f'INDEX {index}' in details
         assert 'TEMP B-TREE' not in details

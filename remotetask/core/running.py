@@ -14,28 +14,15 @@ told about.
 
 import json
 import random
-import re
 import time
 import uuid
 
 from remotetask.core import codec, job as jobs, misfire, runner
+from remotetask.core.codec import storableText  # noqa: F401  (kept here too)
 from remotetask.core.status import (
     COMPLETED, CRONJOB, ERROR, FINISHED, PROCESSING, QUEUED)
 from remotetask.core.task import option
 from remotetask.errors import NoSuchTask
-
-_CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')
-
-
-def storableText(text):
-    """``text`` as every store and XML-RPC can keep it: an exception
-    message may hold a NUL (PostgreSQL refuses it), another control
-    character (XML cannot carry it) or a lone surrogate (no UTF-8 codec
-    takes it); these are written as backslash escapes instead."""
-    if text is None:
-        return None
-    text = _CONTROL.sub(lambda found: f'\\x{ord(found.group()):02x}', text)
-    return text.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 
 class JobRunning:

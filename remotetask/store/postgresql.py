@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from remotetask.core import events
 from remotetask.errors import (
     NoSuchJob, StoreOutcomeUnknown, StoreUnavailable)
 from remotetask.core.status import FINISHED, QUEUED
@@ -70,9 +71,12 @@ class PostgreSQLJobStore(NotificationListener):
 
     Beyond ``IJobStore``: ``listen()`` wakes a server when another one adds
     a job; ``heartbeat()`` and ``recoverLost()`` find dead servers.
+
+    ``maxEvents`` bounds each job's events (``remotetask.core.events``).
     """
 
     log = Logger()
+    maxEvents = events.MAX_EVENTS
 
     def __init__(self, dsn, serverId=None):
         try:
@@ -269,15 +273,21 @@ class PostgreSQLJobStore(NotificationListener):
     def schemaVersion(self):
         return self._one('schema_version')['version']
 
-    def add(self, task, input, status, schedule, now):
+    def add(self, task, input, status, schedule, now, notify=None,
+            event=None):
         return self._one('insert_job', task=task, status=str(status),
-                         input=input, schedule=schedule, now=now)['id']
+                         input=input, schedule=schedule, now=now,
+                         notify=notify, event=event,
+                         keep=self.maxEvents)['id']
 
-    def addMany(self, entries, now):
-        tasks, inputs, statuses, schedules = (
-            [list(column) for column in zip(*entries)] or [[], [], [], []])
+    def addMany(self, entries, now, event=None):
+        entries = [tuple(entry) + (None,) * (5 - len(entry))
+                   for entry in entries]
+        tasks, inputs, statuses, schedules, notifies = (
+            [list(column) for column in zip(*entries)] or [[]] * 5)
         batch = dict(now=now, tasks=tasks, inputs=inputs, schedules=schedules,
-                     statuses=[str(status) for status in statuses])
+                     statuses=[str(status) for status in statuses],
+                     notifies=notifies, event=event, keep=self.maxEvents)
 
         def insert(connection):
             ids = [row['id'] for row in
@@ -315,13 +325,15 @@ class PostgreSQLJobStore(NotificationListener):
                              limit=limit)
         return self._all('find_jobs', after=after, limit=limit)
 
-    def transition(self, jobid, fromStatuses, toStatus):
+    def transition(self, jobid, fromStatuses, toStatus, now=None,
+                   event=None):
         if not _isJobId(jobid):
             raise NoSuchJob.withId(jobid)
 
         def transition(connection):
             changed = connection.execute(QUERIES['transition_job'], dict(
-                id=jobid, to=str(toStatus),
+                id=jobid, to=str(toStatus), now=now, event=event,
+                keep=self.maxEvents,
                 allowed=[str(s) for s in fromStatuses])).fetchone()
             if changed is None:
                 if connection.execute(QUERIES['job_exists'],
@@ -333,6 +345,8 @@ class PostgreSQLJobStore(NotificationListener):
             elif toStatus in FINISHED:
                 connection.execute(QUERIES['notify_finished'],
                                    dict(id=jobid, status=str(toStatus)))
+                if changed['notify'] is not None:
+                    connection.execute(QUERIES['notify_end'], dict(id=jobid))
             return True
         return self._run(transition)
 
@@ -346,9 +360,11 @@ class PostgreSQLJobStore(NotificationListener):
         return self._run(schedule)
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True):
+              scheduled=True, event=None):
         claimed = dict(now=now, token=token, started=started,
-                       owner=self.serverId, claimed=now)
+                       owner=self.serverId, claimed=now,
+                       event=event if started is not None else None,
+                       keep=self.maxEvents)
 
         def claim(connection):
             rows = []
@@ -372,14 +388,15 @@ class PostgreSQLJobStore(NotificationListener):
             return rows
         return self._run(claim)
 
-    def markStarted(self, runs, now):
+    def markStarted(self, runs, now, event=None):
         if not runs:
             return 0
         ids, tokens = (list(column) for column in zip(*runs))
-        return self._count('mark_started', ids=ids, tokens=tokens, now=now)
+        return self._count('mark_started', ids=ids, tokens=tokens, now=now,
+                           event=event, keep=self.maxEvents)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None):
+               due=None, attempt=None, event=None):
         if token is None:
             return False
 
@@ -388,20 +405,26 @@ class PostgreSQLJobStore(NotificationListener):
                 id=jobid, token=token,
                 status=None if status is None else str(status),
                 output=output, error=error, traceback=traceback, now=now,
-                due=due, attempt=attempt)).rowcount == 1
-            if finished and status in FINISHED:
+                due=due, attempt=attempt, event=event,
+                keep=self.maxEvents)).fetchone()
+            if finished is None:
+                return False
+            if status in FINISHED:
                 connection.execute(QUERIES['notify_finished'],
                                    dict(id=jobid, status=str(status)))
-            return finished
+                if finished['notify'] is not None:
+                    connection.execute(QUERIES['notify_end'], dict(id=jobid))
+            return True
         return self._run(finish)
 
-    def release(self, jobid, token, started=False):
+    def release(self, jobid, token, started=False, event=None):
         if token is None:
             return False
 
         def release(connection):
             released = connection.execute(QUERIES['release_job'], dict(
-                id=jobid, token=token, started=bool(started))).rowcount == 1
+                id=jobid, token=token, started=bool(started), event=event,
+                keep=self.maxEvents)).rowcount == 1
             if released:
                 connection.execute(QUERIES['notify_jobs'])
             return released
@@ -414,10 +437,11 @@ class PostgreSQLJobStore(NotificationListener):
     def hasDue(self, now):
         return self._one('has_due', now=now)['due']
 
-    def requeue(self, statuses, toStatus):
+    def requeue(self, statuses, toStatus, event=None):
         return self._count('requeue_own_claims', owner=self.serverId,
                            statuses=[str(s) for s in statuses],
-                           to=str(toStatus))
+                           to=str(toStatus), event=event,
+                           keep=self.maxEvents)
 
     def setSchedule(self, jobid, schedule):
         if not _isJobId(jobid) or self._count(
@@ -472,11 +496,58 @@ class PostgreSQLJobStore(NotificationListener):
             return False
         return self._run(change)
 
-    def retry(self, jobid):
-        return self._changeOne('retry_job', True, id=jobid)
+    def retry(self, jobid, event=None):
+        return self._changeOne('retry_job', True, id=jobid, event=event,
+                               keep=self.maxEvents)
 
     def runNow(self, jobid, now):
         return self._changeOne('run_now', True, id=jobid, now=now)
+
+    # Progress, completion calls and the per-minute counters.
+
+    def setProgress(self, reports):
+        if not reports:
+            return 0
+        ids, tokens, texts = (list(column) for column in zip(*reports))
+        return self._count('set_progress', ids=ids, tokens=tokens,
+                           reports=texts)
+
+    def claimNotifications(self, now, limit, token, lease):
+        rows = self._all('claim_notifications', now=now, limit=limit,
+                         token=token, lease=lease)
+        return sorted(rows, key=lambda row: row['job'])
+
+    def nextNotification(self):
+        return self._one('next_notification')['due']
+
+    def recordNotification(self, jobid, token, due, event):
+        def record(connection):
+            if due is None:
+                current = connection.execute(QUERIES['notification_done'],
+                                             dict(job=jobid, token=token))
+            else:
+                current = connection.execute(
+                    QUERIES['notification_again'],
+                    dict(job=jobid, token=token, due=due))
+            if current.rowcount != 1:
+                return False
+            connection.execute(QUERIES['add_event'], dict(
+                id=jobid, event=event, keep=self.maxEvents))
+            return True
+        return self._run(record)
+
+    def countRuns(self, minute, server, finished, failed):
+        self._count('count_runs', minute=minute, server=server,
+                    finished=finished, failed=failed)
+
+    def sampleQueue(self, minute, server):
+        self._count('sample_queue', minute=minute, server=server)
+
+    def minutes(self, since):
+        return self._all('minutes_since', since=since)
+
+    def purgeMinutes(self, before):
+        return self._count('purge_minutes', before=before)
 
     # Beyond IJobStore: several servers on one database.
 
@@ -501,9 +572,13 @@ class PostgreSQLJobStore(NotificationListener):
         """
         cutoff = now - timeout
 
+        event = events.make(events.PUT_BACK, now, self.serverId,
+                            why=events.LOST_SERVER)
+
         def recover(connection):
             ids = sorted(row['id'] for row in connection.execute(
-                QUERIES['requeue_lost_claims'], dict(cutoff=cutoff)))
+                QUERIES['requeue_lost_claims'], dict(
+                    cutoff=cutoff, event=event, keep=self.maxEvents)))
             connection.execute(QUERIES['forget_lost_servers'],
                                dict(cutoff=cutoff))
             if ids:

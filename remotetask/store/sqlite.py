@@ -13,6 +13,8 @@ import threading
 
 from zope.interface import implementer
 
+from remotetask.core import events
+from remotetask.core.status import FINISHED
 from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
@@ -35,6 +37,11 @@ class _Rows(list):
 
     def fetchall(self):
         return self
+
+
+def _withNotify(entry):
+    """An ``addMany`` entry with its notify URL (None when it has none)."""
+    return tuple(entry) + (None,) * (5 - len(entry))
 
 
 def _isStorableId(jobid):
@@ -71,7 +78,11 @@ class SQLiteJobStore:
     last transactions, never corrupt the file. ``FULL`` makes each commit
     wait for the disk (fsync), which also survives power loss, at the cost
     of one fsync per write.
+
+    ``maxEvents`` bounds each job's events (``remotetask.core.events``).
     """
+
+    maxEvents = events.MAX_EVENTS
 
     def __init__(self, path, synchronous='NORMAL', busyTimeout=10.0):
         if synchronous.upper() not in ('NORMAL', 'FULL', 'EXTRA'):
@@ -114,6 +125,13 @@ class SQLiteJobStore:
             f'PRAGMA busy_timeout = {int(self.busyTimeout * 1000)}')
         # Keep temporary b-trees (sorting for clean, find) off the disk.
         connection.execute('PRAGMA temp_store = MEMORY')
+        # A job's outstanding completion call goes with the job (ON
+        # DELETE CASCADE); SQLite enforces foreign keys only when asked.
+        connection.execute('PRAGMA foreign_keys = ON')
+        # Appending to a job's bounded events, as the queries do it
+        # (remotetask.core.events.append).
+        connection.create_function('append_event', 3, events.append,
+                                   deterministic=True)
         return connection
 
     def _connection(self):
@@ -260,19 +278,20 @@ class SQLiteJobStore:
         row = self._connection().execute('PRAGMA user_version').fetchone()
         return row['user_version']
 
-    def add(self, task, input, status, schedule, now):
-        with self._transaction() as connection:
-            return connection.execute(QUERIES['insert_job'], dict(
-                task=task, status=str(status), input=input,
-                schedule=schedule, now=now)).fetchone()['id']
+    def add(self, task, input, status, schedule, now, notify=None,
+            event=None):
+        return self.addMany([(task, input, status, schedule, notify)], now,
+                            event)[0]
 
-    def addMany(self, entries, now):
+    def addMany(self, entries, now, event=None):
         insert = QUERIES['insert_job']
         with self._transaction() as connection:
             return [connection.execute(insert, dict(
                 task=task, status=str(status), input=input,
-                schedule=schedule, now=now)).fetchone()['id']
-                for task, input, status, schedule in entries]
+                schedule=schedule, now=now, notify=notify, event=event,
+                keep=self.maxEvents)).fetchone()['id']
+                for task, input, status, schedule, notify in map(
+                    _withNotify, entries)]
 
     def get(self, jobid):
         try:
@@ -309,7 +328,8 @@ class SQLiteJobStore:
                                 after=after, limit=limit)
         return cursor.fetchall()
 
-    def transition(self, jobid, fromStatuses, toStatus):
+    def transition(self, jobid, fromStatuses, toStatus, now=None,
+                   event=None):
         with self._transaction() as connection:
             row = connection.execute(QUERIES['get_status'],
                                      dict(id=jobid)).fetchone()
@@ -317,8 +337,11 @@ class SQLiteJobStore:
                 raise NoSuchJob.withId(jobid)
             if row['status'] not in fromStatuses:
                 return False
-            connection.execute(QUERIES['set_status'],
-                               dict(id=jobid, status=str(toStatus)))
+            connection.execute(QUERIES['set_status'], dict(
+                id=jobid, status=str(toStatus), now=now, event=event,
+                keep=self.maxEvents))
+            if toStatus in FINISHED:
+                connection.execute(QUERIES['notify_end'], dict(id=jobid))
             return True
 
     def scheduleFirstRuns(self, now, firstDue):
@@ -333,8 +356,10 @@ class SQLiteJobStore:
             return len(rows)
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True):
-        claimed = dict(now=now, token=token, started=started, claimed=now)
+              scheduled=True, event=None):
+        claimed = dict(now=now, token=token, started=started, claimed=now,
+                       event=event if started is not None else None,
+                       keep=self.maxEvents)
         rows = []
         with self._transaction() as connection:
             while scheduled and len(rows) < limit:
@@ -354,29 +379,37 @@ class SQLiteJobStore:
                     rows += sorted(found, key=_CLAIM_ORDER[name])
         return rows
 
-    def markStarted(self, runs, now):
+    def markStarted(self, runs, now, event=None):
         with self._transaction() as connection:
             return sum(connection.execute(QUERIES['mark_started'], dict(
-                id=jobid, token=token, now=now)).rowcount
+                id=jobid, token=token, now=now, event=event,
+                keep=self.maxEvents)).rowcount
                 for jobid, token in runs)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None):
+               due=None, attempt=None, event=None):
         if token is None:
             return False
         with self._transaction() as connection:
-            return connection.execute(QUERIES['finish_job'], dict(
+            finished = connection.execute(QUERIES['finish_job'], dict(
                 id=jobid, token=token,
                 status=None if status is None else str(status),
                 output=output, error=error, traceback=traceback,
-                now=now, due=due, attempt=attempt)).rowcount == 1
+                now=now, due=due, attempt=attempt, event=event,
+                keep=self.maxEvents)).fetchone()
+            if finished is None:
+                return False
+            if finished['notify'] is not None and status in FINISHED:
+                connection.execute(QUERIES['notify_end'], dict(id=jobid))
+            return True
 
-    def release(self, jobid, token, started=False):
+    def release(self, jobid, token, started=False, event=None):
         if token is None:
             return False
         with self._transaction() as connection:
             return connection.execute(QUERIES['release_job'], dict(
-                id=jobid, token=token, started=int(started))).rowcount == 1
+                id=jobid, token=token, started=int(started), event=event,
+                keep=self.maxEvents)).rowcount == 1
 
     def skipRuns(self, jobid, due, next, missed):
         with self._transaction() as connection:
@@ -387,10 +420,11 @@ class SQLiteJobStore:
         row = self._read('has_due', now=now).fetchone()
         return bool(next(iter(row.values())))
 
-    def requeue(self, statuses, toStatus):
+    def requeue(self, statuses, toStatus, event=None):
         with self._transaction() as connection:
             return sum(connection.execute(QUERIES['requeue_claimed'], dict(
-                status=str(status), to=str(toStatus))).rowcount
+                status=str(status), to=str(toStatus), event=event,
+                keep=self.maxEvents)).rowcount
                 for status in statuses)
 
     def setSchedule(self, jobid, schedule):
@@ -443,11 +477,63 @@ class SQLiteJobStore:
                 raise NoSuchJob.withId(params['id'])
             return False
 
-    def retry(self, jobid):
-        return self._changeOne('retry_job', id=jobid)
+    def retry(self, jobid, event=None):
+        return self._changeOne('retry_job', id=jobid, event=event,
+                               keep=self.maxEvents)
 
     def runNow(self, jobid, now):
         return self._changeOne('run_now', id=jobid, now=now)
+
+    # Progress, completion calls and the per-minute counters.
+
+    def setProgress(self, reports):
+        with self._transaction() as connection:
+            return sum(connection.execute(QUERIES['set_progress'], dict(
+                id=jobid, token=token, progress=progress)).rowcount
+                for jobid, token, progress in reports)
+
+    def claimNotifications(self, now, limit, token, lease):
+        with self._transaction() as connection:
+            rows = connection.execute(QUERIES['claim_notifications'], dict(
+                now=now, limit=limit, token=token, lease=lease)).fetchall()
+        return sorted(rows, key=lambda row: row['job'])
+
+    def nextNotification(self):
+        return self._read('next_notification').fetchone()['due']
+
+    def recordNotification(self, jobid, token, due, event):
+        with self._transaction() as connection:
+            if due is None:
+                current = connection.execute(QUERIES['notification_done'],
+                                             dict(job=jobid, token=token))
+            else:
+                current = connection.execute(
+                    QUERIES['notification_again'],
+                    dict(job=jobid, token=token, due=due))
+            if current.rowcount != 1:
+                return False
+            connection.execute(QUERIES['add_event'], dict(
+                id=jobid, event=event, keep=self.maxEvents))
+            return True
+
+    def countRuns(self, minute, server, finished, failed):
+        with self._transaction() as connection:
+            connection.execute(QUERIES['count_runs'], dict(
+                minute=minute, server=server, finished=finished,
+                failed=failed))
+
+    def sampleQueue(self, minute, server):
+        with self._transaction() as connection:
+            connection.execute(QUERIES['sample_queue'],
+                               dict(minute=minute, server=server))
+
+    def minutes(self, since):
+        return self._read('minutes_since', since=since).fetchall()
+
+    def purgeMinutes(self, before):
+        with self._transaction() as connection:
+            return connection.execute(QUERIES['purge_minutes'],
+                                      dict(before=before)).rowcount
 
     def close(self):
         with self._connectionsLock:

@@ -56,9 +56,53 @@ CREATE INDEX jobs_by_status_task ON jobs (status, task);
 -- workers before it starts (its attempt is counted only then).
 ALTER TABLE jobs ADD COLUMN claimed REAL;
 
+-- name: migration_0007
+-- A placeholder: 0007 belongs to issue 12 (queues), whose migration
+-- replaces this one when the branches are merged; 0008 does not depend
+-- on it.
+SELECT 1;
+
+-- name: migration_0008
+-- What a caller sees of one job (issue 13). progress: the latest progress
+-- report, JSON {fraction, message, at}. events: the job's history, a JSON
+-- array oldest first, bounded (remotetask/core/events.py), appended by
+-- the statement that makes each change. notify: the URL told of the end.
+ALTER TABLE jobs ADD COLUMN progress TEXT;
+ALTER TABLE jobs ADD COLUMN events TEXT;
+ALTER TABLE jobs ADD COLUMN notify TEXT;
+-- Completion calls still to be made, one per job, written in the
+-- transaction that ends the job so that a call outstanding when the
+-- server stops is made after it starts again. A claim moves due past the
+-- call's lease; a row goes once its call was made or given up, and with
+-- its job (ON DELETE CASCADE: the store turns foreign keys on).
+CREATE TABLE notifications (
+    job INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    since REAL NOT NULL,
+    due REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    token TEXT
+);
+CREATE INDEX notifications_due ON notifications (due);
+-- The dashboard's chart: runs that ended per minute (finished: ok,
+-- failed: a failure, retried or not) and the queue's depth sampled in
+-- that minute, one row per minute and server, counted in the
+-- transactions that record the ends: never a scan of the jobs.
+CREATE TABLE minutes (
+    minute INTEGER NOT NULL,
+    server TEXT NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    queued INTEGER,
+    PRIMARY KEY (minute, server)
+);
+
 -- name: insert_job
-INSERT INTO jobs (task, status, input, schedule, created)
-VALUES (:task, :status, :input, :schedule, :now)
+-- :event (JSON, or NULL) is the job's first event, "added".
+INSERT INTO jobs (task, status, input, schedule, created, notify, events)
+VALUES (:task, :status, :input, :schedule, :now, :notify,
+        append_event(NULL, :event, :keep))
 RETURNING id;
 
 -- name: get_job
@@ -100,7 +144,14 @@ SELECT status FROM jobs WHERE id = :id;
 SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: set_status
-UPDATE jobs SET status = :status, token = NULL WHERE id = :id;
+-- A job that ends here (cancelled) ended now: completed is its end, for
+-- retention and for the completion call.
+UPDATE jobs
+SET status = :status, token = NULL,
+    completed = CASE WHEN :status IN ('completed', 'error', 'cancelled')
+                     THEN coalesce(:now, completed) ELSE completed END,
+    events = append_event(events, :event, :keep)
+WHERE id = :id;
 
 -- name: unscheduled_jobs
 -- Cron and delayed jobs that no process() has seen yet.
@@ -124,7 +175,10 @@ ORDER BY due, id LIMIT 1;
 UPDATE jobs
 SET due = :next, token = :token, claimed = :claimed,
     started = coalesce(:started, started),
-    attempts = attempts + (:started IS NOT NULL)
+    attempts = attempts + (:started IS NOT NULL),
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = append_event(events, json_set(:event, '$.attempt',
+                                           attempts + 1), :keep)
 WHERE id = :id AND due = :due
 RETURNING *;
 
@@ -132,7 +186,10 @@ RETURNING *;
 UPDATE jobs
 SET status = 'processing', token = :token, claimed = :claimed,
     started = coalesce(:started, started),
-    attempts = attempts + (:started IS NOT NULL)
+    attempts = attempts + (:started IS NOT NULL),
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = append_event(events, json_set(:event, '$.attempt',
+                                           attempts + 1), :keep)
 WHERE id IN (SELECT id FROM jobs
              WHERE status IN ('cronjob', 'delayed') AND status = 'delayed'
                AND due <= :now
@@ -144,19 +201,28 @@ RETURNING *;
 -- until later), in one statement. :started, when given, marks them started
 -- at once (attempts + 1); NULL leaves that to mark_started, for jobs that
 -- wait beside the workers before they start, so that a job the server
--- never started is not counted as an attempt if the server dies.
+-- never started is not counted as an attempt if the server dies. :event
+-- (with :started) is the "started" event, given its attempt number here.
 UPDATE jobs
 SET status = 'processing', token = :token, claimed = :claimed,
     started = coalesce(:started, started),
-    attempts = attempts + (:started IS NOT NULL)
+    attempts = attempts + (:started IS NOT NULL),
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = append_event(events, json_set(:event, '$.attempt',
+                                           attempts + 1), :keep)
 WHERE id IN (SELECT id FROM jobs
              WHERE status = 'queued' AND (due IS NULL OR due <= :now)
              ORDER BY id LIMIT :limit)
 RETURNING *;
 
 -- name: mark_started
--- A claimed run began: count the attempt. Only for the current claim.
-UPDATE jobs SET started = :now, attempts = attempts + 1
+-- A claimed run began: count the attempt, forget the progress of an
+-- earlier run, record the "started" event with its attempt number. Only
+-- for the current claim.
+UPDATE jobs
+SET started = :now, attempts = attempts + 1, progress = NULL,
+    events = append_event(events, json_set(:event, '$.attempt',
+                                           attempts + 1), :keep)
 WHERE id = :id AND token = :token;
 
 -- name: skip_runs
@@ -174,15 +240,18 @@ SELECT EXISTS (SELECT 1 FROM jobs
 -- name: finish_job
 -- Only the holder of the current claim may record its end. A retry goes
 -- back to the queue with a due time; a failure adds :attempt (JSON) to
--- the history.
+-- the history, and :event to the events. Returns notify, to tell whether
+-- a completion call is owed.
 UPDATE jobs
 SET status = coalesce(:status, status), output = :output, error = :error,
     traceback = :traceback, completed = :now, token = NULL,
     due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
-                                    json(:attempt)) END
-WHERE id = :id AND token = :token;
+                                    json(:attempt)) END,
+    events = append_event(events, :event, :keep)
+WHERE id = :id AND token = :token
+RETURNING notify;
 
 -- name: release_job
 -- A run given up before its end goes back to the queue (cron jobs keep
@@ -191,12 +260,14 @@ WHERE id = :id AND token = :token;
 -- not the job's failure.
 UPDATE jobs
 SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
-    token = NULL, attempts = max(0, attempts - :started)
+    token = NULL, attempts = max(0, attempts - :started),
+    events = append_event(events, :event, :keep)
 WHERE id = :id AND token = :token;
 
 -- name: requeue_claimed
 -- Claims left by a run of the server that ended without finishing them.
-UPDATE jobs SET status = :to, token = NULL
+UPDATE jobs
+SET status = :to, token = NULL, events = append_event(events, :event, :keep)
 WHERE status = :status AND token IS NOT NULL;
 
 -- name: set_schedule
@@ -245,7 +316,7 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT :scan) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, substr(input, 1, 200) AS input,
+           missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
     WHERE id < :before
@@ -268,7 +339,7 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT :scan) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, substr(input, 1, 200) AS input,
+           missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
     WHERE status = :status AND id < :before
@@ -291,7 +362,7 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT :scan) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, substr(input, 1, 200) AS input,
+           missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
     WHERE task = :task AND id < :before
@@ -308,7 +379,9 @@ ORDER BY matches.id DESC;
 -- name: retry_job
 -- Queue a failed job again, due at once, with a fresh count of attempts;
 -- its history keeps the failed ones.
-UPDATE jobs SET status = 'queued', due = NULL, token = NULL, attempts = 0
+UPDATE jobs
+SET status = 'queued', due = NULL, token = NULL, attempts = 0,
+    events = append_event(events, :event, :keep)
 WHERE id = :id AND status = 'error';
 
 -- name: run_now
@@ -318,3 +391,70 @@ WHERE id = :id AND status IN ('cronjob', 'delayed') AND token IS NULL;
 
 -- name: job_exists
 SELECT 1 AS found FROM jobs WHERE id = :id;
+
+-- name: set_progress
+-- The latest progress report of a run, only while its claim is current.
+UPDATE jobs SET progress = :progress WHERE id = :id AND token = :token;
+
+-- name: notify_end
+-- The job has ended: owe its caller a completion call, due at once. A
+-- job ended again (retried by hand) owes the call of its new end.
+INSERT INTO notifications (job, url, status, since, due)
+SELECT id, notify, status, completed, completed FROM jobs
+WHERE id = :id AND notify IS NOT NULL
+  AND status IN ('completed', 'error', 'cancelled')
+ON CONFLICT (job) DO UPDATE
+SET url = excluded.url, status = excluded.status, since = excluded.since,
+    due = excluded.due, attempts = 0, token = NULL;
+
+-- name: claim_notifications
+-- Up to :limit due completion calls, each moved past :lease (the call's
+-- time limit and some) so that no other claim takes it meanwhile; one the
+-- claimer never reports on (it died) is due again after the lease.
+UPDATE notifications SET due = :lease, token = :token
+WHERE job IN (SELECT job FROM notifications WHERE due <= :now
+              ORDER BY due LIMIT :limit)
+RETURNING job, url, status, since, attempts, token;
+
+-- name: next_notification
+-- When the next completion call is due, NULL when none is owed.
+SELECT min(due) AS due FROM notifications;
+
+-- name: notification_done
+-- A call was made, or given up: nothing more is owed.
+DELETE FROM notifications WHERE job = :job AND token = :token;
+
+-- name: notification_again
+-- A call failed and is tried again at :due.
+UPDATE notifications SET due = :due, attempts = attempts + 1, token = NULL
+WHERE job = :job AND token = :token;
+
+-- name: add_event
+UPDATE jobs SET events = append_event(events, :event, :keep) WHERE id = :id;
+
+-- name: count_runs
+-- Runs that ended, added to this minute's counters of this server.
+INSERT INTO minutes (minute, server, finished, failed)
+VALUES (:minute, :server, :finished, :failed)
+ON CONFLICT (minute, server) DO UPDATE
+SET finished = finished + excluded.finished,
+    failed = failed + excluded.failed;
+
+-- name: sample_queue
+-- The queue's depth now, counted through jobs_by_status (the queued
+-- jobs' entries only), as this minute's sample.
+INSERT INTO minutes (minute, server, queued)
+VALUES (:minute, :server,
+        (SELECT count(*) FROM jobs WHERE status = 'queued'))
+ON CONFLICT (minute, server) DO UPDATE SET queued = excluded.queued;
+
+-- name: minutes_since
+-- The chart: every server's counters summed per minute, and the deepest
+-- queue any of them saw (each samples the whole queue).
+SELECT minute, sum(finished) AS finished, sum(failed) AS failed,
+       max(queued) AS queued
+FROM minutes WHERE minute >= :since
+GROUP BY minute ORDER BY minute;
+
+-- name: purge_minutes
+DELETE FROM minutes WHERE minute < :before;
