@@ -36,6 +36,11 @@ class IJob(Interface):
     started = Attribute('When the job (last) started, or None.')
     completed = Attribute('When the job (last) ended, or None.')
     attempts = Attribute('How many times the job was started.')
+    progress = Attribute('The latest progress report, a dict {fraction, '
+                         'message, at}, or None.')
+    events = Attribute('What happened to the job, oldest first: dicts '
+                       '{at, event, server, ...details}.')
+    notify = Attribute('The URL told when the job ends, or None.')
 
 
 class ICronJob(IJob):
@@ -345,7 +350,9 @@ class ITaskService(Interface):
         """Return a dict name -> task of the tasks this service can run."""
 
     def add(task, input=None, startLater=False):
-        """Queue a job for ``task``; return its id."""
+        """Queue a job for ``task``; return its id. A service may take
+        ``notify=URL`` (keyword only): a URL whose ``jobEnded(id,
+        status)`` is called when the job ends."""
 
     def addCronJob(task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None):

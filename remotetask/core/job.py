@@ -69,6 +69,9 @@ class Job:
     output = None
     error = None
     attempts = 0
+    progress = None
+    events = ()
+    notify = None
 
     def __init__(self, id, task, input, status=Status.QUEUED):
         self.id = id
@@ -91,6 +94,14 @@ class Job:
         self.missed = row['missed']
         self.history = json.loads(row['history'] or '[]')
         self.due = row['due']
+        # The latest progress report and the events, their times made
+        # datetimes as the job's own are.
+        report = json.loads(row.get('progress') or 'null')
+        self.progress = None if report is None else dict(
+            report, at=_datetime(report.get('at')))
+        self.events = [dict(event, at=_datetime(event.get('at')))
+                       for event in json.loads(row.get('events') or '[]')]
+        self.notify = row.get('notify')
 
 
 @implementer(ICronJob)

@@ -11,7 +11,7 @@ import time
 
 from zope.interface import implementer
 
-from remotetask.core import codec, job as jobs
+from remotetask.core import codec, events, job as jobs, notifying
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.running import JobRunning
@@ -89,6 +89,15 @@ class TaskService(JobRunning):
     #: service, else ``service``.
     THREADNAME_PREFIX = 'remotetasks'
 
+    #: The URL prefixes jobs may ask to be told at when they end
+    #: (``add(..., notify=URL)``), as ``notifying.parsePrefix`` gives
+    #: them; none by default, so that every notify URL is refused. The
+    #: daemon's setting is ``--notify-allow``.
+    notifyAllow = ()
+
+    #: How long after a job's end its completion call is tried (seconds).
+    notifyRetryTime = notifying.RETRY_TIME
+
     def __init__(self, store=None, registry=None, timezone=None):
         self.store = MemoryJobStore() if store is None else store
         self.registry = TaskRegistry() if registry is None else registry
@@ -115,14 +124,24 @@ class TaskService(JobRunning):
 
     # Adding jobs
 
-    def add(self, task, input=None, startLater=False):
+    def add(self, task, input=None, startLater=False, *, notify=None):
+        """Queue a job for ``task``; return its id. With ``notify`` (a URL
+        under one of ``notifyAllow``'s prefixes) the server calls
+        ``jobEnded(id, status)`` there when the job ends."""
         self._checkTask(task)
+        if notify is not None:
+            notifying.checkURL(notify, self.notifyAllow)
         status = STARTLATER if startLater else QUEUED
+        now = time.time()
         jobid = self.store.add(task, codec.encode(input, 'input'), status,
-                               None, time.time())
+                               None, now, notify=notify,
+                               event=self._addedEvent(now))
         if status == QUEUED:
             self._added()
         return jobid
+
+    def _addedEvent(self, now):
+        return events.make(events.ADDED, now, self.serverName)
 
     def addMany(self, requests):
         """Add ``(task, input, startLater)`` tuples in one transaction;
@@ -132,7 +151,9 @@ class TaskService(JobRunning):
             self._checkTask(task)
             entries.append((task, codec.encode(input, 'input'),
                             STARTLATER if startLater else QUEUED, None))
-        ids = self.store.addMany(entries, time.time()) if entries else []
+        now = time.time()
+        ids = self.store.addMany(entries, now, self._addedEvent(now)) \
+            if entries else []
         if ids:
             self._added()
         return ids
@@ -153,8 +174,9 @@ class TaskService(JobRunning):
                 slots.append(len(results))
                 results.append(None)
         if entries:
-            for slot, jobid in zip(slots,
-                                   self.store.addMany(entries, time.time())):
+            now = time.time()
+            for slot, jobid in zip(slots, self.store.addMany(
+                    entries, now, self._addedEvent(now))):
                 results[slot] = jobid
             self._added()
         return results
@@ -174,9 +196,10 @@ class TaskService(JobRunning):
                            dayOfMonth=dayOfMonth, month=month,
                            dayOfWeek=dayOfWeek, delay=delay, crontab=crontab,
                            misfire=misfire)
+        now = time.time()
         jobid = self.store.add(task, codec.encode(input, 'input'),
-                               job.status, jobs.encodeSchedule(job),
-                               time.time())
+                               job.status, jobs.encodeSchedule(job), now,
+                               event=self._addedEvent(now))
         self._added()
         return jobid
 
@@ -231,10 +254,27 @@ class TaskService(JobRunning):
         """Since when the queued job to be taken next has waited."""
         return self.store.oldestQueued(time.time() if now is None else now)
 
+    def minutes(self, since):
+        """The per-minute counters from the minute ``since`` on (epoch
+        seconds // 60), summed over the servers: ``[{minute, finished,
+        failed, queued}]``, for the dashboard's chart."""
+        return self.store.minutes(since)
+
+    def sampleQueue(self, now=None):
+        """Record the queue's depth now in this minute's counters."""
+        now = time.time() if now is None else now
+        self.store.sampleQueue(int(now // 60), self.serverName)
+
     @property
     def serverId(self):
         """This server's name in a store shared by several, else None."""
         return getattr(self.store, 'serverId', None)
+
+    @property
+    def serverName(self):
+        """Who did it, in a job's events and the counters: the
+        ``serverId`` on a shared store, else ``host:pid``."""
+        return self.serverId or events.serverName()
 
     def servers(self):
         """The servers sharing the store (``[{id, heartbeat, running}]``),
@@ -245,7 +285,10 @@ class TaskService(JobRunning):
     # Changing jobs
 
     def startJob(self, jobid):
-        changed = self.store.transition(jobid, {STARTLATER}, QUEUED)
+        changed = self.store.transition(
+            jobid, {STARTLATER}, QUEUED,
+            event=events.make(events.QUEUED, time.time(), self.serverName,
+                              why='startJob'))
         if changed:
             self._added()
         return changed
@@ -267,8 +310,10 @@ class TaskService(JobRunning):
         thread may poll ``isCancelled(jobid)``. Returns True if it was
         cancelled, False if it had finished; ``NoSuchJob`` if there is none.
         """
+        now = time.time()
         cancelled = self.store.transition(
-            jobid, CANCELLABLE | {PROCESSING}, CANCELLED)
+            jobid, CANCELLABLE | {PROCESSING}, CANCELLED, now,
+            events.make(events.CANCELLED, now, self.serverName))
         if cancelled:
             self._ended(jobid, CANCELLED)
         return cancelled
@@ -276,7 +321,9 @@ class TaskService(JobRunning):
     def retry(self, jobid):
         """Queue a job that ended in ``error`` again, at once, with a fresh
         count of attempts; whether it was in error."""
-        retried = self.store.retry(jobid)
+        retried = self.store.retry(jobid, events.make(
+            events.RETRIED, time.time(), self.serverName,
+            why='retried by request'))
         if retried:
             self._added()
         return retried
