@@ -95,14 +95,15 @@ class Throttle:
     at least ``interval`` ago (or, for the first, the run began that long
     ago), else it waits as ``pending`` (a later one replacing it) until
     ``due()`` or the run's end (``take()``). Thread-safe: the task reports
-    in its thread, a sender may let pending reports go in another.
-    ``clock`` is monotonic seconds."""
+    in its thread, a sender may let pending reports go in another, waiting
+    on ``lock`` (a ``Condition``, which may be shared), notified of each
+    report that waits. ``clock`` is monotonic seconds."""
 
-    def __init__(self, send, interval, clock=time.monotonic):
+    def __init__(self, send, interval, clock=time.monotonic, lock=None):
         self.send = send
         self.interval = interval
         self.clock = clock
-        self.lock = threading.Condition()
+        self.lock = threading.Condition() if lock is None else lock
         self.pending = None
         self._last = clock()
 

@@ -15,6 +15,7 @@ from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
 from remotetask.core.service import TaskService
 from remotetask.server.cluster import ClusterService, isShared
 from remotetask.server.dispatcher import Dispatcher
+from remotetask.server.notifier import Notifier
 from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
 from remotetask.server.retention import RetentionService
 from remotetask.server.services import (
@@ -59,6 +60,8 @@ def makeService(options):
         raise usage.UsageError(f'--store {options["store"]}: {error}')
     service = TaskService(store=store, registry=makeRegistry(options),
                           timezone=options['timezone'] or cron.localZone())
+    service.notifyAllow = tuple(options['notify-allow'])
+    service.notifyRetryTime = options['notify-retry-time']
     relay = ThreadRelay(reactor)
     top = OrderedServices()
     StoreService(store).setServiceParent(top)
@@ -72,11 +75,19 @@ def makeService(options):
     if options['pool'] == 'process':
         pool = ProcessWorkerPool(service.registry, options['workers'])
     else:
-        pool = ThreadWorkerPool(service, options['workers'])
+        pool = ThreadWorkerPool(service, options['workers'], relay=relay)
     pool.setServiceParent(top)
+    # Before the dispatcher, so that it stops after it: the ends recorded
+    # while running jobs finish at shutdown are told too.
+    notifier = Notifier(service, storePool.call, writer.call,
+                        method=options['notify-method'],
+                        timeout=options['notify-timeout'],
+                        concurrency=options['notify-concurrency'])
+    notifier.setServiceParent(top)
     dispatcher = Dispatcher(service, pool, storePool.call, writer.call,
                             relay, grace=options['grace'],
                             shared=isShared(store))
+    dispatcher.onNotifyOwed = notifier.wake
     dispatcher.setServiceParent(top)
     RetentionService(store, storePool.call,
                      options['keep-finished']).setServiceParent(top)
