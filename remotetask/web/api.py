@@ -30,6 +30,7 @@ from remotetask.web import views
 from remotetask.web.plumbing import (
     Cached, JsonAnswers, header, isCrossSite, localWorkers)
 from remotetask.wire import answers
+from remotetask.wire.addoptions import parseAddOptions
 from remotetask.wire.marshal import checkInput
 
 CSRF_HEADER = b'x-remotetask-csrf'
@@ -141,6 +142,13 @@ class ApiResource(resource.Resource):
             return self.storeCall(
                 views.workersView, self.service,
                 localWorkers(self.service, self.dispatcher), time.time())
+        if route == ['chart']:
+            span = _argument(request, 'span', 'hour')
+            if span not in views.CHART_SPANS:
+                raise InvalidArgument(
+                    f'span must be one of {", ".join(views.CHART_SPANS)}.')
+            return self.storeCall(views.chart, self.service, span,
+                                  time.time())
         raise NoSuchRoute(request)
 
     def _tasks(self):
@@ -216,19 +224,22 @@ class ApiResource(resource.Resource):
                                                         str):
             raise InvalidArgument(
                 'Send {"task": name, "input": any JSON value, '
-                '"startLater": false}.')
-        unknown = set(body) - {'task', 'input', 'startLater'}
+                '"startLater": false, "options": {...}}.')
+        unknown = set(body) - {'task', 'input', 'startLater', 'options'}
         if unknown:
             raise InvalidArgument(
                 f'Unknown fields: {", ".join(map(repr, sorted(unknown)))}.')
         startLater = body.get('startLater', False)
         if not isinstance(startLater, bool):
             raise InvalidArgument('startLater must be true or false.')
+        # The options of XML-RPC's add (notify, ...), read the same way.
+        options = dict(parseAddOptions(startLater),
+                       **parseAddOptions(body.get('options')))
         # The job must be readable over XML-RPC too: the one input check
         # of both APIs (32-bit ints, text XML can carry).
         checkInput(body.get('input'))
         d = self.writeCall(self.service.add, body['task'], body.get('input'),
-                           startLater)
+                           **options)
         return d.addCallback(lambda jobid: (201, dict(id=jobid)))
 
     @defer.inlineCallbacks

@@ -25,6 +25,7 @@ from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
 from remotetask.wire import answers
+from remotetask.wire.addoptions import parseAddOptions
 from remotetask.wire.marshal import checkInput
 from remotetask.wire.signatures import canonicalName
 from remotetask.wire.structs import jobStruct
@@ -121,15 +122,18 @@ class TaskServiceResource(XMLRPC):
                     self.service.getAvailableTasks().items()}
         return self.storeCall(describeAll)
 
-    def xmlrpc_add(self, task, input=None, startLater=False):
+    def xmlrpc_add(self, task, input=None, options=None):
         """Queue a job for task with input; return its id (an int).
 
-        With startLater true it waits as 'start later' until startJob.
+        options is startLater (a boolean: true waits as 'start later'
+        until startJob) or a struct: notify, a URL whose jobEnded(id,
+        status) is called when the job ends (only under a prefix the
+        operator allowed with --notify-allow).
         """
         need('The task name', task, str)
-        need('startLater', startLater, bool)
+        options = parseAddOptions(options)
         checkInput(input)
-        return self.writeCall(self.service.add, task, input, startLater)
+        return self.writeCall(self.service.add, task, input, **options)
 
     @defer.inlineCallbacks
     def addEach(self, requests):
@@ -150,15 +154,17 @@ class TaskServiceResource(XMLRPC):
                 for index in range(len(requests))]
 
     @defer.inlineCallbacks
-    def xmlrpc_addAndWait(self, task, input=None, timeout=10):
+    def xmlrpc_addAndWait(self, task, input=None, timeout=10, options=None):
         """Add a job, wait until it has ended (at most timeout seconds, up
         to 60), and return its struct as getJob does: one round trip for
         "run this and give me the answer". A job still running at the
-        timeout comes back with its status then."""
+        timeout comes back with its status then. options are add's."""
         need('The task name', task, str)
+        options = parseAddOptions(options)
         checkInput(input)
         self._checkTimeout(timeout)
-        jobid = yield self.writeCall(self.service.add, task, input)
+        jobid = yield self.writeCall(self.service.add, task, input,
+                                     **options)
         yield self.waiters.wait(jobid, timeout)
         job = yield self.storeCall(self.service.getJob, jobid)
         return jobStruct(job)
