@@ -23,8 +23,8 @@ def test_a_struct_gives_its_known_members():
 
 
 @pytest.mark.parametrize('value, words', [
-    (1, 'boolean (startLater) or a struct'),
-    ('yes', 'boolean (startLater) or a struct'),
+    (1, r'boolean \(startLater\) or a struct'),
+    ('yes', r'boolean \(startLater\) or a struct'),
     ({'priority': 5}, 'unknown members: priority'),
     ({'notify': ['http://h/']}, 'notify must be a str'),
 ])
