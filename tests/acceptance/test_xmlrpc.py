@@ -56,7 +56,7 @@ def test_no_result_is_nil(server):
     jobid = server.add('echo', None, True)
     assert server.getResult(jobid) is None
     assert set(server.getJob(jobid)) == {
-        'id', 'task', 'status', 'created', 'attempts', 'history'}
+        'id', 'task', 'status', 'created', 'attempts', 'history', 'events'}
 
 
 def test_errors_of_tasks(server):
@@ -226,7 +226,8 @@ def test_introspection(server):
         'system.methodHelp')
     assert server.system.methodSignature('add') == [
         ['int', 'string'], ['int', 'string', 'any'],
-        ['int', 'string', 'any', 'boolean']]
+        ['int', 'string', 'any', 'boolean'],
+        ['int', 'string', 'any', 'struct']]
     assert server.methodSignature('getAvailableTasks') == [['array']]
     assert server.methodSignature('listMethods') == [['array']]
     assert fault(server.methodSignature, 'nope').faultCode == \
