@@ -12,6 +12,7 @@ import base64
 import datetime
 import json
 import os
+import shutil
 import sys
 import time
 import urllib.parse
@@ -96,7 +97,15 @@ def cmdAdd(server, args):
         print(jobid)
         return
     print(f'job {jobid} added; waiting', file=sys.stderr)
-    status = waitFor(server, jobid, args.timeout)
+    reportEnd(server, jobid, waitFor(server, jobid, args.timeout))
+
+
+def cmdWait(server, args):
+    reportEnd(server, args.id, waitFor(server, args.id, args.timeout))
+
+
+def reportEnd(server, jobid, status):
+    """Print a finished job's result, or fail with its error."""
     if status == 'completed':
         print(dumps(server.getResult(jobid)))
     elif status == 'error':
@@ -105,23 +114,114 @@ def cmdAdd(server, args):
         raise CommandError(f'job {jobid} is {status}')
 
 
-def waitFor(server, jobid, timeout):
-    """Wait for the job, showing its status on stderr as it changes."""
+def waitFor(server, jobid, timeout, out=sys.stderr):
+    """Wait for the job, drawing its status and progress on ``out`` as it
+    goes (``ProgressLine``). At Ctrl-C, say that the job goes on."""
     started = time.monotonic()
-    shown = None
-    while True:
-        elapsed = time.monotonic() - started
-        left = None if timeout is None else timeout - elapsed
-        if left is not None and left <= 0:
-            raise CommandError(
-                f'job {jobid} is still {shown} after {timeout:g} s')
-        status = server.wait(jobid, 1 if left is None else min(1, left))
-        if status != shown:
-            if shown is not None or status not in FINISHED:
-                print(f'  {elapsed:6.1f} s  {status}', file=sys.stderr)
-            shown = status
-        if status in FINISHED:
-            return status
+    line = ProgressLine(out)
+    status = None
+    try:
+        while True:
+            elapsed = time.monotonic() - started
+            job = server.getJob(jobid)
+            status = job['status']
+            if status in FINISHED:
+                line.end()
+                return status
+            line.draw(elapsed, status, job.get('progress'))
+            left = None if timeout is None else timeout - elapsed
+            if left is not None and left <= 0:
+                line.end()
+                raise CommandError(
+                    f'job {jobid} is still {status} after {timeout:g} s; it '
+                    f'goes on (remotetask wait {jobid})')
+            server.wait(jobid, 1 if left is None else min(1, left))
+    except KeyboardInterrupt:
+        line.end()
+        print(f'job {jobid} goes on on the server ({status or "?"}); '
+              f'"remotetask wait {jobid}" waits for it again',
+              file=out, flush=True)
+        raise
+
+
+class ProgressLine:
+    """A job's state as it is waited for: elapsed time, status and
+    progress (a bar, the percentage and the message). On a terminal one
+    line is redrawn in place, cut to its width; elsewhere (a log, a pipe)
+    a line is written each time the status or progress changes."""
+
+    BAR = 20
+
+    def __init__(self, out):
+        self.out = out
+        self.live = hasattr(out, 'isatty') and out.isatty()
+        self.shown = None
+        self.width = 0
+
+    @staticmethod
+    def text(elapsed, status, progress):
+        text = f'{elapsed:7.1f} s  {status}'
+        return f'{text}  {progressText(progress)}' if progress else text
+
+    def draw(self, elapsed, status, progress):
+        text = self.text(elapsed, status, progress)
+        if self.live:
+            columns = shutil.get_terminal_size().columns - 1
+            text = text[:columns]
+            self.out.write('\r' + text.ljust(self.width))
+            self.width = len(text)
+            self.out.flush()
+            return
+        changed = (status, progress and (progress['fraction'],
+                                         progress.get('message')))
+        if changed != self.shown:
+            self.shown = changed
+            print(text, file=self.out, flush=True)
+
+    def end(self):
+        """Leave the line as it is, the cursor below it."""
+        if self.live and self.width:
+            self.out.write('\n')
+            self.out.flush()
+            self.width = 0
+
+
+def progressText(progress, bar=ProgressLine.BAR):
+    """A progress report as a bar, its percentage and its message."""
+    done = round(progress['fraction'] * bar)
+    text = (f'[{"#" * done}{"-" * (bar - done)}] '
+            f'{progress["fraction"] * 100:3.0f}%')
+    if progress.get('message'):
+        text += f'  {progress["message"]}'
+    return text
+
+
+def localTime(iso):
+    """An ISO 8601 time from the server as this machine's local time,
+    with its zone: ``2026-11-27 22:27:03 CET``."""
+    if not iso:
+        return ''
+    moment = datetime.datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')
+
+
+def showEvents(job, out=sys.stdout):
+    """A job's events, oldest first, one line each: when (local time),
+    what, the details, and which server."""
+    events = job.get('events') or []
+    if not events:
+        return
+    print('events:', file=out)
+    width = max(len(event['event']) for event in events)
+    for event in events:
+        details = ', '.join(
+            f'{key} {value}' for key, value in event.items()
+            if key not in ('at', 'event', 'server'))
+        print(f'  {localTime(event["at"])}  {event["event"]:<{width}}  '
+              f'{details + "  " if details else ""}({event["server"]})'
+              .rstrip(), file=out)
 
 
 def cmdStatus(server, args):
@@ -140,14 +240,20 @@ def cmdError(server, args):
 def cmdShow(server, args):
     job = server.getJob(args.id)
     traceback = job.pop('traceback', None)  # members without value: absent
+    for time_ in ('created', 'started', 'completed', 'nextRun'):
+        job[time_] = localTime(job.get(time_)) or None
+    if job.get('progress'):
+        job['progress'] = progressText(job['progress'])
     for key in ('id', 'task', 'status', 'attempts', 'created', 'started',
-                'completed', 'schedule', 'nextRun', 'error'):
+                'completed', 'schedule', 'nextRun', 'progress', 'notify',
+                'error'):
         value = job.get(key)
         if value is not None:
             shown = value if isinstance(value, (str, int)) else dumps(value)
             print(f'{key + ":":<11}{shown}')
     print(f'{"input:":<11}{dumps(job.get("input"))}')
     print(f'{"output:":<11}{dumps(job.get("output"))}')
+    showEvents(job)
     if traceback:
         print(traceback.rstrip())
 
@@ -166,7 +272,7 @@ def cmdJobs(server, args):
     jobs = server.getJobs(filter)['jobs']
     rows = [('ID', 'TASK', 'STATUS', 'CREATED', 'ERROR')]
     rows += [(str(job['id']), job['task'], job['status'],
-              (job.get('created') or '')[:19].replace('T', ' '),
+              localTime(job.get('created')),
               (job.get('error') or '')[:60]) for job in jobs]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
@@ -254,9 +360,15 @@ def makeParser():
             ('status', cmdStatus, "print a job's status"),
             ('result', cmdResult, "print a job's result as JSON"),
             ('error', cmdError, "print a job's error message"),
-            ('show', cmdShow, 'print everything about a job'),
+            ('show', cmdShow, 'print everything about a job, its events '
+             'included'),
             ('cancel', cmdCancel, 'cancel a job that has not started')):
         command(name, function, help).add_argument('id', type=int)
+    sub = command('wait', cmdWait, 'wait for a job, showing its progress, '
+                  'and print its result (Ctrl-C stops waiting, not the job)')
+    sub.add_argument('id', type=int)
+    sub.add_argument('--timeout', type=float, default=None,
+                     help='give up waiting after this many seconds')
     sub = command('jobs', cmdJobs, 'list jobs in a table')
     sub.add_argument('--status', help='only jobs in this status')
     sub.add_argument('--task', help='only jobs of this task')
