@@ -213,12 +213,14 @@ class IJobStore(Interface):
         is no longer current is left alone. Return how many were marked."""
 
     def finish(jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None):
+               due=None, attempt=None, event=None, progress=None):
         """Record the end of the run claimed with ``token``. ``status`` None
         keeps the status (cron); ``queued`` is a retry, due at ``due``.
-        ``attempt`` (JSON text, or None) is appended to the history. Return
-        False, writing nothing, if the token is not the job's current one
-        (the claim was lost, or the job was cancelled meanwhile)."""
+        ``attempt`` (JSON text, or None) is appended to the history;
+        ``progress`` (JSON text), when given, is the run's last report.
+        Return False, writing nothing, if the token is not the job's
+        current one (the claim was lost, or the job was cancelled
+        meanwhile)."""
 
     def release(jobid, token, started=False, event=None):
         """Give up the claim ``token`` on a job that did not run to its

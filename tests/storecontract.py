@@ -632,7 +632,8 @@ class StoreContractTests:
 
     def test_progress_is_kept_for_the_current_claim_and_after_the_end(self):
         """setProgress() records a report for the current claim only; it
-        stays after the end, and the next start clears it."""
+        stays after the end, and the next start clears it; finish() may
+        record the run's last one with the end."""
         jobid = self.add()
         self.claim(token='a')
         assert self.store.setProgress([(jobid, 'stale', '{"fraction":1}'),
@@ -646,6 +647,9 @@ class StoreContractTests:
         self.store.markStarted([(jobid, 'b')], 102.0)
         assert self.store.get(jobid)['progress'] is None
         assert self.store.setProgress([]) == 0
+        self.store.finish(jobid, 'b', 'completed', None, None, None, 103.0,
+                          progress='{"fraction":1}')
+        assert self.store.get(jobid)['progress'] == '{"fraction":1}'
 
     def addNotifying(self, url='http://caller/'):
         return self.store.add('echo', '1', 'queued', None, 1.0, notify=url)

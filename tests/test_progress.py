@@ -89,3 +89,21 @@ def test_a_throttle_lets_a_report_go_once_per_interval_latest_winning():
     assert [report['message'] for report in sent] == ['b', 'c']
     assert throttle.take()['message'] == 'd'
     assert throttle.take() is None and throttle.due() is None
+
+
+def test_a_throttle_that_is_not_eager_never_sends_from_the_task():
+    """Not eager, a report is only kept: the sender lets it go when due;
+    the latest not let go is taken at the end, once."""
+    sent, clock = [], Clock()
+    throttle = progress.Throttle(sent.append, 1.0, clock, eager=False)
+    clock.now = 5.0
+    throttle(0.1, 'a')
+    throttle(0.2, 'b')
+    assert sent == [] and throttle.pending
+    with throttle.lock:
+        throttle.sendDue()
+    assert [report['message'] for report in sent] == ['b']
+    assert not throttle.pending and throttle.take() is None
+    throttle(0.3, 'c')
+    assert throttle.take()['message'] == 'c'
+    assert throttle.take() is None

@@ -33,22 +33,29 @@ def reportProgress(fraction, message=None):
     (held within), ``message`` a short text or None. Outside a job, and
     from threads the task started, this does nothing. A fraction that is
     not a number (or is NaN) raises ``ValueError``: it is a bug in the
-    task, better found at once."""
+    task, better found at once. Cheap enough to call in a loop: a report
+    is a check and an assignment; sending is done elsewhere, at a bounded
+    rate."""
     reporter = _reporter.get()
-    if reporter is not None:
-        reporter(checkedFraction(fraction), checkedMessage(message))
+    if reporter is None:
+        return
+    if type(fraction) is not float or not 0.0 <= fraction <= 1.0:
+        fraction = checkedFraction(fraction)  # NaN too: never within
+    reporter(fraction, None if message is None else checkedMessage(message))
 
 
 def checkedFraction(fraction):
-    if isinstance(fraction, bool) or not isinstance(fraction,
-                                                    numbers.Real):
-        raise ValueError(f'reportProgress() needs a fraction from 0 to 1, '
-                         f'not {fraction!r:.40}.')
-    fraction = float(fraction)
-    if math.isnan(fraction):
+    kind = type(fraction)
+    if kind is not float and kind is not int:
+        if isinstance(fraction, bool) or not isinstance(fraction,
+                                                        numbers.Real):
+            raise ValueError(f'reportProgress() needs a fraction from 0 to '
+                             f'1, not {fraction!r:.40}.')
+        fraction = float(fraction)
+    if fraction != fraction:
         raise ValueError('reportProgress() needs a fraction from 0 to 1, '
                          'not NaN.')
-    return min(1.0, max(0.0, fraction))
+    return 0.0 if fraction < 0 else 1.0 if fraction > 1 else float(fraction)
 
 
 def checkedMessage(message):
@@ -91,52 +98,59 @@ def decode(text):
 
 class Throttle:
     """The latest report of one run, let go at most once per ``interval``
-    seconds: ``send(report)`` gets a report at once when the last one went
-    at least ``interval`` ago (or, for the first, the run began that long
-    ago), else it waits as ``pending`` (a later one replacing it) until
-    ``due()`` or the run's end (``take()``). Thread-safe: the task reports
-    in its thread, a sender may let pending reports go in another, waiting
-    on ``lock`` (a ``Condition``, which may be shared), notified of each
-    report that waits. ``clock`` is monotonic seconds."""
+    seconds (counted from the run's start for the first).
 
-    def __init__(self, send, interval, clock=time.monotonic, lock=None):
+    A report (``__call__``, in the task's thread) only replaces the latest
+    one; nothing is ever cleared, so no report can be lost between the
+    threads. It is let go (``send(report)``, a ``value`` dict) by
+    ``sendDue`` once due: at once in the reporting thread when ``eager``
+    (a loop with no thread of its own), else by a sender that waits on
+    ``lock`` (a ``Condition``, which may be shared) for ``due()``. At the
+    run's end, ``take()`` hands over the latest report not yet let go, to
+    go with the end. ``clock`` is monotonic seconds."""
+
+    def __init__(self, send, interval, clock=time.monotonic, lock=None,
+                 eager=True):
         self.send = send
         self.interval = interval
         self.clock = clock
         self.lock = threading.Condition() if lock is None else lock
-        self.pending = None
+        self.eager = eager
+        self.latest = self._sent = None
         self._last = clock()
 
     def __call__(self, fraction, message):
-        report = value(fraction, message, time.time())
-        with self.lock:
-            self.pending = report
-            if self.clock() - self._last >= self.interval:
-                self._sendPending()
-            else:
-                self.lock.notify_all()
+        self.latest = (fraction, message, time.time())
+        if self.eager and self.clock() - self._last >= self.interval:
+            with self.lock:
+                self.sendDue()
+
+    @property
+    def pending(self):
+        """Whether a report waits to be let go."""
+        return self.latest is not self._sent
 
     def due(self):
-        """Seconds until the pending report may go (0: now), or None when
-        none is pending. Call with ``lock`` held."""
-        if self.pending is None:
+        """Seconds until the waiting report may go (0: now), or None when
+        none waits. Call with ``lock`` held."""
+        if not self.pending:
             return None
         return max(0.0, self._last + self.interval - self.clock())
 
     def sendDue(self):
-        """Let the pending report go if its time has come. Call with
+        """Let the waiting report go if its time has come. Call with
         ``lock`` held."""
         if self.due() == 0.0:
-            self._sendPending()
-
-    def _sendPending(self):
-        report, self.pending = self.pending, None
-        self._last = self.clock()
-        self.send(report)
+            report = self._sent = self.latest
+            self._last = self.clock()
+            self.send(value(*report))
 
     def take(self):
-        """The pending report (None if none), which no longer waits: the
-        run has ended, and its last report goes with the end."""
+        """The latest report not yet let go (None if none), which no
+        longer waits: the run has ended, and it goes with the end."""
         with self.lock:
-            report, self.pending = self.pending, None
-            return report
+            report = self.latest
+            if report is self._sent:
+                return None
+            self._sent = report
+            return value(*report)

@@ -178,13 +178,11 @@ class JobRunning:
             event = events.make(
                 events.ENDED, now, self.serverName, attempt=row['attempts'],
                 status=str(COMPLETED if outcome.ok else ERROR), error=error)
-        if report is not None:
-            self.store.setProgress([(row['id'], row['token'],
-                                     progress.encode(report))])
         recorded = self.store.finish(
             row['id'], row['token'], status, outcome.output, error,
             storableText(outcome.traceback), now, due=due, attempt=attempt,
-            event=event)
+            event=event,
+            progress=None if report is None else progress.encode(report))
         if not recorded:
             return None
         if status in FINISHED:
@@ -221,14 +219,17 @@ class JobRunning:
         ``finished``, in order (None where the claim had been lost). For a
         server that records its workers' news in batches; the runs that
         ended are counted in this minute's counters once per batch."""
+        last = {row['id']: report for row, report in reports}
+        ending = {row['id'] for row, _ in finished}
         with self.store.transaction():
             if started:
                 self.markStarted(started)
-            if reports:
-                self.store.setProgress([
-                    (row['id'], row['token'], progress.encode(report))
-                    for row, report in reports])
-            statuses = [self._finishRun(row, outcome)
+            # A run's last report goes in the statement of its end.
+            running = [(row['id'], row['token'], progress.encode(report))
+                       for row, report in reports if row['id'] not in ending]
+            if running:
+                self.store.setProgress(running)
+            statuses = [self._finishRun(row, outcome, last.get(row['id']))
                         for row, outcome in finished]
             self._countRuns([outcome for (_, outcome), status in
                              zip(finished, statuses) if status is not None])

@@ -81,9 +81,10 @@ class Replies:
 class ProgressOutbox:
     """The running job's progress reports, sent by ``run`` (a thread of
     its own) at most once per ``interval``, the latest replacing those
-    that wait; the one still waiting when the job ends is handed back by
-    ``end`` to go with the end message. Nothing about a job is sent after
-    ``end`` returns, so its reports never follow its end."""
+    that wait: a report costs the task an assignment, never a write. The
+    one still waiting when the job ends is handed back by ``end`` to go
+    with the end message. Nothing about a job is sent after ``end``
+    returns, so its reports never follow its end."""
 
     def __init__(self, replies, interval):
         self.replies = replies
@@ -97,7 +98,8 @@ class ProgressOutbox:
             self.replies.send(dict(report, progress=jobid))
         with self.lock:
             self.current = progress.Throttle(send, self.interval,
-                                             lock=self.lock)
+                                             lock=self.lock, eager=False)
+            self.lock.notify_all()
             return self.current
 
     def end(self):
@@ -108,13 +110,18 @@ class ProgressOutbox:
             return report
 
     def run(self):
+        """Send each waiting report when it is due; look again every
+        interval while a job runs (reports do not wake this thread)."""
         with self.lock:
             while True:
-                due = None if self.current is None else self.current.due()
+                if self.current is None:
+                    self.lock.wait()
+                    continue
+                due = self.current.due()
                 if due == 0.0:
                     self.current.sendDue()
                 else:
-                    self.lock.wait(due)
+                    self.lock.wait(self.interval if due is None else due)
 
 
 def readRequests(requests, inbox, replies):

@@ -278,7 +278,7 @@ class MemoryJobStore:
         return marked
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None):
+               due=None, attempt=None, event=None, progress=None):
         with self.transaction():
             row = self._rows.get(jobid)
             if row is None or token is None or row['token'] != token:
@@ -294,6 +294,8 @@ class MemoryJobStore:
                 row['history'] = json.dumps(history, separators=(',', ':'))
             row.update(output=output, error=error, traceback=traceback,
                        completed=now, token=None)
+            if progress is not None:
+                row['progress'] = progress
             self._event(row, event)
             self._index(row)
             if status is not None:

@@ -396,7 +396,7 @@ class PostgreSQLJobStore(NotificationListener):
                            event=event, keep=self.maxEvents)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None):
+               due=None, attempt=None, event=None, progress=None):
         if token is None:
             return False
 
@@ -406,7 +406,7 @@ class PostgreSQLJobStore(NotificationListener):
                 status=None if status is None else str(status),
                 output=output, error=error, traceback=traceback, now=now,
                 due=due, attempt=attempt, event=event,
-                keep=self.maxEvents)).fetchone()
+                keep=self.maxEvents, progress=progress)).fetchone()
             if finished is None:
                 return False
             if status in FINISHED:

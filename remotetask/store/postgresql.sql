@@ -383,10 +383,12 @@ SELECT EXISTS (SELECT 1 FROM remotetask_jobs
 -- name: finish_job
 -- Only the holder of the current claim may record its end.
 -- A retry goes back to the queue with a due time; a failure adds
--- %(attempt)s (JSON) to the history, and %(event)s to the events.
+-- %(attempt)s (JSON) to the history, and %(event)s to the events;
+-- %(progress)s, when given, is the run's last progress report.
 -- Returns notify, to tell whether a completion call is owed.
 UPDATE remotetask_jobs
 SET status = coalesce(%(status)s::text, status), output = %(output)s,
+    progress = coalesce(%(progress)s::text, progress),
     error = %(error)s, traceback = %(traceback)s, completed = %(now)s,
     token = NULL, owner = NULL,
     due = CASE WHEN %(status)s::text = 'queued' THEN %(due)s::double precision

@@ -240,10 +240,12 @@ SELECT EXISTS (SELECT 1 FROM jobs
 -- name: finish_job
 -- Only the holder of the current claim may record its end. A retry goes
 -- back to the queue with a due time; a failure adds :attempt (JSON) to
--- the history, and :event to the events. Returns notify, to tell whether
--- a completion call is owed.
+-- the history, and :event to the events; :progress, when given, is the
+-- run's last progress report. Returns notify, to tell whether a completion
+-- call is owed.
 UPDATE jobs
 SET status = coalesce(:status, status), output = :output, error = :error,
+    progress = coalesce(:progress, progress),
     traceback = :traceback, completed = :now, token = NULL,
     due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
     history = CASE WHEN :attempt IS NULL THEN history

@@ -58,44 +58,59 @@ def test_a_fast_job_sends_its_last_report_with_its_end_only():
     assert messages[1]['progress']['fraction'] == 1.0
 
 
-def test_reports_go_as_they_come_when_the_interval_allows():
-    """With no interval to wait for, each report goes in a progress
-    message of its own, in order, all before the end."""
-    messages = run(reporting(3), interval=0)
-    assert [m.get('message') for m in messages[1:-1]] == [
-        'step 1', 'step 2', 'step 3']
-    assert [m['progress'] for m in messages[1:-1]] == [7, 7, 7]
-    assert 'ended' in messages[-1] and 'progress' not in messages[-1]
+class Watching(Replies):
+    """Replies that set ``sent`` whenever a progress message went."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.headers = []
+        self.sent = threading.Event()
+
+    def send(self, header, body=None):
+        self.headers.append(header)
+        super().send(header, body)
+        if 'fraction' in header:
+            self.sent.set()
+
+
+def runWatched(task, interval):
+    """Run one job of ``task(replies)`` in a worker thread; the replies."""
+    replies = Watching(io.BytesIO())
+    outbox = ProgressOutbox(replies, interval)
+    threading.Thread(target=outbox.run, daemon=True).start()
+    registry = TaskRegistry()
+    registry.register('t', SimpleTask(lambda input: task(replies)))
+    worker = threading.Thread(
+        target=runJobs, args=(registry, OneJob('t', 'null'), replies,
+                              outbox), daemon=True)
+    worker.start()
+    worker.join(30)
+    return replies
+
+
+def test_each_report_goes_in_order_before_the_end():
+    """Reports that are due go, each in a message of its own, in order,
+    all before the end, which then carries none."""
+    def task(replies):
+        for step in (1, 2):
+            replies.sent.clear()
+            reportProgress(step / 2, f'step {step}')
+            assert replies.sent.wait(30)
+        return None
+    headers = runWatched(task, 0.01).headers
+    assert [h.get('message') for h in headers[1:-1]] == ['step 1', 'step 2']
+    assert [h['progress'] for h in headers[1:-1]] == [7, 7]
+    assert 'ended' in headers[-1] and 'progress' not in headers[-1]
 
 
 def test_a_waiting_report_is_sent_by_the_outbox_when_due():
     """A report that waits for its interval is sent by the outbox's own
     thread once the interval is up, while the job still runs."""
-    release = threading.Event()
-    seen = []
-
-    def task(input):
+    def task(replies):
         reportProgress(0.5, 'half')
-        release.wait(30)
-        return input
-    stream = io.BytesIO()
-
-    class Watching(Replies):
-        def send(self, header, body=None):
-            seen.append(header)
-            super().send(header, body)
-            if 'progress' in header:
-                release.set()
-    replies = Watching(stream)
-    outbox = ProgressOutbox(replies, 0.05)
-    threading.Thread(target=outbox.run, daemon=True).start()
-    registry = TaskRegistry()
-    registry.register('t', SimpleTask(task))
-    worker = threading.Thread(
-        target=runJobs, args=(registry, OneJob('t', 'null'), replies,
-                              outbox), daemon=True)
-    worker.start()
-    assert release.wait(30)
-    worker.join(30)
-    assert [h.get('message') for h in seen if 'fraction' in h] == ['half']
-    assert 'progress' not in seen[-1]
+        assert replies.sent.wait(30)
+        return None
+    headers = runWatched(task, 0.05).headers
+    assert [h.get('message') for h in headers if 'fraction' in h] == [
+        'half']
+    assert 'progress' not in headers[-1]
