@@ -60,7 +60,7 @@ def test_progress_bar_timeline_and_chart(page, startDashboard, artefacts,
          'the chart of the last hour, with the queue sampled')
     assert 'finished' in text(page, '#chart-totals')
     assert text(page, f'{row} time').endswith(' UTC')
-    readme(screenshot(page, artefacts, 'progress-and-chart'), 'dashboard')
+    readme(screenshot(page, artefacts, 'progress-and-chart'), 'progress')
 
     page.find_element(By.CSS_SELECTOR, '#chart button[data-span=day]').click()
     wait(page, lambda d: len(d.find_elements(
