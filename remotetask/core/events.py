@@ -40,6 +40,7 @@ CRASH = 'recovered after a crash of its server'
 LOST_SERVER = 'its server was lost (no heartbeat)'
 
 _HOST = socket.gethostname()
+_encode = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode
 
 
 def serverName():
@@ -62,21 +63,21 @@ def make(name, now, server, **details):
     for key, value in details.items():
         if value is not None:
             event[key] = cut(value) if isinstance(value, str) else value
-    return json.dumps(event, separators=(',', ':'), ensure_ascii=False)
+    return _encode(event)
 
 
 def append(events, event, keep=MAX_EVENTS):
     """The JSON text of ``events`` (a stored array, or None) with
     ``event`` (JSON text, or None: nothing) appended, holding at most
-    ``keep`` events: the first, and the latest. What a store does in SQL
-    (SQLite calls this very function)."""
+    ``keep`` events: the first, and the latest. What the SQL stores do in
+    their statements (the memory store calls this)."""
     if event is None:
         return events
     found = json.loads(events) if events else []
     found.append(json.loads(event))
     if len(found) > keep:
         del found[1:len(found) - keep + 1]
-    return json.dumps(found, separators=(',', ':'), ensure_ascii=False)
+    return _encode(found)
 
 
 def decode(events):

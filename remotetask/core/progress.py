@@ -86,9 +86,12 @@ def value(fraction, message, at):
     return report
 
 
+_encode = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode
+
+
 def encode(report):
     """A report (``value``) as the JSON text a store keeps."""
-    return json.dumps(report, separators=(',', ':'), ensure_ascii=False)
+    return _encode(report)
 
 
 def decode(text):

@@ -128,10 +128,6 @@ class SQLiteJobStore:
         # A job's outstanding completion call goes with the job (ON
         # DELETE CASCADE); SQLite enforces foreign keys only when asked.
         connection.execute('PRAGMA foreign_keys = ON')
-        # Appending to a job's bounded events, as the queries do it
-        # (remotetask.core.events.append).
-        connection.create_function('append_event', 3, events.append,
-                                   deterministic=True)
         return connection
 
     def _connection(self):

@@ -1,6 +1,15 @@
 -- The SQLite job store's queries. Parameters are named (:id); times are
 -- epoch seconds as REAL. See remotetask/interfaces.py IJobStore for what
 -- each operation promises.
+--
+-- A statement that records an event appends :event (JSON, or NULL for
+-- none) to the job's events with SQLite's own JSON functions, keeping at
+-- most :keep of them, the first and the latest (remotetask/core/events.py):
+--   CASE WHEN :event IS NULL THEN events
+--        WHEN json_array_length(events) >= :keep
+--        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+--        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+-- (a "started" event gets its attempt number: json_set(:event, ...)).
 
 -- name: migration_0001
 -- The jobs table. AUTOINCREMENT so that an id is never reused after
@@ -102,7 +111,7 @@ CREATE TABLE minutes (
 -- :event (JSON, or NULL) is the job's first event, "added".
 INSERT INTO jobs (task, status, input, schedule, created, notify, events)
 VALUES (:task, :status, :input, :schedule, :now, :notify,
-        append_event(NULL, :event, :keep))
+        CASE WHEN :event IS NOT NULL THEN json_array(json(:event)) END)
 RETURNING id;
 
 -- name: get_job
@@ -150,7 +159,11 @@ UPDATE jobs
 SET status = :status, token = NULL,
     completed = CASE WHEN :status IN ('completed', 'error', 'cancelled')
                      THEN coalesce(:now, completed) ELSE completed END,
-    events = append_event(events, :event, :keep)
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id;
 
 -- name: unscheduled_jobs
@@ -177,8 +190,13 @@ SET due = :next, token = :token, claimed = :claimed,
     started = coalesce(:started, started),
     attempts = attempts + (:started IS NOT NULL),
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = append_event(events, json_set(:event, '$.attempt',
-                                           attempts + 1), :keep)
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1)) END
 WHERE id = :id AND due = :due
 RETURNING *;
 
@@ -188,8 +206,13 @@ SET status = 'processing', token = :token, claimed = :claimed,
     started = coalesce(:started, started),
     attempts = attempts + (:started IS NOT NULL),
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = append_event(events, json_set(:event, '$.attempt',
-                                           attempts + 1), :keep)
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1)) END
 WHERE id IN (SELECT id FROM jobs
              WHERE status IN ('cronjob', 'delayed') AND status = 'delayed'
                AND due <= :now
@@ -208,8 +231,13 @@ SET status = 'processing', token = :token, claimed = :claimed,
     started = coalesce(:started, started),
     attempts = attempts + (:started IS NOT NULL),
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = append_event(events, json_set(:event, '$.attempt',
-                                           attempts + 1), :keep)
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1)) END
 WHERE id IN (SELECT id FROM jobs
              WHERE status = 'queued' AND (due IS NULL OR due <= :now)
              ORDER BY id LIMIT :limit)
@@ -221,8 +249,13 @@ RETURNING *;
 -- for the current claim.
 UPDATE jobs
 SET started = :now, attempts = attempts + 1, progress = NULL,
-    events = append_event(events, json_set(:event, '$.attempt',
-                                           attempts + 1), :keep)
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1)) END
 WHERE id = :id AND token = :token;
 
 -- name: skip_runs
@@ -251,7 +284,11 @@ SET status = coalesce(:status, status), output = :output, error = :error,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
                                     json(:attempt)) END,
-    events = append_event(events, :event, :keep)
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND token = :token
 RETURNING notify;
 
@@ -263,13 +300,21 @@ RETURNING notify;
 UPDATE jobs
 SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
     token = NULL, attempts = max(0, attempts - :started),
-    events = append_event(events, :event, :keep)
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND token = :token;
 
 -- name: requeue_claimed
 -- Claims left by a run of the server that ended without finishing them.
 UPDATE jobs
-SET status = :to, token = NULL, events = append_event(events, :event, :keep)
+SET status = :to, token = NULL, events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE status = :status AND token IS NOT NULL;
 
 -- name: set_schedule
@@ -383,7 +428,11 @@ ORDER BY matches.id DESC;
 -- its history keeps the failed ones.
 UPDATE jobs
 SET status = 'queued', due = NULL, token = NULL, attempts = 0,
-    events = append_event(events, :event, :keep)
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND status = 'error';
 
 -- name: run_now
@@ -432,7 +481,12 @@ UPDATE notifications SET due = :due, attempts = attempts + 1, token = NULL
 WHERE job = :job AND token = :token;
 
 -- name: add_event
-UPDATE jobs SET events = append_event(events, :event, :keep) WHERE id = :id;
+UPDATE jobs SET events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+WHERE id = :id;
 
 -- name: count_runs
 -- Runs that ended, added to this minute's counters of this server.
