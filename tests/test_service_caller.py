@@ -75,21 +75,25 @@ def test_recovery_after_a_crash_says_so(service):
 
 def test_notify_is_refused_unless_an_allowed_prefix_holds_it(service):
     """With no prefix allowed every notify URL is refused, naming
-    --notify-allow; with one, URLs under it are taken and others (another
-    host that merely starts with its text, credentials) refused."""
+    --notify-allow; with one, URLs under it are taken, up to MAX_URL
+    characters, and others (another host that merely starts with its
+    text, credentials, one character too long) refused."""
     with pytest.raises(InvalidArgument, match='--notify-allow'):
         service.add('echo', notify='http://127.0.0.1:9000/hooks')
     service.notifyAllow = ALLOWED
     jobid = service.add('echo', notify='http://127.0.0.1:9000/hooks/a')
     assert service.getJob(jobid).notify == 'http://127.0.0.1:9000/hooks/a'
+    longest = 'http://127.0.0.1:9000/hooks/'
+    longest += 'x' * (notifying.MAX_URL - len(longest))
+    service.add('echo', notify=longest)
     for url in ('http://127.0.0.1:9000/hooksmore',
                 'http://127.0.0.1:90001/hooks',
                 'http://127.0.0.1:9000@evil.example/hooks',
                 'http://user:pw@127.0.0.1:9000/hooks', 'ftp://127.0.0.1/',
-                'x' * (notifying.MAX_URL + 1), 42):
+                longest + 'x', 42):
         with pytest.raises(InvalidArgument):
             service.add('echo', notify=url)
-    assert service.store.count() == 1
+    assert service.store.count() == 2
 
 
 def finishedWithNotify(service):

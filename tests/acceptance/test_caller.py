@@ -135,3 +135,24 @@ def test_a_cancelled_job_tells_its_caller_too(startDaemon, receiver):
     assert server.cancel(jobid)
     waitUntil(lambda: notified(server, jobid), message='the end told')
     assert receiver.calls == [(jobid, 'cancelled')]
+
+
+def test_a_job_put_back_at_shutdown_says_so_in_its_events(startDaemon,
+                                                          tmp_path):
+    """A job still running when SIGTERM's grace ends is put back; its
+    events record that the server stopped, and the next start runs it
+    again (issue 11: the put-back recorded as what it was)."""
+    daemon = startDaemon('--workers=1', '--grace=0.5')
+    server = daemon.proxy()
+    jobid = server.add('progressing', {'release': str(tmp_path / 'go')})
+    waitUntil(lambda: 'progress' in server.getJob(jobid),
+              message='the job running')
+    daemon.kill(signal.SIGTERM)
+    (tmp_path / 'go').touch()
+    server = daemon.start().proxy()
+    assert server.wait(jobid, 30) == 'completed'
+    found = events(server, jobid)
+    assert [event['event'] for event in found] == [
+        'added', 'started', 'put back', 'started', 'ended']
+    assert found[2]['why'] == 'the server stopped'
+    assert [found[1]['attempt'], found[3]['attempt']] == [1, 1]

@@ -166,3 +166,35 @@ def test_stopping_waits_for_the_calls_being_made():
     calls.answer()
     assert stopped.called
     assert events(service, jobid) == [('notified', 1)]
+
+
+class Transport:
+    stopped = False
+
+    def stopProducing(self):
+        self.stopped = True
+
+
+def answerOf(*chunks):
+    """What an _Answer makes of a body in ``chunks``."""
+    from twisted.python.failure import Failure
+    from twisted.web.client import ResponseDone
+    from remotetask.server.notifier import _Answer
+    reader, transport = _Answer(), Transport()
+    reader.makeConnection(transport)
+    for chunk in chunks:
+        reader.dataReceived(chunk)
+    reader.connectionLost(Failure(ResponseDone()))
+    results = []
+    reader.done.addBoth(results.append)
+    return results[0], transport.stopped
+
+
+def test_an_answer_is_read_up_to_MAX_ANSWER_bytes():
+    """An answer of MAX_ANSWER bytes is read whole; one byte more stops
+    the reading and fails the call."""
+    from remotetask.server.notifier import MAX_ANSWER, CallFailed
+    body, stopped = answerOf(b'x' * (MAX_ANSWER - 1), b'x')
+    assert (len(body), stopped) == (MAX_ANSWER, False)
+    failure, stopped = answerOf(b'x' * MAX_ANSWER, b'x')
+    assert failure.check(CallFailed) and stopped
