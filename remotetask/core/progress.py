@@ -15,7 +15,6 @@ reporting a few times.
 import contextlib
 import contextvars
 import json
-import math
 import numbers
 import threading
 import time

@@ -21,8 +21,8 @@ def cli(daemon, *args):
                             text=True)
 
 
-def test_wait_draws_the_progress_then_prints_the_result(daemon, server,
-                                                       tmp_path):
+def test_wait_draws_the_progress_then_prints_the_result(
+        daemon, server, tmp_path):
     """wait ID shows the job's status and progress (bar, percentage,
     message) while it runs and prints its result once it completed."""
     release = tmp_path / 'release'
@@ -37,8 +37,8 @@ def test_wait_draws_the_progress_then_prints_the_result(daemon, server,
     assert out.strip() == '"released"'
 
 
-def test_ctrl_c_stops_waiting_and_says_the_job_goes_on(daemon, server,
-                                                      tmp_path):
+def test_ctrl_c_stops_waiting_and_says_the_job_goes_on(
+        daemon, server, tmp_path):
     """Ctrl-C while waiting exits 130 saying the job goes on and how to
     wait again; the job still runs on the server."""
     jobid = server.add('progressing', {'release': str(tmp_path / 'r')})

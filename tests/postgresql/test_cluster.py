@@ -159,6 +159,7 @@ def test_each_end_is_told_once_across_the_servers(database, startServer):
         ids = [servers[index % 3].add('echo', index,
                                       {'notify': receiver.url})
                for index in range(90)]
+
         def owed():
             with psycopg.connect(database) as connection:
                 return connection.execute(
