@@ -102,14 +102,15 @@ class Throttle:
     """The latest report of one run, let go at most once per ``interval``
     seconds (counted from the run's start for the first).
 
-    A report (``__call__``, in the task's thread) only replaces the latest
-    one; nothing is ever cleared, so no report can be lost between the
-    threads. It is let go (``send(report)``, a ``value`` dict) by
-    ``sendDue`` once due: at once in the reporting thread when ``eager``
-    (a loop with no thread of its own), else by a sender that waits on
-    ``lock`` (a ``Condition``, which may be shared) for ``due()``. At the
-    run's end, ``take()`` hands over the latest report not yet let go, to
-    go with the end. ``clock`` is monotonic seconds."""
+    A report (``report``, the reporter to run the task with, in its
+    thread) only replaces the latest one; nothing is ever cleared, so no
+    report can be lost between the threads. It is let go (``send(report)``,
+    a ``value`` dict) by ``sendDue`` once due: at once in the reporting
+    thread when ``eager`` (a loop with no thread of its own), else by a
+    sender that waits on ``lock`` (a ``Condition``, which may be shared)
+    for ``due()``. At the run's end, ``take()`` hands over the latest
+    report not yet let go, to go with the end. ``clock`` is monotonic
+    seconds."""
 
     def __init__(self, send, interval, clock=time.monotonic, lock=None,
                  eager=True):
@@ -120,12 +121,23 @@ class Throttle:
         self.eager = eager
         self.latest = self._sent = None
         self._last = clock()
+        self.report = self._reportEagerly if eager else self._keeper()
 
-    def __call__(self, fraction, message):
+    def _keeper(self):
+        # A closure, not a method: the report a task makes in a loop is
+        # one assignment, at the cost of one call.
+        def keep(fraction, message, now=time.time):
+            self.latest = (fraction, message, now())
+        return keep
+
+    def _reportEagerly(self, fraction, message):
         self.latest = (fraction, message, time.time())
-        if self.eager and self.clock() - self._last >= self.interval:
+        if self.clock() - self._last >= self.interval:
             with self.lock:
                 self.sendDue()
+
+    def __call__(self, fraction, message):
+        self.report(fraction, message)
 
     @property
     def pending(self):

@@ -260,7 +260,7 @@ class JobRunning:
                 self.progressInterval)
             outcome = runner.runTask(task, self, row['id'],
                                      codec.decode(row['input']), checkOutput,
-                                     progress=throttle)
+                                     progress=throttle.report)
         self.finishRun(row, outcome,
                        None if throttle is None else throttle.take())
         return outcome

@@ -99,8 +99,7 @@ class ProgressOutbox:
         with self.lock:
             self.current = progress.Throttle(send, self.interval,
                                              lock=self.lock, eager=False)
-            self.lock.notify_all()
-            return self.current
+            return self.current.report
 
     def end(self):
         """The job ended: its waiting report (or None), sent no more."""
@@ -111,13 +110,11 @@ class ProgressOutbox:
 
     def run(self):
         """Send each waiting report when it is due; look again every
-        interval while a job runs (reports do not wake this thread)."""
+        interval. Neither a report nor a job's start wakes this thread: a
+        worker running many short jobs must not switch threads for each."""
         with self.lock:
             while True:
-                if self.current is None:
-                    self.lock.wait()
-                    continue
-                due = self.current.due()
+                due = None if self.current is None else self.current.due()
                 if due == 0.0:
                     self.current.sendDue()
                 else:
