@@ -90,7 +90,7 @@ class Recorder:
         if self._writing is not None or self._retry is not None:
             return
         due = self._dueReports()
-        if not self.pending:
+        if not (self._started or self._ended or self._putBack or due):
             self._waitForReports()
             self._tellIdle()
             return
