@@ -317,12 +317,13 @@ def printReport(sizes, results):
     for row in table:
         print('  '.join([row[0].ljust(widths[0])] + [
             cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]))
-    print(f'\nThe ranked store holds the same number of jobs, of the tasks '
-          f'echo, limited (5 at once: saturated after its first claims) and '
-          f'rated (100/s), with priorities from -5 to 5; claims there seek '
-          f'each task\'s queue and read and write the limits\' state.')
-    print(f'\nEach add()/processNext()/claim() repetition ran on a fresh '
-          f'copy of the filled file. Before clean(), even-numbered queued jobs were '
+    print('\nThe ranked store holds the same number of jobs, of the tasks '
+          'echo, limited (5 at once: saturated after its first claims) and '
+          'rated (100/s), with priorities from -5 to 5; claims there seek '
+          'each task\'s queue and read and write the limits\' state.')
+    print('\nEach add()/processNext()/claim() repetition ran on a fresh '
+          'copy of the filled file. Before clean(), even-numbered queued '
+          'jobs were '
           f'marked completed by one direct SQL UPDATE on the file, not '
           f'processed ({"/".join(number(r["marked"]) for r in results)}).')
     print(f'\nEXPLAIN QUERY PLAN at {names[-1]} jobs '

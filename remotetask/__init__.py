@@ -8,6 +8,7 @@ from remotetask.errors import (
     NotAuthorised, RemoteTaskError, RequestTooLarge, StoreUnavailable,
     UnstorableValue)
 from remotetask.core.job import CronJob, Job
+from remotetask.core.progress import reportProgress
 from remotetask.core.service import TaskService
 from remotetask.core.status import (
     CANCELLED, COMPLETED, CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED,
@@ -21,6 +22,7 @@ from remotetask import job, processor, service, task  # noqa: E402,F401
 
 __all__ = [
     'TaskService', 'SimpleTask', 'TaskError', 'Job', 'CronJob', 'Status',
+    'reportProgress',
     'QUEUED', 'PROCESSING', 'COMPLETED', 'ERROR', 'CANCELLED', 'CRONJOB',
     'DELAYED', 'STARTLATER',
     'RemoteTaskError', 'NoSuchTask', 'NoSuchJob', 'InvalidArgument',

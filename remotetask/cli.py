@@ -17,7 +17,8 @@ from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     DEFAULT_URL, EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_UNREACHABLE,
     EXIT_USAGE, FINISHED, MAX_PAGE, STATUSES, CommandError, GuardedOutput,
     OutputClosed, checkURL, connect, dumps, intList, jobIdArgument,
-    pageLimit, parseJSON, positiveSeconds, refusal, serverURL, shownTime,
+    ProgressLine, localTime, pageLimit, parseJSON, positiveSeconds,
+    progressText, refusal, serverURL, showEvents,
     shownURL)
 
 
@@ -46,7 +47,15 @@ def cmdAdd(server, args):
         print(jobid)
         return
     print(f'job {jobid} added; waiting', file=sys.stderr)
-    status = waitFor(server, jobid, args.timeout)
+    reportEnd(server, jobid, waitFor(server, jobid, args.timeout))
+
+
+def cmdWait(server, args):
+    reportEnd(server, args.id, waitFor(server, args.id, args.timeout))
+
+
+def reportEnd(server, jobid, status):
+    """Print a finished job's result, or fail with its error."""
     if status == 'completed':
         print(dumps(server.getResult(jobid)))
     elif status == 'error':
@@ -55,26 +64,35 @@ def cmdAdd(server, args):
         raise CommandError(f'job {jobid} is {status}')
 
 
-def waitFor(server, jobid, timeout):
-    """Wait for the job, showing its status on stderr as it changes."""
+def waitFor(server, jobid, timeout, out=sys.stderr):
+    """Wait for the job, drawing its status and progress on ``out`` as it
+    goes (``ProgressLine``). At Ctrl-C, say that the job goes on."""
     started = time.monotonic()
-    shown = None
-    while True:
-        left = None if timeout is None else \
-            timeout - (time.monotonic() - started)
-        if left is not None and left <= 0:
-            raise CommandError(
-                f'job {jobid} is still {shown} after '
-                f'{time.monotonic() - started:.1f} s')
-        status = server.wait(jobid, 1 if left is None else min(1, left))
-        # When the answer came, not when it was asked for.
-        elapsed = time.monotonic() - started
-        if status != shown:
-            if shown is not None or status not in FINISHED:
-                print(f'  {elapsed:6.1f} s  {status}', file=sys.stderr)
-            shown = status
-        if status in FINISHED:
-            return status
+    line = ProgressLine(out)
+    status = None
+    try:
+        while True:
+            job = server.getJob(jobid)
+            # The time the status was seen, not when the read began.
+            elapsed = time.monotonic() - started
+            status = job['status']
+            line.draw(elapsed, status, job.get('progress'))
+            if status in FINISHED:
+                line.end()
+                return status
+            left = None if timeout is None else timeout - elapsed
+            if left is not None and left <= 0:
+                line.end()
+                raise CommandError(
+                    f'job {jobid} is still {status} after {elapsed:.1f} s; '
+                    f'it goes on (remotetask wait {jobid})')
+            server.wait(jobid, 1 if left is None else min(1, left))
+    except KeyboardInterrupt:
+        line.end()
+        print(f'job {jobid} goes on on the server ({status or "?"}); '
+              f'"remotetask wait {jobid}" waits for it again',
+              file=out, flush=True)
+        raise
 
 
 def cmdStatus(server, args):
@@ -110,20 +128,25 @@ def cmdError(server, args):
 
 
 def _history(entry):
-    times = ' to '.join(filter(None, (shownTime(entry.get('started')),
-                                      shownTime(entry.get('completed')))))
+    times = ' to '.join(filter(None, (localTime(entry.get('started')),
+                                      localTime(entry.get('completed')))))
     return (f'attempt {entry.get("attempt")}: {entry.get("error")}'
             + (f' ({times})' if times else ''))
 
 
 def cmdShow(server, args):
     job = server.getJob(args.id)
-    traceback = job.pop('traceback', None)
+    traceback = job.pop('traceback', None)  # members without value: absent
     if job.get('status') in FINISHED:
         # A retry's due time, or a cancelled cron job's next run: stale.
         job.pop('nextRun', None)
+    for time_ in ('created', 'started', 'completed', 'nextRun'):
+        job[time_] = localTime(job.get(time_)) or None
+    if job.get('progress'):
+        job['progress'] = progressText(job['progress'])
     for key in ('id', 'task', 'status', 'attempts', 'created', 'started',
-                'completed', 'schedule', 'nextRun', 'error'):
+                'completed', 'schedule', 'nextRun', 'progress', 'notify',
+                'error'):
         value = job.get(key)
         if value is not None:
             shown = value if isinstance(value, (str, int)) else dumps(value)
@@ -132,6 +155,7 @@ def cmdShow(server, args):
     print(f'{"output:":<11}{dumps(job.get("output"))}')
     for index, entry in enumerate(job.get('history') or ()):
         print(f'{"history:" if index == 0 else "":<11}{_history(entry)}')
+    showEvents(job)
     if traceback:
         print(traceback.rstrip())
 
@@ -176,7 +200,7 @@ def cmdJobs(server, args):
         return
     rows = [('ID', 'TASK', 'STATUS', 'CREATED', 'ERROR')]
     rows += [(str(job['id']), job.get('task', ''), job.get('status', ''),
-              shownTime(job.get('created')),
+              localTime(job.get('created')),
               (job.get('error') or '').replace('\n', ' ')[:60])
              for job in jobs]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
@@ -292,13 +316,19 @@ def makeParser():
                                   "status 1 when it has none)"),
             ('error', cmdError, "print a job's error message (exit status "
                                 "1 when it has none)"),
-            ('show', cmdShow, 'print everything about a job'),
+            ('show', cmdShow, 'print everything about a job, its events '
+             'included'),
             ('start', cmdStart, 'queue a job added with --start-later'),
             ('cancel', cmdCancel, 'cancel a job that has not finished; a '
                                   'running job is stopped, and a cron job '
                                   'runs no more')):
         command(name, function, help).add_argument(
             'id', type=jobIdArgument, help='the job id')
+    sub = command('wait', cmdWait, 'wait for a job, showing its progress, '
+                  'and print its result (Ctrl-C stops waiting, not the job)')
+    sub.add_argument('id', type=jobIdArgument, help='the job id')
+    sub.add_argument('--timeout', type=positiveSeconds, default=None,
+                     help='give up waiting after this many seconds')
     sub = command('jobs', cmdJobs, 'list jobs in a table, newest first')
     sub.add_argument('--status', choices=STATUSES, metavar='STATUS',
                      help='only jobs in this status: '

@@ -7,6 +7,8 @@ import base64
 import datetime
 import json
 import os
+import shutil
+import sys
 import urllib.parse
 import xmlrpc.client
 
@@ -167,15 +169,6 @@ def intList(text):
             f'{text!r} is not a comma-separated list of numbers') from None
 
 
-def shownTime(value):
-    """A time of the wire (ISO 8601 text, or epoch seconds in a job's
-    history) as 'YYYY-MM-DD HH:MM:SS' in UTC."""
-    if isinstance(value, (int, float)):
-        value = datetime.datetime.fromtimestamp(
-            value, datetime.timezone.utc).isoformat()
-    return value[:19].replace('T', ' ') if value else ''
-
-
 def refusal(url, errcode):
     """What to do about a refusal: for a 401, whose credentials were
     refused (never the password), or where to give them."""
@@ -187,3 +180,89 @@ def refusal(url, errcode):
                 'password given were refused')
     return ('; give credentials in the URL or REMOTETASK_USER and '
             'REMOTETASK_PASSWORD')
+
+
+class ProgressLine:
+    """A job's state as it is waited for: elapsed time, status and
+    progress (a bar, the percentage and the message). On a terminal one
+    line is redrawn in place, cut to its width; elsewhere (a log, a pipe)
+    a line is written each time the status or progress changes."""
+
+    BAR = 20
+
+    def __init__(self, out):
+        self.out = out
+        self.live = hasattr(out, 'isatty') and out.isatty()
+        self.shown = None
+        self.width = 0
+
+    @staticmethod
+    def text(elapsed, status, progress):
+        text = f'{elapsed:7.1f} s  {status}'
+        return f'{text}  {progressText(progress)}' if progress else text
+
+    def draw(self, elapsed, status, progress):
+        text = self.text(elapsed, status, progress)
+        if self.live:
+            columns = shutil.get_terminal_size().columns - 1
+            text = text[:columns]
+            self.out.write('\r' + text.ljust(self.width))
+            self.width = len(text)
+            self.out.flush()
+            return
+        changed = (status, progress and (progress['fraction'],
+                                         progress.get('message')))
+        if changed != self.shown:
+            self.shown = changed
+            print(text, file=self.out, flush=True)
+
+    def end(self):
+        """Leave the line as it is, the cursor below it."""
+        if self.live and self.width:
+            self.out.write('\n')
+            self.out.flush()
+            self.width = 0
+
+
+def progressText(progress, bar=ProgressLine.BAR):
+    """A progress report as a bar, its percentage and its message."""
+    done = round(progress['fraction'] * bar)
+    text = (f'[{"#" * done}{"-" * (bar - done)}] '
+            f'{progress["fraction"] * 100:3.0f}%')
+    if progress.get('message'):
+        text += f'  {progress["message"]}'
+    return text
+
+
+def localTime(value):
+    """A time from the server (ISO 8601 text, or epoch seconds in a job's
+    history) as this machine's local time, with its zone:
+    ``2026-11-27 22:27:03 CET``; an operator reads times in the zone
+    his own clock and logs use."""
+    if value is None or value == '':
+        return ''
+    if isinstance(value, (int, float)):
+        moment = datetime.datetime.fromtimestamp(value,
+                                                 datetime.timezone.utc)
+    else:
+        moment = datetime.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')
+
+
+def showEvents(job, out=sys.stdout):
+    """A job's events, oldest first, one line each: when (local time),
+    what, the details, and which server."""
+    events = job.get('events') or []
+    if not events:
+        return
+    print('events:', file=out)
+    width = max(len(event['event']) for event in events)
+    for event in events:
+        details = ', '.join(
+            f'{key} {value}' for key, value in event.items()
+            if key not in ('at', 'event', 'server'))
+        print(f'  {localTime(event["at"])}  {event["event"]:<{width}}  '
+              f'{details + "  " if details else ""}({event["server"]})'
+              .rstrip(), file=out)

@@ -42,6 +42,11 @@ class IJob(Interface):
     maxAttempts = Attribute("How many times it may start, or None for its "
                             "task's maxAttempts.")
     server = Attribute('The server that last started a run of it, or None.')
+    progress = Attribute('The latest progress report, a dict {fraction, '
+                         'message, at}, or None.')
+    events = Attribute('What happened to the job, oldest first: dicts '
+                       '{at, event, server, ...details}.')
+    notify = Attribute('The URL told when the job ends, or None.')
 
 
 class ICronJob(IJob):
@@ -87,20 +92,40 @@ class IJobStore(Interface):
     (``remotetask.core.codec``); the store keeps the text as it is. Rows are
     returned as dicts with the keys ``id, task, status, input, output,
     error, traceback, created, started, completed, schedule, due, attempts,
-    token, history, missed, claimed, priority, key, maxattempts, server``;
-    times are epoch seconds (float) or None; ``history`` is None or a JSON
-    array of the failed attempts; ``missed`` counts a cron job's due times
-    that passed without a run; ``claimed`` is when the current claim was
-    made; ``priority`` orders claims (higher first); ``key`` is the job's
-    unique key or None; ``maxattempts`` its own number of attempts, None for
-    its task's; ``server`` the ``serverId`` of the store that last started
-    a run of it (None for a store without one), kept after the run.
+    token, history, missed, claimed, priority, key, maxattempts, server,
+    progress, events, notify``; times are epoch seconds (float) or None;
+    ``history`` is None or a JSON array of the failed attempts; ``missed``
+    counts a cron job's due times that passed without a run; ``claimed`` is
+    when the current claim was made; ``priority`` orders claims (higher
+    first); ``key`` is the job's unique key or None; ``maxattempts`` its own
+    number of attempts, None for its task's; ``server`` the ``serverId`` of
+    the store that last started a run of it (None for a store without
+    one), kept after the run; ``progress`` is None or the latest progress
+    report (JSON text); ``notify`` the URL to tell when the job ends, or
+    None.
 
     Unique keys: while a job of a task with a key is unfinished (``queued``,
     ``processing`` or ``start later``), adding another job of that task
     with that key adds nothing and returns the first one's id, atomically
     however many threads, processes or servers add at once, within a
     batch too.
+
+    Events: ``events`` is None or a JSON array of the job's events, oldest
+    first (``remotetask.core.events``). A method that takes ``event`` (JSON
+    text, or None for none) appends it to each job it changes, in the same
+    statement as the change, keeping at most ``maxEvents`` (an attribute):
+    the first, and the latest. A "started" event gets ``attempt``, the
+    number of the attempt that begins, added by the store.
+
+    Completion calls: a job with ``notify`` that ends (``finish`` to
+    completed or error, ``transition`` to cancelled) owes a call, recorded
+    in the same transaction as the end, due at once; ``claimNotifications``
+    hands each due call to one caller at a time, and ``recordNotification``
+    says how it went. A call owed goes with its job.
+
+    Counters: ``countRuns`` and ``sampleQueue`` keep, per minute and server,
+    how many runs ended well and badly and how deep the queue was, for a
+    chart read with ``minutes`` (summed over the servers).
 
     Durability: when a method that writes returns, the write is committed
     and survives the death of the process (``kill -9``). A method that
@@ -156,17 +181,20 @@ class IJobStore(Interface):
     several short pages to find, and each page still costs a bounded time.
     """
 
+    maxEvents = Attribute('How many events a job keeps at most.')
+
     def add(task, input, status, schedule, now, priority=0, key=None,
-            due=None, maxAttempts=None):
+            due=None, maxAttempts=None, notify=None, event=None):
         """Store a new job and return its id; with a ``key`` held by an
         unfinished job of ``task``, store nothing and return that job's
-        id. ``due`` (epoch seconds): a queued job is not claimed before."""
+        id. ``due`` (epoch seconds): a queued job is not claimed before.
+        ``event`` is its first."""
 
-    def addMany(entries, now):
+    def addMany(entries, now, event=None):
         """Store ``remotetask.core.entries.Entry`` tuples (a plain ``(task,
         input, status, schedule)`` is one with the defaults) in one
-        transaction, as ``add`` does each; return their ids in order. All
-        or nothing."""
+        transaction, as ``add`` does each, each with the first event
+        ``event``; return their ids in order. All or nothing."""
 
     def get(jobid):
         """Return the row of ``jobid``; ``NoSuchJob`` if there is none."""
@@ -185,8 +213,9 @@ class IJobStore(Interface):
         """Return rows matching ``status``/``task`` with id > ``after``,
         ascending by id, at most ``limit``."""
 
-    def transition(jobid, fromStatuses, toStatus):
-        """Set ``toStatus`` if the job's status is in ``fromStatuses``.
+    def transition(jobid, fromStatuses, toStatus, now=None, event=None):
+        """Set ``toStatus`` if the job's status is in ``fromStatuses``; a
+        job that ends so (cancelled) gets ``completed`` ``now``.
 
         Return whether it changed; ``NoSuchJob`` if there is no such job.
         """
@@ -196,7 +225,7 @@ class IJobStore(Interface):
         time ``firstDue(row, now)``; return how many were scheduled."""
 
     def claim(now, limit, token, nextDue, started=None, scheduled=True,
-              tasks=None, limits=None):
+              tasks=None, limits=None, event=None):
         """Claim up to ``limit`` runs due at ``now``, marking each with
         ``token``; return their rows (after the claim), in the order they
         should run. ``nextDue(row, now)`` gives a cron job's next due time.
@@ -206,22 +235,26 @@ class IJobStore(Interface):
         delayed search: the cheap claim a dispatcher makes at every
         wake-up). ``tasks``: the names of the tasks whose jobs may be
         claimed (None: any); ``limits``: ``{task: Limit}`` of those that
-        have limits."""
+        have limits. With ``started``, each run's progress is cleared and
+        ``event`` (a "started" event) appended."""
 
-    def markStarted(runs, now):
+    def markStarted(runs, now, event=None):
         """Record that the claimed runs ``[(jobid, token)]`` began at
-        ``now``: each one's ``attempts`` grows by one. A run whose token
+        ``now``: each one's ``attempts`` grows by one, its progress (of an
+        earlier run) is cleared and ``event`` appended. A run whose token
         is no longer current is left alone. Return how many were marked."""
 
     def finish(jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None):
+               due=None, attempt=None, event=None, progress=None):
         """Record the end of the run claimed with ``token``. ``status`` None
         keeps the status (cron); ``queued`` is a retry, due at ``due``.
-        ``attempt`` (JSON text, or None) is appended to the history. Return
-        False, writing nothing, if the token is not the job's current one
-        (the claim was lost, or the job was cancelled meanwhile)."""
+        ``attempt`` (JSON text, or None) is appended to the history;
+        ``progress`` (JSON text), when given, is the run's last report.
+        Return False, writing nothing, if the token is not the job's
+        current one (the claim was lost, or the job was cancelled
+        meanwhile)."""
 
-    def release(jobid, token, started=False):
+    def release(jobid, token, started=False, event=None):
         """Give up the claim ``token`` on a job that did not run to its
         end (server shutting down): a processing job goes back to the
         queue. ``started``: the run had begun, and its attempt is given
@@ -237,7 +270,7 @@ class IJobStore(Interface):
     def hasDue(now):
         """Return whether ``claim(now, ...)`` would find a run."""
 
-    def requeue(statuses, toStatus):
+    def requeue(statuses, toStatus, event=None):
         """Move every job in ``statuses`` that holds a claim to
         ``toStatus``, dropping the claim; return how many moved. A store
         shared by several servers moves only the claims of this server."""
@@ -275,7 +308,7 @@ class IJobStore(Interface):
         filter is not served by an index, so a page may be short, or
         empty, and still have a cursor."""
 
-    def retry(jobid):
+    def retry(jobid, event=None):
         """Queue a job that ended in ``error`` again, due at once, with a
         fresh count of attempts (``history`` keeps the failed ones).
         Return whether it was in error; ``NoSuchJob`` if there is none;
@@ -287,6 +320,48 @@ class IJobStore(Interface):
         it, and a cron job then goes on with its schedule. Return False,
         writing nothing, unless it is a cron or delayed job not running
         at the moment; ``NoSuchJob`` if there is none."""
+
+    def setProgress(reports):
+        """Record ``[(jobid, token, progress)]`` (progress: JSON text),
+        each only if its token is the job's current one; return how many
+        were recorded."""
+
+    def claimNotifications(now, limit, token, lease):
+        """Claim up to ``limit`` completion calls due at ``now``, marking
+        each with ``token`` and making it due again at ``lease`` (should
+        the claimer never say how it went); return rows ``{job, url,
+        status, since, attempts, token}`` (``since``: when the job ended;
+        ``attempts``: calls made so far), by job id. Each due call goes to
+        one caller, whichever server claims."""
+
+    def nextNotification():
+        """When the next completion call is due (epoch seconds), or None
+        when none is owed."""
+
+    def recordNotification(jobid, token, due, event):
+        """Say how the claimed call went: ``due`` None, it is done (made,
+        or given up); otherwise it failed and is due again then, one more
+        attempt counted. ``event`` is appended to the job's events. False,
+        writing nothing, unless ``token`` is the call's current claim."""
+
+    def countRuns(minute, server, finished, failed):
+        """Add ``finished`` runs that ended well and ``failed`` that ended
+        in a failure to the counters of ``minute`` (epoch seconds // 60)
+        and ``server``."""
+
+    def sampleQueue(minute, server):
+        """Record the number of queued jobs now as the queue depth of
+        ``minute`` seen by ``server``; it counts the queued jobs' index
+        entries, not every job."""
+
+    def minutes(since):
+        """``[{minute, finished, failed, queued}]`` from ``since`` on,
+        ascending, each the sum over the servers (``queued``: the deepest
+        any of them saw, or None when none sampled)."""
+
+    def purgeMinutes(before):
+        """Delete the counters of the minutes before ``before``; return
+        how many rows went."""
 
     def transaction():
         """A context manager: one write transaction on this thread, which
@@ -311,9 +386,10 @@ class ITaskService(Interface):
         """Return a dict name -> task of the tasks this service can run."""
 
     def add(task, input=None, startLater=False, *, priority=0, key=None,
-            delay=None, maxAttempts=None):
+            delay=None, maxAttempts=None, notify=None):
         """Queue a job for ``task``; return its id (keyword-only options:
-        see ``TaskService.add``)."""
+        see ``TaskService.add``; ``notify`` a URL whose ``jobEnded(id,
+        status)`` is called when the job ends)."""
 
     def addCronJob(task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None):

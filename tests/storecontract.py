@@ -10,6 +10,7 @@ import threading
 import pytest
 from zope.interface.verify import verifyObject
 
+from remotetask.core.entries import Entry
 from remotetask.core.limits import Limit, Rate
 from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
@@ -66,7 +67,8 @@ class StoreContractTests:
             output=None, error=None, traceback=None, created=5.0,
             started=None, completed=None, schedule=None, due=None,
             attempts=0, token=None, history=None, missed=0, claimed=None,
-            priority=0, key=None, maxattempts=None, server=None)
+            priority=0, key=None, maxattempts=None, server=None,
+            progress=None, events=None, notify=None)
 
     def test_get_unknown_id_raises_NoSuchJob(self):
         """An unknown id is a NoSuchJob, which is a KeyError."""
@@ -469,7 +471,7 @@ class StoreContractTests:
         assert [row['id'] for row in rows] == ids[:-4:-1]
         assert set(rows[0]) == {'id', 'task', 'status', 'created', 'started',
                                 'completed', 'due', 'attempts', 'missed',
-                                'input', 'error'}
+                                'input', 'error', 'progress'}
         assert (rows[0]['input'], rows[0]['created']) == ('"6"', 6.0)
         seen = [row['id'] for row in rows]
         while cursor is not None:
@@ -775,3 +777,242 @@ class StoreContractTests:
         self.finished(direct)
         assert self.store.get(direct)['server'] == self.store.serverId
         assert self.store.serverId is not None
+
+    def events(self, jobid):
+        return [event['event'] if 'attempt' not in event
+                else (event['event'], event['attempt'])
+                for event in json.loads(self.store.get(jobid)['events']
+                                        or '[]')]
+
+    def test_each_change_appends_its_event_in_its_statement(self):
+        """add, a claim that starts, markStarted, finish, release,
+        transition, retry and requeue each append the event they are given
+        (a "started" one with its attempt number), and only when they
+        change the job."""
+        jobid = self.store.add('echo', '1', 'queued', None, 1.0,
+                               event=event('added'))
+        self.store.claim(2.0, 1, 'a', nextDueIn(60), 2.0,
+                         event=event('started'))
+        self.store.finish(jobid, 'a', 'queued', None, 'busy', None, 3.0,
+                          due=3.0, event=event('retried'))
+        self.store.claim(4.0, 1, 'b', nextDueIn(60))
+        assert self.store.markStarted([(jobid, 'b')], 4.0,
+                                      event=event('started')) == 1
+        assert self.store.markStarted([(jobid, 'stale')], 4.0,
+                                      event=event('started')) == 0
+        assert self.store.release(jobid, 'b', True, event=event('put back'))
+        assert not self.store.release(jobid, 'b', True, event=event('no'))
+        self.store.claim(5.0, 1, 'c', nextDueIn(60), 5.0,
+                         event=event('started'))
+        assert self.store.requeue(['processing'], 'queued',
+                                  event=event('recovered')) == 1
+        self.store.claim(6.0, 1, 'd', nextDueIn(60), 6.0,
+                         event=event('started'))
+        self.store.finish(jobid, 'd', 'error', None, 'no', None, 7.0,
+                          event=event('ended'))
+        assert self.store.retry(jobid, event=event('again'))
+        assert self.store.transition(jobid, {'queued'}, 'cancelled', 8.0,
+                                     event=event('cancelled'))
+        assert not self.store.transition(jobid, {'queued'}, 'cancelled',
+                                         9.0, event=event('no'))
+        assert self.events(jobid) == [
+            'added', ('started', 1), 'retried', ('started', 2), 'put back',
+            ('started', 2), 'recovered', ('started', 3), 'ended', 'again',
+            'cancelled']
+
+    def test_addMany_gives_every_job_its_first_event(self):
+        """addMany() gives each job the event it is given, and the notify
+        URL of each entry that has one."""
+        ids = self.store.addMany([Entry('a', '1', 'queued', None,
+                                        notify='http://x/'),
+                                  ('b', '2', 'queued', None)], 1.0,
+                                 event=event('added'))
+        assert [self.events(jobid) for jobid in ids] == [['added']] * 2
+        assert [self.store.get(jobid)['notify'] for jobid in ids] == [
+            'http://x/', None]
+
+    def test_events_keep_the_first_and_the_latest_up_to_maxEvents(self):
+        """A job keeps maxEvents events: at the bound nothing is dropped;
+        past it, the oldest after the first goes."""
+        self.store.maxEvents = 3
+        jobid = self.store.add('echo', '1', 'start later', None, 1.0,
+                               event=event('added'))
+        moves = [({'start later'}, 'queued'), ({'queued'}, 'start later'),
+                 ({'start later'}, 'queued')]
+        for number, (source, target) in enumerate(moves[:2], 1):
+            self.store.transition(jobid, source, target,
+                                  event=event(f'e{number}'))
+        assert self.events(jobid) == ['added', 'e1', 'e2']
+        self.store.transition(jobid, *moves[2], event=event('e3'))
+        assert self.events(jobid) == ['added', 'e2', 'e3']
+
+    def test_an_event_is_rolled_back_with_its_change(self):
+        """An event appended in a transaction that raises is gone with
+        the change it recorded."""
+        jobid = self.store.add('echo', '1', 'queued', None, 1.0,
+                               event=event('added'))
+        with pytest.raises(ZeroDivisionError):
+            with self.store.transaction():
+                self.store.transition(jobid, {'queued'}, 'cancelled', 2.0,
+                                      event=event('cancelled'))
+                1 / 0
+        assert self.events(jobid) == ['added']
+
+    def test_progress_is_kept_for_the_current_claim_and_after_the_end(self):
+        """setProgress() records a report for the current claim only; it
+        stays after the end, and the next start clears it; finish() may
+        record the run's last one with the end."""
+        jobid = self.add()
+        self.claim(token='a')
+        assert self.store.setProgress([(jobid, 'stale', '{"fraction":1}'),
+                                       (jobid, 'a', '{"fraction":0.5}')]) == 1
+        self.store.finish(jobid, 'a', 'queued', None, 'busy', None, 101.0,
+                          due=101.0)
+        assert self.store.setProgress([(jobid, 'a', '{"fraction":1}')]) == 0
+        assert self.store.get(jobid)['progress'] == '{"fraction":0.5}'
+        self.store.claim(102.0, 1, 'b', nextDueIn(60))
+        assert self.store.get(jobid)['progress'] == '{"fraction":0.5}'
+        self.store.markStarted([(jobid, 'b')], 102.0)
+        assert self.store.get(jobid)['progress'] is None
+        assert self.store.setProgress([]) == 0
+        self.store.finish(jobid, 'b', 'completed', None, None, None, 103.0,
+                          progress='{"fraction":1}')
+        assert self.store.get(jobid)['progress'] == '{"fraction":1}'
+
+    def addNotifying(self, url='http://caller/'):
+        return self.store.add('echo', '1', 'queued', None, 1.0, notify=url)
+
+    def test_a_job_with_notify_owes_a_call_when_it_ends(self):
+        """Ending (completed or error) owes one call, due at the end;
+        a retry and a job without notify owe none."""
+        quiet, told = self.add(), self.addNotifying()
+        self.store.claim(2.0, 2, 't', nextDueIn(60), 2.0)
+        self.store.finish(quiet, 't', 'completed', None, None, None, 3.0)
+        self.store.finish(told, 't', 'queued', None, 'busy', None, 3.0,
+                          due=3.0)
+        assert self.store.nextNotification() is None
+        self.store.claim(4.0, 1, 'u', nextDueIn(60), 4.0)
+        self.store.finish(told, 'u', 'error', None, 'no', None, 5.0)
+        assert self.store.nextNotification() == 5.0
+        assert self.store.claimNotifications(4.9, 10, 'n', 60.0) == []
+        assert self.store.claimNotifications(5.0, 10, 'n', 60.0) == [dict(
+            job=told, url='http://caller/', status='error', since=5.0,
+            attempts=0, token='n')]
+
+    def test_cancelling_a_job_with_notify_owes_a_call(self):
+        """A cancel ends the job at that moment (completed) and owes a
+        call, as an end does."""
+        jobid = self.addNotifying()
+        assert self.store.transition(jobid, {'queued'}, 'cancelled', 7.0)
+        assert self.store.get(jobid)['completed'] == 7.0
+        row, = self.store.claimNotifications(7.0, 10, 'n', 60.0)
+        assert (row['job'], row['status'], row['since']) == (
+            jobid, 'cancelled', 7.0)
+
+    def test_a_claimed_call_is_not_claimed_again_until_its_lease(self):
+        """A claimed call is due again at its lease, should its claimer
+        never report; then the old claim can no longer record it."""
+        jobid = self.addNotifying()
+        self.store.transition(jobid, {'queued'}, 'cancelled', 10.0)
+        assert [r['job'] for r in self.store.claimNotifications(
+            10.0, 10, 'first', 40.0)] == [jobid]
+        assert self.store.claimNotifications(39.0, 10, 'x', 70.0) == []
+        assert [r['token'] for r in self.store.claimNotifications(
+            40.0, 10, 'second', 70.0)] == ['second']
+        assert not self.store.recordNotification(jobid, 'first', None,
+                                                 event('notified'))
+        assert self.store.recordNotification(jobid, 'second', None,
+                                             event('notified'))
+        assert self.store.nextNotification() is None
+        assert self.events(jobid) == ['notified']
+
+    def test_a_failed_call_is_due_again_with_one_more_attempt(self):
+        """recordNotification with a due time keeps the call owed, due
+        then, with its attempt counted; the limit bounds a claim."""
+        first, second = self.addNotifying(), self.addNotifying('http://b/')
+        for jobid in (first, second):
+            self.store.transition(jobid, {'queued'}, 'cancelled', 10.0)
+        row, = self.store.claimNotifications(10.0, 1, 'a', 40.0)
+        assert self.store.recordNotification(row['job'], 'a', 15.0,
+                                             event('notify failed'))
+        assert self.store.nextNotification() == 10.0
+        assert [r['job'] for r in self.store.claimNotifications(
+            14.0, 10, 'b', 40.0)] == [second]
+        again, = self.store.claimNotifications(15.0, 10, 'c', 40.0)
+        assert (again['job'], again['attempts']) == (row['job'], 1)
+        assert self.events(row['job']) == ['notify failed']
+
+    def test_a_call_owed_goes_with_its_job(self):
+        """Removing a job (clean, purge) removes the call it owed."""
+        cleaned, purged = self.addNotifying(), self.addNotifying()
+        for jobid in (cleaned, purged):
+            self.store.transition(jobid, {'queued'}, 'cancelled', 10.0)
+        assert self.store.clean(['cancelled']) == 2
+        assert self.store.nextNotification() is None
+        jobid = self.addNotifying()
+        self.store.transition(jobid, {'queued'}, 'cancelled', 10.0)
+        assert self.store.purge(['cancelled'], 11.0, 10) == 1
+        assert self.store.claimNotifications(20.0, 10, 'n', 60.0) == []
+
+    def test_a_call_owed_is_rolled_back_with_the_end(self):
+        """The call owed is written in the transaction of the end: one
+        that raises leaves none."""
+        jobid = self.addNotifying()
+        with pytest.raises(ZeroDivisionError):
+            with self.store.transaction():
+                self.store.transition(jobid, {'queued'}, 'cancelled', 10.0)
+                1 / 0
+        assert self.store.nextNotification() is None
+
+    def test_concurrent_notification_claims_hand_out_each_call_once(self):
+        """Six threads claiming calls two at a time get each exactly
+        once."""
+        total = 60
+        ids = self.store.addMany(
+            [Entry('echo', '1', 'queued', None, notify='http://x/')] * total,
+            0.0)
+        for jobid in ids:
+            self.store.transition(jobid, {'queued'}, 'cancelled', 1.0)
+        claimed, errors = [], []
+
+        def worker(name):
+            try:
+                while rows := self.store.claimNotifications(2.0, 2, name,
+                                                            100.0):
+                    claimed.extend(row['job'] for row in rows)
+            except Exception as error:  # surfaced by the assert below
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker, args=(f'w{i}',))
+                   for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert sorted(claimed) == ids
+
+    def test_per_minute_counters_add_up_across_calls_and_servers(self):
+        """countRuns adds to a minute's counters; minutes() sums the
+        servers' rows per minute and keeps the deepest queue sampled;
+        purgeMinutes removes the old minutes."""
+        self.store.countRuns(100, 'a', 2, 1)
+        self.store.countRuns(100, 'a', 1, 0)
+        self.store.countRuns(100, 'b', 4, 2)
+        self.store.countRuns(101, 'a', 0, 1)
+        self.add()
+        self.add()
+        self.store.sampleQueue(101, 'a')
+        self.add()
+        self.store.sampleQueue(101, 'b')
+        self.store.countRuns(99, 'a', 5, 5)
+        assert [dict(row) for row in self.store.minutes(100)] == [
+            dict(minute=100, finished=7, failed=3, queued=None),
+            dict(minute=101, finished=0, failed=1, queued=3)]
+        assert self.store.purgeMinutes(101) == 3
+        assert [row['minute'] for row in self.store.minutes(0)] == [101]
+
+
+def event(name):
+    """The JSON of a minimal event called ``name``."""
+    return json.dumps(dict(at=1.0, event=name, server='s'))

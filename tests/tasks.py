@@ -6,7 +6,7 @@ import time
 
 from zope.interface import implementer
 
-from remotetask import TaskError
+from remotetask import TaskError, reportProgress
 from remotetask.interfaces import ITask
 
 
@@ -126,6 +126,31 @@ def gate(input):
 
 die.maxAttempts = 2
 die.backoff = 0.1
+
+
+def progressing(input):
+    """Report half-way ("half"), wait (60 s at most) until the file
+    ``input['release']`` exists, report "done", and return "released"."""
+    reportProgress(0.5, 'half')
+    deadline = time.monotonic() + 60
+    while not os.path.exists(input['release']):
+        if time.monotonic() > deadline:
+            raise TaskError('never released')
+        time.sleep(0.02)
+    reportProgress(1.0, 'done')
+    return 'released'
+
+
+def failsOnce(input):
+    """Fail with a retryable TaskError while the file ``input['marker']``
+    does not exist (making it), succeed once it does: one retry."""
+    if not os.path.exists(input['marker']):
+        open(input['marker'], 'w').close()
+        raise TaskError('the first attempt fails', retry=True)
+    return 'second time lucky'
+
+
+failsOnce.backoff = 0.1
 
 
 class Flaky:

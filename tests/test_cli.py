@@ -2,10 +2,21 @@
 answers as the wire may: structs without their nil members."""
 
 import argparse
+import time
 
 import pytest
 
 from remotetask import cli
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    """Times print in the local zone: these tests read them in UTC."""
+    monkeypatch.setenv('TZ', 'UTC')
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 class FakeServer:
@@ -41,10 +52,10 @@ def test_show_reads_structs_without_nil_members(capsys):
     out = run(cli.cmdShow, FakeServer(job), capsys, id=3).out
     assert 'nextRun' not in out
     assert 'output:    null\n' in out
-    assert ('history:   attempt 1: busy (1970-01-01 00:00:00 to '
-            '1970-01-01 00:00:01)\n') in out
+    assert ('history:   attempt 1: busy (1970-01-01 00:00:00 UTC to '
+            '1970-01-01 00:00:01 UTC)\n') in out
     job['status'] = 'queued'
-    assert 'nextRun:   2026-01-02T03:09:05+00:00' in \
+    assert 'nextRun:   2026-01-02 03:09:05 UTC\n' in \
         run(cli.cmdShow, FakeServer(job), capsys, id=3).out
 
 

@@ -47,3 +47,21 @@ def test_purge_removes_what_is_older_than_kept(service, batch):
     assert removed.result == 3
     assert sorted(service.jobs) == [young, failed, waiting]
     assert not set(old) & set(service.jobs)
+
+
+def test_purge_keeps_the_chart_counters_of_the_last_KEEP_MINUTES(service):
+    """A round removes the per-minute counters older than KEEP_MINUTES
+    and keeps those within it (a minute either side of the cut, so that
+    the clock moving on during the test cannot change the outcome)."""
+    import time
+    from remotetask.server.retention import KEEP_MINUTES
+    now = int(time.time() // 60)
+    cut = now - KEEP_MINUTES // 60
+    for minute in (cut - 1, cut + 1, now):
+        service.store.countRuns(minute, 's', 1, 0)
+    retention = RetentionService(
+        service.store, lambda f, *a: defer.maybeDeferred(f, *a),
+        clock=task.Clock())
+    retention.running = True
+    retention.purge()
+    assert [row['minute'] for row in service.minutes(0)] == [cut + 1, now]

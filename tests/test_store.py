@@ -58,7 +58,8 @@ class TestSQLiteJobStore(StoreContractTests):
                         now=1.0, token='t', started=1.0, claimed=1.0,
                         server=None, status='completed', before=1.0,
                         limit=5, allowed='{"a": 2, "b": 5}',
-                        tasks='["a", "b"]', task='a', key='k', id=1))]
+                        tasks='["a", "b"]', task='a', key='k', id=1,
+                        event=None, keep=10))]
 
     @pytest.mark.parametrize('query, index', [
         ('claim_queued_jobs', 'jobs_queued (task=?)'),

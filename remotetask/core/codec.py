@@ -22,6 +22,7 @@ send but no one can read back is better refused at the door.
 import base64
 import datetime
 import json
+import re
 
 from remotetask.errors import UnstorableValue
 
@@ -115,3 +116,17 @@ def decode(text):
     if text is None:
         return None
     return _unwrap(json.loads(text))
+
+
+_CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')
+
+
+def storableText(text):
+    """``text`` as every store and XML-RPC can keep it: an exception
+    message may hold a NUL (PostgreSQL refuses it), another control
+    character (XML cannot carry it) or a lone surrogate (no UTF-8 codec
+    takes it); these are written as backslash escapes instead."""
+    if text is None:
+        return None
+    text = _CONTROL.sub(lambda found: f'\\x{ord(found.group()):02x}', text)
+    return text.encode('utf-8', 'backslashreplace').decode('utf-8')

@@ -30,16 +30,19 @@ _NOT_KEY = re.compile('[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
 
 #: The keyword arguments ``add()`` takes besides the task and its input,
 #: in the order ``addEach`` and ``addMany`` accept them.
-OPTIONS = ('startLater', 'priority', 'key', 'delay', 'maxAttempts')
+OPTIONS = ('startLater', 'priority', 'key', 'delay', 'maxAttempts',
+           'notify')
 
 
 class Entry(collections.namedtuple(
-        'Entry', 'task input status schedule priority key due maxattempts',
-        defaults=(0, None, None, None))):
+        'Entry',
+        'task input status schedule priority key due maxattempts notify',
+        defaults=(0, None, None, None, None))):
     """A new job as ``IJobStore.add``/``addMany`` take it: the input and
     schedule already encoded; ``due`` (epoch seconds) or None for at once;
-    ``maxattempts`` None for the task's. A plain ``(task, input, status,
-    schedule)`` tuple is an Entry with the defaults."""
+    ``maxattempts`` None for the task's; ``notify`` the URL told of the
+    job's end, or None. A plain ``(task, input, status, schedule)`` tuple
+    is an Entry with the defaults."""
 
     __slots__ = ()
 
@@ -95,7 +98,7 @@ def checkMaxAttempts(maxAttempts):
 
 
 def newEntry(task, input, now, startLater=False, priority=0, key=None,
-             delay=None, maxAttempts=None):
+             delay=None, maxAttempts=None, notify=None):
     """The ``Entry`` of a job ``add()`` was asked for at ``now``;
     ``InvalidArgument`` naming the option that is not valid, or
     ``UnstorableValue`` for an input the stores cannot keep."""
@@ -104,7 +107,7 @@ def newEntry(task, input, now, startLater=False, priority=0, key=None,
         task, codec.encode(input, 'input'),
         STARTLATER if startLater else QUEUED, None, checkPriority(priority),
         checkKey(key), None if delay is None else now + delay,
-        checkMaxAttempts(maxAttempts))
+        checkMaxAttempts(maxAttempts), notify)
 
 
 def requestOptions(request):

@@ -73,6 +73,9 @@ class Job:
     key = None
     maxAttempts = None
     server = None
+    progress = None
+    events = ()
+    notify = None
 
     def __init__(self, id, task, input, status=Status.QUEUED):
         self.id = id
@@ -99,6 +102,14 @@ class Job:
         self.key = row['key']
         self.maxAttempts = row['maxattempts']
         self.server = row['server']
+        # The latest progress report and the events, their times made
+        # datetimes as the job's own are.
+        report = json.loads(row.get('progress') or 'null')
+        self.progress = None if report is None else dict(
+            report, at=_datetime(report.get('at')))
+        self.events = [dict(event, at=_datetime(event.get('at')))
+                       for event in json.loads(row.get('events') or '[]')]
+        self.notify = row.get('notify')
 
 
 @implementer(ICronJob)

@@ -10,6 +10,7 @@ import traceback as tracebacks
 from typing import NamedTuple
 
 from remotetask.core import codec
+from remotetask.core.progress import reporting
 from remotetask.errors import RemoteTaskError, UnstorableValue
 from remotetask.core.task import TaskError, option
 
@@ -36,15 +37,19 @@ def describeException(error):
     return f'{type(error).__name__}: {error}'
 
 
-def runTask(task, service, jobid, input, checkOutput=None):
+def runTask(task, service, jobid, input, checkOutput=None, progress=None):
     """Call ``task(service, jobid, input)`` and return its Outcome.
+
+    ``progress(fraction, message)`` gets the task's ``reportProgress``
+    calls (None: they go nowhere).
 
     ``checkOutput(result)`` raises a ``RemoteTaskError`` for a result the
     clients could not read (the server's wire check): it runs here, where
     the task ran, so that a big result is looked at once, and never on the
     server's network thread."""
     try:
-        result = task(service, jobid, input)
+        with reporting(progress):
+            result = task(service, jobid, input)
     except TaskError as error:
         return Outcome.failed(describeException(error), retry=error.retry)
     except Exception as error:

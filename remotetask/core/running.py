@@ -14,28 +14,16 @@ told about.
 
 import json
 import random
-import re
 import time
 import uuid
 
-from remotetask.core import codec, job as jobs, misfire, runner
+from remotetask.core import (
+    codec, events, job as jobs, misfire, notifying, progress, runner)
+from remotetask.core.codec import storableText
 from remotetask.core.status import (
     COMPLETED, CRONJOB, ERROR, FINISHED, PROCESSING, QUEUED)
 from remotetask.core.task import option
 from remotetask.errors import NoSuchTask
-
-_CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')
-
-
-def storableText(text):
-    """``text`` as every store and XML-RPC can keep it: an exception
-    message may hold a NUL (PostgreSQL refuses it), another control
-    character (XML cannot carry it) or a lone surrogate (no UTF-8 codec
-    takes it); these are written as backslash escapes instead."""
-    if text is None:
-        return None
-    text = _CONTROL.sub(lambda found: f'\\x{ord(found.group()):02x}', text)
-    return text.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 
 class JobRunning:
@@ -110,12 +98,15 @@ class JobRunning:
         if scheduled:
             self.store.scheduleFirstRuns(now, self._nextDue)
         tasks, limits = sorted(self.getAvailableTasks()), self.taskLimits()
+        event = None if started is None else events.make(
+            events.STARTED, started, self.serverName)
         claimed = []
         while len(claimed) < limit:
             asked = limit - len(claimed)
             rows = self.store.claim(now, asked, uuid.uuid4().hex,
                                     self._nextDue, started, scheduled,
-                                    tasks=tasks, limits=limits)
+                                    tasks=tasks, limits=limits,
+                                    event=event)
             claimed += [row for row in rows if not self._lostTooOften(
                 row, counted=started is not None)]
             if len(rows) < asked:
@@ -145,16 +136,34 @@ class JobRunning:
 
     def markStarted(self, runs):
         """Record that the claimed runs ``[(jobid, token)]`` began now."""
-        return self.store.markStarted(list(runs), time.time())
+        now = time.time()
+        return self.store.markStarted(
+            list(runs), now, events.make(events.STARTED, now,
+                                         self.serverName))
 
     # Recording
 
-    def finishRun(self, row, outcome):
+    def finishRun(self, row, outcome, report=None):
         """Record ``outcome`` for the run claimed as ``row``: a failure
         that may be retried, within the task's attempts, sends the job back
         to the queue for later (exponential backoff with jitter). Returns
         the status recorded, or None if the claim was lost meanwhile (the
-        job was cancelled or taken back) and nothing was written."""
+        job was cancelled or taken back) and nothing was written.
+        ``report`` is the run's last progress report, if one is pending.
+        The run is counted in this minute's counters."""
+        with self.store.transaction():
+            status = self._finishRun(row, outcome, report)
+            if status is not None:
+                self._countRuns([outcome])
+        return status
+
+    def _countRuns(self, outcomes):
+        finished = sum(1 for outcome in outcomes if outcome.ok)
+        if outcomes:
+            self.store.countRuns(int(time.time() // 60), self.serverName,
+                                 finished, len(outcomes) - finished)
+
+    def _finishRun(self, row, outcome, report=None):
         now = time.time()
         due = attempt = None
         error = storableText(outcome.error)
@@ -170,9 +179,19 @@ class JobRunning:
             attempt = json.dumps(dict(
                 attempt=row['attempts'], error=error,
                 started=row['started'], completed=now))
+        if status == QUEUED:
+            event = events.make(events.RETRIED, now, self.serverName,
+                                attempt=row['attempts'], why=error,
+                                retryIn=round(due - now, 3))
+        else:
+            event = events.make(
+                events.ENDED, now, self.serverName, attempt=row['attempts'],
+                status=str(COMPLETED if outcome.ok else ERROR), error=error)
         recorded = self.store.finish(
             row['id'], row['token'], status, outcome.output, error,
-            storableText(outcome.traceback), now, due=due, attempt=attempt)
+            storableText(outcome.traceback), now, due=due, attempt=attempt,
+            event=event,
+            progress=None if report is None else progress.encode(report))
         if not recorded:
             return None
         if status in FINISHED:
@@ -191,43 +210,70 @@ class JobRunning:
     def putBack(self, row, started):
         """Give the claimed run ``row`` back to the queue without running
         it to its end (the server stops). ``started``: it had begun, and
-        its attempt is given back too. Returns whether the claim was
-        still current."""
-        released = self.store.release(row['id'], row['token'], started)
+        its attempt is given back too, and its events say so. Returns
+        whether the claim was still current."""
+        event = events.make(events.PUT_BACK, time.time(), self.serverName,
+                            why=events.SHUTDOWN) if started else None
+        released = self.store.release(row['id'], row['token'], started,
+                                      event=event)
         if released and row['status'] == PROCESSING:
             self._added()
         return released
 
-    def recordRuns(self, started=(), finished=(), putBack=()):
+    def recordRuns(self, started=(), finished=(), putBack=(), reports=()):
         """In one transaction: the runs ``[(jobid, token)]`` that began,
-        the ``[(row, outcome)]`` that ended, and the ``[(row, started)]``
-        given back. Returns the statuses recorded for ``finished``, in
-        order (None where the claim had been lost). For a server that
-        records its workers' news in batches."""
+        the latest progress ``[(row, report)]`` of runs (``progress.value``
+        dicts), the ``[(row, outcome)]`` that ended, and the ``[(row,
+        started)]`` given back. Returns the statuses recorded for
+        ``finished``, in order (None where the claim had been lost). For a
+        server that records its workers' news in batches; the runs that
+        ended are counted in this minute's counters once per batch."""
+        last = {row['id']: report for row, report in reports}
+        ending = {row['id'] for row, _ in finished}
         with self.store.transaction():
             if started:
                 self.markStarted(started)
-            statuses = [self.finishRun(row, outcome)
+            # A run's last report goes in the statement of its end.
+            running = [(row['id'], row['token'], progress.encode(report))
+                       for row, report in reports if row['id'] not in ending]
+            if running:
+                self.store.setProgress(running)
+            statuses = [self._finishRun(row, outcome, last.get(row['id']))
                         for row, outcome in finished]
+            self._countRuns([outcome for (_, outcome), status in
+                             zip(finished, statuses) if status is not None])
             for row, begun in putBack:
                 self.putBack(row, begun)
         return statuses
 
     # Running here (the legacy loop and the thread pool)
 
+    #: Seconds between two progress reports of a run written to the store
+    #: by ``runClaimed`` (the daemon's workers have their own bounds).
+    progressInterval = 1.0
+
     def runClaimed(self, row, checkOutput=None):
         """Run a job claimed as started (``claimNext``) in this thread and
         record its outcome. A job whose task left the registry since it
         was claimed goes back to the queue (its attempt given back) for a
-        server that has it; its outcome is then None."""
+        server that has it; its outcome is then None. Its progress reports
+        are written at most once per ``progressInterval``; one still
+        waiting at the end is written with the end (a report is not
+        written later than the next one, or the end, in this loop with no
+        timer of its own)."""
         try:
             task = self.registry.lookup(row['task'])
         except NoSuchTask:
             self.putBack(row, started=True)
             return None
+        throttle = progress.Throttle(
+            lambda report: self.store.setProgress([(
+                row['id'], row['token'], progress.encode(report))]),
+            self.progressInterval)
         outcome = runner.runTask(task, self, row['id'],
-                                 codec.decode(row['input']), checkOutput)
-        self.finishRun(row, outcome)
+                                 codec.decode(row['input']), checkOutput,
+                                 progress=throttle.report)
+        self.finishRun(row, outcome, throttle.take())
         return outcome
 
     def processNext(self, now=None):
@@ -244,7 +290,9 @@ class JobRunning:
     def recoverAbandoned(self):
         """Put jobs left ``processing`` by an earlier run of this server
         (a crash, a kill -9) back in the queue; return how many."""
-        moved = self.store.requeue([PROCESSING], QUEUED)
+        moved = self.store.requeue([PROCESSING], QUEUED, events.make(
+            events.PUT_BACK, time.time(), self.serverName,
+            why=events.CRASH))
         if moved:
             self._added()
         return moved
@@ -255,6 +303,45 @@ class JobRunning:
         return misfire.handleMisfires(self.store, self.timezone,
                                       time.time() if now is None else now,
                                       grace, limit)
+
+    # Completion calls, for the server's notifier
+
+    def claimNotifications(self, limit, lease, now=None):
+        """Claim up to ``limit`` due completion calls, each held by this
+        caller for ``lease`` seconds; their rows (``job, url, status,
+        since, attempts, token``)."""
+        now = time.time() if now is None else now
+        return self.store.claimNotifications(now, limit, uuid.uuid4().hex,
+                                             now + lease)
+
+    def nextNotification(self):
+        """When the next completion call is due, or None."""
+        return self.store.nextNotification()
+
+    def recordNotification(self, row, error=None, now=None):
+        """Record how the claimed call ``row`` went: ``error`` None, it
+        was made; else why it failed, and it is tried again (see
+        ``notifying.nextDue``) or, past ``notifyRetryTime``, given up.
+        Returns the due time of the next attempt (None: no more), or False
+        if the claim had been lost."""
+        now = time.time() if now is None else now
+        attempt = row['attempts'] + 1
+        if error is None:
+            due = None
+            event = events.make(events.NOTIFIED, now, self.serverName,
+                                url=row['url'], attempt=attempt)
+        else:
+            due = notifying.nextDue(attempt, row['since'], now,
+                                    self.notifyRetryTime)
+            event = events.make(
+                events.NOTIFY_FAILED, now, self.serverName, url=row['url'],
+                attempt=attempt, why=storableText(error),
+                retryIn=None if due is None else round(due - now, 3),
+                gaveUp=True if due is None else None)
+        if not self.store.recordNotification(row['job'], row['token'], due,
+                                             event):
+            return False
+        return due
 
     def statuses(self, jobids):
         """``{jobid: status}`` of those of ``jobids`` that exist, in one

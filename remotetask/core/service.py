@@ -11,7 +11,7 @@ import time
 
 from zope.interface import implementer
 
-from remotetask.core import codec, job as jobs
+from remotetask.core import codec, events, job as jobs, notifying
 from remotetask.core.entries import newEntry, requestOptions
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
@@ -99,6 +99,15 @@ class TaskService(TaskRouting, JobRunning):
     #: service, else ``service``.
     THREADNAME_PREFIX = 'remotetasks'
 
+    #: The URL prefixes jobs may ask to be told at when they end
+    #: (``add(..., notify=URL)``), as ``notifying.parsePrefix`` gives
+    #: them; none by default, so that every notify URL is refused. The
+    #: daemon's setting is ``--notify-allow``.
+    notifyAllow = ()
+
+    #: How long after a job's end its completion call is tried (seconds).
+    notifyRetryTime = notifying.RETRY_TIME
+
     def __init__(self, store=None, registry=None, timezone=None,
                  limits=None):
         self.store = MemoryJobStore() if store is None else store
@@ -122,7 +131,7 @@ class TaskService(TaskRouting, JobRunning):
     # Adding jobs
 
     def add(self, task, input=None, startLater=False, *, priority=0,
-            key=None, delay=None, maxAttempts=None):
+            key=None, delay=None, maxAttempts=None, notify=None):
         """Queue a job for ``task`` (one this service runs, or any server
         alive sharing its store); return its id.
 
@@ -131,23 +140,36 @@ class TaskService(TaskRouting, JobRunning):
         claimed first. ``key``: while an unfinished job of ``task`` has
         this key, return that job's id and add nothing. ``delay``: seconds
         before it may start. ``maxAttempts``: how many times it may start,
-        instead of its task's.
+        instead of its task's. ``notify`` (a URL under one of
+        ``notifyAllow``'s prefixes): the server calls ``jobEnded(id,
+        status)`` there when the job ends.
         """
         now = time.time()
         self._checkTask(task)
         entry = newEntry(task, input, now, startLater, priority=priority,
-                         key=key, delay=delay, maxAttempts=maxAttempts)
+                         key=key, delay=delay, maxAttempts=maxAttempts,
+                         notify=self._checkNotify(notify))
         jobid = self.store.add(
             task, entry.input, entry.status, None, now,
             priority=entry.priority, key=entry.key, due=entry.due,
-            maxAttempts=entry.maxattempts)
+            maxAttempts=entry.maxattempts, notify=entry.notify,
+            event=self._addedEvent(now))
         if entry.status == QUEUED:
             self._added()
         return jobid
 
+    def _checkNotify(self, notify):
+        if notify is not None:
+            notifying.checkURL(notify, self.notifyAllow)
+        return notify
+
+    def _addedEvent(self, now):
+        return events.make(events.ADDED, now, self.serverName)
+
     def _entry(self, request, now, served):
         task, input, options = requestOptions(request)
         self._checkTask(task, served)
+        self._checkNotify(options.get('notify'))
         return newEntry(task, input, now, **options)
 
     def addMany(self, requests):
@@ -157,7 +179,8 @@ class TaskService(TaskRouting, JobRunning):
         Nothing is added if any of them is refused."""
         now, served = time.time(), {}
         entries = [self._entry(request, now, served) for request in requests]
-        ids = self.store.addMany(entries, now) if entries else []
+        ids = self.store.addMany(entries, now, self._addedEvent(now)) \
+            if entries else []
         if ids:
             self._added()
         return ids
@@ -177,7 +200,8 @@ class TaskService(TaskRouting, JobRunning):
                 slots.append(len(results))
                 results.append(None)
         if entries:
-            for slot, jobid in zip(slots, self.store.addMany(entries, now)):
+            for slot, jobid in zip(slots, self.store.addMany(
+                    entries, now, self._addedEvent(now))):
                 results[slot] = jobid
             self._added()
         return results
@@ -197,9 +221,10 @@ class TaskService(TaskRouting, JobRunning):
                            dayOfMonth=dayOfMonth, month=month,
                            dayOfWeek=dayOfWeek, delay=delay, crontab=crontab,
                            misfire=misfire)
+        now = time.time()
         jobid = self.store.add(task, codec.encode(input, 'input'),
-                               job.status, jobs.encodeSchedule(job),
-                               time.time())
+                               job.status, jobs.encodeSchedule(job), now,
+                               event=self._addedEvent(now))
         self._added()
         return jobid
 
@@ -278,10 +303,27 @@ class TaskService(TaskRouting, JobRunning):
         """Since when the oldest queued job that is due has waited."""
         return self.store.oldestQueued(time.time() if now is None else now)
 
+    def minutes(self, since):
+        """The per-minute counters from the minute ``since`` on (epoch
+        seconds // 60), summed over the servers: ``[{minute, finished,
+        failed, queued}]``, for the dashboard's chart."""
+        return self.store.minutes(since)
+
+    def sampleQueue(self, now=None):
+        """Record the queue's depth now in this minute's counters."""
+        now = time.time() if now is None else now
+        self.store.sampleQueue(int(now // 60), self.serverName)
+
     @property
     def serverId(self):
         """This server's name in a store shared by several, else None."""
         return getattr(self.store, 'serverId', None)
+
+    @property
+    def serverName(self):
+        """Who did it, in a job's events and the counters: the
+        ``serverId`` on a shared store, else ``host:pid``."""
+        return self.serverId or events.serverName()
 
     def servers(self):
         """The servers sharing the store (``[{id, heartbeat, running}]``),
@@ -292,7 +334,10 @@ class TaskService(TaskRouting, JobRunning):
     # Changing jobs
 
     def startJob(self, jobid):
-        changed = self.store.transition(jobid, {STARTLATER}, QUEUED)
+        changed = self.store.transition(
+            jobid, {STARTLATER}, QUEUED,
+            event=events.make(events.QUEUED, time.time(), self.serverName,
+                              why='startJob'))
         if changed:
             self._added()
         return changed
@@ -314,8 +359,10 @@ class TaskService(TaskRouting, JobRunning):
         thread may poll ``isCancelled(jobid)``. Returns True if it was
         cancelled, False if it had finished; ``NoSuchJob`` if there is none.
         """
+        now = time.time()
         cancelled = self.store.transition(
-            jobid, CANCELLABLE | {PROCESSING}, CANCELLED)
+            jobid, CANCELLABLE | {PROCESSING}, CANCELLED, now,
+            events.make(events.CANCELLED, now, self.serverName))
         if cancelled:
             self._ended(jobid, CANCELLED)
         return cancelled
@@ -323,7 +370,9 @@ class TaskService(TaskRouting, JobRunning):
     def retry(self, jobid):
         """Queue a job that ended in ``error`` again, at once, with a fresh
         count of attempts; whether it was in error."""
-        retried = self.store.retry(jobid)
+        retried = self.store.retry(jobid, events.make(
+            events.RETRIED, time.time(), self.serverName,
+            why='retried by request'))
         if retried:
             self._added()
         return retried

@@ -3,14 +3,16 @@
 ::
 
     wire --add--> TaskService --write--> store --onAdd--> Feeder --claim-->
-    store --rows--> pool (workers) --started/ended--> Recorder --write-->
-    store --onEnd--> Waiters, CancelWatch
+    store --rows--> pool (workers) --started/progress/ended--> Recorder
+    --write--> store --onEnd--> Waiters, CancelWatch (and the Notifier, for
+    jobs that owe a completion call)
 
 The dispatcher composes those parts (``feeder``, ``recorder``,
 ``waiters``, ``cancelWatch``) and is the pool's ``handler``. It drives
 them with a ``LoopingCall`` once a second (due cron and delayed jobs,
-cron misfires once a minute, and on a shared store the catching up of
-ends whose notifications may have been missed), puts back jobs left
+cron misfires once a minute, the queue's depth sampled for the chart
+once a minute, and on a shared store the catching up of ends whose
+notifications may have been missed), puts back jobs left
 running by an earlier run at start, and on stop gives back what it holds:
 claimed jobs not started, then, after the grace period, jobs still
 running. Every store call goes through ``read`` or ``write`` (off the
@@ -24,6 +26,7 @@ from twisted.application.service import Service
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
+from remotetask.core.status import CANCELLED, FINISHED
 from remotetask.errors import NoSuchTask
 from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING, CancelWatch
 from remotetask.server.feeder import Feeder
@@ -43,10 +46,15 @@ class Dispatcher(Service):
     #: a run's end is recorded (the metrics' durations and failures).
     onJobEnded = None
 
+    #: ``onNotifyOwed()``, called in the reactor thread when an end that
+    #: owes a completion call was committed here (the notifier's wake-up).
+    onNotifyOwed = None
+
     def __init__(self, service, pool, read, write, relay=None, clock=None,
                  interval=1.0, grace=30.0, shared=False, pollInterval=10.0,
                  maxWaiters=10000, misfireInterval=60.0, claimCall=None,
-                 batchNumber=lambda: None, logJobs='all'):
+                 batchNumber=lambda: None, logJobs='all',
+                 sampleInterval=60.0, progressInterval=1.0):
         if clock is None:
             from twisted.internet import reactor as clock
         self.service = service
@@ -57,6 +65,7 @@ class Dispatcher(Service):
         self.shared = shared
         self.pollInterval = pollInterval
         self.misfireInterval = misfireInterval
+        self.sampleInterval = sampleInterval
         self.write = write
         #: Which ended runs get a log line: 'all', 'failed' or 'none'.
         self.logJobs = logJobs
@@ -66,7 +75,7 @@ class Dispatcher(Service):
         self._limited = False
         self._drained = None
         self._loop = self._loopDone = None
-        self._lastMisfires = self._lastPoll = None
+        self._lastMisfires = self._lastPoll = self._lastSample = None
         pool.handler = self
         # Claims run last in the writer's batch (claimCall), so that a
         # claim sees every add of its batch and the feeder can tell which
@@ -74,7 +83,8 @@ class Dispatcher(Service):
         self.feeder = Feeder(service, pool, claimCall or write, self._submit,
                              self._giveBackUnstarted, clock,
                              batchNumber=batchNumber)
-        self.recorder = Recorder(service, write, self._recorded, clock)
+        self.recorder = Recorder(service, write, self._recorded, clock,
+                                 progressInterval=progressInterval)
         self.waiters = Waiters(service, read, clock, maxWaiters)
         self.cancelWatch = CancelWatch(service, read, self._here,
                                        self._stopRun)
@@ -104,6 +114,12 @@ class Dispatcher(Service):
             return
         self.waiters.ended(jobid, status)
         self.cancelWatch.ended(jobid, status)
+        if status == CANCELLED:
+            self._notifyOwed()
+
+    def _notifyOwed(self):
+        if self.onNotifyOwed is not None:
+            self.onNotifyOwed()
 
     def catchUp(self):
         """Look for ends that went unheard (a shared store's
@@ -159,6 +175,11 @@ class Dispatcher(Service):
             # the recall reached it.
             self.pool.stopJob(row['id'], CANCELLED_WHILE_RUNNING)
 
+    def jobProgress(self, row, report):
+        """The latest progress report of a run held here."""
+        if row['id'] in self.held:
+            self.recorder.progress(row, report)
+
     def jobEnded(self, row, outcome, seconds):
         self.feeder.runTime.add(seconds)
         if row['id'] not in self.held:
@@ -192,6 +213,8 @@ class Dispatcher(Service):
             return
         if self.onJobEnded is not None:
             self.onJobEnded(row['task'], seconds, outcome.ok)
+        if row.get('notify') is not None and status in FINISHED:
+            self._notifyOwed()
         if self.logJobs == 'all' or (self.logJobs == 'failed'
                                      and not outcome.ok):
             # Written out here in one go: the logger's formatter costs more
@@ -225,6 +248,8 @@ class Dispatcher(Service):
         self.feeder.wake(scheduled=True)
         if now - self._lastMisfires >= self.misfireInterval:
             self._misfires()
+        if now - self._lastSample >= self.sampleInterval:
+            self._sampleQueue()
         if self.shared and now - self._lastPoll >= self.pollInterval:
             self.catchUp()
 
@@ -241,6 +266,17 @@ class Dispatcher(Service):
             if moved:
                 self.log.info('{count} cron job(s) had missed due times',
                               count=moved)
+
+    @defer.inlineCallbacks
+    def _sampleQueue(self):
+        """Record the queue's depth in this minute's counters (the
+        dashboard's chart)."""
+        self._lastSample = self.clock.seconds()
+        try:
+            yield self.write(self.service.sampleQueue)
+        except Exception as error:
+            self.log.warn('Sampling the queue depth failed: {error}',
+                          error=error)
 
     # Starting and stopping
 
@@ -268,6 +304,7 @@ class Dispatcher(Service):
     def startService(self):
         super().startService()
         self._lastPoll = self.clock.seconds()
+        self._lastSample = float('-inf')
         self._recovered = self._recovering = False
         self._limited = bool(self.service.taskLimits())
         yield self._recover()

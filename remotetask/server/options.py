@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twisted.python import usage
 
+from remotetask.core import notifying
 from remotetask.core.limits import checkConcurrency, parseRate
 from remotetask.core.registry import parseTaskPath
 from remotetask.errors import InvalidArgument
-from remotetask.server.retention import parseKeep
+from remotetask.server.retention import parseAge, parseKeep
 from remotetask.server.startup import parseEndpoint
 from remotetask.store import defaultStoreFile, parseStore
 from remotetask.wire.passwords import readUsers
@@ -153,6 +154,18 @@ class Options(usage.Options):
          'Writes that may wait for the store (adds, cancels, ...); more '
          'are refused with fault 6 until it catches up.',
          _positive(int, 'max-pending-writes')],
+        ['notify-method', None, 'jobEnded',
+         'The XML-RPC method a completion call calls, as '
+         'METHOD(job id, status).'],
+        ['notify-timeout', None, 10.0,
+         'Seconds one completion call may take; past it, it has failed.',
+         _positive(float, 'notify-timeout')],
+        ['notify-retry-time', None, '1h',
+         'How long after a job ended its completion call is tried again '
+         'when it fails (an age: 90s, 15m, 12h, 2d).'],
+        ['notify-concurrency', None, 10,
+         'Completion calls this server makes at once; more wait, due, in '
+         'the store.', _positive(int, 'notify-concurrency')],
     ]
 
     def __init__(self):
@@ -161,6 +174,15 @@ class Options(usage.Options):
         self['allowed-hosts'] = []
         self['concurrency'] = {}
         self['rates'] = {}
+        self['notify-allow'] = []
+
+    def opt_notify_allow(self, value):
+        """Let jobs ask for a completion call at URLs under this prefix
+        (repeatable; none by default: every notify URL is refused)."""
+        try:
+            self['notify-allow'].append(notifying.parsePrefix(value))
+        except ValueError as error:
+            raise usage.UsageError(f'--notify-allow: {error}') from None
 
     def opt_allowed_host(self, value):
         """Answer to this Host name too (repeatable); other names get 421."""
@@ -232,6 +254,14 @@ class Options(usage.Options):
             self['keep-finished'] = parseKeep(self['keep-finished'])
         except ValueError as error:
             raise usage.UsageError(f'--keep-finished: {error}') from None
+        try:
+            self['notify-retry-time'] = parseAge(self['notify-retry-time'])
+        except ValueError as error:
+            raise usage.UsageError(f'--notify-retry-time: {error}') from None
+        if self['notify-retry-time'] is None:
+            raise usage.UsageError('--notify-retry-time must be a time, not '
+                                   'forever: calls are tried for a bounded '
+                                   'time.')
         for name in ('users', 'commands'):
             if self[name] and not os.path.isfile(self[name]):
                 raise usage.UsageError(f'--{name}: no file {self[name]!r}')

@@ -14,7 +14,9 @@ replaced; its queued jobs are given back unrun. A job over its task's
 ``timeout`` has its worker killed.
 
 The pool tells its ``handler`` (the dispatcher) what happens:
-``jobStarted(row)``, ``jobEnded(row, outcome, seconds)`` and
+``jobStarted(row)``, ``jobProgress(row, report)`` (a progress report,
+``remotetask.core.progress.value``; the workers send at most one per job
+per ``progressInterval`` seconds), ``jobEnded(row, outcome, seconds)`` and
 ``jobReturned(row)`` for a job given back without having started.
 """
 
@@ -28,6 +30,7 @@ from twisted.application.service import Service
 from twisted.internet import defer, error, protocol
 from twisted.logger import Logger
 
+from remotetask.core import progress
 from remotetask.core.runner import Outcome
 from remotetask.core.task import option
 from remotetask.server.workerprotocol import MessageReceiver
@@ -121,9 +124,13 @@ class Worker(protocol.ProcessProtocol):
         if 'started' in header:
             self._started(header['started'])
         elif 'ended' in header:
+            if header.get('progress') is not None:
+                self._progress(header['ended'], header['progress'])
             self._ended(header['ended'], Outcome(
                 header['ok'], body, header.get('error'),
                 header.get('traceback'), header.get('retry', False)))
+        elif 'progress' in header:
+            self._progress(header['progress'], header)
         elif 'recalled' in header:
             row, _ = self.assigned.pop(header['recalled'])
             self.pool.handler.jobReturned(row)
@@ -140,6 +147,12 @@ class Worker(protocol.ProcessProtocol):
         if len(self.assigned) > 1:
             self._watchWaiting()
         self.pool.handler.jobStarted(row)
+
+    def _progress(self, jobid, report):
+        if jobid in self.assigned:
+            self.pool.handler.jobProgress(
+                self.assigned[jobid][0], progress.value(
+                    report['fraction'], report.get('message'), report['at']))
 
     def _after(self, seconds, function, *args):
         self.timers.append(self.pool.clock.callLater(seconds, function,
@@ -197,7 +210,8 @@ class ProcessWorkerPool(Service):
 
     def __init__(self, registry, size, handler=None, reactor=None,
                  python=sys.executable, recallAfter=0.1,
-                 maxMessage=2 ** 31 - 1, respawnDelays=(0.1, 30.0)):
+                 maxMessage=2 ** 31 - 1, respawnDelays=(0.1, 30.0),
+                 progressInterval=0.5):
         if reactor is None:
             from twisted.internet import reactor
         self.registry = registry
@@ -209,6 +223,7 @@ class ProcessWorkerPool(Service):
         self.recallAfter = recallAfter
         self.maxMessage = maxMessage
         self.respawnDelays = respawnDelays
+        self.progressInterval = progressInterval
         self.depth = 1
         self.workers = []
         self._respawning = None
@@ -266,7 +281,8 @@ class ProcessWorkerPool(Service):
     def _spawn(self):
         worker = Worker(self)
         config = json.dumps(dict(parent=os.getpid(),
-                                 registry=self.registry.toConfig()))
+                                 registry=self.registry.toConfig(),
+                                 progressInterval=self.progressInterval))
         self.reactor.spawnProcess(
             worker, self.python,
             [self.python, '-m', 'remotetask.server.workerprocess', config],

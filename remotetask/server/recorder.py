@@ -1,4 +1,5 @@
-"""Recording what the workers did: starts, ends and put-backs, in batches.
+"""Recording what the workers did: starts, progress, ends and put-backs,
+in batches.
 
 Every start of a run must be recorded (it counts an attempt) and every
 end (it is the job's result). Each goes into the pending lists; one write
@@ -7,6 +8,13 @@ under load a batch holds many runs and costs one transaction. A start
 alone waits up to ``startDelay`` seconds for company: a short job's start
 then goes in the same write as its end. (A server killed in that window
 has not counted the attempt; the job simply runs again.)
+
+Progress reports are not owed like that: only a job's latest counts, and
+it is written at most once per ``progressInterval`` seconds per job (a
+report that came sooner waits, replaced by any later one, for its time
+or for the job's end, which always takes the job's last report with it).
+So a task reporting many times a second costs a write of its progress
+now and then, in a batch with whatever else is pending.
 
 The outcome of a run exists only here until it is written: when the store
 is unavailable (a full disk, the database restarting), it is kept and the
@@ -29,16 +37,22 @@ class Recorder:
     log = Logger()
 
     def __init__(self, service, write, recorded, clock,
-                 retryDelays=(0.5, 30.0), startDelay=0.05):
+                 retryDelays=(0.5, 30.0), startDelay=0.05,
+                 progressInterval=1.0):
         self.service = service
         self.write = write
         self.recorded = recorded
         self.clock = clock
         self.retryDelays = retryDelays
         self.startDelay = startDelay
+        self.progressInterval = progressInterval
         self.stopping = False
         self._startsDue = None
         self._started, self._ended, self._putBack = [], [], []
+        # jobid -> (row, report): the latest report not yet written;
+        # jobid -> when the job's progress was last written.
+        self._reports, self._reported = {}, {}
+        self._reportTimer = None
         self._writing = None
         self._retry = None
         self._delay = retryDelays[0]
@@ -46,7 +60,19 @@ class Recorder:
 
     @property
     def pending(self):
-        return len(self._started) + len(self._ended) + len(self._putBack)
+        """How many pieces of news a write would take now."""
+        return (len(self._started) + len(self._ended) + len(self._putBack)
+                + len(self._dueReports()))
+
+    def _dueReports(self):
+        """The ids of the reports to write now: those whose interval has
+        passed, and those of jobs whose end or put-back is pending."""
+        now = self.clock.seconds()
+        ending = {row['id'] for row, _, _ in self._ended} | {
+            row['id'] for row, _ in self._putBack}
+        return [jobid for jobid in self._reports
+                if jobid in ending or now - self._reported.get(
+                    jobid, float('-inf')) >= self.progressInterval]
 
     def started(self, row):
         self._started.append((row['id'], row['token']))
@@ -69,10 +95,17 @@ class Recorder:
         self._putBack.append((row, started))
         self._flush()
 
+    def progress(self, row, report):
+        """The latest progress ``report`` of the run ``row``."""
+        self._reports[row['id']] = (row, report)
+        self._flush()
+
     def _flush(self):
         if self._writing is not None or self._retry is not None:
             return
-        if not self.pending:
+        due = self._dueReports()
+        if not (self._started or self._ended or self._putBack or due):
+            self._waitForReports()
             self._tellIdle()
             return
         if self._startsDue is not None:
@@ -81,11 +114,36 @@ class Recorder:
         started, self._started = self._started, []
         ended, self._ended = self._ended, []
         putBack, self._putBack = self._putBack, []
+        now = self.clock.seconds()
+        reports = []
+        for jobid in due:
+            reports.append(self._reports.pop(jobid))
+            self._reported[jobid] = now
+        for row, _, _ in ended:
+            self._reported.pop(row['id'], None)
+        for row, _ in putBack:
+            self._reported.pop(row['id'], None)
         self._writing = self.write(
             self.service.recordRuns, started,
-            [(row, outcome) for row, outcome, _ in ended], putBack)
+            [(row, outcome) for row, outcome, _ in ended], putBack, reports)
         self._writing.addCallbacks(self._written, self._failed,
-                                   (ended,), None, (started, ended, putBack))
+                                   (ended,), None,
+                                   (started, ended, putBack, reports))
+
+    def _waitForReports(self):
+        """Have the next report that waits for its interval written when
+        its time comes (one timer at a time)."""
+        if not self._reports or self._reportTimer is not None:
+            return
+        now = self.clock.seconds()
+        delay = min(self._reported[jobid] + self.progressInterval - now
+                    for jobid in self._reports)
+        self._reportTimer = self.clock.callLater(max(0.0, delay),
+                                                 self._reportsDue)
+
+    def _reportsDue(self):
+        self._reportTimer = None
+        self._flush()
 
     def _written(self, statuses, ended):
         self._writing = None
@@ -94,7 +152,7 @@ class Recorder:
             self.recorded(row, outcome, status, seconds)
         self._flush()
 
-    def _failed(self, failure, started, ended, putBack):
+    def _failed(self, failure, started, ended, putBack, reports):
         self._writing = None
         if not failure.check(StoreUnavailable):
             self.log.failure('Recording {count} run(s) failed; they are '
@@ -109,9 +167,13 @@ class Recorder:
                           error=failure.getErrorMessage())
             self._flush()
             return
-        # Keep them, in front of whatever came meanwhile.
+        # Keep them, in front of whatever came meanwhile (a report that
+        # came meanwhile is newer than the one that failed).
         self._started[:0], self._ended[:0], self._putBack[:0] = (
             started, ended, putBack)
+        for row, report in reports:
+            self._reports.setdefault(row['id'], (row, report))
+            self._reported.pop(row['id'], None)
         self.log.warn('{count} run(s) ended but cannot be recorded yet '
                       '({error}); trying again in {delay:g} s',
                       count=len(ended), error=failure.getErrorMessage(),
@@ -125,7 +187,12 @@ class Recorder:
 
     def idle(self):
         """A Deferred that fires when nothing is pending or being written
-        (or, while stopping, when the store refused what was)."""
+        (or, while stopping, when the store refused what was). Reports
+        waiting for their interval are not news that must be written: the
+        runs they belong to end or are put back with their last one."""
+        if self.stopping and self._reportTimer is not None:
+            self._reportTimer.cancel()
+            self._reportTimer = None
         if self._writing is None and not self.pending:
             return defer.succeed(None)
         if self.stopping and self._retry is not None:

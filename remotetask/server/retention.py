@@ -20,6 +20,9 @@ from remotetask.errors import StoreUnavailable
 from remotetask.core.status import CANCELLED, COMPLETED, ERROR
 
 DAY = 86400
+#: How long the chart's per-minute counters are kept: the chart shows a
+#: day; a second one lets a day be compared with the one before.
+KEEP_MINUTES = 2 * DAY
 DEFAULT_KEEP = {COMPLETED: 7 * DAY, ERROR: 30 * DAY, CANCELLED: 30 * DAY}
 _UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': DAY, 'w': 7 * DAY}
 
@@ -51,7 +54,8 @@ def parseKeep(text):
 
 class RetentionService(TimerService):
     """Every ``interval`` seconds, purge finished jobs older than ``keep``
-    says, ``batch`` at a time."""
+    says, ``batch`` at a time (their events and owed completion calls go
+    with them), and the per-minute counters older than ``KEEP_MINUTES``."""
 
     name = 'retention'
     log = Logger()
@@ -81,6 +85,8 @@ class RetentionService(TimerService):
                     removed += count
                     if count < self.batch:
                         break
+            yield self.storeCall(self.store.purgeMinutes,
+                                 int((now - KEEP_MINUTES) // 60))
         except StoreUnavailable as error:
             self.log.warn('Old finished jobs cannot be removed now: {error}',
                           error=error)

@@ -20,6 +20,7 @@ from remotetask.core.task import describe
 from remotetask.errors import InvalidArgument
 from remotetask.server.cluster import ClusterService, isShared
 from remotetask.server.dispatcher import Dispatcher
+from remotetask.server.notifier import Notifier
 from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
 from remotetask.server.processpool import ProcessWorkerPool
 from remotetask.server.relay import ThreadRelay
@@ -104,6 +105,8 @@ def makeService(options):
         raise CannotStart(f"a task's limits: {error}") from None
     if isShared(store):
         announceTasks(service)
+    service.notifyAllow = tuple(options['notify-allow'])
+    service.notifyRetryTime = options['notify-retry-time']
     relay = ThreadRelay(reactor)
     top = OrderedServices()
     StoreService(store).setServiceParent(top)
@@ -118,8 +121,15 @@ def makeService(options):
     if options['pool'] == 'process':
         pool = ProcessWorkerPool(service.registry, options['workers'])
     else:
-        pool = ThreadWorkerPool(service, options['workers'])
+        pool = ThreadWorkerPool(service, options['workers'], relay=relay)
     pool.setServiceParent(top)
+    # Before the dispatcher, so that it stops after it: the ends recorded
+    # while running jobs finish at shutdown are told too.
+    notifier = Notifier(service, storePool.call, writer.call,
+                        method=options['notify-method'],
+                        timeout=options['notify-timeout'],
+                        concurrency=options['notify-concurrency'])
+    notifier.setServiceParent(top)
     dispatcher = Dispatcher(service, pool, storePool.call, writer.call,
                             relay, grace=options['grace'],
                             shared=isShared(store),
@@ -127,6 +137,7 @@ def makeService(options):
                             batchNumber=writer.batchNumber,
                             maxWaiters=options['max-waiters'],
                             logJobs=options['log-jobs'])
+    dispatcher.onNotifyOwed = notifier.wake
     dispatcher.setServiceParent(top)
     RetentionService(store, storePool.call,
                      options['keep-finished']).setServiceParent(top)

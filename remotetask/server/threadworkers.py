@@ -7,18 +7,49 @@ a thread cannot be stopped from outside, so timeouts are not enforced,
 and a cancelled job runs on unless its task polls
 ``service.isCancelled(jobid)`` (its end is then not recorded). The job's
 input is decoded and its result encoded and checked in the thread, never
-on the reactor thread.
+on the reactor thread. A task's progress reports reach the handler
+(``jobProgress``) through the relay, the latest of a burst only.
 """
 
-from remotetask.core import codec
+import threading
+import time
+
+from remotetask.core import codec, progress
 from remotetask.core.runner import Outcome, runTask
+from remotetask.server.relay import ThreadRelay
 from remotetask.server.threadpool import ThreadPoolService
 from remotetask.wire.marshal import checkWireValue
 
 
-def _run(task, service, row):
+def _run(task, service, row, reporter):
     return runTask(task, service, row['id'], codec.decode(row['input']),
-                   checkWireValue)
+                   checkWireValue, progress=reporter)
+
+
+class ProgressRelay:
+    """A run's reporter: hands the latest report to ``deliver`` in the
+    reactor thread, one relayed call for a burst of reports (so a task
+    reporting in a loop costs the reactor one call per wake-up, not one
+    per report). Its last report is relayed before the run's end, which
+    reaches the reactor after it."""
+
+    def __init__(self, relay, deliver):
+        self.relay = relay
+        self.deliver = deliver
+        self._lock = threading.Lock()
+        self._latest = None
+
+    def __call__(self, fraction, message):
+        report = progress.value(fraction, message, time.time())
+        with self._lock:
+            first, self._latest = self._latest is None, report
+        if first:
+            self.relay(self._deliverLatest)
+
+    def _deliverLatest(self):
+        with self._lock:
+            report, self._latest = self._latest, None
+        self.deliver(report)
 
 
 class ThreadWorkerPool(ThreadPoolService):
@@ -27,8 +58,10 @@ class ThreadWorkerPool(ThreadPoolService):
     queuesAhead = False
     depth = 1
 
-    def __init__(self, service, size, handler=None, reactor=None):
+    def __init__(self, service, size, handler=None, reactor=None,
+                 relay=None):
         super().__init__('remotetask-workers', size, reactor)
+        self.relay = relay or ThreadRelay(self.reactor)
         self.service = service
         self.size = size
         self.handler = handler
@@ -50,7 +83,9 @@ class ThreadWorkerPool(ThreadPoolService):
         self.jobs[row['id']] = row
         started = self.reactor.seconds()
         self.handler.jobStarted(row)
-        d = self.call(_run, task, self.service, row)
+        reporter = ProgressRelay(
+            self.relay, lambda report: self.handler.jobProgress(row, report))
+        d = self.call(_run, task, self.service, row, reporter)
 
         def ended(result):
             del self.jobs[row['id']]

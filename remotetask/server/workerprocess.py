@@ -10,7 +10,9 @@ The server may send jobs ahead (when tasks are fast, so that a worker
 never waits for the next one). They wait in an inbox, filled by a reader
 thread, which also answers recalls: the server takes back jobs queued
 behind one that runs long. The result is encoded and checked here, where
-the task ran, and sent as the store will keep it.
+the task ran, and sent as the store will keep it. The running job's
+progress reports go out from a third thread at a bounded rate
+(``ProgressOutbox``).
 """
 
 import collections
@@ -20,7 +22,7 @@ import sys
 import threading
 import time
 
-from remotetask.core import codec
+from remotetask.core import codec, progress
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.runner import Outcome, runTask
 from remotetask.errors import NoSuchTask
@@ -76,6 +78,49 @@ class Replies:
             self.stream.flush()
 
 
+class ProgressOutbox:
+    """The running job's progress reports, sent by ``run`` (a thread of
+    its own) at most once per ``interval``, the latest replacing those
+    that wait: a report costs the task an assignment, never a write. The
+    one still waiting when the job ends is handed back by ``end`` to go
+    with the end message. Nothing about a job is sent after ``end``
+    returns, so its reports never follow its end."""
+
+    def __init__(self, replies, interval):
+        self.replies = replies
+        self.interval = interval
+        self.lock = threading.Condition()
+        self.current = None
+
+    def begin(self, jobid):
+        """The reporter of the job that starts now."""
+        def send(report):
+            self.replies.send(dict(report, progress=jobid))
+        with self.lock:
+            self.current = progress.Throttle(send, self.interval,
+                                             lock=self.lock, eager=False)
+            return self.current.report
+
+    def end(self):
+        """The job ended: its waiting report (or None), sent no more."""
+        with self.lock:
+            report = self.current.take()
+            self.current = None
+            return report
+
+    def run(self):
+        """Send each waiting report when it is due; look again every
+        interval. Neither a report nor a job's start wakes this thread: a
+        worker running many short jobs must not switch threads for each."""
+        with self.lock:
+            while True:
+                due = None if self.current is None else self.current.due()
+                if due == 0.0:
+                    self.current.sendDue()
+                else:
+                    self.lock.wait(self.interval if due is None else due)
+
+
 def readRequests(requests, inbox, replies):
     """The reader thread: file jobs, answer recalls, close at the end."""
     while (message := readMessage(requests)) is not None:
@@ -87,28 +132,34 @@ def readRequests(requests, inbox, replies):
     inbox.close()
 
 
-def runJobs(registry, inbox, replies):
+def runJobs(registry, inbox, replies, outbox):
     """The main thread: run each job taken from the inbox, say when it
-    starts and how it ended."""
+    starts and how it ended (with its last progress report)."""
     while (job := inbox.take()) is not None:
         jobid, task, input = job
         replies.send({'started': jobid})
-        replies.send(*endMessage(jobid, run(registry, jobid, task, input)))
+        outcome = run(registry, jobid, task, input, outbox.begin(jobid))
+        replies.send(*endMessage(jobid, outcome, outbox.end()))
 
 
-def run(registry, jobid, task, input):
+def run(registry, jobid, task, input, reporter=None):
     try:
         found = registry.lookup(task)
     except NoSuchTask as error:
         return Outcome.failed(str(error))
-    return runTask(found, None, jobid, codec.decode(input), checkWireValue)
+    return runTask(found, None, jobid, codec.decode(input), checkWireValue,
+                   progress=reporter)
 
 
-def endMessage(jobid, outcome):
+def endMessage(jobid, outcome, report=None):
     if outcome.ok:
-        return {'ended': jobid, 'ok': True}, outcome.output
-    return {'ended': jobid, 'ok': False, 'error': outcome.error,
-            'traceback': outcome.traceback, 'retry': outcome.retry}, None
+        header = {'ended': jobid, 'ok': True}
+    else:
+        header = {'ended': jobid, 'ok': False, 'error': outcome.error,
+                  'traceback': outcome.traceback, 'retry': outcome.retry}
+    if report is not None:
+        header['progress'] = report
+    return header, outcome.output if outcome.ok else None
 
 
 def _watchParent(parent):
@@ -135,7 +186,10 @@ def main(argv):
     threading.Thread(target=readRequests,
                      args=(sys.stdin.buffer, inbox, replies),
                      daemon=True).start()
-    runJobs(TaskRegistry.fromConfig(config['registry']), inbox, replies)
+    outbox = ProgressOutbox(replies, config.get('progressInterval', 0.5))
+    threading.Thread(target=outbox.run, daemon=True).start()
+    runJobs(TaskRegistry.fromConfig(config['registry']), inbox, replies,
+            outbox)
 
 
 if __name__ == '__main__':

@@ -13,8 +13,15 @@ Server to worker:
 
 Worker to server:
     ``{"started": id}``: the job began.
+    ``{"progress": id, "fraction": f, "message": text, "at": epoch}``: the
+    job's latest progress report (``message`` absent when it has none).
+    The worker sends at most one per ``progressInterval`` per job (the
+    latest replacing the ones before, never one after the job's end).
     ``{"ended": id, "ok": true}`` + output, or ``{"ended": id, "ok": false,
-    "error": ..., "traceback": ..., "retry": ...}``: how it ended.
+    "error": ..., "traceback": ..., "retry": ...}``: how it ended; either
+    may carry ``"progress": {fraction, message, at}``, the last report
+    made since the previous progress message, so that it is never lost
+    and a fast job costs no message of its own.
     ``{"recalled": id}``: the job is given back, not run.
 
 The worker side needs no reactor (it runs one job at a time, blocking), so

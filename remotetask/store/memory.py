@@ -15,11 +15,12 @@ import threading
 
 from zope.interface import implementer
 
+from remotetask.core import events
 from remotetask.core.entries import Entry
 from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
 from remotetask.core.status import (
-    CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED, STARTLATER)
+    CRONJOB, DELAYED, ERROR, FINISHED, PROCESSING, QUEUED, STARTLATER)
 from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
 from remotetask.store.memoryclaim import MemoryClaim
@@ -31,9 +32,14 @@ _KEEPS_KEY = (QUEUED, PROCESSING, STARTLATER)
 
 @implementer(IJobStore)
 class MemoryJobStore(JoinedTransactions):
+    """Jobs in this process's memory; see the module docstring.
+
+    ``maxEvents`` bounds each job's events (``remotetask.core.events``).
+    """
 
     #: Recorded on the jobs it starts (None: nothing is).
     serverId = None
+    maxEvents = events.MAX_EVENTS
 
     def __init__(self):
         self._lock = threading.RLock()
@@ -50,6 +56,10 @@ class MemoryJobStore(JoinedTransactions):
         self._keys = {}
         # The last starts of each rate-limited task.
         self._starts = {}
+        # Completion calls owed, by job id; rolled back with the jobs.
+        self._notifications = {}
+        # (minute, server) -> {finished, failed, queued}.
+        self._minutes = {}
 
     @contextlib.contextmanager
     def _outermost(self):
@@ -74,15 +84,31 @@ class MemoryJobStore(JoinedTransactions):
             row = self._rows.get(jobid)
             undo[jobid] = None if row is None else dict(row)
 
+    def _keep(self, table, key):
+        """Remember the entry ``key`` of ``table`` (the notifications or
+        the minutes) as it was before this transaction first changed it,
+        as ``_touch`` does for rows."""
+        undo = getattr(self._local, 'undo', None)
+        if undo is not None and (id(table), key) not in undo:
+            entry = table.get(key)
+            undo[id(table), key] = (table, key,
+                                    None if entry is None else dict(entry))
+
     def _rollBack(self, undo):
         for jobid, row in undo.items():
-            if row is None:
+            if isinstance(jobid, tuple):
+                table, key, entry = row
+                if entry is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = entry
+            elif row is None:
                 self._rows.pop(jobid, None)
             else:
                 self._rows[jobid] = row
                 self._index(row)
 
-    def _newRow(self, entry, now):
+    def _newRow(self, entry, now, event=None):
         holder = self._keyHolder(entry.task, entry.key)
         if holder is not None:
             return holder
@@ -94,7 +120,10 @@ class MemoryJobStore(JoinedTransactions):
                    completed=None, schedule=entry.schedule, due=entry.due,
                    attempts=0, token=None, history=None, missed=0,
                    claimed=None, priority=entry.priority, key=entry.key,
-                   maxattempts=entry.maxattempts, server=None)
+                   maxattempts=entry.maxattempts, server=None,
+                   progress=None,
+                   events=events.append(None, event, self.maxEvents),
+                   notify=entry.notify)
         self._rows[jobid] = row
         self._index(row)
         return jobid
@@ -119,14 +148,33 @@ class MemoryJobStore(JoinedTransactions):
             self._keys[(row['task'], row['key'])] = row['id']
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
-            due=None, maxAttempts=None):
+            due=None, maxAttempts=None, notify=None, event=None):
         with self.transaction():
             return self._newRow(Entry(task, input, status, schedule,
-                                      priority, key, due, maxAttempts), now)
+                                      priority, key, due, maxAttempts,
+                                      notify), now, event)
 
-    def addMany(self, entries, now):
+    def addMany(self, entries, now, event=None):
         with self.transaction():
-            return [self._newRow(Entry(*entry), now) for entry in entries]
+            return [self._newRow(Entry(*entry), now, event)
+                    for entry in entries]
+
+    def _event(self, row, event, **details):
+        """Append ``event`` (JSON text or None) with ``details`` to the
+        row's events."""
+        if event is not None and details:
+            event = json.dumps(dict(json.loads(event), **details),
+                               separators=(',', ':'), ensure_ascii=False)
+        row['events'] = events.append(row['events'], event, self.maxEvents)
+
+    def _owe(self, row):
+        """The job ``row`` ended: owe its caller a completion call."""
+        if row['notify'] is not None and row['status'] in FINISHED:
+            self._keep(self._notifications, row['id'])
+            self._notifications[row['id']] = dict(
+                job=row['id'], url=row['notify'], status=row['status'],
+                since=row['completed'], due=row['completed'], attempts=0,
+                token=None)
 
     def get(self, jobid):
         with self._lock:
@@ -157,7 +205,8 @@ class MemoryJobStore(JoinedTransactions):
                     and (task is None or row['task'] == task)]
         return rows[:limit]
 
-    def transition(self, jobid, fromStatuses, toStatus):
+    def transition(self, jobid, fromStatuses, toStatus, now=None,
+                   event=None):
         with self.transaction():
             row = self._rows.get(jobid)
             if row is None:
@@ -167,7 +216,11 @@ class MemoryJobStore(JoinedTransactions):
             self._touch(jobid)
             row['status'] = str(toStatus)
             row['token'] = None
+            if toStatus in FINISHED and now is not None:
+                row['completed'] = now
+            self._event(row, event)
             self._index(row)
+            self._owe(row)
             return True
 
     def scheduleFirstRuns(self, now, firstDue):
@@ -208,14 +261,14 @@ class MemoryJobStore(JoinedTransactions):
         return [self._rows[jobid] for _, jobid in found]
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True, tasks=None, limits=None):
+              scheduled=True, tasks=None, limits=None, event=None):
         with self.transaction():
             self._scheduled = {i for i in self._scheduled if i in self._rows
                                and self._rows[i]['status'] in
                                (CRONJOB, DELAYED)}
             return claimRuns(MemoryClaim(self, dict(
-                now=now, token=token, started=started)), limit, nextDue,
-                scheduled, tasks, limits, now)
+                now=now, token=token, started=started, event=event)),
+                limit, nextDue, scheduled, tasks, limits, now)
 
     def _claimed(self, row, claimed):
         """Mark ``row`` claimed as ``claimed`` says; a copy of it."""
@@ -225,9 +278,11 @@ class MemoryJobStore(JoinedTransactions):
             row['started'] = claimed['started']
             row['attempts'] += 1
             row['server'] = self.serverId
+            row['progress'] = None
+            self._event(row, claimed['event'], attempt=row['attempts'])
         return dict(row)
 
-    def markStarted(self, runs, now):
+    def markStarted(self, runs, now, event=None):
         marked = 0
         with self.transaction():
             for jobid, token in runs:
@@ -238,11 +293,13 @@ class MemoryJobStore(JoinedTransactions):
                     row['started'] = now
                     row['attempts'] += 1
                     row['server'] = self.serverId
+                    row['progress'] = None
+                    self._event(row, event, attempt=row['attempts'])
                     marked += 1
         return marked
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None):
+               due=None, attempt=None, event=None, progress=None):
         with self.transaction():
             row = self._rows.get(jobid)
             if row is None or token is None or row['token'] != token:
@@ -258,10 +315,15 @@ class MemoryJobStore(JoinedTransactions):
                 row['history'] = json.dumps(history, separators=(',', ':'))
             row.update(output=output, error=error, traceback=traceback,
                        completed=now, token=None)
+            if progress is not None:
+                row['progress'] = progress
+            self._event(row, event)
             self._index(row)
+            if status is not None:
+                self._owe(row)
             return True
 
-    def release(self, jobid, token, started=False):
+    def release(self, jobid, token, started=False, event=None):
         with self.transaction():
             row = self._rows.get(jobid)
             if row is None or token is None or row['token'] != token:
@@ -272,6 +334,7 @@ class MemoryJobStore(JoinedTransactions):
             row['token'] = None
             if started:
                 row['attempts'] = max(0, row['attempts'] - 1)
+            self._event(row, event)
             self._index(row)
             return True
 
@@ -292,7 +355,7 @@ class MemoryJobStore(JoinedTransactions):
                     or any(self._dueScheduled(now, s) is not None
                            for s in (CRONJOB, DELAYED)))
 
-    def requeue(self, statuses, toStatus):
+    def requeue(self, statuses, toStatus, event=None):
         with self.transaction():
             moved = 0
             for row in self._rows.values():
@@ -300,6 +363,7 @@ class MemoryJobStore(JoinedTransactions):
                     self._touch(row['id'])
                     row['status'] = str(toStatus)
                     row['token'] = None
+                    self._event(row, event)
                     self._index(row)
                     moved += 1
             return moved
@@ -324,6 +388,8 @@ class MemoryJobStore(JoinedTransactions):
             for jobid in doomed:
                 self._touch(jobid)
                 del self._rows[jobid]
+                self._keep(self._notifications, jobid)
+                self._notifications.pop(jobid, None)
             return len(doomed)
 
     def clean(self, statuses):
@@ -333,6 +399,8 @@ class MemoryJobStore(JoinedTransactions):
             for jobid in doomed:
                 self._touch(jobid)
                 del self._rows[jobid]
+                self._keep(self._notifications, jobid)
+                self._notifications.pop(jobid, None)
             return len(doomed)
 
     # Looking: the dashboard and /metrics. These look at every job, which
@@ -387,23 +455,112 @@ class MemoryJobStore(JoinedTransactions):
             self._index(row)
             return True
 
-    def retry(self, jobid):
+    def retry(self, jobid, event=None):
         with self.transaction():
             row = self._rows.get(jobid)
             holder = None if row is None or row['status'] != ERROR else \
                 self._keyHolder(row['task'], row['key'], other=jobid)
             if holder is not None:
                 raise NotAllowed.keyHeld(jobid, holder)
+
+            def retry(row):
+                row.update(status=str(QUEUED), due=None, token=None,
+                           attempts=0)
+                self._event(row, event)
             return self._changeOne(
-                jobid, lambda row: row['status'] == ERROR,
-                lambda row: row.update(status=str(QUEUED), due=None,
-                                       token=None, attempts=0))
+                jobid, lambda row: row['status'] == ERROR, retry)
 
     def runNow(self, jobid, now):
         return self._changeOne(
             jobid, lambda row: row['status'] in (CRONJOB, DELAYED)
             and row['token'] is None,
             lambda row: row.update(due=now))
+
+    # Progress, completion calls and the per-minute counters.
+
+    def setProgress(self, reports):
+        changed = 0
+        with self.transaction():
+            for jobid, token, progress in reports:
+                row = self._rows.get(jobid)
+                if row is not None and token is not None \
+                        and row['token'] == token:
+                    self._touch(jobid)
+                    row['progress'] = progress
+                    changed += 1
+        return changed
+
+    def claimNotifications(self, now, limit, token, lease):
+        with self.transaction():
+            due = sorted((n for n in self._notifications.values()
+                          if n['due'] <= now),
+                         key=lambda n: (n['due'], n['job']))[:limit]
+            for notification in due:
+                self._keep(self._notifications, notification['job'])
+                notification.update(due=lease, token=token)
+            return sorted(({key: n[key] for key in (
+                'job', 'url', 'status', 'since', 'attempts', 'token')}
+                for n in due), key=lambda n: n['job'])
+
+    def nextNotification(self):
+        with self._lock:
+            return min((n['due'] for n in self._notifications.values()),
+                       default=None)
+
+    def recordNotification(self, jobid, token, due, event):
+        with self.transaction():
+            notification = self._notifications.get(jobid)
+            if notification is None or notification['token'] != token:
+                return False
+            self._keep(self._notifications, jobid)
+            if due is None:
+                del self._notifications[jobid]
+            else:
+                notification.update(due=due, token=None,
+                                    attempts=notification['attempts'] + 1)
+            row = self._rows[jobid]
+            self._touch(jobid)
+            self._event(row, event)
+            return True
+
+    def _minute(self, minute, server):
+        self._keep(self._minutes, (minute, server))
+        return self._minutes.setdefault((minute, server), dict(
+            finished=0, failed=0, queued=None))
+
+    def countRuns(self, minute, server, finished, failed):
+        with self.transaction():
+            counters = self._minute(minute, server)
+            counters['finished'] += finished
+            counters['failed'] += failed
+
+    def sampleQueue(self, minute, server):
+        with self.transaction():
+            self._minute(minute, server)['queued'] = sum(
+                1 for row in self._rows.values() if row['status'] == QUEUED)
+
+    def minutes(self, since):
+        summed = {}
+        with self._lock:
+            for (minute, _), counters in self._minutes.items():
+                if minute < since:
+                    continue
+                total = summed.setdefault(minute, dict(
+                    minute=minute, finished=0, failed=0, queued=None))
+                total['finished'] += counters['finished']
+                total['failed'] += counters['failed']
+                if counters['queued'] is not None:
+                    total['queued'] = max(total['queued'] or 0,
+                                          counters['queued'])
+        return [summed[minute] for minute in sorted(summed)]
+
+    def purgeMinutes(self, before):
+        with self.transaction():
+            doomed = [key for key in self._minutes if key[0] < before]
+            for key in doomed:
+                self._keep(self._minutes, key)
+                del self._minutes[key]
+            return len(doomed)
 
     def close(self):
         pass

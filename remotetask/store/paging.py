@@ -11,7 +11,7 @@ PREVIEW = 200
 
 #: The keys of a page's rows.
 PAGE_KEYS = ('id', 'task', 'status', 'created', 'started', 'completed',
-             'due', 'attempts', 'missed', 'input', 'error')
+             'due', 'attempts', 'missed', 'progress', 'input', 'error')
 
 
 def nextCursor(jobs, limit, floor, scanned, scan):

@@ -10,6 +10,8 @@ back in the queue the jobs of a server whose heartbeat is too old.
 
 import json
 
+from remotetask.core import events
+
 
 class SharedServers:
     """See the module docstring; the store provides ``serverId``,
@@ -64,13 +66,17 @@ class SharedServers:
         A job that started less than ``timeout`` ago is left alone even if
         its server never heartbeated, so a server that heartbeats at least
         every ``timeout`` seconds, from its start, keeps its jobs. The lost
-        servers' heartbeat rows are forgotten.
+        servers' heartbeat rows are forgotten. Each job put back gets a
+        "put back" event naming the lost server's reason.
         """
         cutoff = now - timeout
+        event = events.make(events.PUT_BACK, now, self.serverId,
+                            why=events.LOST_SERVER)
 
         def recover(connection):
             ids = sorted(row['id'] for row in connection.execute(
-                self.queries['requeue_lost_claims'], dict(cutoff=cutoff)))
+                self.queries['requeue_lost_claims'], dict(
+                    cutoff=cutoff, event=event, keep=self.maxEvents)))
             connection.execute(self.queries['forget_lost_servers'],
                                dict(cutoff=cutoff))
             if ids:

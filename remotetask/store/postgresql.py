@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from remotetask.core import events
 from remotetask.core.entries import Entry
 from remotetask.errors import (
     NoSuchJob, NotAllowed, StoreOutcomeUnknown, StoreUnavailable)
@@ -75,10 +76,13 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
     ``announce()`` records the tasks this server serves, beside its
     heartbeat, and ``servedTasks()`` those of every server alive, that is
     one whose heartbeat is at most ``heartbeatTimeout`` seconds old.
+
+    ``maxEvents`` bounds each job's events (``remotetask.core.events``).
     """
 
     log = Logger()
     queries = QUERIES
+    maxEvents = events.MAX_EVENTS
 
     def __init__(self, dsn, serverId=None, heartbeatTimeout=30.0):
         try:
@@ -253,22 +257,24 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
         return self._one('schema_version')['version']
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
-            due=None, maxAttempts=None):
+            due=None, maxAttempts=None, notify=None, event=None):
         entry = Entry(task, input, status, schedule, priority, key, due,
-                      maxAttempts)
+                      maxAttempts, notify)
         return self._run(lambda connection: self._insert(connection, entry,
-                                                         now))
+                                                         now, event))
 
-    def addMany(self, entries, now):
+    def addMany(self, entries, now, event=None):
         entries = [Entry(*entry) for entry in entries]
         if any(entry.key is not None for entry in entries):
             return self._run(lambda connection: [
-                self._insert(connection, entry, now) for entry in entries])
-        columns = [list(column) for column in zip(*entries)] or [[]] * 8
+                self._insert(connection, entry, now, event)
+                for entry in entries])
+        columns = [list(column) for column in zip(*entries)] or [[]] * 9
         batch = dict(now=now, tasks=columns[0], inputs=columns[1],
                      statuses=[str(status) for status in columns[2]],
                      schedules=columns[3], priorities=columns[4],
-                     dues=columns[6], maxattempts=columns[7])
+                     dues=columns[6], maxattempts=columns[7],
+                     notifies=columns[8], event=event, keep=self.maxEvents)
 
         def insert(connection):
             ids = [row['id'] for row in
@@ -278,14 +284,15 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
             return sorted(ids)
         return self._run(insert)
 
-    @staticmethod
-    def _insert(connection, entry, now):
-        """Insert ``entry``, or return the id of the unfinished job of its
-        task that holds its key. Atomic between servers: the unique index
-        makes a second insert wait for the first one's transaction, and
-        find the key taken if it committed. The holder may finish between
-        the two statements; then the insert is tried again."""
-        params = dict(entry._asdict(), status=str(entry.status), now=now)
+    def _insert(self, connection, entry, now, event):
+        """Insert ``entry`` with its first ``event``, or return the id of
+        the unfinished job of its task that holds its key. Atomic between
+        servers: the unique index makes a second insert wait for the first
+        one's transaction, and find the key taken if it committed. The
+        holder may finish between the two statements; then the insert is
+        tried again."""
+        params = dict(entry._asdict(), status=str(entry.status), now=now,
+                      event=event, keep=self.maxEvents)
         while True:
             row = connection.execute(QUERIES['insert_job'],
                                      params).fetchone()
@@ -323,13 +330,15 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
                              limit=limit)
         return self._all('find_jobs', after=after, limit=limit)
 
-    def transition(self, jobid, fromStatuses, toStatus):
+    def transition(self, jobid, fromStatuses, toStatus, now=None,
+                   event=None):
         if not _isJobId(jobid):
             raise NoSuchJob.withId(jobid)
 
         def transition(connection):
             changed = connection.execute(QUERIES['transition_job'], dict(
-                id=jobid, to=str(toStatus),
+                id=jobid, to=str(toStatus), now=now, event=event,
+                keep=self.maxEvents,
                 allowed=[str(s) for s in fromStatuses])).fetchone()
             if changed is None:
                 if connection.execute(QUERIES['job_exists'],
@@ -341,6 +350,8 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
             elif toStatus in FINISHED:
                 connection.execute(QUERIES['notify_finished'],
                                    dict(id=jobid, status=str(toStatus)))
+                if changed['notify'] is not None:
+                    connection.execute(QUERIES['notify_end'], dict(id=jobid))
             return True
         return self._run(transition)
 
@@ -354,37 +365,50 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
         return self._run(schedule)
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True, tasks=None, limits=None):
+              scheduled=True, tasks=None, limits=None, event=None):
         claimed = dict(now=now, token=token, started=started,
-                       owner=self.serverId, claimed=now)
+                       owner=self.serverId, claimed=now,
+                       event=event if started is not None else None,
+                       keep=self.maxEvents)
         return self._run(lambda connection: claimRuns(
             PostgreSQLClaim(connection, QUERIES, claimed), limit, nextDue,
             scheduled, tasks, limits, now))
 
-    def markStarted(self, runs, now):
+    def markStarted(self, runs, now, event=None):
         if not runs:
             return 0
         ids, tokens = (list(column) for column in zip(*runs))
         return self._count('mark_started', ids=ids, tokens=tokens, now=now,
-                           owner=self.serverId)
+                           owner=self.serverId, event=event,
+                           keep=self.maxEvents)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None):
+               due=None, attempt=None, event=None, progress=None):
         if token is None:
             return False
 
-        return self._one('finish_job', id=jobid, token=token,
-                         status=None if status is None else str(status),
-                         output=output, error=error, traceback=traceback,
-                         now=now, due=due, attempt=attempt)['finished'] == 1
+        def finish(connection):
+            finished = connection.execute(QUERIES['finish_job'], dict(
+                id=jobid, token=token,
+                status=None if status is None else str(status),
+                output=output, error=error, traceback=traceback, now=now,
+                due=due, attempt=attempt, event=event,
+                keep=self.maxEvents, progress=progress)).fetchone()
+            if not finished['finished']:
+                return False
+            if status in FINISHED and finished['notify'] is not None:
+                connection.execute(QUERIES['notify_end'], dict(id=jobid))
+            return True
+        return self._run(finish)
 
-    def release(self, jobid, token, started=False):
+    def release(self, jobid, token, started=False, event=None):
         if token is None:
             return False
 
         def release(connection):
             released = connection.execute(QUERIES['release_job'], dict(
-                id=jobid, token=token, started=bool(started))).rowcount == 1
+                id=jobid, token=token, started=bool(started), event=event,
+                keep=self.maxEvents)).rowcount == 1
             if released:
                 connection.execute(QUERIES['notify_jobs'])
             return released
@@ -397,10 +421,11 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
     def hasDue(self, now):
         return self._one('has_due', now=now)['due']
 
-    def requeue(self, statuses, toStatus):
+    def requeue(self, statuses, toStatus, event=None):
         return self._count('requeue_own_claims', owner=self.serverId,
                            statuses=[str(s) for s in statuses],
-                           to=str(toStatus))
+                           to=str(toStatus), event=event,
+                           keep=self.maxEvents)
 
     def setSchedule(self, jobid, schedule):
         if not _isJobId(jobid) or self._count(
@@ -458,16 +483,63 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
             return False
         return self._run(change)
 
-    def retry(self, jobid):
+    def retry(self, jobid, event=None):
         def keyFree(connection):
             holder = connection.execute(QUERIES['key_holder'],
                                         dict(id=jobid)).fetchone()
             if holder is not None and holder['id'] != jobid:
                 raise NotAllowed.keyHeld(jobid, holder['id'])
-        return self._changeOne('retry_job', True, id=jobid, unless=keyFree)
+        return self._changeOne('retry_job', True, id=jobid, unless=keyFree,
+                               event=event, keep=self.maxEvents)
 
     def runNow(self, jobid, now):
         return self._changeOne('run_now', True, id=jobid, now=now)
+
+    # Progress, completion calls and the per-minute counters.
+
+    def setProgress(self, reports):
+        if not reports:
+            return 0
+        ids, tokens, texts = (list(column) for column in zip(*reports))
+        return self._count('set_progress', ids=ids, tokens=tokens,
+                           reports=texts)
+
+    def claimNotifications(self, now, limit, token, lease):
+        rows = self._all('claim_notifications', now=now, limit=limit,
+                         token=token, lease=lease)
+        return sorted(rows, key=lambda row: row['job'])
+
+    def nextNotification(self):
+        return self._one('next_notification')['due']
+
+    def recordNotification(self, jobid, token, due, event):
+        def record(connection):
+            if due is None:
+                current = connection.execute(QUERIES['notification_done'],
+                                             dict(job=jobid, token=token))
+            else:
+                current = connection.execute(
+                    QUERIES['notification_again'],
+                    dict(job=jobid, token=token, due=due))
+            if current.rowcount != 1:
+                return False
+            connection.execute(QUERIES['add_event'], dict(
+                id=jobid, event=event, keep=self.maxEvents))
+            return True
+        return self._run(record)
+
+    def countRuns(self, minute, server, finished, failed):
+        self._count('count_runs', minute=minute, server=server,
+                    finished=finished, failed=failed)
+
+    def sampleQueue(self, minute, server):
+        self._count('sample_queue', minute=minute, server=server)
+
+    def minutes(self, since):
+        return self._all('minutes_since', since=since)
+
+    def purgeMinutes(self, before):
+        return self._count('purge_minutes', before=before)
 
     def close(self):
         with self._lock:

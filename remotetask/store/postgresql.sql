@@ -126,16 +126,70 @@ CREATE TABLE remotetask_limits (
     starts double precision[] NOT NULL DEFAULT '{}'
 );
 
+-- name: migration_0008
+-- What a caller sees of one job (issue 13). progress: the latest progress
+-- report, JSON {fraction, message, at}. events: the job's history, an
+-- array oldest first, bounded (remotetask/core/events.py), appended by
+-- the statement that makes each change. notify: the URL told of the end.
+ALTER TABLE remotetask_jobs
+    ADD COLUMN progress text,
+    ADD COLUMN events jsonb,
+    ADD COLUMN notify text;
+-- Appends event to events, keeping at most keep of them: the first
+-- ("added") and the latest. NULL event: events unchanged.
+CREATE FUNCTION remotetask_append_event(events jsonb, event jsonb,
+                                        keep integer)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN event IS NULL THEN events
+        WHEN jsonb_array_length(coalesce(events, '[]')) >= keep
+            THEN (events - 1) || jsonb_build_array(event)
+        ELSE coalesce(events, '[]') || jsonb_build_array(event)
+    END
+$$;
+-- Completion calls still to be made, one per job, written in the
+-- transaction that ends the job so that a call outstanding when a server
+-- stops is made after a start (by any server). A claim (SKIP LOCKED)
+-- moves due past the call's lease, so each call is made by one server at
+-- a time; a row goes once its call was made or given up, and with its job.
+CREATE TABLE remotetask_notifications (
+    job integer PRIMARY KEY
+        REFERENCES remotetask_jobs (id) ON DELETE CASCADE,
+    url text NOT NULL,
+    status text NOT NULL,
+    since double precision NOT NULL,
+    due double precision NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    token text
+);
+CREATE INDEX remotetask_notifications_due ON remotetask_notifications (due);
+-- The dashboard's chart: runs that ended per minute (finished: ok,
+-- failed: a failure, retried or not) and the queue's depth sampled in
+-- that minute, one row per minute and server (so that servers never
+-- wait on each other's counters), counted in the transactions that
+-- record the ends: never a scan of the jobs.
+CREATE TABLE remotetask_minutes (
+    minute bigint NOT NULL,
+    server text NOT NULL,
+    finished bigint NOT NULL DEFAULT 0,
+    failed bigint NOT NULL DEFAULT 0,
+    queued bigint,
+    PRIMARY KEY (minute, server)
+);
+
 -- name: insert_job
 -- One round trip for the row and the wake-up of the other servers' idle
 -- workers; PostgreSQL delivers the notification only if this commits. No
 -- row back when the key is taken (remotetask_jobs_key), by a job committed
--- or by one whose transaction this waited for: see keyed_job.
+-- or by one whose transaction this waited for: see keyed_job. %(event)s
+-- (JSON, or NULL) is the job's first event, "added".
 WITH job AS (
     INSERT INTO remotetask_jobs (task, status, input, schedule, created,
-                                 priority, key, due, maxattempts)
+                                 priority, key, due, maxattempts, notify,
+                                 events)
     VALUES (%(task)s, %(status)s, %(input)s, %(schedule)s, %(now)s,
-            %(priority)s, %(key)s, %(due)s, %(maxattempts)s)
+            %(priority)s, %(key)s, %(due)s, %(maxattempts)s, %(notify)s,
+            remotetask_append_event(NULL, %(event)s::jsonb, %(keep)s))
     ON CONFLICT DO NOTHING
     RETURNING id)
 SELECT id, pg_notify('remotetask_jobs', '') AS woken FROM job;
@@ -153,13 +207,16 @@ WHERE task = %(task)s AND key = %(key)s
 -- in the batch, so the ids sorted are the entries in order. (A batch with
 -- keys goes through insert_job, one entry at a time.)
 INSERT INTO remotetask_jobs (task, status, input, schedule, created,
-                             priority, due, maxattempts)
-SELECT task, status, input, schedule, %(now)s, priority, due, maxattempts
+                             priority, due, maxattempts, notify, events)
+SELECT task, status, input, schedule, %(now)s, priority, due, maxattempts,
+       notify, remotetask_append_event(NULL, %(event)s::jsonb, %(keep)s)
 FROM unnest(%(tasks)s::text[], %(statuses)s::text[], %(inputs)s::text[],
             %(schedules)s::text[], %(priorities)s::integer[],
-            %(dues)s::double precision[], %(maxattempts)s::integer[])
+            %(dues)s::double precision[], %(maxattempts)s::integer[],
+            %(notifies)s::text[])
      WITH ORDINALITY
-     AS entry (task, status, input, schedule, priority, due, maxattempts, n)
+     AS entry (task, status, input, schedule, priority, due, maxattempts,
+               notify, n)
 ORDER BY n
 RETURNING id;
 
@@ -183,7 +240,8 @@ LISTEN remotetask_finished;
 -- name: get_job
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
-       priority, key, maxattempts, server
+       priority, key, maxattempts, server,
+       progress, events::text AS events, notify
 FROM remotetask_jobs WHERE id = %(id)s;
 
 -- name: job_exists
@@ -200,7 +258,8 @@ SELECT count(*) AS count FROM remotetask_jobs;
 -- name: find_jobs
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
-       priority, key, maxattempts, server
+       priority, key, maxattempts, server,
+       progress, events::text AS events, notify
 FROM remotetask_jobs WHERE id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
@@ -208,7 +267,8 @@ ORDER BY id LIMIT %(limit)s;
 -- Through remotetask_jobs_by_status; a NULL task matches any.
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
-       priority, key, maxattempts, server
+       priority, key, maxattempts, server,
+       progress, events::text AS events, notify
 FROM remotetask_jobs
 WHERE status = %(status)s AND id > %(after)s
   AND (%(task)s::text IS NULL OR task = %(task)s)
@@ -217,7 +277,8 @@ ORDER BY id LIMIT %(limit)s;
 -- name: find_jobs_by_task
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
-       priority, key, maxattempts, server
+       priority, key, maxattempts, server,
+       progress, events::text AS events, notify
 FROM remotetask_jobs WHERE task = %(task)s AND id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
@@ -229,9 +290,16 @@ SELECT id, status FROM remotetask_jobs WHERE id = ANY (%(ids)s::integer[]);
 -- name: transition_job
 -- A compare-and-set in one statement; no row back means the status was
 -- not one of those allowed, or there is no such job (see job_exists).
-UPDATE remotetask_jobs SET status = %(to)s, token = NULL, owner = NULL
+-- A job that ends here (cancelled) ended now: completed is its end, for
+-- retention and for the completion call.
+UPDATE remotetask_jobs
+SET status = %(to)s, token = NULL, owner = NULL,
+    completed = CASE WHEN %(to)s IN ('completed', 'error', 'cancelled')
+                     THEN coalesce(%(now)s::double precision, completed)
+                     ELSE completed END,
+    events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
 WHERE id = %(id)s AND status = ANY (%(allowed)s::text[])
-RETURNING id;
+RETURNING id, notify;
 
 -- name: unscheduled_jobs
 -- Cron and delayed jobs no claim has seen yet. Locked, so that two
@@ -239,7 +307,8 @@ RETURNING id;
 -- is scheduling right now is left to it.
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
-       priority, key, maxattempts, server
+       priority, key, maxattempts, server,
+       progress, events::text AS events, notify
 FROM remotetask_jobs
 WHERE status IN ('cronjob', 'delayed') AND due IS NULL
 ORDER BY id
@@ -254,7 +323,8 @@ UPDATE remotetask_jobs SET due = %(due)s WHERE id = %(id)s;
 -- claimed by another server is skipped, not waited for.
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
-       priority, key, maxattempts, server
+       priority, key, maxattempts, server,
+       progress, events::text AS events, notify
 FROM remotetask_jobs
 WHERE status = 'cronjob' AND due <= %(now)s
   AND task = ANY (%(tasks)s::text[])
@@ -273,11 +343,18 @@ SET due = %(next)s, token = %(token)s, owner = %(owner)s,
                + CASE WHEN %(started)s::double precision IS NULL
                       THEN 0 ELSE 1 END,
     server = CASE WHEN %(started)s::double precision IS NULL
-                  THEN server ELSE %(owner)s END
+                  THEN server ELSE %(owner)s END,
+    progress = CASE WHEN %(started)s::double precision IS NULL
+                    THEN progress END,
+    events = remotetask_append_event(
+        events, %(event)s::jsonb || jsonb_build_object('attempt',
+                                                        attempts + 1),
+        %(keep)s)
 WHERE id = %(id)s AND due = %(due)s
 RETURNING id, task, status, input, output, error, traceback, created,
           started, completed, schedule, due, attempts, token, history,
-          missed, claimed, priority, key, maxattempts, server;
+          missed, claimed, priority, key, maxattempts, server,
+          progress, events::text AS events, notify;
 
 -- name: claim_delayed_jobs
 -- Due delayed jobs, soonest first, at most allowed[i] of tasks[i] (the
@@ -293,7 +370,13 @@ SET status = 'processing', token = %(token)s, owner = %(owner)s,
                + CASE WHEN %(started)s::double precision IS NULL
                       THEN 0 ELSE 1 END,
     server = CASE WHEN %(started)s::double precision IS NULL
-                  THEN server ELSE %(owner)s END
+                  THEN server ELSE %(owner)s END,
+    progress = CASE WHEN %(started)s::double precision IS NULL
+                    THEN progress END,
+    events = remotetask_append_event(
+        events, %(event)s::jsonb || jsonb_build_object('attempt',
+                                                        attempts + 1),
+        %(keep)s)
 WHERE id IN (
     SELECT candidate.id
     FROM unnest(%(tasks)s::text[], %(allowed)s::integer[])
@@ -308,7 +391,8 @@ WHERE id IN (
     LIMIT %(limit)s)
 RETURNING id, task, status, input, output, error, traceback, created,
           started, completed, schedule, due, attempts, token, history,
-          missed, claimed, priority, key, maxattempts, server;
+          missed, claimed, priority, key, maxattempts, server,
+          progress, events::text AS events, notify;
 
 -- name: claim_queued_jobs
 -- Up to %(limit)s queued jobs that are due (a retry or a delayed add may
@@ -323,7 +407,8 @@ RETURNING id, task, status, input, output, error, traceback, created,
 -- given, marks them started at once (attempts + 1); NULL leaves that to
 -- mark_started, for jobs that wait beside the workers before they start,
 -- so that a job never started is not counted as an attempt if its server
--- dies.
+-- dies. %(event)s (with %(started)s) is the "started" event, given its
+-- attempt number here.
 UPDATE remotetask_jobs
 SET status = 'processing', token = %(token)s, owner = %(owner)s,
     claimed = %(claimed)s,
@@ -332,7 +417,13 @@ SET status = 'processing', token = %(token)s, owner = %(owner)s,
                + CASE WHEN %(started)s::double precision IS NULL
                       THEN 0 ELSE 1 END,
     server = CASE WHEN %(started)s::double precision IS NULL
-                  THEN server ELSE %(owner)s END
+                  THEN server ELSE %(owner)s END,
+    progress = CASE WHEN %(started)s::double precision IS NULL
+                    THEN progress END,
+    events = remotetask_append_event(
+        events, %(event)s::jsonb || jsonb_build_object('attempt',
+                                                        attempts + 1),
+        %(keep)s)
 WHERE id IN (
     SELECT candidate.id
     FROM unnest(%(tasks)s::text[], %(allowed)s::integer[])
@@ -348,7 +439,8 @@ WHERE id IN (
     LIMIT %(limit)s)
 RETURNING id, task, status, input, output, error, traceback, created,
           started, completed, schedule, due, attempts, token, history,
-          missed, claimed, priority, key, maxattempts, server;
+          missed, claimed, priority, key, maxattempts, server,
+          progress, events::text AS events, notify;
 
 -- name: claimable_tasks
 -- The tasks of the queued, cron and delayed jobs, for a claim that may
@@ -420,10 +512,16 @@ FROM unnest(%(tasks)s::text[], %(starts)s::text[]) AS log (task, starts)
 WHERE limited.task = log.task;
 
 -- name: mark_started
--- Claimed runs began: count their attempts. Only for the current claims;
--- the arrays are parallel (job id, its claim's token).
+-- Claimed runs began: count their attempts, forget the progress of an
+-- earlier run, record the "started" event with its attempt number. Only
+-- for the current claims; the arrays are parallel (job id, its claim's
+-- token).
 UPDATE remotetask_jobs AS job
-SET started = %(now)s, attempts = job.attempts + 1, server = %(owner)s
+SET started = %(now)s, attempts = job.attempts + 1, server = %(owner)s,
+    progress = NULL,
+    events = remotetask_append_event(
+        job.events, %(event)s::jsonb || jsonb_build_object(
+            'attempt', job.attempts + 1), %(keep)s)
 FROM unnest(%(ids)s::integer[], %(tokens)s::text[]) AS run (id, token)
 WHERE job.id = run.id AND job.token = run.token;
 
@@ -444,11 +542,15 @@ SELECT EXISTS (SELECT 1 FROM remotetask_jobs
 -- name: finish_job
 -- Only the holder of the current claim may record its end.
 -- A retry goes back to the queue with a due time; a failure adds
--- %(attempt)s (JSON) to the history. A job that has ended is announced to
--- every server in the same round trip (see notify_finished).
+-- %(attempt)s (JSON) to the history, and %(event)s to the events;
+-- %(progress)s, when given, is the run's last progress report. A job that
+-- has ended is announced to every server in the same round trip (see
+-- notify_finished). Returns notify, to tell whether a completion call is
+-- owed.
 WITH finished AS (
     UPDATE remotetask_jobs
     SET status = coalesce(%(status)s::text, status), output = %(output)s,
+        progress = coalesce(%(progress)s::text, progress),
         error = %(error)s, traceback = %(traceback)s, completed = %(now)s,
         token = NULL, owner = NULL,
         due = CASE WHEN %(status)s::text = 'queued'
@@ -456,13 +558,15 @@ WITH finished AS (
         history = CASE WHEN %(attempt)s::text IS NULL THEN history
                        ELSE (coalesce(history, '[]')::jsonb
                              || jsonb_build_array(%(attempt)s::jsonb))::text
-                  END
+                  END,
+        events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
     WHERE id = %(id)s AND token = %(token)s
-    RETURNING id, status),
+    RETURNING id, status, notify),
 told AS (
     SELECT pg_notify('remotetask_finished', id::text || ':' || status)
     FROM finished WHERE status IN ('completed', 'error', 'cancelled'))
 SELECT (SELECT count(*) FROM finished) AS finished,
+       (SELECT notify FROM finished) AS notify,
        (SELECT count(*) FROM told) AS told;
 
 -- name: release_job
@@ -473,13 +577,16 @@ SELECT (SELECT count(*) FROM finished) AS finished,
 UPDATE remotetask_jobs
 SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
     token = NULL, owner = NULL,
-    attempts = greatest(0, attempts - CASE WHEN %(started)s THEN 1 ELSE 0 END)
+    attempts = greatest(0, attempts - CASE WHEN %(started)s THEN 1 ELSE 0 END),
+    events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
 WHERE id = %(id)s AND token = %(token)s;
 
 -- name: requeue_own_claims
 -- Claims left by an earlier run of this server (same serverId) that ended
 -- without finishing them; other servers' claims are theirs to finish.
-UPDATE remotetask_jobs SET status = %(to)s, token = NULL, owner = NULL
+UPDATE remotetask_jobs
+SET status = %(to)s, token = NULL, owner = NULL,
+    events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
 WHERE status = ANY (%(statuses)s::text[]) AND token IS NOT NULL
   AND owner = %(owner)s;
 
@@ -512,8 +619,12 @@ ORDER BY served.key;
 -- died, or lost the database). A job started after the cutoff is left
 -- alone, so a server that claims before its first heartbeat is not robbed.
 -- (Claimed, not started: a claimed job may wait beside its workers.)
+-- Each gets the "put back" %(event)s, naming the lost server.
 UPDATE remotetask_jobs AS job
-SET status = 'queued', token = NULL, owner = NULL
+SET status = 'queued', token = NULL, owner = NULL,
+    events = remotetask_append_event(
+        job.events, %(event)s::jsonb || jsonb_build_object('lost', job.owner),
+        %(keep)s)
 WHERE job.status = 'processing' AND job.owner IS NOT NULL
   AND coalesce(job.claimed, job.started) < %(cutoff)s
   AND NOT EXISTS (SELECT 1 FROM remotetask_servers AS server
@@ -573,7 +684,8 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT %(scan)s) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, left(input, 200) AS input, left(error, 200) AS error
+           missed, progress, left(input, 200) AS input,
+           left(error, 200) AS error
     FROM remotetask_jobs
     WHERE id < %(before)s
       AND id >= (SELECT floor FROM bounds)
@@ -595,7 +707,8 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT %(scan)s) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, left(input, 200) AS input, left(error, 200) AS error
+           missed, progress, left(input, 200) AS input,
+           left(error, 200) AS error
     FROM remotetask_jobs
     WHERE status = %(status)s AND id < %(before)s
       AND id >= (SELECT floor FROM bounds)
@@ -617,7 +730,8 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT %(scan)s) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, left(input, 200) AS input, left(error, 200) AS error
+           missed, progress, left(input, 200) AS input,
+           left(error, 200) AS error
     FROM remotetask_jobs
     WHERE task = %(task)s AND id < %(before)s
       AND id >= (SELECT floor FROM bounds)
@@ -635,7 +749,8 @@ ORDER BY matches.id DESC;
 -- its history keeps the failed ones. Not while another job of its task
 -- holds its key (see key_holder).
 UPDATE remotetask_jobs AS job
-SET status = 'queued', due = NULL, token = NULL, owner = NULL, attempts = 0
+SET status = 'queued', due = NULL, token = NULL, owner = NULL, attempts = 0,
+    events = remotetask_append_event(job.events, %(event)s::jsonb, %(keep)s)
 WHERE job.id = %(id)s AND job.status = 'error'
   AND NOT EXISTS (SELECT 1 FROM remotetask_jobs AS other
                   WHERE other.task = job.task AND other.key = job.key
@@ -664,3 +779,82 @@ SELECT server.id, server.heartbeat, server.tasks,
            AS running
 FROM remotetask_servers AS server
 ORDER BY server.id;
+
+-- name: set_progress
+-- The latest progress reports of runs, each only while its claim is
+-- current; the arrays are parallel (job id, its claim's token, report).
+UPDATE remotetask_jobs AS job SET progress = report.progress
+FROM unnest(%(ids)s::integer[], %(tokens)s::text[], %(reports)s::text[])
+     AS report (id, token, progress)
+WHERE job.id = report.id AND job.token = report.token;
+
+-- name: notify_end
+-- The job has ended: owe its caller a completion call, due at once. A
+-- job ended again (retried by hand) owes the call of its new end.
+INSERT INTO remotetask_notifications (job, url, status, since, due)
+SELECT id, notify, status, completed, completed FROM remotetask_jobs
+WHERE id = %(id)s AND notify IS NOT NULL
+  AND status IN ('completed', 'error', 'cancelled')
+ON CONFLICT (job) DO UPDATE
+SET url = excluded.url, status = excluded.status, since = excluded.since,
+    due = excluded.due, attempts = 0, token = NULL;
+
+-- name: claim_notifications
+-- Up to %(limit)s due completion calls, each moved past %(lease)s (the
+-- call's time limit and some) so that no other claim, on any server,
+-- takes it meanwhile; SKIP LOCKED lets servers claiming at once take
+-- different ones. One the claimer never reports on (it died) is due again
+-- after the lease.
+UPDATE remotetask_notifications SET due = %(lease)s, token = %(token)s
+WHERE job IN (SELECT job FROM remotetask_notifications
+              WHERE due <= %(now)s
+              ORDER BY due LIMIT %(limit)s
+              FOR UPDATE SKIP LOCKED)
+RETURNING job, url, status, since, attempts, token;
+
+-- name: next_notification
+-- When the next completion call is due, NULL when none is owed.
+SELECT min(due) AS due FROM remotetask_notifications;
+
+-- name: notification_done
+-- A call was made, or given up: nothing more is owed.
+DELETE FROM remotetask_notifications
+WHERE job = %(job)s AND token = %(token)s;
+
+-- name: notification_again
+-- A call failed and is tried again at %(due)s.
+UPDATE remotetask_notifications
+SET due = %(due)s, attempts = attempts + 1, token = NULL
+WHERE job = %(job)s AND token = %(token)s;
+
+-- name: add_event
+UPDATE remotetask_jobs
+SET events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
+WHERE id = %(id)s;
+
+-- name: count_runs
+-- Runs that ended, added to this minute's counters of this server.
+INSERT INTO remotetask_minutes (minute, server, finished, failed)
+VALUES (%(minute)s, %(server)s, %(finished)s, %(failed)s)
+ON CONFLICT (minute, server) DO UPDATE
+SET finished = remotetask_minutes.finished + excluded.finished,
+    failed = remotetask_minutes.failed + excluded.failed;
+
+-- name: sample_queue
+-- The queue's depth now, counted through remotetask_jobs_by_status (the
+-- queued jobs' entries only), as this minute's sample.
+INSERT INTO remotetask_minutes (minute, server, queued)
+VALUES (%(minute)s, %(server)s,
+        (SELECT count(*) FROM remotetask_jobs WHERE status = 'queued'))
+ON CONFLICT (minute, server) DO UPDATE SET queued = excluded.queued;
+
+-- name: minutes_since
+-- The chart: every server's counters summed per minute, and the deepest
+-- queue any of them saw (each samples the whole queue).
+SELECT minute, sum(finished)::bigint AS finished,
+       sum(failed)::bigint AS failed, max(queued) AS queued
+FROM remotetask_minutes WHERE minute >= %(since)s
+GROUP BY minute ORDER BY minute;
+
+-- name: purge_minutes
+DELETE FROM remotetask_minutes WHERE minute < %(before)s;

@@ -13,7 +13,9 @@ import threading
 
 from zope.interface import implementer
 
+from remotetask.core import events
 from remotetask.core.entries import Entry
+from remotetask.core.status import FINISHED
 from remotetask.errors import NoSuchJob, NotAllowed, StoreUnavailable
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
@@ -70,7 +72,11 @@ class SQLiteJobStore(JoinedTransactions):
     last transactions, never corrupt the file. ``FULL`` makes each commit
     wait for the disk (fsync), which also survives power loss, at the cost
     of one fsync per write.
+
+    ``maxEvents`` bounds each job's events (``remotetask.core.events``).
     """
+
+    maxEvents = events.MAX_EVENTS
 
     def __init__(self, path, synchronous='NORMAL', busyTimeout=10.0,
                  serverId=None):
@@ -124,6 +130,9 @@ class SQLiteJobStore(JoinedTransactions):
             f'PRAGMA busy_timeout = {int(self.busyTimeout * 1000)}')
         # Keep temporary b-trees (sorting for clean, find) off the disk.
         connection.execute('PRAGMA temp_store = MEMORY')
+        # A job's outstanding completion call goes with the job (ON
+        # DELETE CASCADE); SQLite enforces foreign keys only when asked.
+        connection.execute('PRAGMA foreign_keys = ON')
         return connection
 
     def _connection(self):
@@ -243,23 +252,24 @@ class SQLiteJobStore(JoinedTransactions):
         return row['user_version']
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
-            due=None, maxAttempts=None):
+            due=None, maxAttempts=None, notify=None, event=None):
         with self._transaction() as connection:
             return self._insert(connection, Entry(
                 task, input, status, schedule, priority, key, due,
-                maxAttempts), now)
+                maxAttempts, notify), now, event)
 
-    def addMany(self, entries, now):
+    def addMany(self, entries, now, event=None):
         with self._transaction() as connection:
-            return [self._insert(connection, Entry(*entry), now)
+            return [self._insert(connection, Entry(*entry), now, event)
                     for entry in entries]
 
-    @staticmethod
-    def _insert(connection, entry, now):
-        """Insert ``entry``, or return the id of the unfinished job of its
-        task that holds its key (one writer at a time: no race)."""
+    def _insert(self, connection, entry, now, event):
+        """Insert ``entry`` with its first ``event``, or return the id of
+        the unfinished job of its task that holds its key (one writer at a
+        time: no race)."""
         row = connection.execute(QUERIES['insert_job'], dict(
-            entry._asdict(), status=str(entry.status), now=now)).fetchone()
+            entry._asdict(), status=str(entry.status), now=now, event=event,
+            keep=self.maxEvents)).fetchone()
         if row is None:
             row = connection.execute(QUERIES['keyed_job'], dict(
                 task=entry.task, key=entry.key)).fetchone()
@@ -300,7 +310,8 @@ class SQLiteJobStore(JoinedTransactions):
                                 after=after, limit=limit)
         return cursor.fetchall()
 
-    def transition(self, jobid, fromStatuses, toStatus):
+    def transition(self, jobid, fromStatuses, toStatus, now=None,
+                   event=None):
         with self._transaction() as connection:
             row = connection.execute(QUERIES['get_status'],
                                      dict(id=jobid)).fetchone()
@@ -308,8 +319,11 @@ class SQLiteJobStore(JoinedTransactions):
                 raise NoSuchJob.withId(jobid)
             if row['status'] not in fromStatuses:
                 return False
-            connection.execute(QUERIES['set_status'],
-                               dict(id=jobid, status=str(toStatus)))
+            connection.execute(QUERIES['set_status'], dict(
+                id=jobid, status=str(toStatus), now=now, event=event,
+                keep=self.maxEvents))
+            if toStatus in FINISHED:
+                connection.execute(QUERIES['notify_end'], dict(id=jobid))
             return True
 
     def scheduleFirstRuns(self, now, firstDue):
@@ -324,40 +338,48 @@ class SQLiteJobStore(JoinedTransactions):
             return len(rows)
 
     def claim(self, now, limit, token, nextDue, started=None,
-              scheduled=True, tasks=None, limits=None):
+              scheduled=True, tasks=None, limits=None, event=None):
         # One writer at a time (BEGIN IMMEDIATE): nothing can change the
         # limits' counts between reading them and claiming.
         with self._transaction() as connection:
             return claimRuns(
                 SQLiteClaim(connection, QUERIES, dict(
                     now=now, token=token, started=started, claimed=now,
-                    server=self.serverId)),
+                    server=self.serverId, keep=self.maxEvents,
+                    event=event if started is not None else None)),
                 limit, nextDue, scheduled, tasks, limits, now)
 
-    def markStarted(self, runs, now):
+    def markStarted(self, runs, now, event=None):
         with self._transaction() as connection:
             return sum(connection.execute(QUERIES['mark_started'], dict(
-                id=jobid, token=token, now=now,
-                server=self.serverId)).rowcount
+                id=jobid, token=token, now=now, event=event,
+                keep=self.maxEvents, server=self.serverId)).rowcount
                 for jobid, token in runs)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None):
+               due=None, attempt=None, event=None, progress=None):
         if token is None:
             return False
         with self._transaction() as connection:
-            return connection.execute(QUERIES['finish_job'], dict(
+            finished = connection.execute(QUERIES['finish_job'], dict(
                 id=jobid, token=token,
                 status=None if status is None else str(status),
                 output=output, error=error, traceback=traceback,
-                now=now, due=due, attempt=attempt)).rowcount == 1
+                now=now, due=due, attempt=attempt, event=event,
+                keep=self.maxEvents, progress=progress)).fetchone()
+            if finished is None:
+                return False
+            if finished['notify'] is not None and status in FINISHED:
+                connection.execute(QUERIES['notify_end'], dict(id=jobid))
+            return True
 
-    def release(self, jobid, token, started=False):
+    def release(self, jobid, token, started=False, event=None):
         if token is None:
             return False
         with self._transaction() as connection:
             return connection.execute(QUERIES['release_job'], dict(
-                id=jobid, token=token, started=int(started))).rowcount == 1
+                id=jobid, token=token, started=int(started), event=event,
+                keep=self.maxEvents)).rowcount == 1
 
     def skipRuns(self, jobid, due, next, missed):
         with self._transaction() as connection:
@@ -368,10 +390,11 @@ class SQLiteJobStore(JoinedTransactions):
         row = self._read('has_due', now=now).fetchone()
         return bool(next(iter(row.values())))
 
-    def requeue(self, statuses, toStatus):
+    def requeue(self, statuses, toStatus, event=None):
         with self._transaction() as connection:
             return sum(connection.execute(QUERIES['requeue_claimed'], dict(
-                status=str(status), to=str(toStatus))).rowcount
+                status=str(status), to=str(toStatus), event=event,
+                keep=self.maxEvents)).rowcount
                 for status in statuses)
 
     def setSchedule(self, jobid, schedule):
@@ -424,9 +447,10 @@ class SQLiteJobStore(JoinedTransactions):
                 raise NoSuchJob.withId(params['id'])
             return False
 
-    def retry(self, jobid):
+    def retry(self, jobid, event=None):
         with self._transaction() as connection:
-            if self._changeOne('retry_job', id=jobid):
+            if self._changeOne('retry_job', id=jobid, event=event,
+                               keep=self.maxEvents):
                 return True
             holder = connection.execute(QUERIES['key_holder'],
                                         dict(id=jobid)).fetchone()
@@ -436,6 +460,57 @@ class SQLiteJobStore(JoinedTransactions):
 
     def runNow(self, jobid, now):
         return self._changeOne('run_now', id=jobid, now=now)
+
+    # Progress, completion calls and the per-minute counters.
+
+    def setProgress(self, reports):
+        with self._transaction() as connection:
+            return sum(connection.execute(QUERIES['set_progress'], dict(
+                id=jobid, token=token, progress=progress)).rowcount
+                for jobid, token, progress in reports)
+
+    def claimNotifications(self, now, limit, token, lease):
+        with self._transaction() as connection:
+            rows = connection.execute(QUERIES['claim_notifications'], dict(
+                now=now, limit=limit, token=token, lease=lease)).fetchall()
+        return sorted(rows, key=lambda row: row['job'])
+
+    def nextNotification(self):
+        return self._read('next_notification').fetchone()['due']
+
+    def recordNotification(self, jobid, token, due, event):
+        with self._transaction() as connection:
+            if due is None:
+                current = connection.execute(QUERIES['notification_done'],
+                                             dict(job=jobid, token=token))
+            else:
+                current = connection.execute(
+                    QUERIES['notification_again'],
+                    dict(job=jobid, token=token, due=due))
+            if current.rowcount != 1:
+                return False
+            connection.execute(QUERIES['add_event'], dict(
+                id=jobid, event=event, keep=self.maxEvents))
+            return True
+
+    def countRuns(self, minute, server, finished, failed):
+        with self._transaction() as connection:
+            connection.execute(QUERIES['count_runs'], dict(
+                minute=minute, server=server, finished=finished,
+                failed=failed))
+
+    def sampleQueue(self, minute, server):
+        with self._transaction() as connection:
+            connection.execute(QUERIES['sample_queue'],
+                               dict(minute=minute, server=server))
+
+    def minutes(self, since):
+        return self._read('minutes_since', since=since).fetchall()
+
+    def purgeMinutes(self, before):
+        with self._transaction() as connection:
+            return connection.execute(QUERIES['purge_minutes'],
+                                      dict(before=before)).rowcount
 
     def close(self):
         with self._connectionsLock:

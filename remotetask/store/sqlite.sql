@@ -1,6 +1,15 @@
 -- The SQLite job store's queries. Parameters are named (:id); times are
 -- epoch seconds as REAL. See remotetask/interfaces.py IJobStore for what
 -- each operation promises.
+--
+-- A statement that records an event appends :event (JSON, or NULL for
+-- none) to the job's events with SQLite's own JSON functions, keeping at
+-- most :keep of them, the first and the latest (remotetask/core/events.py):
+--   CASE WHEN :event IS NULL THEN events
+--        WHEN json_array_length(events) >= :keep
+--        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+--        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+-- (a "started" event gets its attempt number: json_set(:event, ...)).
 
 -- name: migration_0001
 -- The jobs table. AUTOINCREMENT so that an id is never reused after
@@ -82,12 +91,50 @@ CREATE TABLE limits (
     starts TEXT NOT NULL DEFAULT '[]'
 );
 
+-- name: migration_0008
+-- What a caller sees of one job (issue 13). progress: the latest progress
+-- report, JSON {fraction, message, at}. events: the job's history, a JSON
+-- array oldest first, bounded (remotetask/core/events.py), appended by
+-- the statement that makes each change. notify: the URL told of the end.
+ALTER TABLE jobs ADD COLUMN progress TEXT;
+ALTER TABLE jobs ADD COLUMN events TEXT;
+ALTER TABLE jobs ADD COLUMN notify TEXT;
+-- Completion calls still to be made, one per job, written in the
+-- transaction that ends the job so that a call outstanding when the
+-- server stops is made after it starts again. A claim moves due past the
+-- call's lease; a row goes once its call was made or given up, and with
+-- its job (ON DELETE CASCADE: the store turns foreign keys on).
+CREATE TABLE notifications (
+    job INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    since REAL NOT NULL,
+    due REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    token TEXT
+);
+CREATE INDEX notifications_due ON notifications (due);
+-- The dashboard's chart: runs that ended per minute (finished: ok,
+-- failed: a failure, retried or not) and the queue's depth sampled in
+-- that minute, one row per minute and server, counted in the
+-- transactions that record the ends: never a scan of the jobs.
+CREATE TABLE minutes (
+    minute INTEGER NOT NULL,
+    server TEXT NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    queued INTEGER,
+    PRIMARY KEY (minute, server)
+);
+
 -- name: insert_job
--- No row back when the key is taken (jobs_key): see keyed_job.
+-- No row back when the key is taken (jobs_key): see keyed_job. :event
+-- (JSON, or NULL) is the job's first event, "added".
 INSERT INTO jobs (task, status, input, schedule, created, priority, key,
-                  due, maxattempts)
+                  due, maxattempts, notify, events)
 VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
-        :maxattempts)
+        :maxattempts, :notify,
+        CASE WHEN :event IS NOT NULL THEN json_array(json(:event)) END)
 ON CONFLICT DO NOTHING
 RETURNING id;
 
@@ -137,7 +184,18 @@ SELECT status FROM jobs WHERE id = :id;
 SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: set_status
-UPDATE jobs SET status = :status, token = NULL WHERE id = :id;
+-- A job that ends here (cancelled) ended now: completed is its end, for
+-- retention and for the completion call.
+UPDATE jobs
+SET status = :status, token = NULL,
+    completed = CASE WHEN :status IN ('completed', 'error', 'cancelled')
+                     THEN coalesce(:now, completed) ELSE completed END,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+WHERE id = :id;
 
 -- name: unscheduled_jobs
 -- Cron and delayed jobs that no process() has seen yet.
@@ -164,7 +222,15 @@ UPDATE jobs
 SET due = :next, token = :token, claimed = :claimed,
     started = coalesce(:started, started),
     attempts = attempts + (:started IS NOT NULL),
-    server = CASE WHEN :started IS NULL THEN server ELSE :server END
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1)) END
 WHERE id = :id AND due = :due
 RETURNING *;
 
@@ -191,7 +257,15 @@ UPDATE jobs
 SET status = 'processing', token = :token, claimed = :claimed,
     started = coalesce(:started, started),
     attempts = attempts + (:started IS NOT NULL),
-    server = CASE WHEN :started IS NULL THEN server ELSE :server END
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1)) END
 WHERE id IN (SELECT id FROM ranked WHERE place <= allowed
              ORDER BY due, id LIMIT :limit)
 RETURNING *;
@@ -208,6 +282,8 @@ RETURNING *;
 -- started at once (attempts + 1); NULL leaves that to mark_started, for
 -- jobs that wait beside the workers before they start, so that a job the
 -- server never started is not counted as an attempt if the server dies.
+-- :event (with :started) is the "started" event, given its attempt number
+-- here.
 WITH served AS (SELECT key AS task, value AS allowed
                 FROM json_each(:allowed)),
 candidates AS (
@@ -226,7 +302,15 @@ UPDATE jobs
 SET status = 'processing', token = :token, claimed = :claimed,
     started = coalesce(:started, started),
     attempts = attempts + (:started IS NOT NULL),
-    server = CASE WHEN :started IS NULL THEN server ELSE :server END
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1)) END
 WHERE id IN (SELECT id FROM ranked WHERE place <= allowed
              ORDER BY priority DESC, id LIMIT :limit)
 RETURNING *;
@@ -263,8 +347,19 @@ INSERT INTO limits (task, starts) VALUES (:task, :starts)
 ON CONFLICT (task) DO UPDATE SET starts = excluded.starts;
 
 -- name: mark_started
--- A claimed run began: count the attempt. Only for the current claim.
-UPDATE jobs SET started = :now, attempts = attempts + 1, server = :server
+-- A claimed run began: count the attempt, forget the progress of an
+-- earlier run, record the "started" event with its attempt number. Only
+-- for the current claim.
+UPDATE jobs
+SET started = :now, attempts = attempts + 1, server = :server,
+    progress = NULL,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                         json_set(:event, '$.attempt', attempts + 1)) END
 WHERE id = :id AND token = :token;
 
 -- name: skip_runs
@@ -282,15 +377,24 @@ SELECT EXISTS (SELECT 1 FROM jobs
 -- name: finish_job
 -- Only the holder of the current claim may record its end. A retry goes
 -- back to the queue with a due time; a failure adds :attempt (JSON) to
--- the history.
+-- the history, and :event to the events; :progress, when given, is the
+-- run's last progress report. Returns notify, to tell whether a completion
+-- call is owed.
 UPDATE jobs
 SET status = coalesce(:status, status), output = :output, error = :error,
+    progress = coalesce(:progress, progress),
     traceback = :traceback, completed = :now, token = NULL,
     due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
-                                    json(:attempt)) END
-WHERE id = :id AND token = :token;
+                                    json(:attempt)) END,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+WHERE id = :id AND token = :token
+RETURNING notify;
 
 -- name: release_job
 -- A run given up before its end goes back to the queue (cron jobs keep
@@ -299,12 +403,22 @@ WHERE id = :id AND token = :token;
 -- not the job's failure.
 UPDATE jobs
 SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
-    token = NULL, attempts = max(0, attempts - :started)
+    token = NULL, attempts = max(0, attempts - :started),
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND token = :token;
 
 -- name: requeue_claimed
 -- Claims left by a run of the server that ended without finishing them.
-UPDATE jobs SET status = :to, token = NULL
+UPDATE jobs
+SET status = :to, token = NULL, events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE status = :status AND token IS NOT NULL;
 
 -- name: set_schedule
@@ -353,7 +467,7 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT :scan) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, substr(input, 1, 200) AS input,
+           missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
     WHERE id < :before
@@ -376,7 +490,7 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT :scan) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, substr(input, 1, 200) AS input,
+           missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
     WHERE status = :status AND id < :before
@@ -399,7 +513,7 @@ WITH bounds AS (
           ORDER BY id DESC LIMIT :scan) AS candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
-           missed, substr(input, 1, 200) AS input,
+           missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
     WHERE task = :task AND id < :before
@@ -417,7 +531,13 @@ ORDER BY matches.id DESC;
 -- Queue a failed job again, due at once, with a fresh count of attempts;
 -- its history keeps the failed ones. Not while another job of its task
 -- holds its key (see key_holder).
-UPDATE jobs SET status = 'queued', due = NULL, token = NULL, attempts = 0
+UPDATE jobs
+SET status = 'queued', due = NULL, token = NULL, attempts = 0,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND status = 'error'
   AND NOT EXISTS (SELECT 1 FROM jobs AS other
                   WHERE other.task = jobs.task AND other.key = jobs.key
@@ -439,3 +559,75 @@ WHERE id = :id AND status IN ('cronjob', 'delayed') AND token IS NULL;
 
 -- name: job_exists
 SELECT 1 AS found FROM jobs WHERE id = :id;
+
+-- name: set_progress
+-- The latest progress report of a run, only while its claim is current.
+UPDATE jobs SET progress = :progress WHERE id = :id AND token = :token;
+
+-- name: notify_end
+-- The job has ended: owe its caller a completion call, due at once. A
+-- job ended again (retried by hand) owes the call of its new end.
+INSERT INTO notifications (job, url, status, since, due)
+SELECT id, notify, status, completed, completed FROM jobs
+WHERE id = :id AND notify IS NOT NULL
+  AND status IN ('completed', 'error', 'cancelled')
+ON CONFLICT (job) DO UPDATE
+SET url = excluded.url, status = excluded.status, since = excluded.since,
+    due = excluded.due, attempts = 0, token = NULL;
+
+-- name: claim_notifications
+-- Up to :limit due completion calls, each moved past :lease (the call's
+-- time limit and some) so that no other claim takes it meanwhile; one the
+-- claimer never reports on (it died) is due again after the lease.
+UPDATE notifications SET due = :lease, token = :token
+WHERE job IN (SELECT job FROM notifications WHERE due <= :now
+              ORDER BY due LIMIT :limit)
+RETURNING job, url, status, since, attempts, token;
+
+-- name: next_notification
+-- When the next completion call is due, NULL when none is owed.
+SELECT min(due) AS due FROM notifications;
+
+-- name: notification_done
+-- A call was made, or given up: nothing more is owed.
+DELETE FROM notifications WHERE job = :job AND token = :token;
+
+-- name: notification_again
+-- A call failed and is tried again at :due.
+UPDATE notifications SET due = :due, attempts = attempts + 1, token = NULL
+WHERE job = :job AND token = :token;
+
+-- name: add_event
+UPDATE jobs SET events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+WHERE id = :id;
+
+-- name: count_runs
+-- Runs that ended, added to this minute's counters of this server.
+INSERT INTO minutes (minute, server, finished, failed)
+VALUES (:minute, :server, :finished, :failed)
+ON CONFLICT (minute, server) DO UPDATE
+SET finished = finished + excluded.finished,
+    failed = failed + excluded.failed;
+
+-- name: sample_queue
+-- The queue's depth now, counted through jobs_by_status (the queued
+-- jobs' entries only), as this minute's sample.
+INSERT INTO minutes (minute, server, queued)
+VALUES (:minute, :server,
+        (SELECT count(*) FROM jobs WHERE status = 'queued'))
+ON CONFLICT (minute, server) DO UPDATE SET queued = excluded.queued;
+
+-- name: minutes_since
+-- The chart: every server's counters summed per minute, and the deepest
+-- queue any of them saw (each samples the whole queue).
+SELECT minute, sum(finished) AS finished, sum(failed) AS failed,
+       max(queued) AS queued
+FROM minutes WHERE minute >= :since
+GROUP BY minute ORDER BY minute;
+
+-- name: purge_minutes
+DELETE FROM minutes WHERE minute < :before;

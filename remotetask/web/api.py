@@ -141,6 +141,13 @@ class ApiResource(resource.Resource):
             return self.storeCall(
                 views.workersView, self.service,
                 localWorkers(self.service, self.dispatcher), time.time())
+        if route == ['chart']:
+            span = _argument(request, 'span', 'hour')
+            if span not in views.CHART_SPANS:
+                raise InvalidArgument(
+                    f'span must be one of {", ".join(views.CHART_SPANS)}.')
+            return self.storeCall(views.chart, self.service, span,
+                                  time.time())
         raise NoSuchRoute(request)
 
     def _tasks(self):

@@ -34,13 +34,20 @@ def stored(text):
     return None if text is None else json.loads(text)
 
 
+def timed(entry):
+    """A progress report or an event (a dict with ``at`` in epoch
+    seconds), its time as ISO 8601; None stays None."""
+    return None if entry is None else dict(entry, at=iso(entry['at']))
+
+
 def pageRow(row):
     """A job of a list: ``IJobStore.newest``'s preview row."""
     return dict(
         id=row['id'], task=row['task'], status=row['status'],
         created=iso(row['created']), started=iso(row['started']),
         completed=iso(row['completed']), due=iso(row['due']),
-        attempts=row['attempts'], input=row['input'], error=row['error'])
+        attempts=row['attempts'], input=row['input'], error=row['error'],
+        progress=timed(stored(row['progress'])))
 
 
 def describeSchedule(job):
@@ -59,8 +66,15 @@ def _attempt(entry):
                 completed=iso(entry.get('completed')))
 
 
+def zoneName(timezone):
+    """The name of a zone as browsers know it (``Europe/Berlin``, UTC)."""
+    return getattr(timezone, 'key', None) or str(timezone)
+
+
 def jobDetail(row, timezone, now):
-    """Everything about one job (``row`` from ``IJobStore.get``)."""
+    """Everything about one job (``row`` from ``IJobStore.get``): with
+    its progress, its events (oldest first), the URL told of its end, and
+    the zone its schedule is read in."""
     detail = dict(
         id=row['id'], task=row['task'], status=row['status'],
         input=stored(row['input']), output=stored(row['output']),
@@ -71,7 +85,10 @@ def jobDetail(row, timezone, now):
         priority=row['priority'], key=row['key'],
         maxAttempts=row['maxattempts'], server=row['server'],
         history=[_attempt(entry) for entry in stored(row['history']) or []],
-        schedule=None, crontab=None, nextRun=None)
+        schedule=None, crontab=None, nextRun=None,
+        progress=timed(stored(row['progress'])), notify=row['notify'],
+        events=[timed(event) for event in stored(row['events']) or []],
+        timezone=zoneName(timezone))
     if row['schedule'] is not None:
         job = jobs.fromRow(row, timezone=timezone)
         detail.update(schedule=describeSchedule(job), crontab=job.crontab)
@@ -109,7 +126,7 @@ def cronView(service, now):
         rows += [cronRow(row, service.timezone, now) for row in
                  service.findRows(status=status, limit=CRON_LIMIT)]
     rows.sort(key=lambda row: (row['nextRun'] or '', row['id']))
-    return dict(jobs=rows)
+    return dict(jobs=rows, timezone=zoneName(service.timezone))
 
 
 def unserved(counts, served):
@@ -148,6 +165,31 @@ def limitText(limit):
     if limit.rate is not None:
         parts.append(str(limit.rate))
     return ', '.join(parts)
+
+
+#: The chart's spans: how far back each looks, in minutes.
+CHART_SPANS = {'hour': 60, 'day': 1440}
+
+
+def chart(service, span, now):
+    """The dashboard's chart: per minute of the last hour or day, how
+    many runs ended well (finished) and badly (failed), and the queue's
+    depth sampled then (None where no server sampled it). Minutes without
+    a row count zero. Read from the store's per-minute counters (at most
+    a day of rows per server), never from the jobs."""
+    minutes = CHART_SPANS[span]
+    last = int(now // 60)
+    first = last - minutes + 1
+    found = {row['minute']: row for row in service.minutes(first)}
+    points = []
+    for minute in range(first, last + 1):
+        row = found.get(minute)
+        points.append(dict(
+            minute=iso(minute * 60),
+            finished=0 if row is None else row['finished'],
+            failed=0 if row is None else row['failed'],
+            queued=None if row is None else row['queued']))
+    return dict(span=span, minutes=points, now=iso(now))
 
 
 def workersView(service, local, now):

@@ -34,6 +34,10 @@ MEMBERS = {
     'maxAttempts': Member(
         (int,), "how many times the job may start, instead of its task's "
                 'maxAttempts'),
+    'notify': Member(
+        (str,), 'a URL whose jobEnded(id, status) is called when the job '
+                'ends (only under a prefix the operator allowed with '
+                '--notify-allow)'),
 }
 
 

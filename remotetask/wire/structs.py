@@ -15,6 +15,12 @@ def _iso(moment):
     return moment.astimezone(datetime.timezone.utc).isoformat()
 
 
+def _timed(entry):
+    """A progress report or an event, its ``at`` an ISO 8601 string in
+    UTC (None stays None)."""
+    return None if entry is None else dict(entry, at=_iso(entry['at']))
+
+
 def jobStruct(job):
     """A job as an XML-RPC struct (times as ISO 8601 strings in UTC).
 
@@ -31,7 +37,9 @@ def jobStruct(job):
         priority=job.priority, key=job.key, maxAttempts=job.maxAttempts,
         server=job.server, history=list(job.history), schedule=None,
         nextRun=_iso(job.scheduledFor if hasattr(job, 'scheduledFor')
-                     else _datetime(job.due)))
+                     else _datetime(job.due)),
+        progress=_timed(job.progress), notify=job.notify,
+        events=[_timed(event) for event in job.events])
     if hasattr(job, 'timeOfNextCall'):
         schedule = {name: list(getattr(job, name)) for name in
                     SCHEDULE_FIELDS if getattr(job, name)}

@@ -262,6 +262,8 @@ def test_a_body_over_the_limit_gets_fault_7(target, chunked):
      'options.priority must be int, not float'),
     ('add', ('echo', None, {'priority': 101}), INVALID,
      'priority must be a whole number from -100 to 100'),
+    ('add', ('echo', None, {'notify': 1}), INVALID,
+     'options.notify must be str'),
     ('getJobs', ('all',), INVALID, 'filter must be dict'),
     ('getJobs', ({'cursor': -1},), INVALID, 'cursor'),
     ('getJobs', ({'cursor': 2 ** 64},), INVALID, 'cursor'),

@@ -57,7 +57,7 @@ def test_no_result_is_nil(server):
     assert server.getResult(jobid) is None
     assert set(server.getJob(jobid)) == {
         'id', 'task', 'status', 'created', 'attempts', 'priority',
-        'history'}
+        'history', 'events'}
 
 
 def test_errors_of_tasks(server):

@@ -269,3 +269,32 @@ def test_queued_jobs_wait_for_a_server_when_the_last_one_leaves(
     startServer('c', tasks=('record',))
     assert first.wait(jobid, 30) == 'completed'
     assert log.read_text() == 'late\n'
+
+
+def test_each_end_is_told_once_across_the_servers(database, startServer):
+    """Three servers share the calls owed by 90 jobs added through all
+    of them: the caller gets exactly one jobEnded per job, whichever
+    server made it."""
+    from tests.acceptance.receiver import Receiver
+    receiver = Receiver().up()
+    try:
+        servers = [startServer(name, f'--notify-allow={receiver.url}')
+                   .proxy() for name in 'abc']
+        ids = [servers[index % 3].add('echo', index,
+                                      {'notify': receiver.url})
+               for index in range(90)]
+
+        def owed():
+            with psycopg.connect(database) as connection:
+                return connection.execute(
+                    'SELECT count(*) FROM remotetask_notifications'
+                ).fetchone()[0]
+        waitUntil(lambda: len(receiver.calls) >= len(ids) and owed() == 0,
+                  timeout=120, interval=0.2, message='every end told')
+        assert sorted(receiver.calls) == [(jobid, 'completed')
+                                          for jobid in sorted(ids)]
+        told = [[event for event in servers[0].getJob(jobid)['events']
+                 if event['event'] == 'notified'] for jobid in ids]
+        assert all(len(events) == 1 for events in told)
+    finally:
+        receiver.close()

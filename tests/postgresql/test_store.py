@@ -1,6 +1,7 @@
 """The store contract on PostgreSQL, and what several servers sharing one
 database rely on: claims, cron runs, wake-ups, recovery, reconnection."""
 
+import json
 import threading
 import time
 
@@ -219,8 +220,9 @@ class TestPostgreSQLJobStore(StoreContractTests):
 
     def test_heartbeat_and_recoverLost(self):
         """Jobs held by a server whose heartbeat is older than the timeout
-        go back to the queue, and its finish is refused; live servers and
-        jobs claimed too recently to judge are left alone."""
+        go back to the queue, with an event naming the lost server, and
+        its finish is refused; live servers and jobs claimed too recently
+        to judge are left alone."""
         lost, live, recent = self.add(), self.add(), self.add()
         dead, quiet = self.otherServer('dead'), self.otherServer('quiet')
         dead.heartbeat(100.0)
@@ -233,6 +235,9 @@ class TestPostgreSQLJobStore(StoreContractTests):
         assert self.store.recoverLost(200.0, 30.0) == [lost]
         row = self.store.get(lost)
         assert (row['status'], row['token']) == ('queued', None)
+        event = json.loads(row['events'])[-1]
+        assert (event['event'], event['server'], event['lost']) == (
+            'put back', 'server-a', 'dead')
         assert not dead.finish(lost, 'd', 'completed', '1', None, None, 201.0)
         assert [self.store.get(i)['status'] for i in (live, recent)] == [
             'processing', 'processing']
@@ -354,7 +359,8 @@ class TestPostgreSQLJobStore(StoreContractTests):
             plan = '\n'.join(row[0] for row in connection.execute(
                 'EXPLAIN ' + QUERIES['claim_queued_jobs'], dict(
                     token='t', owner='o', claimed=1.0, started=None,
-                    now=1.0, tasks=['a', 'c'], allowed=[10, 2], limit=10)))
+                    now=1.0, tasks=['a', 'c'], allowed=[10, 2], limit=10,
+                    event=None, keep=10)))
         assert 'Index Scan using remotetask_jobs_queued' in plan
         assert 'LockRows' in plan
         assert 'Seq Scan on remotetask_jobs' not in plan

@@ -243,3 +243,54 @@ def test_without_limits_an_end_elsewhere_claims_nothing():
     dispatcher.ended(99, 'completed')
     assert [call[1] for call in writes.calls] == [
         dispatcher.feeder._claimHere]
+
+
+def test_progress_of_a_held_run_is_recorded_and_of_others_dropped():
+    """A report for a run held here reaches the store through the
+    recorder; one for a job not held here (ended, put back) is dropped."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=1)
+    dispatcher.startService()
+    jobid = service.add('echo', 1)
+    row, = pool.given
+    dispatcher.jobStarted(row)
+    dispatcher.jobProgress(row, dict(fraction=0.5, message='half', at=1.0))
+    assert service.getJob(jobid).progress['message'] == 'half'
+    dispatcher.jobEnded(row, Outcome(True, '1'), 0.1)
+    dispatcher.jobProgress(row, dict(fraction=0.9, at=2.0))
+    assert service.getJob(jobid).progress['fraction'] == 0.5
+
+
+def test_an_end_that_owes_a_call_wakes_the_notifier():
+    """onNotifyOwed is called when the end of a job with notify is
+    recorded here, and on a cancel; not for other ends."""
+    from remotetask.core import notifying
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=2)
+    owed = []
+    dispatcher.onNotifyOwed = lambda: owed.append(True)
+    service.notifyAllow = (notifying.parsePrefix('http://h/'),)
+    dispatcher.startService()
+    quiet = service.add('echo', 1)
+    told = service.add('echo', 2, notify='http://h/')
+    rows = {row['id']: row for row in pool.given}
+    for jobid in (quiet, told):
+        dispatcher.jobStarted(rows[jobid])
+    dispatcher.jobEnded(rows[quiet], Outcome(True, '1'), 0.1)
+    assert owed == []
+    dispatcher.jobEnded(rows[told], Outcome(True, '2'), 0.1)
+    assert owed == [True]
+    dispatcher.ended(99, 'cancelled')
+    assert owed == [True, True]
+
+
+def test_the_queue_depth_is_sampled_at_start_and_every_sampleInterval():
+    """The chart's queue depth is sampled by the first tick and then once
+    per sampleInterval, not at every tick."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=1)
+    samples = []
+    service.sampleQueue = lambda: samples.append(clock.seconds())
+    dispatcher.startService()
+    assert samples == [0.0]
+    clock.advance(59)
+    assert samples == [0.0]
+    clock.advance(1)
+    assert samples == [0.0, 60.0]

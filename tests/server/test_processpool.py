@@ -185,3 +185,27 @@ def test_a_submit_just_after_a_job_turned_long_still_finds_a_worker():
     pool.submit(row(2), ECHO)
     assert [header for header, _ in process.messages()][-1] == {
         'run': 2, 'task': 'echo'}
+class ProgressHandler(Handler):
+    def jobProgress(self, row, report):
+        self.news.append(('progress', row['id'], report['fraction'],
+                          report.get('message')))
+
+
+def test_progress_messages_reach_the_handler_the_last_one_before_the_end():
+    """A worker's progress message reaches the handler as a report; one
+    carried by the end message reaches it before the end; one for a job
+    no longer here is dropped."""
+    reactor, handler = ProcessReactor(), ProgressHandler()
+    pool = ProcessWorkerPool(TaskRegistry(), 1, handler, reactor)
+    pool.startService()
+    pool.submit(row(1), ECHO)
+    process, = reactor.processes
+    process.reply({'started': 1})
+    process.reply({'progress': 1, 'fraction': 0.5, 'message': 'half',
+                   'at': 1.0})
+    process.reply({'ended': 1, 'ok': True,
+                   'progress': {'fraction': 1.0, 'at': 2.0}}, '1')
+    process.reply({'progress': 1, 'fraction': 0.7, 'at': 3.0})
+    assert handler.news == [('started', 1), ('progress', 1, 0.5, 'half'),
+                            ('progress', 1, 1.0, None),
+                            ('ended', 1, True, '1', 0.0)]

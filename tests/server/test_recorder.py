@@ -114,3 +114,85 @@ def test_when_stopping_a_store_outage_leaves_news_to_recovery():
     assert idle.called
     assert recorded == []
     assert service.getStatus(row['id']) == 'processing'
+
+
+def report(fraction, message=None):
+    return dict(fraction=fraction, message=message, at=0.0)
+
+
+def writtenReports(write):
+    """The reports the next pending write carries: {jobid: message}."""
+    (_, _, args, _), = write.calls
+    return {row['id']: got['message'] for row, got in args[3]}
+
+
+def test_progress_waits_for_its_interval_the_latest_winning():
+    """A job's first report goes at once; those that come within
+    progressInterval of it wait, each replacing the one before, and the
+    latest is written when the interval is up."""
+    recorder, service, write, clock, recorded = makeRecorder()
+    row, = claimed(service, 1)
+    recorder.progress(row, report(0.1, 'first'))
+    assert writtenReports(write) == {row['id']: 'first'}
+    write.runNext()
+    for step in range(2, 101):
+        recorder.progress(row, report(step / 100, f'step {step}'))
+    assert write.calls == []
+    clock.advance(0.99)
+    assert write.calls == []
+    clock.advance(0.01)
+    assert writtenReports(write) == {row['id']: 'step 100'}
+    write.runNext()
+    assert service.getJob(row['id']).progress['message'] == 'step 100'
+
+
+def test_a_job_end_takes_its_waiting_report_with_it():
+    """A report still waiting for its interval goes in the same write as
+    the job's end, before it, so that the last report is never lost."""
+    recorder, service, write, clock, recorded = makeRecorder()
+    row, = claimed(service, 1)
+    recorder.progress(row, report(0.1))
+    write.runNext()
+    recorder.progress(row, report(1.0, 'done'))
+    recorder.ended(row, Outcome(True, '1'), 0.5)
+    assert writtenReports(write) == {row['id']: 'done'}
+    write.runNext()
+    job = service.getJob(row['id'])
+    assert (job.status, job.progress['message']) == ('completed', 'done')
+    clock.advance(5)
+    assert write.calls == []
+
+
+def test_reports_of_many_jobs_share_a_write_and_each_keeps_its_rate():
+    """Reports arriving while a write is in flight go in the next one
+    together; each job's rate is its own."""
+    recorder, service, write, clock, recorded = makeRecorder()
+    first, second = claimed(service, 2)
+    recorder.started(first)
+    clock.advance(recorder.startDelay)
+    assert len(write.calls) == 1
+    recorder.progress(first, report(0.1, 'a'))
+    recorder.progress(second, report(0.2, 'b'))
+    assert len(write.calls) == 1
+    write.runNext()
+    assert writtenReports(write) == {first['id']: 'a', second['id']: 'b'}
+    write.runNext()
+    clock.advance(0.5)
+    recorder.progress(first, report(0.3, 'c'))
+    assert write.calls == []
+    clock.advance(0.5)
+    assert writtenReports(write) == {first['id']: 'c'}
+
+
+def test_idle_does_not_wait_for_reports_that_wait_for_their_time():
+    """Stopping does not wait for a report that is not due: the run it
+    belongs to ends or is put back with it."""
+    recorder, service, write, clock, recorded = makeRecorder()
+    row, = claimed(service, 1)
+    recorder.progress(row, report(0.1))
+    write.runNext()
+    recorder.progress(row, report(0.2))
+    recorder.stopping = True
+    assert recorder.idle().called
+    clock.advance(5)
+    assert write.calls == []

@@ -22,10 +22,12 @@ def daemonTree(tmp_path):
 def test_services_start_in_the_order_that_lets_them_stop_safely(daemonTree):
     """Store, its reads and its writer first, the web last: stopping (in
     reverse) stops taking requests before the dispatcher lets running
-    jobs finish, and stops the store after everything that writes."""
+    jobs finish, the notifier after the dispatcher (the jobs that end
+    while it drains are owed their calls), and the store after everything
+    that writes."""
     names = [service.name for service in daemonTree]
     assert names == ['store', 'remotetask-store', 'store-writer', 'workers',
-                     'dispatcher', 'retention', 'web']
+                     'notifier', 'dispatcher', 'retention', 'web']
 
 
 def test_the_parts_are_connected_as_drawn(daemonTree):

@@ -39,7 +39,7 @@ async function refresh() {
     liven(view);
     if (shown === current) {
       const d = new Date();
-      setLive(true, `live · ${d.toLocaleTimeString([], {hour12: false})}`);
+      setLive(true, `live · ${d.toLocaleTimeString([], {hour12: false, timeZoneName: 'short'})}`);
     }
   } catch (error) {
     setLive(false, error.status === 401 ? 'not signed in' : `offline: ${error.message}`);

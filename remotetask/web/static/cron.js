@@ -3,15 +3,15 @@
 
 import {actionButtons, badge, el, fmtTime, getJSON, relativeSpan, renderIfChanged, timeCell} from './lib.js';
 
-function lastRun(job) {
+function lastRun(job, timezone) {
   if (job.running) return el('span', {}, badge('processing'));
   if (!job.lastStarted) return el('span', {class: 'muted'}, 'not yet');
-  return el('span', {}, timeCell(job.lastStarted), ' ',
+  return el('span', {}, timeCell(job.lastStarted, timezone), ' ',
     job.lastError ? el('span', {class: 'err', title: job.lastError}, 'failed')
       : el('span', {class: 'ok'}, 'ok'));
 }
 
-function render(jobs, app) {
+function render({jobs, timezone}, app) {
   if (!jobs.length) {
     return el('p', {class: 'empty'}, 'No cron jobs. Add one with addCronJob over XML-RPC.');
   }
@@ -22,8 +22,8 @@ function render(jobs, app) {
       el('td', {class: 'num'}, el('a', {href: `#/jobs/${job.id}`}, job.id)),
       el('td', {}, job.task, job.status === 'delayed' ? [' ', badge('delayed')] : ''),
       el('td', {}, job.schedule, job.crontab ? el('code', {class: 'crontab'}, job.crontab) : ''),
-      el('td', {class: 'next-run'}, job.nextRun ? [fmtTime(job.nextRun), relativeSpan(job.nextRun)] : ''),
-      el('td', {}, lastRun(job)),
+      el('td', {class: 'next-run'}, job.nextRun ? [fmtTime(job.nextRun, timezone), relativeSpan(job.nextRun)] : ''),
+      el('td', {}, lastRun(job, timezone)),
       el('td', {class: 'num'}, job.runs),
       el('td', {class: job.missed ? 'num warn' : 'num'}, job.missed),
       el('td', {class: 'actions'}, actionButtons(
@@ -32,12 +32,14 @@ function render(jobs, app) {
 
 export function mount(container, params, app) {
   const body = el('div', {id: 'cron'});
-  container.append(el('h1', {}, 'Cron jobs'), body);
+  const zone = el('p', {class: 'muted', id: 'cron-zone'});
+  container.append(el('h1', {}, 'Cron jobs'), zone, body);
   return {
     title: 'Cron',
     async refresh() {
       const answer = await getJSON('/api/cron');
-      renderIfChanged(body, answer.jobs, () => render(answer.jobs, app));
+      zone.textContent = `Schedules are read, and next runs shown, in ${answer.timezone}.`;
+      renderIfChanged(body, answer, () => render(answer, app));
     },
   };
 }

@@ -1,9 +1,34 @@
-// #/jobs/42: everything about one job: its input, output, error and
-// traceback, every failed attempt, its times and, for a cron job, its
-// schedule.
+// #/jobs/42: everything about one job: its progress, its input, output,
+// error and traceback, every failed attempt, its times, its life as a
+// timeline of events and, for a cron job, its schedule (in the server's
+// cron zone).
 
-import {actionButtons, badge, el, fmtTime, getJSON, relativeSpan, renderIfChanged,
-  timeCell, took} from './lib.js';
+import {actionButtons, badge, el, fmtTime, getJSON, progressBar, relativeSpan,
+  renderIfChanged, timeCell, took} from './lib.js';
+
+// What an event's details say, in words.
+const DETAILS = {
+  attempt: (v) => `attempt ${v}`, status: (v) => v, why: (v) => v, error: (v) => v,
+  retryIn: (v) => `again in ${v} s`, url: (v) => v, gaveUp: () => 'given up',
+  lost: (v) => `from ${v}`,
+};
+
+function details(event) {
+  return Object.entries(event).filter(([key]) => !['at', 'event', 'server'].includes(key))
+    .map(([key, value]) => (DETAILS[key] ? DETAILS[key](value) : `${key} ${value}`)).join(' · ');
+}
+
+function timeline(events) {
+  if (!events.length) return null;
+  return el('section', {class: 'block'}, el('h2', {}, 'Timeline'),
+    el('ol', {class: 'timeline', id: 'timeline'}, events.map((event) => el('li', {
+      class: `ev ev-${event.event.replace(/ /g, '-')}`, dataset: {event: event.event}},
+    el('span', {class: 'dot'}),
+    el('span', {class: 'when'}, timeCell(event.at)),
+    el('span', {class: 'what'}, event.event),
+    el('span', {class: 'details'}, details(event)),
+    el('span', {class: 'server muted'}, event.server)))));
+}
 
 function json(value) {
   return value === null || value === undefined ? '' : JSON.stringify(value, null, 2);
@@ -29,27 +54,35 @@ function render(job, app) {
         el('td', {class: 'num'}, a.attempt ?? ''), el('td', {}, timeCell(a.started)),
         el('td', {}, timeCell(a.completed)), el('td', {class: 'num'}, took(a)),
         el('td', {class: 'err'}, a.error || '')))))) : null;
-  const next = job.nextRun ? el('span', {}, fmtTime(job.nextRun), relativeSpan(job.nextRun)) : '';
+  const next = job.nextRun ? el('span', {}, fmtTime(job.nextRun, job.timezone),
+    relativeSpan(job.nextRun)) : '';
+  const running = job.status === 'processing';
   return [
     el('div', {class: 'title'},
       el('h1', {}, `Job ${job.id}`), badge(job.status),
       el('span', {class: 'actions'}, actionButtons(job, app.refresh))),
+    job.progress ? el('div', {class: `job-progress${running ? '' : ' ended'}`, id: 'job-progress'},
+      progressBar(job.progress)) : null,
     el('dl', {class: 'facts-grid', id: 'job-facts'},
       fact('Task', job.task), fact('Status', job.status),
-      fact('Schedule', job.schedule || ''), fact('Crontab', job.crontab || ''),
+      fact('Schedule', job.schedule ? `${job.schedule} (${job.timezone})` : ''),
+      fact('Crontab', job.crontab || ''),
       fact('Next run', next), fact('Missed runs', job.schedule ? String(job.missed) : ''),
       fact('Created', timeCell(job.created)), fact('Started', timeCell(job.started)),
-      fact('Ended', timeCell(job.completed)), fact('Took', took(job)),
+      fact('Ended', running ? '' : timeCell(job.completed)),
+      fact(running ? 'Running for' : 'Took', took(job)),
       fact('Attempts', job.maxAttempts ? `${job.attempts} of at most ${job.maxAttempts}`
         : String(job.attempts)),
       fact('Priority', job.priority ? String(job.priority) : ''),
       fact('Key', job.key || ''), fact('Server', job.server || ''),
+      fact('Tells', job.notify || ''),
       fact('Due', job.status === 'queued' && job.due ? timeCell(job.due) : '')),
     block('Error', job.error, 'err', 'job-error'),
     block('Traceback', job.traceback, 'traceback', 'job-traceback'),
     block('Input', json(job.input), '', 'job-input'),
     block('Output', json(job.output), '', 'job-output'),
     attempts,
+    timeline(job.events),
   ];
 }
 

@@ -1,8 +1,10 @@
-// #/jobs: counts by status and task, and the job list, newest first, with
-// filters (status, task, text) and keyset paging (Older / Newer).
+// #/jobs: counts by status and task, the chart of the last hour or day,
+// and the job list, newest first, with filters (status, task, text) and
+// keyset paging (Older / Newer); a running job shows its progress.
 
-import {STATUSES, actionButtons, badge, el, fmtSeconds, getJSON, plural, renderIfChanged,
-  timeCell, took} from './lib.js';
+import {mountChart} from './chart.js';
+import {STATUSES, actionButtons, badge, el, fmtSeconds, getJSON, plural, progressBar,
+  renderIfChanged, timeCell, took} from './lib.js';
 
 const LIMIT = 50;
 
@@ -15,6 +17,7 @@ export function mount(container, params, app) {
   getJSON('/api/tasks').then((answer) => { tasks = Object.keys(answer.tasks); }).catch(() => {});
 
   const cards = el('section', {class: 'cards', id: 'status-cards'});
+  const chart = mountChart();
   const facts = el('p', {class: 'facts', id: 'queue-facts'});
   const unserved = el('p', {class: 'warn', id: 'unserved'});
   const byTask = el('div', {id: 'by-task'});
@@ -68,7 +71,7 @@ export function mount(container, params, app) {
   }
 
   container.append(
-    el('h1', {}, 'Jobs'), cards, facts, unserved,
+    el('h1', {}, 'Jobs'), cards, facts, unserved, chart.node,
     el('div', {class: 'split'},
       el('section', {class: 'list'},
         el('div', {class: 'filters'}, statusSelect, taskSelect, textInput, clear),
@@ -114,7 +117,8 @@ export function mount(container, params, app) {
       el('td', {}, job.task),
       el('td', {}, badge(job.status)),
       el('td', {}, timeCell(job.created)),
-      el('td', {class: 'num'}, took(job)),
+      el('td', {class: 'num took'}, took(job),
+        job.status === 'processing' ? progressBar(job.progress) : null),
       el('td', {class: 'num'}, job.attempts),
       el('td', {class: job.error ? 'preview err' : 'preview'}, job.error || job.input || ''),
       el('td', {class: 'actions'}, actionButtons(job, app.refresh))));
@@ -153,7 +157,8 @@ export function mount(container, params, app) {
     title: 'Jobs',
     async refresh() {
       const [summary, page] = await Promise.all([
-        getJSON('/api/summary'), getJSON(`/api/jobs?${query({limit: LIMIT})}`)]);
+        getJSON('/api/summary'), getJSON(`/api/jobs?${query({limit: LIMIT})}`),
+        chart.refresh()]);
       renderIfChanged(cards, {byStatus: summary.byStatus, selected: state.status}, renderCards);
       const age = summary.oldestQueuedAge;
       const w = summary.workers;

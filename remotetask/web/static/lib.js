@@ -58,13 +58,33 @@ export function el(tag, attrs, ...children) {
   return node;
 }
 
-const pad = (n) => String(n).padStart(2, '0');
+// Formatters by zone (undefined: the viewer's own), made once each.
+const formats = new Map();
 
-export function fmtTime(iso) {
+function format(zone) {
+  if (!formats.has(zone)) {
+    formats.set(zone, new Intl.DateTimeFormat('en-GB', {
+      timeZone: zone, hourCycle: 'h23', timeZoneName: 'short',
+      year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit'}));
+  }
+  return formats.get(zone);
+}
+
+// A time with its zone: "2026-11-27 21:27:03 UTC", in `zone` (an IANA
+// name such as the server's cron zone) or else the viewer's own.
+export function fmtTime(iso, zone) {
   if (!iso) return '';
-  const d = new Date(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  let parts;
+  try {
+    parts = Object.fromEntries(format(zone).formatToParts(new Date(iso))
+      .map((part) => [part.type, part.value]));
+  } catch (error) {
+    if (zone === undefined) throw error;
+    return fmtTime(iso);  // a zone this browser does not know
+  }
+  return `${parts.year}-${parts.month}-${parts.day} ` +
+    `${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
 }
 
 // "1 job", "2 jobs", "1,024 jobs".
@@ -89,9 +109,10 @@ export function relative(iso) {
   return seconds > 0 ? `in ${fmtSeconds(seconds)}` : `${fmtSeconds(seconds)} ago`;
 }
 
-// A time as the viewer's local time, with how long ago in its tooltip.
-export function timeCell(iso) {
-  return iso ? el('time', {datetime: iso, title: relative(iso)}, fmtTime(iso)) : '';
+// A time as the viewer's local time (or in `zone`), with its zone, and
+// how long ago in its tooltip.
+export function timeCell(iso, zone) {
+  return iso ? el('time', {datetime: iso, title: relative(iso)}, fmtTime(iso, zone)) : '';
 }
 
 // "in 5 min" / "3 s ago", kept current by liven() without redrawing.
@@ -99,20 +120,38 @@ export function relativeSpan(iso) {
   return el('span', {class: 'muted', dataset: {relative: iso}}, ` (${relative(iso)})`);
 }
 
-// How long a job took, or (still running) has run so far, kept current.
+// How long a job took, or, while it runs, "running for" so far, kept
+// current.
 export function took(job) {
   if (!job.started) return '';
-  if (job.completed && job.completed >= job.started) {
+  if (job.status !== 'processing' && job.completed && job.completed >= job.started) {
     return fmtSeconds((Date.parse(job.completed) - Date.parse(job.started)) / 1000);
   }
-  return el('span', {dataset: {since: job.started}}, fmtSeconds((Date.now() - Date.parse(job.started)) / 1000));
+  if (job.status !== 'processing') return '';
+  return el('span', {class: 'running-for', dataset: {since: job.started, prefix: 'running for '}},
+    `running for ${fmtSeconds((Date.now() - Date.parse(job.started)) / 1000)}`);
+}
+
+// A progress report ({fraction, message, at}) as a bar with its
+// percentage and message; nothing without one.
+export function progressBar(progress) {
+  if (!progress) return null;
+  const percent = Math.round(progress.fraction * 100);
+  const fill = el('span', {class: 'fill'});
+  fill.style.width = `${percent}%`;
+  return el('div', {class: 'progress', role: 'progressbar', 'aria-valuemin': 0,
+    'aria-valuemax': 100, 'aria-valuenow': percent,
+    title: progress.at ? `reported ${fmtTime(progress.at)}` : null},
+  el('span', {class: 'track'}, fill),
+  el('span', {class: 'label'}, `${percent}%${progress.message ? ` · ${progress.message}` : ''}`));
 }
 
 // Move on the times that count from now, in place: a poll need not redraw
 // a table (and lose a half-done click) just because a second passed.
 export function liven(root) {
   for (const node of root.querySelectorAll('[data-since]')) {
-    node.textContent = fmtSeconds((Date.now() - Date.parse(node.dataset.since)) / 1000);
+    node.textContent = (node.dataset.prefix || '') +
+      fmtSeconds((Date.now() - Date.parse(node.dataset.since)) / 1000);
   }
   for (const node of root.querySelectorAll('[data-relative]')) {
     node.textContent = ` (${relative(node.dataset.relative)})`;

@@ -2,7 +2,12 @@
 // running, and, when several servers share a PostgreSQL store, each of
 // them, the age of its heartbeat and the tasks it serves.
 
-import {badge, el, fmtSeconds, getJSON, renderIfChanged, timeCell, took} from './lib.js';
+import {badge, el, fmtSeconds, getJSON, progressBar, renderIfChanged, timeCell} from './lib.js';
+
+function runningFor(job) {
+  return el('span', {dataset: {since: job.started}},
+    fmtSeconds((Date.now() - Date.parse(job.started)) / 1000));
+}
 
 function meter(share) {
   const bar = el('span', {class: 'bar'});
@@ -22,12 +27,14 @@ function render(answer) {
         : el('span', {class: 'muted'}, 'no task'))),
     el('h2', {}, 'Running jobs'),
     answer.running.length ? el('table', {class: 'running', id: 'running-table'},
-      el('thead', {}, el('tr', {}, ['ID', 'Task', 'Status', 'Started', 'Running for', 'Where']
+      el('thead', {}, el('tr', {}, ['ID', 'Task', 'Status', 'Started', 'Running for', 'Progress', 'Where']
         .map((h) => el('th', {}, h)))),
       el('tbody', {}, answer.running.map((job) => el('tr', {dataset: {id: job.id}},
         el('td', {class: 'num'}, el('a', {href: `#/jobs/${job.id}`}, job.id)),
         el('td', {}, job.task), el('td', {}, badge(job.status)),
-        el('td', {}, timeCell(job.started)), el('td', {class: 'num'}, took(job)),
+        el('td', {}, timeCell(job.started)),
+        el('td', {class: 'num'}, job.started ? runningFor(job) : ''),
+        el('td', {}, progressBar(job.progress)),
         el('td', {}, job.here ? 'this server' : 'another server')))))
       : el('p', {class: 'empty'}, 'No job is running.'),
     el('h2', {}, 'Servers'),

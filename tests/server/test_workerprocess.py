@@ -1,0 +1,116 @@
+"""The worker process's side, run in this process on in-memory files:
+the messages a job's run produces, its progress included."""
+
+import io
+import threading
+
+from remotetask import SimpleTask, reportProgress
+from remotetask.core.registry import TaskRegistry
+from remotetask.server.workerprocess import (
+    Inbox, ProgressOutbox, Replies, runJobs)
+from remotetask.server.workerprotocol import readMessage
+
+
+def reporting(steps):
+    def task(input):
+        for step in range(1, steps + 1):
+            reportProgress(step / steps, f'step {step}')
+        return input
+    return task
+
+
+class OneJob(Inbox):
+    """An inbox holding one job, then empty and closed."""
+
+    def __init__(self, task, input):
+        super().__init__()
+        self.put(7, task, input)
+
+    def take(self):
+        job = super().take()
+        self.close()
+        return job
+
+
+def run(task, interval):
+    """Run one job of ``task`` as a worker does; the messages sent."""
+    registry = TaskRegistry()
+    registry.register('t', SimpleTask(task))
+    stream = io.BytesIO()
+    replies = Replies(stream)
+    outbox = ProgressOutbox(replies, interval)
+    threading.Thread(target=outbox.run, daemon=True).start()
+    runJobs(registry, OneJob('t', '"x"'), replies, outbox)
+    stream.seek(0)
+    messages = []
+    while (message := readMessage(stream)) is not None:
+        messages.append(message[0])
+    return messages
+
+
+def test_a_fast_job_sends_its_last_report_with_its_end_only():
+    """A job shorter than the interval sends no progress message: its last
+    report rides on its end message, the others are dropped."""
+    messages = run(reporting(100), interval=3600)
+    assert [sorted(m) for m in messages] == [
+        ['started'], ['ended', 'ok', 'progress']]
+    assert messages[1]['progress']['message'] == 'step 100'
+    assert messages[1]['progress']['fraction'] == 1.0
+
+
+class Watching(Replies):
+    """Replies that set ``sent`` whenever a progress message went."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.headers = []
+        self.sent = threading.Event()
+
+    def send(self, header, body=None):
+        self.headers.append(header)
+        super().send(header, body)
+        if 'fraction' in header:
+            self.sent.set()
+
+
+def runWatched(task, interval):
+    """Run one job of ``task(replies)`` in a worker thread; the replies."""
+    replies = Watching(io.BytesIO())
+    outbox = ProgressOutbox(replies, interval)
+    threading.Thread(target=outbox.run, daemon=True).start()
+    registry = TaskRegistry()
+    registry.register('t', SimpleTask(lambda input: task(replies)))
+    worker = threading.Thread(
+        target=runJobs, args=(registry, OneJob('t', 'null'), replies,
+                              outbox), daemon=True)
+    worker.start()
+    worker.join(30)
+    return replies
+
+
+def test_each_report_goes_in_order_before_the_end():
+    """Reports that are due go, each in a message of its own, in order,
+    all before the end, which then carries none."""
+    def task(replies):
+        for step in (1, 2):
+            replies.sent.clear()
+            reportProgress(step / 2, f'step {step}')
+            assert replies.sent.wait(30)
+        return None
+    headers = runWatched(task, 0.01).headers
+    assert [h.get('message') for h in headers[1:-1]] == ['step 1', 'step 2']
+    assert [h['progress'] for h in headers[1:-1]] == [7, 7]
+    assert 'ended' in headers[-1] and 'progress' not in headers[-1]
+
+
+def test_a_waiting_report_is_sent_by_the_outbox_when_due():
+    """A report that waits for its interval is sent by the outbox's own
+    thread once the interval is up, while the job still runs."""
+    def task(replies):
+        reportProgress(0.5, 'half')
+        assert replies.sent.wait(30)
+        return None
+    headers = runWatched(task, 0.05).headers
+    assert [h.get('message') for h in headers if 'fraction' in h] == [
+        'half']
+    assert 'progress' not in headers[-1]
