@@ -27,6 +27,7 @@ from remotetask.server.writer import StoreWriter
 from remotetask.store import openStore
 from remotetask.web import makeRoot
 from remotetask.wire.connections import ConnectionLimits
+from remotetask.wire.sending import Outbox
 from remotetask.wire.site import makeSite
 from remotetask.wire.xmlrpc import TaskServiceResource
 
@@ -87,14 +88,22 @@ def makeService(options):
             finished=lambda jobid, status: relay(dispatcher.ended, jobid,
                                                  status),
         ).setServiceParent(top)
+    # Large request bodies are parsed here, off the reactor thread, and
+    # not on the store threads, which serve the reads meanwhile.
+    parsePool = ThreadPoolService('remotetask-parse', 2)
+    parsePool.setServiceParent(top)
+    limits = dict(parseCall=parsePool.call,
+                  maxAnswerSize=options['max-answer-size'],
+                  maxPageSize=options['max-page-size'])
     resource = TaskServiceResource(service, storePool.call, writer.call,
-                                   dispatcher.waiters)
+                                   dispatcher.waiters, **limits)
     root = makeRoot(resource, service, storePool.call, writer.call,
-                    dispatcher)
+                    dispatcher, **limits)
     dispatcher.onJobEnded = root.metrics.jobEnded
+    outbox = Outbox(options['max-answer-memory'], options['send-timeout'])
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],
-                    options['login-delay'])
+                    options['login-delay'], outbox)
     site = ConnectionLimits(
         site, options['max-connections-per-address'],
         options['max-connections'], options['header-timeout'],

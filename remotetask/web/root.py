@@ -67,12 +67,14 @@ class WebRoot(resource.Resource):
         return self.xmlrpc.render(request)
 
 
-def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher):
+def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher,
+             **limits):
     """The tree to serve: ``xmlrpcResource`` (the TaskServiceResource)
     where it always was, and the dashboard beside it, reading ``service``
     through ``storeCall`` (the store thread pool's call), acting through
     ``writeCall`` (the store writer's) and reading this server's workers
-    through ``dispatcher``.
+    through ``dispatcher``; ``limits`` (``parseCall``, ``maxAnswerSize``,
+    ``maxPageSize``) go to the JSON view (``ApiResource``).
 
     The returned root has ``metrics``, whose ``jobEnded(task, seconds,
     ok)`` the dispatcher calls when a run ends (job durations and
@@ -84,7 +86,7 @@ def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher):
     root.putChild(b'', DashboardPage(token))
     root.putChild(b'static', staticFiles())
     root.putChild(b'api', ApiResource(service, storeCall, dispatcher, token,
-                                      writeCall=writeCall))
+                                      writeCall=writeCall, **limits))
     root.putChild(b'metrics', metrics)
     root.metrics = metrics.jobMetrics
     return root

@@ -8,6 +8,13 @@ never waits for the store. Every error a client can cause reaches it as a
 ``Fault`` whose code is the ``faultCode`` of a ``RemoteTaskError``
 (``remotetask.errors``); the mapping is ``remotetask.wire.toFault`` and
 nowhere else. Twisted's own 8001 remains for an unknown method name.
+
+What an answer may cost is bounded: the methods that answer with stored
+values write them in the store thread, within the bytes the request's
+answer has left (``remotetask.wire.reading``: ``--max-answer-size`` for
+the whole of a request, a multicall's calls sharing it; a page of jobs is
+also cut at ``--max-page-size``). A request body larger than
+``PARSE_INLINE`` bytes is parsed in a thread, not on the reactor.
 """
 
 import inspect
@@ -25,25 +32,44 @@ from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
 from remotetask.wire import answers
-from remotetask.wire.marshal import checkInput
+from remotetask.wire import reading
+from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.signatures import canonicalName
-from remotetask.wire.structs import jobStruct
 from remotetask.wire.unmarshal import parseRequest
 from remotetask.wire.system import SystemHandler
 
 log = Logger()
 
+#: Request bodies up to this many bytes are parsed on the reactor thread
+#: (a thread hop would cost more); larger ones in a thread.
+PARSE_INLINE = 65536
+#: The defaults of ``--max-answer-size`` and ``--max-page-size``.
+MAX_ANSWER_SIZE = 16 * 1024 * 1024
+MAX_PAGE_SIZE = 4 * 1024 * 1024
+
+
 class TaskServiceResource(XMLRPC):
     """Publishes the TaskService; ``system.*`` adds introspection and
-    ``multicall``."""
+    ``multicall``.
 
-    def __init__(self, service, storeCall, writeCall=None, waiters=None):
+    ``storeCall`` runs reads, ``writeCall`` writes, ``parseCall`` the
+    parsing of large requests (each a function of a thread pool, giving
+    a Deferred); ``maxAnswerSize`` bounds a request's answer and
+    ``maxPageSize`` a page of ``getJobs``.
+    """
+
+    def __init__(self, service, storeCall, writeCall=None, waiters=None,
+                 parseCall=None, maxAnswerSize=MAX_ANSWER_SIZE,
+                 maxPageSize=MAX_PAGE_SIZE):
         super().__init__(allowNone=True, useDateTime=True)
         self._signatures = {}
         self.service = service
         self.storeCall = storeCall
         self.writeCall = writeCall or storeCall
+        self.parseCall = parseCall or storeCall
         self.waiters = waiters
+        self.maxAnswerSize = maxAnswerSize
+        self.maxPageSize = maxPageSize
         self.putSubHandler('system', SystemHandler(self))
 
     # The HTTP side
@@ -56,25 +82,33 @@ class TaskServiceResource(XMLRPC):
                 f'The request is larger than this server accepts '
                 f'({limit} bytes; see --max-request-size).')), request)
             return server.NOT_DONE_YET
-        request.content.seek(0, 0)
-        try:
-            args, name = parseRequest(request.content.read(),
-                                      request.getHeader('content-type'))
-        except Exception as error:
-            self._respond(toFault(InvalidArgument(
-                f'The request is not valid XML-RPC: {error}')), request)
-            return server.NOT_DONE_YET
         gone = []
         request.notifyFinish().addErrback(gone.append)
-        self.callMethod(name, args).addCallback(self._respond, request, gone)
+        kind = request.getHeader('content-type')
+        content = request.content
+        content.seek(0, 2)
+        if content.tell() > PARSE_INLINE:
+            parsed = self.parseCall(_parse, content, kind)
+        else:
+            parsed = defer.maybeDeferred(_parse, content, kind)
+        parsed.addCallbacks(self._call, _notXmlRpc)
+        parsed.addBoth(self._respond, request, gone)
         return server.NOT_DONE_YET
+
+    def _call(self, parsed):
+        args, name, sendable = parsed
+        return self.callMethod(name, args, checked=sendable)
 
     def _respond(self, result, request, gone=()):
         # The one path every answer takes (remotetask.wire.answers).
         answers.send(result, request, answers.XMLRPC, gone)
 
-    def callMethod(self, name, args):
-        """Call the method ``name``; a Deferred of its result or Fault."""
+    def callMethod(self, name, args, budget=None, checked=False):
+        """Call the method ``name``; a Deferred of its result or Fault.
+        ``budget`` (a ``reading.AnswerBudget``): what the answer has left,
+        for a call in a multicall. ``checked``: the parser found only
+        values XML-RPC can send back in the request, so the methods need
+        not walk their inputs again (``checkInput``)."""
         if not isinstance(name, str):
             return defer.succeed(toFault(InvalidArgument(
                 'The method name must be a string.')))
@@ -90,7 +124,12 @@ class TaskServiceResource(XMLRPC):
         except TypeError as error:
             return defer.succeed(toFault(InvalidArgument(
                 f'{name}{signature}: {error}.')))
-        d = defer.maybeDeferred(function, *args)
+        extra = {}
+        if 'budget' in signature.parameters:
+            extra['budget'] = budget
+        if 'checked' in signature.parameters:
+            extra['checked'] = checked
+        d = defer.maybeDeferred(function, *args, **extra)
         d.addErrback(self._failed, name)
         return d
 
@@ -107,39 +146,48 @@ class TaskServiceResource(XMLRPC):
         as with Zope."""
         return super().lookupProcedure(canonicalName(procedurePath))
 
+    def _read(self, budget, read, *args):
+        """A Deferred of ``read(service, limit, *args)``, run in a store
+        thread and written there as XML-RPC (``Encoded``) within
+        ``limit``: what ``budget`` has left, or ``maxAnswerSize``."""
+        limit = self.maxAnswerSize if budget is None else budget.left
+        return self.storeCall(_readEncoded, self.service, read, limit, args)
+
+    # Methods that need no store answer at once, whatever the store does:
+    # the tasks were imported when the server started.
+
     def xmlrpc_getAvailableTasks(self):
         """Return the names of the tasks this server runs, sorted (an
         array of strings); getTaskDescriptions describes them."""
-        def names():
-            return sorted(self.service.getAvailableTasks())
-        return self.storeCall(names)
+        return sorted(self.service.getAvailableTasks())
 
     def xmlrpc_getTaskDescriptions(self):
         """Return a struct: task name -> one-line description."""
-        def describeAll():
-            return {name: tasks.describe(task) for name, task in
-                    self.service.getAvailableTasks().items()}
-        return self.storeCall(describeAll)
+        return {name: tasks.describe(task) for name, task in
+                self.service.getAvailableTasks().items()}
 
-    def xmlrpc_add(self, task, input=None, startLater=False):
+    def xmlrpc_add(self, task, input=None, startLater=False, *,
+                   checked=False):
         """Queue a job for task with input; return its id (an int).
 
         With startLater true it waits as 'start later' until startJob.
         """
         need('The task name', task, str)
         need('startLater', startLater, bool)
-        checkInput(input)
+        if not checked:
+            checkInput(input)
         return self.writeCall(self.service.add, task, input, startLater)
 
     @defer.inlineCallbacks
-    def addEach(self, requests):
+    def addEach(self, requests, checked=False):
         """For system.multicall: ``service.addEach`` with each input
-        checked as ``add`` checks it; the answers, in order, an id or the
-        error that refused that add."""
+        checked as ``add`` checks it (unless ``checked``); the answers, in
+        order, an id or the error that refused that add."""
         refused = {}
         for index, (task, input, startLater) in enumerate(requests):
             try:
-                checkInput(input)
+                if not checked:
+                    checkInput(input)
             except InvalidArgument as error:
                 refused[index] = error
         answers = iter((yield self.writeCall(
@@ -150,20 +198,22 @@ class TaskServiceResource(XMLRPC):
                 for index in range(len(requests))]
 
     @defer.inlineCallbacks
-    def xmlrpc_addAndWait(self, task, input=None, timeout=10):
+    def xmlrpc_addAndWait(self, task, input=None, timeout=10, *,
+                          budget=None, checked=False):
         """Add a job, wait until it has ended (at most timeout seconds, up
         to 60), and return its struct as getJob does: one round trip for
         "run this and give me the answer". A job still running at the
         timeout comes back with its status then."""
         need('The task name', task, str)
-        checkInput(input)
+        if not checked:
+            checkInput(input)
         self._checkTimeout(timeout)
         jobid = yield self.writeCall(self.service.add, task, input)
         yield self.waiters.wait(jobid, timeout)
-        job = yield self.storeCall(self.service.getJob, jobid)
-        return jobStruct(job)
+        return (yield self._read(budget, reading.readJob, jobid))
 
-    def xmlrpc_addCronJob(self, task, input=None, schedule=None):
+    def xmlrpc_addCronJob(self, task, input=None, schedule=None, *,
+                          checked=False):
         """Add a job that runs on a schedule; return its id.
 
         schedule is a struct with any of minute, hour, dayOfMonth, month,
@@ -185,7 +235,8 @@ class TaskServiceResource(XMLRPC):
             need('misfire', schedule['misfire'], str)
         for name in SCHEDULE_FIELDS:
             need(name, schedule.get(name, []), list)
-        checkInput(input)
+        if not checked:
+            checkInput(input)
         return self.writeCall(self.service.addCronJob, task, input,
                               **schedule)
 
@@ -217,26 +268,27 @@ class TaskServiceResource(XMLRPC):
         d = self.storeCall(self.service.getStatus, jobId(jobid))
         return d.addCallback(str)
 
-    def xmlrpc_getResult(self, jobid):
+    def xmlrpc_getResult(self, jobid, *, budget=None):
         """Return the job's result; nil until it has one."""
-        return self.storeCall(self.service.getResult, jobId(jobid))
+        return self._read(budget, reading.readResult, jobId(jobid))
 
-    def xmlrpc_getError(self, jobid):
+    def xmlrpc_getError(self, jobid, *, budget=None):
         """Return the job's error message; nil if it has none."""
-        return self.storeCall(self.service.getError, jobId(jobid))
+        return self._read(budget, reading.readError, jobId(jobid))
 
-    def xmlrpc_getJob(self, jobid):
+    def xmlrpc_getJob(self, jobid, *, budget=None):
         """Return a struct with every field of the job that has a value
-        (members without one, such as error, are left out)."""
-        d = self.storeCall(self.service.getJob, jobId(jobid))
-        return d.addCallback(jobStruct)
+        (members without one, such as error, are left out; members too
+        large to send are left out and named in omitted)."""
+        return self._read(budget, reading.readJob, jobId(jobid))
 
-    def xmlrpc_getJobs(self, filter=None):
+    def xmlrpc_getJobs(self, filter=None, *, budget=None):
         """Return a page of jobs: {jobs: [struct], cursor: int}.
 
         filter may hold status, task, limit (default 100, at most 1000)
         and cursor (from the previous page); no cursor: no more pages.
-        Members without a value are left out of each job's struct.
+        Members without a value are left out of each job's struct. A page
+        is also cut by size; its cursor goes on from its last job.
         """
         filter = need('filter', filter or {}, dict)
         unknown = set(filter) - {'status', 'task', 'limit', 'cursor'}
@@ -258,14 +310,8 @@ class TaskServiceResource(XMLRPC):
         if task is not None:
             need('task', task, str)
 
-        def page():
-            jobs = self.service.findJobs(status=status, task=task,
-                                         after=after, limit=limit)
-            page = dict(jobs=[jobStruct(job) for job in jobs])
-            if len(jobs) == limit:
-                page['cursor'] = jobs[-1].id  # absent: no more pages
-            return page
-        return self.storeCall(page)
+        return self._read(budget, reading.readPage, self.maxPageSize,
+                          status, task, after, limit)
 
     def xmlrpc_clean(self, statuses=None):
         """Remove finished jobs (completed, error, cancelled by default, or
@@ -290,3 +336,31 @@ class TaskServiceResource(XMLRPC):
         if not 0 <= timeout <= MAX_WAIT:
             raise InvalidArgument(
                 f'timeout must be from 0 to {MAX_WAIT} seconds.')
+
+
+def _parse(content, kind):
+    """``(params, methodName)`` of a request's body (``content``, a file),
+    sent with the Content-Type ``kind``."""
+    content.seek(0, 0)
+    return parseRequest(content.read(), kind)
+
+
+def _notXmlRpc(failure):
+    return toFault(InvalidArgument(
+        f'The request is not valid XML-RPC: {failure.value}'))
+
+
+def _readEncoded(service, read, limit, args):
+    """In a store thread: ``read(service, limit, *args)`` written as
+    XML-RPC within ``limit`` bytes."""
+    try:
+        value = read(service, limit, *args)
+        if isinstance(value, Encoded):
+            return value
+        return reading.encodeWithin(value, limit)
+    except RemoteTaskError as error:
+        refused = error
+    # Raised afresh: the traceback of the first raise holds the frames
+    # that read, and with them what they read (a result, a row), which
+    # would stay in memory for as long as the Failure carrying it.
+    raise refused.with_traceback(None)
