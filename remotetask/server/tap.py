@@ -15,6 +15,7 @@ from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
 from remotetask.core.service import TaskService
 from remotetask.server.cluster import ClusterService, isShared
 from remotetask.server.dispatcher import Dispatcher
+from remotetask.server.memory import returnLargeBlocks
 from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
 from remotetask.server.retention import RetentionService
 from remotetask.server.services import (
@@ -54,6 +55,7 @@ def makeRegistry(options):
 
 def makeService(options):
     from twisted.internet import reactor
+    returnLargeBlocks()
     try:
         store = openStore(options['store'], options['server-id'])
     except Exception as error:
@@ -97,10 +99,10 @@ def makeService(options):
                   maxPageSize=options['max-page-size'])
     resource = TaskServiceResource(service, storePool.call, writer.call,
                                    dispatcher.waiters, **limits)
-    root = makeRoot(resource, service, storePool.call, writer.call,
-                    dispatcher, **limits)
-    dispatcher.onJobEnded = root.metrics.jobEnded
     outbox = Outbox(options['max-answer-memory'], options['send-timeout'])
+    root = makeRoot(resource, service, storePool.call, writer.call,
+                    dispatcher, outbox, **limits)
+    dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],
                     options['login-delay'], outbox)

@@ -136,7 +136,7 @@ def send(outcome, request, answers, gone=()):
     outbox = getattr(getattr(request, 'site', None), 'outbox', None)
     size = _size(body)
     if outbox is not None and not outbox.admits(size):
-        code, kind, body = _encode(Failure(outbox.busy(size)), answers)
+        code, kind, body = _encode(Failure(outbox.refuse(size)), answers)
         size = _size(body)
     try:
         request.setResponseCode(code)

@@ -128,6 +128,12 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
     def stopProducing(self):
         self.transport.stopProducing()
 
+    @property
+    def sendBlocked(self):
+        """Whether the send buffer is full: the client has not taken what
+        it was sent."""
+        return self._sendBlocked
+
     def sendBufferFull(self, full):
         """The transport's buffer is full (or has drained): the client
         is not taking what it was sent (or has taken it)."""

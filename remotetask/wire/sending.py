@@ -8,9 +8,11 @@ is sent by an ``AnswerSender``, a push producer (Twisted's
 time, stops when the connection's buffer is full (``pauseProducing``) and
 goes on when it has drained (``resumeProducing``), so that the buffer
 never holds more than a chunk or two, and each chunk it has written is
-freed. While a connection's buffer is full it is not read either
-(``remotetask.wire.connections``), so a client that sends requests and
-reads no answers gets no further answers made for it.
+freed. A request is finished only once its connection's buffer has room
+again, small answers included: until then its connection is not read
+(``remotetask.wire.connections``) and the requests it already sent wait,
+so a client that sends requests and reads no answers gets no further
+answers made for it.
 
 The ``Outbox`` counts the bytes of the answers being sent, in all, and
 holds them under a limit (``--max-answer-memory``): a large answer that
@@ -53,13 +55,16 @@ class Outbox:
         self.clock = clock
         self.held = 0
         self.senders = set()
+        #: Answers refused because they did not fit, since the start.
+        self.refused = 0
 
     def admits(self, size):
         """Whether an answer of ``size`` bytes may be sent now."""
         return size <= DIRECT or self.held + size <= self.limit
 
-    def busy(self, size):
+    def refuse(self, size):
         """The error a client gets for an answer that does not fit."""
+        self.refused += 1
         return ServerBusy(
             f'The answer ({size / MB:.1f} MB) does not fit beside the '
             f'{self.held / MB:.1f} MB of answers other clients have not '
@@ -74,9 +79,17 @@ class Outbox:
         size = body.size if isinstance(body, Encoded) else len(body)
         if size <= DIRECT:
             request.write(b''.join(chunks))
-            request.finish()
-            return
+            if not _sendBlocked(request):
+                request.finish()
+                return
+            chunks, size = [], 0  # sent; finished once the client took it
         AnswerSender(self, request, chunks, size).start()
+
+
+def _sendBlocked(request):
+    """Whether ``request``'s connection has a full send buffer."""
+    connection = getattr(request.channel, 'transport', None)
+    return getattr(connection, 'sendBlocked', False)
 
 
 def sendNow(request, body):
@@ -106,6 +119,7 @@ class AnswerSender:
         self.outbox.senders.add(self)
         self.request.registerProducer(self, True)
         self.request.notifyFinish().addErrback(lambda _: self._end())
+        self.paused = _sendBlocked(self.request)
         self._send()
 
     def _send(self):
@@ -114,13 +128,14 @@ class AnswerSender:
             self.request.write(self._next())
         if self.ended:
             return
-        if not self.chunks:
-            self._end()
-            self.request.unregisterProducer()
-            self.request.finish()
-        elif self.paused and self._stall is None:
-            self._stall = self.outbox.clock.callLater(
-                self.outbox.sendTimeout, self._stalled)
+        if self.paused:
+            if self._stall is None:
+                self._stall = self.outbox.clock.callLater(
+                    self.outbox.sendTimeout, self._stalled)
+            return
+        self._end()
+        self.request.unregisterProducer()
+        self.request.finish()
 
     def _next(self):
         """The next piece of at most ``CHUNK`` bytes; freed from the

@@ -18,7 +18,7 @@ TWISTD = os.path.join(os.path.dirname(sys.executable), 'twistd')
 
 #: The test tasks, declared to the daemon by import path.
 TASKS = ('echo', 'fail', 'crash', 'sleep', 'pid', 'record', 'slow', 'die',
-         'big', 'recordRow', 'unstorable')
+         'big', 'recordRow', 'unstorable', 'sized', 'rows')
 
 
 class Daemon:
