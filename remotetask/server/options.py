@@ -139,6 +139,11 @@ class Options(usage.Options):
          'before its next attempt is checked, doubling with each further '
          'failure (up to 32 times); 0: no wait (failures are still '
          'logged).', float],
+        ['store-timeout', None, 10.0,
+         'With PostgreSQL: seconds a store call may take before it fails '
+         'with fault 6 (statements past it are cancelled, lock waits end '
+         'at half of it, and a call with no answer at all is cut 5 s '
+         'after it).', _positive(float, 'store-timeout')],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue.", float],

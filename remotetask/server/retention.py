@@ -81,9 +81,8 @@ class RetentionService(TimerService):
                     removed += count
                     if count < self.batch:
                         break
-        except StoreUnavailable as error:
-            self.log.warn('Old finished jobs cannot be removed now: {error}',
-                          error=error)
+        except StoreUnavailable:
+            pass  # logged once, by the store (its outage); tried again
         except Exception:
             self.log.failure('Removing old finished jobs failed')
         if removed:

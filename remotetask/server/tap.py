@@ -57,7 +57,8 @@ def makeService(options):
     from twisted.internet import reactor
     returnLargeBlocks()
     try:
-        store = openStore(options['store'], options['server-id'])
+        store = openStore(options['store'], options['server-id'],
+                          options['store-timeout'])
     except Exception as error:
         raise usage.UsageError(f'--store {options["store"]}: {error}')
     service = TaskService(store=store, registry=makeRegistry(options),

@@ -25,11 +25,16 @@ from remotetask.errors import (
 from remotetask.core.status import FINISHED, QUEUED
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
+from remotetask.store.outage import OutageLog
 from remotetask.store.pglisten import NotificationListener, reason as _reason
+from remotetask.store.pgwatch import CallWatch
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('postgresql.sql')
 MIGRATIONS = migrations(QUERIES)
+
+#: The default of ``--store-timeout``: seconds a call may take.
+TIMEOUT = 10.0
 
 #: The order claimed rows are handed out in (RETURNING has none of its
 #: own): delayed jobs by due time, queued ones by id, as the queries chose.
@@ -70,11 +75,20 @@ class PostgreSQLJobStore(NotificationListener):
 
     Beyond ``IJobStore``: ``listen()`` wakes a server when another one adds
     a job; ``heartbeat()`` and ``recoverLost()`` find dead servers.
+
+    ``timeout`` bounds a call: the server cancels a statement after that
+    many seconds and gives up waiting for a lock after half of it; a
+    connection attempt gives up after a quarter of it (at least 2 s); and
+    a call with no answer at all (a stopped backend) is cut by the client
+    after ``timeout`` + 5 seconds (``pgwatch``). Each fails with
+    ``StoreUnavailable`` (fault 6), or ``StoreOutcomeUnknown`` (fault 10)
+    if lost while committing. An outage is logged once when it begins and
+    once when it ends (``outage``).
     """
 
     log = Logger()
 
-    def __init__(self, dsn, serverId=None):
+    def __init__(self, dsn, serverId=None, timeout=TIMEOUT):
         try:
             params = conninfo_to_dict(dsn)
         except psycopg.ProgrammingError:
@@ -83,21 +97,28 @@ class PostgreSQLJobStore(NotificationListener):
                              'URL.') from None
         self.serverId = serverId or defaultServerId()
         self.where = _describe(params)
+        self.timeout = timeout
+        self.outage = OutageLog(self.where)
         self._params = params
         self._local = threading.local()
         self._connections = set()
         self._listeners = set()
         self._lock = threading.Lock()
+        self._watch = None
         self._migrate()
+        # Only now: a migration may take long, and is not cut short.
+        self._watch = CallWatch(timeout + 5.0, self.where)
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.where} as {self.serverId!r}>'
 
     def _connect(self, autocommit=False):
         defaults = dict(
-            # A server that is down must not hang a worker thread for the
-            # operating system's TCP timeout (minutes).
-            connect_timeout=10,
+            # A server that is down, or does not answer, must not hang a
+            # thread for the operating system's TCP timeout (minutes):
+            # fault 6 within seconds instead. A healthy server connects in
+            # milliseconds (libpq wants whole seconds, at least 2).
+            connect_timeout=max(2, round(self.timeout / 4)),
             # Notice a database host that vanished (no reset sent) within
             # about a minute instead of two hours, so it can be replaced.
             keepalives=1, keepalives_idle=30, keepalives_interval=10,
@@ -122,6 +143,16 @@ class PostgreSQLJobStore(NotificationListener):
             # longer is a stuck thread holding row locks, and is ended.
             connection.execute(
                 "SET idle_in_transaction_session_timeout = '60s'")
+            # A statement that runs past the store's timeout (a table
+            # locked by hand, a runaway query) is cancelled: the call
+            # fails with fault 6 within seconds rather than hang its
+            # thread, and with it every client queued behind it. Waiting
+            # for a lock gives up sooner, saying so.
+            connection.execute(
+                "SELECT set_config('statement_timeout', %s, false), "
+                "set_config('lock_timeout', %s, false)",
+                (f'{int(self.timeout * 1000)}ms',
+                 f'{int(self.timeout * 500)}ms'))
             if not autocommit:
                 connection.commit()
         except BaseException:
@@ -142,7 +173,16 @@ class PostgreSQLJobStore(NotificationListener):
         self._local.connection = None
         with self._lock:
             self._connections.discard(connection)
-        connection.close()
+        self._close(connection)
+
+    def _close(self, connection):
+        # Under the watch's lock: it may be shutting down this socket.
+        watch = self._watch
+        if watch is None:
+            connection.close()
+            return
+        with watch.lock:
+            connection.close()
 
     def _abandon(self, connection):
         """Roll back a failed transaction; drop a connection that is lost."""
@@ -171,10 +211,13 @@ class PostgreSQLJobStore(NotificationListener):
         kept = getattr(local, 'connection', None)
         reused = kept is not None and not kept.closed
         connection, committing = None, False
+        watch = self._watch
         local.after = []
         try:
             try:
                 connection = local.txConnection = self._connection()
+                if watch is not None:
+                    watch.begin(connection)
                 local.depth = 1
                 try:
                     yield
@@ -182,17 +225,30 @@ class PostgreSQLJobStore(NotificationListener):
                     local.depth = 0
                 committing = True
                 connection.commit()
-            except psycopg.OperationalError as error:
-                lost = connection is None or connection.broken
+            except psycopg.Error as error:
+                lost = connection is None or connection.broken \
+                    or connection.closed
+                if not (lost or isinstance(error, psycopg.OperationalError)):
+                    # Refused by the database (a constraint, bad data):
+                    # nothing was written, and it is no outage.
+                    self._abandon(connection)
+                    raise
                 self._abandon(connection)
-                raise self._unavailable(error, lost, committing,
-                                        reused) from error
+                unavailable = self._unavailable(error, lost, committing,
+                                                reused)
+                if not unavailable.connectionLost:
+                    self.outage.failed(unavailable)
+                raise unavailable from error
             except BaseException:
                 self._abandon(connection)
                 raise
+            finally:
+                if watch is not None and connection is not None:
+                    watch.end(connection)
         except BaseException:
             local.after = []
             raise
+        self.outage.succeeded()
         after, local.after = local.after, []
         for callback in after:
             callback()
@@ -237,7 +293,7 @@ class PostgreSQLJobStore(NotificationListener):
             except StoreUnavailable as error:
                 if attempt == 2 or not error.connectionLost:
                     raise
-                self.log.warn('Lost the connection to {where} ({error}); '
+                self.log.info('Lost the connection to {where} ({error}); '
                               'reconnecting', where=self.where, error=error)
 
     def _one(self, name, **params):
@@ -254,6 +310,10 @@ class PostgreSQLJobStore(NotificationListener):
 
     def _migrate(self):
         def migrate(connection):
+            # A migration may rebuild a large table, and wait for another
+            # server's: not bounded by the store's timeout.
+            connection.execute("SET LOCAL statement_timeout = 0")
+            connection.execute("SET LOCAL lock_timeout = 0")
             connection.execute(QUERIES['lock_schema'])
             connection.execute(QUERIES['create_schema_table'])
             version = connection.execute(
@@ -517,6 +577,8 @@ class PostgreSQLJobStore(NotificationListener):
             connections, self._connections = self._connections, set()
         for stop in listeners:
             stop()
+        if self._watch is not None:
+            self._watch.stop()
         for connection in connections:
-            connection.close()
+            self._close(connection)
         self._local = threading.local()

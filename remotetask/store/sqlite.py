@@ -14,6 +14,7 @@ import threading
 from zope.interface import implementer
 
 from remotetask.errors import NoSuchJob, StoreUnavailable
+from remotetask.store.outage import OutageLog
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
 from remotetask.store.sqlfile import loadQueries, migrations
@@ -90,6 +91,8 @@ class SQLiteJobStore:
         # Bumped when the file was found read-only: every thread then
         # reopens its connection before its next call.
         self._generation = 0
+        # One log line when writing starts failing, one when it works again.
+        self.outage = OutageLog(self.path)
         self._migrate()
 
     def __repr__(self):
@@ -152,9 +155,9 @@ class SQLiteJobStore:
             finally:
                 local.depth -= 1
             return
-        connection = local.txConnection = self._connection()
         local.after = []
         try:
+            connection = local.txConnection = self._connection()
             with self._writeLock:
                 local.depth = 1
                 try:
@@ -162,9 +165,14 @@ class SQLiteJobStore:
                         yield
                 finally:
                     local.depth = 0
+        except StoreUnavailable as error:
+            local.after = []
+            self.outage.failed(error)
+            raise
         except BaseException:
             local.after = []
             raise
+        self.outage.succeeded()
         after, local.after = local.after, []
         for callback in after:
             callback()
@@ -228,9 +236,10 @@ class SQLiteJobStore:
                     raise
                 self._local.generation = -1
             except sqlite3.OperationalError as error:
-                raise StoreUnavailable(
-                    f'The job store {self.path} cannot be read: {error}'
-                ) from error
+                unavailable = StoreUnavailable(
+                    f'The job store {self.path} cannot be read: {error}')
+                self.outage.failed(unavailable)
+                raise unavailable from error
 
     def _migrate(self):
         try:

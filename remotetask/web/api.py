@@ -143,7 +143,7 @@ class ApiResource(resource.Resource):
                 summary, workers=localWorkers(self.service,
                                               self.dispatcher)))
         if route == ['tasks']:
-            return self._read(self._tasks)
+            return self._tasks()  # needs no store
         if route == ['jobs']:
             return self._jobs(request)
         if len(route) == 2 and route[0] == 'jobs':

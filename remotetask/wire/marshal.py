@@ -70,6 +70,8 @@ class _Writer:
             self._count(piece.size)
             self.chunks.extend(piece.chunks)
             return
+        if len(piece) >= CHUNK:
+            self.flush()  # so that a large string is not copied by a join
         self._text.append(piece)
         self._length += len(piece)
         if self._length >= CHUNK:
