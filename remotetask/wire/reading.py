@@ -30,6 +30,8 @@ from remotetask.wire.structs import jobStruct
 OMITTABLE = ('output', 'input', 'traceback', 'history', 'error')
 #: What a job's struct takes besides its omittable members, at most.
 STRUCT_OVERHEAD = 2048
+#: What a page takes besides its jobs' structs, at most.
+PAGE_OVERHEAD = 256
 #: How many rows a page reads at a time: one, then more as long as the
 #: page goes on (a row is read whole, and may be as large as a result).
 BATCHES = (1, 2, 4, 8)
@@ -130,6 +132,7 @@ def readPage(service, limit, pageSize, status, task, after, count):
     always goes on. ``cursor``, the id of its last job, is there when
     more jobs may follow.
     """
+    limit -= PAGE_OVERHEAD
     room = min(pageSize, limit)
     kept, used, cut = [], 0, False
     batches = iter(BATCHES)

@@ -427,18 +427,22 @@ def test_a_40_call_answer_is_made_while_other_clients_are_served(
     and the reactor only joins the pieces: during a multicall of 40
     ``getResult`` whose results take 1.4 MB of XML each (a 56 MB answer,
     under a 64 MB ``--max-answer-size``), another client is answered at
-    least 10 times, none of its calls taking over half a second."""
+    least 10 times, none of its calls taking over half a second; the
+    server's peak rises by less than 150 MB (the 57 MB answer, and one
+    result being read and written at a time)."""
     daemon = startDaemon('--workers=1', '--max-answer-size=64M')
     server = daemon.proxy()
     jobid = addDone(server, 'rows', 8000)
     request = multicall(*[('getResult', jobid)] * 40)
 
-    answer, seconds, pings, slowest = Pinger(daemon, jobid).during(
-        lambda: post(daemon, request))
+    with Peak(daemon.process.pid) as peak:
+        answer, seconds, pings, slowest = Pinger(daemon, jobid).during(
+            lambda: post(daemon, request))
     (entries,), _ = xmlrpc.client.loads(answer)
     print(f'40 x getResult, {len(answer)} bytes in {seconds:.2f} s; '
           f'another client meanwhile: {pings} calls, the slowest '
-          f'{slowest:.3f} s')
+          f'{slowest:.3f} s; peak +{peak.cost:.0f} MB')
+    assert peak.cost < 150, f'peak +{peak.cost:.0f} MB'
     assert [len(entry[0]) for entry in entries] == [8000] * 40
     assert len(answer) > 40 * MB
     assert pings >= 10 and slowest < 0.5
@@ -451,7 +455,9 @@ def test_a_large_request_is_parsed_while_other_clients_are_served(
     other client waiting). A body over 64 KB is now parsed in a thread of
     its own, and the parser's finding that it holds no int over 32 bits
     spares the input's second walk: another client is answered at least
-    10 times meanwhile, none of its calls taking over half a second."""
+    10 times meanwhile, none of its calls taking over half a second; the
+    server's peak rises by less than 150 MB (the body, and the 290,000
+    ints it holds, parsed and stored)."""
     daemon = startDaemon('--workers=1')
     server = daemon.proxy()
     probe = server.add('echo', 'probe', True)
@@ -459,11 +465,14 @@ def test_a_large_request_is_parsed_while_other_clients_are_served(
     body = xmlrpc.client.dumps(('echo', values, True), 'add').encode()
     assert 9 * MB < len(body) < 10 * MB
 
-    answer, seconds, pings, slowest = Pinger(daemon, probe).during(
-        lambda: post(daemon, body))
+    with Peak(daemon.process.pid) as peak:
+        answer, seconds, pings, slowest = Pinger(daemon, probe).during(
+            lambda: post(daemon, body))
     (jobid,), _ = xmlrpc.client.loads(answer)
     print(f'a {len(body)}-byte add in {seconds:.2f} s; another client '
-          f'meanwhile: {pings} calls, the slowest {slowest:.3f} s')
+          f'meanwhile: {pings} calls, the slowest {slowest:.3f} s; peak '
+          f'+{peak.cost:.0f} MB')
+    assert peak.cost < 150, f'peak +{peak.cost:.0f} MB'
     assert server.getJob(jobid)['input'] == values
     assert pings >= 10 and slowest < 0.5
     wide = body.replace(b'<int>389999</int>', b'<i8>1099511627776</i8>')
