@@ -100,6 +100,19 @@ class ServerBusy(RemoteTaskError):
     faultCode = 11
 
 
+class AnswerTooLarge(RemoteTaskError):
+    """The answer would be larger than this server sends; ask for less (a
+    smaller page, fewer calls in one multicall)."""
+
+    faultCode = 12
+
+    @classmethod
+    def over(cls, limit, what='The answer'):
+        return cls(f'{what} would be larger than {limit} bytes, which is '
+                   'as much as this answer may take (see '
+                   '--max-answer-size); ask for less.')
+
+
 class RequestTooLarge(RemoteTaskError):
     """The request is larger than this server accepts."""
 

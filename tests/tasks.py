@@ -242,3 +242,15 @@ class PollsCancel:
 
 
 pollsCancel = PollsCancel()
+
+
+def sized(input):
+    """Return a string of ``input`` characters: a result as large as a
+    test needs, from an input of a few bytes."""
+    return 'x' * input
+
+
+def rows(input):
+    """Return ``input`` rows, ``{'id', 'name'}`` structs: a result of
+    many small values, slow to write as XML-RPC."""
+    return [{'id': i, 'name': f'row {i}'} for i in range(input)]

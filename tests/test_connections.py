@@ -84,6 +84,27 @@ def test_a_connection_that_sends_nothing_is_closed_quietly():
     assert transport.disconnecting and transport.value() == b''
 
 
+def test_an_idle_connection_whose_client_reads_nothing_is_cut():
+    """A connection idle for the header deadline after an answer its
+    client has not taken (closing then would wait for it for ever) is
+    closed, and cut ``ABORT_AFTER`` seconds later; one that closes in
+    time is not cut."""
+    limits, held, clock = makeLimits()
+    protocol, transport = connect(limits, transportType=HalfClosingTransport)
+    protocol.dataReceived(REQUEST)
+    held.requests[0].write(b'answered')
+    held.requests[0].finish()
+    clock.advance(HEADER_TIMEOUT)
+    assert transport.disconnecting and not transport.aborted
+    clock.advance(ABORT_AFTER)
+    assert transport.aborted
+    protocol, transport = connect(limits, transportType=HalfClosingTransport)
+    clock.advance(HEADER_TIMEOUT)
+    close(protocol)
+    clock.advance(ABORT_AFTER)
+    assert not transport.aborted
+
+
 def test_a_request_within_both_deadlines_is_served():
     """Headers just inside their deadline, then a body just inside its
     own, make a request that reaches the resource, unharmed."""

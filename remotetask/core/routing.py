@@ -26,19 +26,30 @@ class TaskRouting:
                  for name, task in self.getAvailableTasks().items()}
         return {name: limit for name, limit in found.items() if limit}
 
-    def _servedElsewhere(self, now=None):
+    def _servedElsewhere(self, now=None, lastKnown=False):
         """``{task: {description, servers}}`` of the servers alive that
-        share the store ({} for a store that one server holds)."""
-        served = getattr(self.store, 'servedTasks', None)
-        return {} if served is None else served(
-            time.time() if now is None else now)
+        share the store ({} for a store that one server holds); with
+        ``lastKnown``, as the store last read them, reading nothing."""
+        if self.knowsAllTasks():
+            return {}
+        if lastKnown:
+            return self.store.lastServedTasks()
+        return self.store.servedTasks(time.time() if now is None else now)
 
-    def describeTasks(self, now=None):
+    def knowsAllTasks(self):
+        """Whether this service alone serves its store, so that
+        ``describeTasks`` reads nothing from it (its tasks were imported
+        when it started) and may run on any thread, the store down or
+        not."""
+        return getattr(self.store, 'servedTasks', None) is None
+
+    def describeTasks(self, now=None, lastKnown=False):
         """``{name: description}`` of every task a job may be added for:
         this service's, and those of the servers alive sharing its store,
-        sorted by name."""
+        sorted by name (with ``lastKnown``, the other servers' as last
+        read: see ``TaskRouting.knowsAllTasks``)."""
         described = {name: info['description'] for name, info in
-                     self._servedElsewhere(now).items()}
+                     self._servedElsewhere(now, lastKnown).items()}
         described.update((name, describe(task)) for name, task in
                          self.getAvailableTasks().items())
         return dict(sorted(described.items()))

@@ -14,6 +14,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from remotetask.core.status import CANCELLED
+from remotetask.errors import StoreUnavailable
 
 CANCELLED_WHILE_RUNNING = 'The job was cancelled while it ran.'
 
@@ -50,6 +51,12 @@ class CancelWatch:
         """The run of ``jobid`` is over here."""
         self.cancelled.discard(jobid)
 
+    def _catchUpFailed(self, failure):
+        # An unavailable store is logged once, by the store (its outage).
+        if not failure.check(StoreUnavailable):
+            self.log.warn('Looking for cancelled jobs failed: {error}',
+                          error=failure.getErrorMessage())
+
     def catchUp(self, jobids=None):
         """Read the statuses of the jobs here (or ``jobids``) in one call
         and stop those cancelled."""
@@ -64,9 +71,7 @@ class CancelWatch:
                 if status == CANCELLED and jobid in self.here():
                     self._stop(jobid)
         d.addCallback(found)
-        d.addErrback(lambda failure: self.log.warn(
-            'Looking for cancelled jobs failed: {error}',
-            error=failure.getErrorMessage()))
+        d.addErrback(self._catchUpFailed)
 
         def polled(result):
             self._polling = False

@@ -17,6 +17,8 @@ from twisted.application.internet import TimerService
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from remotetask.errors import StoreUnavailable
+
 
 def isShared(store):
     """Whether ``store`` can be shared by several servers."""
@@ -58,6 +60,8 @@ class ClusterService(TimerService):
                     'Put {count} job(s) of lost servers back in the queue: '
                     '{ids}', count=len(recovered), ids=recovered)
                 self.wake()
+        except StoreUnavailable:
+            pass  # logged once, by the store (its outage); tried again
         except Exception:
             self.log.failure('Heartbeat failed; trying again')
 

@@ -27,7 +27,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from remotetask.core.status import CANCELLED, FINISHED
-from remotetask.errors import NoSuchTask
+from remotetask.errors import NoSuchTask, StoreUnavailable
 from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING, CancelWatch
 from remotetask.server.feeder import Feeder
 from remotetask.server.processpool import STOPPED
@@ -260,6 +260,8 @@ class Dispatcher(Service):
         self._lastMisfires = self.clock.seconds()
         try:
             moved = yield self.write(self.service.handleMisfires)
+        except StoreUnavailable:
+            pass  # logged once, by the store (its outage); tried again
         except Exception:
             self.log.failure('Checking cron misfires failed')
         else:
@@ -290,8 +292,12 @@ class Dispatcher(Service):
         try:
             moved = yield self.write(self.service.recoverAbandoned)
         except Exception as error:
-            self.log.warn('Cannot yet put back the jobs an earlier run left '
-                          'running ({error}); trying again', error=error)
+            if not (self._recoverWarned and isinstance(error,
+                                                       StoreUnavailable)):
+                self.log.warn('Cannot yet put back the jobs an earlier run '
+                              'left running ({error}); trying again',
+                              error=error)
+            self._recoverWarned = True
         else:
             self._recovered = True
             if moved:
@@ -305,7 +311,7 @@ class Dispatcher(Service):
         super().startService()
         self._lastPoll = self.clock.seconds()
         self._lastSample = float('-inf')
-        self._recovered = self._recovering = False
+        self._recovered = self._recovering = self._recoverWarned = False
         self._limited = bool(self.service.taskLimits())
         yield self._recover()
         yield self._misfires()

@@ -25,6 +25,8 @@ import collections
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from remotetask.errors import StoreUnavailable
+
 
 class Average:
     """An exponentially weighted moving average, None until first fed."""
@@ -158,8 +160,11 @@ class Feeder:
 
     def _failed(self, failure):
         self._claim = None
-        self.log.warn('Claiming jobs failed; the next wake-up tries again: '
-                      '{error}', error=failure.getErrorMessage())
+        # An unavailable store is logged once, by the store (its outage),
+        # not at each wake-up.
+        if not failure.check(StoreUnavailable):
+            self.log.warn('Claiming jobs failed; the next wake-up tries '
+                          'again: {error}', error=failure.getErrorMessage())
 
     def handOut(self):
         while self.buffer and self.pool.capacity() > 0:

@@ -33,6 +33,8 @@ from twisted.web.client import (
     Agent, FileBodyProducer, HTTPConnectionPool, ResponseDone)
 from twisted.web.http_headers import Headers
 
+from remotetask.errors import StoreUnavailable
+
 #: Seconds beyond a call's time limit that its claim is held.
 LEASE_MARGIN = 30.0
 #: The longest answer read from a caller's server; a longer one is a
@@ -181,8 +183,10 @@ class Notifier(Service):
     def _claimFailed(self, failure):
         self._claiming = None
         self._again = False
-        self.log.warn('Claiming completion calls failed; trying again '
-                      'shortly: {error}', error=failure.getErrorMessage())
+        # An unavailable store is logged once, by the store (its outage).
+        if not failure.check(StoreUnavailable):
+            self.log.warn('Claiming completion calls failed; trying again '
+                          'shortly: {error}', error=failure.getErrorMessage())
 
     def _make(self, row):
         try:
@@ -245,10 +249,13 @@ class Notifier(Service):
             if when is not None and when <= self.clock.seconds():
                 self.wake()
         d.addCallback(due)
-        d.addErrback(lambda failure: self.log.warn(
-            'Looking for completion calls failed: {error}',
-            error=failure.getErrorMessage()))
+        d.addErrback(self._lookingFailed)
         return d
+
+    def _lookingFailed(self, failure):
+        if not failure.check(StoreUnavailable):  # see _claimFailed
+            self.log.warn('Looking for completion calls failed: {error}',
+                          error=failure.getErrorMessage())
 
     def startService(self):
         super().startService()

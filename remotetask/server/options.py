@@ -14,25 +14,31 @@ from remotetask.errors import InvalidArgument
 from remotetask.server.retention import parseAge, parseKeep
 from remotetask.server.startup import parseEndpoint
 from remotetask.store import defaultStoreFile, parseStore
+from remotetask.wire.sending import MAX_ANSWER_MEMORY, SEND_TIMEOUT
+from remotetask.wire.xmlrpc import MAX_ANSWER_SIZE, MAX_PAGE_SIZE
 from remotetask.wire.passwords import readUsers
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
 DEFAULT_STORE = f'sqlite:{defaultStoreFile()}'
 
 
-def _size(text):
-    """A byte count, with an optional K, M or G suffix."""
-    units = {'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3}
-    text = text.strip().upper().removesuffix('B')
-    factor = units.get(text[-1:], 1)
-    number = text[:-1] if text[-1:] in units else text
-    try:
-        value = int(float(number) * factor)
-    except ValueError:
-        raise usage.UsageError(f'not a size: {text!r} (e.g. 10M)') from None
-    if value <= 0:
-        raise usage.UsageError('--max-request-size must be positive')
-    return value
+def _size(name):
+    """A parser of byte counts for ``--name``, with an optional K, M or G
+    suffix."""
+    def parse(text):
+        units = {'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3}
+        text = text.strip().upper().removesuffix('B')
+        factor = units.get(text[-1:], 1)
+        number = text[:-1] if text[-1:] in units else text
+        try:
+            value = int(float(number) * factor)
+        except ValueError:
+            raise usage.UsageError(
+                f'--{name}: not a size: {text!r} (e.g. 10M)') from None
+        if value <= 0:
+            raise usage.UsageError(f'--{name} must be positive')
+        return value
+    return parse
 
 
 def defaultMaxConnections():
@@ -101,7 +107,23 @@ class Options(usage.Options):
          'A password file (user:password lines); when given, every '
          'request needs HTTP Basic credentials.'],
         ['max-request-size', None, 10 * 1024 * 1024,
-         'The largest request body accepted (K, M, G suffixes).', _size],
+         'The largest request body accepted (K, M, G suffixes).',
+         _size('max-request-size')],
+        ['max-answer-size', None, MAX_ANSWER_SIZE,
+         'The largest answer to one request, a multicall\'s in all (K, '
+         'M, G); a larger result is fault 12, a larger job struct leaves '
+         'out its largest members.', _size('max-answer-size')],
+        ['max-page-size', None, MAX_PAGE_SIZE,
+         'A page of jobs (getJobs, /api/jobs) ends before the job that '
+         'would take it past this size; its cursor goes on from there.',
+         _size('max-page-size')],
+        ['max-answer-memory', None, MAX_ANSWER_MEMORY,
+         'Bytes of answers waiting for their clients to take them, in '
+         'all; a large answer past it is fault 11 (try again shortly).',
+         _size('max-answer-memory')],
+        ['send-timeout', None, SEND_TIMEOUT,
+         'Seconds a client may take nothing of a large answer before its '
+         'connection is closed.', _positive(float, 'send-timeout')],
         ['portfile', None, None,
          'Write the port listened on to this file (for --listen tcp:0).'],
         ['commands', None, None,
@@ -138,6 +160,11 @@ class Options(usage.Options):
          'before its next attempt is checked, doubling with each further '
          'failure (up to 32 times); 0: no wait (failures are still '
          'logged).', float],
+        ['store-timeout', None, 10.0,
+         'With PostgreSQL: seconds a store call may take before it fails '
+         'with fault 6 (statements past it are cancelled, lock waits end '
+         'at half of it, and a call with no answer at all is cut 5 s '
+         'after it).', _positive(float, 'store-timeout')],
         ['heartbeat-timeout', None, 30.0,
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue, and its "

@@ -87,9 +87,8 @@ class RetentionService(TimerService):
                         break
             yield self.storeCall(self.store.purgeMinutes,
                                  int((now - KEEP_MINUTES) // 60))
-        except StoreUnavailable as error:
-            self.log.warn('Old finished jobs cannot be removed now: {error}',
-                          error=error)
+        except StoreUnavailable:
+            pass  # logged once, by the store (its outage); tried again
         except Exception:
             self.log.failure('Removing old finished jobs failed')
         if removed:

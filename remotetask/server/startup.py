@@ -183,12 +183,12 @@ def listenNow(endpoint, description):
     return Listening(outcome[0], factory, description)
 
 
-def openStore(spec, serverId=None, heartbeatTimeout=30.0):
+def openStore(spec, serverId=None, heartbeatTimeout=30.0, timeout=None):
     """The store ``spec`` names (``remotetask.store.openStore``), or
     ``CannotStart`` saying why not: another server holds it, it cannot be
     opened."""
     try:
-        return stores.openStore(spec, serverId, heartbeatTimeout)
+        return stores.openStore(spec, serverId, heartbeatTimeout, timeout)
     except StoreLocked as error:
         raise CannotStart(str(error)) from None
     except Exception as error:

@@ -21,6 +21,7 @@ from remotetask.errors import InvalidArgument
 from remotetask.server.cluster import ClusterService, isShared
 from remotetask.server.dispatcher import Dispatcher
 from remotetask.server.notifier import Notifier
+from remotetask.server.memory import returnLargeBlocks
 from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
 from remotetask.server.processpool import ProcessWorkerPool
 from remotetask.server.relay import ThreadRelay
@@ -34,6 +35,7 @@ from remotetask.server.threadworkers import ThreadWorkerPool
 from remotetask.server.writer import StoreWriter
 from remotetask.web import makeRoot
 from remotetask.wire.connections import ConnectionLimits
+from remotetask.wire.sending import Outbox
 from remotetask.wire.site import makeSite
 from remotetask.wire.xmlrpc import TaskServiceResource
 
@@ -93,9 +95,11 @@ def makeService(options):
     registry = makeRegistry(options)
     limits = commandLineLimits(options, registry)
     listening = listenNow(options['endpoint'], options['listen'])
+    returnLargeBlocks()
     store = openStore(options['store'], options['server-id'],
-                      options['heartbeat-timeout'])
-    logStartup(options['store'], options['workers'], options['pool'], registry)
+                      options['heartbeat-timeout'], options['store-timeout'])
+    logStartup(options['store'], options['workers'], options['pool'],
+               registry)
     service = TaskService(store=store, registry=registry,
                           timezone=options['timezone'] or cron.localZone(),
                           limits=limits)
@@ -148,14 +152,23 @@ def makeService(options):
             finished=lambda jobid, status: relay(dispatcher.ended, jobid,
                                                  status),
         ).setServiceParent(top)
+    # Large request bodies are parsed here, off the reactor thread, and
+    # not on the store threads, which serve the reads meanwhile.
+    parsePool = ThreadPoolService('remotetask-parse', 2)
+    parsePool.setServiceParent(top)
+    answerLimits = dict(parseCall=parsePool.call,
+                        maxAnswerSize=options['max-answer-size'],
+                        maxPageSize=options['max-page-size'])
     resource = TaskServiceResource(service, storePool.call, writer.call,
-                                   dispatcher.waiters, dispatcher.added)
+                                   dispatcher.waiters,
+                                   wake=dispatcher.added, **answerLimits)
+    outbox = Outbox(options['max-answer-memory'], options['send-timeout'])
     root = makeRoot(resource, service, storePool.call, writer.call,
-                    dispatcher)
+                    dispatcher, outbox, **answerLimits)
     dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],
-                    options['login-delay'])
+                    options['login-delay'], outbox)
     site = ConnectionLimits(
         site, options['max-connections-per-address'],
         options['max-connections'], options['header-timeout'],

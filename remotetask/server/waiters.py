@@ -16,7 +16,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from remotetask.core.status import FINISHED
-from remotetask.errors import ServerBusy
+from remotetask.errors import ServerBusy, StoreUnavailable
 
 
 def _cancelling(result, timer):
@@ -112,11 +112,15 @@ class Waiters:
                 if status is None or status in FINISHED:
                     self.ended(jobid, status)
         d.addCallback(found)
-        d.addErrback(lambda failure: self.log.warn(
-            'Catching up with waited jobs failed: {error}',
-            error=failure.getErrorMessage()))
+        d.addErrback(self._catchUpFailed)
         d.addBoth(self._polled)
         return d
+
+    def _catchUpFailed(self, failure):
+        # An unavailable store is logged once, by the store (its outage).
+        if not failure.check(StoreUnavailable):
+            self.log.warn('Catching up with waited jobs failed: {error}',
+                          error=failure.getErrorMessage())
 
     def _polled(self, result):
         self._polling = False

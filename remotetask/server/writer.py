@@ -13,7 +13,10 @@ A call that refuses (a ``RemoteTaskError`` such as ``NoSuchTask``) writes
 nothing (``IJobStore``), so it fails alone and the others commit. Any
 other failure rolls the batch back; then each call is tried alone, so
 that one bad call cannot fail the others. A store that lost its
-connection before committing is tried once more at once.
+connection before committing is tried once more at once; a store that
+is unavailable fails the whole batch at once (fault 6, nothing written:
+safe to try again), since trying each call alone would only make each
+wait for it in turn.
 
 The thread is woken once per reactor turn, not per call: the writes one
 turn produces (a job's end and the claim that refills its worker, the
@@ -135,9 +138,8 @@ class StoreWriter(Service):
             except StoreUnavailable as error:
                 if attempt == 1 and error.connectionLost:
                     continue
-                if len(batch) == 1:
-                    return [Failure()]
-                break
+                failure = Failure()
+                return [failure] * len(batch)
             except Exception:
                 if len(batch) == 1:
                     return [Failure()]

@@ -62,17 +62,19 @@ def describeStore(spec):
     return f'PostgreSQL {urllib.parse.urlunsplit(shown)}'
 
 
-def openStore(spec, serverId=None, heartbeatTimeout=30.0):
+def openStore(spec, serverId=None, heartbeatTimeout=30.0, timeout=None):
     """Open the store a command-line ``--store`` value names (see
     ``parseStore``): a PostgreSQL store knows this server as ``serverId``
     and the others as alive while they heartbeat within
-    ``heartbeatTimeout`` seconds (see ``PostgreSQLJobStore``); a SQLite
-    store records ``serverId``, when given, on the jobs it starts."""
+    ``heartbeatTimeout`` seconds, and bounds each call by ``timeout``
+    seconds (see ``PostgreSQLJobStore``); a SQLite store records
+    ``serverId``, when given, on the jobs it starts."""
     kind, target = parseStore(spec)
     if kind == 'memory':
         return MemoryJobStore()
     if kind == 'postgresql':
-        from remotetask.store.postgresql import PostgreSQLJobStore
+        from remotetask.store.postgresql import TIMEOUT, PostgreSQLJobStore
         return PostgreSQLJobStore(target, serverId=serverId,
-                                  heartbeatTimeout=heartbeatTimeout)
+                                  heartbeatTimeout=heartbeatTimeout,
+                                  timeout=timeout or TIMEOUT)
     return SQLiteJobStore(target, serverId=serverId)

@@ -56,7 +56,7 @@ class NotificationListener:
 
     def _listen(self, callback, finished, stopping, poll=0.5,
                 delays=(0.1, 5.0)):
-        delay, missed = delays[0], False
+        delay, missed, lost = delays[0], False, False
         while not stopping.is_set():
             try:
                 with self._connect(autocommit=True) as connection:
@@ -64,9 +64,10 @@ class NotificationListener:
                     if finished is not None:
                         connection.execute(QUERIES['listen_finished'])
                     delay = delays[0]
-                    if missed:
+                    if lost:
                         self.log.info('Listening to {where} again',
                                       where=self.where)
+                    lost = False
                     # Jobs added before LISTEN took effect went unheard.
                     self._wake(callback)
                     if missed and finished is not None:
@@ -88,11 +89,11 @@ class NotificationListener:
             except psycopg.Error as error:
                 if stopping.is_set():
                     break
-                self.log.warn('Lost the job notifications from {where} '
-                              '({error}); reconnecting in {delay} s',
-                              where=self.where, error=reason(error),
-                              delay=delay)
-                missed = True
+                if not lost:  # once per loss, not at every attempt
+                    self.log.warn('Lost the job notifications from {where} '
+                                  '({error}); reconnecting',
+                                  where=self.where, error=reason(error))
+                missed = lost = True
                 stopping.wait(delay)
                 delay = min(delay * 2, delays[1])
 

@@ -54,10 +54,18 @@ class SharedServers:
     def servedTasks(self, now):
         """``{task: {description, servers}}`` for every task that a
         server alive at ``now`` serves."""
-        return {row['task']: dict(description=row['description'],
-                                  servers=row['servers'])
-                for row in self._all('served_tasks',
-                                     cutoff=now - self.heartbeatTimeout)}
+        served = {row['task']: dict(description=row['description'],
+                                    servers=row['servers'])
+                  for row in self._all('served_tasks',
+                                       cutoff=now - self.heartbeatTimeout)}
+        self._lastServed = served
+        return served
+
+    def lastServedTasks(self):
+        """What ``servedTasks`` answered last ({} before its first
+        answer), read from no database: for a listing of the tasks that
+        must answer while the database does not."""
+        return getattr(self, '_lastServed', {})
 
     def recoverLost(self, now, timeout):
         """Put back in the queue the jobs held by servers that have not

@@ -29,14 +29,18 @@ from remotetask.interfaces import IJobStore
 from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
 from remotetask.store.nesting import JoinedTransactions
+from remotetask.store.outage import OutageLog
 from remotetask.store.pgclaim import PostgreSQLClaim
 from remotetask.store.pglisten import NotificationListener, reason as _reason
 from remotetask.store.pgservers import SharedServers
+from remotetask.store.pgwatch import CallWatch
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('postgresql.sql')
 MIGRATIONS = migrations(QUERIES)
 
+#: The default of ``--store-timeout``: seconds a call may take.
+TIMEOUT = 10.0
 
 
 def defaultServerId():
@@ -78,13 +82,23 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
     one whose heartbeat is at most ``heartbeatTimeout`` seconds old.
 
     ``maxEvents`` bounds each job's events (``remotetask.core.events``).
+
+    ``timeout`` bounds a call: the server cancels a statement after that
+    many seconds and gives up waiting for a lock after half of it; a
+    connection attempt gives up after a quarter of it (at least 2 s); and
+    a call with no answer at all (a stopped backend) is cut by the client
+    after ``timeout`` + 5 seconds (``pgwatch``). Each fails with
+    ``StoreUnavailable`` (fault 6), or ``StoreOutcomeUnknown`` (fault 10)
+    if lost while committing. An outage is logged once when it begins and
+    once when it ends (``outage``).
     """
 
     log = Logger()
     queries = QUERIES
     maxEvents = events.MAX_EVENTS
 
-    def __init__(self, dsn, serverId=None, heartbeatTimeout=30.0):
+    def __init__(self, dsn, serverId=None, heartbeatTimeout=30.0,
+                 timeout=TIMEOUT):
         try:
             params = conninfo_to_dict(dsn)
         except psycopg.ProgrammingError:
@@ -97,21 +111,28 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
         #: heartbeats record them (see announce()).
         self.tasks = {}
         self.where = _describe(params)
+        self.timeout = timeout
+        self.outage = OutageLog(self.where)
         self._params = params
         self._local = threading.local()
         self._connections = set()
         self._listeners = set()
         self._lock = threading.Lock()
+        self._watch = None
         self._migrate()
+        # Only now: a migration may take long, and is not cut short.
+        self._watch = CallWatch(timeout + 5.0, self.where)
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.where} as {self.serverId!r}>'
 
     def _connect(self, autocommit=False):
         defaults = dict(
-            # A server that is down must not hang a worker thread for the
-            # operating system's TCP timeout (minutes).
-            connect_timeout=10,
+            # A server that is down, or does not answer, must not hang a
+            # thread for the operating system's TCP timeout (minutes):
+            # fault 6 within seconds instead. A healthy server connects in
+            # milliseconds (libpq wants whole seconds, at least 2).
+            connect_timeout=max(2, round(self.timeout / 4)),
             # Notice a database host that vanished (no reset sent) within
             # about a minute instead of two hours, so it can be replaced.
             keepalives=1, keepalives_idle=30, keepalives_interval=10,
@@ -136,6 +157,16 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
             # longer is a stuck thread holding row locks, and is ended.
             connection.execute(
                 "SET idle_in_transaction_session_timeout = '60s'")
+            # A statement that runs past the store's timeout (a table
+            # locked by hand, a runaway query) is cancelled: the call
+            # fails with fault 6 within seconds rather than hang its
+            # thread, and with it every client queued behind it. Waiting
+            # for a lock gives up sooner, saying so.
+            connection.execute(
+                "SELECT set_config('statement_timeout', %s, false), "
+                "set_config('lock_timeout', %s, false)",
+                (f'{int(self.timeout * 1000)}ms',
+                 f'{int(self.timeout * 500)}ms'))
             if not autocommit:
                 connection.commit()
         except BaseException:
@@ -156,7 +187,16 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
         self._local.connection = None
         with self._lock:
             self._connections.discard(connection)
-        connection.close()
+        self._close(connection)
+
+    def _close(self, connection):
+        # Under the watch's lock: it may be shutting down this socket.
+        watch = self._watch
+        if watch is None:
+            connection.close()
+            return
+        with watch.lock:
+            connection.close()
 
     def _abandon(self, connection):
         """Roll back a failed transaction; drop a connection that is lost."""
@@ -172,24 +212,41 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
     def _outermost(self):
         """One transaction on this thread's connection (see
         ``JoinedTransactions``): a return commits, a raise rolls back (as
-        twisted's ``adbapi.runInteraction``)."""
+        twisted's ``adbapi.runInteraction``). The watch cuts a call that
+        gets no answer at all; a failure to reach the database is the
+        start of an outage, a commit its end (``OutageLog``)."""
         local = self._local
         kept = getattr(local, 'connection', None)
         reused = kept is not None and not kept.closed
         connection, committing = None, False
+        watch = self._watch
         try:
             connection = local.txConnection = self._connection()
+            if watch is not None:
+                watch.begin(connection)
             yield
             committing = True
             connection.commit()
-        except psycopg.OperationalError as error:
-            lost = connection is None or connection.broken
+        except psycopg.Error as error:
+            lost = connection is None or connection.broken \
+                or connection.closed
             self._abandon(connection)
-            raise self._unavailable(error, lost, committing,
-                                    reused) from error
+            if not (lost or isinstance(error, psycopg.OperationalError)):
+                # Refused by the database (a constraint, bad data):
+                # nothing was written, and it is no outage.
+                raise
+            unavailable = self._unavailable(error, lost, committing, reused)
+            if not unavailable.connectionLost:
+                self.outage.failed(unavailable)
+            raise unavailable from error
         except BaseException:
             self._abandon(connection)
             raise
+        finally:
+            # After the roll-back, which the watch guards as well.
+            if watch is not None and connection is not None:
+                watch.end(connection)
+        self.outage.succeeded()
 
     def _unavailable(self, error, lost, committing, reused):
         """The error to raise for a failed transaction: whether anything
@@ -224,7 +281,7 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
             except StoreUnavailable as error:
                 if attempt == 2 or not error.connectionLost:
                     raise
-                self.log.warn('Lost the connection to {where} ({error}); '
+                self.log.info('Lost the connection to {where} ({error}); '
                               'reconnecting', where=self.where, error=error)
 
     def _one(self, name, **params):
@@ -241,6 +298,10 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
 
     def _migrate(self):
         def migrate(connection):
+            # A migration may rebuild a large table, and wait for another
+            # server's: not bounded by the store's timeout.
+            connection.execute("SET LOCAL statement_timeout = 0")
+            connection.execute("SET LOCAL lock_timeout = 0")
             connection.execute(QUERIES['lock_schema'])
             connection.execute(QUERIES['create_schema_table'])
             version = connection.execute(
@@ -547,7 +608,9 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
             connections, self._connections = self._connections, set()
         for stop in listeners:
             stop()
+        if self._watch is not None:
+            self._watch.stop()
         for connection in connections:
-            connection.close()
+            self._close(connection)
         self._local = threading.local()
 

@@ -22,6 +22,7 @@ from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
 from remotetask.store.nesting import JoinedTransactions
+from remotetask.store.outage import OutageLog
 from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqlfile import loadQueries, migrations
 
@@ -98,6 +99,8 @@ class SQLiteJobStore(JoinedTransactions):
         # Bumped when the file was found read-only: every thread then
         # reopens its connection before its next call.
         self._generation = 0
+        # One log line when writing starts failing, one when it works again.
+        self.outage = OutageLog(self.path)
         # One server at a time: taken before anything reads or writes the
         # file, so that no second server migrates or recovers its jobs.
         self.lock = FileLock(f'{self.path}.lock',
@@ -161,11 +164,18 @@ class SQLiteJobStore(JoinedTransactions):
     @contextlib.contextmanager
     def _outermost(self):
         """One write transaction on this thread's connection, the write
-        lock held throughout (see ``JoinedTransactions``)."""
-        connection = self._local.txConnection = self._connection()
-        with self._writeLock:
-            with self._writing(connection):
-                yield
+        lock held throughout (see ``JoinedTransactions``); a failure to
+        open or write the file is the start of an outage, a commit its
+        end (``OutageLog``)."""
+        try:
+            connection = self._local.txConnection = self._connection()
+            with self._writeLock:
+                with self._writing(connection):
+                    yield
+        except StoreUnavailable as error:
+            self.outage.failed(error)
+            raise
+        self.outage.succeeded()
 
     @contextlib.contextmanager
     def _transaction(self):
@@ -219,9 +229,10 @@ class SQLiteJobStore(JoinedTransactions):
                     raise
                 self._local.generation = -1
             except sqlite3.OperationalError as error:
-                raise StoreUnavailable(
-                    f'The job store {self.path} cannot be read: {error}'
-                ) from error
+                unavailable = StoreUnavailable(
+                    f'The job store {self.path} cannot be read: {error}')
+                self.outage.failed(unavailable)
+                raise unavailable from error
 
     def _migrate(self):
         try:

@@ -1,7 +1,11 @@
 """The JSON view, ``/api/...``: what the dashboard reads and does.
 
-Reads and actions run in store threads through ``storeCall``; the reactor
-thread only parses requests and writes answers. Actions (POST) need the
+Reads and actions run in store threads through ``storeCall``, and each
+answer that holds stored values is made JSON there too, within
+``--max-answer-size`` (a job's largest members left out, and named in
+``omitted``, when it would not fit; a page of jobs cut by bytes as well as
+by count); a large body is read in a thread (``parseCall``). The reactor
+thread only routes requests and sends answers. Actions (POST) need the
 page's CSRF token in the ``X-Remotetask-CSRF`` header and, when the request
 comes from a browser, an ``Origin`` of this very site: a page elsewhere
 can neither read the token nor send that header without the browser
@@ -21,16 +25,20 @@ from twisted.web import resource, server
 
 from remotetask.core.codec import MAX_DEPTH
 from remotetask.errors import (
-    InternalError, InvalidArgument, NoSuchJob, NoSuchTask, NotAllowed,
-    NotAuthorised, RequestTooLarge, StoreUnavailable, UnstorableValue)
+    AnswerTooLarge, InternalError, InvalidArgument, NoSuchJob, NoSuchTask,
+    NotAllowed, NotAuthorised, RemoteTaskError, RequestTooLarge,
+    ServerBusy, StoreUnavailable, UnstorableValue)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.web import views
 from remotetask.web.plumbing import (
-    Cached, JsonAnswers, header, isCrossSite, localWorkers)
+    Cached, JsonAnswers, header, isCrossSite, jsonBytes, localWorkers)
 from remotetask.wire import answers
 from remotetask.wire.addoptions import MEMBERS, parseAddOptions
-from remotetask.wire.marshal import checkInput
+from remotetask.wire.marshal import Encoded, checkInput
+from remotetask.wire.reading import STRUCT_OVERHEAD, fitRow
+from remotetask.wire.xmlrpc import (
+    MAX_ANSWER_SIZE, MAX_PAGE_SIZE, PARSE_INLINE, describeTasks)
 
 CSRF_HEADER = b'x-remotetask-csrf'
 MAX_PAGE = 200
@@ -46,7 +54,8 @@ class Forbidden(NotAuthorised):
 ANSWERS = JsonAnswers({
     NoSuchJob: 404, NoSuchTask: 400, InvalidArgument: 400,
     UnstorableValue: 400, NotAllowed: 409, StoreUnavailable: 503,
-    RequestTooLarge: 413, Forbidden: 403, InternalError: 500})
+    ServerBusy: 503, RequestTooLarge: 413, AnswerTooLarge: 400,
+    Forbidden: 403, InternalError: 500})
 
 
 def _jobId(text):
@@ -90,13 +99,20 @@ class ApiResource(resource.Resource):
     log = Logger()
 
     def __init__(self, service, storeCall, dispatcher, csrfToken,
-                 clock=None, writeCall=None):
+                 clock=None, writeCall=None, parseCall=None,
+                 maxAnswerSize=MAX_ANSWER_SIZE, maxPageSize=MAX_PAGE_SIZE):
         super().__init__()
         self.service = service
         self.storeCall = storeCall
         self.writeCall = writeCall or storeCall
+        self.parseCall = parseCall or storeCall
+        self.maxAnswerSize = maxAnswerSize
+        self.maxPageSize = maxPageSize
         self.dispatcher = dispatcher
         self.csrfToken = csrfToken.encode('ascii')
+        if clock is None:
+            from twisted.internet import reactor as clock
+        self.clock = clock
         # Many open pages poll the summary; it is read once for all of them.
         self.summary = Cached(
             storeCall, lambda: views.summary(self.service, time.time()),
@@ -130,15 +146,15 @@ class ApiResource(resource.Resource):
                 summary, workers=localWorkers(self.service,
                                               self.dispatcher)))
         if route == ['tasks']:
-            return self.storeCall(self._tasks)
+            return self._tasks()
         if route == ['jobs']:
             return self._jobs(request)
         if len(route) == 2 and route[0] == 'jobs':
-            return self.storeCall(self._job, _jobId(route[1]))
+            return self._read(self._job, _jobId(route[1]))
         if route == ['cron']:
-            return self.storeCall(views.cronView, self.service, time.time())
+            return self._read(views.cronView, self.service, time.time())
         if route == ['workers']:
-            return self.storeCall(
+            return self._read(
                 views.workersView, self.service,
                 localWorkers(self.service, self.dispatcher), time.time())
         if route == ['chart']:
@@ -150,8 +166,14 @@ class ApiResource(resource.Resource):
                                   time.time())
         raise NoSuchRoute(request)
 
+    def _read(self, read, *args):
+        """A Deferred of ``read(*args)``, run in a store thread and made
+        JSON there (``Encoded``), within ``maxAnswerSize``."""
+        return self.storeCall(_jsonWithin, self.maxAnswerSize, read, args)
+
     def _tasks(self):
-        return dict(tasks=self.service.describeTasks())
+        d = describeTasks(self.service, self.storeCall, self.clock)
+        return d.addCallback(lambda described: dict(tasks=described))
 
     def _jobs(self, request):
         status = _argument(request, 'status')
@@ -167,15 +189,38 @@ class ApiResource(resource.Resource):
             before=_intArgument(request, 'before', None, 1, 2 ** 31),
             limit=_intArgument(request, 'limit', 50, 1, MAX_PAGE))
 
-        def page():
-            rows, cursor = self.service.newest(**filters)
-            return dict(jobs=[views.pageRow(row) for row in rows],
-                        next=cursor)
-        return self.storeCall(page)
+        return self._read(self._page, filters)
+
+    def _page(self, filters):
+        """A page of jobs, cut before the row that would take it past
+        ``maxPageSize`` bytes; ``next`` then goes on from its last row."""
+        rows, cursor = self.service.newest(**filters)
+        pieces, used = [], 0
+        for row in rows:
+            piece = jsonBytes(views.pageRow(row))
+            if pieces and used + len(piece) > self.maxPageSize:
+                cursor = rows[len(pieces) - 1]['id']
+                break
+            pieces.append(piece)
+            used += len(piece) + 1
+        return Encoded([b'{"jobs":[', b','.join(pieces), b'],"next":',
+                        jsonBytes(cursor), b'}'])
 
     def _job(self, jobid):
-        return views.jobDetail(self.service.getRow(jobid), self.service.timezone,
-                               time.time())
+        """Everything about a job; its largest members left out (and
+        named, with their stored sizes, in ``omitted``) if it would take
+        more than ``maxAnswerSize`` bytes."""
+        row = self.service.getRow(jobid)
+        now = time.time()
+        for room in (self.maxAnswerSize - STRUCT_OVERHEAD, 0):
+            kept, omitted = fitRow(row, room)
+            detail = views.jobDetail(kept, self.service.timezone, now)
+            if omitted:
+                detail['omitted'] = omitted
+            body = jsonBytes(detail)
+            if len(body) <= self.maxAnswerSize:
+                break
+        return Encoded([body])
 
     # Acting
 
@@ -207,34 +252,20 @@ class ApiResource(resource.Resource):
         kind = (header(request, b'content-type') or '').split(';')[0]
         if kind.strip().lower() != 'application/json':
             raise InvalidArgument('Send the job as application/json.')
-        request.content.seek(0)
-        try:
-            body = json.loads(request.content.read())
-        except (ValueError, UnicodeDecodeError) as error:
-            raise InvalidArgument(f'The body is not valid JSON: {error}.')
-        except RecursionError:
-            # The parser stops cleanly at Python's recursion limit; such
-            # a value could not be stored anyway (codec.MAX_DEPTH).
-            raise InvalidArgument(
-                'The body is nested too deeply to be read (a job\'s input '
-                f'may be nested at most {MAX_DEPTH} levels).') from None
-        if not isinstance(body, dict) or not isinstance(body.get('task'),
-                                                        str):
-            raise InvalidArgument(
-                'Send {"task": name, "input": any JSON value} and any of '
-                f'the options {", ".join(MEMBERS)}.')
-        # The options are the members besides task and input, checked as
-        # XML-RPC's add checks its options struct.
-        keywords = parseAddOptions({name: value for name, value in
-                                    body.items()
-                                    if name not in ('task', 'input')})
-        # The job must be readable over XML-RPC too: the one input check
-        # of both APIs (32-bit ints, text XML can carry).
-        checkInput(body.get('input'))
-        d = self.writeCall(self.service.add, body['task'], body.get('input'),
-                           **keywords)
-        self._wake()
+        content = request.content
+        content.seek(0, 2)
+        if content.tell() > PARSE_INLINE:
+            d = self.parseCall(_jobRequest, content)
+        else:
+            d = defer.maybeDeferred(_jobRequest, content)
+        d.addCallback(self._queue)
         return d.addCallback(lambda jobid: (201, dict(id=jobid)))
+
+    def _queue(self, job):
+        task, input, keywords = job
+        d = self.writeCall(self.service.add, task, input, **keywords)
+        self._wake()
+        return d
 
     @defer.inlineCallbacks
     def _refused(self, jobid, action, allowed):
@@ -274,6 +305,51 @@ class ApiResource(resource.Resource):
         claimable, so that its claim shares the write's transaction."""
         if self.dispatcher is not None:
             self.dispatcher.added()
+
+
+def _jobRequest(content):
+    """``(task, input, keywords)`` of a ``POST /api/jobs`` body (the file
+    ``content``), checked as XML-RPC's ``add`` checks them: the options
+    are the members besides task and input, as its options struct."""
+    content.seek(0)
+    try:
+        body = json.loads(content.read())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidArgument(f'The body is not valid JSON: {error}.')
+    except RecursionError:
+        # The parser stops cleanly at Python's recursion limit; such
+        # a value could not be stored anyway (codec.MAX_DEPTH).
+        raise InvalidArgument(
+            'The body is nested too deeply to be read (a job\'s input '
+            f'may be nested at most {MAX_DEPTH} levels).') from None
+    if not isinstance(body, dict) or not isinstance(body.get('task'),
+                                                    str):
+        raise InvalidArgument(
+            'Send {"task": name, "input": any JSON value} and any of '
+            f'the options {", ".join(MEMBERS)}.')
+    keywords = parseAddOptions({name: value for name, value in body.items()
+                                if name not in ('task', 'input')})
+    # The job must be readable over XML-RPC too: the one input check
+    # of both APIs (32-bit ints, text XML can carry).
+    checkInput(body.get('input'))
+    return body['task'], body.get('input'), keywords
+
+
+def _jsonWithin(limit, read, args):
+    """In a store thread: ``read(*args)`` as a JSON answer of at most
+    ``limit`` bytes."""
+    try:
+        value = read(*args)
+        body = value if isinstance(value, Encoded) else Encoded(
+            [jsonBytes(value)])
+        if body.size <= limit:
+            return body
+        value = body = None
+        raise AnswerTooLarge.over(limit)
+    except RemoteTaskError as error:
+        refused = error
+    # Raised afresh, without the frames that read (and what they read).
+    raise refused.with_traceback(None)
 
 
 class NoSuchRoute(NoSuchJob):

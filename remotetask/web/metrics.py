@@ -6,8 +6,13 @@ time, by a custom collector, so that every server sharing a store reports
 the same numbers and nothing is counted twice or lost across restarts.
 What only this process sees (how long runs took, how many failed) is
 counted as runs end, through ``JobMetrics.jobEnded``, which the dispatcher
-calls. A scrape runs in a store thread (``storeCall``): the reactor thread
-never waits for the store.
+calls. The store is read in a store thread (``storeCall``), one read at a
+time for all the scrapes asking meanwhile, and a scrape waits for it at
+most ``storeTimeout`` seconds: past that (a store that hangs), it answers
+with ``remotetask_store_up`` 0 and everything this process knows (workers,
+answers waiting for their clients, the process), well within Prometheus'
+own scrape timeout. A store that fails says so in the log once per outage
+(``remotetask.server.outage``), not once per scrape.
 """
 
 import time
@@ -15,12 +20,14 @@ import time
 from prometheus_client import (
     CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
     generate_latest)
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server
 
 from remotetask.core.status import QUEUED, Status
+from remotetask.errors import StoreUnavailable
 from remotetask.web.plumbing import localWorkers
 from remotetask.wire import answers
 
@@ -28,6 +35,8 @@ from remotetask.wire import answers
 #: and as long as a video conversion.
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600,
                     float('inf'))
+#: Seconds a scrape waits for the store: half Prometheus' default timeout.
+STORE_TIMEOUT = 5.0
 
 
 class JobMetrics:
@@ -56,20 +65,18 @@ class JobMetrics:
 
 
 class StoreCollector:
-    """The store's numbers and this server's workers, read once per
-    scrape, in a store thread. A store that fails makes
+    """The store's numbers, read once per scrape, in a store thread.
+    ``families()`` is the list of them; a store that fails makes
     ``remotetask_store_up`` 0 rather than failing the scrape, so that an
     unreachable database shows on a graph instead of as a gap."""
 
     log = Logger()
 
-    def __init__(self, service, workers, now):
+    def __init__(self, service, now):
         self.service = service
-        self.workers = workers
         self.now = now
 
-    def collect(self):
-        yield from self._workerMetrics()
+    def families(self):
         try:
             started = time.perf_counter()
             self.service.hasJobsWaiting(self.now)
@@ -77,28 +84,29 @@ class StoreCollector:
             counts = self.service.counts()
             since = self.service.oldestQueued(self.now)
             servers = self.service.taskServers(self.now)
+        except StoreUnavailable:
+            return [storeUp(0)]
         except Exception:
             self.log.failure('Reading the store for /metrics failed')
-            yield GaugeMetricFamily(
-                'remotetask_store_up', 'Whether the store answered.', 0)
-            return
-        yield GaugeMetricFamily(
-            'remotetask_store_up', 'Whether the store answered.', 1)
-        yield GaugeMetricFamily(
-            'remotetask_store_latency_seconds',
-            'How long one cheap store call (is a job due?) took at this '
-            'scrape.', latency)
-        yield self._jobs(counts, servers)
-        yield self._taskServers(counts, servers)
-        yield GaugeMetricFamily(
-            'remotetask_queue_depth',
-            'Jobs queued (waiting for a worker, or a retry for its time).',
-            sum(row['count'] for row in counts if row['status'] == QUEUED))
-        yield GaugeMetricFamily(
-            'remotetask_oldest_queued_age_seconds',
-            'How long the oldest queued job that is due has waited; 0 when '
-            'none is due.', 0.0 if since is None else max(0.0, self.now -
-                                                          since))
+            return [storeUp(0)]
+        return [
+            storeUp(1),
+            GaugeMetricFamily(
+                'remotetask_store_latency_seconds',
+                'How long one cheap store call (is a job due?) took at this '
+                'scrape.', latency),
+            self._jobs(counts, servers),
+            self._taskServers(counts, servers),
+            GaugeMetricFamily(
+                'remotetask_queue_depth',
+                'Jobs queued (waiting for a worker, or a retry for its '
+                'time).', sum(row['count'] for row in counts
+                              if row['status'] == QUEUED)),
+            GaugeMetricFamily(
+                'remotetask_oldest_queued_age_seconds',
+                'How long the oldest queued job that is due has waited; 0 '
+                'when none is due.',
+                0.0 if since is None else max(0.0, self.now - since))]
 
     def _jobs(self, counts, servers):
         """Every status with every task known, zero where there are none,
@@ -126,34 +134,58 @@ class StoreCollector:
             gauge.add_metric([task], len(servers.get(task, ())))
         return gauge
 
-    def _workerMetrics(self):
-        size, live = self.workers['size'], self.workers['live']
-        busy = self.workers['busy']
-        yield GaugeMetricFamily(
+
+def storeUp(value):
+    return GaugeMetricFamily('remotetask_store_up',
+                             'Whether the store answered.', value)
+
+
+def workerFamilies(workers):
+    """This server's workers (``localWorkers``)."""
+    size, live = workers['size'], workers['live']
+    busy = workers['busy']
+    return [
+        GaugeMetricFamily(
             'remotetask_workers',
             'Workers of this server running now (processes or threads).',
-            live)
-        yield GaugeMetricFamily(
+            live),
+        GaugeMetricFamily(
             'remotetask_workers_configured',
             'Workers this server is configured to run (--workers); more '
-            'than remotetask_workers while one is being replaced.', size)
-        yield GaugeMetricFamily('remotetask_workers_busy',
-                                'Workers of this server running a job.', busy)
-        yield GaugeMetricFamily(
+            'than remotetask_workers while one is being replaced.', size),
+        GaugeMetricFamily('remotetask_workers_busy',
+                          'Workers of this server running a job.', busy),
+        GaugeMetricFamily(
             'remotetask_worker_utilisation_ratio',
             'The share of this server\'s live workers running a job.',
-            busy / live if live else 0.0)
+            busy / live if live else 0.0)]
 
 
-class _Scrape:
-    """One scrape: the process-long metrics, then the store's."""
+def answerFamilies(outbox):
+    """The answers waiting for their clients (``sending.Outbox``)."""
+    return [
+        GaugeMetricFamily(
+            'remotetask_answers_waiting',
+            'Large answers being sent, as fast as their clients take them.',
+            len(outbox.senders)),
+        GaugeMetricFamily(
+            'remotetask_answer_bytes_waiting',
+            'Bytes of those answers not yet sent (at most '
+            '--max-answer-memory).', outbox.held),
+        CounterMetricFamily(
+            'remotetask_answers_refused',
+            'Large answers refused (fault 11) because those waiting held '
+            '--max-answer-memory.', outbox.refused)]
 
-    def __init__(self, *collectors):
-        self.collectors = collectors
+
+class _Families:
+    """Metric families already read, as a collector."""
+
+    def __init__(self, families):
+        self.families = families
 
     def collect(self):
-        for collector in self.collectors:
-            yield from collector.collect()
+        return iter(self.families)
 
 
 class MetricsAnswers(answers.Answers):
@@ -174,27 +206,79 @@ ANSWERS = MetricsAnswers()
 
 
 class MetricsResource(resource.Resource):
-    """``GET /metrics`` in Prometheus text format."""
+    """``GET /metrics`` in Prometheus text format (see the module's
+    docstring)."""
 
     isLeaf = True
     log = Logger()
 
-    def __init__(self, service, storeCall, dispatcher):
+    def __init__(self, service, storeCall, dispatcher, outbox=None,
+                 storeTimeout=STORE_TIMEOUT, clock=None):
         super().__init__()
+        if clock is None:
+            from twisted.internet import reactor as clock
         self.service = service
         self.storeCall = storeCall
         self.dispatcher = dispatcher
+        self.outbox = outbox
+        self.storeTimeout = storeTimeout
+        self.clock = clock
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         self.jobMetrics = JobMetrics(self.registry)
+        self._reading = None
 
     def render_GET(self, request):
-        workers = localWorkers(self.service, self.dispatcher)
-        d = self.storeCall(self.exposition, workers, time.time())
-        answers.answer(request, d, ANSWERS)
+        answers.answer(request, self.scrape(), ANSWERS)
         return server.NOT_DONE_YET
 
-    def exposition(self, workers, now):
-        """The text of one scrape; in a store thread."""
-        store = StoreCollector(self.service, workers, now)
-        return generate_latest(_Scrape(self.registry, store))
+    @defer.inlineCallbacks
+    def scrape(self):
+        """A Deferred of the text of one scrape."""
+        store = yield self.storeFamilies()
+        local = workerFamilies(localWorkers(self.service, self.dispatcher))
+        if self.outbox is not None:
+            local += answerFamilies(self.outbox)
+        return generate_latest(_Scrape(
+            self.registry, _Families(local + store)))
+
+    def storeFamilies(self):
+        """A Deferred of the store's families, or of ``store_up`` 0 if
+        the store has not answered within ``storeTimeout`` seconds. One
+        read at a time: scrapes meanwhile wait for the same one."""
+        reading = self._reading
+        if reading is None:
+            collector = StoreCollector(self.service, time.time())
+            reading = self._reading = self.storeCall(collector.families)
+            reading.addBoth(self._read, reading)
+        result = defer.Deferred()
+        timer = self.clock.callLater(self.storeTimeout, result.callback,
+                                     [storeUp(0)])
+
+        def arrived(families):
+            if timer.active():
+                timer.cancel()
+                result.callback(families)
+            return families
+        reading.addBoth(arrived)
+        return result
+
+    def _read(self, families, reading):
+        if self._reading is reading:
+            self._reading = None
+        if not isinstance(families, list):
+            self.log.failure('Reading the store for /metrics failed',
+                             families)
+            return [storeUp(0)]
+        return families
+
+
+class _Scrape:
+    """One scrape: the process-long metrics, then the others."""
+
+    def __init__(self, *collectors):
+        self.collectors = collectors
+
+    def collect(self):
+        for collector in self.collectors:
+            yield from collector.collect()

@@ -9,6 +9,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from remotetask.wire import answers
+from remotetask.wire.marshal import Encoded
 
 
 def jsonBytes(value):
@@ -40,6 +41,8 @@ class JsonAnswers(answers.Answers):
         self.statuses = statuses
 
     def encode(self, answer):
+        if isinstance(answer, Encoded):
+            return 200, self.contentType, answer  # written in a thread
         status, value = answer if isinstance(answer, tuple) else (200, answer)
         return status, self.contentType, jsonBytes(value)
 

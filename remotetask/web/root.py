@@ -67,12 +67,16 @@ class WebRoot(resource.Resource):
         return self.xmlrpc.render(request)
 
 
-def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher):
+def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher,
+             outbox=None, **limits):
     """The tree to serve: ``xmlrpcResource`` (the TaskServiceResource)
     where it always was, and the dashboard beside it, reading ``service``
     through ``storeCall`` (the store thread pool's call), acting through
     ``writeCall`` (the store writer's) and reading this server's workers
-    through ``dispatcher``.
+    through ``dispatcher``; ``limits`` (``parseCall``, ``maxAnswerSize``,
+    ``maxPageSize``) go to the JSON view (``ApiResource``). The metrics
+    report the answers waiting for their clients in ``outbox``
+    (``remotetask.wire.sending.Outbox``).
 
     The returned root has ``metrics``, whose ``jobEnded(task, seconds,
     ok)`` the dispatcher calls when a run ends (job durations and
@@ -80,11 +84,11 @@ def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher):
     """
     token = secrets.token_urlsafe(32)
     root = WebRoot(xmlrpcResource)
-    metrics = MetricsResource(service, storeCall, dispatcher)
+    metrics = MetricsResource(service, storeCall, dispatcher, outbox)
     root.putChild(b'', DashboardPage(token))
     root.putChild(b'static', staticFiles())
     root.putChild(b'api', ApiResource(service, storeCall, dispatcher, token,
-                                      writeCall=writeCall))
+                                      writeCall=writeCall, **limits))
     root.putChild(b'metrics', metrics)
     root.metrics = metrics.jobMetrics
     return root

@@ -11,6 +11,11 @@ no route can leave a connection hanging until its idle timeout.
 An exception that escapes ``render`` itself reaches the same path through
 ``LimitedRequest.processingFailed`` (``remotetask.wire.site``), on the
 surface the resource named with ``expect``.
+
+A body is bytes, or ``Encoded`` chunks (a large answer written in a
+thread); the site's ``Outbox`` (``remotetask.wire.sending``) sends it, a
+large one as the client takes it, or refuses it (fault 11) when the
+answers already waiting for their clients hold all the memory allowed.
 """
 
 from twisted.internet import defer
@@ -19,8 +24,10 @@ from twisted.python.failure import Failure
 from twisted.web.xmlrpc import Fault
 
 from remotetask.errors import InternalError, InvalidArgument, RemoteTaskError
+from remotetask.wire import sending
 from remotetask.wire.faults import toFault
-from remotetask.wire.marshal import NOT_XML, readable, wireAnswer
+from remotetask.wire.marshal import (
+    NOT_XML, Encoded, encodeAnswer, readable, wireAnswer)
 
 log = Logger()
 
@@ -50,13 +57,15 @@ class Answers:
 
 
 class XmlRpcAnswers(Answers):
-    """A methodResponse, always HTTP 200: a value, or a Fault."""
+    """A methodResponse, always HTTP 200: a value, or a Fault. Values
+    written in a thread (``Encoded``, within the request's answer size)
+    are inlined as they are."""
 
     contentType = b'text/xml; charset=utf-8'
 
     def encode(self, value):
         try:
-            body = wireAnswer(value)
+            body = encodeAnswer(value)
         except ValueError:
             # Text XML cannot carry (a control character, a lone
             # surrogate), which only a store written otherwise than
@@ -67,7 +76,7 @@ class XmlRpcAnswers(Answers):
             return self._cannotSend(error)
         if body is None:
             try:
-                body = wireAnswer(readable(value))
+                body = encodeAnswer(readable(value))
             except Exception as error:
                 return self._cannotSend(error)
         return 200, self.contentType, body
@@ -123,25 +132,43 @@ def send(outcome, request, answers, gone=()):
     client has gone (then nothing is written)."""
     if gone or getattr(request, 'channel', True) is None:
         return None
+    code, kind, body = _encode(outcome, answers)
+    outbox = getattr(getattr(request, 'site', None), 'outbox', None)
+    size = _size(body)
+    if outbox is not None and not outbox.admits(size):
+        code, kind, body = _encode(Failure(outbox.refuse(size)), answers)
+        size = _size(body)
+    try:
+        request.setResponseCode(code)
+        request.setHeader(b'content-type', kind)
+        request.setHeader(b'content-length', b'%d' % size)
+        if outbox is None:
+            sending.sendNow(request, body)
+        else:
+            outbox.send(request, body)
+    except Exception:
+        log.failure('Answering a request failed; closing its connection')
+        _close(request)
+    return None
+
+
+def _encode(outcome, answers):
+    """``(status, content type, body)`` of ``outcome`` on ``answers``;
+    never raises."""
     try:
         if isinstance(outcome, Failure):
             code, kind, body = answers.encodeError(outcome)
         else:
             code, kind, body = answers.encode(outcome)
-        if type(body) is not bytes:
+        if type(body) is not bytes and not isinstance(body, Encoded):
             raise TypeError(f'an answer is bytes, not {type(body).__name__}')
     except Exception:
         code, kind, body = _fallback(answers, Failure())
-    try:
-        request.setResponseCode(code)
-        request.setHeader(b'content-type', kind)
-        request.setHeader(b'content-length', b'%d' % len(body))
-        request.write(body)
-        request.finish()
-    except Exception:
-        log.failure('Answering a request failed; closing its connection')
-        _close(request)
-    return None
+    return code, kind, body
+
+
+def _size(body):
+    return body.size if isinstance(body, Encoded) else len(body)
 
 
 def _fallback(answers, failure):

@@ -18,12 +18,24 @@ seconds would keep a socket forever; these are deadlines. A request past
 one gets ``408 Request Timeout`` and its connection is closed. The
 request (``LimitedRequest``) tells its connection when its headers and its
 body have arrived and when it has been answered.
+
+A connection is not read while its send buffer is full (back-pressure):
+a client that sends requests and reads none of the answers would
+otherwise have the server make and keep answer after answer for it.
+Twisted's ``HTTPChannel`` stops reading only in some of these cases
+(while it answers a request, pipelined requests go on being read), so
+the connection sits between it and the transport as the transport's
+producer: the transport says when its buffer fills (``pauseProducing``)
+and drains (``resumeProducing``); the connection passes that on to the
+channel and stops or resumes reading, whatever the channel asks.
 """
 
+from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import (
     ProtocolWrapper, TimeoutMixin, WrappingFactory)
+from zope.interface import implementer
 
 #: Seconds a closed connection whose client reads nothing is kept before
 #: it is cut (as twisted.web's HTTPChannel does after its idle timeout).
@@ -55,6 +67,11 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
     started = False
     address = None
     _abort = None
+    #: What the wrapped protocol registered as its producer (the channel).
+    _producer = None
+    #: Whether the wrapped protocol asked to stop reading, and whether
+    #: the send buffer is full: reading stops while either is true.
+    _protocolPaused = _sendBlocked = _readingPaused = False
 
     def __init__(self, factory, wrappedProtocol):
         super().__init__(factory, wrappedProtocol)
@@ -88,12 +105,65 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
         self.phase, self.started = HEADERS, False
         self.setTimeout(self.factory.headerTimeout)
 
+    # Back-pressure: the transport tells a _SendBuffer of this connection
+    # when its buffer is full or has drained.
+
+    def registerProducer(self, producer, streaming):
+        self._producer = producer
+        self.transport.registerProducer(_SendBuffer(self), True)
+
+    def unregisterProducer(self):
+        self._producer = None
+        self.transport.unregisterProducer()
+
+    def pauseProducing(self):
+        """The wrapped protocol asks that nothing more be read."""
+        self._protocolPaused = True
+        self._updateReading()
+
+    def resumeProducing(self):
+        self._protocolPaused = False
+        self._updateReading()
+
+    def stopProducing(self):
+        self.transport.stopProducing()
+
+    @property
+    def sendBlocked(self):
+        """Whether the send buffer is full: the client has not taken what
+        it was sent."""
+        return self._sendBlocked
+
+    def sendBufferFull(self, full):
+        """The transport's buffer is full (or has drained): the client
+        is not taking what it was sent (or has taken it)."""
+        self._sendBlocked = full
+        producer = self._producer
+        if producer is not None:
+            if full:
+                producer.pauseProducing()
+            else:
+                producer.resumeProducing()
+        self._updateReading()
+
+    def _updateReading(self):
+        paused = self._protocolPaused or self._sendBlocked
+        if paused != self._readingPaused:
+            self._readingPaused = paused
+            if paused:
+                self.transport.pauseProducing()
+            else:
+                self.transport.resumeProducing()
+
     # The deadline
 
     def timeoutConnection(self):
         if self.phase == HEADERS and not self.started:
-            # Idle between requests: nothing to answer.
+            # Idle between requests: nothing to answer. An answer its
+            # client never took keeps the connection open; cut it then.
             self.transport.loseConnection()
+            self._abort = self.callLater(ABORT_AFTER,
+                                         self.transport.abortConnection)
             return
         limit = (self.factory.headerTimeout if self.phase == HEADERS
                  else self.factory.bodyTimeout)
@@ -115,6 +185,26 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
         if self._abort is not None and self._abort.active():
             self._abort.cancel()
         super().connectionLost(reason)
+
+
+@implementer(IPushProducer)
+class _SendBuffer:
+    """The producer a ``GuardedConnection`` registers with its transport:
+    told when the send buffer fills and drains."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def pauseProducing(self):
+        self.connection.sendBufferFull(True)
+
+    def resumeProducing(self):
+        self.connection.sendBufferFull(False)
+
+    def stopProducing(self):
+        producer = self.connection._producer
+        if producer is not None:
+            producer.stopProducing()
 
 
 class Refused(Protocol):

@@ -3,6 +3,12 @@
 A client must never get a document it cannot read: an answer XML-RPC cannot
 carry (an int over 32 bits, a character XML forbids) is refused before it
 is sent, and an input that could not be sent back is refused at the door.
+
+An answer is written in chunks of bytes (``Encoded``), counted as they are
+written: past a limit, writing stops with ``AnswerTooLarge``, so that no
+answer costs more memory than the limit allows however large the value.
+A value written elsewhere (a store thread) travels as ``Encoded`` and is
+inlined as it is.
 """
 
 import math
@@ -13,7 +19,7 @@ import xmlrpc.client
 from twisted.web.xmlrpc import Fault
 
 from remotetask.core.codec import describePath
-from remotetask.errors import InvalidArgument
+from remotetask.errors import AnswerTooLarge, InvalidArgument
 
 # Characters XML 1.0 cannot carry, not even as character references; a
 # string holding one would make the whole answer unreadable to the client.
@@ -24,10 +30,88 @@ _short.maxlevel = 3
 _short.maxstring = _short.maxother = _short.maxlong = 80
 
 
+#: How many bytes of text are gathered before they are encoded into one
+#: chunk (and how much one write hands the network, ``sending``).
+CHUNK = 65536
+
+
+class Encoded:
+    """Text already written for the wire: ``chunks`` of bytes, ``size``
+    bytes in all. Inside a value given to ``encodeAnswer`` or
+    ``encodeValue`` it stands for the XML-RPC ``<value>`` it holds."""
+
+    __slots__ = ('chunks', 'size')
+
+    def __init__(self, chunks, size=None):
+        self.chunks = chunks
+        self.size = sum(map(len, chunks)) if size is None else size
+
+    def __bytes__(self):
+        return b''.join(self.chunks)
+
+    def __repr__(self):
+        return f'<Encoded {self.size} bytes>'
+
+
+class _Writer:
+    """Gathers the marshaller's text into chunks of UTF-8, refusing a
+    character XML cannot carry (``ValueError``) and, past ``limit`` bytes,
+    the whole answer (``AnswerTooLarge``)."""
+
+    def __init__(self, limit=None):
+        self.limit = limit
+        self.chunks = []
+        self.size = 0
+        self._text = []
+        self._length = 0
+
+    def write(self, piece):
+        if piece.__class__ is Encoded:
+            self.flush()
+            self._count(piece.size)
+            self.chunks.extend(piece.chunks)
+            return
+        if len(piece) >= CHUNK:
+            self.flush()  # so that a large string is not copied by a join
+        self._text.append(piece)
+        self._length += len(piece)
+        if self._length >= CHUNK:
+            self.flush()
+
+    def flush(self):
+        if not self._text:
+            return
+        # Every character is at least one byte: refuse before encoding.
+        self._count(self._length, encoded=False)
+        text = ''.join(self._text)
+        self._text, self._length = [], 0
+        bad = NOT_XML.search(text)
+        if bad:
+            raise ValueError(f'it holds the character {bad.group()!r}, '
+                             'which XML cannot carry')
+        # The marshaller writes no carriage return of its own: each one
+        # here is inside a string, and sent as it is, the client's XML
+        # parser would turn it into a line feed.
+        data = text.replace('\r', '&#13;').encode('utf-8')
+        self._count(len(data))
+        self.chunks.append(data)
+
+    def _count(self, size, encoded=True):
+        if self.limit is not None and self.size + size > self.limit:
+            raise AnswerTooLarge.over(self.limit)
+        if encoded:
+            self.size += size
+
+    def done(self):
+        self.flush()
+        return Encoded(self.chunks, self.size)
+
+
 class WireMarshaller(xmlrpc.client.Marshaller):
     """The stdlib's marshaller, refusing NaN and infinity: XML-RPC has no
     such doubles, and npm xmlrpc, RPC::XML and Apache XML-RPC cannot read
-    an answer that holds one (a whole ``getJobs`` page would be lost)."""
+    an answer that holds one (a whole ``getJobs`` page would be lost);
+    and writing ``Encoded`` values as they are."""
 
     dispatch = dict(xmlrpc.client.Marshaller.dispatch)
 
@@ -39,28 +123,59 @@ class WireMarshaller(xmlrpc.client.Marshaller):
 
     dispatch[float] = dump_double
 
+    def dump_encoded(self, value, write):
+        write(value)
+
+    dispatch[Encoded] = dump_encoded
+
+    def dumpValue(self, value, write):
+        """Write ``value`` as one ``<value>`` element."""
+        try:
+            dump = self.dispatch[type(value)]
+        except KeyError:
+            raise TypeError(f'cannot marshal {type(value).__name__} '
+                            'objects') from None
+        dump(self, value, write)
+
+
+def encodeAnswer(result, limit=None):
+    """The methodResponse carrying ``result`` (a value, or a Fault), as
+    ``Encoded``; ``AnswerTooLarge`` past ``limit`` bytes, and
+    ``ValueError``, ``TypeError`` or ``OverflowError`` when XML-RPC cannot
+    carry it, so that the client never gets a document it cannot read."""
+    writer = _Writer(limit)
+    write = writer.write
+    marshaller = WireMarshaller('utf-8', allow_none=True)
+    write("<?xml version='1.0'?>\n<methodResponse>\n")
+    if isinstance(result, Fault):
+        write('<fault>\n')
+        marshaller.dumpValue({'faultCode': result.faultCode,
+                              'faultString': result.faultString}, write)
+        write('</fault>\n')
+    else:
+        write('<params>\n<param>\n')
+        marshaller.dumpValue(result, write)
+        write('</param>\n</params>\n')
+    write('</methodResponse>\n')
+    return writer.done()
+
+
+def encodeValue(value, limit=None):
+    """``value`` as one XML-RPC ``<value>``, ``Encoded``, to be inlined in
+    an answer; raises as ``encodeAnswer`` does."""
+    writer = _Writer(limit)
+    WireMarshaller('utf-8', allow_none=True).dumpValue(value, writer.write)
+    return writer.done()
+
 
 def wireAnswer(result):
     """The bytes of a methodResponse carrying ``result`` (a value, or a
-    Fault); ``ValueError``, ``TypeError`` or ``OverflowError`` when XML-RPC
-    cannot carry it, so that the client never gets a document it cannot
-    read.
+    Fault); raises as ``encodeAnswer`` does.
 
     A carriage return in a string is sent as ``&#13;``: sent as it is, the
     client's XML parser would turn it into a line feed.
     """
-    if not isinstance(result, Fault):
-        result = (result,)
-    text = ("<?xml version='1.0'?>\n<methodResponse>\n"
-            + WireMarshaller('utf-8', allow_none=True).dumps(result)
-            + '</methodResponse>\n')
-    bad = NOT_XML.search(text)
-    if bad:
-        raise ValueError(f'it holds the character {bad.group()!r}, which '
-                         'XML cannot carry')
-    # The marshaller writes no carriage return of its own: each one here
-    # is inside a string.
-    return text.replace('\r', '&#13;').encode('utf-8')
+    return bytes(encodeAnswer(result))
 
 
 def checkWireValue(value, what='The result'):

@@ -21,6 +21,7 @@ from zope.interface import implementer
 from remotetask.wire import answers
 from remotetask.wire.logins import AddressedBasicCredentials, LoginChecker
 from remotetask.wire.passwords import UsersFile
+from remotetask.wire.sending import Outbox
 
 
 class LimitedRequest(server.Request):
@@ -165,6 +166,8 @@ class Site(server.Site):
 
     accessLog = False
     allowedHosts = frozenset()
+    #: Sends the answers (``remotetask.wire.sending``); None: at once.
+    outbox = None
 
     def log(self, request):
         if self.accessLog:
@@ -186,14 +189,17 @@ class Site(server.Site):
 
 
 def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False,
-             allowedHosts=(), loginDelay=1.0):
+             allowedHosts=(), loginDelay=1.0, outbox=None):
     """A ``Site`` for ``tree``, protected when ``passwordFile`` is set,
     answering to ``allowedHosts`` besides localhost and its own address;
     failed logins from an address slow its next ones, from
-    ``loginDelay`` seconds on (``remotetask.wire.logins``)."""
+    ``loginDelay`` seconds on (``remotetask.wire.logins``). Its answers
+    are sent through ``outbox`` (``remotetask.wire.sending.Outbox``, by
+    default one with the default limits)."""
     if passwordFile:
         tree = protect(tree, passwordFile, loginDelay=loginDelay)
     site = Site(tree)
+    site.outbox = outbox if outbox is not None else Outbox()
     site.accessLog = accessLog
     site.allowedHosts = frozenset(hostName(name.encode('utf-8'))
                                   for name in allowedHosts)

@@ -1,7 +1,9 @@
 """``system.*``: introspection and ``system.multicall``.
 
 Consecutive ``add`` calls in a multicall are stored together, in one
-transaction, rather than one after the other.
+transaction, rather than one after the other. The calls of a multicall
+share one answer budget (``--max-answer-size``): a result that does not fit
+in what is left becomes fault 12, and the calls after it still run.
 """
 
 import inspect
@@ -12,6 +14,7 @@ from twisted.web.xmlrpc import Fault, XMLRPCIntrospection
 from remotetask.errors import InvalidArgument
 from remotetask.wire.checks import need
 from remotetask.wire.faults import toFault
+from remotetask.wire.reading import AnswerBudget
 from remotetask.wire.signatures import SIGNATURES, canonicalName
 
 
@@ -38,16 +41,17 @@ class SystemHandler(XMLRPCIntrospection):
         self.parent.lookupProcedure(method)
         return SIGNATURES[canonicalName(method)]
 
-    def xmlrpc_multicall(self, calls):
+    def xmlrpc_multicall(self, calls, *, checked=False):
         """Run many calls in one request; return, for each, [result] or a
         fault struct. Consecutive add calls are stored in one transaction.
         """
         need('multicall', calls, list)
-        return self._multicall(calls)
+        return self._multicall(calls, checked)
 
     @defer.inlineCallbacks
-    def _multicall(self, calls):
+    def _multicall(self, calls, checked):
         results = []
+        budget = AnswerBudget(self.parent.maxAnswerSize)
         index = 0
         while index < len(calls):
             adds = []
@@ -56,7 +60,7 @@ class SystemHandler(XMLRPCIntrospection):
                 adds.append(calls[index + len(adds)])
             if len(adds) > 1:
                 requests = [_addArguments(call) for call in adds]
-                answers = yield self.parent.addEach(requests)
+                answers = yield self.parent.addEach(requests, checked)
                 results.extend(_multicallAnswer(answer) for answer in answers)
                 index += len(adds)
                 continue
@@ -73,8 +77,9 @@ class SystemHandler(XMLRPCIntrospection):
                 results.append(_multicallAnswer(InvalidArgument(
                     'system.multicall cannot be nested.')))
                 continue
-            answer = yield self.parent.callMethod(name,
-                                                  call.get('params', []))
+            answer = yield self.parent.callMethod(
+                name, call.get('params', []), budget, checked)
+            budget.charge(answer)
             results.append(_multicallAnswer(answer))
         return results
 

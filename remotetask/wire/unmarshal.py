@@ -13,6 +13,11 @@ right, and changed where clients differ from it or from the spec:
 * ``double``: NaN and infinity are refused (XML-RPC has no such values,
   and the answer carrying them back would be unreadable to most clients);
   so is anything that is not a decimal number.
+* ``int``, ``i8``: an integer over 32 bits is read, as the stdlib reads it
+  (a method may take one, as an id it then finds no job for), and noted:
+  a request without one holds only values XML-RPC can send back (text
+  from an XML parser holds no character XML cannot carry, and doubles
+  are finite), so ``checkInput`` need not walk its inputs again.
 * The body's encoding: its XML declaration, else its byte order mark,
   else the ``charset`` of its Content-Type, else UTF-8. A body declared
   ``us-ascii`` that is not ASCII but is valid UTF-8 (RPC::XML sends such)
@@ -74,9 +79,22 @@ def parseDouble(text):
 
 
 class RequestUnmarshaller(xmlrpc.client.Unmarshaller):
-    """The stdlib's unmarshaller, with the readings above."""
+    """The stdlib's unmarshaller, with the readings above. ``wide``: an
+    integer over 32 bits was read."""
 
     dispatch = dict(xmlrpc.client.Unmarshaller.dispatch)
+    wide = False
+
+    def end_int(self, data):
+        value = int(data)
+        if not xmlrpc.client.MININT <= value <= xmlrpc.client.MAXINT:
+            self.wide = True
+        self.append(value)
+        self._value = 0
+
+    for name in ('i1', 'i2', 'i4', 'i8', 'int', 'biginteger'):
+        dispatch[name] = end_int
+    del name
 
     def end_boolean(self, data):
         value = data.strip().lower()
@@ -142,8 +160,10 @@ def _asDeclared(body, contentType):
 
 
 def parseRequest(body, contentType=None):
-    """``(params, methodName)`` of the methodCall in ``body`` (bytes), sent
-    with the Content-Type ``contentType``."""
+    """``(params, methodName, sendable)`` of the methodCall in ``body``
+    (bytes), sent with the Content-Type ``contentType``; ``sendable``:
+    every value in it is one XML-RPC can send back (``checkInput`` would
+    pass every one)."""
     try:
         body = _asDeclared(body, contentType)
     except LookupError:
@@ -153,4 +173,4 @@ def parseRequest(body, contentType=None):
     parser = xmlrpc.client.ExpatParser(target)
     parser.feed(body)
     parser.close()
-    return target.close(), target.getmethodname()
+    return target.close(), target.getmethodname(), not target.wide

@@ -8,6 +8,13 @@ never waits for the store. Every error a client can cause reaches it as a
 ``Fault`` whose code is the ``faultCode`` of a ``RemoteTaskError``
 (``remotetask.errors``); the mapping is ``remotetask.wire.toFault`` and
 nowhere else. Twisted's own 8001 remains for an unknown method name.
+
+What an answer may cost is bounded: the methods that answer with stored
+values write them in the store thread, within the bytes the request's
+answer has left (``remotetask.wire.reading``: ``--max-answer-size`` for
+the whole of a request, a multicall's calls sharing it; a page of jobs is
+also cut at ``--max-page-size``). A request body larger than
+``PARSE_INLINE`` bytes is parsed in a thread, not on the reactor.
 """
 
 import inspect
@@ -18,16 +25,17 @@ from twisted.web import server
 from twisted.web.xmlrpc import XMLRPC, Fault
 
 from remotetask.errors import (
-    InvalidArgument, NotAllowed, RemoteTaskError, RequestTooLarge)
+    InvalidArgument, NotAllowed, RemoteTaskError, RequestTooLarge,
+    StoreUnavailable)
 from remotetask.core.status import CANCELLABLE, PROCESSING, STARTLATER
 from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
 from remotetask.wire import answers
+from remotetask.wire import reading
 from remotetask.wire.addoptions import describeMembers, parseAddOptions
-from remotetask.wire.marshal import checkInput
+from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.signatures import canonicalName
-from remotetask.wire.structs import jobStruct
 from remotetask.wire.unmarshal import parseRequest
 from remotetask.wire.system import SystemHandler
 
@@ -35,20 +43,44 @@ log = Logger()
 
 #: The fields of getJobs' filter.
 JOBS_FILTER = ('status', 'task', 'limit', 'cursor', 'newestFirst', 'before')
+#: Request bodies up to this many bytes are parsed on the reactor thread
+#: (a thread hop would cost more); larger ones in a thread.
+PARSE_INLINE = 65536
+#: The defaults of ``--max-answer-size`` and ``--max-page-size``.
+MAX_ANSWER_SIZE = 16 * 1024 * 1024
+MAX_PAGE_SIZE = 4 * 1024 * 1024
+#: Seconds a listing of the tasks waits for a shared store before it
+#: answers with the other servers' tasks as last read.
+TASKS_WAIT = 1.0
+
 
 class TaskServiceResource(XMLRPC):
     """Publishes the TaskService; ``system.*`` adds introspection and
-    ``multicall``."""
+    ``multicall``.
+
+    ``storeCall`` runs reads, ``writeCall`` writes, ``parseCall`` the
+    parsing of large requests (each a function of a thread pool, giving
+    a Deferred); ``maxAnswerSize`` bounds a request's answer and
+    ``maxPageSize`` a page of ``getJobs``; ``wake`` is called once a
+    change that may make a job claimable is on its way (``queueing``).
+    """
 
     def __init__(self, service, storeCall, writeCall=None, waiters=None,
-                 wake=None):
+                 parseCall=None, maxAnswerSize=MAX_ANSWER_SIZE,
+                 maxPageSize=MAX_PAGE_SIZE, wake=None, clock=None):
         super().__init__(allowNone=True, useDateTime=True)
         self._signatures = {}
         self.service = service
         self.storeCall = storeCall
         self.writeCall = writeCall or storeCall
+        self.parseCall = parseCall or storeCall
         self.waiters = waiters
         self.wake = wake
+        self.maxAnswerSize = maxAnswerSize
+        self.maxPageSize = maxPageSize
+        if clock is None:
+            from twisted.internet import reactor as clock
+        self.clock = clock
         self.putSubHandler('system', SystemHandler(self))
 
     def queueing(self, function, *args, **kwargs):
@@ -71,25 +103,33 @@ class TaskServiceResource(XMLRPC):
                 f'The request is larger than this server accepts '
                 f'({limit} bytes; see --max-request-size).')), request)
             return server.NOT_DONE_YET
-        request.content.seek(0, 0)
-        try:
-            args, name = parseRequest(request.content.read(),
-                                      request.getHeader('content-type'))
-        except Exception as error:
-            self._respond(toFault(InvalidArgument(
-                f'The request is not valid XML-RPC: {error}')), request)
-            return server.NOT_DONE_YET
         gone = []
         request.notifyFinish().addErrback(gone.append)
-        self.callMethod(name, args).addCallback(self._respond, request, gone)
+        kind = request.getHeader('content-type')
+        content = request.content
+        content.seek(0, 2)
+        if content.tell() > PARSE_INLINE:
+            parsed = self.parseCall(_parse, content, kind)
+        else:
+            parsed = defer.maybeDeferred(_parse, content, kind)
+        parsed.addCallbacks(self._call, _notXmlRpc)
+        parsed.addBoth(self._respond, request, gone)
         return server.NOT_DONE_YET
+
+    def _call(self, parsed):
+        args, name, sendable = parsed
+        return self.callMethod(name, args, checked=sendable)
 
     def _respond(self, result, request, gone=()):
         # The one path every answer takes (remotetask.wire.answers).
         answers.send(result, request, answers.XMLRPC, gone)
 
-    def callMethod(self, name, args):
-        """Call the method ``name``; a Deferred of its result or Fault."""
+    def callMethod(self, name, args, budget=None, checked=False):
+        """Call the method ``name``; a Deferred of its result or Fault.
+        ``budget`` (a ``reading.AnswerBudget``): what the answer has left,
+        for a call in a multicall. ``checked``: the parser found only
+        values XML-RPC can send back in the request, so the methods need
+        not walk their inputs again (``checkInput``)."""
         if not isinstance(name, str):
             return defer.succeed(toFault(InvalidArgument(
                 'The method name must be a string.')))
@@ -100,14 +140,16 @@ class TaskServiceResource(XMLRPC):
         arity = self._signatures.get(name)
         if arity is None:
             arity = self._signatures[name] = _arity(function)
-        names, least, signature = arity
+        names, least, signature, extra = arity
         if not least <= len(args) <= len(names):
             error = (f"missing a required argument: '{names[len(args)]}'"
                      if len(args) < least else
                      'too many positional arguments')
             return defer.succeed(toFault(InvalidArgument(
                 f'{name}{signature}: {error}.')))
-        d = defer.maybeDeferred(function, *args)
+        given = dict(budget=budget, checked=checked)
+        d = defer.maybeDeferred(function, *args,
+                                **{name: given[name] for name in extra})
         d.addErrback(self._failed, name)
         return d
 
@@ -124,20 +166,29 @@ class TaskServiceResource(XMLRPC):
         as with Zope."""
         return super().lookupProcedure(canonicalName(procedurePath))
 
+    def _read(self, budget, read, *args):
+        """A Deferred of ``read(service, limit, *args)``, run in a store
+        thread and written there as XML-RPC (``Encoded``) within
+        ``limit``: what ``budget`` has left, or ``maxAnswerSize``."""
+        limit = self.maxAnswerSize if budget is None else budget.left
+        return self.storeCall(_readEncoded, self.service, read, limit, args)
+
+    def _describeTasks(self):
+        return describeTasks(self.service, self.storeCall, self.clock)
+
     def xmlrpc_getAvailableTasks(self):
         """Return the names of the tasks a job may be added for, sorted (an
         array of strings): this server's and, with a shared store, those of
         every server alive; getTaskDescriptions describes them."""
-        def names():
-            return list(self.service.describeTasks())
-        return self.storeCall(names)
+        return self._describeTasks().addCallback(list)
 
     def xmlrpc_getTaskDescriptions(self):
         """Return a struct: task name -> one-line description, for every
         task getAvailableTasks lists."""
-        return self.storeCall(self.service.describeTasks)
+        return self._describeTasks()
 
-    def xmlrpc_add(self, task, input=None, options=False):
+    def xmlrpc_add(self, task, input=None, options=False, *,
+                   checked=False):
         """Queue a job for task with input; return its id (an int).
 
         options is either startLater (true: the job waits as 'start later'
@@ -146,23 +197,25 @@ class TaskServiceResource(XMLRPC):
         """
         need('The task name', task, str)
         keywords = parseAddOptions(options)
-        checkInput(input)
+        if not checked:
+            checkInput(input)
         return self.queueing(self.service.add, task, input, **keywords)
 
     xmlrpc_add.__doc__ = xmlrpc_add.__doc__.format(
         members=describeMembers().replace('\n', '\n        '))
 
     @defer.inlineCallbacks
-    def addEach(self, requests):
+    def addEach(self, requests, checked=False):
         """For system.multicall: ``service.addEach`` with each input and
-        options checked as ``add`` checks them; the answers, in order, an
-        id or the error that refused that add. ``requests`` are
-        ``(task, input, options)``."""
+        options checked as ``add`` checks them (the inputs only unless
+        ``checked``); the answers, in order, an id or the error that
+        refused that add. ``requests`` are ``(task, input, options)``."""
         refused, valid = {}, []
         for index, (task, input, options) in enumerate(requests):
             try:
                 keywords = parseAddOptions(options)
-                checkInput(input)
+                if not checked:
+                    checkInput(input)
             except InvalidArgument as error:
                 refused[index] = error
             else:
@@ -172,7 +225,8 @@ class TaskServiceResource(XMLRPC):
                 for index in range(len(requests))]
 
     @defer.inlineCallbacks
-    def xmlrpc_addAndWait(self, task, input=None, timeout=10, options=None):
+    def xmlrpc_addAndWait(self, task, input=None, timeout=10, options=None,
+                          *, budget=None, checked=False):
         """Add a job, wait until it has ended (at most timeout seconds, up
         to 60), and return its struct as getJob does: one round trip for
         "run this and give me the answer". A job still running at the
@@ -180,15 +234,16 @@ class TaskServiceResource(XMLRPC):
         add takes it (or startLater, a boolean)."""
         need('The task name', task, str)
         keywords = {} if options is None else parseAddOptions(options)
-        checkInput(input)
+        if not checked:
+            checkInput(input)
         self._checkTimeout(timeout)
         jobid = yield self.queueing(self.service.add, task, input,
                                     **keywords)
         yield self.waiters.wait(jobid, timeout)
-        job = yield self.storeCall(self.service.getJob, jobid)
-        return jobStruct(job)
+        return (yield self._read(budget, reading.readJob, jobid))
 
-    def xmlrpc_addCronJob(self, task, input=None, schedule=None):
+    def xmlrpc_addCronJob(self, task, input=None, schedule=None, *,
+                          checked=False):
         """Add a job that runs on a schedule; return its id.
 
         schedule is a struct with any of minute, hour, dayOfMonth, month,
@@ -210,7 +265,8 @@ class TaskServiceResource(XMLRPC):
             need('misfire', schedule['misfire'], str)
         for name in SCHEDULE_FIELDS:
             need(name, schedule.get(name, []), list)
-        checkInput(input)
+        if not checked:
+            checkInput(input)
         return self.writeCall(self.service.addCronJob, task, input,
                               **schedule)
 
@@ -242,21 +298,21 @@ class TaskServiceResource(XMLRPC):
         d = self.storeCall(self.service.getStatus, jobId(jobid))
         return d.addCallback(str)
 
-    def xmlrpc_getResult(self, jobid):
+    def xmlrpc_getResult(self, jobid, *, budget=None):
         """Return the job's result; nil until it has one."""
-        return self.storeCall(self.service.getResult, jobId(jobid))
+        return self._read(budget, reading.readResult, jobId(jobid))
 
-    def xmlrpc_getError(self, jobid):
+    def xmlrpc_getError(self, jobid, *, budget=None):
         """Return the job's error message; nil if it has none."""
-        return self.storeCall(self.service.getError, jobId(jobid))
+        return self._read(budget, reading.readError, jobId(jobid))
 
-    def xmlrpc_getJob(self, jobid):
+    def xmlrpc_getJob(self, jobid, *, budget=None):
         """Return a struct with every field of the job that has a value
-        (members without one, such as error, are left out)."""
-        d = self.storeCall(self.service.getJob, jobId(jobid))
-        return d.addCallback(jobStruct)
+        (members without one, such as error, are left out; members too
+        large to send are left out and named in omitted)."""
+        return self._read(budget, reading.readJob, jobId(jobid))
 
-    def xmlrpc_getJobs(self, filter=None):
+    def xmlrpc_getJobs(self, filter=None, *, budget=None):
         """Return a page of jobs: {jobs: [struct], cursor: int}.
 
         filter may hold status, task, limit (default 100, at most 1000)
@@ -264,7 +320,8 @@ class TaskServiceResource(XMLRPC):
         With newestFirst true the newest come first, and the next page
         is asked for with before (the previous page's cursor), not
         cursor; such a page may be short and still have a cursor.
-        Members without a value are left out of each job's struct.
+        Members without a value are left out of each job's struct. A page
+        is also cut by size; its cursor goes on from its last job.
         """
         filter = need('filter', filter or {}, dict)
         unknown = set(filter) - set(JOBS_FILTER)
@@ -294,18 +351,10 @@ class TaskServiceResource(XMLRPC):
         if task is not None:
             need('task', task, str)
 
-        def page():
-            if newestFirst:
-                jobs, cursor = self.service.newestJobs(
-                    status, task, before=start or None, limit=limit)
-            else:
-                jobs, cursor = self.service.findJobs(
-                    status, task, after=start, limit=limit)
-            page = dict(jobs=[jobStruct(job) for job in jobs])
-            if cursor is not None:
-                page['cursor'] = cursor  # absent: no more pages
-            return page
-        return self.storeCall(page)
+        fetch = (reading.newestFirst(status, task) if newestFirst else
+                 reading.oldestFirst(status, task))
+        return self._read(budget, reading.readPage, self.maxPageSize,
+                          limit, fetch, start)
 
     def xmlrpc_clean(self, statuses=None):
         """Remove finished jobs (completed, error, cancelled by default, or
@@ -333,9 +382,10 @@ class TaskServiceResource(XMLRPC):
 
 
 def _arity(function):
-    """``(names, least, signature)``: the positional parameters of
-    ``function`` and how many are required, read once per method (binding
-    a signature at every call costs more than the rest of the argument
+    """``(names, least, signature, extra)``: the positional parameters
+    of ``function``, how many are required, and which of the keywords
+    ``budget`` and ``checked`` it takes, read once per method (binding a
+    signature at every call costs more than the rest of the argument
     checks)."""
     signature = inspect.signature(function)
     positional = [parameter for parameter in signature.parameters.values()
@@ -343,4 +393,52 @@ def _arity(function):
                                         parameter.POSITIONAL_OR_KEYWORD)]
     least = sum(1 for parameter in positional
                 if parameter.default is parameter.empty)
-    return [parameter.name for parameter in positional], least, signature
+    extra = [name for name in ('budget', 'checked')
+             if name in signature.parameters]
+    return ([parameter.name for parameter in positional], least, signature,
+            extra)
+
+
+def describeTasks(service, storeCall, clock, wait=TASKS_WAIT):
+    """A Deferred of ``service.describeTasks()`` that answers whatever the
+    store does: at once on a store this server holds alone (its tasks
+    were imported at start); from a shared store, which knows the other
+    servers' tasks, if it answers within ``wait`` seconds, else (or if it
+    is unavailable) with the other servers' tasks as last read."""
+    if service.knowsAllTasks():
+        return defer.succeed(service.describeTasks())
+    d = storeCall(service.describeTasks)
+    d.addTimeout(wait, clock)
+
+    def lastKnown(failure):
+        failure.trap(defer.TimeoutError, StoreUnavailable)
+        return service.describeTasks(lastKnown=True)
+    return d.addErrback(lastKnown)
+
+
+def _parse(content, kind):
+    """``(params, methodName)`` of a request's body (``content``, a file),
+    sent with the Content-Type ``kind``."""
+    content.seek(0, 0)
+    return parseRequest(content.read(), kind)
+
+
+def _notXmlRpc(failure):
+    return toFault(InvalidArgument(
+        f'The request is not valid XML-RPC: {failure.value}'))
+
+
+def _readEncoded(service, read, limit, args):
+    """In a store thread: ``read(service, limit, *args)`` written as
+    XML-RPC within ``limit`` bytes."""
+    try:
+        value = read(service, limit, *args)
+        if isinstance(value, Encoded):
+            return value
+        return reading.encodeWithin(value, limit)
+    except RemoteTaskError as error:
+        refused = error
+    # Raised afresh: the traceback of the first raise holds the frames
+    # that read, and with them what they read (a result, a row), which
+    # would stay in memory for as long as the Failure carrying it.
+    raise refused.with_traceback(None)

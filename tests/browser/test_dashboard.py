@@ -187,3 +187,20 @@ def test_add_form_checks_the_input_and_adds_the_job(page, startDashboard,
     wait(page, lambda d: text(d, '.title .badge') == 'completed',
          'the job to complete')
     assert '"hello": "world"' in text(page, '#job-output')
+
+
+def test_a_job_too_large_to_send_shows_what_was_left_out(page,
+                                                         startDashboard):
+    """The page of a job whose output is larger than --max-answer-size
+    shows the job all the same: its status and input, and in place of
+    the output its stored size and the option that bounds it."""
+    daemon = startDashboard('--workers=1', '--max-answer-size=1M')
+    server = daemon.proxy()
+    jobid = server.add('sized', 2_000_000)
+    waitUntil(lambda: server.getStatus(jobid) == 'completed', PATIENCE)
+    page.get(daemon.url + f'#/jobs/{jobid}')
+    wait(page, lambda d: text(d, '#job-output'), 'the output block')
+    assert text(page, '#job-output') == (
+        '(2000002 bytes stored: more than the server sends in one answer; '
+        'see --max-answer-size)')
+    assert text(page, '#job-input') == '2000000'

@@ -4,9 +4,12 @@ PostgreSQL database, each announcing its tasks as a daemon does."""
 import time
 
 import pytest
+from twisted.internet import defer
+from twisted.internet.task import Clock
 
 from remotetask import NoSuchTask, SimpleTask, TaskService
 from remotetask.store.postgresql import PostgreSQLJobStore
+from remotetask.wire.xmlrpc import TASKS_WAIT, describeTasks
 from tests import tasks
 
 
@@ -57,3 +60,29 @@ def test_an_add_is_accepted_for_a_task_a_live_server_serves(servers):
     waiting = b.add('beta', 4)
     assert a.claim(10) == []
     assert a.getStatus(waiting) == 'queued'
+
+
+def test_a_listing_of_tasks_answers_while_the_store_does_not(servers):
+    """getAvailableTasks on a shared store reads the servers alive; if
+    the store thread has not answered within TASKS_WAIT (a database that
+    hangs), the listing answers with the other servers' tasks as last
+    read, and a store that answers in time gives the fresh ones."""
+    a, b = servers
+    announce(a, time.time())
+    announce(b, time.time())
+    clock = Clock()
+
+    def stuck(function):
+        return defer.Deferred()  # a store thread that never answers
+    waiting = describeTasks(a, stuck, clock)
+    assert not waiting.called
+    clock.advance(TASKS_WAIT)
+    assert waiting.result == {'alpha': 'Alpha'}  # nothing read yet
+    assert a.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
+    waiting = describeTasks(a, stuck, clock)
+    clock.advance(TASKS_WAIT)
+    assert waiting.result == {'alpha': 'Alpha', 'beta': 'Beta'}
+    answered = describeTasks(
+        a, lambda function: defer.maybeDeferred(function), clock)
+    assert answered.result == {'alpha': 'Alpha', 'beta': 'Beta'}
+    assert clock.getDelayedCalls() == []

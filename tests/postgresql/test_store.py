@@ -86,16 +86,20 @@ class TestPostgreSQLJobStore(StoreContractTests):
             (2**31 - 1,)]
 
     def test_connection_settings(self):
-        """Store connections commit durably, end stuck transactions, and
-        name their server in pg_stat_activity."""
+        """Store connections commit durably, end stuck transactions, cancel
+        statements past the store's timeout (10 s) and lock waits past
+        half of it, and name their server in pg_stat_activity."""
         connection = self.store._connection()
         settings = connection.execute(
             "SELECT current_setting('synchronous_commit') AS sync, "
             "current_setting('idle_in_transaction_session_timeout') AS idle, "
+            "current_setting('statement_timeout') AS statement, "
+            "current_setting('lock_timeout') AS lock, "
             "current_setting('application_name') AS name").fetchone()
-        assert settings == dict(sync='on', idle='1min',
-                                name='remotetask server-a')
+        assert settings == dict(sync='on', idle='1min', statement='10s',
+                                lock='5s', name='remotetask server-a')
         assert not connection.autocommit
+        assert connection.info.get_parameters()['connect_timeout'] == '2'
 
     def test_a_second_store_finds_the_schema_and_the_jobs(self):
         """Opening the database again migrates nothing and sees the jobs

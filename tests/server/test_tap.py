@@ -24,10 +24,11 @@ def test_services_start_in_the_order_that_lets_them_stop_safely(daemonTree):
     reverse) stops taking requests before the dispatcher lets running
     jobs finish, the notifier after the dispatcher (the jobs that end
     while it drains are owed their calls), and the store after everything
-    that writes."""
+    that writes; the parsing of large requests stops once the web does."""
     names = [service.name for service in daemonTree]
     assert names == ['store', 'remotetask-store', 'store-writer', 'workers',
-                     'notifier', 'dispatcher', 'retention', 'web']
+                     'notifier', 'dispatcher', 'retention',
+                     'remotetask-parse', 'web']
 
 
 def test_the_parts_are_connected_as_drawn(daemonTree):

@@ -137,6 +137,26 @@ def test_a_failing_call_is_rolled_back_and_the_others_retried_alone(
     assert inputs == ['kept', 'also kept']
 
 
+def test_an_unavailable_store_fails_the_whole_batch_at_once(writing):
+    """A store that is unavailable fails every call of the batch with
+    fault 6's error, nothing written, without trying each call alone
+    (each would wait for the store in turn)."""
+    writer, service, relay = writing
+    held, release = blocked(writer)
+    tried = []
+
+    def unavailable():
+        tried.append('once')
+        raise StoreUnavailable('The disk is full.')
+    add = writer.call(service.add, 'echo', 'rolled back')
+    down = writer.call(unavailable)
+    release.set()
+    first, second = results(relay, [add, down])
+    assert first.check(StoreUnavailable) and second.check(StoreUnavailable)
+    assert tried == ['once']
+    assert service.store.ids() == []
+
+
 def test_waiting_writes_are_bounded(writing):
     """Up to maxPending calls wait; one more is refused at once with
     StoreUnavailable, and taken again once the writer catches up."""

@@ -106,3 +106,41 @@ async def test_process_metrics_come_along(web):
     for the dashboards that expect them."""
     families = await scrape(web)
     assert families['process_resident_memory_bytes'].samples[0].value > 0
+
+
+def test_a_store_that_does_not_answer_is_store_up_0_within_the_timeout():
+    """A scrape waits for the store at most ``storeTimeout`` seconds, then
+    answers with ``remotetask_store_up`` 0 and what the process knows (its
+    workers, the process); the scrapes meanwhile share the one store read
+    instead of each taking a store thread; once the store answers, the
+    next scrape has its numbers. Time is a ``task.Clock``."""
+    from twisted.internet import defer, task
+
+    from remotetask import TaskService
+    from remotetask.web.metrics import MetricsResource, storeUp
+
+    clock = task.Clock()
+    reads = []
+
+    def storeCall(function, *args):
+        reads.append(defer.Deferred())
+        return reads[-1]
+    metrics = MetricsResource(TaskService(), storeCall, None,
+                              storeTimeout=5.0, clock=clock)
+    first = metrics.scrape()
+    clock.advance(4.99)
+    second = metrics.scrape()
+    assert not first.called and len(reads) == 1
+    clock.advance(0.01)
+    assert first.called and not second.called
+    text = first.result.decode()
+    assert 'remotetask_store_up 0.0' in text
+    assert 'remotetask_workers 0.0' in text and 'process_' in text
+    clock.advance(5.0)
+    assert 'remotetask_store_up 0.0' in second.result.decode()
+    reads[0].callback([storeUp(1)])
+    third = metrics.scrape()
+    assert len(reads) == 2 and not third.called
+    reads[1].callback([storeUp(1)])
+    assert 'remotetask_store_up 1.0' in third.result.decode()
+    assert not clock.getDelayedCalls()

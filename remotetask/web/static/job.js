@@ -34,6 +34,14 @@ function json(value) {
   return value === null || value === undefined ? '' : JSON.stringify(value, null, 2);
 }
 
+// A member too large to send (the server's --max-answer-size) is left
+// out, and job.omitted gives its stored size instead.
+function shown(job, name, text) {
+  const size = job.omitted && job.omitted[name];
+  return size ? `(${size} bytes stored: more than the server sends in one ` +
+    'answer; see --max-answer-size)' : text;
+}
+
 function block(title, text, kind, id) {
   if (!text) return null;
   return el('section', {class: 'block'}, el('h2', {}, title),
@@ -77,10 +85,10 @@ function render(job, app) {
       fact('Key', job.key || ''), fact('Server', job.server || ''),
       fact('Tells', job.notify || ''),
       fact('Due', job.status === 'queued' && job.due ? timeCell(job.due) : '')),
-    block('Error', job.error, 'err', 'job-error'),
-    block('Traceback', job.traceback, 'traceback', 'job-traceback'),
-    block('Input', json(job.input), '', 'job-input'),
-    block('Output', json(job.output), '', 'job-output'),
+    block('Error', shown(job, 'error', job.error), 'err', 'job-error'),
+    block('Traceback', shown(job, 'traceback', job.traceback), 'traceback', 'job-traceback'),
+    block('Input', shown(job, 'input', json(job.input)), '', 'job-input'),
+    block('Output', shown(job, 'output', json(job.output)), '', 'job-output'),
     attempts,
     timeline(job.events),
   ];
