@@ -173,7 +173,7 @@ class StoreWriter(Service):
         self._stopping = False
         self._ended = defer.Deferred()
         self._thread = threading.Thread(target=self._run,
-                                        name='remotetask-store-writer',
+                                        name=f'remotetask-{self.name}',
                                         daemon=True)
         self._thread.start()
 

@@ -50,6 +50,48 @@ class ClaimSteps:
         raise NotImplementedError
 
 
+class SQLClaimSteps(ClaimSteps):
+    """What the SQL stores' steps share: one connection, inside the claim's
+    transaction, the store's named ``queries``, and the time the claim is
+    made (``claimed``)."""
+
+    def __init__(self, connection, queries, claimed):
+        self.connection = connection
+        self.queries = queries
+        self.claimed = claimed
+
+    def _rows(self, name, **params):
+        return self.connection.execute(self.queries[name], params).fetchall()
+
+    def _list(self, values):
+        """``values`` as the store's queries take a list."""
+        return values
+
+    def claimableTasks(self):
+        return [row['task'] for row in self._rows('claimable_tasks')]
+
+    def cronRun(self, tasks, nextDue):
+        now = self.claimed['now']
+        row = self.connection.execute(self.queries['due_cron_job'], dict(
+            now=now, tasks=self._list(tasks))).fetchone()
+        if row is None:
+            return None
+        return self.connection.execute(self.queries['claim_cron_job'], dict(
+            self.claimed, id=row['id'], due=row['due'],
+            next=nextDue(row, now))).fetchone()
+
+    @staticmethod
+    def _inOrder(kind, rows):
+        """The rows of a batch in the order the queries chose (RETURNING
+        has none of its own): delayed jobs by due time, queued ones by
+        priority, then id."""
+        return sorted(rows, key=_CLAIM_ORDER[kind])
+
+
+_CLAIM_ORDER = {'delayed': lambda row: (row['due'], row['id']),
+                'queued': lambda row: (-row['priority'], row['id'])}
+
+
 def claimRuns(steps, limit, nextDue, scheduled, tasks, limits, now):
     """Claim up to ``limit`` runs through ``steps``; see the module
     docstring and ``IJobStore.claim``."""

@@ -29,6 +29,7 @@ from remotetask.interfaces import IJobStore
 from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
 from remotetask.store.nesting import JoinedTransactions
+from remotetask.store.notifications import recordCall
 from remotetask.store.outage import OutageLog
 from remotetask.store.pgclaim import PostgreSQLClaim
 from remotetask.store.pglisten import NotificationListener, reason as _reason
@@ -574,20 +575,8 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
         return self._one('next_notification')['due']
 
     def recordNotification(self, jobid, token, due, event):
-        def record(connection):
-            if due is None:
-                current = connection.execute(QUERIES['notification_done'],
-                                             dict(job=jobid, token=token))
-            else:
-                current = connection.execute(
-                    QUERIES['notification_again'],
-                    dict(job=jobid, token=token, due=due))
-            if current.rowcount != 1:
-                return False
-            connection.execute(QUERIES['add_event'], dict(
-                id=jobid, event=event, keep=self.maxEvents))
-            return True
-        return self._run(record)
+        return self._run(lambda connection: recordCall(
+            connection, QUERIES, jobid, token, due, event, self.maxEvents))
 
     def countRuns(self, minute, server, finished, failed):
         self._count('count_runs', minute=minute, server=server,

@@ -22,6 +22,7 @@ from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
 from remotetask.store.nesting import JoinedTransactions
+from remotetask.store.notifications import recordCall
 from remotetask.store.outage import OutageLog
 from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqlfile import loadQueries, migrations
@@ -491,18 +492,8 @@ class SQLiteJobStore(JoinedTransactions):
 
     def recordNotification(self, jobid, token, due, event):
         with self._transaction() as connection:
-            if due is None:
-                current = connection.execute(QUERIES['notification_done'],
-                                             dict(job=jobid, token=token))
-            else:
-                current = connection.execute(
-                    QUERIES['notification_again'],
-                    dict(job=jobid, token=token, due=due))
-            if current.rowcount != 1:
-                return False
-            connection.execute(QUERIES['add_event'], dict(
-                id=jobid, event=event, keep=self.maxEvents))
-            return True
+            return recordCall(connection, QUERIES, jobid, token, due, event,
+                              self.maxEvents)
 
     def countRuns(self, minute, server, finished, failed):
         with self._transaction() as connection:

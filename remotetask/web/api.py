@@ -100,7 +100,8 @@ class ApiResource(resource.Resource):
 
     def __init__(self, service, storeCall, dispatcher, csrfToken,
                  clock=None, writeCall=None, parseCall=None,
-                 maxAnswerSize=MAX_ANSWER_SIZE, maxPageSize=MAX_PAGE_SIZE):
+                 maxAnswerSize=MAX_ANSWER_SIZE, maxPageSize=MAX_PAGE_SIZE,
+                 wake=None):
         super().__init__()
         self.service = service
         self.storeCall = storeCall
@@ -109,6 +110,7 @@ class ApiResource(resource.Resource):
         self.maxAnswerSize = maxAnswerSize
         self.maxPageSize = maxPageSize
         self.dispatcher = dispatcher
+        self.wake = wake
         self.csrfToken = csrfToken.encode('ascii')
         if clock is None:
             from twisted.internet import reactor as clock
@@ -301,10 +303,10 @@ class ApiResource(resource.Resource):
                          {STARTLATER})
 
     def _wake(self):
-        """Wake the dispatcher in the turn of a write that may make a job
-        claimable, so that its claim shares the write's transaction."""
-        if self.dispatcher is not None:
-            self.dispatcher.added()
+        """Wake the dispatcher after a write that may make a job
+        claimable, as the XML-RPC face does (``TaskServiceResource.wake``)."""
+        if self.wake is not None:
+            self.wake()
 
 
 def _jobRequest(content):

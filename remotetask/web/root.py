@@ -73,7 +73,8 @@ def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher,
     where it always was, and the dashboard beside it, reading ``service``
     through ``storeCall`` (the store thread pool's call), acting through
     ``writeCall`` (the store writer's) and reading this server's workers
-    through ``dispatcher``; ``limits`` (``parseCall``, ``maxAnswerSize``,
+    through ``dispatcher`` and waking it after an add as the XML-RPC
+    face does; ``limits`` (``parseCall``, ``maxAnswerSize``,
     ``maxPageSize``) go to the JSON view (``ApiResource``). The metrics
     report the answers waiting for their clients in ``outbox``
     (``remotetask.wire.sending.Outbox``).
@@ -88,7 +89,8 @@ def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher,
     root.putChild(b'', DashboardPage(token))
     root.putChild(b'static', staticFiles())
     root.putChild(b'api', ApiResource(service, storeCall, dispatcher, token,
-                                      writeCall=writeCall, **limits))
+                                      writeCall=writeCall,
+                                      wake=xmlrpcResource.wake, **limits))
     root.putChild(b'metrics', metrics)
     root.metrics = metrics.jobMetrics
     return root

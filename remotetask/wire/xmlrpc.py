@@ -148,8 +148,8 @@ class TaskServiceResource(XMLRPC):
             return defer.succeed(toFault(InvalidArgument(
                 f'{name}{signature}: {error}.')))
         given = dict(budget=budget, checked=checked)
-        d = defer.maybeDeferred(function, *args,
-                                **{name: given[name] for name in extra})
+        d = defer.maybeDeferred(function, *args, **{
+            keyword: given[keyword] for keyword in extra})
         d.addErrback(self._failed, name)
         return d
 
@@ -395,8 +395,9 @@ def _arity(function):
                 if parameter.default is parameter.empty)
     extra = [name for name in ('budget', 'checked')
              if name in signature.parameters]
-    return ([parameter.name for parameter in positional], least, signature,
-            extra)
+    # As a caller sees it: the server's own keywords are not arguments.
+    shown = signature.replace(parameters=positional)
+    return [parameter.name for parameter in positional], least, shown, extra
 
 
 def describeTasks(service, storeCall, clock, wait=TASKS_WAIT):

@@ -1,8 +1,10 @@
-"""A daemon on PostgreSQL says which database it uses, never the
-password it was given."""
+"""A daemon on PostgreSQL: it says which database it uses, never the
+password it was given, and how its parts are put together there."""
 
 from psycopg.conninfo import conninfo_to_dict
 
+from remotetask.server.options import Options
+from remotetask.server.tap import makeService
 from tests.acceptance.daemon import Daemon
 
 
@@ -23,3 +25,33 @@ def test_the_startup_log_names_the_database_without_its_password(
         daemon.kill()
     assert f'remotetask store: PostgreSQL {shown}\n' in log
     assert 'n0t-4-s3cret' not in log
+
+
+def test_clients_write_beside_the_pipeline_on_a_shared_store(postgresqlDsn):
+    """On PostgreSQL the clients' adds, cancels and starts go through a
+    writer of their own (an add never waits behind the pipeline's batch),
+    woken by NOTIFY rather than in the add's turn; the JSON view writes
+    and wakes as the XML-RPC face does. It stops after the web and
+    before the dispatcher."""
+    params = conninfo_to_dict(postgresqlDsn)
+    options = Options()
+    options.parseOptions([
+        f"--store=postgresql://{params['user']}@{params['host']}:"
+        f"{params.get('port', 5432)}/{params['dbname']}",
+        '--examples', '--workers=1', '--listen=tcp:0:interface=127.0.0.1'])
+    top = makeService(options)
+    try:
+        names = [service.name for service in top]
+        assert names.index('dispatcher') < names.index('client-writer') \
+            < names.index('web')
+        clients = top.getServiceNamed('client-writer')
+        site = top.getServiceNamed('web').site
+        root = getattr(site, 'wrappedFactory', site).resource
+        resource = root.xmlrpc.wrapped
+        api = root.children[b'api']
+        assert resource.writeCall == clients.call == api.writeCall
+        assert resource.wake is None and api.wake is None
+        assert top.getServiceNamed('store-writer') is not clients
+    finally:
+        top.getServiceNamed('web').listening.port.stopListening()
+        top.getServiceNamed('store').store.close()
