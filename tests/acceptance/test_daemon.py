@@ -277,9 +277,14 @@ def test_job_log_lines_follow_log_jobs(startDaemon, tmp_path):
     """By default every ended job gets a log line; --log-jobs=failed
     keeps only the failures; a bad value is refused at start."""
     def lines(daemon, ok, failed):
+        # A waiter is answered as the end commits; its log line follows in
+        # the reactor's next steps. The one worker runs ok, then failed:
+        # once failed's line is there, ok's would be too.
         server = daemon.proxy()
         assert server.wait(ok, 30) == 'completed'
         assert server.wait(failed, 30) == 'error'
+        waitUntil(lambda: f'Job {failed} (fail) ended' in daemon.log(),
+                  message="the failed job's log line")
         return [line for line in daemon.log().splitlines()
                 if f'Job {ok} (echo) ended' in line
                 or f'Job {failed} (fail) ended' in line]
