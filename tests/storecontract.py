@@ -5,7 +5,6 @@ store (memory, SQLite, PostgreSQL) runs these same tests unchanged.
 """
 
 import json
-import threading
 
 import pytest
 from zope.interface.verify import verifyObject
@@ -14,6 +13,7 @@ from remotetask.core.entries import Entry
 from remotetask.core.limits import Limit, Rate
 from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
+from tests.threads import runThreads
 
 
 def nextDueIn(seconds):
@@ -246,23 +246,14 @@ class StoreContractTests:
         once."""
         total = 200
         self.store.addMany([('echo', '1', 'queued', None)] * total, 0.0)
-        claimed, errors = [], []
+        claimed = []
 
-        def worker(name):
-            try:
-                while rows := self.store.claim(1.0, 3, name, nextDueIn(1),
-                                               1.0, scheduled=False):
-                    claimed.extend(row['id'] for row in rows)
-            except Exception as error:  # surfaced by the assert below
-                errors.append(error)
+        def worker(index):
+            while rows := self.store.claim(1.0, 3, f'w{index}', nextDueIn(1),
+                                           1.0, scheduled=False):
+                claimed.extend(row['id'] for row in rows)
 
-        threads = [threading.Thread(target=worker, args=(f'w{i}',))
-                   for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert errors == []
+        assert runThreads(worker, 8) == []
         assert sorted(claimed) == list(range(1, total + 1))
 
     def test_release_puts_a_claimed_job_back(self):
@@ -617,22 +608,13 @@ class StoreContractTests:
 
     def test_concurrent_adds_of_one_key_make_one_job(self):
         """Eight threads adding the same key at once get one job's id."""
-        ids, errors = [], []
+        ids = []
 
         def adder(index):
-            try:
-                ids.append(self.store.add('echo', str(index), 'queued',
-                                          None, 1.0, key='once'))
-            except Exception as error:  # surfaced by the assert below
-                errors.append(error)
+            ids.append(self.store.add('echo', str(index), 'queued', None,
+                                      1.0, key='once'))
 
-        threads = [threading.Thread(target=adder, args=(i,))
-                   for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert errors == []
+        assert runThreads(adder, 8) == []
         assert len(ids) == 8 and len(set(ids)) == 1
         assert self.store.count() == 1
 
@@ -745,24 +727,15 @@ class StoreContractTests:
         self.store.addMany([('slow', '1', 'queued', None)] * 20
                            + [('fast', '1', 'queued', None)] * 20, 0.0)
         limits = {'slow': Limit(3, None)}
-        claimed, errors = [], []
+        claimed = []
 
-        def worker(name):
-            try:
-                while rows := self.store.claim(
-                        1.0, 2, name, nextDueIn(1), 1.0, scheduled=False,
-                        tasks=['slow', 'fast'], limits=limits):
-                    claimed.extend(row['task'] for row in rows)
-            except Exception as error:  # surfaced by the assert below
-                errors.append(error)
+        def worker(index):
+            while rows := self.store.claim(
+                    1.0, 2, f'w{index}', nextDueIn(1), 1.0, scheduled=False,
+                    tasks=['slow', 'fast'], limits=limits):
+                claimed.extend(row['task'] for row in rows)
 
-        threads = [threading.Thread(target=worker, args=(f'w{i}',))
-                   for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert errors == []
+        assert runThreads(worker, 8) == []
         assert sorted(claimed) == ['fast'] * 20 + ['slow'] * 3
 
     def test_a_run_records_the_server_that_started_it(self):
@@ -973,23 +946,14 @@ class StoreContractTests:
             0.0)
         for jobid in ids:
             self.store.transition(jobid, {'queued'}, 'cancelled', 1.0)
-        claimed, errors = [], []
+        claimed = []
 
-        def worker(name):
-            try:
-                while rows := self.store.claimNotifications(2.0, 2, name,
-                                                            100.0):
-                    claimed.extend(row['job'] for row in rows)
-            except Exception as error:  # surfaced by the assert below
-                errors.append(error)
+        def worker(index):
+            while rows := self.store.claimNotifications(2.0, 2, f'w{index}',
+                                                        100.0):
+                claimed.extend(row['job'] for row in rows)
 
-        threads = [threading.Thread(target=worker, args=(f'w{i}',))
-                   for i in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert errors == []
+        assert runThreads(worker, 6) == []
         assert sorted(claimed) == ids
 
     def test_per_minute_counters_add_up_across_calls_and_servers(self):

@@ -2,11 +2,11 @@
 through xmlrpc.client and the command line."""
 
 import datetime
-import threading
 import xmlrpc.client
 
 from tests.acceptance.daemon import isRunning, waitUntil
 from tests.acceptance.test_daemon import cli
+from tests.threads import runThreads
 
 
 def seconds(iso):
@@ -57,23 +57,13 @@ def test_command_line_priority_key_and_delay(daemon):
 def test_twenty_clients_adding_one_key_at_once_make_one_job(daemon):
     """Twenty clients, each on its own connection, adding the same key at
     the same moment all get one job's id, and one job exists."""
-    start, ids, errors = threading.Barrier(20), [], []
+    ids = []
 
-    def client():
-        try:
-            proxy = daemon.proxy()
-            start.wait(10)
-            ids.append(proxy.add('echo', 1, {'key': 'once',
-                                             'startLater': True}))
-        except Exception as error:  # surfaced by the assert below
-            errors.append(error)
+    def client(index):
+        ids.append(daemon.proxy().add('echo', 1, {'key': 'once',
+                                                  'startLater': True}))
 
-    threads = [threading.Thread(target=client) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    assert runThreads(client, 20) == []
     assert len(ids) == 20 and len(set(ids)) == 1
     assert len(daemon.proxy().getJobs({})['jobs']) == 1
 

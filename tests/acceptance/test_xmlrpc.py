@@ -3,10 +3,11 @@ the stdlib client."""
 
 import datetime
 import http.client
-import threading
 import xmlrpc.client
 
 import pytest
+
+from tests.threads import runThreads
 
 FAULTS = {'NoSuchTask': 1, 'NoSuchJob': 2, 'InvalidArgument': 3,
           'NotAllowed': 5, 'RequestTooLarge': 7, 'NoSuchMethod': 8001}
@@ -319,21 +320,14 @@ def test_multicall(server):
 
 def test_concurrent_clients(server, daemon):
     """Eight clients adding at once get unique ids; every job ends."""
-    ids, errors = [], []
+    ids = []
 
-    def client():
+    def client(index):
         proxy = daemon.proxy()
-        try:
-            for i in range(25):
-                ids.append(proxy.add('echo', i))
-        except Exception as error:
-            errors.append(error)
-    threads = [threading.Thread(target=client) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+        for i in range(25):
+            ids.append(proxy.add('echo', i))
+
+    assert runThreads(client, 8) == []
     assert sorted(ids) == list(range(1, 201))
     assert server.wait(max(ids), 60) == 'completed'
     statuses = xmlrpc.client.MultiCall(server)

@@ -1,7 +1,6 @@
 """Several real daemons sharing one PostgreSQL queue."""
 
 import signal
-import threading
 import time
 import xmlrpc.client
 
@@ -10,6 +9,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from tests.acceptance.daemon import TASKS, Daemon, isRunning, waitUntil
+from tests.threads import runThreads
 
 
 def storeURL(dsn):
@@ -228,24 +228,13 @@ def test_twenty_clients_on_three_servers_adding_one_key_make_one_job(
     """Twenty clients adding the same key at once, through three
     servers, all get the one job's id."""
     daemons = [startServer(name) for name in 'abc']
-    start, ids, errors = threading.Barrier(20), [], []
+    ids = []
 
     def client(index):
-        try:
-            proxy = daemons[index % 3].proxy()
-            start.wait(10)
-            ids.append(proxy.add('echo', index, {'key': 'once',
-                                                 'startLater': True}))
-        except Exception as error:  # surfaced by the assert below
-            errors.append(error)
+        ids.append(daemons[index % 3].proxy().add(
+            'echo', index, {'key': 'once', 'startLater': True}))
 
-    threads = [threading.Thread(target=client, args=(i,))
-               for i in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    assert runThreads(client, 20) == []
     assert len(ids) == 20 and len(set(ids)) == 1
     assert jobStatuses(database) == {'start later': 1}
 

@@ -16,29 +16,10 @@ from remotetask.store import openStore
 from remotetask.store.postgresql import (
     MIGRATIONS, QUERIES, PostgreSQLJobStore)
 from tests.storecontract import StoreContractTests, claimOne, nextDueIn
+from tests.threads import runThreads
 
 #: How long a test waits for something that should take milliseconds.
 PATIENCE = 5.0
-
-
-def runThreads(target, count):
-    """Run ``target(index)`` on ``count`` threads started together; return
-    the exceptions they raised."""
-    errors, start = [], threading.Barrier(count)
-
-    def run(index):
-        try:
-            start.wait(PATIENCE)
-            target(index)
-        except Exception as error:  # surfaced by the caller's assert
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return errors
 
 
 class TestPostgreSQLJobStore(StoreContractTests):
