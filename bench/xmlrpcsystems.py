@@ -1,8 +1,9 @@
 """The systems spoken to over XML-RPC: remotetask and the bare ceiling.
 
 remotetask is measured on SQLite, on PostgreSQL, and as two daemons sharing
-one PostgreSQL database.  All are driven with the stdlib `xmlrpc.client`, one call at a time or in
-`system.multicall` batches, as a legacy client of remotetask would.
+one PostgreSQL database. All are driven with the stdlib `xmlrpc.client`,
+one call at a time or in `system.multicall` batches, as a legacy client of
+remotetask would.
 """
 
 import importlib.util

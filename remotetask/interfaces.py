@@ -261,6 +261,12 @@ class IJobStore(Interface):
         back (stopping the server is not the job's failure). Return False,
         writing nothing, if the token is not current."""
 
+    def releaseClaims(tokens):
+        """Give up every claim of ``tokens``, as ``release`` does for runs
+        that never started: for claims whose commit was lost
+        (``StoreOutcomeUnknown``), which may hold jobs no one runs. Return
+        how many jobs were released."""
+
     def skipRuns(jobid, due, next, missed):
         """Move a cron job's due time from ``due`` to ``next``, adding
         ``missed`` to its count of due times that passed without a run.

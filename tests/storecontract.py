@@ -268,6 +268,24 @@ class StoreContractTests:
         assert (row['status'], row['token']) == ('queued', None)
         assert not self.store.release(jobid, 'mine')
 
+    def test_release_claims_puts_back_every_job_of_the_claims_given(self):
+        """releaseClaims() re-queues the jobs of the tokens given, however
+        many each took, leaves other claims alone and counts what it put
+        back; the jobs can be claimed again."""
+        lost = [self.add(), self.add()]
+        kept = self.add()
+        assert [row['id'] for row in self.store.claim(
+            100.0, 2, 'lost', nextDueIn(60), scheduled=False)] == lost
+        self.claim(token='kept')
+        assert self.store.releaseClaims(['lost', 'unknown']) == 2
+        assert [(self.store.get(jobid)['status'],
+                 self.store.get(jobid)['token']) for jobid in lost] == [
+            ('queued', None), ('queued', None)]
+        assert self.store.get(kept)['token'] == 'kept'
+        assert self.store.releaseClaims(['lost']) == 0
+        assert [row['id'] for row in self.store.claim(
+            100.0, 5, 'again', nextDueIn(60), scheduled=False)] == lost
+
     def test_statuses_reads_many_jobs_at_once(self):
         """statuses() gives the status of each job that exists, leaving
         out the ids that do not."""

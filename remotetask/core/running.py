@@ -79,7 +79,8 @@ class JobRunning:
             return row['maxattempts']
         return self._option(row['task'], 'maxAttempts')
 
-    def claim(self, limit, now=None, started=None, scheduled=True):
+    def claim(self, limit, now=None, started=None, scheduled=True,
+              token=None):
         """Claim up to ``limit`` due runs for this caller; return their
         rows, in the order they should run.
 
@@ -92,7 +93,9 @@ class JobRunning:
         original. A job that was lost with its worker or server after it
         had used all its attempts ends in error here instead of being
         handed out again. Only jobs of the tasks this service runs are
-        claimed, within their limits (``taskLimits``).
+        claimed, within their limits (``taskLimits``). ``token`` names the
+        claim (a fresh one by default), so that a caller who cannot tell
+        whether it committed can give it up (``releaseClaims``).
         """
         now = time.time() if now is None else now
         if scheduled:
@@ -100,10 +103,11 @@ class JobRunning:
         tasks, limits = sorted(self.getAvailableTasks()), self.taskLimits()
         event = None if started is None else events.make(
             events.STARTED, started, self.serverName)
+        token = token or uuid.uuid4().hex
         claimed = []
         while len(claimed) < limit:
             asked = limit - len(claimed)
-            rows = self.store.claim(now, asked, uuid.uuid4().hex,
+            rows = self.store.claim(now, asked, token,
                                     self._nextDue, started, scheduled,
                                     tasks=tasks, limits=limits,
                                     event=event)
@@ -217,6 +221,16 @@ class JobRunning:
         released = self.store.release(row['id'], row['token'], started,
                                       event=event)
         if released and row['status'] == PROCESSING:
+            self._added()
+        return released
+
+    def releaseClaims(self, tokens):
+        """Put back in the queue whatever the claims ``tokens`` took: claims
+        whose commit was lost (``StoreOutcomeUnknown``), whose jobs would
+        otherwise stay ``processing`` with no one to run them. Returns how
+        many jobs went back."""
+        released = self.store.releaseClaims(tokens)
+        if released:
             self._added()
         return released
 

@@ -18,14 +18,22 @@ transaction, and its committed event costs nothing more. Claimed
 jobs that wait here are safe: they have not started, so a ``kill -9``
 leaves them claimed without an attempt counted, recovery puts them back,
 and on an orderly stop they go back to the queue before the workers stop.
+
+A claim whose commit was lost (``StoreOutcomeUnknown``: the connection
+dropped during COMMIT) may have taken jobs that never reached this side.
+They would stay ``processing`` with no one to run them, so each claim has
+a token of its own, and such a claim's token is given up
+(``releaseClaims``) at once, or at the next wake-up (the tick's, once a
+second) while the store is still away.
 """
 
 import collections
+import uuid
 
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from remotetask.errors import StoreUnavailable
+from remotetask.errors import StoreOutcomeUnknown, StoreUnavailable
 
 
 class Average:
@@ -49,6 +57,10 @@ class Feeder:
     """
 
     log = Logger()
+
+    #: Claims of unknown outcome remembered for giving up, at most; past
+    #: it the oldest is forgotten (its jobs wait for the next start-up).
+    maxLost = 1000
 
     def __init__(self, service, pool, write, start, putBack, clock,
                  maxAhead=8, maxClaim=500, batchNumber=lambda: None):
@@ -76,6 +88,10 @@ class Feeder:
         # left to claim, and nothing has been added since.
         self._empty = False
         self._claimedIn = 0
+        # The tokens of claims whose commit was lost, and the write giving
+        # them up, when one is in flight.
+        self._lost = []
+        self._releasing = None
 
     # How far ahead
 
@@ -108,6 +124,7 @@ class Feeder:
         if not self.running:
             return
         self.handOut()
+        self._releaseLost()
         if room and not scheduled and (self._empty or self._claim):
             return
         if self._claim is not None:
@@ -125,15 +142,15 @@ class Feeder:
         wanted = self.wanted()
         if wanted <= 0:
             return
-        began = self.clock.seconds()
-        self._claim = self.write(self._claimHere, wanted, scheduled)
+        began, token = self.clock.seconds(), uuid.uuid4().hex
+        self._claim = self.write(self._claimHere, wanted, scheduled, token)
         self._claim.addCallbacks(self._claimed, self._failed,
-                                 (wanted, began))
+                                 (wanted, began), None, (token,))
 
-    def _claimHere(self, wanted, scheduled):
+    def _claimHere(self, wanted, scheduled, token):
         """In the writer: the claim, and the batch it ran in."""
-        return self.batchNumber(), self.service.claim(wanted, None, None,
-                                                      scheduled)
+        return self.batchNumber(), self.service.claim(
+            wanted, None, None, scheduled, token=token)
 
     def _claimed(self, result, wanted, began):
         batch, rows = result
@@ -158,13 +175,46 @@ class Feeder:
         else:
             self.handOut()
 
-    def _failed(self, failure):
+    def _failed(self, failure, token):
         self._claim = None
+        if failure.check(StoreOutcomeUnknown):
+            if len(self._lost) >= self.maxLost:
+                self.log.warn('{count} claims of unknown outcome are '
+                              'waiting to be given up; the oldest is left '
+                              'to the next start-up', count=len(self._lost))
+                del self._lost[0]
+            self._lost.append(token)
+            self._releaseLost()
         # An unavailable store is logged once, by the store (its outage),
         # not at each wake-up.
-        if not failure.check(StoreUnavailable):
+        elif not failure.check(StoreUnavailable):
             self.log.warn('Claiming jobs failed; the next wake-up tries '
                           'again: {error}', error=failure.getErrorMessage())
+
+    def _releaseLost(self):
+        """Give up the claims of unknown outcome (one write at a time)."""
+        if not self._lost or self._releasing is not None:
+            return
+        tokens = list(self._lost)
+        self._releasing = self.write(self.service.releaseClaims, tokens)
+        self._releasing.addCallbacks(self._released, self._releaseFailed,
+                                     (tokens,))
+
+    def _released(self, count, tokens):
+        self._releasing = None
+        self._lost = [token for token in self._lost if token not in tokens]
+        if count:
+            self.log.info('Put back {count} job(s) claimed by a claim whose '
+                          'commit was lost', count=count)
+
+    def _releaseFailed(self, failure):
+        # Tried again at the next wake-up; an unavailable store has
+        # logged its outage.
+        self._releasing = None
+        if not failure.check(StoreUnavailable):
+            self.log.warn('Giving up a lost claim failed; the next wake-up '
+                          'tries again: {error}',
+                          error=failure.getErrorMessage())
 
     def handOut(self):
         while self.buffer and self.pool.capacity() > 0:

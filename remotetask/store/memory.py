@@ -338,6 +338,19 @@ class MemoryJobStore(JoinedTransactions):
             self._index(row)
             return True
 
+    def releaseClaims(self, tokens):
+        tokens = set(tokens)
+        with self.transaction():
+            held = [row for row in self._rows.values()
+                    if row['token'] is not None and row['token'] in tokens]
+            for row in held:
+                self._touch(row['id'])
+                if row['status'] == PROCESSING:
+                    row['status'] = str(QUEUED)
+                row['token'] = None
+                self._index(row)
+            return len(held)
+
     def skipRuns(self, jobid, due, next, missed):
         with self.transaction():
             row = self._rows.get(jobid)

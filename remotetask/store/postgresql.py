@@ -476,6 +476,15 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
             return released
         return self._run(release)
 
+    def releaseClaims(self, tokens):
+        def release(connection):
+            released = connection.execute(QUERIES['release_claims'], dict(
+                tokens=list(tokens))).rowcount
+            if released:
+                connection.execute(QUERIES['notify_jobs'])
+            return released
+        return self._run(release)
+
     def skipRuns(self, jobid, due, next, missed):
         return self._count('skip_runs', id=jobid, due=due, next=next,
                            missed=missed) == 1

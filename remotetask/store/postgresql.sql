@@ -581,6 +581,14 @@ SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
     events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
 WHERE id = %(id)s AND token = %(token)s;
 
+-- name: release_claims
+-- The jobs of claims whose commit was lost: they may have been claimed
+-- without anyone to run them. As release_job, for runs that never started.
+UPDATE remotetask_jobs
+SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
+    token = NULL, owner = NULL
+WHERE token = ANY (%(tokens)s::text[]);
+
 -- name: requeue_own_claims
 -- Claims left by an earlier run of this server (same serverId) that ended
 -- without finishing them; other servers' claims are theirs to finish.

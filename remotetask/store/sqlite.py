@@ -393,6 +393,11 @@ class SQLiteJobStore(JoinedTransactions):
                 id=jobid, token=token, started=int(started), event=event,
                 keep=self.maxEvents)).rowcount == 1
 
+    def releaseClaims(self, tokens):
+        with self._transaction() as connection:
+            return connection.execute(QUERIES['release_claims'], dict(
+                tokens=json.dumps(list(tokens)))).rowcount
+
     def skipRuns(self, jobid, due, next, missed):
         with self._transaction() as connection:
             return connection.execute(QUERIES['skip_runs'], dict(

@@ -411,6 +411,15 @@ SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
         ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND token = :token;
 
+-- name: release_claims
+-- The jobs of claims whose commit was lost (:tokens, a JSON array): they
+-- may have been claimed without anyone to run them. As release_job, for
+-- runs that never started.
+UPDATE jobs
+SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
+    token = NULL
+WHERE token IN (SELECT value FROM json_each(:tokens));
+
 -- name: requeue_claimed
 -- Claims left by a run of the server that ended without finishing them.
 UPDATE jobs

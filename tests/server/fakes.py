@@ -51,6 +51,14 @@ class HeldWrites:
         d, _, _, _ = self.calls.pop(0)
         d.errback(exception)
 
+    def runNextThenFail(self, exception):
+        """Run the oldest waiting call, then fire its Deferred with
+        ``exception``, as a store that committed the call but lost the
+        connection before it could say so."""
+        d, function, args, kwargs = self.calls.pop(0)
+        function(*args, **kwargs)
+        d.errback(exception)
+
 
 class FakePool:
     """A pool with ``size`` workers of ``depth`` jobs each, which records

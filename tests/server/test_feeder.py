@@ -2,7 +2,7 @@
 
 from twisted.internet import task
 
-from remotetask.errors import StoreUnavailable
+from remotetask.errors import StoreOutcomeUnknown, StoreUnavailable
 from remotetask.server.feeder import Average, Feeder
 from tests.server.fakes import FakePool, HeldWrites, makeService
 
@@ -61,6 +61,54 @@ def test_a_failed_claim_does_not_stop_feeding():
     feeder.wake()
     write.runNext()
     assert started == [jobid]
+
+
+def test_a_claim_of_unknown_outcome_is_given_up_and_claimed_again():
+    """A claim that committed but was lost on the way back (its outcome
+    unknown) left its jobs processing with no one to run them: the
+    feeder gives its token up, again at the next wake-up while the store
+    is away, and claims the jobs afresh once they are back."""
+    feeder, service, write, clock, started, _ = makeFeeder()
+    ids = [service.add('echo', i) for i in range(2)]
+    feeder.wake()
+    write.runNextThenFail(StoreOutcomeUnknown('lost while committing'))
+    assert {service.getStatus(jobid) for jobid in ids} == {'processing'}
+    (_, function, args, _), = write.calls
+    assert function == service.releaseClaims
+    write.failNext(StoreUnavailable('still away'))
+    assert {service.getStatus(jobid) for jobid in ids} == {'processing'}
+    feeder.wake()
+    release, claim = write.calls
+    assert release[1] == service.releaseClaims and len(release[2][0]) == 1
+    write.runNext()
+    assert {service.getStatus(jobid) for jobid in ids} == {'queued'}
+    write.runNext()
+    assert started == ids
+    feeder.wake()
+    assert all(call[1] != service.releaseClaims for call in write.calls)
+
+
+def test_claims_of_unknown_outcome_are_remembered_up_to_a_bound():
+    """Past ``maxLost`` claims waiting to be given up, the oldest is
+    forgotten (its jobs wait for the next start-up's recovery); up to it,
+    each is given up."""
+    feeder, service, write, clock, started, _ = makeFeeder(
+        pool=FakePool(size=1))
+    feeder.maxLost = 1
+    first, second = service.add('echo', 1), service.add('echo', 2)
+    feeder.wake()
+    write.runNextThenFail(StoreOutcomeUnknown('lost while committing'))
+    (_, _, (oldest,), _), = write.calls
+    write.failNext(StoreUnavailable('still away'))
+    feeder.wake()
+    write.failNext(StoreUnavailable('still away'))   # the release
+    write.runNextThenFail(StoreOutcomeUnknown('lost again'))
+    (_, function, (tokens,), _), = write.calls
+    assert function == service.releaseClaims
+    assert len(tokens) == 1 and tokens != oldest
+    write.runNext()
+    assert service.getStatus(first) == 'processing'   # forgotten
+    assert service.getStatus(second) == 'queued'
 
 
 def test_rows_claimed_after_stopping_are_put_back():
