@@ -7,7 +7,6 @@ rows it touched, so that a raise rolls back as a database would.
 """
 
 import collections
-import contextlib
 import heapq
 import itertools
 import json
@@ -21,9 +20,11 @@ from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
 from remotetask.core.status import (
     CRONJOB, DELAYED, ERROR, FINISHED, PROCESSING, QUEUED, STARTLATER)
-from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
 from remotetask.store.memoryclaim import MemoryClaim
+from remotetask.store.memorycounters import MemoryCallsAndCounters
+from remotetask.store.memorylooking import MemoryLooking
+from remotetask.store.memoryundo import UndoLog
 from remotetask.store.nesting import JoinedTransactions
 
 #: The statuses in which a job holds its key (see IJobStore.add).
@@ -31,7 +32,8 @@ _KEEPS_KEY = (QUEUED, PROCESSING, STARTLATER)
 
 
 @implementer(IJobStore)
-class MemoryJobStore(JoinedTransactions):
+class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
+                     JoinedTransactions):
     """Jobs in this process's memory; see the module docstring.
 
     ``maxEvents`` bounds each job's events (``remotetask.core.events``).
@@ -60,53 +62,6 @@ class MemoryJobStore(JoinedTransactions):
         self._notifications = {}
         # (minute, server) -> {finished, failed, queued}.
         self._minutes = {}
-
-    @contextlib.contextmanager
-    def _outermost(self):
-        """The lock held throughout, and an undo log of the rows changed
-        (see ``JoinedTransactions``)."""
-        local = self._local
-        with self._lock:
-            local.undo = {}
-            try:
-                yield
-            except BaseException:
-                self._rollBack(local.undo)
-                raise
-            finally:
-                local.undo = None
-
-    def _touch(self, jobid):
-        """Remember the row ``jobid`` as it was before this transaction
-        first changed it (None: it did not exist)."""
-        undo = getattr(self._local, 'undo', None)
-        if undo is not None and jobid not in undo:
-            row = self._rows.get(jobid)
-            undo[jobid] = None if row is None else dict(row)
-
-    def _keep(self, table, key):
-        """Remember the entry ``key`` of ``table`` (the notifications or
-        the minutes) as it was before this transaction first changed it,
-        as ``_touch`` does for rows."""
-        undo = getattr(self._local, 'undo', None)
-        if undo is not None and (id(table), key) not in undo:
-            entry = table.get(key)
-            undo[id(table), key] = (table, key,
-                                    None if entry is None else dict(entry))
-
-    def _rollBack(self, undo):
-        for jobid, row in undo.items():
-            if isinstance(jobid, tuple):
-                table, key, entry = row
-                if entry is None:
-                    table.pop(key, None)
-                else:
-                    table[key] = entry
-            elif row is None:
-                self._rows.pop(jobid, None)
-            else:
-                self._rows[jobid] = row
-                self._index(row)
 
     def _newRow(self, entry, now, event=None):
         holder = self._keyHolder(entry.task, entry.key)
@@ -166,15 +121,6 @@ class MemoryJobStore(JoinedTransactions):
             event = json.dumps(dict(json.loads(event), **details),
                                separators=(',', ':'), ensure_ascii=False)
         row['events'] = events.append(row['events'], event, self.maxEvents)
-
-    def _owe(self, row):
-        """The job ``row`` ended: owe its caller a completion call."""
-        if row['notify'] is not None and row['status'] in FINISHED:
-            self._keep(self._notifications, row['id'])
-            self._notifications[row['id']] = dict(
-                job=row['id'], url=row['notify'], status=row['status'],
-                since=row['completed'], due=row['completed'], attempts=0,
-                token=None)
 
     def get(self, jobid):
         with self._lock:
@@ -416,46 +362,6 @@ class MemoryJobStore(JoinedTransactions):
                 self._notifications.pop(jobid, None)
             return len(doomed)
 
-    # Looking: the dashboard and /metrics. These look at every job, which
-    # is what a store in memory can afford.
-
-    def counts(self):
-        with self._lock:
-            counted = collections.Counter(
-                (row['status'], row['task']) for row in self._rows.values())
-        return [dict(status=status, task=task, count=count)
-                for (status, task), count in sorted(counted.items())]
-
-    def oldestQueued(self, now):
-        with self._lock:
-            head = min((row for row in self._rows.values()
-                        if row['status'] == QUEUED
-                        and (row['due'] is None or row['due'] <= now)),
-                       key=lambda row: row['id'], default=None)
-        if head is None:
-            return None
-        return head['created'] if head['due'] is None else head['due']
-
-    def newest(self, status=None, task=None, text=None, before=None,
-               limit=50, scan=10000):
-        scan = paging.scanFor(status, task, text, limit, scan)
-        text = None if text is None else text.lower()
-        with self._lock:
-            candidates = [
-                row for jobid, row in sorted(self._rows.items(),
-                                             reverse=True)
-                if (before is None or jobid < before)
-                and (status is None or row['status'] == status)
-                and (status is not None or task is None
-                     or row['task'] == task)][:scan]
-            jobs = [_preview(row) for row in candidates
-                    if (task is None or row['task'] == task)
-                    and (text is None or _contains(row['input'], text)
-                         or _contains(row['error'], text))][:limit]
-        floor = candidates[-1]['id'] if candidates else None
-        return jobs, paging.nextCursor(jobs, limit, floor, len(candidates),
-                                       scan)
-
     def _changeOne(self, jobid, allowed, change):
         with self.transaction():
             row = self._rows.get(jobid)
@@ -489,106 +395,5 @@ class MemoryJobStore(JoinedTransactions):
             and row['token'] is None,
             lambda row: row.update(due=now))
 
-    # Progress, completion calls and the per-minute counters.
-
-    def setProgress(self, reports):
-        changed = 0
-        with self.transaction():
-            for jobid, token, progress in reports:
-                row = self._rows.get(jobid)
-                if row is not None and token is not None \
-                        and row['token'] == token:
-                    self._touch(jobid)
-                    row['progress'] = progress
-                    changed += 1
-        return changed
-
-    def claimNotifications(self, now, limit, token, lease):
-        with self.transaction():
-            due = sorted((n for n in self._notifications.values()
-                          if n['due'] <= now),
-                         key=lambda n: (n['due'], n['job']))[:limit]
-            for notification in due:
-                self._keep(self._notifications, notification['job'])
-                notification.update(due=lease, token=token)
-            return sorted(({key: n[key] for key in (
-                'job', 'url', 'status', 'since', 'attempts', 'token')}
-                for n in due), key=lambda n: n['job'])
-
-    def nextNotification(self):
-        with self._lock:
-            return min((n['due'] for n in self._notifications.values()),
-                       default=None)
-
-    def recordNotification(self, jobid, token, due, event):
-        with self.transaction():
-            notification = self._notifications.get(jobid)
-            if notification is None or notification['token'] != token:
-                return False
-            self._keep(self._notifications, jobid)
-            if due is None:
-                del self._notifications[jobid]
-            else:
-                notification.update(due=due, token=None,
-                                    attempts=notification['attempts'] + 1)
-            row = self._rows[jobid]
-            self._touch(jobid)
-            self._event(row, event)
-            return True
-
-    def _minute(self, minute, server):
-        self._keep(self._minutes, (minute, server))
-        return self._minutes.setdefault((minute, server), dict(
-            finished=0, failed=0, queued=None))
-
-    def countRuns(self, minute, server, finished, failed):
-        with self.transaction():
-            counters = self._minute(minute, server)
-            counters['finished'] += finished
-            counters['failed'] += failed
-
-    def sampleQueue(self, minute, server):
-        with self.transaction():
-            self._minute(minute, server)['queued'] = sum(
-                1 for row in self._rows.values() if row['status'] == QUEUED)
-
-    def minutes(self, since):
-        summed = {}
-        with self._lock:
-            for (minute, _), counters in self._minutes.items():
-                if minute < since:
-                    continue
-                total = summed.setdefault(minute, dict(
-                    minute=minute, finished=0, failed=0, queued=None))
-                total['finished'] += counters['finished']
-                total['failed'] += counters['failed']
-                if counters['queued'] is not None:
-                    total['queued'] = max(total['queued'] or 0,
-                                          counters['queued'])
-        return [summed[minute] for minute in sorted(summed)]
-
-    def purgeMinutes(self, before):
-        with self.transaction():
-            doomed = [key for key in self._minutes if key[0] < before]
-            for key in doomed:
-                self._keep(self._minutes, key)
-                del self._minutes[key]
-            return len(doomed)
-
     def close(self):
         pass
-
-
-def _contains(stored, text):
-    return stored is not None and text in stored.lower()
-
-
-def _preview(row):
-    """A row of a page: the keys ``newest`` promises, input and error cut
-    to ``paging.PREVIEW`` characters."""
-    page = {key: row[key] for key in paging.PAGE_KEYS}
-    for key in ('input', 'error'):
-        if page[key] is not None:
-            page[key] = page[key][:paging.PREVIEW]
-    return page
-

@@ -1,14 +1,12 @@
 """The shared job store: PostgreSQL, for one or several servers.
 
-Every setting lives in ``_connect()``. The queries live in
-``postgresql.sql``. Each thread gets its own connection, and each method is
-one transaction on it: a return commits, a raise rolls back (as in
-twisted's ``adbapi.runInteraction``). Claims use ``FOR UPDATE SKIP LOCKED``
-so that servers sharing the database each take a different job without
-waiting on one another.
+The queries live in ``postgresql.sql``. Each thread gets its own
+connection, and each method is one transaction on it (``pgconnections``,
+where every connection setting lives, in ``_connect()``). Claims use
+``FOR UPDATE SKIP LOCKED`` so that servers sharing the database each take
+a different job without waiting on one another.
 """
 
-import contextlib
 import os
 import secrets
 import socket
@@ -16,14 +14,12 @@ import threading
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import dict_row
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from remotetask.core import events
 from remotetask.core.entries import Entry
-from remotetask.errors import (
-    NoSuchJob, NotAllowed, StoreOutcomeUnknown, StoreUnavailable)
+from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.core.status import FINISHED, QUEUED
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
@@ -32,7 +28,8 @@ from remotetask.store.nesting import JoinedTransactions
 from remotetask.store.notifications import recordCall
 from remotetask.store.outage import OutageLog
 from remotetask.store.pgclaim import PostgreSQLClaim
-from remotetask.store.pglisten import NotificationListener, reason as _reason
+from remotetask.store.pgconnections import ConnectionPerThread
+from remotetask.store.pglisten import NotificationListener
 from remotetask.store.pgservers import SharedServers
 from remotetask.store.pgwatch import CallWatch
 from remotetask.store.sqlfile import loadQueries, migrations
@@ -63,8 +60,8 @@ def _isJobId(jobid):
 
 
 @implementer(IJobStore)
-class PostgreSQLJobStore(JoinedTransactions, SharedServers,
-                         NotificationListener):
+class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
+                         SharedServers, NotificationListener):
     """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
 
     ``dsn`` is a libpq connection string or URL; its parameters win over
@@ -126,176 +123,6 @@ class PostgreSQLJobStore(JoinedTransactions, SharedServers,
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.where} as {self.serverId!r}>'
-
-    def _connect(self, autocommit=False):
-        defaults = dict(
-            # A server that is down, or does not answer, must not hang a
-            # thread for the operating system's TCP timeout (minutes):
-            # fault 6 within seconds instead. A healthy server connects in
-            # milliseconds (libpq wants whole seconds, at least 2).
-            connect_timeout=max(2, round(self.timeout / 4)),
-            # Notice a database host that vanished (no reset sent) within
-            # about a minute instead of two hours, so it can be replaced.
-            keepalives=1, keepalives_idle=30, keepalives_interval=10,
-            keepalives_count=3,
-            # pg_stat_activity then shows which server holds a connection.
-            application_name=f'remotetask {self.serverId}'[:63])
-        connection = psycopg.connect(
-            # Each method is one transaction, committed by _run(); the
-            # listener alone runs in autocommit, as LISTEN requires.
-            autocommit=autocommit,
-            # Rows as dicts with the column names, as IJobStore returns.
-            row_factory=dict_row,
-            **{**defaults, **self._params})
-        try:
-            # Acknowledged means durable: a database or role configured
-            # with synchronous_commit = off could lose the last commits in a
-            # crash. Stronger settings (remote_write, remote_apply) stay.
-            connection.execute(
-                "SELECT set_config('synchronous_commit', 'on', false) "
-                "WHERE current_setting('synchronous_commit') = 'off'")
-            # Every method ends its transaction at once; one left open
-            # longer is a stuck thread holding row locks, and is ended.
-            connection.execute(
-                "SET idle_in_transaction_session_timeout = '60s'")
-            # A statement that runs past the store's timeout (a table
-            # locked by hand, a runaway query) is cancelled: the call
-            # fails with fault 6 within seconds rather than hang its
-            # thread, and with it every client queued behind it. Waiting
-            # for a lock gives up sooner, saying so.
-            connection.execute(
-                "SELECT set_config('statement_timeout', %s, false), "
-                "set_config('lock_timeout', %s, false)",
-                (f'{int(self.timeout * 1000)}ms',
-                 f'{int(self.timeout * 500)}ms'))
-            if not autocommit:
-                connection.commit()
-        except BaseException:
-            connection.close()
-            raise
-        return connection
-
-    def _connection(self):
-        connection = getattr(self._local, 'connection', None)
-        if connection is None or connection.closed:
-            connection = self._connect()
-            self._local.connection = connection
-            with self._lock:
-                self._connections.add(connection)
-        return connection
-
-    def _discard(self, connection):
-        self._local.connection = None
-        with self._lock:
-            self._connections.discard(connection)
-        self._close(connection)
-
-    def _close(self, connection):
-        # Under the watch's lock: it may be shutting down this socket.
-        watch = self._watch
-        if watch is None:
-            connection.close()
-            return
-        with watch.lock:
-            connection.close()
-
-    def _abandon(self, connection):
-        """Roll back a failed transaction; drop a connection that is lost."""
-        if connection is not None:
-            try:
-                if not connection.broken:
-                    return connection.rollback()
-            except psycopg.Error:
-                pass
-            self._discard(connection)
-
-    @contextlib.contextmanager
-    def _outermost(self):
-        """One transaction on this thread's connection (see
-        ``JoinedTransactions``): a return commits, a raise rolls back (as
-        twisted's ``adbapi.runInteraction``). The watch cuts a call that
-        gets no answer at all; a failure to reach the database is the
-        start of an outage, a commit its end (``OutageLog``)."""
-        local = self._local
-        kept = getattr(local, 'connection', None)
-        reused = kept is not None and not kept.closed
-        connection, committing = None, False
-        watch = self._watch
-        try:
-            connection = local.txConnection = self._connection()
-            if watch is not None:
-                watch.begin(connection)
-            yield
-            committing = True
-            connection.commit()
-        except psycopg.Error as error:
-            lost = connection is None or connection.broken \
-                or connection.closed
-            self._abandon(connection)
-            if not (lost or isinstance(error, psycopg.OperationalError)):
-                # Refused by the database (a constraint, bad data):
-                # nothing was written, and it is no outage.
-                raise
-            unavailable = self._unavailable(error, lost, committing, reused)
-            if not unavailable.connectionLost:
-                self.outage.failed(unavailable)
-            raise unavailable from error
-        except BaseException:
-            self._abandon(connection)
-            raise
-        finally:
-            # After the roll-back, which the watch guards as well.
-            if watch is not None and connection is not None:
-                watch.end(connection)
-        self.outage.succeeded()
-
-    def _unavailable(self, error, lost, committing, reused):
-        """The error to raise for a failed transaction: whether anything
-        may have been written, and whether trying again at once may work
-        (a kept connection found dead, the server having restarted)."""
-        if not lost:
-            return StoreUnavailable(
-                f'The job store ({self.where}) could not do that now: '
-                f'{_reason(error)}')
-        if committing:
-            return StoreOutcomeUnknown(
-                f'Lost the job store ({self.where}) while committing; the '
-                f'change may or may not have been saved: {_reason(error)}')
-        unavailable = StoreUnavailable(
-            f'Cannot reach the job store ({self.where}): {_reason(error)}')
-        unavailable.connectionLost = reused
-        return unavailable
-
-    def _run(self, work):
-        """Return ``work(connection)``, run as one transaction (or as part
-        of the one open on this thread).
-
-        If the connection this thread kept is found dead (the server
-        restarted) before COMMIT was sent, nothing was written: the call is
-        tried once more on a fresh one. A fresh connection failing is not
-        retried at once, nor is one lost during COMMIT (outcome unknown).
-        """
-        for attempt in (1, 2):
-            try:
-                with self.transaction():
-                    return work(self._local.txConnection)
-            except StoreUnavailable as error:
-                if attempt == 2 or not error.connectionLost:
-                    raise
-                self.log.info('Lost the connection to {where} ({error}); '
-                              'reconnecting', where=self.where, error=error)
-
-    def _one(self, name, **params):
-        return self._run(lambda connection: connection.execute(
-            QUERIES[name], params).fetchone())
-
-    def _all(self, name, **params):
-        return self._run(lambda connection: connection.execute(
-            QUERIES[name], params).fetchall())
-
-    def _count(self, name, **params):
-        return self._run(lambda connection: connection.execute(
-            QUERIES[name], params).rowcount)
 
     def _migrate(self):
         def migrate(connection):

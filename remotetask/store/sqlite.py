@@ -1,12 +1,12 @@
 """The embedded job store: one SQLite file.
 
-Every setting lives in ``_connect()``. The queries live in ``sqlite.sql``.
-Each thread gets its own connection (SQLite connections are not to be
-shared between threads mid-transaction); in WAL mode readers on those
-connections never wait for the writer.
+The queries live in ``sqlite.sql``. Each thread gets its own connection
+(SQLite connections are not to be shared between threads mid-transaction);
+in WAL mode readers on those connections never wait for the writer
+(``sqliteconnections``, where every connection setting lives, in
+``_connect()``).
 """
 
-import contextlib
 import json
 import sqlite3
 import threading
@@ -16,7 +16,7 @@ from zope.interface import implementer
 from remotetask.core import events
 from remotetask.core.entries import Entry
 from remotetask.core.status import FINISHED
-from remotetask.errors import NoSuchJob, NotAllowed, StoreUnavailable
+from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
@@ -25,25 +25,11 @@ from remotetask.store.nesting import JoinedTransactions
 from remotetask.store.notifications import recordCall
 from remotetask.store.outage import OutageLog
 from remotetask.store.sqliteclaim import SQLiteClaim
+from remotetask.store.sqliteconnections import SQLiteConnections
 from remotetask.store.sqlfile import loadQueries, migrations
 
 QUERIES = loadQueries('sqlite.sql')
 MIGRATIONS = migrations(QUERIES)
-
-
-def _rowFactory(cursor, values):
-    return {column[0]: value
-            for column, value in zip(cursor.description, values)}
-
-
-class _Rows(list):
-    """Fetched rows, read like the cursor they came from."""
-
-    def fetchone(self):
-        return self[0] if self else None
-
-    def fetchall(self):
-        return self
 
 
 def _isStorableId(jobid):
@@ -65,7 +51,7 @@ def _statements(script):
 
 
 @implementer(IJobStore)
-class SQLiteJobStore(JoinedTransactions):
+class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
     """Jobs in one SQLite file; see ``IJobStore`` for the contract.
 
     ``synchronous`` is SQLite's setting of that name. ``NORMAL`` (the
@@ -78,6 +64,7 @@ class SQLiteJobStore(JoinedTransactions):
     ``maxEvents`` bounds each job's events (``remotetask.core.events``).
     """
 
+    queries = QUERIES
     maxEvents = events.MAX_EVENTS
 
     def __init__(self, path, synchronous='NORMAL', busyTimeout=10.0,
@@ -115,126 +102,6 @@ class SQLiteJobStore(JoinedTransactions):
     def __repr__(self):
         return f'<{type(self).__name__} {self.path!r}>'
 
-    def _connect(self):
-        # isolation_level=None: we say BEGIN ourselves, so that a claim can
-        # take the write lock up front (BEGIN IMMEDIATE) instead of failing
-        # to upgrade a read lock when another writer got there first.
-        connection = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False,
-            timeout=self.busyTimeout)
-        connection.row_factory = _rowFactory
-        # WAL: readers do not block the writer nor it them, and a commit is
-        # one append to the log instead of a rewrite of the database pages.
-        connection.execute('PRAGMA journal_mode = WAL')
-        # See the class docstring: NORMAL survives kill -9; FULL power loss.
-        connection.execute(f'PRAGMA synchronous = {self.synchronous}')
-        # Another thread or process holding the write lock briefly is
-        # normal; wait for it rather than failing at once.
-        connection.execute(
-            f'PRAGMA busy_timeout = {int(self.busyTimeout * 1000)}')
-        # Keep temporary b-trees (sorting for clean, find) off the disk.
-        connection.execute('PRAGMA temp_store = MEMORY')
-        # A job's outstanding completion call goes with the job (ON
-        # DELETE CASCADE); SQLite enforces foreign keys only when asked.
-        connection.execute('PRAGMA foreign_keys = ON')
-        return connection
-
-    def _connection(self):
-        connection = getattr(self._local, 'connection', None)
-        if connection is not None and self._local.generation != \
-                self._generation:
-            # Opened before the file turned read-only (see _unwritable):
-            # SQLite keeps such connections read-only, so start afresh.
-            with self._connectionsLock:
-                if connection in self._connections:
-                    self._connections.remove(connection)
-            connection.close()
-            connection = None
-        if connection is None:
-            try:
-                connection = self._connect()
-            except sqlite3.Error as error:
-                raise StoreUnavailable(
-                    f'Cannot open the job store {self.path}: {error}') from error
-            self._local.connection = connection
-            self._local.generation = self._generation
-            with self._connectionsLock:
-                self._connections.append(connection)
-        return connection
-
-    @contextlib.contextmanager
-    def _outermost(self):
-        """One write transaction on this thread's connection, the write
-        lock held throughout (see ``JoinedTransactions``); a failure to
-        open or write the file is the start of an outage, a commit its
-        end (``OutageLog``)."""
-        try:
-            connection = self._local.txConnection = self._connection()
-            with self._writeLock:
-                with self._writing(connection):
-                    yield
-        except StoreUnavailable as error:
-            self.outage.failed(error)
-            raise
-        self.outage.succeeded()
-
-    @contextlib.contextmanager
-    def _transaction(self):
-        """The connection, inside a write transaction (joined if one is
-        open on this thread)."""
-        with self.transaction():
-            yield self._local.txConnection
-
-    @contextlib.contextmanager
-    def _writing(self, connection):
-        try:
-            connection.execute('BEGIN IMMEDIATE')
-        except sqlite3.OperationalError as error:
-            raise self._unwritable(error) from error
-        try:
-            yield connection
-            connection.execute('COMMIT')
-        except BaseException as error:
-            if connection.in_transaction:
-                connection.execute('ROLLBACK')
-            if isinstance(error, sqlite3.OperationalError):
-                raise self._unwritable(error) from error
-            raise
-
-    def _unwritable(self, error):
-        """The StoreUnavailable for a failed write; after a read-only
-        error, have every connection reopened, since SQLite shares a
-        read-only mapping among all of this process's connections to the
-        file until each has been closed."""
-        if 'readonly' in str(error).replace(' ', '').lower():
-            # Called under the write lock, so no other thread is writing;
-            # a reader whose connection closes under it retries (_read).
-            self._generation += 1
-            with self._connectionsLock:
-                connections, self._connections = self._connections, []
-            for connection in connections:
-                connection.close()
-        return StoreUnavailable(
-            f'The job store {self.path} cannot be written: {error}')
-
-    def _read(self, name, **params):
-        """The rows a query gives, fetched at once, so that no cursor
-        outlives the call (see _unwritable)."""
-        for attempt in (1, 2):
-            try:
-                return _Rows(self._connection().execute(QUERIES[name],
-                                                        params))
-            except sqlite3.ProgrammingError:
-                # Closed by another thread after a read-only error.
-                if attempt == 2:
-                    raise
-                self._local.generation = -1
-            except sqlite3.OperationalError as error:
-                unavailable = StoreUnavailable(
-                    f'The job store {self.path} cannot be read: {error}')
-                self.outage.failed(unavailable)
-                raise unavailable from error
-
     def _migrate(self):
         try:
             with self._transaction() as connection:
@@ -249,14 +116,6 @@ class SQLiteJobStore(JoinedTransactions):
             # The constructing thread (the reactor's, in the server) makes
             # no other store calls: keep no connection open for it.
             self._closeOwn()
-
-    def _closeOwn(self):
-        connection = getattr(self._local, 'connection', None)
-        if connection is not None:
-            with self._connectionsLock:
-                self._connections.remove(connection)
-            connection.close()
-            self._local.connection = None
 
     @property
     def schemaVersion(self):
