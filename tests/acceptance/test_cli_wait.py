@@ -8,8 +8,12 @@ import sys
 
 from tests.acceptance.daemon import ROOT, waitUntil
 
+# Ctrl-C reaches the client as in a terminal, even where this suite runs
+# in the background, whose children start with SIGINT ignored.
 CLI = [sys.executable, '-c',
-       'import sys; from remotetask.cli import main; sys.exit(main())']
+       'import signal, sys; '
+       'signal.signal(signal.SIGINT, signal.default_int_handler); '
+       'from remotetask.cli import main; sys.exit(main())']
 
 
 def cli(daemon, *args):
