@@ -254,6 +254,12 @@ class IJobStore(Interface):
         current one (the claim was lost, or the job was cancelled
         meanwhile)."""
 
+    def finishMany(runs):
+        """``finish`` for each of ``runs`` (tuples of its arguments, all of
+        them, in order), in one transaction: what ``finish`` returns for
+        each, in order. For a server recording many ends at once; a store
+        over a network sends them in one round trip."""
+
     def release(jobid, token, started=False, event=None):
         """Give up the claim ``token`` on a job that did not run to its
         end (server shutting down): a processing job goes back to the

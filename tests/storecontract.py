@@ -890,6 +890,36 @@ class StoreContractTests:
             job=told, url='http://caller/', status='error', since=5.0,
             attempts=0, token='n')]
 
+    def test_finish_many_records_each_run_as_finish_would(self):
+        """finishMany() answers for each run, in order, what finish() would:
+        a run of a lost claim or with no token is not recorded, the others
+        are, each with its own values, and an end owes its call."""
+        done, retried, lost, told = (self.add(), self.addNotifying(),
+                                     self.add(), self.addNotifying())
+        unclaimed = self.add()
+        self.store.claim(2.0, 4, 't', nextDueIn(60), 2.0, scheduled=False)
+        assert self.store.finishMany([
+            (done, 't', 'completed', '1', None, None, 3.0, None, None, None,
+             None),
+            (retried, 't', 'queued', None, 'busy', None, 3.0, 9.0, None,
+             None, None),
+            (lost, 'other', 'completed', '2', None, None, 3.0, None, None,
+             None, None),
+            (unclaimed, None, 'completed', '3', None, None, 3.0, None, None,
+             None, None),
+            (told, 't', 'error', None, 'no', 'Traceback', 4.0, None, None,
+             None, None)]) == [True, True, False, False, True]
+        rows = {jobid: self.store.get(jobid) for jobid in
+                (done, retried, lost, told)}
+        assert (rows[done]['status'], rows[done]['output']) == (
+            'completed', '1')
+        assert (rows[retried]['status'], rows[retried]['due']) == (
+            'queued', 9.0)
+        assert rows[lost]['status'] == 'processing'
+        assert (rows[told]['status'], rows[told]['error']) == ('error', 'no')
+        assert self.store.nextNotification() == 4.0
+        assert self.store.finishMany([]) == []
+
     def test_cancelling_a_job_with_notify_owes_a_call(self):
         """A cancel ends the job at that moment (completed) and owes a
         call, as an end does."""

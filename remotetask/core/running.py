@@ -156,7 +156,7 @@ class JobRunning:
         ``report`` is the run's last progress report, if one is pending.
         The run is counted in this minute's counters."""
         with self.store.transaction():
-            status = self._finishRun(row, outcome, report)
+            status, = self._finishRuns([(row, outcome, report)])
             if status is not None:
                 self._countRuns([outcome])
         return status
@@ -167,8 +167,29 @@ class JobRunning:
             self.store.countRuns(int(time.time() // 60), self.serverName,
                                  finished, len(outcomes) - finished)
 
-    def _finishRun(self, row, outcome, report=None):
+    def _finishRuns(self, ends):
+        """Record the ``[(row, outcome, report)]`` that ended, in one store
+        call (``finishMany``: one round trip for the lot where the store
+        can); the statuses recorded, in order, None where the claim had
+        been lost."""
         now = time.time()
+        planned = [self._endOf(row, outcome, report, now)
+                   for row, outcome, report in ends]
+        recorded = self.store.finishMany([run for run, _ in planned])
+        statuses = []
+        for (row, _, _), (_, status), done in zip(ends, planned, recorded):
+            if not done:
+                statuses.append(None)
+                continue
+            if status in FINISHED:
+                self._ended(row['id'], status)
+            statuses.append(CRONJOB if status is None else status)
+        return statuses
+
+    def _endOf(self, row, outcome, report, now):
+        """``(run, status)``: the arguments of ``IJobStore.finish`` that
+        record ``outcome`` for ``row``, and the status they write (None: a
+        cron job keeps its own)."""
         due = attempt = None
         error = storableText(outcome.error)
         if row['status'] == CRONJOB:
@@ -191,16 +212,10 @@ class JobRunning:
             event = events.make(
                 events.ENDED, now, self.serverName, attempt=row['attempts'],
                 status=str(COMPLETED if outcome.ok else ERROR), error=error)
-        recorded = self.store.finish(
-            row['id'], row['token'], status, outcome.output, error,
-            storableText(outcome.traceback), now, due=due, attempt=attempt,
-            event=event,
-            progress=None if report is None else progress.encode(report))
-        if not recorded:
-            return None
-        if status in FINISHED:
-            self._ended(row['id'], status)
-        return CRONJOB if status is None else status
+        run = (row['id'], row['token'], status, outcome.output, error,
+               storableText(outcome.traceback), now, due, attempt, event,
+               None if report is None else progress.encode(report))
+        return run, status
 
     def _backoff(self, row):
         """Seconds before the next attempt: doubling from the task's
@@ -252,8 +267,8 @@ class JobRunning:
                        for row, report in reports if row['id'] not in ending]
             if running:
                 self.store.setProgress(running)
-            statuses = [self._finishRun(row, outcome, last.get(row['id']))
-                        for row, outcome in finished]
+            statuses = self._finishRuns([
+                (row, outcome, last.get(row['id'])) for row, outcome in finished])
             self._countRuns([outcome for (_, outcome), status in
                              zip(finished, statuses) if status is not None])
             for row, begun in putBack:

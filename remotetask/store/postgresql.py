@@ -273,21 +273,40 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
 
     def finish(self, jobid, token, status, output, error, traceback, now,
                due=None, attempt=None, event=None, progress=None):
-        if token is None:
-            return False
+        return self.finishMany([(jobid, token, status, output, error,
+                                 traceback, now, due, attempt, event,
+                                 progress)])[0]
+
+    def finishMany(self, runs):
+        # One round trip for the lot: executemany sends the statements in
+        # pipeline mode, and the answers are read after. A run without a
+        # token (never claimed) is not recorded.
+        runs = list(runs)
+        claimed = [run for run in runs if run[1] is not None]
+        if not claimed:
+            return [False] * len(runs)
+        params = [dict(id=jobid, token=token,
+                       status=None if status is None else str(status),
+                       output=output, error=error, traceback=traceback,
+                       now=now, due=due, attempt=attempt, event=event,
+                       keep=self.maxEvents, progress=progress)
+                  for (jobid, token, status, output, error, traceback, now,
+                       due, attempt, event, progress) in claimed]
 
         def finish(connection):
-            finished = connection.execute(QUERIES['finish_job'], dict(
-                id=jobid, token=token,
-                status=None if status is None else str(status),
-                output=output, error=error, traceback=traceback, now=now,
-                due=due, attempt=attempt, event=event,
-                keep=self.maxEvents, progress=progress)).fetchone()
-            if not finished['finished']:
-                return False
-            if status in FINISHED and finished['notify'] is not None:
-                connection.execute(QUERIES['notify_end'], dict(id=jobid))
-            return True
+            with connection.cursor() as cursor:
+                cursor.executemany(QUERIES['finish_job'], params,
+                                   returning=True)
+                answers = [cursor.fetchone()]
+                while cursor.nextset():
+                    answers.append(cursor.fetchone())
+                owed = [dict(id=run[0]) for run, answer in
+                        zip(claimed, answers) if answer['finished']
+                        and run[2] in FINISHED and answer['notify'] is not None]
+                if owed:
+                    cursor.executemany(QUERIES['notify_end'], owed)
+            finished = iter(bool(answer['finished']) for answer in answers)
+            return [run[1] is not None and next(finished) for run in runs]
         return self._run(finish)
 
     def release(self, jobid, token, started=False, event=None):

@@ -244,6 +244,11 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
             return True
 
+    def finishMany(self, runs):
+        # In process: a statement costs no round trip, so one at a time.
+        with self._transaction():
+            return [self.finish(*run) for run in runs]
+
     def release(self, jobid, token, started=False, event=None):
         if token is None:
             return False
