@@ -268,7 +268,8 @@ class JobRunning:
             if running:
                 self.store.setProgress(running)
             statuses = self._finishRuns([
-                (row, outcome, last.get(row['id'])) for row, outcome in finished])
+                (row, outcome, last.get(row['id']))
+                for row, outcome in finished])
             self._countRuns([outcome for (_, outcome), status in
                              zip(finished, statuses) if status is not None])
             for row, begun in putBack:

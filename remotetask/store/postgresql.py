@@ -300,9 +300,10 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                 answers = [cursor.fetchone()]
                 while cursor.nextset():
                     answers.append(cursor.fetchone())
-                owed = [dict(id=run[0]) for run, answer in
-                        zip(claimed, answers) if answer['finished']
-                        and run[2] in FINISHED and answer['notify'] is not None]
+                owed = [dict(id=run[0])
+                        for run, answer in zip(claimed, answers)
+                        if answer['finished'] and run[2] in FINISHED
+                        and answer['notify'] is not None]
                 if owed:
                     cursor.executemany(QUERIES['notify_end'], owed)
             finished = iter(bool(answer['finished']) for answer in answers)
