@@ -29,6 +29,7 @@ class _Rows(list):
     def fetchall(self):
         return self
 
+
 class SQLiteConnections:
     """The connections of ``SQLiteJobStore``, which provides ``queries``,
     ``path``, ``synchronous``, ``busyTimeout``, ``outage`` (an
@@ -48,7 +49,8 @@ class SQLiteConnections:
         # WAL: readers do not block the writer nor it them, and a commit is
         # one append to the log instead of a rewrite of the database pages.
         connection.execute('PRAGMA journal_mode = WAL')
-        # See the class docstring: NORMAL survives kill -9; FULL power loss.
+        # See SQLiteJobStore's docstring: NORMAL survives kill -9, FULL
+        # power loss as well.
         connection.execute(f'PRAGMA synchronous = {self.synchronous}')
         # Another thread or process holding the write lock briefly is
         # normal; wait for it rather than failing at once.
