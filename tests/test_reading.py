@@ -141,6 +141,23 @@ class CountingService:
         return self.service.newest(**filters)
 
 
+def everyPage(counting, fetch):
+    """The jobs of every page from the start, in 50,000-byte pages,
+    checking that no read asked for more than 8 rows at once; at most 50
+    pages."""
+    seen, cursor = [], 0
+    for _ in range(50):
+        counting.asked = []
+        page = reading.readPage(counting, 100000, 50000, 100, fetch,
+                                cursor)
+        assert max(counting.asked) <= 8
+        seen += page['jobs']
+        if 'cursor' not in page:
+            return seen
+        cursor = page['cursor']
+    raise AssertionError('the pages did not end within 50')
+
+
 def test_a_page_is_cut_by_bytes_and_its_cursor_goes_on():
     """A page ends before the job that would take it past the page's
     size, its cursor being its last job; the first job of a page may
@@ -155,17 +172,7 @@ def test_a_page_is_cut_by_bytes_and_its_cursor_goes_on():
     page = reading.readPage(counting, 100000, 1000, 100, ECHO, 0)
     assert len(page['jobs']) == 1 and page['cursor'] == ids[0]
     assert page['jobs'][0].size > 6000
-    seen, cursor = [], 0
-    for _ in range(50):
-        counting.asked = []
-        page = reading.readPage(counting, 100000, 50000, 100, ECHO,
-                                cursor)
-        assert max(counting.asked) <= 8
-        seen += [job for job in page['jobs']]
-        if 'cursor' not in page:
-            break
-        cursor = page['cursor']
-    assert len(seen) == 20
+    assert len(everyPage(counting, ECHO)) == 20
     page = reading.readPage(counting, 10 ** 9, 10 ** 9, 5, ECHO, 0)
     assert len(page['jobs']) == 5 and page['cursor'] == ids[4]
 
@@ -179,17 +186,8 @@ def test_newest_first_pages_are_cut_by_bytes_as_well():
     newest = reading.newestFirst(None, 'echo')
     page = reading.readPage(counting, 100000, 25000, 100, newest, 0)
     assert page['cursor'] == ids[-3] and len(page['jobs']) == 3
-    seen, cursor = [], 0
-    for _ in range(50):
-        counting.asked = []
-        page = reading.readPage(counting, 100000, 50000, 100, newest,
-                                cursor)
-        assert max(counting.asked) <= 8
-        seen += [struct(job)['id'] for job in page['jobs']]
-        if 'cursor' not in page:
-            break
-        cursor = page['cursor']
-    assert seen == ids[::-1]
+    assert [struct(job)['id'] for job in everyPage(counting, newest)] == \
+        ids[::-1]
 
 
 def test_the_calls_of_a_multicall_share_one_answer_size():

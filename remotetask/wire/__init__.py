@@ -1,6 +1,7 @@
 """The XML-RPC face: the resource, ``system.*`` and multicall, argument
 checks, the one exception-to-Fault map, and the HTTP site around it.
 
-The wire talks to the ``TaskService`` only, never to a store: a test
-checks that nothing here imports ``remotetask.store``.
+The wire talks to the ``TaskService`` only, never to a store:
+``tests/test_layers.py`` checks that nothing here imports the store
+package.
 """
