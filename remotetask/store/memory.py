@@ -270,7 +270,7 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
             return True
 
     def finishMany(self, runs):
-        # In process: a statement costs no round trip, so one at a time.
+        # In memory, sending them together saves nothing: one at a time.
         with self.transaction():
             return [self.finish(*run) for run in runs]
 
