@@ -53,27 +53,36 @@ def defaultMaxConnections():
 
 
 def _positive(kind, name):
+    """A parser of ``--name``'s value that must be above 0 (NaN is not)."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or value <= 0:
+        if value is None or not value > 0:
             raise usage.UsageError(f'--{name} must be a positive number, '
                                    f'not {text!r}')
         return value
     return parse
-def _number(option, kind):
+
+
+def _number(option, kind, minimum=None):
     """A coercer of the value of ``option`` to ``kind`` (int or float)
-    whose error names the option."""
+    whose error names the option. ``minimum``: the smallest value allowed;
+    a duration below 0 would reach ``callLater`` only at shutdown, where
+    its error would cut the shutdown short."""
     what = 'a whole number' if kind is int else 'a number'
 
     def coerce(text):
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
             raise usage.UsageError(
                 f'{option} {text!r}: it must be {what}') from None
+        if minimum is not None and not value >= minimum:
+            raise usage.UsageError(
+                f'{option} {text!r}: it must be {minimum} or more')
+        return value
     coerce.coerceDoc = ''
     return coerce
 
@@ -130,9 +139,9 @@ class Options(usage.Options):
          'A file declaring tasks that run external programs.'],
         ['grace', None, 30.0,
          'Seconds running jobs get to finish when the server stops.',
-         _number('--grace', float)],
+         _number('--grace', float, minimum=0)],
         ['store-threads', None, 4,
-         'Threads for store calls.', _number('--store-threads', int)],
+         'Threads for store calls.', _positive(int, 'store-threads')],
         ['server-id', None, None,
          'With a shared store: a name for this server that stays the same '
          'across restarts, so that it takes back its own unfinished jobs '
@@ -169,7 +178,7 @@ class Options(usage.Options):
          'With a shared store: seconds without a heartbeat after which '
          "a server's running jobs are put back in the queue, and its "
          'tasks are no longer accepted on its account.',
-         _number('--heartbeat-timeout', float)],
+         _positive(float, 'heartbeat-timeout')],
         ['log-jobs', None, 'all',
          'Which ended jobs get a log line: all, failed or none (at '
          'thousands of jobs a second, all is much log).'],

@@ -27,7 +27,15 @@ class OrderedServices(MultiService):
         Service.stopService(self)
         self._quietFurtherSignals()
         for child in reversed(list(self)):
-            yield child.stopService()
+            # A child that fails to stop is logged and passed over, as
+            # MultiService does: the ones after it (the writer, the
+            # store) must still stop, or the store is never closed.
+            try:
+                yield child.stopService()
+            except Exception:
+                self.log.failure('Stopping {service} failed',
+                                 service=getattr(child, 'name', None)
+                                 or repr(child))
 
     def _quietFurtherSignals(self):
         if threading.current_thread() is not threading.main_thread():

@@ -48,3 +48,25 @@ def test_a_limit_for_a_task_this_server_lacks_stops_the_start():
     options = parse('--limit=ehco=2')
     with pytest.raises(CannotStart, match='ehco.*has: echo, sleep'):
         commandLineLimits(options, makeRegistry(options))
+
+
+@pytest.mark.parametrize('args, words', [
+    (['--grace=-1'], '--grace .*0 or more'),
+    (['--grace=nan'], '--grace .*0 or more'),
+    (['--heartbeat-timeout=-5'], '--heartbeat-timeout must be a positive'),
+    (['--heartbeat-timeout=0'], '--heartbeat-timeout must be a positive'),
+    (['--store-threads=0'], '--store-threads must be a positive'),
+])
+def test_a_negative_duration_or_count_is_a_usage_error(args, words):
+    """A duration below 0 (or NaN) would reach callLater only at shutdown,
+    where it raises and cuts the shutdown short: it stops the start
+    instead, naming the option."""
+    with pytest.raises(usage.UsageError, match=words):
+        parse(*args)
+
+
+def test_a_grace_of_0_and_a_short_heartbeat_timeout_are_accepted():
+    """The other side of the bound: no grace at all, and any positive
+    heartbeat timeout, are valid settings."""
+    options = parse('--grace=0', '--heartbeat-timeout=0.5')
+    assert (options['grace'], options['heartbeat-timeout']) == (0.0, 0.5)
