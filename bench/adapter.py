@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from cpu import brokerRoots
+
 here = Path(__file__).resolve().parent
 
 # How long a batch of results may take to become readable, and the poll
@@ -53,6 +55,10 @@ class Adapter:
     # The optional features (ADD_AND_WAIT, PROGRESS) this adapter can
     # measure where the running system offers them: see offered().
     optionalFeatures = ()
+    # The machine's broker or database the system's jobs go through
+    # ('redis', 'postgresql'; None for none), whose CPU over a burst is
+    # counted beside the system's own processes (cpu.brokerRoots).
+    broker = None
 
     def __init__(self, workDir):
         self.workDir = Path(workDir)
@@ -94,6 +100,13 @@ class Adapter:
     def rss(self):
         """Resident memory, in bytes, of every process the system runs."""
         return sum(worker.rss() for worker in self.workers)
+
+    def cpuRoots(self):
+        """The processes whose CPU a burst costs (cpu.take's roots): the
+        system's own ('server': every process started here, with whatever
+        it forks) and its broker's ('broker')."""
+        return {'server': [worker.pid for worker in self.workers],
+                'broker': brokerRoots(self.broker) if self.broker else []}
 
     def offered(self):
         """The optional features (ADD_AND_WAIT, PROGRESS) the running

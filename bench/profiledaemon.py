@@ -40,7 +40,8 @@ from pathlib import Path
 from adapter import (
     ADD_AND_WAIT, PROGRESS, BenchError, here, startSeconds, stopAll,
     venvScript)
-from compare import burst, header, loadAverage, percentile, progress
+from measure import burst, percentile
+from runinfo import header, loadAverage, progress
 from profilesummary import (
     readSpeedscope, summarisePstats, summariseStacks, writeFolded)
 from xmlrpcsystems import (
@@ -125,10 +126,11 @@ def runPhase(adapter, arguments, phase):
             latencies.append(time.perf_counter() - began)
         return (f'round trip p50 {percentile(latencies, 50) * 1000:.2f} ms, '
                 f'p99 {percentile(latencies, 99) * 1000:.2f} ms')
-    enqueued, e2e = burst(
+    measured = burst(
         adapter, arguments.n, None if phase == 'single' else arguments.batch,
         adapter.enqueueManyProgress if phase == 'progress' else None)
-    return f'enqueue/s {enqueued:,.0f}, e2e/s {e2e:,.0f}'
+    return (f'enqueue/s {measured.enqueued:,.0f}, e2e/s {measured.e2e:,.0f}'
+            f', CPU {measured.cpuTotal:.3f} ms/job')
 
 
 def phasesOffered(arguments, adapter):

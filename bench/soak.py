@@ -25,7 +25,7 @@ from collections import deque
 from pathlib import Path
 
 from adapter import BenchError, startSeconds, stopAll
-from compare import header, loadAverage, progress
+from runinfo import header, loadAverage, progress
 from tables import table
 from xmlrpcsystems import RemoteTask, RemoteTaskPostgres
 

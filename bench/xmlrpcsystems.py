@@ -181,6 +181,7 @@ class RemoteTaskPostgres(RemoteTask):
     """
 
     name = 'remotetask-pg'
+    broker = 'postgresql'
     database = 'bench_remotetask'
     description = ('twistd, PostgreSQL store (own database), process pool '
                    'of 2')
