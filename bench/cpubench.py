@@ -146,7 +146,9 @@ the twistd process's own share (all its threads), "workers" the worker
 processes'.  echo ms/call: the bare Twisted XML-RPC server's CPU per call,
 one call at a time (for the single rows) or inside multicalls of the same
 size (for the batched row).  ratio: of the medians; runs: the range of the
-per-repeat ratios.  Goals: issue 18's "Done when".'''
+per-repeat ratios; each column is a median of its own, so daemon and
+workers need not add up to the total exactly.  Goals: issue 18's "Done
+when".'''
 
 
 def main(argv):

@@ -46,8 +46,8 @@ counted.  remotetask: the daemon and its worker processes (live ones, and
 those it reaped); the competitors: their consumer/worker processes and
 their broker; xmlrpc-echo: the bare server, per call.  "of it broker": the
 Redis server (rq, celery, huey-redis), or every PostgreSQL process
-(procrastinate, remotetask-pg): other sessions use that PostgreSQL too,
-so on a shared machine its part is an upper bound.  "/ echo": divided by
+(procrastinate, remotetask-pg, -pg2): other sessions use that PostgreSQL
+too, so on a shared machine its part is an upper bound.  "/ echo": divided by
 xmlrpc-echo's CPU per call in the same phase (the bare call's cost).'''
 
 
