@@ -134,3 +134,19 @@ def brokerRoots(kind):
                 and getattr(processes.get(times.ppid), 'name', '')
                 not in ('postgres', 'postmaster')]
     raise ValueError(f'unknown broker {kind!r}')
+
+
+def threadTimes(pid):
+    """tid -> Times of each thread of the process now (its `own` is the
+    thread's utime+stime; `name` the kernel's name, which Python 3.11
+    does not set from the thread's)."""
+    threads = {}
+    try:
+        tids = os.listdir(f'/proc/{pid}/task')
+    except OSError:
+        return threads
+    for tid in tids:
+        times = readTimes(f'/proc/{pid}/task/{tid}/stat', int(tid))
+        if times is not None:
+            threads[times.pid] = times
+    return threads
