@@ -76,6 +76,8 @@ class Adapter:
         """
         for worker in self.workers:
             worker.stop()
+        if getattr(self, 'backends', None) is not None:
+            self.backends.close()
 
     def enqueueOne(self, k):
         """Submit one `echo` job with input {'i': k}; return its handle."""
@@ -102,11 +104,19 @@ class Adapter:
         return sum(worker.rss() for worker in self.workers)
 
     def cpuRoots(self):
-        """The processes whose CPU a burst costs (cpu.take's roots): the
-        system's own ('server': every process started here, with whatever
-        it forks) and its broker's ('broker')."""
-        return {'server': [worker.pid for worker in self.workers],
-                'broker': brokerRoots(self.broker) if self.broker else []}
+        """The processes whose CPU a burst costs (cpu.Snapshot's roots):
+        the system's own ('server': every process started here, with
+        whatever it forks) and its broker's ('broker').  On PostgreSQL,
+        also the backends serving the system's own `database`
+        ('database'), a part of 'broker' that other sessions do not
+        touch.  Asked again at the end of a burst, for new backends."""
+        roots = {'server': [worker.pid for worker in self.workers],
+                 'broker': brokerRoots(self.broker) if self.broker else []}
+        if self.broker == 'postgresql':
+            if getattr(self, 'backends', None) is None:
+                self.backends = Backends(self.database)
+            roots['database'] = self.backends.pids()
+        return roots
 
     def offered(self):
         """The optional features (ADD_AND_WAIT, PROGRESS) the running
@@ -294,6 +304,30 @@ def recreateDatabase(name, create=True):
         db.execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
         if create:
             db.execute(f'CREATE DATABASE {name}')
+
+
+class Backends:
+    """The PostgreSQL backends serving one database, from pg_stat_activity
+    over one connection (to the `postgres` database) kept open, so that
+    asking does not start a backend of its own while a burst runs."""
+
+    def __init__(self, database):
+        self.database = database
+        self.connection = None
+
+    def pids(self):
+        import psycopg
+        if self.connection is None:
+            self.connection = psycopg.connect(
+                f'{postgresServer} dbname=postgres', autocommit=True)
+        return [pid for pid, in self.connection.execute(
+            'SELECT pid FROM pg_stat_activity WHERE datname = %s',
+            (self.database,))]
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 def venvScript(name):

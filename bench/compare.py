@@ -121,6 +121,7 @@ def measureStarted(adapter, arguments, offered):
         figures['e2e' + phase] = measured.e2e
         figures['cpu' + phase] = measured.cpuTotal
         figures['broker' + phase] = measured.cpu['broker']
+        figures['database' + phase] = measured.cpu.get('database')
     figures['rssMb'] = adapter.rss() / 2 ** 20
     progressBurst = optional(offered, PROGRESS, burst, adapter, arguments.n,
                              arguments.batch, adapter.enqueueManyProgress)

@@ -15,7 +15,8 @@ replaced) during the burst is still counted: its own time at the start
 leaves the sum with it, and its whole time comes back in its parent's
 reaped times.  A process started during the burst counts all its time.
 What a process leaves behind unreaped by the tree (a daemonised
-grandchild) is not counted.
+grandchild) is not counted, nor is a process that ended during the burst
+without a parent in the tree.
 
 Brokers are trees too: the Redis server, or the PostgreSQL postmaster
 with its backends (which it reaps), found by `brokerRoots`.
@@ -94,11 +95,6 @@ class Snapshot:
             self.parts[part] = tree
 
 
-def take(roots):
-    """A Snapshot of the trees rooted at roots: part -> list of pids."""
-    return Snapshot(roots)
-
-
 def treeTotal(tree):
     return sum(times.own + times.reaped for times in tree.values())
 
@@ -109,7 +105,13 @@ def spent(before, after):
     without its workers)."""
     result = {}
     for part, tree in after.parts.items():
-        earlier = before.parts.get(part, {})
+        # A process gone by the end counts through its parent's reaped
+        # times, where that parent is in the tree; otherwise (a backend
+        # that disconnected, its postmaster no root) its time during the
+        # burst is lost, and its time before it is not subtracted either.
+        earlier = {pid: times for pid, times in
+                   before.parts.get(part, {}).items()
+                   if pid in tree or times.ppid in tree}
         result[part] = treeTotal(tree) - treeTotal(earlier)
         roots = after.roots.get(part, [])
         result[part + ':root'] = sum(

@@ -15,9 +15,10 @@ import cpu
 class Burst:
     """What one burst measured: `enqueued` and `e2e` in jobs/s, and `cpu`,
     part -> CPU ms per job ('server': the system's processes; 'broker':
-    its broker's or database's, 0 without one; 'server:root': the root
-    processes' own share of 'server', e.g. the daemon without its
-    workers)."""
+    its broker's, 0 without one; 'database': on PostgreSQL, the part of
+    'broker' spent by the backends of the system's own database;
+    'server:root': the root processes' own share of 'server', e.g. the
+    daemon without its workers)."""
 
     def __init__(self, n, enqueuedSeconds, doneSeconds, spent):
         self.n = n
@@ -39,9 +40,8 @@ def burst(adapter, n, batch, enqueueMany=None):
     given, else one call per job.
     """
     enqueueMany = enqueueMany or adapter.enqueueMany
-    roots = adapter.cpuRoots()
     handles = []
-    before = cpu.take(roots)
+    before = cpu.Snapshot(adapter.cpuRoots())
     began = time.perf_counter()
     if batch is None:
         for k in range(n):
@@ -52,7 +52,9 @@ def burst(adapter, n, batch, enqueueMany=None):
     enqueued = time.perf_counter()
     adapter.waitAll(handles)
     done = time.perf_counter()
-    after = cpu.take(roots)
+    # The processes first: finding the roots takes a moment (a query).
+    processes = cpu.allProcesses()
+    after = cpu.Snapshot(adapter.cpuRoots(), processes)
     return Burst(n, enqueued - began, done - began, cpu.spent(before, after))
 
 

@@ -35,6 +35,10 @@ cpuColumns = [
     ('brokerSingle', 'of it broker', '{:.3f}'),
     ('cpuBatched', 'CPU ms/job batched', '{:.3f}'),
     ('brokerBatched', 'of it broker', '{:.3f}'),
+    # On PostgreSQL: the part of "broker" that the backends of the
+    # system's own database spent (a note under the table).
+    ('databaseSingle', 'of it own database single', '{:.3f}'),
+    ('databaseBatched', 'of it own database batched', '{:.3f}'),
 ]
 allColumns = columns + [column[:3] for column in extraColumns] + cpuColumns
 echo = 'xmlrpc-echo'
@@ -44,11 +48,13 @@ Server CPU per job: utime+stime from /proc over each burst (first add to
 last result seen), divided by the jobs; the producer's own CPU is not
 counted.  remotetask: the daemon and its worker processes (live ones, and
 those it reaped); the competitors: their consumer/worker processes and
-their broker; xmlrpc-echo: the bare server, per call.  "of it broker": the
-Redis server (rq, celery, huey-redis), or every PostgreSQL process
+their broker; xmlrpc-echo: the bare server, per call.  "of it broker":
+the Redis server (rq, celery, huey-redis), or every PostgreSQL process
 (procrastinate, remotetask-pg, -pg2): other sessions use that PostgreSQL
-too, so on a shared machine its part is an upper bound.  "/ echo": divided by
-xmlrpc-echo's CPU per call in the same phase (the bare call's cost).'''
+too, so on a shared machine its part is an upper bound; the part its
+own database's backends spent is below (not the WAL writer, checkpointer
+and others, which serve every database).  "/ echo": divided by
+xmlrpc-echo's CPU per call in the same phase.'''
 
 
 def medians(runs):
@@ -144,5 +150,13 @@ def cpuTable(results, names, byName):
         rows.append(row)
     headers = ['system', 'single ms/job', 'of it broker', 'single / echo',
                'batched ms/job', 'of it broker', 'batched / echo']
-    return ('\nServer CPU per job (medians)\n\n' + table(rows, headers)
-            + '\n' + cpuNote)
+    out = ['\nServer CPU per job (medians)\n', table(rows, headers), cpuNote]
+    for name in names:
+        figures = results[name]
+        if figures.get('databaseSingle') is not None:
+            out.append(
+                f'  {name}: of its PostgreSQL part, the backends of its own '
+                f'database spent {cell(figures, "databaseSingle", "{:.3f}")}'
+                f' ms/job single, '
+                f'{cell(figures, "databaseBatched", "{:.3f}")} batched')
+    return '\n'.join(out)

@@ -30,7 +30,7 @@ class ThreadSplit:
 
     def read(self):
         """(tree snapshot, pid -> tid -> Times) of every daemon now."""
-        tree = cpu.take({daemon.label: [daemon.pid]
+        tree = cpu.Snapshot({daemon.label: [daemon.pid]
                          for daemon in self.daemons})
         threads = {pid: cpu.threadTimes(pid) for part in tree.parts.values()
                    for pid in part}
