@@ -11,6 +11,9 @@ stdlib client, each repeat measures, in the same run:
 - the bare Twisted XML-RPC echo server: `--n` single calls, and
   `--batched-n` calls in multicalls of `--batch`.
 
+The three run side by side, and take turns: the echo's single calls, the
+two single-call bursts, the echo's multicalls, the batched burst.
+
 Server CPU is utime+stime from /proc over each burst (cpu.py): the daemon
 with its worker processes, or the bare server.  The table shows the
 medians over `--repeat` runs, the daemon's and the workers' parts, the
@@ -18,6 +21,7 @@ ratio to the bare server's CPU per call and issue 18's goal for it.
 """
 
 import argparse
+import contextlib
 import shutil
 import signal
 import statistics
@@ -74,37 +78,40 @@ def parseArguments(argv):
     return arguments
 
 
-def measureSystem(systemClass, workDir, arguments, phases):
-    """Start the system, warm it up, run its bursts: phase -> Burst."""
+def started(stack, systemClass, workDir, arguments):
+    """The system started and warmed up; stopped when `stack` closes."""
     workDir.mkdir()
     adapter = systemClass(workDir)
-    try:
-        adapter.start()
-        adapter.roundTrip(-1, timeout=startSeconds)
-        for k in range(arguments.warmup):
-            adapter.roundTrip(-2 - k)
-        return {phase: burst(adapter, n, batch)
-                for phase, n, batch in phases}
-    finally:
-        adapter.stop()
+    stack.callback(adapter.stop)
+    adapter.start()
+    adapter.roundTrip(-1, timeout=startSeconds)
+    for k in range(arguments.warmup):
+        adapter.roundTrip(-2 - k)
+    return adapter
 
 
 def measureOnce(arguments, runDir):
     """One repeat: key -> (ms/job, daemon's part, workers' part) and
-    'echoSingle', 'echoBatched' -> ms/call."""
-    single = ('single', arguments.n, None)
-    batched = ('batched', arguments.batchedN, arguments.batch)
-    echo = measureSystem(Ceiling, runDir / 'echo', arguments,
-                         [single, batched])
-    plain = measureSystem(RemoteTask, runDir / 'remotetask', arguments,
-                          [single, batched])
-    quiet = measureSystem(RemoteTaskQuiet, runDir / 'quiet', arguments,
-                          [single])
-    figures = {'echoSingle': echo['single'].cpu['server'],
-               'echoBatched': echo['batched'].cpu['server']}
-    for key, measured in (('single', plain['single']),
-                          ('quiet', quiet['single']),
-                          ('batched', plain['batched'])):
+    'echoSingle', 'echoBatched' -> ms/call.
+
+    The three systems run side by side (idle, they cost nothing), so that
+    each burst of remotetask follows the echo's of its kind closely: a
+    ratio's two figures see the same spell of the machine.
+    """
+    with contextlib.ExitStack() as stack:
+        echo, plain, quiet = (
+            started(stack, systemClass, runDir / label, arguments)
+            for systemClass, label in ((Ceiling, 'echo'),
+                                       (RemoteTask, 'remotetask'),
+                                       (RemoteTaskQuiet, 'quiet')))
+        single = [burst(adapter, arguments.n, None)
+                  for adapter in (echo, plain, quiet)]
+        batched = [burst(adapter, arguments.batchedN, arguments.batch)
+                   for adapter in (echo, plain)]
+    figures = {'echoSingle': single[0].cpu['server'],
+               'echoBatched': batched[0].cpu['server']}
+    for key, measured in (('single', single[1]), ('quiet', single[2]),
+                          ('batched', batched[1])):
         daemon = measured.cpu['server:root']
         figures[key] = (measured.cpu['server'], daemon,
                         measured.cpu['server'] - daemon)
