@@ -117,7 +117,7 @@ def parseArguments(argv):
 def runPhase(adapter, arguments, phase):
     """Run one phase; return its figures as a line of text, and the
     table of its CPU split by thread and worker process (threadcpu)."""
-    split = ThreadSplit(adapter.workers)
+    split = ThreadSplit(adapter)
     split.begin()
     if phase in ('roundtrip', 'addAndWait'):
         once = adapter.roundTrip if phase == 'roundtrip' else \
