@@ -27,7 +27,6 @@ its goal.
 
 import argparse
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 from adapter import ADD_AND_WAIT, PROGRESS, startSeconds, stopAll
 from measure import burst, percentile
 from report import allColumns, extraColumns, report
-from runinfo import header, loadAverage, progress
+from runinfo import begin, ended, progress
 from competitors import Celery, Procrastinate, RedisHuey, Rq, SqliteHuey
 from xmlrpcsystems import (
     Ceiling, RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
@@ -194,10 +193,7 @@ def runAll(arguments, runDir):
 
 def main(argv):
     arguments = parseArguments(argv)
-    # A TERM must unwind through the finally below, which stops workers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    began = time.monotonic()
-    print(header(arguments), flush=True)
+    began = begin(arguments)
     runDir = tempfile.mkdtemp(prefix='remotetask-bench-')
     try:
         runs, failures = runAll(arguments, runDir)
@@ -205,8 +201,7 @@ def main(argv):
         stopAll()
     print()
     print(report(arguments, runs, failures, byName))
-    print(f'\ntook {time.monotonic() - began:.0f} s; load average after: '
-          f'{loadAverage()}')
+    print('\n' + ended(began))
     if failures:
         print(f'logs kept in {runDir}')
         return 1

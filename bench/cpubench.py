@@ -23,16 +23,14 @@ ratio to the bare server's CPU per call and issue 18's goal for it.
 import argparse
 import contextlib
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from adapter import startSeconds, stopAll
 from measure import burst
-from runinfo import header, loadAverage, progress
+from runinfo import begin, ended, progress
 from tables import table
 from xmlrpcsystems import Ceiling, RemoteTask
 
@@ -160,12 +158,10 @@ when".'''
 
 def main(argv):
     arguments = parseArguments(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    began = time.monotonic()
-    print(header(arguments, 'bench/cpu', (
+    began = begin(arguments, 'bench/cpu', (
         f'default SQLite store and options, one stdlib client; {arguments.n}'
         f' single adds, {arguments.batchedN} in multicalls of '
-        f'{arguments.batch}; median of {arguments.repeat}')), flush=True)
+        f'{arguments.batch}; median of {arguments.repeat}'))
     runs = []
     runDir = Path(tempfile.mkdtemp(prefix='remotetask-cpu-'))
     try:
@@ -188,8 +184,7 @@ def main(argv):
     print()
     print(report(arguments, runs))
     print(note)
-    print(f'\ntook {time.monotonic() - began:.0f} s; load average after: '
-          f'{loadAverage()}')
+    print('\n' + ended(began))
     return 0
 
 

@@ -81,6 +81,11 @@ def goalsReport(arguments, runs, results, failures):
                          '-'])
             continue
         value = goal.value(results)
+        if value is None:
+            # A base of 0: a CPU figure below one tick (too small an --n).
+            rows.append([goal.label, measuredText(goal, results), '-',
+                         goal.goalText(), 'base is 0', '-'])
+            continue
         perRun = [v for v in map(goal.value, perRepeat(goal, runs))
                   if v is not None]
         spread = (f'{goal.show(min(perRun))}..{goal.show(max(perRun))}'

@@ -30,7 +30,6 @@ bench/run for figures, this for where the time goes.
 
 import argparse
 import collections
-import signal
 import sys
 import time
 from pathlib import Path
@@ -41,7 +40,7 @@ from measure import burst, percentile
 from profilesummary import (
     readSpeedscope, summarisePstats, summariseStacks, writeFolded)
 from pyspy import AttachFailed, pySpies
-from runinfo import header, loadAverage, progress
+from runinfo import begin, ended, progress
 from threadcpu import ThreadSplit
 from xmlrpcsystems import (
     RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
@@ -138,12 +137,18 @@ def runPhase(adapter, arguments, phase):
             split.rows(arguments.n))
 
 
-def phasesOffered(arguments, adapter):
-    """(phase, None) for each phase to run; (phase, why) for one the
-    system does not offer."""
+def runnablePhases(arguments, adapter, parts):
+    """The phases to run, in turn; for each one the system does not
+    offer, a line in `parts` (and on stderr) saying why."""
     offered = adapter.offered()
-    return [(phase, offered.get(phaseNeeds[phase]) if phase in phaseNeeds
-             else None) for phase in arguments.phases]
+    for phase in arguments.phases:
+        why = offered.get(phaseNeeds[phase]) if phase in phaseNeeds \
+            else None
+        if why:
+            parts.append(f'=== phase {phase}: {why} ===')
+            progress(parts[-1])
+        else:
+            yield phase
 
 
 # cProfile, through twistd's own --profile
@@ -163,11 +168,7 @@ def profileWithPySpy(arguments, adapter):
     """Each phase under py-spy; returns the summary text."""
     serverPids = {daemon.pid for daemon in adapter.workers}
     parts = []
-    for phase, why in phasesOffered(arguments, adapter):
-        if why:
-            parts.append(f'=== phase {phase}: {why} ===')
-            progress(parts[-1])
-            continue
+    for phase in runnablePhases(arguments, adapter, parts):
         with pySpies(arguments, adapter, phase):
             began = time.monotonic()
             figures, split = runPhase(adapter, arguments, phase)
@@ -192,11 +193,7 @@ def phasesUnsampled(arguments, adapter, profiler):
     """Each phase without py-spy (under cProfile, or no profiler): the
     CPU split of each, as a list of texts."""
     parts = []
-    for phase, why in phasesOffered(arguments, adapter):
-        if why:
-            parts.append(f'=== phase {phase}: {why} ===')
-            progress(parts[-1])
-            continue
+    for phase in runnablePhases(arguments, adapter, parts):
         figures, split = runPhase(adapter, arguments, phase)
         progress(f'{phase}: {figures}'
                  + (' (under cProfile)' if profiler == 'cprofile' else ''))
@@ -252,16 +249,13 @@ def runProfile(arguments, profiler):
 
 def main(argv):
     arguments = parseArguments(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     arguments.out.mkdir(parents=True, exist_ok=True)
-    print(header(arguments, 'bench/profile', (
+    began = begin(arguments, 'bench/profile', (
         f'phases {", ".join(arguments.phases)}: n = {arguments.n} per '
         f'burst, batches of {arguments.batch}, {arguments.samples} round '
         f'trips; profiler {arguments.profiler}'
         + (f', py-spy at {arguments.rate} Hz' if arguments.profiler in
-           ('auto', 'py-spy') else ''))),
-        flush=True)
-    began = time.monotonic()
+           ('auto', 'py-spy') else '')))
     profiler = 'py-spy' if arguments.profiler == 'auto' else \
         arguments.profiler
     try:
@@ -287,8 +281,7 @@ def main(argv):
     print(f'\nprofiles in {arguments.out}:')
     for path in sorted(arguments.out.iterdir()):
         print(f'  {path.name}')
-    print(f'took {time.monotonic() - began:.0f} s; load average after: '
-          f'{loadAverage()}')
+    print(ended(began))
     return 0
 
 

@@ -8,7 +8,9 @@ import importlib.metadata
 import os
 import platform
 import shlex
+import signal
 import sys
+import time
 from pathlib import Path
 
 
@@ -37,6 +39,23 @@ def header(arguments, command='bench/run', workload=None):
         f'~0.3 means other work shares the cores: figures are noisier)',
         f'workload: no-op echo jobs, input {{"i": k}}; {workload}',
     ])
+
+
+def begin(arguments, command='bench/run', workload=None):
+    """Start a bench's run: print its header; return the time it began.
+
+    A TERM then unwinds through the bench's finally blocks, which stop
+    the processes it started, as an interrupt does.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(header(arguments, command, workload), flush=True)
+    return time.monotonic()
+
+
+def ended(began):
+    """The last line of a run: how long it took, and the load after."""
+    return (f'took {time.monotonic() - began:.0f} s; load average after: '
+            f'{loadAverage()}')
 
 
 def loadAverage():
