@@ -38,7 +38,8 @@ from report import allColumns, extraColumns, report
 from runinfo import begin, ended, progress
 from competitors import Celery, Procrastinate, RedisHuey, Rq, SqliteHuey
 from xmlrpcsystems import (
-    Ceiling, RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
+    Ceiling, RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair,
+    daemonOptionsArgument, withDaemonOptions)
 
 systems = [RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair, Ceiling,
            Celery, Rq, SqliteHuey, RedisHuey, Procrastinate]
@@ -62,6 +63,7 @@ def parseArguments(argv):
                         + ', '.join(byName))
     parser.add_argument('--baseline', default='remotetask',
                         help='the system the ratios are relative to')
+    daemonOptionsArgument(parser)
     parser.add_argument('--quick', action='store_true',
                         help='--n 500 --repeat 1 --samples 50 --warmup 5')
     arguments = parser.parse_args(argv)
@@ -173,7 +175,8 @@ def runAll(arguments, runDir):
                 continue
             workDir = Path(runDir) / f'{name}-{repeat + 1}'
             workDir.mkdir()
-            adapter = byName[name](workDir)
+            adapter = withDaemonOptions(
+                byName[name], arguments.daemonOptions)(workDir)
             began = time.monotonic()
             try:
                 figures = measureOnce(adapter, arguments)

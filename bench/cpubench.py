@@ -22,6 +22,7 @@ ratio to the bare server's CPU per call and issue 18's goal for it.
 
 import argparse
 import contextlib
+import shlex
 import shutil
 import statistics
 import sys
@@ -32,7 +33,8 @@ from adapter import startSeconds, stopAll
 from measure import burst
 from runinfo import begin, ended, progress
 from tables import table
-from xmlrpcsystems import Ceiling, RemoteTask
+from xmlrpcsystems import (
+    Ceiling, RemoteTask, daemonOptionsArgument, withDaemonOptions)
 
 
 class RemoteTaskQuiet(RemoteTask):
@@ -44,14 +46,14 @@ class RemoteTaskQuiet(RemoteTask):
         return ['--log-jobs', 'none']
 
 
-# (key, label, system, batched?, goal): one row of the table each; the
-# echo's figure of the same kind (single or batched) is the divisor.
+# (key, label, batched?, goal): one row of the table each; the echo's
+# figure of the same kind (single or batched) is the divisor.
 rows = [
-    ('single', '{n:,} adds, one per call, until all completed',
-     RemoteTask, False, 2.0),
-    ('quiet', 'the same with --log-jobs none', RemoteTaskQuiet, False, None),
+    ('single', '{n:,} adds, one per call, until all completed', False,
+     2.0),
+    ('quiet', 'the same with --log-jobs none', False, None),
     ('batched', '{batchedN:,} adds in multicalls of {batch}, until all '
-     'completed', RemoteTask, True, 3.0),
+     'completed', True, 3.0),
 ]
 
 
@@ -69,6 +71,7 @@ def parseArguments(argv):
                         help='runs; the medians are shown (3)')
     parser.add_argument('--warmup', type=int, default=20,
                         help='round trips before measuring (20)')
+    daemonOptionsArgument(parser)
     arguments = parser.parse_args(argv)
     if min(arguments.n, arguments.batchedN, arguments.batch,
            arguments.repeat) < 1:
@@ -98,7 +101,9 @@ def measureOnce(arguments, runDir):
     """
     with contextlib.ExitStack() as stack:
         echo, plain, quiet = (
-            started(stack, systemClass, runDir / label, arguments)
+            started(stack, withDaemonOptions(systemClass,
+                                             arguments.daemonOptions),
+                    runDir / label, arguments)
             for systemClass, label in ((Ceiling, 'echo'),
                                        (RemoteTask, 'remotetask'),
                                        (RemoteTaskQuiet, 'quiet')))
@@ -119,7 +124,7 @@ def measureOnce(arguments, runDir):
 def report(arguments, runs):
     """The table: medians, ratios to the echo, goals, range of ratios."""
     lines = []
-    for key, label, _, batched, goal in rows:
+    for key, label, batched, goal in rows:
         echoKey = 'echoBatched' if batched else 'echoSingle'
         total, daemon, workers = (statistics.median(run[key][i]
                                                     for run in runs)
@@ -159,7 +164,10 @@ when".'''
 def main(argv):
     arguments = parseArguments(argv)
     began = begin(arguments, 'bench/cpu', (
-        f'default SQLite store and options, one stdlib client; {arguments.n}'
+        'default SQLite store and options'
+        + (f' plus {shlex.join(arguments.daemonOptions)}'
+           if arguments.daemonOptions else '')
+        + f', one stdlib client; {arguments.n}'
         f' single adds, {arguments.batchedN} in multicalls of '
         f'{arguments.batch}; median of {arguments.repeat}'))
     runs = []

@@ -43,7 +43,8 @@ from pyspy import AttachFailed, pySpies
 from runinfo import begin, ended, progress
 from threadcpu import ThreadSplit
 from xmlrpcsystems import (
-    RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
+    RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair,
+    daemonOptionsArgument, withDaemonOptions)
 
 systems = {system.name: system for system in
            (RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)}
@@ -70,6 +71,7 @@ def parseArguments(argv):
                         help='round trips in the roundtrip phase')
     parser.add_argument('--warmup', type=int, default=20,
                         help='round trips before profiling')
+    daemonOptionsArgument(parser)
     parser.add_argument('--phases', default=','.join(phaseNames),
                         help='comma-separated, of: ' + ', '.join(phaseNames))
     parser.add_argument('--profiler', default='auto',
@@ -204,7 +206,8 @@ def phasesUnsampled(arguments, adapter, profiler):
 
 def runProfile(arguments, profiler):
     """Start the system, warm it up, profile; return the summary text."""
-    systemClass = systems[arguments.only]
+    systemClass = withDaemonOptions(systems[arguments.only],
+                                    arguments.daemonOptions)
     # The daemon's logs stay beside its profiles; its store is dropped.
     workDir = arguments.out / f'daemon-{profiler}'
     workDir.mkdir()

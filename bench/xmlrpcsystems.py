@@ -8,6 +8,7 @@ remotetask would.
 
 import importlib.util
 import itertools
+import shlex
 import sys
 import time
 import xmlrpc.client
@@ -157,6 +158,28 @@ class RemoteTask(Adapter):
             return f': {self.proxies[daemon].getError(jobId)}'
         except Exception as error:  # Only a detail of a message.
             return f' (getError failed: {error})'
+
+
+def withDaemonOptions(systemClass, options):
+    """systemClass, with `options` (a list of words) added to the command
+    line of each of its remotetask daemons: to measure an option of the
+    daemon (--daemon-options of bench/run, bench/cpu, bench/profile)."""
+    if not options or not issubclass(systemClass, RemoteTask):
+        return systemClass
+
+    class WithOptions(systemClass):
+        def daemonOptions(self, label):
+            return super().daemonOptions(label) + list(options)
+    return WithOptions
+
+
+def daemonOptionsArgument(parser):
+    """Add --daemon-options to a bench's parser; its value is a list."""
+    parser.add_argument(
+        '--daemon-options', dest='daemonOptions', type=shlex.split,
+        default=[],
+        help='more options of `twistd remotetask` for every remotetask '
+        'daemon, as one string: --daemon-options="--log-jobs none"')
 
 
 def reportProgressMissing():
