@@ -95,9 +95,10 @@ def measureOnce(arguments, runDir):
     """One repeat: key -> (ms/job, daemon's part, workers' part) and
     'echoSingle', 'echoBatched' -> ms/call.
 
-    The three systems run side by side (idle, they cost nothing), so that
-    each burst of remotetask follows the echo's of its kind closely: a
-    ratio's two figures see the same spell of the machine.
+    The three systems run side by side (idle, they cost next to
+    nothing), so that each burst of remotetask follows the echo's of its
+    kind closely: a ratio's two figures see the same spell of the
+    machine.
     """
     with contextlib.ExitStack() as stack:
         echo, plain, quiet = (
