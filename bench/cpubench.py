@@ -46,14 +46,13 @@ class RemoteTaskQuiet(RemoteTask):
         return ['--log-jobs', 'none']
 
 
-# (key, label, batched?, goal): one row of the table each; the echo's
-# figure of the same kind (single or batched) is the divisor.
+# (key, label, goal): one row of the table each, divided by the echo's
+# figure of the same kind (single calls, or calls in multicalls).
 rows = [
-    ('single', '{n:,} adds, one per call, until all completed', False,
-     2.0),
-    ('quiet', 'the same with --log-jobs none', False, None),
+    ('single', '{n:,} adds, one per call, until all completed', 2.0),
+    ('quiet', 'the same with --log-jobs none', None),
     ('batched', '{batchedN:,} adds in multicalls of {batch}, until all '
-     'completed', True, 3.0),
+     'completed', 3.0),
 ]
 
 
@@ -92,12 +91,12 @@ def started(stack, systemClass, workDir, arguments):
 
 
 def measureOnce(arguments, runDir):
-    """One repeat: key -> (ms/job, daemon's part, workers' part) and
-    'echoSingle', 'echoBatched' -> ms/call.
+    """One repeat: key -> (ms/job, daemon's part, workers' part, the
+    echo's ms/call in the burst just before).
 
     The three systems run side by side (idle, they cost next to
-    nothing), so that each burst of remotetask follows the echo's of its
-    kind closely: a ratio's two figures see the same spell of the
+    nothing), and each burst of remotetask comes right after an echo's
+    burst of its kind: a ratio's two figures see the same spell of the
     machine.
     """
     with contextlib.ExitStack() as stack:
@@ -108,31 +107,27 @@ def measureOnce(arguments, runDir):
             for systemClass, label in ((Ceiling, 'echo'),
                                        (RemoteTask, 'remotetask'),
                                        (RemoteTaskQuiet, 'quiet')))
-        single = [burst(adapter, arguments.n, None)
-                  for adapter in (echo, plain, quiet)]
-        batched = [burst(adapter, arguments.batchedN, arguments.batch)
-                   for adapter in (echo, plain)]
-    figures = {'echoSingle': single[0].cpu['server'],
-               'echoBatched': batched[0].cpu['server']}
-    for key, measured in (('single', single[1]), ('quiet', single[2]),
-                          ('batched', batched[1])):
-        daemon = measured.cpu['server:root']
-        figures[key] = (measured.cpu['server'], daemon,
-                        measured.cpu['server'] - daemon)
+        figures = {}
+        for key, adapter, n, batch in (
+                ('single', plain, arguments.n, None),
+                ('quiet', quiet, arguments.n, None),
+                ('batched', plain, arguments.batchedN, arguments.batch)):
+            bare = burst(echo, n, batch).cpu['server']
+            measured = burst(adapter, n, batch).cpu
+            figures[key] = (measured['server'], measured['server:root'],
+                            measured['server'] - measured['server:root'],
+                            bare)
     return figures
 
 
 def report(arguments, runs):
     """The table: medians, ratios to the echo, goals, range of ratios."""
     lines = []
-    for key, label, batched, goal in rows:
-        echoKey = 'echoBatched' if batched else 'echoSingle'
-        total, daemon, workers = (statistics.median(run[key][i]
-                                                    for run in runs)
-                                  for i in range(3))
-        echo = statistics.median(run[echoKey] for run in runs)
-        ratios = [run[key][0] / run[echoKey] for run in runs
-                  if run[echoKey]]
+    for key, label, goal in rows:
+        total, daemon, workers, echo = (
+            statistics.median(run[key][i] for run in runs)
+            for i in range(4))
+        ratios = [run[key][0] / run[key][3] for run in runs if run[key][3]]
         ratio = total / echo if echo else None
         verdict = '-'
         if goal and ratio is not None:
@@ -156,7 +151,8 @@ ms/job: utime+stime of the daemon and its worker processes over the burst
 the twistd process's own share (all its threads), "workers" the worker
 processes'.  echo ms/call: the bare Twisted XML-RPC server's CPU per call,
 one call at a time (for the single rows) or inside multicalls of the same
-size (for the batched row).  ratio: of the medians; runs: the range of the
+size (for the batched row), in a burst of as many calls right before the
+row's.  ratio: of the medians; runs: the range of the
 per-repeat ratios; each column is a median of its own, so daemon and
 workers need not add up to the total exactly.  Goals: issue 18's "Done
 when".'''
@@ -178,11 +174,10 @@ def main(argv):
             repeatDir = runDir / str(repeat + 1)
             repeatDir.mkdir()
             runs.append(measureOnce(arguments, repeatDir))
-            progress(f'[{repeat + 1}/{arguments.repeat}] ms/job: ' + ', '.join(
-                f'{key} {value[0]:.3f}' for key, value in runs[-1].items()
-                if isinstance(value, tuple)) + '; echo ms/call: single '
-                f'{runs[-1]["echoSingle"]:.3f}, batched '
-                f'{runs[-1]["echoBatched"]:.3f}')
+            progress(f'[{repeat + 1}/{arguments.repeat}] ms/job (echo '
+                     'ms/call): ' + ', '.join(
+                         f'{key} {total:.3f} ({echo:.3f})' for key,
+                         (total, _, _, echo) in runs[-1].items()))
     except Exception as error:  # Reported, with where the logs are.
         print(f'\nFAILED: {type(error).__name__}: {error}\n'
               f'logs kept in {runDir}')
