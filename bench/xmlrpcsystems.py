@@ -12,6 +12,7 @@ import shlex
 import sys
 import time
 import xmlrpc.client
+from pathlib import Path
 
 from adapter import (
     ADD_AND_WAIT, PROGRESS, Adapter, BenchError, here, pollUntil,
@@ -41,6 +42,8 @@ class RemoteTask(Adapter):
     # was added on, since a client cannot know which one ran it.
     daemons = [('remotetask', 2)]
     optionalFeatures = (ADD_AND_WAIT, PROGRESS)
+    # The checkout whose remotetask the daemons run (withCheckout).
+    checkout = here.parent
 
     def storeSpec(self):
         return f'sqlite:{self.workDir / "jobs.sqlite"}'
@@ -50,7 +53,9 @@ class RemoteTask(Adapter):
             raise BenchError('remotetask is not installed in this venv: '
                              'bench/run runs `pip install -e .`; see its '
                              'output for why that failed')
-        self.features = {PROGRESS: reportProgressMissing()}
+        self.features = {PROGRESS: reportProgressMissing()
+                         if self.checkout == here.parent else
+                         'not offered (measured on this checkout only)'}
         # All daemons start at once, as a deployment's would; each reports
         # its port when it listens, after its store is open.
         started = [(self.startDaemon(label, workers), label)
@@ -77,7 +82,7 @@ class RemoteTask(Adapter):
         # hook, which twistd's plugin scan of twisted/plugins/ does not see;
         # the checkout on the path shows it remotetask_plugin.py, as the
         # acceptance tests do.
-        env = {'PYTHONPATH': str(here.parent)}
+        env = {'PYTHONPATH': str(self.checkout)}
         return self.startWorker(label, [
             venvScript('twistd'), '-n', '--pidfile=',
             *self.twistdOptions(label), 'remotetask',
@@ -171,6 +176,17 @@ def withDaemonOptions(systemClass, options):
         def daemonOptions(self, label):
             return super().daemonOptions(label) + list(options)
     return WithOptions
+
+
+def withCheckout(systemClass, checkout):
+    """systemClass, its daemons running the remotetask of another checkout
+    (its directory on their PYTHONPATH, before this one's editable
+    install), to compare two versions in one run (bench/cpu --versus)."""
+    class OtherCheckout(systemClass):
+        pass
+    OtherCheckout.checkout = Path(checkout).resolve()
+    OtherCheckout.name = f'{systemClass.name} ({checkout})'
+    return OtherCheckout
 
 
 def daemonOptionsArgument(parser):
