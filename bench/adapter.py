@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from cpu import brokerRoots
+
 here = Path(__file__).resolve().parent
 
 # How long a batch of results may take to become readable, and the poll
@@ -53,6 +55,10 @@ class Adapter:
     # The optional features (ADD_AND_WAIT, PROGRESS) this adapter can
     # measure where the running system offers them: see offered().
     optionalFeatures = ()
+    # The machine's broker or database the system's jobs go through
+    # ('redis', 'postgresql'; None for none), whose CPU over a burst is
+    # counted beside the system's own processes (cpu.brokerRoots).
+    broker = None
 
     def __init__(self, workDir):
         self.workDir = Path(workDir)
@@ -70,6 +76,8 @@ class Adapter:
         """
         for worker in self.workers:
             worker.stop()
+        if getattr(self, 'backends', None) is not None:
+            self.backends.close()
 
     def enqueueOne(self, k):
         """Submit one `echo` job with input {'i': k}; return its handle."""
@@ -94,6 +102,21 @@ class Adapter:
     def rss(self):
         """Resident memory, in bytes, of every process the system runs."""
         return sum(worker.rss() for worker in self.workers)
+
+    def cpuRoots(self):
+        """The processes whose CPU a burst costs (cpu.Snapshot's roots):
+        the system's own ('server': every process started here, with
+        whatever it forks) and its broker's ('broker').  On PostgreSQL,
+        also the backends serving the system's own `database`
+        ('database'), a part of 'broker' that other sessions do not
+        touch.  Asked again at the end of a burst, for new backends."""
+        roots = {'server': [worker.pid for worker in self.workers],
+                 'broker': brokerRoots(self.broker) if self.broker else []}
+        if self.broker == 'postgresql':
+            if getattr(self, 'backends', None) is None:
+                self.backends = Backends(self.database)
+            roots['database'] = self.backends.pids()
+        return roots
 
     def offered(self):
         """The optional features (ADD_AND_WAIT, PROGRESS) the running
@@ -281,6 +304,30 @@ def recreateDatabase(name, create=True):
         db.execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
         if create:
             db.execute(f'CREATE DATABASE {name}')
+
+
+class Backends:
+    """The PostgreSQL backends serving one database, from pg_stat_activity
+    over one connection (to the `postgres` database) kept open, so that
+    asking does not start a backend of its own while a burst runs."""
+
+    def __init__(self, database):
+        self.database = database
+        self.connection = None
+
+    def pids(self):
+        import psycopg
+        if self.connection is None:
+            self.connection = psycopg.connect(
+                f'{postgresServer} dbname=postgres', autocommit=True)
+        return [pid for pid, in self.connection.execute(
+            'SELECT pid FROM pg_stat_activity WHERE datname = %s',
+            (self.database,))]
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 def venvScript(name):

@@ -10,6 +10,8 @@ directory with fresh processes:
 3. burst: one producer makes `--n` adds one call each, as fast as it can;
    "enqueue/s" is n / (time to return from the last add), "e2e/s" is
    n / (time until every result is readable), both from the first add;
+   "CPU ms/job" is the CPU time (utime+stime) the system's processes and
+   its broker spent over the burst, divided by n (measure.burst);
 4. the same burst with `--batch` jobs per call;
 5. read the resident memory of every process of the system, summed;
 6. where the system offers them (`Adapter.offered`): round trips with the
@@ -18,52 +20,30 @@ directory with fresh processes:
 
 Each figure is the median over `--repeat` runs.  The systems take turns in
 each repeat, so a slow spell of the machine touches them all alike.  After
-the tables, the goals table checks issue 10's "Done when" (and issue 13's
-progress figure): each a ratio of two medians, against its goal.
+the tables (report.py), the goals table checks issue 18's "Done when"
+(and issue 13's progress figure): each a ratio of two medians, against
+its goal.
 """
 
 import argparse
-import importlib.metadata
-import os
-import platform
-import shlex
 import shutil
-import signal
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from adapter import ADD_AND_WAIT, PROGRESS, startSeconds, stopAll
-from goals import goalsReport
-from tables import cell, ratio, table
+from measure import burst, percentile
+from report import allColumns, extraColumns, report
+from runinfo import begin, ended, progress
 from competitors import Celery, Procrastinate, RedisHuey, Rq, SqliteHuey
 from xmlrpcsystems import (
-    Ceiling, RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
+    Ceiling, RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair,
+    daemonOptionsArgument, withDaemonOptions)
 
 systems = [RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair, Ceiling,
            Celery, Rq, SqliteHuey, RedisHuey, Procrastinate]
 byName = {system.name: system for system in systems}
-
-# (key, header, format) of each column of the table.
-columns = [
-    ('e2eSingle', 'e2e/s single', '{:,.0f}'),
-    ('e2eBatched', 'e2e/s batched', '{:,.0f}'),
-    ('enqueueSingle', 'enqueue/s single', '{:,.0f}'),
-    ('enqueueBatched', 'enqueue/s batched', '{:,.0f}'),
-    ('p50', 'round trip p50 ms', '{:.2f}'),
-    ('p99', 'round trip p99 ms', '{:.2f}'),
-    ('rssMb', 'RSS MB', '{:.1f}'),
-]
-# The same for the optional features, in a table of their own: only the
-# systems that can offer them (`Adapter.optionalFeatures`) have a row.
-extraColumns = [
-    ('oneCallP50', 'addAndWait p50 ms', '{:.2f}', ADD_AND_WAIT),
-    ('oneCallP99', 'addAndWait p99 ms', '{:.2f}', ADD_AND_WAIT),
-    ('e2eProgress', 'e2e/s batched, progress x100', '{:,.0f}', PROGRESS),
-]
-
 
 def parseArguments(argv):
     parser = argparse.ArgumentParser(
@@ -83,6 +63,7 @@ def parseArguments(argv):
                         + ', '.join(byName))
     parser.add_argument('--baseline', default='remotetask',
                         help='the system the ratios are relative to')
+    daemonOptionsArgument(parser)
     parser.add_argument('--quick', action='store_true',
                         help='--n 500 --repeat 1 --samples 50 --warmup 5')
     arguments = parser.parse_args(argv)
@@ -135,15 +116,18 @@ def measureStarted(adapter, arguments, offered):
     if offered.get(ADD_AND_WAIT) is None:
         figures['oneCallP50'] = percentile(oneCallLatencies, 50) * 1000
         figures['oneCallP99'] = percentile(oneCallLatencies, 99) * 1000
-    figures['enqueueSingle'], figures['e2eSingle'] = burst(
-        adapter, arguments.n, None)
-    figures['enqueueBatched'], figures['e2eBatched'] = burst(
-        adapter, arguments.n, arguments.batch)
+    for phase, batch in (('Single', None), ('Batched', arguments.batch)):
+        measured = burst(adapter, arguments.n, batch)
+        figures['enqueue' + phase] = measured.enqueued
+        figures['e2e' + phase] = measured.e2e
+        figures['cpu' + phase] = measured.cpuTotal
+        figures['broker' + phase] = measured.cpu['broker']
+        figures['database' + phase] = measured.cpu.get('database')
     figures['rssMb'] = adapter.rss() / 2 ** 20
     progressBurst = optional(offered, PROGRESS, burst, adapter, arguments.n,
                              arguments.batch, adapter.enqueueManyProgress)
     if progressBurst:
-        figures['e2eProgress'] = progressBurst[1]
+        figures['e2eProgress'] = progressBurst.e2e
     figures['why'] = {}
     for key, *_, feature in extraColumns:
         figures.setdefault(key, None)
@@ -165,34 +149,6 @@ def optional(offered, feature, function, *args):
         offered[feature] = f'failed ({type(error).__name__}: {error})'
         return None
     return True if result is None else result
-
-
-def burst(adapter, n, batch, enqueueMany=None):
-    """Enqueue n jobs from one producer; return (enqueue/s, e2e/s).
-
-    Batched with `enqueueMany` (the adapter's by default) when `batch` is
-    given, else one call per job.
-    """
-    enqueueMany = enqueueMany or adapter.enqueueMany
-    handles = []
-    began = time.perf_counter()
-    if batch is None:
-        for k in range(n):
-            handles.append(adapter.enqueueOne(k))
-    else:
-        for start in range(0, n, batch):
-            handles.extend(enqueueMany(range(start, min(n, start + batch))))
-    enqueued = time.perf_counter()
-    adapter.waitAll(handles)
-    done = time.perf_counter()
-    return n / (enqueued - began), n / (done - began)
-
-
-def percentile(values, p):
-    """The nearest-rank percentile: a value that was actually measured."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))
-    return ordered[int(rank) - 1]
 
 
 def describeFailure(adapter, error):
@@ -219,7 +175,8 @@ def runAll(arguments, runDir):
                 continue
             workDir = Path(runDir) / f'{name}-{repeat + 1}'
             workDir.mkdir()
-            adapter = byName[name](workDir)
+            adapter = withDaemonOptions(
+                byName[name], arguments.daemonOptions)(workDir)
             began = time.monotonic()
             try:
                 figures = measureOnce(adapter, arguments)
@@ -231,128 +188,23 @@ def runAll(arguments, runDir):
             runs[name].append(figures)
             progress(f'[{repeat + 1}/{arguments.repeat}] {name}: '
                      + ', '.join(f'{header} ' + fmt.format(figures[key])
-                                 for key, header, fmt, *_ in
-                                 columns + extraColumns
+                                 for key, header, fmt in allColumns
                                  if figures.get(key) is not None)
                      + f' ({time.monotonic() - began:.0f} s)')
     return runs, failures
 
 
-def medians(runs):
-    """name -> key -> the median of its runs' figures (None where no run
-    has one), and 'why' -> key -> why the last run had none."""
-    results = {}
-    for name, measured in runs.items():
-        if not measured:
-            continue
-        results[name] = {'why': dict(measured[-1].get('why', {}))}
-        for key, *_ in columns + extraColumns:
-            values = [run[key] for run in measured
-                      if run.get(key) is not None]
-            results[name][key] = statistics.median(values) if values \
-                else None
-    return results
-
-
-def report(arguments, runs, failures):
-    """The tables and the notes, as text."""
-    results = medians(runs)
-    headers = ['system'] + [header for _, header, _ in columns]
-    names = [name for name in arguments.only if name in results]
-    out = [table([[name] + [fmt.format(results[name][key])
-                            for key, _, fmt in columns] for name in names],
-                 headers)]
-    baseline = arguments.baseline
-    if baseline not in results and names:
-        out.append(f'\n(no figures for {baseline}: ratios are relative to '
-                   f'{names[0]} instead)')
-        baseline = names[0]
-    if names:
-        out.append(f'\nRatios: each figure divided by {baseline}\'s '
-                   '(throughput: higher is better; latency, RSS: lower is '
-                   'better)\n')
-        out.append(table(
-            [[name] + [ratio(results[name][key], results[baseline][key])
-                       for key, _, _ in columns] for name in names],
-            headers))
-    extraRows = [name for name in names if byName[name].optionalFeatures]
-    if extraRows:
-        out.append('\nOptional features (medians; "progress x100": the '
-                   'batched burst with a task reporting progress 100 times '
-                   'a job)\n')
-        out.append(table(
-            [[name] + [cell(results[name], key, fmt)
-                       for key, _, fmt, _ in extraColumns]
-             for name in extraRows],
-            ['system'] + [header for _, header, _, _ in extraColumns]))
-        features = {key: feature for key, *_, feature in extraColumns}
-        whys = {}
-        for name in extraRows:
-            for key, why in results[name]['why'].items():
-                names = whys.setdefault((features[key], why), [])
-                if name not in names:
-                    names.append(name)
-        out.extend(f'  {feature} on {", ".join(names)}: {why}'
-                   for (feature, why), names in whys.items())
-    out.append(goalsReport(arguments, runs, results, failures))
-    out.append('\nSystems:')
-    for name in arguments.only:
-        out.append(f'  {name}: {byName[name].description}')
-    for name, why in failures.items():
-        out.append(f'\n{name} could not be measured:\n{why}')
-    return '\n'.join(out)
-
-
-def header(arguments, command='bench/run', workload=None):
-    """The command line and the machine, so a table can be reproduced."""
-    versions = []
-    for package in ('remotetask', 'twisted', 'celery', 'rq', 'huey',
-                    'procrastinate', 'redis', 'psycopg'):
-        try:
-            versions.append(f'{package} {importlib.metadata.version(package)}')
-        except importlib.metadata.PackageNotFoundError:
-            versions.append(f'{package} (not installed)')
-    model = next((line.split(':', 1)[1].strip() for line in
-                  Path('/proc/cpuinfo').read_text().splitlines()
-                  if line.startswith('model name')), platform.machine())
-    workload = workload or (
-        f'n = {arguments.n} per burst, batches of {arguments.batch}, '
-        f'{arguments.samples} round trips; median of {arguments.repeat}')
-    return '\n'.join([
-        f'$ {command} ' + shlex.join(sys.argv[1:]),
-        f'machine: {len(os.sched_getaffinity(0))} cores (nproc), {model}; '
-        f'Python {platform.python_version()}; {platform.system()} '
-        f'{platform.release()}',
-        'versions: ' + ', '.join(versions),
-        f'load average before the run: {loadAverage()} (anything above '
-        f'~0.3 means other work shares the cores: figures are noisier)',
-        f'workload: no-op echo jobs, input {{"i": k}}; {workload}',
-    ])
-
-
-def loadAverage():
-    return Path('/proc/loadavg').read_text().split()[0]
-
-
-def progress(text):
-    print(text, file=sys.stderr, flush=True)
-
-
 def main(argv):
     arguments = parseArguments(argv)
-    # A TERM must unwind through the finally below, which stops workers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    began = time.monotonic()
-    print(header(arguments), flush=True)
+    began = begin(arguments)
     runDir = tempfile.mkdtemp(prefix='remotetask-bench-')
     try:
         runs, failures = runAll(arguments, runDir)
     finally:
         stopAll()
     print()
-    print(report(arguments, runs, failures))
-    print(f'\ntook {time.monotonic() - began:.0f} s; load average after: '
-          f'{loadAverage()}')
+    print(report(arguments, runs, failures, byName))
+    print('\n' + ended(began))
     if failures:
         print(f'logs kept in {runDir}')
         return 1

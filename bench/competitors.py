@@ -62,6 +62,7 @@ class Celery(Adapter):
     """
 
     name = 'celery'
+    broker = 'redis'
     description = ('Redis broker+results, prefork -c 2, defaults '
                    '(early ack, prefetch 4); group() for batches')
 
@@ -121,6 +122,7 @@ class Rq(Adapter):
     """
 
     name = 'rq'
+    broker = 'redis'
     description = ('Redis, 2 SimpleWorker processes (no threads in RQ); '
                    'enqueue_many for batches')
 
@@ -243,6 +245,7 @@ class RedisHuey(SqliteHuey):
     """
 
     name = 'huey-redis'
+    broker = 'redis'
     kind = 'redis'
     description = ('RedisHuey (notify_result=True), -w 2 -k thread; '
                    'no batch API')
@@ -273,6 +276,7 @@ class Procrastinate(Adapter):
     """
 
     name = 'procrastinate'
+    broker = 'postgresql'
     database = 'bench_procrastinate'
     description = ('PostgreSQL (own database), 1 worker -c 2; batch_defer '
                    'for batches, status polled every 2 ms')

@@ -30,30 +30,30 @@ bench/run for figures, this for where the time goes.
 
 import argparse
 import collections
-import contextlib
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from adapter import (
-    ADD_AND_WAIT, PROGRESS, BenchError, here, startSeconds, stopAll,
-    venvScript)
-from compare import burst, header, loadAverage, percentile, progress
+    ADD_AND_WAIT, PROGRESS, BenchError, here, startSeconds, stopAll)
+from measure import burst, percentile
 from profilesummary import (
     readSpeedscope, summarisePstats, summariseStacks, writeFolded)
+from pyspy import AttachFailed, pySpies
+from runinfo import begin, ended, progress
+from threadcpu import ThreadSplit
 from xmlrpcsystems import (
-    RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)
+    RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair,
+    daemonOptionsArgument, withDaemonOptions)
 
 systems = {system.name: system for system in
            (RemoteTask, RemoteTaskPostgres, RemoteTaskPostgresPair)}
 phaseNames = ['roundtrip', 'single', 'batched', 'addAndWait', 'progress']
+# Above each phase's table of CPU split by thread.
+cpuTitle = ('Server CPU by thread and worker process (utime+stime from '
+            '/proc over the phase; Python thread names from py-spy dump):')
 # The optional feature each phase needs, where it needs one.
 phaseNeeds = {'addAndWait': ADD_AND_WAIT, 'progress': PROGRESS}
-# How long py-spy may take to attach, and to write its file after SIGINT.
-attachSeconds = 20
-writeSeconds = 120
 
 
 def parseArguments(argv):
@@ -71,12 +71,14 @@ def parseArguments(argv):
                         help='round trips in the roundtrip phase')
     parser.add_argument('--warmup', type=int, default=20,
                         help='round trips before profiling')
+    daemonOptionsArgument(parser)
     parser.add_argument('--phases', default=','.join(phaseNames),
                         help='comma-separated, of: ' + ', '.join(phaseNames))
     parser.add_argument('--profiler', default='auto',
-                        choices=['auto', 'py-spy', 'cprofile'],
+                        choices=['auto', 'py-spy', 'cprofile', 'none'],
                         help='auto: py-spy, or cProfile where py-spy '
-                        'cannot attach')
+                        'cannot attach; none: only the CPU split by '
+                        'thread, nothing sampled')
     parser.add_argument('--rate', type=int, default=200,
                         help='py-spy samples per second (default 200)')
     parser.add_argument('--blocking', action='store_true',
@@ -114,7 +116,10 @@ def parseArguments(argv):
 # The load: compare.py's phases
 
 def runPhase(adapter, arguments, phase):
-    """Run one phase; return its figures as a line of text."""
+    """Run one phase; return its figures as a line of text, and the
+    table of its CPU split by thread and worker process (threadcpu)."""
+    split = ThreadSplit(adapter)
+    split.begin()
     if phase in ('roundtrip', 'addAndWait'):
         once = adapter.roundTrip if phase == 'roundtrip' else \
             adapter.addAndWait
@@ -124,88 +129,28 @@ def runPhase(adapter, arguments, phase):
             once(k)
             latencies.append(time.perf_counter() - began)
         return (f'round trip p50 {percentile(latencies, 50) * 1000:.2f} ms, '
-                f'p99 {percentile(latencies, 99) * 1000:.2f} ms')
-    enqueued, e2e = burst(
+                f'p99 {percentile(latencies, 99) * 1000:.2f} ms',
+                split.rows(arguments.samples, 'round trip'))
+    measured = burst(
         adapter, arguments.n, None if phase == 'single' else arguments.batch,
         adapter.enqueueManyProgress if phase == 'progress' else None)
-    return f'enqueue/s {enqueued:,.0f}, e2e/s {e2e:,.0f}'
+    return (f'enqueue/s {measured.enqueued:,.0f}, e2e/s {measured.e2e:,.0f}'
+            f', CPU {measured.cpuTotal:.3f} ms/job',
+            split.rows(arguments.n))
 
 
-def phasesOffered(arguments, adapter):
-    """(phase, None) for each phase to run; (phase, why) for one the
-    system does not offer."""
+def runnablePhases(arguments, adapter, parts):
+    """The phases to run, in turn; for each one the system does not
+    offer, a line in `parts` (and on stderr) saying why."""
     offered = adapter.offered()
-    return [(phase, offered.get(phaseNeeds[phase]) if phase in phaseNeeds
-             else None) for phase in arguments.phases]
-
-
-# py-spy
-
-class AttachFailed(BenchError):
-    """py-spy could not attach to the daemon; the message has its words."""
-
-
-class PySpy:
-    """One `py-spy record` attached to one daemon (and its workers)."""
-
-    def __init__(self, arguments, daemon, path):
-        self.daemon, self.path = daemon, path
-        self.logPath = path.with_suffix('.log')
-        self.log = open(self.logPath, 'wb')
-        argv = [venvScript('py-spy'), 'record', '--pid', str(daemon.pid),
-                '--subprocesses', '--function', '--format', 'speedscope',
-                '--rate', str(arguments.rate), '-o', str(path)]
-        argv += [flag for flag, on in [
-            ('--nonblocking', not arguments.blocking),
-            ('--idle', arguments.idle),
-                                       ('--gil', arguments.gil),
-                                       ('--native', arguments.native)] if on]
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT)
-
-    def text(self):
-        if not self.log.closed:
-            self.log.flush()
-        return self.logPath.read_text(errors='replace')
-
-    def waitAttached(self):
-        deadline = time.monotonic() + attachSeconds
-        while 'Sampling process' not in self.text():
-            if self.process.poll() is not None or \
-                    time.monotonic() > deadline:
-                self.stop()
-                raise AttachFailed(f'py-spy could not attach to '
-                                   f'{self.daemon.label} (pid '
-                                   f'{self.daemon.pid}):\n{self.text()}')
-            time.sleep(0.05)
-
-    def stop(self):
-        """SIGINT: py-spy writes its file, then exits."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(writeSeconds)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-@contextlib.contextmanager
-def pySpies(arguments, adapter, phase):
-    """py-spy on every daemon of the adapter while the block runs."""
-    spies = []
-    try:
-        for daemon in adapter.workers:
-            spies.append(PySpy(arguments, daemon, arguments.out / (
-                f'{phase}-{daemon.label}.speedscope.json')))
-        for spy in spies:
-            spy.waitAttached()
-        yield
-    finally:
-        for spy in spies:
-            spy.stop()
+    for phase in arguments.phases:
+        why = offered.get(phaseNeeds[phase]) if phase in phaseNeeds \
+            else None
+        if why:
+            parts.append(f'=== phase {phase}: {why} ===')
+            progress(parts[-1])
+        else:
+            yield phase
 
 
 # cProfile, through twistd's own --profile
@@ -225,14 +170,10 @@ def profileWithPySpy(arguments, adapter):
     """Each phase under py-spy; returns the summary text."""
     serverPids = {daemon.pid for daemon in adapter.workers}
     parts = []
-    for phase, why in phasesOffered(arguments, adapter):
-        if why:
-            parts.append(f'=== phase {phase}: {why} ===')
-            progress(parts[-1])
-            continue
+    for phase in runnablePhases(arguments, adapter, parts):
         with pySpies(arguments, adapter, phase):
             began = time.monotonic()
-            figures = runPhase(adapter, arguments, phase)
+            figures, split = runPhase(adapter, arguments, phase)
             took = time.monotonic() - began
         progress(f'{phase}: {figures} ({took:.1f} s, under py-spy)')
         stacks = collections.defaultdict(collections.Counter)
@@ -245,13 +186,28 @@ def profileWithPySpy(arguments, adapter):
                 stacks[where].update(counter)
         writeFolded(stacks, arguments.out / f'{phase}.folded.txt')
         parts.append(f'=== phase {phase}: {figures}, {took:.1f} s of wall '
-                     f'time ===\n\n' + summariseStacks(stacks, arguments.top))
+                     f'time ===\n\n{cpuTitle}\n{split}\n\n'
+                     + summariseStacks(stacks, arguments.top))
     return '\n\n'.join(parts)
+
+
+def phasesUnsampled(arguments, adapter, profiler):
+    """Each phase without py-spy (under cProfile, or no profiler): the
+    CPU split of each, as a list of texts."""
+    parts = []
+    for phase in runnablePhases(arguments, adapter, parts):
+        figures, split = runPhase(adapter, arguments, phase)
+        progress(f'{phase}: {figures}'
+                 + (' (under cProfile)' if profiler == 'cprofile' else ''))
+        parts.append(f'=== phase {phase}: {figures} ===\n\n{cpuTitle}\n'
+                     f'{split}')
+    return parts
 
 
 def runProfile(arguments, profiler):
     """Start the system, warm it up, profile; return the summary text."""
-    systemClass = systems[arguments.only]
+    systemClass = withDaemonOptions(systems[arguments.only],
+                                    arguments.daemonOptions)
     # The daemon's logs stay beside its profiles; its store is dropped.
     workDir = arguments.out / f'daemon-{profiler}'
     workDir.mkdir()
@@ -265,11 +221,7 @@ def runProfile(arguments, profiler):
             adapter.roundTrip(-2 - k)
         if profiler == 'py-spy':
             return profileWithPySpy(arguments, adapter)
-        lines = []
-        for phase, why in phasesOffered(arguments, adapter):
-            figures = why or runPhase(adapter, arguments, phase)
-            lines.append(f'{phase}: {figures}')
-            progress(lines[-1] + ('' if why else ' (under cProfile)'))
+        parts = phasesUnsampled(arguments, adapter, profiler)
     except AttachFailed:
         raise  # The daemon is fine: main() falls back.
     except Exception:
@@ -280,11 +232,14 @@ def runProfile(arguments, profiler):
         adapter.stop()
         for path in workDir.glob('jobs.sqlite*'):
             path.unlink()
+    if profiler == 'none':
+        return '\n\n'.join(parts)
     # twistd writes its stats as the reactor stops, which stop() awaited.
-    parts = ['cProfile (twistd --profile): the reactor thread of each '
-             'daemon, over its whole life (start-up, warm-up and every '
-             'phase); store threads and worker processes are not seen.\n'
-             + '\n'.join(lines)]
+    parts.insert(0, 'cProfile (twistd --profile): the reactor thread of '
+                 'each daemon, over its whole life (start-up, warm-up and '
+                 'every phase); store threads and worker processes are not '
+                 'seen; it slows the reactor thread, and so its CPU '
+                 'figures.')
     for daemon in adapter.workers:
         path = arguments.out / f'{daemon.label}.pstats'
         if not path.exists():
@@ -297,17 +252,15 @@ def runProfile(arguments, profiler):
 
 def main(argv):
     arguments = parseArguments(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     arguments.out.mkdir(parents=True, exist_ok=True)
-    print(header(arguments, 'bench/profile', (
+    began = begin(arguments, 'bench/profile', (
         f'phases {", ".join(arguments.phases)}: n = {arguments.n} per '
         f'burst, batches of {arguments.batch}, {arguments.samples} round '
         f'trips; profiler {arguments.profiler}'
-        + ('' if arguments.profiler == 'cprofile' else
-           f', py-spy at {arguments.rate} Hz'))),
-        flush=True)
-    began = time.monotonic()
-    profiler = 'cprofile' if arguments.profiler == 'cprofile' else 'py-spy'
+        + (f', py-spy at {arguments.rate} Hz' if arguments.profiler in
+           ('auto', 'py-spy') else '')))
+    profiler = 'py-spy' if arguments.profiler == 'auto' else \
+        arguments.profiler
     try:
         try:
             summary = runProfile(arguments, profiler)
@@ -324,15 +277,14 @@ def main(argv):
     finally:
         stopAll()
     summary = (f'profiler: {profiler}; figures are slowed by it\n\n'
-               + summary)
+               if profiler != 'none' else 'profiler: none\n\n') + summary
     (arguments.out / 'summary.txt').write_text(summary + '\n')
     print()
     print(summary)
     print(f'\nprofiles in {arguments.out}:')
     for path in sorted(arguments.out.iterdir()):
         print(f'  {path.name}')
-    print(f'took {time.monotonic() - began:.0f} s; load average after: '
-          f'{loadAverage()}')
+    print(ended(began))
     return 0
 
 

@@ -17,7 +17,6 @@ message saying how far it got, and prints the samples it has.
 
 import argparse
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from collections import deque
 from pathlib import Path
 
 from adapter import BenchError, startSeconds, stopAll
-from compare import header, loadAverage, progress
+from runinfo import begin, ended, progress
 from tables import table
 from xmlrpcsystems import RemoteTask, RemoteTaskPostgres
 
@@ -202,13 +201,11 @@ def slopePer10k(xs, ys):
 
 def main(argv):
     arguments = parseArguments(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    began = time.monotonic()
-    print(header(arguments, 'bench/soak', (
+    began = begin(arguments, 'bench/soak', (
         f'{arguments.jobs:,} jobs through {arguments.system}, '
         f'system.multicall batches of {arguments.batch}, at most '
         f'{arguments.window:,} unfinished; RSS every {arguments.every:,} '
-        'jobs')), flush=True)
+        'jobs'))
     runDir = Path(tempfile.mkdtemp(prefix='remotetask-soak-'))
     adapter = systems[arguments.system](runDir)
     sampler = Sampler(adapter, arguments.every)
@@ -236,8 +233,7 @@ def main(argv):
         print(report(arguments, sampler.samples, partial=status != 0))
     if note:
         print(f'\n{note}')
-    print(f'\ntook {time.monotonic() - began:.0f} s; load average after: '
-          f'{loadAverage()}')
+    print('\n' + ended(began))
     if status:
         print(f'logs kept in {runDir}')
     else:

@@ -8,9 +8,11 @@ remotetask would.
 
 import importlib.util
 import itertools
+import shlex
 import sys
 import time
 import xmlrpc.client
+from pathlib import Path
 
 from adapter import (
     ADD_AND_WAIT, PROGRESS, Adapter, BenchError, here, pollUntil,
@@ -40,6 +42,8 @@ class RemoteTask(Adapter):
     # was added on, since a client cannot know which one ran it.
     daemons = [('remotetask', 2)]
     optionalFeatures = (ADD_AND_WAIT, PROGRESS)
+    # The checkout whose remotetask the daemons run (withCheckout).
+    checkout = here.parent
 
     def storeSpec(self):
         return f'sqlite:{self.workDir / "jobs.sqlite"}'
@@ -49,7 +53,9 @@ class RemoteTask(Adapter):
             raise BenchError('remotetask is not installed in this venv: '
                              'bench/run runs `pip install -e .`; see its '
                              'output for why that failed')
-        self.features = {PROGRESS: reportProgressMissing()}
+        self.features = {PROGRESS: reportProgressMissing()
+                         if self.checkout == here.parent else
+                         'not offered (measured on this checkout only)'}
         # All daemons start at once, as a deployment's would; each reports
         # its port when it listens, after its store is open.
         started = [(self.startDaemon(label, workers), label)
@@ -76,7 +82,7 @@ class RemoteTask(Adapter):
         # hook, which twistd's plugin scan of twisted/plugins/ does not see;
         # the checkout on the path shows it remotetask_plugin.py, as the
         # acceptance tests do.
-        env = {'PYTHONPATH': str(here.parent)}
+        env = {'PYTHONPATH': str(self.checkout)}
         return self.startWorker(label, [
             venvScript('twistd'), '-n', '--pidfile=',
             *self.twistdOptions(label), 'remotetask',
@@ -159,6 +165,39 @@ class RemoteTask(Adapter):
             return f' (getError failed: {error})'
 
 
+def withDaemonOptions(systemClass, options):
+    """systemClass, with `options` (a list of words) added to the command
+    line of each of its remotetask daemons: to measure an option of the
+    daemon (--daemon-options of bench/run, bench/cpu, bench/profile)."""
+    if not options or not issubclass(systemClass, RemoteTask):
+        return systemClass
+
+    class WithOptions(systemClass):
+        def daemonOptions(self, label):
+            return super().daemonOptions(label) + list(options)
+    return WithOptions
+
+
+def withCheckout(systemClass, checkout):
+    """systemClass, its daemons running the remotetask of another checkout
+    (its directory on their PYTHONPATH, before this one's editable
+    install), to compare two versions in one run (bench/cpu --versus)."""
+    class OtherCheckout(systemClass):
+        pass
+    OtherCheckout.checkout = Path(checkout).resolve()
+    OtherCheckout.name = f'{systemClass.name} ({checkout})'
+    return OtherCheckout
+
+
+def daemonOptionsArgument(parser):
+    """Add --daemon-options to a bench's parser; its value is a list."""
+    parser.add_argument(
+        '--daemon-options', dest='daemonOptions', type=shlex.split,
+        default=[],
+        help='more options of `twistd remotetask` for every remotetask '
+        'daemon, as one string: --daemon-options="--log-jobs none"')
+
+
 def reportProgressMissing():
     """None if the remotetask installed here offers `reportProgress` (issue
     13), else why the progress row is not measured."""
@@ -181,6 +220,7 @@ class RemoteTaskPostgres(RemoteTask):
     """
 
     name = 'remotetask-pg'
+    broker = 'postgresql'
     database = 'bench_remotetask'
     description = ('twistd, PostgreSQL store (own database), process pool '
                    'of 2')

@@ -1,0 +1,168 @@
+"""The cost of one job (issue 18): server CPU per job beside a bare call.
+
+Run through bench/cpu, which builds bench/.venv as bench/run does.  On the
+default SQLite store with default options, no-op `echo` jobs and one
+stdlib client, each repeat measures, in the same run:
+
+- remotetask: `--n` (2,000) adds, one per call, until all completed; then
+  `--batched-n` (10,000) adds in system.multicall batches of `--batch`
+  (500), until all completed;
+- remotetask with `--log-jobs none`: the single-call burst again;
+- the bare Twisted XML-RPC echo server: before each of those, a burst of
+  as many calls of the same kind (single calls, or multicalls).
+
+The systems run side by side, and each burst of remotetask comes right
+after the echo's that it is divided by.  With `--versus CHECKOUT`, the
+same daemons of another checkout (say, main's) run beside them and take
+their turn after each echo burst too, so that two versions are compared
+in one run, which a busy machine moves alike.
+
+Server CPU is utime+stime from /proc over each burst (cpu.py): the daemon
+with its worker processes, or the bare server.  The table shows the
+medians over `--repeat` runs, the daemon's and the workers' parts, the
+ratio to the bare server's CPU per call and issue 18's goal for it.
+"""
+
+import argparse
+import contextlib
+import shlex
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from adapter import startSeconds, stopAll
+from cpureport import note, report
+from measure import burst
+from runinfo import begin, ended, progress
+from xmlrpcsystems import (
+    Ceiling, RemoteTask, daemonOptionsArgument, withCheckout,
+    withDaemonOptions)
+
+
+class RemoteTaskQuiet(RemoteTask):
+    """remotetask as bench/run's row, without the per-job log line."""
+
+    name = 'remotetask --log-jobs none'
+
+    def daemonOptions(self, label):
+        return ['--log-jobs', 'none']
+
+
+def parseArguments(argv):
+    parser = argparse.ArgumentParser(
+        prog='bench/cpu', description=__doc__.split('\n')[0])
+    parser.add_argument('--n', type=int, default=2000,
+                        help='adds in the single-call bursts (2000)')
+    parser.add_argument('--batched-n', dest='batchedN', type=int,
+                        default=10000,
+                        help='adds in the batched burst (10000)')
+    parser.add_argument('--batch', type=int, default=500,
+                        help='adds per multicall (500)')
+    parser.add_argument('--repeat', type=int, default=3,
+                        help='runs; the medians are shown (3)')
+    parser.add_argument('--warmup', type=int, default=20,
+                        help='round trips before measuring (20)')
+    parser.add_argument('--versus', default=None, metavar='CHECKOUT',
+                        help='another checkout of remotetask (a directory '
+                        'with remotetask/ and twisted/plugins/), measured '
+                        'beside this one in the same run')
+    daemonOptionsArgument(parser)
+    arguments = parser.parse_args(argv)
+    if min(arguments.n, arguments.batchedN, arguments.batch,
+           arguments.repeat) < 1:
+        parser.error('--n, --batched-n, --batch and --repeat must be >= 1')
+    if arguments.versus and not (
+            Path(arguments.versus) / 'remotetask').is_dir():
+        parser.error(f'--versus: no remotetask/ in {arguments.versus}')
+    return arguments
+
+
+def started(stack, systemClass, workDir, arguments):
+    """The system started and warmed up; stopped when `stack` closes."""
+    workDir.mkdir()
+    adapter = withDaemonOptions(systemClass, arguments.daemonOptions)(
+        workDir)
+    stack.callback(adapter.stop)
+    adapter.start()
+    adapter.roundTrip(-1, timeout=startSeconds)
+    for k in range(arguments.warmup):
+        adapter.roundTrip(-2 - k)
+    return adapter
+
+
+def measureOnce(arguments, runDir, repeat):
+    """One repeat: (checkout, key) -> (ms/job, daemon's part, workers'
+    part, the echo's ms/call in the burst just before); checkout is
+    'this' or 'versus'.
+
+    The systems run side by side (idle, they cost next to nothing), and
+    each burst of remotetask comes right after an echo's burst of its
+    kind, so that a ratio's two figures see the same spell of the machine.
+    With --versus, the two checkouts take turns at going first.
+    """
+    checkouts = {'this': lambda systemClass: systemClass}
+    if arguments.versus:
+        checkouts['versus'] = lambda systemClass: withCheckout(
+            systemClass, arguments.versus)
+    order = list(checkouts) if repeat % 2 == 0 else list(checkouts)[::-1]
+    with contextlib.ExitStack() as stack:
+        echo = started(stack, Ceiling, runDir / 'echo', arguments)
+        daemons = {
+            (who, kind): started(stack, variant(systemClass),
+                                 runDir / f'{who}-{kind}', arguments)
+            for who, variant in checkouts.items()
+            for kind, systemClass in (('plain', RemoteTask),
+                                      ('quiet', RemoteTaskQuiet))}
+        figures = {}
+        for key, kind, n, batch in (
+                ('single', 'plain', arguments.n, None),
+                ('quiet', 'quiet', arguments.n, None),
+                ('batched', 'plain', arguments.batchedN, arguments.batch)):
+            bare = burst(echo, n, batch).cpu['server']
+            for who in order:
+                measured = burst(daemons[who, kind], n, batch).cpu
+                figures[who, key] = (
+                    measured['server'], measured['server:root'],
+                    measured['server'] - measured['server:root'], bare)
+    return figures
+
+
+def main(argv):
+    arguments = parseArguments(argv)
+    began = begin(arguments, 'bench/cpu', (
+        'default SQLite store and options'
+        + (f' plus {shlex.join(arguments.daemonOptions)}'
+           if arguments.daemonOptions else '')
+        + f', one stdlib client; {arguments.n}'
+        f' single adds, {arguments.batchedN} in multicalls of '
+        f'{arguments.batch}; median of {arguments.repeat}'
+        + (f'; versus {arguments.versus}' if arguments.versus else '')))
+    runs = []
+    runDir = Path(tempfile.mkdtemp(prefix='remotetask-cpu-'))
+    try:
+        for repeat in range(arguments.repeat):
+            repeatDir = runDir / str(repeat + 1)
+            repeatDir.mkdir()
+            runs.append(measureOnce(arguments, repeatDir, repeat))
+            progress(f'[{repeat + 1}/{arguments.repeat}] ms/job (echo '
+                     'ms/call): ' + ', '.join(
+                         f'{key}{"" if who == "this" else " versus"} '
+                         f'{total:.3f} ({echo:.3f})' for (who, key),
+                         (total, _, _, echo) in runs[-1].items()))
+    except Exception as error:  # Reported, with where the logs are.
+        print(f'\nFAILED: {type(error).__name__}: {error}\n'
+              f'logs kept in {runDir}')
+        return 1
+    finally:
+        stopAll()
+    shutil.rmtree(runDir, ignore_errors=True)
+    print()
+    print(report(arguments, runs))
+    print(note)
+    print('\n' + ended(began))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
