@@ -7,7 +7,7 @@ deeper), so this also counts the SQLite VM instructions and statements per
 call (a scan multiplies them by N, a seek does not), measures RSS in a
 fresh process per size, and prints the query plans.
 
-    cd /work/main && PYTHONPATH=. /work/venv/bin/python bench/store.py
+    venv/bin/python bench/store.py
     ... bench/store.py --quick     # 1k and 100k jobs, about 15 seconds
 """
 
