@@ -85,11 +85,14 @@ class Step:
 
 def consoleSteps(block):
     """The steps of a console block. A line ending in a backslash goes on
-    on the next line, as in a shell."""
+    on the next line, as in a shell; ``^C`` alone is a step of its own
+    (the servers' Ctrl-C)."""
     steps = []
     lines = iter(block.text.splitlines())
     for line in lines:
-        if line.startswith('$ '):
+        if line == '^C':
+            steps.append(Step(line))
+        elif line.startswith('$ '):
             command = line[2:]
             while command.endswith('\\'):
                 command = command[:-1] + next(lines).strip()

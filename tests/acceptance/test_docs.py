@@ -22,7 +22,9 @@ The convention a page follows (every page, whoever writes it):
     Its ``--listen`` port is replaced by a free one; the lines shown
     after it must appear in its log, in that order (others between them
     are fine). One server per shown port: serving the same port again
-    stops the first. A serve with shell around it (``...; echo $?``)
+    stops the first. A line ``^C`` alone in a console block stops the
+    page's servers as Ctrl-C in their terminal does (SIGINT), and waits
+    for them to end. A serve with shell around it (``...; echo $?``)
     runs in the foreground like any command: a server refusing to start.
   - ```python (or ```pycon) holding ``>>> `` lines: a doctest, with
     ELLIPSIS and NORMALIZE_WHITESPACE, run in the page's directory. The
@@ -36,11 +38,15 @@ The convention a page follows (every page, whoever writes it):
     install``, a systemd command). Use it sparingly.
 
   A block of any other kind (```ini, ```json, ```text, or python without
-  ``>>> ``) with no directive before it fails the page: mark it.
+  ``>>> ``) with no directive before it fails the page: mark it. Code
+  indented by four spaces is not seen by the harness: never use it.
+- Each page starts afresh: an empty directory, no server, so job ids
+  count from 1 (a server's default store is under that ``HOME``).
 - The address ``127.0.0.1:877N`` (or ``localhost:877N``, or the pair
-  ``('127.0.0.1', 877N)``) in a command, a doctest or a file stands for the page's server shown on port 877N
-  (8770 unless ``--listen`` says otherwise): the harness puts the real
-  port in before running, and the shown port back in the output.
+  ``('127.0.0.1', 877N)``) in a command, a doctest or a file stands for
+  the page's server shown on port 877N (8770 unless ``--listen`` says
+  otherwise): the harness puts the real port in before running, and the
+  shown port back in the output.
   ``REMOTETASK_URL`` is the server on 8770, so ``remotetask add ...``
   needs no ``--url``. A shown port no server of the page has (a client's
   own listener, say) stands for a free port the harness picks.
@@ -160,6 +166,8 @@ class Page:
             self.doctest(block)
 
     def console(self, block, step):
+        if step.command == '^C':
+            return self.stop(sig=signal.SIGINT)
         command = self.real(step.command)
         if isServe(command):
             return self.serve(block, step)
@@ -232,14 +240,14 @@ class Page:
         self.names = test.globs   # a DocTest runs in a copy of them
         assert result.failed == 0, report.getvalue() + self.logs()
 
-    def stop(self, port=None):
-        """Stop the page's servers (or the one shown on ``port``) as
-        SIGTERM does, the rest of their group killed if they hang."""
+    def stop(self, port=None, sig=signal.SIGTERM):
+        """Stop the page's servers (or the one shown on ``port``) with
+        ``sig``, the rest of their group killed if they hang."""
         for shown in [port] if port else list(self.servers):
             if shown not in self.servers:
                 continue
             process = self.servers.pop(shown)[0]
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(sig)
             try:
                 process.wait(60)
             except subprocess.TimeoutExpired:
