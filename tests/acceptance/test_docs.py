@@ -196,7 +196,8 @@ class Page:
             process = subprocess.Popen(
                 ['bash', '-c', f'exec {command} --portfile {portfile}'],
                 cwd=self.directory, env=self.environ(), stdout=output,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=interruptible)
         self.servers[port] = (process, None, log)
         deadline = time.monotonic() + 60
         while not os.path.exists(portfile) or not readLog(portfile):
@@ -253,6 +254,13 @@ class Page:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
+
+
+def interruptible():
+    """Ctrl-C (SIGINT) stops the server, as in a terminal, even where
+    the suite runs in the background with SIGINT ignored (a child would
+    inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def isServe(command):
@@ -318,3 +326,10 @@ def test_every_page_is_linked_from_the_readme_and_every_link_leads_somewhere():
                 os.path.join(os.path.dirname(path), target))
             assert os.path.exists(os.path.join(ROOT, resolved)) or \
                 resolved in COMING, f'{path} links {target}: not found'
+
+
+def test_the_readme_stays_a_ten_minute_read():
+    """README.md is at most 250 lines (issue 23): reference belongs in a
+    docs/ page, linked from it."""
+    lines = readPage('README.md').splitlines()
+    assert len(lines) <= 250, f'README.md has {len(lines)} lines'
