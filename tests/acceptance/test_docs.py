@@ -53,7 +53,9 @@ The convention a page follows (every page, whoever writes it):
 - A page whose examples need the PostgreSQL at 127.0.0.1:5432 (its
   ``postgres`` role trusted) says ``<!-- needs: postgresql -->``; it is
   skipped where that is not reachable, unless
-  ``REMOTETASK_REQUIRE_POSTGRESQL=1``. A doctest waits with a bound
+  ``REMOTETASK_REQUIRE_POSTGRESQL=1``; such pages run one at a time on a
+  machine (they create roles and databases by the names they show, and
+  drop them at their end). A doctest waits with a bound
   (``wait(id, 10)``, a socket's timeout): nothing stops a block that hangs.
 - Blocks run in page order; a page is one test (one server, not one per
   block), and a failure names the page, the line and the server's log.
@@ -61,7 +63,9 @@ The convention a page follows (every page, whoever writes it):
   linked from README.md.
 """
 
+import contextlib
 import doctest
+import fcntl
 import glob
 import io
 import os
@@ -71,6 +75,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -283,6 +288,17 @@ def needPostgreSQL():
         pytest.skip(f'no PostgreSQL at 127.0.0.1:5432 ({error})')
 
 
+@contextlib.contextmanager
+def oneAtATime():
+    """Hold the machine's lock on its PostgreSQL's shared names: the
+    pages create roles and databases by the names they show, so two runs
+    of the suite at once would collide."""
+    with open(os.path.join(tempfile.gettempdir(),
+                           'remotetask-docs-postgresql.lock'), 'w') as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        yield
+
+
 def readLog(path):
     try:
         with open(path, errors='replace') as file:
@@ -302,14 +318,17 @@ def test_every_block_of_the_page_does_what_it_shows(path, tmp_path):
     what the page shows; a block that is neither run nor marked as not
     runnable fails the page."""
     text = readPage(path)
+    shared = contextlib.nullcontext()
     if '<!-- needs: postgresql -->' in text:
         needPostgreSQL()
+        shared = oneAtATime()
     page = Page(path, tmp_path)
-    try:
-        for block in blocks(text):
-            page.run(block)
-    finally:
-        page.stop()
+    with shared:
+        try:
+            for block in blocks(text):
+                page.run(block)
+        finally:
+            page.stop()
 
 
 def test_every_page_is_linked_from_the_readme_and_every_link_leads_somewhere():
