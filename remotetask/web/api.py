@@ -11,7 +11,7 @@ comes from a browser, an ``Origin`` of this very site: a page elsewhere
 can neither read the token nor send that header without the browser
 asking us first, which we never allow. The credentials, when ``--users``
 is set, are checked before any of this by the guard around the whole
-site. The README ("The dashboard, its JSON view and the metrics") lists
+site. docs/dashboard.md ("The dashboard, its JSON view and the metrics") lists
 every route.
 """
 
@@ -93,7 +93,7 @@ def _intArgument(request, name, default, low, high):
 
 
 class ApiResource(resource.Resource):
-    """``/api/...``; the README lists the routes."""
+    """``/api/...``; docs/dashboard.md lists the routes."""
 
     isLeaf = True
     log = Logger()
@@ -359,5 +359,5 @@ class NoSuchRoute(NoSuchJob):
 
     def __init__(self, request):
         path = request.path.decode('utf-8', 'replace')
-        super().__init__(f'There is nothing at {path!r}; see the README for '
-                         'the routes.')
+        super().__init__(f'There is nothing at {path!r}; docs/dashboard.md '
+                         'lists the routes.')

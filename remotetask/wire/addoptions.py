@@ -20,7 +20,7 @@ from remotetask.wire.checks import need
 Member = collections.namedtuple('Member', 'kinds help')
 
 #: The members of the options struct: the types each may have, and what
-#: it does (for ``system.methodHelp`` and the README).
+#: it does (for ``system.methodHelp`` and docs/queues.md).
 MEMBERS = {
     'startLater': Member(
         (bool,), 'true: wait as "start later" until startJob'),

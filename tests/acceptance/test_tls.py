@@ -1,4 +1,4 @@
-"""The daemon over TLS, as README shows it: ``--listen ssl:...`` with a
+"""The daemon over TLS, as docs/security.md shows it: ``--listen ssl:...`` with a
 self-signed certificate, and clients that trust that certificate."""
 
 import datetime
@@ -20,7 +20,7 @@ pytest.importorskip(
 
 def selfSignedCertificate(directory):
     """A key and a self-signed certificate for 127.0.0.1 and localhost,
-    as README's openssl command makes them; their paths."""
+    as docs/security.md's openssl command makes them; their paths."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -84,7 +84,7 @@ def test_a_client_trusting_the_certificate_calls_the_daemon(tlsDaemon):
 def test_the_command_line_trusts_a_certificate_from_SSL_CERT_FILE(
         tlsDaemon):
     """The remotetask client reads the certificate to trust from
-    SSL_CERT_FILE, as README says."""
+    SSL_CERT_FILE, as docs/security.md says."""
     daemon, cert = tlsDaemon
     done = subprocess.run(
         [sys.executable, REMOTETASK, '--url',
