@@ -389,6 +389,26 @@ class IJobStore(Interface):
         """Release connections; the store is not used afterwards."""
 
 
+class IQuickWrites(Interface):
+    """A store whose write transactions take microseconds and never wait
+    on the disk (SQLite in WAL mode with ``synchronous = NORMAL``: a
+    commit is an append to the log, no fsync), so that the server may
+    commit them on its reactor thread rather than hand each to a thread
+    and back. What may wait (the checkpoints that move the log into the
+    file, fsync included) is left to ``checkpoint()``, in a thread."""
+
+    def writingNow():
+        """A context manager giving True when this thread holds the
+        store's write lock at once, without waiting (it is held until the
+        block ends, and transactions inside it join it), and False when
+        another thread holds it: then nothing is written here."""
+
+    def checkpoint():
+        """Move what the write-ahead log holds into the file, without
+        waiting for readers or writers; in a thread, never the one that
+        writes in ``writingNow()``."""
+
+
 class ITaskService(Interface):
     """The task service: queue jobs, run them, report on them."""
 

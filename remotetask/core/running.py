@@ -20,6 +20,7 @@ import uuid
 from remotetask.core import (
     codec, events, job as jobs, misfire, notifying, progress, runner)
 from remotetask.core.codec import storableText
+from remotetask.core.longwrites import mayTakeLong
 from remotetask.core.status import (
     COMPLETED, CRONJOB, ERROR, FINISHED, PROCESSING, QUEUED)
 from remotetask.core.task import option
@@ -317,6 +318,7 @@ class JobRunning:
         while self.processNext(now):
             pass
 
+    @mayTakeLong
     def recoverAbandoned(self):
         """Put jobs left ``processing`` by an earlier run of this server
         (a crash, a kill -9) back in the queue; return how many."""
@@ -327,6 +329,7 @@ class JobRunning:
             self._added()
         return moved
 
+    @mayTakeLong
     def handleMisfires(self, now=None, grace=60.0, limit=100000):
         """Apply the cron jobs' misfire policies; see
         ``remotetask.core.misfire``. Returns how many jobs were moved."""

@@ -13,6 +13,7 @@ from zope.interface import implementer
 
 from remotetask.core import codec, events, job as jobs, notifying
 from remotetask.core.entries import newEntry, requestOptions
+from remotetask.core.longwrites import mayTakeLong
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.routing import TaskRouting
@@ -309,6 +310,7 @@ class TaskService(TaskRouting, JobRunning):
         failed, queued}]``, for the dashboard's chart."""
         return self.store.minutes(since)
 
+    @mayTakeLong
     def sampleQueue(self, now=None):
         """Record the queue's depth now in this minute's counters."""
         now = time.time() if now is None else now
@@ -400,6 +402,7 @@ class TaskService(TaskRouting, JobRunning):
         the originals did; ``removeFinished`` says how many went."""
         self.removeFinished(stati)
 
+    @mayTakeLong
     def removeFinished(self, stati=(CANCELLED, ERROR, COMPLETED)):
         """Remove the finished jobs whose status is in ``stati`` (every
         finished one by default) and return how many were removed. A

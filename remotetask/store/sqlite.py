@@ -11,13 +11,13 @@ import json
 import sqlite3
 import threading
 
-from zope.interface import implementer
+from zope.interface import alsoProvides, implementer
 
 from remotetask.core import events
 from remotetask.core.entries import Entry
 from remotetask.core.status import FINISHED
 from remotetask.errors import NoSuchJob, NotAllowed
-from remotetask.interfaces import IJobStore
+from remotetask.interfaces import IJobStore, IQuickWrites
 from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
@@ -82,8 +82,9 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
         self._connections = []
         self._connectionsLock = threading.Lock()
         # Writers in this process take turns here rather than in SQLite's
-        # busy handler, which sleeps in steps of milliseconds.
-        self._writeLock = threading.Lock()
+        # busy handler, which sleeps in steps of milliseconds. Reentrant,
+        # for writingNow().
+        self._writeLock = threading.RLock()
         # Bumped when the file was found read-only: every thread then
         # reopens its connection before its next call.
         self._generation = 0
@@ -98,6 +99,9 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
         except BaseException:
             self.lock.release()
             raise
+        if self.synchronous == 'NORMAL':
+            # A commit is an append to the log, with no fsync.
+            alsoProvides(self, IQuickWrites)
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.path!r}>'
