@@ -531,6 +531,13 @@ WHERE job.id = run.id AND job.token = run.token;
 UPDATE remotetask_jobs SET due = %(next)s, missed = missed + %(missed)s
 WHERE id = %(id)s AND due = %(due)s AND status = 'cronjob';
 
+-- name: scheduled_due
+-- Whether any cron or delayed job is due: when none is, a claim skips
+-- their steps (two round trips).
+SELECT EXISTS (SELECT 1 FROM remotetask_jobs
+               WHERE status IN ('cronjob', 'delayed')
+                 AND due <= %(now)s) AS due;
+
 -- name: has_due
 SELECT EXISTS (SELECT 1 FROM remotetask_jobs
                WHERE status = 'queued'

@@ -368,6 +368,13 @@ WHERE id = :id AND token = :token;
 UPDATE jobs SET due = :next, missed = missed + :missed
 WHERE id = :id AND due = :due AND status = 'cronjob';
 
+-- name: scheduled_due
+-- Whether any cron or delayed job is due, through jobs_scheduled (whose
+-- WHERE the IN term repeats): when none is, a claim skips their steps.
+SELECT EXISTS (SELECT 1 FROM jobs
+               WHERE status IN ('cronjob', 'delayed') AND due <= :now)
+    AS due;
+
 -- name: has_due
 SELECT EXISTS (SELECT 1 FROM jobs
                WHERE status = 'queued' AND (due IS NULL OR due <= :now))

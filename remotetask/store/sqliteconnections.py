@@ -13,6 +13,7 @@ import contextlib
 import sqlite3
 
 from remotetask.errors import StoreUnavailable
+from remotetask.store.nesting import Joined
 
 
 def _rowFactory(cursor, values):
@@ -102,12 +103,10 @@ class SQLiteConnections:
             raise
         self.outage.succeeded()
 
-    @contextlib.contextmanager
     def _transaction(self):
         """The connection, inside a write transaction (joined if one is
         open on this thread)."""
-        with self.transaction():
-            yield self._local.txConnection
+        return Joined(self, giving=True)
 
     @contextlib.contextmanager
     def _writing(self, connection):
