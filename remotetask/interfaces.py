@@ -245,18 +245,23 @@ class IJobStore(Interface):
         is no longer current is left alone. Return how many were marked."""
 
     def finish(jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None, progress=None):
+               due=None, attempt=None, event=None, progress=None,
+               started=None, startEvent=None):
         """Record the end of the run claimed with ``token``. ``status`` None
         keeps the status (cron); ``queued`` is a retry, due at ``due``.
         ``attempt`` (JSON text, or None) is appended to the history;
         ``progress`` (JSON text), when given, is the run's last report.
+        ``started`` (epoch seconds), when given, is the run's start, not
+        recorded yet: the same statement records it first, as
+        ``markStarted(runs, started, startEvent)`` would, so that a short
+        run's start and end cost one statement.
         Return False, writing nothing, if the token is not the job's
         current one (the claim was lost, or the job was cancelled
         meanwhile)."""
 
     def finishMany(runs):
-        """``finish`` for each of ``runs`` (tuples of its arguments, all of
-        them, in order), in one transaction: what ``finish`` returns for
+        """``finish`` for each of ``runs`` (tuples of its arguments in
+        order, up to ``progress`` at least), in one transaction: what ``finish`` returns for
         each, in order. For a server recording many ends at once; a store
         over a network sends them in one round trip."""
 

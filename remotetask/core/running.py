@@ -143,10 +143,12 @@ class JobRunning:
 
     def markStarted(self, runs):
         """Record that the claimed runs ``[(jobid, token)]`` began now."""
-        now = time.time()
-        return self.store.markStarted(
-            list(runs), now, events.make(events.STARTED, now,
-                                         self.serverName))
+        return self.store.markStarted(list(runs),
+                                      *self._startOf(time.time()))
+
+    def _startOf(self, now):
+        """``(now, event)``: how a start at ``now`` is recorded."""
+        return now, events.make(events.STARTED, now, self.serverName)
 
     # Recording
 
@@ -159,7 +161,7 @@ class JobRunning:
         ``report`` is the run's last progress report, if one is pending.
         The run is counted in this minute's counters."""
         with self.store.transaction():
-            status, = self._finishRuns([(row, outcome, report)])
+            status, = self._finishRuns([(row, outcome, report, None)])
             if status is not None:
                 self._countRuns([outcome])
         return status
@@ -171,16 +173,19 @@ class JobRunning:
                                  finished, len(outcomes) - finished)
 
     def _finishRuns(self, ends):
-        """Record the ``[(row, outcome, report)]`` that ended, in one store
-        call (``finishMany``: one round trip for the lot where the store
-        can); the statuses recorded, in order, None where the claim had
-        been lost."""
+        """Record the ``[(row, outcome, report, start)]`` that ended, in
+        one store call (``finishMany``: one round trip for the lot where
+        the store can); ``start``, ``(time, event)`` or None, is a start
+        not recorded yet. The statuses recorded, in order, None where the
+        claim had been lost."""
         now = time.time()
-        planned = [self._endOf(row, outcome, report, now)
-                   for row, outcome, report in ends]
-        recorded = self.store.finishMany([run for run, _ in planned])
+        planned = [self._endOf(row, outcome, report, now) + (start,)
+                   for row, outcome, report, start in ends]
+        recorded = self.store.finishMany([
+            run if start is None else run + start
+            for run, _, start in planned])
         statuses = []
-        for (row, _, _), (_, status), done in zip(ends, planned, recorded):
+        for (row, *_), (_, status, _), done in zip(ends, planned, recorded):
             if not done:
                 statuses.append(None)
                 continue
@@ -262,16 +267,22 @@ class JobRunning:
         ended are counted in this minute's counters once per batch."""
         last = {row['id']: report for row, report in reports}
         ending = {row['id'] for row, _ in finished}
+        # A short run's start goes in the statement of its end.
+        starting = {tuple(run) for run in started} & {
+            (row['id'], row['token']) for row, _ in finished}
+        start = self._startOf(time.time()) if starting else None
         with self.store.transaction():
-            if started:
-                self.markStarted(started)
+            alone = [run for run in started if tuple(run) not in starting]
+            if alone:
+                self.markStarted(alone)
             # A run's last report goes in the statement of its end.
             running = [(row['id'], row['token'], progress.encode(report))
                        for row, report in reports if row['id'] not in ending]
             if running:
                 self.store.setProgress(running)
             statuses = self._finishRuns([
-                (row, outcome, last.get(row['id']))
+                (row, outcome, last.get(row['id']),
+                 start if (row['id'], row['token']) in starting else None)
                 for row, outcome in finished])
             self._countRuns([outcome for (_, outcome), status in
                              zip(finished, statuses) if status is not None])

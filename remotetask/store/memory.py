@@ -245,11 +245,14 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
         return marked
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None, progress=None):
+               due=None, attempt=None, event=None, progress=None,
+               started=None, startEvent=None):
         with self.transaction():
             row = self._rows.get(jobid)
             if row is None or token is None or row['token'] != token:
                 return False
+            if started is not None:
+                self.markStarted([(jobid, token)], started, startEvent)
             self._touch(jobid)
             if status is not None:
                 row['status'] = str(status)

@@ -232,7 +232,8 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 for jobid, token in runs)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None, progress=None):
+               due=None, attempt=None, event=None, progress=None,
+               started=None, startEvent=None):
         if token is None:
             return False
         with self._transaction() as connection:
@@ -241,7 +242,8 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 status=None if status is None else str(status),
                 output=output, error=error, traceback=traceback,
                 now=now, due=due, attempt=attempt, event=event,
-                keep=self.maxEvents, progress=progress)).fetchone()
+                keep=self.maxEvents, progress=progress, started=started,
+                startEvent=startEvent, server=self.serverId)).fetchone()
             if finished is None:
                 return False
             if finished['notify'] is not None and status in FINISHED:

@@ -385,21 +385,56 @@ SELECT EXISTS (SELECT 1 FROM jobs
 -- Only the holder of the current claim may record its end. A retry goes
 -- back to the queue with a due time; a failure adds :attempt (JSON) to
 -- the history, and :event to the events; :progress, when given, is the
--- run's last progress report. Returns notify, to tell whether a completion
--- call is owed.
+-- run's last progress report. :started, when given, is the run's start,
+-- not recorded yet (a short run's start and end come together): it is
+-- recorded here first, as mark_started does, with :startEvent (given its
+-- attempt number) before :event. Returns notify, to tell whether a
+-- completion call is owed.
 UPDATE jobs
 SET status = coalesce(:status, status), output = :output, error = :error,
-    progress = coalesce(:progress, progress),
+    progress = CASE WHEN :started IS NULL THEN coalesce(:progress, progress)
+                    ELSE :progress END,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
     traceback = :traceback, completed = :now, token = NULL,
     due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
                                     json(:attempt)) END,
     events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+        WHEN :event IS NULL THEN CASE
+            WHEN :startEvent IS NULL THEN events
+            WHEN json_array_length(events) >= :keep
+            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            END
+        WHEN json_array_length(CASE
+            WHEN :startEvent IS NULL THEN events
+            WHEN json_array_length(events) >= :keep
+            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            END) >= :keep
+        THEN json_insert(json_remove(CASE
+            WHEN :startEvent IS NULL THEN events
+            WHEN json_array_length(events) >= :keep
+            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            END, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(CASE
+            WHEN :startEvent IS NULL THEN events
+            WHEN json_array_length(events) >= :keep
+            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            END, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND token = :token
 RETURNING notify;
 
