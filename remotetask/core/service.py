@@ -13,7 +13,7 @@ from zope.interface import implementer
 
 from remotetask.core import codec, events, job as jobs, notifying
 from remotetask.core.entries import newEntry, requestOptions
-from remotetask.core.longwrites import mayTakeLong
+from remotetask.core.longwrites import many, mayTakeLong
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.routing import TaskRouting
@@ -173,6 +173,7 @@ class TaskService(TaskRouting, JobRunning):
         self._checkNotify(options.get('notify'))
         return newEntry(task, input, now, **options)
 
+    @mayTakeLong(when=many)
     def addMany(self, requests):
         """Add jobs in one transaction; return their ids. Each request is
         ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
@@ -186,6 +187,7 @@ class TaskService(TaskRouting, JobRunning):
             self._added()
         return ids
 
+    @mayTakeLong(when=many)
     def addEach(self, requests):
         """Add jobs (requests as ``addMany`` takes them), the valid ones in
         one transaction; return, in order, each one's id or the

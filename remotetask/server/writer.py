@@ -70,7 +70,7 @@ class StoreWriter(Service):
     log = Logger()
 
     def __init__(self, store, relay=None, maxBatch=1000, maxPending=10000,
-                 reactor=None, inline=None, checkpointEvery=500):
+                 reactor=None, inline=None, checkpointEvery=100):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
@@ -146,7 +146,7 @@ class StoreWriter(Service):
         may take long or the store is busy: then the thread takes it, and
         what follows it."""
         results = None
-        if not any(takesLong(call[1]) for call in batch):
+        if not any(takesLong(*call[1:4]) for call in batch):
             try:
                 with self.store.writingNow() as now:
                     if now:

@@ -9,6 +9,7 @@ import pytest
 from twisted.internet import task
 
 from remotetask import SimpleTask, TaskService
+from remotetask.core import longwrites
 from remotetask.core.longwrites import mayTakeLong
 from remotetask.errors import NoSuchTask, StoreUnavailable
 from remotetask.interfaces import IQuickWrites
@@ -356,3 +357,22 @@ def test_inline_waiting_writes_are_bounded(inline):
     assert failures[0].check(StoreUnavailable)
     clock.advance(0)
     assert [d.result for d in waiting] == [1, 2, 3, 4, 5]
+
+
+def test_adds_by_the_thousand_go_to_the_thread(inline, monkeypatch):
+    """A call that adds more than longwrites.MANY jobs at once (a large
+    multicall) is committed in the writer thread; one that adds MANY is
+    committed on the reactor thread."""
+    writer, service, relay, clock = inline
+    monkeypatch.setattr(longwrites, 'MANY', 3)
+    here = threading.get_ident()
+    where = []
+    service.onAdd(lambda: where.append(threading.get_ident()))
+    fits = writer.call(service.addEach, [('echo', i) for i in range(3)])
+    clock.advance(0)
+    assert fits.result == [1, 2, 3] and where == [here]
+    large = writer.call(service.addEach, [('echo', i) for i in range(4)])
+    clock.advance(0)
+    relay.pumpUntil(lambda: large.called)
+    assert large.result == [4, 5, 6, 7]
+    assert where[1] != here
