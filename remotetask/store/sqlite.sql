@@ -402,39 +402,22 @@ SET status = coalesce(:status, status), output = :output, error = :error,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
                                     json(:attempt)) END,
-    events = CASE
-        WHEN :event IS NULL THEN CASE
-            WHEN :startEvent IS NULL THEN events
-            WHEN json_array_length(events) >= :keep
-            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
-                             json_set(:startEvent, '$.attempt', attempts + 1))
-            ELSE json_insert(coalesce(events, '[]'), '$[#]',
-                             json_set(:startEvent, '$.attempt', attempts + 1))
+    events = (
+        SELECT CASE
+            WHEN :event IS NULL THEN begun
+            WHEN json_array_length(begun) >= :keep
+            THEN json_insert(json_remove(begun, '$[1]'), '$[#]',
+                             json(:event))
+            ELSE json_insert(coalesce(begun, '[]'), '$[#]', json(:event))
             END
-        WHEN json_array_length(CASE
+        FROM (SELECT CASE
             WHEN :startEvent IS NULL THEN events
             WHEN json_array_length(events) >= :keep
             THEN json_insert(json_remove(events, '$[1]'), '$[#]',
                              json_set(:startEvent, '$.attempt', attempts + 1))
             ELSE json_insert(coalesce(events, '[]'), '$[#]',
                              json_set(:startEvent, '$.attempt', attempts + 1))
-            END) >= :keep
-        THEN json_insert(json_remove(CASE
-            WHEN :startEvent IS NULL THEN events
-            WHEN json_array_length(events) >= :keep
-            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
-                             json_set(:startEvent, '$.attempt', attempts + 1))
-            ELSE json_insert(coalesce(events, '[]'), '$[#]',
-                             json_set(:startEvent, '$.attempt', attempts + 1))
-            END, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(CASE
-            WHEN :startEvent IS NULL THEN events
-            WHEN json_array_length(events) >= :keep
-            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
-                             json_set(:startEvent, '$.attempt', attempts + 1))
-            ELSE json_insert(coalesce(events, '[]'), '$[#]',
-                             json_set(:startEvent, '$.attempt', attempts + 1))
-            END, '[]'), '$[#]', json(:event)) END
+            END AS begun))
 WHERE id = :id AND token = :token
 RETURNING notify;
 
