@@ -359,20 +359,27 @@ def test_inline_waiting_writes_are_bounded(inline):
     assert [d.result for d in waiting] == [1, 2, 3, 4, 5]
 
 
-def test_adds_by_the_thousand_go_to_the_thread(inline, monkeypatch):
-    """A call that adds more than longwrites.MANY jobs at once (a large
-    multicall) is committed in the writer thread; one that adds MANY is
-    committed on the reactor thread."""
+def test_large_adds_go_to_the_thread(inline, monkeypatch):
+    """An add whose arguments hold more than longwrites.VALUES values (a
+    large multicall, a large input) or a text longer than longwrites.TEXT
+    is committed in the writer thread; one at those bounds on the reactor
+    thread."""
     writer, service, relay, clock = inline
-    monkeypatch.setattr(longwrites, 'MANY', 3)
+    monkeypatch.setattr(longwrites, 'VALUES', 8)
+    monkeypatch.setattr(longwrites, 'TEXT', 10)
     here = threading.get_ident()
     where = []
     service.onAdd(lambda: where.append(threading.get_ident()))
-    fits = writer.call(service.addEach, [('echo', i) for i in range(3)])
-    clock.advance(0)
-    assert fits.result == [1, 2, 3] and where == [here]
-    large = writer.call(service.addEach, [('echo', i) for i in range(4)])
-    clock.advance(0)
-    relay.pumpUntil(lambda: large.called)
-    assert large.result == [4, 5, 6, 7]
-    assert where[1] != here
+    calls = [(service.addEach, [('echo', 1), ('echo', 2)]),
+             (service.addEach, [('echo', 1), ('echo', 2), ('echo', 3)]),
+             (service.add, 'echo', 'x' * 10),
+             (service.add, 'echo', 'x' * 11),
+             (service.add, 'echo', [1, 2, 3, 4]),
+             (service.add, 'echo', {'deep': [[1, 2], [3, 4], [5, 6]]})]
+    for function, *args in calls:
+        done = writer.call(function, *args)
+        clock.advance(0)
+        relay.pumpUntil(lambda: done.called)
+        assert not isinstance(done.result, Exception)
+    assert [thread == here for thread in where] == [
+        True, False, True, False, True, False]
