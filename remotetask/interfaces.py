@@ -287,10 +287,13 @@ class IJobStore(Interface):
     def hasDue(now):
         """Return whether ``claim(now, ...)`` would find a run."""
 
-    def requeue(statuses, toStatus, event=None):
+    def requeue(statuses, toStatus, event=None, before=None):
         """Move every job in ``statuses`` that holds a claim to
         ``toStatus``, dropping the claim; return how many moved. A store
-        shared by several servers moves only the claims of this server."""
+        shared by several servers moves only the claims of this server.
+        ``before`` (epoch seconds), when given: only the claims made
+        before then (a server's recovery leaves alone the claims it made
+        since it started, which are its own to finish)."""
 
     def setSchedule(jobid, schedule):
         """Replace a cron job's schedule and clear its due time."""

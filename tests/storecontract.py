@@ -837,6 +837,19 @@ class StoreContractTests:
         assert self.events(jobid) == ['added', 'retried', ('started', 1),
                                       'ended']
 
+    def test_requeue_before_leaves_later_claims_alone(self):
+        """requeue(..., before=T) moves the claims made before T only: a
+        server's recovery, tried again after it has claimed jobs of its
+        own, leaves those to it."""
+        old, new = self.add(), self.add()
+        self.store.claim(100.0, 1, 'old', nextDueIn(60))
+        self.store.claim(200.0, 1, 'new', nextDueIn(60))
+        assert self.store.requeue(['processing'], 'queued',
+                                  before=200.0) == 1
+        assert (self.store.get(old)['status'],
+                self.store.get(new)['status']) == ('queued', 'processing')
+        assert self.store.get(new)['token'] == 'new'
+
     def test_addMany_gives_every_job_its_first_event(self):
         """addMany() gives each job the event it is given, and the notify
         URL of each entry that has one."""

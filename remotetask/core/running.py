@@ -332,12 +332,15 @@ class JobRunning:
             pass
 
     @mayTakeLong
-    def recoverAbandoned(self):
+    def recoverAbandoned(self, before=None):
         """Put jobs left ``processing`` by an earlier run of this server
-        (a crash, a kill -9) back in the queue; return how many."""
+        (a crash, a kill -9) back in the queue; return how many.
+        ``before`` (epoch seconds): only those claimed before then, for a
+        server that may have claimed jobs of its own meanwhile (its
+        recovery is tried again until the store takes it)."""
         moved = self.store.requeue([PROCESSING], QUEUED, events.make(
             events.PUT_BACK, time.time(), self.serverName,
-            why=events.CRASH))
+            why=events.CRASH), before=before)
         if moved:
             self._added()
         return moved

@@ -322,11 +322,13 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
                     or any(self._dueScheduled(now, s) is not None
                            for s in (CRONJOB, DELAYED)))
 
-    def requeue(self, statuses, toStatus, event=None):
+    def requeue(self, statuses, toStatus, event=None, before=None):
         with self.transaction():
             moved = 0
             for row in self._rows.values():
-                if row['status'] in statuses and row['token'] is not None:
+                if row['status'] in statuses and row['token'] is not None \
+                        and (before is None or row.get('claimed') is None
+                             or row['claimed'] < before):
                     self._touch(row['id'])
                     row['status'] = str(toStatus)
                     row['token'] = None

@@ -348,11 +348,11 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
     def hasDue(self, now):
         return self._one('has_due', now=now)['due']
 
-    def requeue(self, statuses, toStatus, event=None):
+    def requeue(self, statuses, toStatus, event=None, before=None):
         return self._count('requeue_own_claims', owner=self.serverId,
                            statuses=[str(s) for s in statuses],
                            to=str(toStatus), event=event,
-                           keep=self.maxEvents)
+                           keep=self.maxEvents, before=before)
 
     def setSchedule(self, jobid, schedule):
         if not _isJobId(jobid) or self._count(

@@ -612,12 +612,15 @@ WHERE token = ANY (%(tokens)s::text[]);
 
 -- name: requeue_own_claims
 -- Claims left by an earlier run of this server (same serverId) that ended
--- without finishing them; other servers' claims are theirs to finish.
+-- without finishing them; other servers' claims are theirs to finish, and
+-- so are this run's own, made since %(before)s when it is given.
 UPDATE remotetask_jobs
 SET status = %(to)s, token = NULL, owner = NULL,
     events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
 WHERE status = ANY (%(statuses)s::text[]) AND token IS NOT NULL
-  AND owner = %(owner)s;
+  AND owner = %(owner)s
+  AND (%(before)s::double precision IS NULL OR claimed IS NULL
+       OR claimed < %(before)s::double precision);
 
 -- name: heartbeat
 -- With the tasks this server serves, so that a server forgotten while it

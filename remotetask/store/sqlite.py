@@ -277,11 +277,11 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
         row = self._read('has_due', now=now).fetchone()
         return bool(next(iter(row.values())))
 
-    def requeue(self, statuses, toStatus, event=None):
+    def requeue(self, statuses, toStatus, event=None, before=None):
         with self._transaction() as connection:
             return sum(connection.execute(QUERIES['requeue_claimed'], dict(
                 status=str(status), to=str(toStatus), event=event,
-                keep=self.maxEvents)).rowcount
+                keep=self.maxEvents, before=before)).rowcount
                 for status in statuses)
 
     def setSchedule(self, jobid, schedule):

@@ -446,14 +446,16 @@ SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
 WHERE token IN (SELECT value FROM json_each(:tokens));
 
 -- name: requeue_claimed
--- Claims left by a run of the server that ended without finishing them.
+-- Claims left by a run of the server that ended without finishing them:
+-- those made before :before when given (not the running server's own).
 UPDATE jobs
 SET status = :to, token = NULL, events = CASE
         WHEN :event IS NULL THEN events
         WHEN json_array_length(events) >= :keep
         THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
         ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
-WHERE status = :status AND token IS NOT NULL;
+WHERE status = :status AND token IS NOT NULL
+  AND (:before IS NULL OR claimed IS NULL OR claimed < :before);
 
 -- name: set_schedule
 UPDATE jobs SET schedule = :schedule, due = NULL WHERE id = :id;
