@@ -245,18 +245,23 @@ class IJobStore(Interface):
         is no longer current is left alone. Return how many were marked."""
 
     def finish(jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None, progress=None):
+               due=None, attempt=None, event=None, progress=None,
+               started=None, startEvent=None):
         """Record the end of the run claimed with ``token``. ``status`` None
         keeps the status (cron); ``queued`` is a retry, due at ``due``.
         ``attempt`` (JSON text, or None) is appended to the history;
         ``progress`` (JSON text), when given, is the run's last report.
+        ``started`` (epoch seconds), when given, is the run's start, not
+        recorded yet: the same statement records it first, as
+        ``markStarted(runs, started, startEvent)`` would, so that a short
+        run's start and end cost one statement.
         Return False, writing nothing, if the token is not the job's
         current one (the claim was lost, or the job was cancelled
         meanwhile)."""
 
     def finishMany(runs):
-        """``finish`` for each of ``runs`` (tuples of its arguments, all of
-        them, in order), in one transaction: what ``finish`` returns for
+        """``finish`` for each of ``runs`` (tuples of its arguments in
+        order, up to ``progress`` at least), in one transaction: what ``finish`` returns for
         each, in order. For a server recording many ends at once; a store
         over a network sends them in one round trip."""
 
@@ -282,10 +287,13 @@ class IJobStore(Interface):
     def hasDue(now):
         """Return whether ``claim(now, ...)`` would find a run."""
 
-    def requeue(statuses, toStatus, event=None):
+    def requeue(statuses, toStatus, event=None, before=None):
         """Move every job in ``statuses`` that holds a claim to
         ``toStatus``, dropping the claim; return how many moved. A store
-        shared by several servers moves only the claims of this server."""
+        shared by several servers moves only the claims of this server.
+        ``before`` (epoch seconds), when given: only the claims made
+        before then (a server's recovery leaves alone the claims it made
+        since it started, which are its own to finish)."""
 
     def setSchedule(jobid, schedule):
         """Replace a cron job's schedule and clear its due time."""
@@ -387,6 +395,26 @@ class IJobStore(Interface):
 
     def close():
         """Release connections; the store is not used afterwards."""
+
+
+class IQuickWrites(Interface):
+    """A store whose write transactions take microseconds and never wait
+    on the disk (SQLite in WAL mode with ``synchronous = NORMAL``: a
+    commit is an append to the log, no fsync), so that the server may
+    commit them on its reactor thread rather than hand each to a thread
+    and back. What may wait (the checkpoints that move the log into the
+    file, fsync included) is left to ``checkpoint()``, in a thread."""
+
+    def writingNow():
+        """A context manager giving True when this thread holds the
+        store's write lock at once, without waiting (it is held until the
+        block ends, and transactions inside it join it), and False when
+        another thread holds it: then nothing is written here."""
+
+    def checkpoint():
+        """Move what the write-ahead log holds into the file, without
+        waiting for readers or writers; in a thread, never the one that
+        writes in ``writingNow()``."""
 
 
 class ITaskService(Interface):

@@ -811,6 +811,45 @@ class StoreContractTests:
             ('started', 2), 'recovered', ('started', 3), 'ended', 'again',
             'cancelled']
 
+    def test_finish_may_record_the_start_of_its_run_first(self):
+        """finish() given the run's start records it as markStarted()
+        would (the attempt counted, this server, the progress of an
+        earlier run cleared, the "started" event with its number), then
+        the end, in one statement; with a stale token, neither."""
+        jobid = self.store.add('echo', '1', 'queued', None, 1.0,
+                               event=event('added'))
+        self.store.claim(2.0, 1, 'a', nextDueIn(60))
+        self.store.setProgress([(jobid, 'a', '{"fraction":0.5}')])
+        assert self.store.finish(jobid, 'a', 'queued', None, 'busy', None,
+                                 3.0, due=9.0, event=event('retried'))
+        self.store.claim(10.0, 1, 'b', nextDueIn(60))
+        assert not self.store.finish(
+            jobid, 'stale', 'completed', '"no"', None, None, 11.5,
+            started=11.0, startEvent=event('started'), event=event('no'))
+        assert self.store.finish(
+            jobid, 'b', 'completed', '"ok"', None, None, 11.5,
+            started=11.0, startEvent=event('started'), event=event('ended'))
+        row = self.store.get(jobid)
+        assert (row['status'], row['output'], row['started'],
+                row['completed'], row['attempts'], row['server'],
+                row['progress']) == ('completed', '"ok"', 11.0, 11.5, 1,
+                                     self.store.serverId, None)
+        assert self.events(jobid) == ['added', 'retried', ('started', 1),
+                                      'ended']
+
+    def test_requeue_before_leaves_later_claims_alone(self):
+        """requeue(..., before=T) moves the claims made before T only: a
+        server's recovery, tried again after it has claimed jobs of its
+        own, leaves those to it."""
+        old, new = self.add(), self.add()
+        self.store.claim(100.0, 1, 'old', nextDueIn(60))
+        self.store.claim(200.0, 1, 'new', nextDueIn(60))
+        assert self.store.requeue(['processing'], 'queued',
+                                  before=200.0) == 1
+        assert (self.store.get(old)['status'],
+                self.store.get(new)['status']) == ('queued', 'processing')
+        assert self.store.get(new)['token'] == 'new'
+
     def test_addMany_gives_every_job_its_first_event(self):
         """addMany() gives each job the event it is given, and the notify
         URL of each entry that has one."""

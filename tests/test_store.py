@@ -48,6 +48,30 @@ class TestSQLiteJobStore(StoreContractTests):
         assert self.store._connection().execute(
             'PRAGMA synchronous').fetchone() == {'synchronous': 1}
 
+    def test_quick_writes_hold_the_lock_or_give_way(self):
+        """With synchronous NORMAL the store offers quick writes: a
+        thread that finds the write lock free holds it (and writes) with
+        its autocheckpoint off; one that finds it held writes nothing.
+        A checkpoint then moves the log into the file."""
+        import threading
+        from zope.interface.verify import verifyObject
+        from remotetask.interfaces import IQuickWrites
+        assert verifyObject(IQuickWrites, self.store)
+        with self.store.writingNow() as now:
+            assert now
+            jobid = self.add()
+            other = []
+            thread = threading.Thread(target=lambda: other.append(
+                self.store._writeLock.acquire(blocking=False)))
+            thread.start()
+            thread.join(10)
+            assert other == [False]
+        assert self.store._connection().execute(
+            'PRAGMA wal_autocheckpoint').fetchone() == {
+                'wal_autocheckpoint': 0}
+        self.store.checkpoint()
+        assert self.store.get(jobid)['status'] == 'queued'
+
     def plan(self, query):
         """EXPLAIN QUERY PLAN of the named query: ``[(id, parent,
         detail)]``."""

@@ -43,10 +43,21 @@ _HOST = socket.gethostname()
 _encode = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode
 
 
+_names = {}
+
+
 def serverName():
     """``host:pid``: this process, for events on a store that one server
-    holds (a shared store's servers use their ``serverId``)."""
-    return f'{_HOST}:{os.getpid()}'
+    holds (a shared store's servers use their ``serverId``). Asked for
+    by every event, so made once (``getpid`` is a system call); a forked
+    child makes its own."""
+    name = _names.get('name')
+    if name is None:
+        name = _names['name'] = f'{_HOST}:{os.getpid()}'
+    return name
+
+
+os.register_at_fork(after_in_child=_names.clear)
 
 
 def cut(text):

@@ -14,12 +14,14 @@ told about.
 
 import json
 import random
+import secrets
 import time
 import uuid
 
 from remotetask.core import (
     codec, events, job as jobs, misfire, notifying, progress, runner)
 from remotetask.core.codec import storableText
+from remotetask.core.longwrites import mayTakeLong
 from remotetask.core.status import (
     COMPLETED, CRONJOB, ERROR, FINISHED, PROCESSING, QUEUED)
 from remotetask.core.task import option
@@ -103,7 +105,8 @@ class JobRunning:
         tasks, limits = sorted(self.getAvailableTasks()), self.taskLimits()
         event = None if started is None else events.make(
             events.STARTED, started, self.serverName)
-        token = token or uuid.uuid4().hex
+        # secrets: a tenth of uuid4's cost, asked for by every claim.
+        token = token or secrets.token_hex(16)
         claimed = []
         while len(claimed) < limit:
             asked = limit - len(claimed)
@@ -140,10 +143,12 @@ class JobRunning:
 
     def markStarted(self, runs):
         """Record that the claimed runs ``[(jobid, token)]`` began now."""
-        now = time.time()
-        return self.store.markStarted(
-            list(runs), now, events.make(events.STARTED, now,
-                                         self.serverName))
+        return self.store.markStarted(list(runs),
+                                      *self._startOf(time.time()))
+
+    def _startOf(self, now):
+        """``(now, event)``: how a start at ``now`` is recorded."""
+        return now, events.make(events.STARTED, now, self.serverName)
 
     # Recording
 
@@ -156,7 +161,7 @@ class JobRunning:
         ``report`` is the run's last progress report, if one is pending.
         The run is counted in this minute's counters."""
         with self.store.transaction():
-            status, = self._finishRuns([(row, outcome, report)])
+            status, = self._finishRuns([(row, outcome, report, None)])
             if status is not None:
                 self._countRuns([outcome])
         return status
@@ -168,16 +173,19 @@ class JobRunning:
                                  finished, len(outcomes) - finished)
 
     def _finishRuns(self, ends):
-        """Record the ``[(row, outcome, report)]`` that ended, in one store
-        call (``finishMany``: one round trip for the lot where the store
-        can); the statuses recorded, in order, None where the claim had
-        been lost."""
+        """Record the ``[(row, outcome, report, start)]`` that ended, in
+        one store call (``finishMany``: one round trip for the lot where
+        the store can); ``start``, ``(time, event)`` or None, is a start
+        not recorded yet. The statuses recorded, in order, None where the
+        claim had been lost."""
         now = time.time()
-        planned = [self._endOf(row, outcome, report, now)
-                   for row, outcome, report in ends]
-        recorded = self.store.finishMany([run for run, _ in planned])
+        planned = [self._endOf(row, outcome, report, now) + (start,)
+                   for row, outcome, report, start in ends]
+        recorded = self.store.finishMany([
+            run if start is None else run + start
+            for run, _, start in planned])
         statuses = []
-        for (row, _, _), (_, status), done in zip(ends, planned, recorded):
+        for (row, *_), (_, status, _), done in zip(ends, planned, recorded):
             if not done:
                 statuses.append(None)
                 continue
@@ -259,16 +267,22 @@ class JobRunning:
         ended are counted in this minute's counters once per batch."""
         last = {row['id']: report for row, report in reports}
         ending = {row['id'] for row, _ in finished}
+        # A short run's start goes in the statement of its end.
+        starting = {tuple(run) for run in started} & {
+            (row['id'], row['token']) for row, _ in finished}
+        start = self._startOf(time.time()) if starting else None
         with self.store.transaction():
-            if started:
-                self.markStarted(started)
+            alone = [run for run in started if tuple(run) not in starting]
+            if alone:
+                self.markStarted(alone)
             # A run's last report goes in the statement of its end.
             running = [(row['id'], row['token'], progress.encode(report))
                        for row, report in reports if row['id'] not in ending]
             if running:
                 self.store.setProgress(running)
             statuses = self._finishRuns([
-                (row, outcome, last.get(row['id']))
+                (row, outcome, last.get(row['id']),
+                 start if (row['id'], row['token']) in starting else None)
                 for row, outcome in finished])
             self._countRuns([outcome for (_, outcome), status in
                              zip(finished, statuses) if status is not None])
@@ -317,16 +331,21 @@ class JobRunning:
         while self.processNext(now):
             pass
 
-    def recoverAbandoned(self):
+    @mayTakeLong
+    def recoverAbandoned(self, before=None):
         """Put jobs left ``processing`` by an earlier run of this server
-        (a crash, a kill -9) back in the queue; return how many."""
+        (a crash, a kill -9) back in the queue; return how many.
+        ``before`` (epoch seconds): only those claimed before then, for a
+        server that may have claimed jobs of its own meanwhile (its
+        recovery is tried again until the store takes it)."""
         moved = self.store.requeue([PROCESSING], QUEUED, events.make(
             events.PUT_BACK, time.time(), self.serverName,
-            why=events.CRASH))
+            why=events.CRASH), before=before)
         if moved:
             self._added()
         return moved
 
+    @mayTakeLong
     def handleMisfires(self, now=None, grace=60.0, limit=100000):
         """Apply the cron jobs' misfire policies; see
         ``remotetask.core.misfire``. Returns how many jobs were moved."""

@@ -13,6 +13,7 @@ from zope.interface import implementer
 
 from remotetask.core import codec, events, job as jobs, notifying
 from remotetask.core.entries import newEntry, requestOptions
+from remotetask.core.longwrites import large, mayTakeLong
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.routing import TaskRouting
@@ -130,6 +131,7 @@ class TaskService(TaskRouting, JobRunning):
 
     # Adding jobs
 
+    @mayTakeLong(when=large)
     def add(self, task, input=None, startLater=False, *, priority=0,
             key=None, delay=None, maxAttempts=None, notify=None):
         """Queue a job for ``task`` (one this service runs, or any server
@@ -172,6 +174,7 @@ class TaskService(TaskRouting, JobRunning):
         self._checkNotify(options.get('notify'))
         return newEntry(task, input, now, **options)
 
+    @mayTakeLong(when=large)
     def addMany(self, requests):
         """Add jobs in one transaction; return their ids. Each request is
         ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
@@ -185,6 +188,7 @@ class TaskService(TaskRouting, JobRunning):
             self._added()
         return ids
 
+    @mayTakeLong(when=large)
     def addEach(self, requests):
         """Add jobs (requests as ``addMany`` takes them), the valid ones in
         one transaction; return, in order, each one's id or the
@@ -206,6 +210,7 @@ class TaskService(TaskRouting, JobRunning):
             self._added()
         return results
 
+    @mayTakeLong(when=large)
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None,
                    misfire=jobs.ONCE):
@@ -309,6 +314,7 @@ class TaskService(TaskRouting, JobRunning):
         failed, queued}]``, for the dashboard's chart."""
         return self.store.minutes(since)
 
+    @mayTakeLong
     def sampleQueue(self, now=None):
         """Record the queue's depth now in this minute's counters."""
         now = time.time() if now is None else now
@@ -400,6 +406,7 @@ class TaskService(TaskRouting, JobRunning):
         the originals did; ``removeFinished`` says how many went."""
         self.removeFinished(stati)
 
+    @mayTakeLong
     def removeFinished(self, stati=(CANCELLED, ERROR, COMPLETED)):
         """Remove the finished jobs whose status is in ``stati`` (every
         finished one by default) and return how many were removed. A

@@ -290,7 +290,8 @@ class Dispatcher(Service):
         need not wait for it, as those jobs cannot be claimed twice."""
         self._recovering = True
         try:
-            moved = yield self.write(self.service.recoverAbandoned)
+            moved = yield self.write(self.service.recoverAbandoned,
+                                     self._since)
         except Exception as error:
             if not (self._recoverWarned and isinstance(error,
                                                        StoreUnavailable)):
@@ -312,6 +313,8 @@ class Dispatcher(Service):
         self._lastPoll = self.clock.seconds()
         self._lastSample = float('-inf')
         self._recovered = self._recovering = self._recoverWarned = False
+        # Recovery leaves alone the claims made from now on: ours.
+        self._since = time.time()
         self._limited = bool(self.service.taskLimits())
         yield self._recover()
         yield self._misfires()

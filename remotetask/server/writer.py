@@ -1,9 +1,9 @@
-"""Every write to the store, in groups: one thread, one transaction for
+"""Every write to the store, in groups: one writer, one transaction for
 whatever is pending.
 
 A commit is the expensive part of a write (a WAL append on SQLite, a round
 trip on PostgreSQL); the statements in it are cheap. So all of a server's
-writes (adds, claims, starts and ends of runs, cancels) go to one thread
+writes (adds, claims, starts and ends of runs, cancels) go to one writer
 that takes every call pending when it is free and runs them all in one
 ``store.transaction()``. Under load, batches grow by themselves; an idle
 server commits each call at once. Nothing is answered before its
@@ -18,10 +18,22 @@ is unavailable fails the whole batch at once (fault 6, nothing written:
 safe to try again), since trying each call alone would only make each
 wait for it in turn.
 
-The thread is woken once per reactor turn, not per call: the writes one
-turn produces (a job's end and the claim that refills its worker, the
-adds of several clients) then share a transaction, at no cost in
-latency (the turn is microseconds).
+The writes one reactor turn produces (a job's end and the claim that
+refills its worker, the adds of several clients) share a transaction,
+at no cost in latency (the turn is microseconds). On a store whose
+commits take microseconds and never wait on the disk (``IQuickWrites``:
+SQLite in WAL mode with ``synchronous = NORMAL``), that transaction is
+run on the reactor thread itself at the end of the turn: handing it to
+a thread and its answers back cost more than the writes (measured in
+issue 18: a fifth of the server's CPU per job, one add per call). The
+thread then takes only what must not run there: a batch with a write
+that may take long (``core.longwrites``), one that finds the store's
+lock held by another thread (retention, a read pool's write), the calls
+that follow those until it is idle again (so that they keep their
+order), and the checkpoints that move the log into the file (with their
+fsync). Elsewhere (PostgreSQL: a round trip per statement; SQLite with
+``synchronous = FULL``: an fsync per commit) every batch goes to the
+thread, woken once per turn.
 """
 
 import collections
@@ -32,26 +44,34 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from remotetask.core.longwrites import takesLong
 from remotetask.errors import (
     RemoteTaskError, StoreOutcomeUnknown, StoreUnavailable)
+from remotetask.interfaces import IQuickWrites
 from remotetask.server.relay import ThreadRelay
+
+#: What the thread is given when a checkpoint is due rather than a batch.
+CHECKPOINT = object()
 
 
 class StoreWriter(Service):
-    """``call(f, *args)``: run ``f(*args)`` in the writer thread, inside
-    the batch's transaction; a Deferred of its result.
+    """``call(f, *args)``: run ``f(*args)`` inside the batch's
+    transaction, on the reactor thread or the writer's (see the module
+    docstring); a Deferred of its result.
 
     ``maxPending`` bounds the calls waiting: past it a call fails at once
     with ``StoreUnavailable`` (the store cannot keep up; try again), so
     that a flood of clients cannot queue without end. ``maxBatch`` bounds
-    one transaction.
+    one transaction. ``inline`` (by default: whether the store provides
+    ``IQuickWrites``) commits on the reactor thread, with a checkpoint in
+    the thread after every ``checkpointEvery`` batches committed there.
     """
 
     name = 'store-writer'
     log = Logger()
 
     def __init__(self, store, relay=None, maxBatch=1000, maxPending=10000,
-                 reactor=None):
+                 reactor=None, inline=None, checkpointEvery=100):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
@@ -59,15 +79,23 @@ class StoreWriter(Service):
         self.relay = relay or ThreadRelay(reactor)
         self.maxBatch = maxBatch
         self.maxPending = maxPending
+        self.inline = (IQuickWrites.providedBy(store) if inline is None
+                       else inline)
+        self.checkpointEvery = checkpointEvery
         self._pending = collections.deque()
         self._condition = threading.Condition()
+        # Whether the thread runs what is pending (always, unless inline):
+        # set by the reactor, cleared by the thread once it has run all.
+        self._handedOff = not self.inline
+        self._checkpointWanted = False
+        self._sinceCheckpoint = 0
         self._stopping = False
         self._thread = None
         self._ended = None
         self._wakeUp = None
         #: Batches committed and calls run, for the curious (tests, bench).
         self.batches = self.calls = 0
-        self._threadIdent = None
+        self._threadIdent = self._hereIdent = None
 
     def call(self, function, *args, **kwargs):
         return self._queue(False, function, args, kwargs)
@@ -89,21 +117,69 @@ class StoreWriter(Service):
                     'again shortly.'))
             self._pending.append((d, function, args, kwargs, last))
         if self._wakeUp is None:
-            self._wakeUp = self.reactor.callLater(0, self._wakeThread)
+            self._wakeUp = self.reactor.callLater(0, self._endOfTurn)
         return d
 
-    def _wakeThread(self):
-        """At the end of the reactor turn: hand the thread everything the
-        turn queued."""
+    def _endOfTurn(self):
+        """Run what the turn queued: here, or in the thread."""
         self._wakeUp = None
         with self._condition:
-            self._condition.notify()
+            handedOff = self._handedOff
+            batch = None if handedOff else self._take()
+        if batch:
+            self._runHere(batch)
+        if handedOff:
+            with self._condition:
+                self._condition.notify()
+        elif self._pending and self._wakeUp is None:
+            # More than one batch: the rest in the next turn.
+            self._wakeUp = self.reactor.callLater(0, self._endOfTurn)
+
+    def _take(self):
+        """The next batch, claims last (the condition held)."""
+        batch = [self._pending.popleft() for _ in
+                 range(min(self.maxBatch, len(self._pending)))]
+        batch.sort(key=_lastOnes)
+        return batch
+
+    def _runHere(self, batch):
+        """Commit ``batch`` on the reactor thread and answer it, unless it
+        may take long or the store is busy: then the thread takes it, and
+        what follows it."""
+        results = None
+        if not any(takesLong(*call[1:4]) for call in batch):
+            try:
+                with self.store.writingNow() as now:
+                    if now:
+                        self._hereIdent = threading.get_ident()
+                        try:
+                            results = self._execute(batch)
+                        finally:
+                            self._hereIdent = None
+            except Exception:
+                results = [Failure()] * len(batch)
+        if results is None:
+            with self._condition:
+                self._pending.extendleft(reversed(batch))
+                self._handedOff = True
+                self._condition.notify()
+            return
+        self.batches += 1
+        self.calls += len(batch)
+        self._sinceCheckpoint += 1
+        if self._sinceCheckpoint >= self.checkpointEvery:
+            self._sinceCheckpoint = 0
+            with self._condition:
+                self._checkpointWanted = True
+                self._condition.notify()
+        _deliver(batch, results)
 
     def batchNumber(self):
-        """In the writer thread: the number of the batch being run (1 for
-        the first); elsewhere None. A change told from inside a batch
-        (``afterCommit``) can so say which batch committed it."""
-        if threading.get_ident() == self._threadIdent:
+        """In a batch being run: its number (1 for the first); elsewhere
+        None. A change told from inside a batch (``afterCommit``) can so
+        say which batch committed it."""
+        ident = threading.get_ident()
+        if ident in (self._threadIdent, self._hereIdent):
             return self.batches + 1
         return None
 
@@ -112,19 +188,40 @@ class StoreWriter(Service):
     def _run(self):
         self._threadIdent = threading.get_ident()
         while True:
-            with self._condition:
-                while not self._pending and not self._stopping:
-                    self._condition.wait()
-                if not self._pending:
-                    break
-                batch = [self._pending.popleft() for _ in
-                         range(min(self.maxBatch, len(self._pending)))]
-            batch.sort(key=_lastOnes)
+            batch = self._next()
+            if batch is None:
+                break
+            if batch is CHECKPOINT:
+                self._checkpoint()
+                continue
             results = self._execute(batch)
             self.batches += 1
             self.calls += len(batch)
             self.relay(_deliver, batch, results)
         self.relay(self._ended.callback, None)
+
+    def _next(self):
+        """Wait for the next batch handed to the thread, a checkpoint, or
+        the end (None)."""
+        with self._condition:
+            while True:
+                if self._handedOff and self._pending:
+                    return self._take()
+                if self.inline:
+                    self._handedOff = False
+                if self._checkpointWanted:
+                    self._checkpointWanted = False
+                    return CHECKPOINT
+                if self._stopping:
+                    return None
+                self._condition.wait()
+
+    def _checkpoint(self):
+        try:
+            self.store.checkpoint()
+        except Exception:
+            self.log.failure('A checkpoint of the store failed; the next '
+                             'one will try again')
 
     def _execute(self, batch):
         """The results of ``batch`` (a value or a Failure each)."""
@@ -183,6 +280,7 @@ class StoreWriter(Service):
         super().stopService()
         with self._condition:
             self._stopping = True
+            self._handedOff = True
             self._condition.notify()
         ended, self._thread = self._ended, None
         return ended

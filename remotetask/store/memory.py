@@ -245,11 +245,14 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
         return marked
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None, progress=None):
+               due=None, attempt=None, event=None, progress=None,
+               started=None, startEvent=None):
         with self.transaction():
             row = self._rows.get(jobid)
             if row is None or token is None or row['token'] != token:
                 return False
+            if started is not None:
+                self.markStarted([(jobid, token)], started, startEvent)
             self._touch(jobid)
             if status is not None:
                 row['status'] = str(status)
@@ -319,11 +322,13 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
                     or any(self._dueScheduled(now, s) is not None
                            for s in (CRONJOB, DELAYED)))
 
-    def requeue(self, statuses, toStatus, event=None):
+    def requeue(self, statuses, toStatus, event=None, before=None):
         with self.transaction():
             moved = 0
             for row in self._rows.values():
-                if row['status'] in statuses and row['token'] is not None:
+                if row['status'] in statuses and row['token'] is not None \
+                        and (before is None or row.get('claimed') is None
+                             or row['claimed'] < before):
                     self._touch(row['id'])
                     row['status'] = str(toStatus)
                     row['token'] = None

@@ -7,38 +7,61 @@ run once it has committed, never if it rolled back. The store keeps the
 per-thread state in ``self._local`` (a ``threading.local``).
 """
 
-import contextlib
+
+class Joined:
+    """``store.transaction()``: a context manager written out rather than
+    a generator, since every store call inside a batch enters one (a
+    generator costs twice as much, several times a job). ``__enter__``
+    gives ``store._local.txConnection`` when ``giving`` (the SQL stores'
+    ``_transaction()``), else None."""
+
+    __slots__ = ('store', 'giving', 'outer')
+
+    def __init__(self, store, giving=False):
+        self.store = store
+        self.giving = giving
+        self.outer = None
+
+    def __enter__(self):
+        local = self.store._local
+        if getattr(local, 'depth', 0):
+            local.depth += 1
+        else:
+            local.after = []
+            outer = self.store._outermost()
+            outer.__enter__()
+            self.outer = outer
+            local.depth = 1
+        return local.txConnection if self.giving else None
+
+    def __exit__(self, kind, value, traceback):
+        local = self.store._local
+        outer, self.outer = self.outer, None
+        if outer is None:
+            local.depth -= 1
+            return False
+        local.depth = 0
+        try:
+            suppressed = outer.__exit__(kind, value, traceback)
+        except BaseException:
+            local.after = []
+            raise
+        if kind is not None and not suppressed:
+            local.after = []
+            return False
+        after, local.after = local.after, []
+        for callback in after:
+            callback()
+        return suppressed
 
 
 class JoinedTransactions:
     """``transaction()`` and ``afterCommit()`` for a store that provides
     ``_outermost()``, a context manager around one real transaction."""
 
-    @contextlib.contextmanager
     def transaction(self):
         """See ``IJobStore.transaction``."""
-        local = self._local
-        if getattr(local, 'depth', 0):
-            local.depth += 1
-            try:
-                yield
-            finally:
-                local.depth -= 1
-            return
-        local.after = []
-        try:
-            with self._outermost():
-                local.depth = 1
-                try:
-                    yield
-                finally:
-                    local.depth = 0
-        except BaseException:
-            local.after = []
-            raise
-        after, local.after = local.after, []
-        for callback in after:
-            callback()
+        return Joined(self)
 
     def afterCommit(self, callback):
         """See ``IJobStore.afterCommit``."""

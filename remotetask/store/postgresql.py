@@ -59,6 +59,19 @@ def _isJobId(jobid):
     return isinstance(jobid, int) and not isinstance(jobid, bool)
 
 
+def _finishParams(jobid, token, status, output, error, traceback, now,
+                  due=None, attempt=None, event=None, progress=None,
+                  started=None, startEvent=None, *, keep, server):
+    """finish_job's parameters for one run (``IJobStore.finish``'s
+    arguments, the last ones optional)."""
+    return dict(id=jobid, token=token,
+                status=None if status is None else str(status),
+                output=output, error=error, traceback=traceback, now=now,
+                due=due, attempt=attempt, event=event, keep=keep,
+                progress=progress, started=started, startEvent=startEvent,
+                server=server)
+
+
 @implementer(IJobStore)
 class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                          SharedServers, NotificationListener):
@@ -272,10 +285,11 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                            keep=self.maxEvents)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None, progress=None):
+               due=None, attempt=None, event=None, progress=None,
+               started=None, startEvent=None):
         return self.finishMany([(jobid, token, status, output, error,
                                  traceback, now, due, attempt, event,
-                                 progress)])[0]
+                                 progress, started, startEvent)])[0]
 
     def finishMany(self, runs):
         # One round trip for the lot: executemany sends the statements in
@@ -285,13 +299,8 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         claimed = [run for run in runs if run[1] is not None]
         if not claimed:
             return [False] * len(runs)
-        params = [dict(id=jobid, token=token,
-                       status=None if status is None else str(status),
-                       output=output, error=error, traceback=traceback,
-                       now=now, due=due, attempt=attempt, event=event,
-                       keep=self.maxEvents, progress=progress)
-                  for (jobid, token, status, output, error, traceback, now,
-                       due, attempt, event, progress) in claimed]
+        params = [_finishParams(*run, keep=self.maxEvents,
+                                server=self.serverId) for run in claimed]
 
         def finish(connection):
             with connection.cursor() as cursor:
@@ -339,11 +348,11 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
     def hasDue(self, now):
         return self._one('has_due', now=now)['due']
 
-    def requeue(self, statuses, toStatus, event=None):
+    def requeue(self, statuses, toStatus, event=None, before=None):
         return self._count('requeue_own_claims', owner=self.serverId,
                            statuses=[str(s) for s in statuses],
                            to=str(toStatus), event=event,
-                           keep=self.maxEvents)
+                           keep=self.maxEvents, before=before)
 
     def setSchedule(self, jobid, schedule):
         if not _isJobId(jobid) or self._count(

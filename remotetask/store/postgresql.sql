@@ -531,6 +531,13 @@ WHERE job.id = run.id AND job.token = run.token;
 UPDATE remotetask_jobs SET due = %(next)s, missed = missed + %(missed)s
 WHERE id = %(id)s AND due = %(due)s AND status = 'cronjob';
 
+-- name: scheduled_due
+-- Whether any cron or delayed job is due: when none is, a claim skips
+-- their steps (two round trips).
+SELECT EXISTS (SELECT 1 FROM remotetask_jobs
+               WHERE status IN ('cronjob', 'delayed')
+                 AND due <= %(now)s) AS due;
+
 -- name: has_due
 SELECT EXISTS (SELECT 1 FROM remotetask_jobs
                WHERE status = 'queued'
@@ -545,12 +552,22 @@ SELECT EXISTS (SELECT 1 FROM remotetask_jobs
 -- %(attempt)s (JSON) to the history, and %(event)s to the events;
 -- %(progress)s, when given, is the run's last progress report. A job that
 -- has ended is announced to every server in the same round trip (see
--- notify_finished). Returns notify, to tell whether a completion call is
--- owed.
+-- notify_finished). %(started)s, when given, is the run's start, not
+-- recorded yet (a short run's start and end come together): it is
+-- recorded here first, as mark_started does, with %(startEvent)s (given
+-- its attempt number) before %(event)s. Returns notify, to tell whether a
+-- completion call is owed.
 WITH finished AS (
     UPDATE remotetask_jobs
     SET status = coalesce(%(status)s::text, status), output = %(output)s,
-        progress = coalesce(%(progress)s::text, progress),
+        progress = CASE WHEN %(started)s::double precision IS NULL
+                        THEN coalesce(%(progress)s::text, progress)
+                        ELSE %(progress)s::text END,
+        started = coalesce(%(started)s::double precision, started),
+        attempts = attempts + CASE WHEN %(started)s::double precision
+                                        IS NULL THEN 0 ELSE 1 END,
+        server = CASE WHEN %(started)s::double precision IS NULL
+                      THEN server ELSE %(server)s END,
         error = %(error)s, traceback = %(traceback)s, completed = %(now)s,
         token = NULL, owner = NULL,
         due = CASE WHEN %(status)s::text = 'queued'
@@ -559,7 +576,11 @@ WITH finished AS (
                        ELSE (coalesce(history, '[]')::jsonb
                              || jsonb_build_array(%(attempt)s::jsonb))::text
                   END,
-        events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
+        events = remotetask_append_event(
+            remotetask_append_event(
+                events, %(startEvent)s::jsonb || jsonb_build_object(
+                    'attempt', attempts + 1), %(keep)s),
+            %(event)s::jsonb, %(keep)s)
     WHERE id = %(id)s AND token = %(token)s
     RETURNING id, status, notify),
 told AS (
@@ -591,12 +612,15 @@ WHERE token = ANY (%(tokens)s::text[]);
 
 -- name: requeue_own_claims
 -- Claims left by an earlier run of this server (same serverId) that ended
--- without finishing them; other servers' claims are theirs to finish.
+-- without finishing them; other servers' claims are theirs to finish, and
+-- so are this run's own, made since %(before)s when it is given.
 UPDATE remotetask_jobs
 SET status = %(to)s, token = NULL, owner = NULL,
     events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
 WHERE status = ANY (%(statuses)s::text[]) AND token IS NOT NULL
-  AND owner = %(owner)s;
+  AND owner = %(owner)s
+  AND (%(before)s::double precision IS NULL OR claimed IS NULL
+       OR claimed < %(before)s::double precision);
 
 -- name: heartbeat
 -- With the tasks this server serves, so that a server forgotten while it

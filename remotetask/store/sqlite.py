@@ -11,13 +11,13 @@ import json
 import sqlite3
 import threading
 
-from zope.interface import implementer
+from zope.interface import alsoProvides, implementer
 
 from remotetask.core import events
 from remotetask.core.entries import Entry
 from remotetask.core.status import FINISHED
 from remotetask.errors import NoSuchJob, NotAllowed
-from remotetask.interfaces import IJobStore
+from remotetask.interfaces import IJobStore, IQuickWrites
 from remotetask.store import paging
 from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
@@ -82,8 +82,9 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
         self._connections = []
         self._connectionsLock = threading.Lock()
         # Writers in this process take turns here rather than in SQLite's
-        # busy handler, which sleeps in steps of milliseconds.
-        self._writeLock = threading.Lock()
+        # busy handler, which sleeps in steps of milliseconds. Reentrant,
+        # for writingNow().
+        self._writeLock = threading.RLock()
         # Bumped when the file was found read-only: every thread then
         # reopens its connection before its next call.
         self._generation = 0
@@ -98,6 +99,9 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
         except BaseException:
             self.lock.release()
             raise
+        if self.synchronous == 'NORMAL':
+            # A commit is an append to the log, with no fsync.
+            alsoProvides(self, IQuickWrites)
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.path!r}>'
@@ -228,7 +232,8 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 for jobid, token in runs)
 
     def finish(self, jobid, token, status, output, error, traceback, now,
-               due=None, attempt=None, event=None, progress=None):
+               due=None, attempt=None, event=None, progress=None,
+               started=None, startEvent=None):
         if token is None:
             return False
         with self._transaction() as connection:
@@ -237,7 +242,8 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 status=None if status is None else str(status),
                 output=output, error=error, traceback=traceback,
                 now=now, due=due, attempt=attempt, event=event,
-                keep=self.maxEvents, progress=progress)).fetchone()
+                keep=self.maxEvents, progress=progress, started=started,
+                startEvent=startEvent, server=self.serverId)).fetchone()
             if finished is None:
                 return False
             if finished['notify'] is not None and status in FINISHED:
@@ -271,11 +277,11 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
         row = self._read('has_due', now=now).fetchone()
         return bool(next(iter(row.values())))
 
-    def requeue(self, statuses, toStatus, event=None):
+    def requeue(self, statuses, toStatus, event=None, before=None):
         with self._transaction() as connection:
             return sum(connection.execute(QUERIES['requeue_claimed'], dict(
                 status=str(status), to=str(toStatus), event=event,
-                keep=self.maxEvents)).rowcount
+                keep=self.maxEvents, before=before)).rowcount
                 for status in statuses)
 
     def setSchedule(self, jobid, schedule):

@@ -368,6 +368,13 @@ WHERE id = :id AND token = :token;
 UPDATE jobs SET due = :next, missed = missed + :missed
 WHERE id = :id AND due = :due AND status = 'cronjob';
 
+-- name: scheduled_due
+-- Whether any cron or delayed job is due, through jobs_scheduled (whose
+-- WHERE the IN term repeats): when none is, a claim skips their steps.
+SELECT EXISTS (SELECT 1 FROM jobs
+               WHERE status IN ('cronjob', 'delayed') AND due <= :now)
+    AS due;
+
 -- name: has_due
 SELECT EXISTS (SELECT 1 FROM jobs
                WHERE status = 'queued' AND (due IS NULL OR due <= :now))
@@ -378,21 +385,39 @@ SELECT EXISTS (SELECT 1 FROM jobs
 -- Only the holder of the current claim may record its end. A retry goes
 -- back to the queue with a due time; a failure adds :attempt (JSON) to
 -- the history, and :event to the events; :progress, when given, is the
--- run's last progress report. Returns notify, to tell whether a completion
--- call is owed.
+-- run's last progress report. :started, when given, is the run's start,
+-- not recorded yet (a short run's start and end come together): it is
+-- recorded here first, as mark_started does, with :startEvent (given its
+-- attempt number) before :event. Returns notify, to tell whether a
+-- completion call is owed.
 UPDATE jobs
 SET status = coalesce(:status, status), output = :output, error = :error,
-    progress = coalesce(:progress, progress),
+    progress = CASE WHEN :started IS NULL THEN coalesce(:progress, progress)
+                    ELSE :progress END,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
     traceback = :traceback, completed = :now, token = NULL,
     due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
                                     json(:attempt)) END,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+    events = (
+        SELECT CASE
+            WHEN :event IS NULL THEN begun
+            WHEN json_array_length(begun) >= :keep
+            THEN json_insert(json_remove(begun, '$[1]'), '$[#]',
+                             json(:event))
+            ELSE json_insert(coalesce(begun, '[]'), '$[#]', json(:event))
+            END
+        FROM (SELECT CASE
+            WHEN :startEvent IS NULL THEN events
+            WHEN json_array_length(events) >= :keep
+            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            ELSE json_insert(coalesce(events, '[]'), '$[#]',
+                             json_set(:startEvent, '$.attempt', attempts + 1))
+            END AS begun))
 WHERE id = :id AND token = :token
 RETURNING notify;
 
@@ -421,14 +446,16 @@ SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
 WHERE token IN (SELECT value FROM json_each(:tokens));
 
 -- name: requeue_claimed
--- Claims left by a run of the server that ended without finishing them.
+-- Claims left by a run of the server that ended without finishing them:
+-- those made before :before when given (not the running server's own).
 UPDATE jobs
 SET status = :to, token = NULL, events = CASE
         WHEN :event IS NULL THEN events
         WHEN json_array_length(events) >= :keep
         THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
         ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
-WHERE status = :status AND token IS NOT NULL;
+WHERE status = :status AND token IS NOT NULL
+  AND (:before IS NULL OR claimed IS NULL OR claimed < :before);
 
 -- name: set_schedule
 UPDATE jobs SET schedule = :schedule, due = NULL WHERE id = :id;

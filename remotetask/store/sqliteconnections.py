@@ -13,6 +13,7 @@ import contextlib
 import sqlite3
 
 from remotetask.errors import StoreUnavailable
+from remotetask.store.nesting import Joined
 
 
 def _rowFactory(cursor, values):
@@ -102,12 +103,10 @@ class SQLiteConnections:
             raise
         self.outage.succeeded()
 
-    @contextlib.contextmanager
     def _transaction(self):
         """The connection, inside a write transaction (joined if one is
         open on this thread)."""
-        with self.transaction():
-            yield self._local.txConnection
+        return Joined(self, giving=True)
 
     @contextlib.contextmanager
     def _writing(self, connection):
@@ -140,6 +139,41 @@ class SQLiteConnections:
                 connection.close()
         return StoreUnavailable(
             f'The job store {self.path} cannot be written: {error}')
+
+    @contextlib.contextmanager
+    def writingNow(self):
+        """See ``IQuickWrites``: the write lock if no other thread of this
+        process holds it (a reentrant lock: the transactions inside take
+        it again)."""
+        held = self._writeLock.acquire(blocking=False)
+        try:
+            if held:
+                self._noAutoCheckpoint()
+            yield held
+        finally:
+            if held:
+                self._writeLock.release()
+
+    def _noAutoCheckpoint(self):
+        """On the connection that writes in ``writingNow()`` (the reactor
+        thread's), no checkpoint when a commit finds the log long: it
+        would write the file and fsync on that thread. ``checkpoint()``
+        does it in another."""
+        connection = self._connection()
+        if getattr(self._local, 'quick', None) is not connection:
+            connection.execute('PRAGMA wal_autocheckpoint = 0')
+            self._local.quick = connection
+
+    def checkpoint(self):
+        """See ``IQuickWrites``: PASSIVE, so that it never waits for the
+        writer nor makes it wait; the frames it could not move yet go in
+        a later one."""
+        try:
+            self._connection().execute('PRAGMA wal_checkpoint(PASSIVE)')
+        except sqlite3.Error as error:
+            raise StoreUnavailable(
+                f'Cannot checkpoint the job store {self.path}: '
+                f'{error}') from error
 
     def _read(self, name, **params):
         """The rows a query gives, fetched at once, so that no cursor

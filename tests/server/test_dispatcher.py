@@ -96,7 +96,9 @@ def test_a_cancel_stops_a_run_here_and_drops_a_held_one():
 
 def test_feeding_starts_even_when_recovery_cannot_yet():
     """A store that refuses writes at start delays recovery, not
-    feeding: the tick tries recovery again, and jobs run meanwhile."""
+    feeding: the tick tries recovery again, and jobs run meanwhile;
+    the recovery then puts back the earlier run's claims only, not
+    those this run made meanwhile."""
     refusing = [True]
 
     def write(function, *args):
@@ -112,6 +114,7 @@ def test_feeding_starts_even_when_recovery_cannot_yet():
     refusing[0] = False
     clock.advance(1)
     assert given(pool) == [jobid, left]
+    assert service.getStatus(jobid) == 'processing'
 
 
 def test_stop_gives_back_unstarted_runs_and_waits_for_running_ones():

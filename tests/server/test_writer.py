@@ -3,11 +3,16 @@ thread; what it hands the reactor is drained here by the test."""
 
 import queue
 import threading
+import time
 
 import pytest
+from twisted.internet import task
 
 from remotetask import SimpleTask, TaskService
+from remotetask.core import longwrites
+from remotetask.core.longwrites import mayTakeLong
 from remotetask.errors import NoSuchTask, StoreUnavailable
+from remotetask.interfaces import IQuickWrites
 from remotetask.server.writer import StoreWriter
 from remotetask.store import SQLiteJobStore
 from tests import tasks
@@ -44,7 +49,8 @@ def writing(tmp_path):
     service = TaskService(store=store)
     service.registry.register('echo', SimpleTask(tasks.echo))
     relay = QueueRelay()
-    writer = StoreWriter(store, relay, maxPending=5, reactor=AtOnce())
+    writer = StoreWriter(store, relay, maxPending=5, reactor=AtOnce(),
+                         inline=False)
     writer.startService()
     yield writer, service, relay
     ended = writer.stopService()
@@ -177,7 +183,7 @@ def test_a_stopping_writer_finishes_what_waits_and_takes_no_more(tmp_path):
     service = TaskService(store=store)
     service.registry.register('echo', SimpleTask(tasks.echo))
     relay = QueueRelay()
-    writer = StoreWriter(store, relay, reactor=AtOnce())
+    writer = StoreWriter(store, relay, reactor=AtOnce(), inline=False)
     writer.startService()
     held, release = blocked(writer)
     add = writer.call(service.add, 'echo', 1)
@@ -190,3 +196,190 @@ def test_a_stopping_writer_finishes_what_waits_and_takes_no_more(tmp_path):
     late.addErrback(failures.append)
     assert failures[0].check(StoreUnavailable)
     store.close()
+
+
+# On the reactor thread: a store whose commits never wait on the disk.
+
+@pytest.fixture
+def inline(tmp_path):
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    service = TaskService(store=store)
+    service.registry.register('echo', SimpleTask(tasks.echo))
+    relay, clock = QueueRelay(), task.Clock()
+    writer = StoreWriter(store, relay, maxPending=5, reactor=clock,
+                         checkpointEvery=3)
+    writer.startService()
+    yield writer, service, relay, clock
+    ended = writer.stopService()
+    relay.pumpUntil(lambda: ended.called)
+    store.close()
+
+
+def test_a_quick_store_is_written_on_the_reactor_thread_once_a_turn(inline):
+    """On SQLite with synchronous NORMAL, the calls of one reactor turn
+    are committed together at its end, on the reactor's thread, with no
+    hand-off to the writer thread and back."""
+    writer, service, relay, clock = inline
+    assert writer.inline
+    where = []
+
+    def add(i):
+        where.append(threading.get_ident())
+        return service.add('echo', i)
+    adds = [writer.call(add, i) for i in range(3)]
+    assert not any(d.called for d in adds)
+    clock.advance(0)
+    assert [d.result for d in adds] == [1, 2, 3]
+    assert where == [threading.get_ident()] * 3
+    assert (writer.batches, writer.calls) == (1, 3)
+    assert relay.calls.empty()
+
+
+def test_a_full_sync_store_is_written_in_the_thread(tmp_path):
+    """With synchronous FULL (an fsync per commit) the store does not
+    offer quick writes, and the writer keeps to its thread."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite', synchronous='FULL')
+    try:
+        assert not IQuickWrites.providedBy(store)
+        assert not StoreWriter(store, QueueRelay(), reactor=task.Clock()
+                               ).inline
+    finally:
+        store.close()
+
+
+def test_inline_a_refusal_fails_alone(inline):
+    """On the reactor thread too, a refused call fails alone and the
+    others of its turn commit."""
+    writer, service, relay, clock = inline
+    good = writer.call(service.add, 'echo', 1)
+    bad = writer.call(service.add, 'nothing', 1)
+    clock.advance(0)
+    assert good.result == 1
+    failures = []
+    bad.addErrback(failures.append)
+    assert failures[0].check(NoSuchTask)
+    assert service.store.ids() == [1]
+
+
+def test_a_long_write_goes_to_the_thread_and_the_next_follow_it(inline):
+    """A write marked mayTakeLong (a clean of many jobs) is run in the
+    writer thread, never on the reactor's; calls made while it runs
+    follow it there, in order; once the thread is idle, writes are made
+    on the reactor thread again."""
+    writer, service, relay, clock = inline
+    here = threading.get_ident()
+    entered, release = threading.Event(), threading.Event()
+
+    @mayTakeLong
+    def long():
+        entered.set()
+        release.wait(PATIENCE)
+        return threading.get_ident()
+    held = writer.call(long)
+    clock.advance(0)
+    assert entered.wait(PATIENCE)
+    where = []
+    after = writer.call(lambda: where.append(threading.get_ident()))
+    clock.advance(0)
+    release.set()
+    relay.pumpUntil(lambda: after.called)
+    assert held.result != here
+    assert where == [held.result]
+    again = writer.call(lambda: threading.get_ident())
+    for _ in range(int(PATIENCE * 100)):
+        clock.advance(0)
+        if again.called:
+            break
+        if not relay.calls.empty():
+            relay.pumpUntil(lambda: relay.calls.empty())
+        time.sleep(0.01)
+    assert again.result == here
+
+
+def test_a_busy_store_sends_the_turn_to_the_thread(inline):
+    """When another thread holds the store's write lock (retention, a
+    read pool's write), the reactor does not wait for it: its turn goes
+    to the writer thread, which commits it once the lock is free."""
+    writer, service, relay, clock = inline
+    taken, release = threading.Event(), threading.Event()
+
+    def holdLock():
+        with service.store.transaction():
+            taken.set()
+            release.wait(PATIENCE)
+    holder = threading.Thread(target=holdLock)
+    holder.start()
+    assert taken.wait(PATIENCE)
+    add = writer.call(service.add, 'echo', 1)
+    clock.advance(0)
+    assert not add.called
+    release.set()
+    holder.join(PATIENCE)
+    relay.pumpUntil(lambda: add.called)
+    assert add.result == 1
+
+
+def test_the_log_is_checkpointed_in_the_thread(inline):
+    """The reactor's connection never checkpoints (that writes the file
+    and fsyncs); after every checkpointEvery batches committed there,
+    the writer thread does."""
+    writer, service, relay, clock = inline
+    store = service.store
+    checkpoints, done = [], threading.Event()
+    original = store.checkpoint
+
+    def checkpoint():
+        checkpoints.append(threading.get_ident())
+        original()
+        done.set()
+    store.checkpoint = checkpoint
+    for i in range(2):
+        writer.call(service.add, 'echo', i)
+        clock.advance(0)
+    pragma = store._connection().execute(
+        'PRAGMA wal_autocheckpoint').fetchone()
+    assert pragma == {'wal_autocheckpoint': 0}
+    assert checkpoints == []
+    writer.call(service.add, 'echo', 2)
+    clock.advance(0)
+    assert done.wait(PATIENCE)
+    assert checkpoints[0] != threading.get_ident()
+
+
+def test_inline_waiting_writes_are_bounded(inline):
+    """Within a turn too, up to maxPending calls wait; one more is
+    refused at once with StoreUnavailable."""
+    writer, service, relay, clock = inline
+    waiting = [writer.call(service.add, 'echo', i) for i in range(5)]
+    refused = writer.call(service.add, 'echo', 'one too many')
+    failures = []
+    refused.addErrback(failures.append)
+    assert failures[0].check(StoreUnavailable)
+    clock.advance(0)
+    assert [d.result for d in waiting] == [1, 2, 3, 4, 5]
+
+
+def test_large_adds_go_to_the_thread(inline, monkeypatch):
+    """An add whose arguments hold more than longwrites.VALUES values (a
+    large multicall, a large input) or a text longer than longwrites.TEXT
+    is committed in the writer thread; one at those bounds on the reactor
+    thread."""
+    writer, service, relay, clock = inline
+    monkeypatch.setattr(longwrites, 'VALUES', 8)
+    monkeypatch.setattr(longwrites, 'TEXT', 10)
+    here = threading.get_ident()
+    where = []
+    service.onAdd(lambda: where.append(threading.get_ident()))
+    calls = [(service.addEach, [('echo', 1), ('echo', 2)]),
+             (service.addEach, [('echo', 1), ('echo', 2), ('echo', 3)]),
+             (service.add, 'echo', 'x' * 10),
+             (service.add, 'echo', 'x' * 11),
+             (service.add, 'echo', [1, 2, 3, 4]),
+             (service.add, 'echo', {'deep': [[1, 2], [3, 4], [5, 6]]})]
+    for function, *args in calls:
+        done = writer.call(function, *args)
+        clock.advance(0)
+        relay.pumpUntil(lambda: done.called)
+        assert not isinstance(done.result, Exception)
+    assert [thread == here for thread in where] == [
+        True, False, True, False, True, False]
