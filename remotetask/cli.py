@@ -8,6 +8,7 @@ traceback.
 """
 
 import argparse
+import http.client
 import os
 import sys
 import time
@@ -269,9 +270,12 @@ def makeParser():
         prog='remotetask',
         description='Run a remotetask server, or talk to one over XML-RPC.',
         epilog='Run "remotetask COMMAND --help" for the options of each.')
+    url = os.environ.get('REMOTETASK_URL', DEFAULT_URL)
     parser.add_argument(
-        '--url', default=os.environ.get('REMOTETASK_URL', DEFAULT_URL),
-        help='the server (env REMOTETASK_URL; default %(default)s); '
+        '--url', default=url,
+        # Its password never shown; a % in it is not a format.
+        help=f'the server (env REMOTETASK_URL; default '
+             f'{shownURL(url).replace("%", "%%")}); '
              'credentials in the URL or in REMOTETASK_USER and '
              'REMOTETASK_PASSWORD')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND',
@@ -421,6 +425,10 @@ def run(args):
         return EXIT_FAILED
     except OutputClosed:
         raise
+    except http.client.InvalidURL as error:
+        print(f'remotetask: the server URL {shown} is not a valid URL: '
+              f'{error}', file=sys.stderr)
+        return EXIT_USAGE
     except (OSError, xmlrpc.client.Error) as error:
         print(f'remotetask: cannot reach the server at {shown}: '
               f'{getattr(error, "strerror", None) or error}', file=sys.stderr)

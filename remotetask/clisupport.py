@@ -7,6 +7,7 @@ import base64
 import datetime
 import json
 import os
+import re
 import shutil
 import sys
 import urllib.parse
@@ -49,11 +50,60 @@ def dumps(value):
 
 
 def parseJSON(text, option='--input'):
+    """The JSON ``text`` of ``option``; a usage error unless it is JSON
+    that XML-RPC can carry."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as error:
         raise CommandError(f'{option} is not valid JSON: {error}',
                            EXIT_USAGE) from None
+    except RecursionError:
+        raise CommandError(f'{option} is nested too deeply', EXIT_USAGE) \
+            from None
+    checkCarriable(value, option)
+    return value
+
+
+#: The characters XML 1.0 has no way to write, and so no XML-RPC string.
+_UNWRITABLE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff'
+                         '\ufffe\uffff]')
+
+
+def _checkText(text, where):
+    found = _UNWRITABLE.search(text)
+    if found:
+        raise CommandError(
+            f'{where} holds the character U+{ord(found[0]):04X}, which '
+            'XML-RPC cannot carry (XML has no way to write it); remove it, '
+            'or send the text encoded (base64, for one)', EXIT_USAGE)
+
+
+def checkCarriable(value, where):
+    """A usage error naming the first part of ``value`` (a JSON value)
+    that XML-RPC cannot carry: a whole number beyond 32 bits, or text
+    with a control character. The server would refuse them too, but in
+    terms of XML the user never wrote, or the client would raise."""
+    pending = [(where, value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, dict):
+            for key in item:
+                _checkText(key, f'the member name {json.dumps(key)} in '
+                                f'{path}')
+            pending += reversed([(f'{path}[{json.dumps(key)}]', member)
+                                 for key, member in item.items()])
+        elif isinstance(item, list):
+            pending += reversed([(f'{path}[{index}]', member)
+                                 for index, member in enumerate(item)])
+        elif isinstance(item, str):
+            _checkText(item, path)
+        elif (isinstance(item, int) and not isinstance(item, bool)
+              and not -MAX_INT - 1 <= item <= MAX_INT):
+            raise CommandError(
+                f'{path} is {item}, beyond the whole numbers XML-RPC '
+                f'carries (from {-MAX_INT - 1} to {MAX_INT}); send it as '
+                f'a string, or as a number with a point ({item}.0)',
+                EXIT_USAGE)
 
 
 class OutputClosed(Exception):
@@ -84,40 +134,67 @@ class GuardedOutput:
         return getattr(self._stream, name)
 
 
-def shownURL(url):
-    """``url`` as it may be printed: without a password."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
+#: A URL's scheme and ``//`` (either may be missing), its authority
+#: (``user:password@host:port``) and the rest, split without parsing the
+#: host: a URL too broken for ``urlsplit`` is still shown without its
+#: password.
+_AUTHORITY = re.compile(r'((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?([^/?#]*)(.*)',
+                        re.S)
+
+
+def shownURL(url, password=None):
+    """``url`` as it may be printed: without its password, or with
+    ``password`` (a placeholder) in its place."""
+    head, authority, rest = _AUTHORITY.fullmatch(url).groups()
+    userinfo, at, host = authority.rpartition('@')
+    if not at or ':' not in userinfo:
         return url
-    user = parts.netloc.rpartition('@')[0].partition(':')[0]
-    host = parts.netloc.rpartition('@')[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f'{user}@{host}'))
+    user = userinfo.partition(':')[0]
+    secret = '' if password is None else f':{password}'
+    return f'{head or ""}{user}{secret}@{host}{rest}'
 
 
 def checkURL(url):
-    """A usage error unless ``url`` is an http:// or https:// URL."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ('http', 'https') and parts.netloc:
-        return
+    """A usage error unless ``url`` is an http:// or https:// URL with a
+    host and a port that is a number."""
+    shown = shownURL(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # a ValueError unless it is a number from 0 to 65535
+    except ValueError as error:
+        raise CommandError(f'the server URL {shown} is not a valid URL: '
+                           f'{error}', EXIT_USAGE) from None
     if '://' not in url:
         raise CommandError(
-            f'the server URL {shownURL(url)} has no scheme; write --url '
-            f'http://{url.rstrip("/")}/ (or https://)', EXIT_USAGE)
-    raise CommandError(
-        f'the server URL {shownURL(url)} is not http:// or https://',
-        EXIT_USAGE)
+            f'the server URL {shown} has no scheme; write --url '
+            f'http://{shownURL(url, "PASSWORD").rstrip("/")}/ (or '
+            'https://)', EXIT_USAGE)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise CommandError(
+            f'the server URL {shown} is not http:// or https://',
+            EXIT_USAGE)
 
 
 def serverURL(url, environ=os.environ):
-    """``url`` with credentials from the environment when it has none."""
+    """``url`` with credentials from the environment where it has none;
+    a usage error for a user without a password (sending none would only
+    be refused, and count as a failed login)."""
     parts = urllib.parse.urlsplit(url)
-    user = environ.get('REMOTETASK_USER')
-    if user and not parts.username:
-        password = environ.get('REMOTETASK_PASSWORD', '')
-        netloc = (f'{urllib.parse.quote(user, safe="")}:'
-                  f'{urllib.parse.quote(password, safe="")}@{parts.netloc}')
-        parts = parts._replace(netloc=netloc)
-    return urllib.parse.urlunsplit(parts)
+    user = parts.username or urllib.parse.quote(
+        environ.get('REMOTETASK_USER') or '', safe='')
+    if not user or parts.password:
+        return url
+    password = environ.get('REMOTETASK_PASSWORD')
+    if not password:
+        whose = (f'the server URL {shownURL(url)} names the user '
+                 f'{urllib.parse.unquote(user)!r}' if parts.username else
+                 'REMOTETASK_USER is set')
+        raise CommandError(
+            f'{whose} but no password is given; set REMOTETASK_PASSWORD '
+            '(or write it in the URL, user:PASSWORD@)', EXIT_USAGE)
+    host = parts.netloc.rpartition('@')[2]
+    netloc = f'{user}:{urllib.parse.quote(password, safe="")}@{host}'
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def connect(args):

@@ -111,7 +111,11 @@ def test_every_option_of_every_command_has_help():
     ('http://alice:secret@host:8770/', 'http://alice@host:8770/'),
     ('http://host:8770/', 'http://host:8770/'),
     ('https://a%40b:p%3Aw@host/', 'https://a%40b@host/'),
+    ('bob:secret@127.0.0.1:8770', 'bob@127.0.0.1:8770'),
+    ('http://bob:secret@[::1/', 'http://bob@[::1/'),
+    ('http://bob:se@cret@host/x@y', 'http://bob@host/x@y'),
 ])
 def test_urls_are_shown_without_passwords(url, shown):
-    """Every URL the command line prints has its password taken out."""
+    """Every URL the command line prints has its password taken out,
+    also one without a scheme or too broken for urllib to parse."""
     assert cli.shownURL(url) == shown

@@ -217,6 +217,86 @@ def test_a_url_without_a_scheme_is_a_usage_error():
                'http://127.0.0.1:8770/')
 
 
+@pytest.mark.parametrize('url, env', [
+    ('bob:secret@127.0.0.1:8770', {}),
+    (None, {'REMOTETASK_URL': 'bob:secret@127.0.0.1:8770'}),
+])
+def test_a_url_without_a_scheme_never_shows_its_password(url, env):
+    """A scheme-less URL with a password, in --url or REMOTETASK_URL, is
+    a usage error whose advice has a placeholder for the password; nor
+    does --help show the password of REMOTETASK_URL."""
+    args = ['--url', url] if url else []
+    done = subprocess.run(
+        [sys.executable, REMOTETASK, *args, 'status', '1'],
+        capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, PYTHONPATH=ROOT, **env))
+    usageError(done, 'the server URL bob@127.0.0.1:8770 has no scheme; '
+                     'write --url http://bob:PASSWORD@127.0.0.1:8770/')
+    assert 'secret' not in done.stderr
+    helped = subprocess.run(
+        [sys.executable, REMOTETASK, '--help'], capture_output=True,
+        text=True, timeout=60, env=dict(os.environ, PYTHONPATH=ROOT, **env))
+    assert helped.returncode == 0 and 'secret' not in helped.stdout
+
+
+@pytest.mark.parametrize('url, words', [
+    ('http://127.0.0.1:notaport/', 'the server URL http://127.0.0.1:'
+                                   'notaport/ is not a valid URL: Port'),
+    ('http://bob:secret@[::1/', 'the server URL http://bob@[::1/ is not a '
+                                'valid URL: Invalid IPv6 URL'),
+    ('http://127.0.0.1:99999/', 'is not a valid URL: Port out of range'),
+])
+def test_a_broken_url_is_one_line(url, words):
+    """A URL urllib cannot parse (a port that is no number, a broken
+    IPv6 address) is a usage error in one line, without the password."""
+    done = cli(url, 'tasks')
+    usageError(done, words)
+    assert 'secret' not in done.stderr
+
+
+@pytest.mark.parametrize('args, words', [
+    (('add', 'echo', '--input', '2147483648'),
+     '--input is 2147483648, beyond the whole numbers XML-RPC carries '
+     '(from -2147483648 to 2147483647)'),
+    (('cron', 'echo', '--input', '99999999999', '--minute', '1'),
+     '--input is 99999999999, beyond'),
+    (('add', 'echo', '--input', '{"a": [1, -2147483649]}'),
+     '--input["a"][1] is -2147483649, beyond'),
+    (('add', 'echo', '--input', '{"name": "a\\u0001b"}'),
+     '--input["name"] holds the character U+0001, which XML-RPC cannot '
+     'carry'),
+    (('add', 'echo', '--input', '{"a\\u001fb": 1}'),
+     'the member name "a\\u001fb" in --input holds the character U+001F'),
+    (('add', 'echo', '--input', '[' * 100000), 'is nested too deeply'),
+])
+def test_an_input_xml_rpc_cannot_carry_is_one_line(daemon, args, words):
+    """A number beyond 32 bits or a control character in --input is a
+    usage error naming the part of the input, not a traceback or a
+    fault about XML the user never wrote; nothing is added."""
+    usageError(cli(daemon.url, *args), words)
+    assert daemon.proxy().getJobs({})['jobs'] == []
+
+
+def test_a_user_without_a_password_is_not_a_failed_login(startDaemon,
+                                                          tmp_path):
+    """REMOTETASK_USER without REMOTETASK_PASSWORD, or a user in the URL
+    without one, says the password is missing and asks nothing of the
+    server, so no failed login is counted; REMOTETASK_PASSWORD completes
+    a URL that names the user."""
+    users = tmp_path / 'users'
+    users.write_text('alice:secret\n')
+    daemon = startDaemon(f'--users={users}')
+    withUser = f'http://alice@127.0.0.1:{daemon.port}/'
+    for done in (cli(daemon.url, 'tasks', env={'REMOTETASK_USER': 'alice'}),
+                 cli(withUser, 'tasks'),
+                 cli(withUser, 'tasks', env={'REMOTETASK_PASSWORD': ''})):
+        usageError(done, 'but no password is given; set '
+                         'REMOTETASK_PASSWORD')
+    assert cli(withUser, 'tasks', env={'REMOTETASK_PASSWORD': 'secret'}
+               ).returncode == 0
+    assert 'Failed login' not in daemon.log()
+
+
 def test_a_refused_login_names_the_user_never_the_password(startDaemon,
                                                            tmp_path):
     """A 401 names the user whose credentials were refused, from the URL
