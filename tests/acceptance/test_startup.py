@@ -285,11 +285,20 @@ def test_a_task_name_missing_from_its_module_is_one_line(tmp_path):
     ('[convert]\ndescription = no program\n', 'has no argv line'),
     ('argv = echo\n', 'File contains no section headers'),
     ('[convert]\nargv = echo "open\n', 'No closing quotation'),
+    ('[convert]\nargv = echo\ntimout = 1\nuser = x\n',
+     '[convert]: unknown keys timout, user; a section has only argv, '
+     'description, timeout'),
+    ('[convert]\nargv = echo\ntimeout = abc\n',
+     '[convert]: timeout = abc is not a number of seconds above 0'),
+    ('[convert]\nargv = echo\ntimeout = 0\n',
+     '[convert]: timeout = 0 is not a number of seconds above 0'),
 ])
 def test_a_mistake_in_the_commands_file_is_a_sentence(tmp_path, text,
                                                       words):
-    """A command file with a section without argv, or text that is not
-    INI, is refused in one line naming the file, never a KeyError."""
+    """A command file with a section without argv, a key it does not
+    know (a typo such as timout), a timeout that is not a positive
+    number, or text that is not INI, is refused in one line naming the
+    file, never a KeyError or float()'s message."""
     commands = tmp_path / 'commands.ini'
     commands.write_text(text)
     done = serve('--commands', str(commands), cwd=tmp_path)
