@@ -276,8 +276,7 @@ class TaskServiceResource(XMLRPC):
         started = yield self.queueing(self.service.startJob, jobId(jobid))
         if not started:
             status = yield self.storeCall(self.service.getStatus, jobid)
-            raise NotAllowed(f'Job {jobid} is {status}; only a job that is '
-                             f'{STARTLATER} can be started.')
+            raise NotAllowed.inStatus(jobid, status, 'started', {STARTLATER})
         return True
 
     @defer.inlineCallbacks
@@ -288,9 +287,8 @@ class TaskServiceResource(XMLRPC):
                                          jobId(jobid))
         if not cancelled:
             status = yield self.storeCall(self.service.getStatus, jobid)
-            allowed = ', '.join(sorted(CANCELLABLE | {PROCESSING}))
-            raise NotAllowed(f'Job {jobid} is {status}; only jobs that are '
-                             f'{allowed} can be cancelled.')
+            raise NotAllowed.inStatus(jobid, status, 'cancelled',
+                                      CANCELLABLE | {PROCESSING})
         return True
 
     def xmlrpc_getStatus(self, jobid):

@@ -125,7 +125,8 @@ def test_start_queues_a_job_added_to_start_later(daemon):
     assert server.wait(jobid, 30) == 'completed'
     again = cli(daemon.url, 'start', str(jobid))
     assert again.returncode == 1
-    assert 'only a job that is start later can be started' in again.stderr
+    assert (f"Job {jobid}'s status is 'completed', so it cannot be started: "
+            "only a job whose status is 'start later' can.") in again.stderr
 
 
 def test_cancel_stops_a_running_job_as_its_help_says(daemon):

@@ -179,6 +179,19 @@ def test_the_default_store_is_the_same_from_any_directory(tmp_path):
     assert expected.exists()
 
 
+def test_a_store_in_a_missing_directory_says_the_directory_is_missing(
+        tmp_path):
+    """--store sqlite:DIR/jobs.sqlite where DIR does not exist is one line
+    saying the directory does not exist and how to create it, and
+    creates nothing."""
+    missing = tmp_path / 'no' / 'such'
+    done = serve('--store', f'sqlite:{missing}/jobs.sqlite', cwd=tmp_path)
+    assert done.returncode != 0
+    assert (f'The directory {missing} does not exist; create it first '
+            f'(mkdir -p {missing})') in oneLine(done)
+    assert os.listdir(tmp_path) == []
+
+
 # 3. The options
 
 def test_serve_help_lists_every_option(tmp_path):
@@ -270,6 +283,16 @@ def test_a_task_module_nowhere_says_to_set_PYTHONPATH(tmp_path):
     assert "there is no module 'nosuchmodule'" in line
     assert str(tmp_path) in line
     assert 'set PYTHONPATH' in line
+
+
+def test_a_task_that_is_not_callable_says_what_it_is(tmp_path):
+    """A --task naming a value that is no task says what was found (its
+    value and type) and what a task must be."""
+    done = serve('--task', 'x=os:sep', cwd=tmp_path)
+    assert done.returncode == 1
+    assert ("--task x=os:sep: '/' (a str) is not a task: give a function "
+            '(or any callable) or an object that provides ITask') in \
+        oneLine(done)
 
 
 def test_a_task_name_missing_from_its_module_is_one_line(tmp_path):
