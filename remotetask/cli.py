@@ -14,12 +14,13 @@ import sys
 import time
 import xmlrpc.client
 
+import remotetask
 from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     DEFAULT_URL, EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_UNREACHABLE,
     EXIT_USAGE, FINISHED, MAX_PAGE, STATUSES, CommandError, GuardedOutput,
     OutputClosed, checkURL, connect, dumps, intList, jobIdArgument,
-    ProgressLine, localTime, pageLimit, parseJSON, positiveSeconds,
-    progressText, refusal, serverURL, showEvents,
+    ProgressLine, localTime, pageLimit, parseJSON, positiveInt,
+    positiveSeconds, progressText, refusal, serverURL, showEvents,
     shownURL)
 
 
@@ -36,9 +37,14 @@ def cmdTasks(server, args):
 
 
 def cmdAdd(server, args):
+    if args.timeout is not None and not args.wait:
+        raise CommandError('--timeout is how long --wait waits: give '
+                           '--wait too (the task\'s own timeout is set by '
+                           'the server)', EXIT_USAGE)
     options = {name: value for name, value in (
         ('priority', args.priority), ('key', args.key),
-        ('delay', args.delay)) if value is not None}
+        ('delay', args.delay), ('maxAttempts', args.max_attempts),
+        ('notify', args.notify)) if value is not None}
     if options:
         options['startLater'] = args.start_later
     # The legacy boolean when no option is given: older servers take it.
@@ -171,6 +177,16 @@ def cmdCancel(server, args):
     print(f'job {args.id} cancelled')
 
 
+def cmdRetry(server, args):
+    server.retry(args.id)
+    print(f'job {args.id} queued again')
+
+
+def cmdRunNow(server, args):
+    server.runNow(args.id)
+    print(f'job {args.id} is due now')
+
+
 def newestJobs(server, filter, before, limit):
     """Up to ``limit`` jobs below ``before``, newest first, and whether
     there are older ones. A page of a filter no index serves may be short
@@ -278,6 +294,9 @@ def makeParser():
              f'{shownURL(url).replace("%", "%%")}); '
              'credentials in the URL or in REMOTETASK_USER and '
              'REMOTETASK_PASSWORD')
+    parser.add_argument('--version', action='version',
+                        version=f'remotetask {remotetask.__version__}',
+                        help="print remotetask's version and exit")
     commands = parser.add_subparsers(dest='command', metavar='COMMAND',
                                      required=True)
 
@@ -308,6 +327,13 @@ def makeParser():
                           'print its id and add nothing')
     sub.add_argument('--delay', type=float, metavar='SECONDS',
                      help='wait this long before the job may start')
+    sub.add_argument('--max-attempts', type=positiveInt, metavar='N',
+                     help="how many times the job may start, instead of "
+                          "its task's maxAttempts")
+    sub.add_argument('--notify', metavar='URL',
+                     help='call jobEnded(id, status) at this XML-RPC URL '
+                          'when the job ends (under a prefix the server '
+                          'allows with --notify-allow)')
     sub.add_argument('--wait', action='store_true',
                      help='wait for the job, showing progress, and print '
                           'its result')
@@ -325,7 +351,11 @@ def makeParser():
             ('start', cmdStart, 'queue a job added with --start-later'),
             ('cancel', cmdCancel, 'cancel a job that has not finished; a '
                                   'running job is stopped, and a cron job '
-                                  'runs no more')):
+                                  'runs no more'),
+            ('retry', cmdRetry, 'queue a job that ended in error again, '
+                                'with a fresh count of attempts'),
+            ('run-now', cmdRunNow, 'make a cron or delayed job due now; a '
+                                   'cron job then keeps its schedule')):
         command(name, function, help).add_argument(
             'id', type=jobIdArgument, help='the job id')
     sub = command('wait', cmdWait, 'wait for a job, showing its progress, '

@@ -227,6 +227,17 @@ def positiveSeconds(text):
     return value
 
 
+def positiveInt(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_INT:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} must be a whole number from 1 to {MAX_INT}')
+    return value
+
+
 def pageLimit(text):
     try:
         value = int(text)

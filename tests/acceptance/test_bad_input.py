@@ -561,7 +561,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 database=None, suppress_health_check=list(HealthCheck))
 
 METHODS = ['getAvailableTasks', 'getTaskDescriptions', 'add', 'addCronJob',
-           'startJob', 'cancel',
+           'startJob', 'cancel', 'retry', 'runNow',
            'getStatus', 'getResult', 'getError', 'getJob', 'getJobs', 'wait',
            'clean', 'system.listMethods', 'system.methodHelp',
            'system.methodSignature', 'system.multicall']
@@ -642,8 +642,9 @@ SHAPES = {
     'system.methodSignature': [st.one_of(st.sampled_from(METHODS),
                                          anything)],
     'system.multicall': [st.lists(anything, max_size=3)],
-    **{name: [jobIds] for name in ('startJob', 'cancel', 'getStatus',
-                                   'getResult', 'getError', 'getJob')},
+    **{name: [jobIds] for name in ('startJob', 'cancel', 'retry', 'runNow',
+                                   'getStatus', 'getResult', 'getError',
+                                   'getJob')},
 }
 # One name in eight made up: they all end in the same 8001.
 methodNames = st.integers(0, 7).flatmap(

@@ -2,10 +2,12 @@
 uses it: listing jobs, reading results and errors, starting, waiting,
 and the mistakes it turns into one clear line."""
 
+import datetime
 import os
 import re
 import subprocess
 import sys
+import time
 import xmlrpc.client
 
 import pytest
@@ -322,3 +324,81 @@ def test_a_refused_login_names_the_user_never_the_password(startDaemon,
     assert 'http://bob@127.0.0.1:1/' in unreachable.stderr
     with pytest.raises(xmlrpc.client.ProtocolError):
         daemon.proxy('alice', 'wrong-pass').getAvailableTasks()
+
+
+# retry, run-now, and the options of add
+
+def test_retry_queues_a_failed_job_again_as_the_dashboard_does(daemon):
+    """retry queues a job that ended in error again with a fresh count of
+    attempts; a job that did not fail is refused, saying its status and
+    the one it needs, with exit status 1."""
+    server = daemon.proxy()
+    failed = server.add('fail')
+    assert server.wait(failed, 30) == 'error'
+    done = cli(daemon.url, 'retry', str(failed))
+    assert (done.returncode, done.stdout) == (0, f'job {failed} queued '
+                                                 'again\n')
+    assert server.wait(failed, 30) == 'error'
+    assert server.getJob(failed)['attempts'] == 1
+    assert [e['event'] for e in server.getJob(failed)['events']].count(
+        'retried') == 1
+    ok = server.add('echo', 1)
+    assert server.wait(ok, 30) == 'completed'
+    refused = cli(daemon.url, 'retry', str(ok))
+    assert refused.returncode == 1
+    assert (f"Job {ok}'s status is 'completed', so it cannot be retried: "
+            "only a job whose status is 'error' can. (fault 5)") in \
+        refused.stderr
+
+
+def test_run_now_runs_a_cron_job_at_once_and_keeps_its_schedule(daemon):
+    """run-now makes a cron job due at once: it runs, and stays a cron
+    job on its schedule; a queued job is refused."""
+    server = daemon.proxy()
+    added = cli(daemon.url, 'cron', 'echo', '--input', '"ran"',
+                '--crontab', '0 0 1 1 *')
+    jobid = int(added.stdout)
+    done = cli(daemon.url, 'run-now', str(jobid))
+    assert (done.returncode, done.stdout) == (0, f'job {jobid} is due '
+                                                 'now\n')
+    waitUntil(lambda: server.getJob(jobid).get('output') == 'ran',
+              message='the cron job running')
+    job = server.getJob(jobid)
+    assert job['status'] == 'cronjob'
+    # Due again on the next 1 January, not now.
+    assert datetime.datetime.fromisoformat(job['nextRun']).timestamp() > \
+        time.time() + 60
+    waiting = server.add('echo', 1, True)
+    refused = cli(daemon.url, 'run-now', str(waiting))
+    assert refused.returncode == 1
+    assert "only a job whose status is 'cronjob' or 'delayed' can" in \
+        refused.stderr
+
+
+def test_add_timeout_without_wait_is_a_usage_error(daemon):
+    """--timeout only bounds --wait: alone it is refused, not ignored,
+    and nothing is added."""
+    usageError(cli(daemon.url, 'add', 'echo', '--timeout', '5'),
+               '--timeout is how long --wait waits: give --wait too')
+    assert daemon.proxy().getJobs({})['jobs'] == []
+
+
+def test_add_takes_max_attempts_and_notify(startDaemon):
+    """add --max-attempts N bounds the job's starts (a job whose worker
+    dies is tried once, not twice); --notify reaches the job, under a
+    prefix the server allows, and is refused elsewhere."""
+    daemon = startDaemon('--notify-allow=http://127.0.0.1:1/')
+    server = daemon.proxy()
+    once = int(cli(daemon.url, 'add', 'die', '--max-attempts', '1').stdout)
+    assert server.wait(once, 30) == 'error'
+    assert server.getJob(once)['attempts'] == 1
+    usageError(cli(daemon.url, 'add', 'die', '--max-attempts', '0'),
+               "'0' must be a whole number from 1 to")
+    told = cli(daemon.url, 'add', 'echo', '--notify',
+               'http://127.0.0.1:1/hook')
+    assert told.returncode == 0, told.stderr
+    assert server.getJob(int(told.stdout))['notify'] == \
+        'http://127.0.0.1:1/hook'
+    elsewhere = cli(daemon.url, 'add', 'echo', '--notify',
+                    'http://127.0.0.1:2/hook')
+    assert elsewhere.returncode == 1 and '(fault 3)' in elsewhere.stderr

@@ -209,6 +209,36 @@ def test_serve_help_lists_every_option(tmp_path):
         assert f'--{name}' in done.stdout, name
 
 
+def test_serve_help_reads_as_prose_with_one_default_each(tmp_path):
+    """No option's text in serve --help has runs of spaces (docstrings'
+    indentation), each shows one default, and sizes show as 256M."""
+    done = serve('--help', cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    column = text.index('At most N jobs of TASK run') - text.rindex(
+        '\n', 0, text.index('At most N jobs of TASK run')) - 1
+    for line in text.splitlines():
+        assert '  ' not in line[column:].rstrip(), line
+    options = re.split(r'\n(?=  +-)', text)
+    connections, = [o for o in options if '--max-connections=' in o]
+    assert connections.count('default') == 1, connections
+    assert 'half the open-file limit' in ' '.join(connections.split())
+    memory, = [o for o in options if '--max-answer-memory=' in o]
+    assert '[default: 256M]' in ' '.join(memory.split())
+
+
+@pytest.mark.parametrize('args', [['serve', '--version'], ['--version']])
+def test_version_is_the_projects(tmp_path, args):
+    """remotetask --version and remotetask serve --version print
+    remotetask's own version (the one pip installed), not Twisted's."""
+    from importlib.metadata import version
+    done = subprocess.run([sys.executable, REMOTETASK, *args],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f'remotetask {version("remotetask")}')
+
+
 @pytest.mark.parametrize('args, words', [
     (['--bogus'], 'option --bogus not recognized'),
     (['--listen', '8770'],
