@@ -20,8 +20,8 @@ from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     EXIT_USAGE, FINISHED, MAX_PAGE, STATUSES, CommandError, GuardedOutput,
     OutputClosed, checkURL, connect, dumps, intList, jobIdArgument,
     ProgressLine, localTime, pageLimit, parseJSON, positiveInt,
-    positiveSeconds, progressText, refusal, serverURL, showEvents,
-    shownURL)
+    positiveSeconds, progressText, refusal, scheduleText, serverURL,
+    showEvents, shownURL, statusText)
 
 
 # The client subcommands. Each takes the server proxy and the arguments.
@@ -141,6 +141,12 @@ def _history(entry):
             + (f' ({times})' if times else ''))
 
 
+def _labelled(label, text):
+    """``label:`` and ``text``, its further lines (indented JSON, a long
+    error) indented under the first."""
+    print(f'{label + ":":<11}' + str(text).replace('\n', '\n' + ' ' * 11))
+
+
 def cmdShow(server, args):
     job = server.getJob(args.id)
     traceback = job.pop('traceback', None)  # members without value: absent
@@ -151,15 +157,17 @@ def cmdShow(server, args):
         job[time_] = localTime(job.get(time_)) or None
     if job.get('progress'):
         job['progress'] = progressText(job['progress'])
+    if job.get('schedule'):
+        job['schedule'] = scheduleText(job['schedule'])
     for key in ('id', 'task', 'status', 'attempts', 'created', 'started',
                 'completed', 'schedule', 'nextRun', 'progress', 'notify',
                 'error'):
         value = job.get(key)
         if value is not None:
-            shown = value if isinstance(value, (str, int)) else dumps(value)
-            print(f'{key + ":":<11}{shown}')
-    print(f'{"input:":<11}{dumps(job.get("input"))}')
-    print(f'{"output:":<11}{dumps(job.get("output"))}')
+            _labelled(key, value if isinstance(value, (str, int))
+                      else dumps(value))
+    _labelled('input', dumps(job.get('input')))
+    _labelled('output', dumps(job.get('output')))
     for index, entry in enumerate(job.get('history') or ()):
         print(f'{"history:" if index == 0 else "":<11}{_history(entry)}')
     showEvents(job)
@@ -216,7 +224,8 @@ def cmdJobs(server, args):
         print('no jobs', file=sys.stderr)
         return
     rows = [('ID', 'TASK', 'STATUS', 'CREATED', 'ERROR')]
-    rows += [(str(job['id']), job.get('task', ''), job.get('status', ''),
+    now = time.time()
+    rows += [(str(job['id']), job.get('task', ''), statusText(job, now),
               localTime(job.get('created')),
               (job.get('error') or '').replace('\n', ' ')[:60])
              for job in jobs]

@@ -322,6 +322,50 @@ def progressText(progress, bar=ProgressLine.BAR):
     return text
 
 
+def scheduleText(schedule):
+    """A cron or delayed job's schedule (getJob's struct) in words, as
+    the dashboard says it: ``every 5 minutes (crontab */5 * * * *)``."""
+    from remotetask.core import cron
+    fields = {name: value for name, value in schedule.items()
+              if name not in ('crontab', 'delay', 'misfire')}
+    try:
+        words = cron.describeRuns(
+            cron.makeSchedule(crontab=schedule.get('crontab'), **fields),
+            schedule.get('delay'), schedule.get('misfire') == 'skip')
+    except (TypeError, ValueError):
+        return dumps(schedule)  # from a server that knows more kinds
+    crontab = schedule.get('crontab')
+    return f'{words} (crontab {crontab})' if crontab else words
+
+
+def dueIn(seconds):
+    """How long until a job is due, in the words a list shows: ``59
+    min``, ``30 s``, ``5 h 3 min``, ``3 days``."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f'{seconds} s'
+    if seconds < 3600:
+        return f'{seconds // 60} min'
+    if seconds < 2 * 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f'{hours} h {minutes} min' if minutes else f'{hours} h'
+    return f'{seconds // 86400} days'
+
+
+def statusText(job, now):
+    """A job's status for a list: a queued job not yet due (added with a
+    delay, or waiting to be retried) says when it is, ``queued, due in
+    59 min``; ``now``: epoch seconds."""
+    status = job.get('status', '')
+    if status != 'queued' or not job.get('nextRun'):
+        return status
+    due = datetime.datetime.fromisoformat(job['nextRun'])
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=datetime.timezone.utc)
+    left = due.timestamp() - now
+    return f'{status}, due in {dueIn(left)}' if left >= 1 else status
+
+
 def localTime(value):
     """A time from the server (ISO 8601 text, or epoch seconds in a job's
     history) as this machine's local time, with its zone:

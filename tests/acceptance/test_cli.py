@@ -402,3 +402,12 @@ def test_add_takes_max_attempts_and_notify(startDaemon):
     elsewhere = cli(daemon.url, 'add', 'echo', '--notify',
                     'http://127.0.0.1:2/hook')
     assert elsewhere.returncode == 1 and '(fault 3)' in elsewhere.stderr
+
+
+def test_jobs_shows_when_a_delayed_job_is_due(daemon):
+    """A job added with --delay 3600 lists as "queued, due in 59 min",
+    not as plain queued."""
+    jobid = int(cli(daemon.url, 'add', 'echo', '--delay', '3600').stdout)
+    table = cli(daemon.url, 'jobs').stdout
+    assert re.search(rf'^{jobid} +echo +queued, due in 5[89] min ', table,
+                     re.M), table
