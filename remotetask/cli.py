@@ -21,7 +21,7 @@ from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     OutputClosed, checkURL, connect, dumps, intList, jobIdArgument,
     ProgressLine, localTime, pageLimit, parseJSON, positiveInt,
     positiveSeconds, progressText, refusal, scheduleText, serverURL,
-    showEvents, shownURL, statusText)
+    showEvents, shownURL, statusText, untrusted)
 
 
 # The client subcommands. Each takes the server proxy and the arguments.
@@ -382,7 +382,12 @@ def makeParser():
                           f'{MAX_PAGE})')
     sub.add_argument('--before', type=jobIdArgument, metavar='ID',
                      help='only jobs older than this one (the next page)')
-    sub = command('cron', cmdCron, 'add a job that runs on a schedule')
+    sub = command('cron', cmdCron, 'add a job that runs on a schedule',
+                  epilog='Runs set with --minute, --hour and the other fields '
+                         'keep the seconds of the moment the job was added, as '
+                         "lovely.remotetask's did: added at 14:16:57, --minute "
+                         '30 runs at :30:57. A --crontab schedule runs at '
+                         'second 0.')
     sub.add_argument('task', help='the name of the task')
     sub.add_argument('--input', default='null', metavar='JSON',
                      help='the input of every run, as JSON (default: null)')
@@ -470,7 +475,8 @@ def run(args):
         return EXIT_USAGE
     except (OSError, xmlrpc.client.Error) as error:
         print(f'remotetask: cannot reach the server at {shown}: '
-              f'{getattr(error, "strerror", None) or error}', file=sys.stderr)
+              f'{getattr(error, "strerror", None) or error}'
+              f'{untrusted(error)}', file=sys.stderr)
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return 130

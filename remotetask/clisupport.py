@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import sys
 import urllib.parse
 import xmlrpc.client
@@ -268,6 +269,17 @@ def refusal(url, errcode):
                 'password given were refused')
     return ('; give credentials in the URL or REMOTETASK_USER and '
             'REMOTETASK_PASSWORD')
+
+
+def untrusted(error):
+    """What to do about a server certificate this machine does not
+    trust (a self-signed one, or one of a private CA): the hint, or
+    ''."""
+    if not isinstance(error, ssl.SSLCertVerificationError):
+        return ''
+    return ('; to trust the server\'s own certificate (or its CA), name '
+            'its PEM file in SSL_CERT_FILE: SSL_CERT_FILE=cert.pem '
+            'remotetask ...')
 
 
 class ProgressLine:

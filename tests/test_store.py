@@ -168,3 +168,14 @@ def test_a_store_is_described_without_its_password(tmp_path):
         'postgresql://jobs:s3cret@db.example:5433/queue?sslmode=require'
         '&password=other') == \
         'PostgreSQL postgresql://jobs@db.example:5433/queue?sslmode=require'
+
+
+def test_a_store_on_a_unix_socket_is_described_as_written():
+    """postgresql:///db?host=/run/postgresql (no host before the path) is
+    logged with its //, and the socket directory readable, not as
+    postgresql:/db or %2Frun%2Fpostgresql."""
+    assert describeStore(
+        'postgresql:///queue?host=/run/postgresql&password=x') == \
+        'PostgreSQL postgresql:///queue?host=/run/postgresql'
+    assert describeStore('postgresql://u:p@/queue') == \
+        'PostgreSQL postgresql://u@/queue'

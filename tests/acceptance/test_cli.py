@@ -201,6 +201,28 @@ def test_impossible_values_are_usage_errors(daemon, args, words):
     usageError(cli(daemon.url, *args), words)
 
 
+def test_cron_help_says_a_field_schedule_keeps_the_seconds(daemon):
+    """cron --help says that a schedule of fields runs at the second of
+    the minute the job was added (the legacy rule), and that a crontab
+    runs at second 0; a job added so shows it in its next run."""
+    helped = ' '.join(cli(daemon.url, 'cron', '--help').stdout.split())
+    assert ('keep the seconds of the moment the job was added, as '
+            "lovely.remotetask's did: added at 14:16:57, --minute 30 runs "
+            'at :30:57. A --crontab schedule runs at second 0.') in helped
+    server = daemon.proxy()
+    fields = server.addCronJob('echo', None, {'minute': [30]})
+    crontab = server.addCronJob('echo', None, {'crontab': '30 * * * *'})
+    # The next run is set once the server's cron loop has seen the job.
+    waitUntil(lambda: 'nextRun' in server.getJob(fields)
+              and 'nextRun' in server.getJob(crontab),
+              message='the next runs to be set')
+    added = int(server.getJob(fields)['created'][17:19])
+    # Seen by the loop, which runs once a second, within a second of it.
+    assert (int(server.getJob(fields)['nextRun'][17:19]) - added) % 60 in \
+        (0, 1)
+    assert server.getJob(crontab)['nextRun'][17:19] == '00'
+
+
 def test_cron_takes_a_misfire_policy(daemon):
     """cron --misfire skip reaches the job's schedule."""
     assert '--misfire {once,skip}' in cli(daemon.url, 'cron',
