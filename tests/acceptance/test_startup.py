@@ -143,6 +143,32 @@ def test_a_second_sigterm_while_stopping_is_one_line(startDaemon,
     assert restarted.proxy().getStatus(jobid) == 'completed'
 
 
+def test_a_second_ctrl_c_stops_running_jobs_at_once(startDaemon,
+                                                     tmp_path):
+    """A second SIGINT (Ctrl-C) while the server waits out a ten-minute
+    grace stops the running job's worker at once: the server exits well
+    before the grace, and the job, put back, runs again at the next
+    start."""
+    daemon = startDaemon('--workers=1', '--grace=600')
+    server = daemon.proxy()
+    runs = tmp_path / 'runs'
+    jobid = server.add('recordThenSleep',
+                       {'path': str(runs), 'line': 'ran', 'sleep': 3600})
+    waitUntil(runs.exists, message='the job running')
+    daemon.process.send_signal(signal.SIGINT)
+    waitUntil(lambda: 'Waiting up to 600' in daemon.log(),
+              message='the server waiting for its job')
+    assert 'Ctrl-C again: stop them now' in daemon.log()
+    daemon.process.send_signal(signal.SIGINT)
+    assert daemon.process.wait(60) in (0, -signal.SIGINT)
+    log = daemon.log()
+    assert 'Not waiting for running jobs' in log
+    assert f'Job {jobid} (recordThenSleep) put back in the queue' in log
+    assert 'Traceback' not in log
+    restarted = startDaemon()
+    assert restarted.proxy().getStatus(jobid) in ('queued', 'processing')
+
+
 def test_an_unknown_kind_of_store_is_refused(tmp_path):
     """--store mysql:jobs is a usage error naming the kinds there are,
     not a SQLite file named 'mysql:jobs'."""
