@@ -19,7 +19,7 @@ from zope.interface import implementer
 
 from remotetask.core import events
 from remotetask.core.entries import Entry
-from remotetask.errors import NoSuchJob, NotAllowed
+from remotetask.errors import NoSuchJob, NotAllowed, StoreUnavailable
 from remotetask.core.status import FINISHED, QUEUED
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
@@ -29,6 +29,7 @@ from remotetask.store.notifications import recordCall
 from remotetask.store.outage import OutageLog
 from remotetask.store.pgclaim import PostgreSQLClaim
 from remotetask.store.pgconnections import ConnectionPerThread
+from remotetask.store.pgprivileges import advice
 from remotetask.store.pglisten import NotificationListener
 from remotetask.store.pgservers import SharedServers
 from remotetask.store.pgwatch import CallWatch
@@ -52,6 +53,24 @@ def _describe(params):
     port = params.get('port') or '5432'
     dbname = params.get('dbname') or params.get('user') or '(default)'
     return f'PostgreSQL database {dbname!r} on {host}:{port}'
+
+
+def _migrations(connection):
+    """Create the schema table, and run the migrations it lacks, in the
+    caller's transaction."""
+    # A migration may rebuild a large table, and wait for another
+    # server's: not bounded by the store's timeout.
+    connection.execute("SET LOCAL statement_timeout = 0")
+    connection.execute("SET LOCAL lock_timeout = 0")
+    connection.execute(QUERIES['lock_schema'])
+    connection.execute(QUERIES['create_schema_table'])
+    version = connection.execute(
+        QUERIES['schema_version']).fetchone()['version']
+    for number, script in MIGRATIONS:
+        if number > version:
+            connection.execute(script)
+            connection.execute(QUERIES['record_migration'],
+                               dict(version=number))
 
 
 def _isJobId(jobid):
@@ -126,19 +145,14 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
 
     def _migrate(self):
         def migrate(connection):
-            # A migration may rebuild a large table, and wait for another
-            # server's: not bounded by the store's timeout.
-            connection.execute("SET LOCAL statement_timeout = 0")
-            connection.execute("SET LOCAL lock_timeout = 0")
-            connection.execute(QUERIES['lock_schema'])
-            connection.execute(QUERIES['create_schema_table'])
-            version = connection.execute(
-                QUERIES['schema_version']).fetchone()['version']
-            for number, script in MIGRATIONS:
-                if number > version:
-                    connection.execute(script)
-                    connection.execute(QUERIES['record_migration'],
-                                       dict(version=number))
+            try:
+                _migrations(connection)
+            except psycopg.errors.InsufficientPrivilege as error:
+                # "permission denied for schema public LINE 3: CREATE
+                # TABLE ...": say which privilege, and how to grant it.
+                raise StoreUnavailable(advice(
+                    error, connection.info.user, connection.info.dbname)) \
+                    from None
         self._run(migrate)
 
     @property
