@@ -175,24 +175,20 @@ def cmdShow(server, args):
         print(traceback.rstrip())
 
 
-def cmdStart(server, args):
-    server.startJob(args.id)
-    print(f'job {args.id} queued')
+def _acting(method, done):
+    """A command that calls ``method(id)`` and says the job is ``done``;
+    a refusal is the server's fault, saying what the job's status
+    allows."""
+    def command(server, args):
+        getattr(server, method)(args.id)
+        print(f'job {args.id} {done}')
+    return command
 
 
-def cmdCancel(server, args):
-    server.cancel(args.id)
-    print(f'job {args.id} cancelled')
-
-
-def cmdRetry(server, args):
-    server.retry(args.id)
-    print(f'job {args.id} queued again')
-
-
-def cmdRunNow(server, args):
-    server.runNow(args.id)
-    print(f'job {args.id} is due now')
+cmdStart = _acting('startJob', 'queued')
+cmdCancel = _acting('cancel', 'cancelled')
+cmdRetry = _acting('retry', 'queued again')
+cmdRunNow = _acting('runNow', 'is due now')
 
 
 def newestJobs(server, filter, before, limit):

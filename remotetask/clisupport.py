@@ -228,26 +228,22 @@ def positiveSeconds(text):
     return value
 
 
-def positiveInt(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_INT:
-        raise argparse.ArgumentTypeError(
-            f'{text!r} must be a whole number from 1 to {MAX_INT}')
-    return value
+def _wholeNumber(most):
+    """An argument type: a whole number from 1 to ``most``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(
+                f'{text!r} must be a whole number from 1 to {most}')
+        return value
+    return parse
 
 
-def pageLimit(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_PAGE:
-        raise argparse.ArgumentTypeError(
-            f'{text!r} must be a whole number from 1 to {MAX_PAGE}')
-    return value
+positiveInt = _wholeNumber(MAX_INT)
+pageLimit = _wholeNumber(MAX_PAGE)
 
 
 def intList(text):

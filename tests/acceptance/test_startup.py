@@ -119,17 +119,23 @@ def test_a_taken_port_exits_at_once_and_leaves_the_store_alone(
     assert 'Traceback' not in first.log()
 
 
+def runningJob(startDaemon, directory, grace, sleep):
+    """A daemon with one worker, ``grace``, running a job that sleeps
+    ``sleep`` seconds; the daemon and the job's id."""
+    daemon = startDaemon('--workers=1', f'--grace={grace}')
+    runs = directory / 'runs'
+    jobid = daemon.proxy().add('recordThenSleep', {
+        'path': str(runs), 'line': 'ran', 'sleep': sleep})
+    waitUntil(runs.exists, message='the job running')
+    return daemon, jobid
+
+
 def test_a_second_sigterm_while_stopping_is_one_line(startDaemon,
                                                      tmp_path):
     """A SIGTERM that comes while the server waits for its running job is
     logged in one line; the server stops as the first asked, with no
     ReactorNotRunning traceback."""
-    daemon = startDaemon('--workers=1', '--grace=30')
-    server = daemon.proxy()
-    runs = tmp_path / 'runs'
-    jobid = server.add('recordThenSleep',
-                       {'path': str(runs), 'line': 'ran', 'sleep': 2})
-    waitUntil(runs.exists, message='the job running')
+    daemon, jobid = runningJob(startDaemon, tmp_path, grace=30, sleep=2)
     daemon.process.send_signal(signal.SIGTERM)
     waitUntil(lambda: f'Port {daemon.port} Closed' in daemon.log(),
               message='the server stopping')
@@ -149,12 +155,8 @@ def test_a_second_ctrl_c_stops_running_jobs_at_once(startDaemon,
     grace stops the running job's worker at once: the server exits well
     before the grace, and the job, put back, runs again at the next
     start."""
-    daemon = startDaemon('--workers=1', '--grace=600')
-    server = daemon.proxy()
-    runs = tmp_path / 'runs'
-    jobid = server.add('recordThenSleep',
-                       {'path': str(runs), 'line': 'ran', 'sleep': 3600})
-    waitUntil(runs.exists, message='the job running')
+    daemon, jobid = runningJob(startDaemon, tmp_path, grace=600,
+                               sleep=3600)
     daemon.process.send_signal(signal.SIGINT)
     waitUntil(lambda: 'Waiting up to 600' in daemon.log(),
               message='the server waiting for its job')
