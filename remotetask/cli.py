@@ -18,10 +18,11 @@ import remotetask
 from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     DEFAULT_URL, EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_UNREACHABLE,
     EXIT_USAGE, FINISHED, MAX_PAGE, STATUSES, CommandError, GuardedOutput,
-    OutputClosed, checkURL, connect, dumps, intList, jobIdArgument,
-    ProgressLine, localTime, pageLimit, parseJSON, positiveInt,
-    positiveSeconds, progressText, refusal, scheduleText, serverURL,
-    showEvents, shownURL, statusText, untrusted)
+    OutputClosed, dumps, intList, jobIdArgument, ProgressLine, localTime,
+    pageLimit, parseJSON, positiveInt, positiveSeconds, progressText,
+    scheduleText, showEvents, statusText)
+from remotetask.cliserver import (  # noqa: F401  (serverURL: tests)
+    checkURL, connect, refusal, serverURL, shownURL, untrusted)
 
 
 # The client subcommands. Each takes the server proxy and the arguments.

@@ -186,7 +186,7 @@ def test_a_refused_privilege_is_advised_in_one_line():
     one line: the refusal, then the fix for the schema (own the database,
     or GRANT CREATE) or for tables another role owns (REASSIGN OWNED);
     names that are not plain identifiers are quoted."""
-    from remotetask.store.pgprivileges import advice
+    from remotetask.store.pgschema import advice
     schema = Exception('permission denied for schema public\nLINE 3: '
                        'CREATE TABLE IF NOT EXISTS remotetask_schema (\n  ^')
     assert advice(schema, 'Jobs', 'queue') == (

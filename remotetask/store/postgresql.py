@@ -19,7 +19,7 @@ from zope.interface import implementer
 
 from remotetask.core import events
 from remotetask.core.entries import Entry
-from remotetask.errors import NoSuchJob, NotAllowed, StoreUnavailable
+from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.core.status import FINISHED, QUEUED
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
@@ -29,8 +29,8 @@ from remotetask.store.notifications import recordCall
 from remotetask.store.outage import OutageLog
 from remotetask.store.pgclaim import PostgreSQLClaim
 from remotetask.store.pgconnections import ConnectionPerThread
-from remotetask.store.pgprivileges import advice
 from remotetask.store.pglisten import NotificationListener
+from remotetask.store.pgschema import migrate
 from remotetask.store.pgservers import SharedServers
 from remotetask.store.pgwatch import CallWatch
 from remotetask.store.sqlfile import loadQueries, migrations
@@ -53,24 +53,6 @@ def _describe(params):
     port = params.get('port') or '5432'
     dbname = params.get('dbname') or params.get('user') or '(default)'
     return f'PostgreSQL database {dbname!r} on {host}:{port}'
-
-
-def _migrations(connection):
-    """Create the schema table, and run the migrations it lacks, in the
-    caller's transaction."""
-    # A migration may rebuild a large table, and wait for another
-    # server's: not bounded by the store's timeout.
-    connection.execute("SET LOCAL statement_timeout = 0")
-    connection.execute("SET LOCAL lock_timeout = 0")
-    connection.execute(QUERIES['lock_schema'])
-    connection.execute(QUERIES['create_schema_table'])
-    version = connection.execute(
-        QUERIES['schema_version']).fetchone()['version']
-    for number, script in MIGRATIONS:
-        if number > version:
-            connection.execute(script)
-            connection.execute(QUERIES['record_migration'],
-                               dict(version=number))
 
 
 def _isJobId(jobid):
@@ -144,16 +126,8 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         return f'<{type(self).__name__} {self.where} as {self.serverId!r}>'
 
     def _migrate(self):
-        def migrate(connection):
-            try:
-                _migrations(connection)
-            except psycopg.errors.InsufficientPrivilege as error:
-                # "permission denied for schema public LINE 3: CREATE
-                # TABLE ...": say which privilege, and how to grant it.
-                raise StoreUnavailable(advice(
-                    error, connection.info.user, connection.info.dbname)) \
-                    from None
-        self._run(migrate)
+        self._run(lambda connection: migrate(connection, QUERIES,
+                                             MIGRATIONS))
 
     @property
     def schemaVersion(self):
