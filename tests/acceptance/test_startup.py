@@ -165,7 +165,10 @@ def test_a_second_ctrl_c_stops_running_jobs_at_once(startDaemon,
     assert daemon.process.wait(60) in (0, -signal.SIGINT)
     log = daemon.log()
     assert 'Not waiting for running jobs' in log
-    assert f'Job {jobid} (recordThenSleep) put back in the queue' in log
+    # Put back when its worker's end is heard, or, on a slow machine,
+    # REAP seconds after the kill.
+    assert re.search(rf'Job {jobid} \(recordThenSleep\) (still ran at '
+                     r'shutdown; )?put back in the queue', log), log
     assert 'Traceback' not in log
     restarted = startDaemon()
     assert restarted.proxy().getStatus(jobid) in ('queued', 'processing')
