@@ -158,7 +158,9 @@ def test_a_second_ctrl_c_stops_running_jobs_at_once(startDaemon,
     daemon, jobid = runningJob(startDaemon, tmp_path, grace=600,
                                sleep=3600)
     daemon.process.send_signal(signal.SIGINT)
-    waitUntil(lambda: 'Waiting up to 600' in daemon.log(),
+    # The services before the dispatcher stop first: on a loaded machine
+    # that may take a while.
+    waitUntil(lambda: 'Waiting up to 600' in daemon.log(), timeout=90,
               message='the server waiting for its job')
     assert 'Ctrl-C again: stop them now' in daemon.log()
     daemon.process.send_signal(signal.SIGINT)
