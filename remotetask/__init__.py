@@ -20,6 +20,20 @@ from remotetask.core.task import SimpleTask, TaskError
 # ``from z3c import taskqueue``.
 from remotetask import job, processor, service, task  # noqa: E402,F401
 
+
+
+def __getattr__(name):
+    # The installed distribution's version, read when first asked for
+    # (``remotetask --version``), not on every import of the package.
+    if name != '__version__':
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    import importlib.metadata
+    try:
+        return importlib.metadata.version('remotetask')
+    except importlib.metadata.PackageNotFoundError:
+        return 'unknown (not installed)'
+
+
 __all__ = [
     'TaskService', 'SimpleTask', 'TaskError', 'Job', 'CronJob', 'Status',
     'reportProgress',

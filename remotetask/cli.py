@@ -8,18 +8,21 @@ traceback.
 """
 
 import argparse
+import http.client
 import os
 import sys
 import time
 import xmlrpc.client
 
+import remotetask
 from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     DEFAULT_URL, EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_UNREACHABLE,
     EXIT_USAGE, FINISHED, MAX_PAGE, STATUSES, CommandError, GuardedOutput,
-    OutputClosed, checkURL, connect, dumps, intList, jobIdArgument,
-    ProgressLine, localTime, pageLimit, parseJSON, positiveSeconds,
-    progressText, refusal, serverURL, showEvents,
-    shownURL)
+    OutputClosed, dumps, intList, jobIdArgument, ProgressLine, localTime,
+    pageLimit, parseJSON, positiveInt, positiveSeconds, progressText,
+    scheduleText, showEvents, statusText)
+from remotetask.cliserver import (  # noqa: F401  (serverURL: tests)
+    checkURL, connect, refusal, serverURL, shownURL, untrusted)
 
 
 # The client subcommands. Each takes the server proxy and the arguments.
@@ -35,9 +38,14 @@ def cmdTasks(server, args):
 
 
 def cmdAdd(server, args):
+    if args.timeout is not None and not args.wait:
+        raise CommandError('--timeout is how long --wait waits: give '
+                           '--wait too (the task\'s own timeout is set by '
+                           'the server)', EXIT_USAGE)
     options = {name: value for name, value in (
         ('priority', args.priority), ('key', args.key),
-        ('delay', args.delay)) if value is not None}
+        ('delay', args.delay), ('maxAttempts', args.max_attempts),
+        ('notify', args.notify)) if value is not None}
     if options:
         options['startLater'] = args.start_later
     # The legacy boolean when no option is given: older servers take it.
@@ -134,6 +142,12 @@ def _history(entry):
             + (f' ({times})' if times else ''))
 
 
+def _labelled(label, text):
+    """``label:`` and ``text``, its further lines (indented JSON, a long
+    error) indented under the first."""
+    print(f'{label + ":":<11}' + str(text).replace('\n', '\n' + ' ' * 11))
+
+
 def cmdShow(server, args):
     job = server.getJob(args.id)
     traceback = job.pop('traceback', None)  # members without value: absent
@@ -144,15 +158,17 @@ def cmdShow(server, args):
         job[time_] = localTime(job.get(time_)) or None
     if job.get('progress'):
         job['progress'] = progressText(job['progress'])
+    if job.get('schedule'):
+        job['schedule'] = scheduleText(job['schedule'])
     for key in ('id', 'task', 'status', 'attempts', 'created', 'started',
                 'completed', 'schedule', 'nextRun', 'progress', 'notify',
                 'error'):
         value = job.get(key)
         if value is not None:
-            shown = value if isinstance(value, (str, int)) else dumps(value)
-            print(f'{key + ":":<11}{shown}')
-    print(f'{"input:":<11}{dumps(job.get("input"))}')
-    print(f'{"output:":<11}{dumps(job.get("output"))}')
+            _labelled(key, value if isinstance(value, (str, int))
+                      else dumps(value))
+    _labelled('input', dumps(job.get('input')))
+    _labelled('output', dumps(job.get('output')))
     for index, entry in enumerate(job.get('history') or ()):
         print(f'{"history:" if index == 0 else "":<11}{_history(entry)}')
     showEvents(job)
@@ -160,14 +176,20 @@ def cmdShow(server, args):
         print(traceback.rstrip())
 
 
-def cmdStart(server, args):
-    server.startJob(args.id)
-    print(f'job {args.id} queued')
+def _acting(method, done):
+    """A command that calls ``method(id)`` and says the job is ``done``;
+    a refusal is the server's fault, saying what the job's status
+    allows."""
+    def command(server, args):
+        getattr(server, method)(args.id)
+        print(f'job {args.id} {done}')
+    return command
 
 
-def cmdCancel(server, args):
-    server.cancel(args.id)
-    print(f'job {args.id} cancelled')
+cmdStart = _acting('startJob', 'queued')
+cmdCancel = _acting('cancel', 'cancelled')
+cmdRetry = _acting('retry', 'queued again')
+cmdRunNow = _acting('runNow', 'is due now')
 
 
 def newestJobs(server, filter, before, limit):
@@ -199,7 +221,8 @@ def cmdJobs(server, args):
         print('no jobs', file=sys.stderr)
         return
     rows = [('ID', 'TASK', 'STATUS', 'CREATED', 'ERROR')]
-    rows += [(str(job['id']), job.get('task', ''), job.get('status', ''),
+    now = time.time()
+    rows += [(str(job['id']), job.get('task', ''), statusText(job, now),
               localTime(job.get('created')),
               (job.get('error') or '').replace('\n', ' ')[:60])
              for job in jobs]
@@ -269,11 +292,17 @@ def makeParser():
         prog='remotetask',
         description='Run a remotetask server, or talk to one over XML-RPC.',
         epilog='Run "remotetask COMMAND --help" for the options of each.')
+    url = os.environ.get('REMOTETASK_URL', DEFAULT_URL)
     parser.add_argument(
-        '--url', default=os.environ.get('REMOTETASK_URL', DEFAULT_URL),
-        help='the server (env REMOTETASK_URL; default %(default)s); '
+        '--url', default=url,
+        # Its password never shown; a % in it is not a format.
+        help=f'the server (env REMOTETASK_URL; default '
+             f'{shownURL(url).replace("%", "%%")}); '
              'credentials in the URL or in REMOTETASK_USER and '
              'REMOTETASK_PASSWORD')
+    parser.add_argument('--version', action='version',
+                        version=f'remotetask {remotetask.__version__}',
+                        help="print remotetask's version and exit")
     commands = parser.add_subparsers(dest='command', metavar='COMMAND',
                                      required=True)
 
@@ -304,6 +333,13 @@ def makeParser():
                           'print its id and add nothing')
     sub.add_argument('--delay', type=float, metavar='SECONDS',
                      help='wait this long before the job may start')
+    sub.add_argument('--max-attempts', type=positiveInt, metavar='N',
+                     help="how many times the job may start, instead of "
+                          "its task's maxAttempts")
+    sub.add_argument('--notify', metavar='URL',
+                     help='call jobEnded(id, status) at this XML-RPC URL '
+                          'when the job ends (under a prefix the server '
+                          'allows with --notify-allow)')
     sub.add_argument('--wait', action='store_true',
                      help='wait for the job, showing progress, and print '
                           'its result')
@@ -321,7 +357,11 @@ def makeParser():
             ('start', cmdStart, 'queue a job added with --start-later'),
             ('cancel', cmdCancel, 'cancel a job that has not finished; a '
                                   'running job is stopped, and a cron job '
-                                  'runs no more')):
+                                  'runs no more'),
+            ('retry', cmdRetry, 'queue a job that ended in error again, '
+                                'with a fresh count of attempts'),
+            ('run-now', cmdRunNow, 'make a cron or delayed job due now; a '
+                                   'cron job then keeps its schedule')):
         command(name, function, help).add_argument(
             'id', type=jobIdArgument, help='the job id')
     sub = command('wait', cmdWait, 'wait for a job, showing its progress, '
@@ -339,7 +379,12 @@ def makeParser():
                           f'{MAX_PAGE})')
     sub.add_argument('--before', type=jobIdArgument, metavar='ID',
                      help='only jobs older than this one (the next page)')
-    sub = command('cron', cmdCron, 'add a job that runs on a schedule')
+    sub = command('cron', cmdCron, 'add a job that runs on a schedule',
+                  epilog='Runs set with --minute, --hour and the other fields '
+                         'keep the seconds of the moment the job was added, as '
+                         "lovely.remotetask's did: added at 14:16:57, --minute "
+                         '30 runs at :30:57. A --crontab schedule runs at '
+                         'second 0.')
     sub.add_argument('task', help='the name of the task')
     sub.add_argument('--input', default='null', metavar='JSON',
                      help='the input of every run, as JSON (default: null)')
@@ -421,9 +466,14 @@ def run(args):
         return EXIT_FAILED
     except OutputClosed:
         raise
+    except http.client.InvalidURL as error:
+        print(f'remotetask: the server URL {shown} is not a valid URL: '
+              f'{error}', file=sys.stderr)
+        return EXIT_USAGE
     except (OSError, xmlrpc.client.Error) as error:
         print(f'remotetask: cannot reach the server at {shown}: '
-              f'{getattr(error, "strerror", None) or error}', file=sys.stderr)
+              f'{getattr(error, "strerror", None) or error}'
+              f'{untrusted(error)}', file=sys.stderr)
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return 130

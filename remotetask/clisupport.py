@@ -1,16 +1,15 @@
 """What the command line client is made of besides its commands: its
-exit statuses, argument types, the server's URL and credentials, JSON
-output, and standard output that may be closed under it."""
+exit statuses, argument types, JSON input and output, how jobs are
+shown, and standard output that may be closed under it. The server's
+URL and credentials are ``cliserver``'s."""
 
 import argparse
 import base64
 import datetime
 import json
-import os
+import re
 import shutil
 import sys
-import urllib.parse
-import xmlrpc.client
 
 from remotetask.core.status import Status
 
@@ -49,11 +48,60 @@ def dumps(value):
 
 
 def parseJSON(text, option='--input'):
+    """The JSON ``text`` of ``option``; a usage error unless it is JSON
+    that XML-RPC can carry."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as error:
         raise CommandError(f'{option} is not valid JSON: {error}',
                            EXIT_USAGE) from None
+    except RecursionError:
+        raise CommandError(f'{option} is nested too deeply', EXIT_USAGE) \
+            from None
+    checkCarriable(value, option)
+    return value
+
+
+#: The characters XML 1.0 has no way to write, and so no XML-RPC string.
+_UNWRITABLE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff'
+                         '\ufffe\uffff]')
+
+
+def _checkText(text, where):
+    found = _UNWRITABLE.search(text)
+    if found:
+        raise CommandError(
+            f'{where} holds the character U+{ord(found[0]):04X}, which '
+            'XML-RPC cannot carry (XML has no way to write it); remove it, '
+            'or send the text encoded (base64, for one)', EXIT_USAGE)
+
+
+def checkCarriable(value, where):
+    """A usage error naming the first part of ``value`` (a JSON value)
+    that XML-RPC cannot carry: a whole number beyond 32 bits, or text
+    with a control character. The server would refuse them too, but in
+    terms of XML the user never wrote, or the client would raise."""
+    pending = [(where, value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, dict):
+            for key in item:
+                _checkText(key, f'the member name {json.dumps(key)} in '
+                                f'{path}')
+            pending += reversed([(f'{path}[{json.dumps(key)}]', member)
+                                 for key, member in item.items()])
+        elif isinstance(item, list):
+            pending += reversed([(f'{path}[{index}]', member)
+                                 for index, member in enumerate(item)])
+        elif isinstance(item, str):
+            _checkText(item, path)
+        elif (isinstance(item, int) and not isinstance(item, bool)
+              and not -MAX_INT - 1 <= item <= MAX_INT):
+            raise CommandError(
+                f'{path} is {item}, beyond the whole numbers XML-RPC '
+                f'carries (from {-MAX_INT - 1} to {MAX_INT}); send it as '
+                f'a string, or as a number with a point ({item}.0)',
+                EXIT_USAGE)
 
 
 class OutputClosed(Exception):
@@ -84,47 +132,6 @@ class GuardedOutput:
         return getattr(self._stream, name)
 
 
-def shownURL(url):
-    """``url`` as it may be printed: without a password."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.netloc.rpartition('@')[0].partition(':')[0]
-    host = parts.netloc.rpartition('@')[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f'{user}@{host}'))
-
-
-def checkURL(url):
-    """A usage error unless ``url`` is an http:// or https:// URL."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ('http', 'https') and parts.netloc:
-        return
-    if '://' not in url:
-        raise CommandError(
-            f'the server URL {shownURL(url)} has no scheme; write --url '
-            f'http://{url.rstrip("/")}/ (or https://)', EXIT_USAGE)
-    raise CommandError(
-        f'the server URL {shownURL(url)} is not http:// or https://',
-        EXIT_USAGE)
-
-
-def serverURL(url, environ=os.environ):
-    """``url`` with credentials from the environment when it has none."""
-    parts = urllib.parse.urlsplit(url)
-    user = environ.get('REMOTETASK_USER')
-    if user and not parts.username:
-        password = environ.get('REMOTETASK_PASSWORD', '')
-        netloc = (f'{urllib.parse.quote(user, safe="")}:'
-                  f'{urllib.parse.quote(password, safe="")}@{parts.netloc}')
-        parts = parts._replace(netloc=netloc)
-    return urllib.parse.urlunsplit(parts)
-
-
-def connect(args):
-    return xmlrpc.client.ServerProxy(serverURL(args.url), allow_none=True,
-                                     use_builtin_types=True)
-
-
 def jobIdArgument(text):
     """A job id on the command line: a whole number XML-RPC can carry."""
     try:
@@ -150,15 +157,22 @@ def positiveSeconds(text):
     return value
 
 
-def pageLimit(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_PAGE:
-        raise argparse.ArgumentTypeError(
-            f'{text!r} must be a whole number from 1 to {MAX_PAGE}')
-    return value
+def _wholeNumber(most):
+    """An argument type: a whole number from 1 to ``most``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(
+                f'{text!r} must be a whole number from 1 to {most}')
+        return value
+    return parse
+
+
+positiveInt = _wholeNumber(MAX_INT)
+pageLimit = _wholeNumber(MAX_PAGE)
 
 
 def intList(text):
@@ -167,19 +181,6 @@ def intList(text):
     except ValueError:
         raise argparse.ArgumentTypeError(
             f'{text!r} is not a comma-separated list of numbers') from None
-
-
-def refusal(url, errcode):
-    """What to do about a refusal: for a 401, whose credentials were
-    refused (never the password), or where to give them."""
-    if errcode != 401:
-        return ''
-    user = urllib.parse.urlsplit(serverURL(url)).username
-    if user:
-        return (f'; the user {urllib.parse.unquote(user)!r} and the '
-                'password given were refused')
-    return ('; give credentials in the URL or REMOTETASK_USER and '
-            'REMOTETASK_PASSWORD')
 
 
 class ProgressLine:
@@ -232,6 +233,50 @@ def progressText(progress, bar=ProgressLine.BAR):
     if progress.get('message'):
         text += f'  {progress["message"]}'
     return text
+
+
+def scheduleText(schedule):
+    """A cron or delayed job's schedule (getJob's struct) in words, as
+    the dashboard says it: ``every 5 minutes (crontab */5 * * * *)``."""
+    from remotetask.core import cron
+    fields = {name: value for name, value in schedule.items()
+              if name not in ('crontab', 'delay', 'misfire')}
+    try:
+        words = cron.describeRuns(
+            cron.makeSchedule(crontab=schedule.get('crontab'), **fields),
+            schedule.get('delay'), schedule.get('misfire') == 'skip')
+    except (TypeError, ValueError):
+        return dumps(schedule)  # from a server that knows more kinds
+    crontab = schedule.get('crontab')
+    return f'{words} (crontab {crontab})' if crontab else words
+
+
+def dueIn(seconds):
+    """How long until a job is due, in the words a list shows: ``59
+    min``, ``30 s``, ``5 h 3 min``, ``3 days``."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f'{seconds} s'
+    if seconds < 3600:
+        return f'{seconds // 60} min'
+    if seconds < 2 * 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f'{hours} h {minutes} min' if minutes else f'{hours} h'
+    return f'{seconds // 86400} days'
+
+
+def statusText(job, now):
+    """A job's status for a list: a queued job not yet due (added with a
+    delay, or waiting to be retried) says when it is, ``queued, due in
+    59 min``; ``now``: epoch seconds."""
+    status = job.get('status', '')
+    if status != 'queued' or not job.get('nextRun'):
+        return status
+    due = datetime.datetime.fromisoformat(job['nextRun'])
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=datetime.timezone.utc)
+    left = due.timestamp() - now
+    return f'{status}, due in {dueIn(left)}' if left >= 1 else status
 
 
 def localTime(value):

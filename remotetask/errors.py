@@ -70,6 +70,16 @@ class NotAllowed(RemoteTaskError):
     faultCode = 5
 
     @classmethod
+    def inStatus(cls, jobid, status, action, allowed):
+        """``jobid``, in ``status``, cannot be ``action`` ('started'):
+        only a job in one of the statuses ``allowed`` can."""
+        names = sorted(f"'{name}'" for name in map(str, allowed))
+        which = ', '.join(names[:-1]) + ' or ' if len(names) > 1 else ''
+        return cls(f"Job {jobid}'s status is '{status}', so it cannot be "
+                   f'{action}: only a job whose status is {which}'
+                   f'{names[-1]} can.')
+
+    @classmethod
     def keyHeld(cls, jobid, holder):
         return cls(f'Job {jobid} cannot be queued again while job {holder} '
                    f'of its task, with the same key, has not finished.')

@@ -2,11 +2,12 @@
 answers as the wire may: structs without their nil members."""
 
 import argparse
+import datetime
 import time
 
 import pytest
 
-from remotetask import cli
+from remotetask import cli, clisupport
 
 
 @pytest.fixture(autouse=True)
@@ -111,7 +112,53 @@ def test_every_option_of_every_command_has_help():
     ('http://alice:secret@host:8770/', 'http://alice@host:8770/'),
     ('http://host:8770/', 'http://host:8770/'),
     ('https://a%40b:p%3Aw@host/', 'https://a%40b@host/'),
+    ('bob:secret@127.0.0.1:8770', 'bob@127.0.0.1:8770'),
+    ('http://bob:secret@[::1/', 'http://bob@[::1/'),
+    ('http://bob:se@cret@host/x@y', 'http://bob@host/x@y'),
 ])
 def test_urls_are_shown_without_passwords(url, shown):
-    """Every URL the command line prints has its password taken out."""
+    """Every URL the command line prints has its password taken out,
+    also one without a scheme or too broken for urllib to parse."""
     assert cli.shownURL(url) == shown
+
+
+def test_show_indents_json_under_its_label_and_says_the_schedule(capsys):
+    """show indents the further lines of a JSON value (and of a long
+    error) under the first, and gives a cron schedule in the dashboard's
+    words, the crontab beside them."""
+    job = {'id': 4, 'task': 'echo', 'status': 'cronjob', 'attempts': 0,
+           'input': {'a': [1]}, 'error': 'first\nsecond',
+           'schedule': {'minute': [1, 2, 3], 'hour': [3], 'misfire': 'skip'}}
+    out = run(cli.cmdShow, FakeServer(job), capsys, id=4).out
+    assert ('input:     {\n'
+            '             "a": [\n'
+            '               1\n'
+            '             ]\n'
+            '           }\n') in out
+    assert 'error:     first\n           second\n' in out
+    assert ('schedule:  at 03:01, 03:02 and 03:03; missed runs are '
+            'skipped\n') in out
+    job['schedule'] = {'crontab': '*/5 * * * *'}
+    assert 'schedule:  every 5 minutes (crontab */5 * * * *)\n' in \
+        run(cli.cmdShow, FakeServer(job), capsys, id=4).out
+    job['schedule'] = {'delay': 90.0}
+    assert 'schedule:  once, 90 s after it was first seen\n' in \
+        run(cli.cmdShow, FakeServer(job), capsys, id=4).out
+
+
+@pytest.mark.parametrize('left, shown', [
+    (3599.5, 'queued, due in 59 min'), (30, 'queued, due in 30 s'),
+    (5 * 3600 + 180, 'queued, due in 5 h 3 min'),
+    (7200, 'queued, due in 2 h'), (3 * 86400 + 5, 'queued, due in 3 days'),
+    (0.5, 'queued'), (-10, 'queued'),
+])
+def test_a_queued_job_not_yet_due_says_when_it_is(left, shown):
+    """In the jobs table a queued job with a due time ahead (add --delay,
+    a retry's wait) reads "queued, due in 59 min"; one already due reads
+    queued."""
+    now = 1_800_000_000
+    due = datetime.datetime.fromtimestamp(now + left, datetime.timezone.utc)
+    job = {'status': 'queued', 'nextRun': due.isoformat()}
+    assert clisupport.statusText(job, now) == shown
+    assert clisupport.statusText(dict(job, status='cronjob'), now) == \
+        'cronjob'

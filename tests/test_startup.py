@@ -111,3 +111,19 @@ def test_a_bad_endpoint_string_says_how_to_write_one(description, words):
     with pytest.raises(ValueError) as info:
         parseEndpoint(MemoryReactor(), description)
     assert words in str(info.value)
+
+
+def test_tls_not_installed_says_how_to_install_it_from_a_checkout(
+        monkeypatch):
+    """--listen ssl:... without pyOpenSSL names the extra both as a
+    package and as an install from a checkout (README's way)."""
+    from twisted.internet import endpoints
+
+    def missing(reactor, description):
+        raise ImportError('No module named OpenSSL')
+    monkeypatch.setattr(endpoints, 'serverFromString', missing)
+    with pytest.raises(ValueError) as info:
+        parseEndpoint(MemoryReactor(), 'ssl:8770:privateKey=k:certKey=c')
+    assert str(info.value).endswith(
+        "install it with pip install 'remotetask[tls]' (from a checkout: "
+        "pip install -e '.[tls]')")

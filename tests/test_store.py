@@ -192,3 +192,34 @@ def test_a_store_is_described_without_its_password(tmp_path):
         'postgresql://jobs:s3cret@db.example:5433/queue?sslmode=require'
         '&password=other') == \
         'PostgreSQL postgresql://jobs@db.example:5433/queue?sslmode=require'
+
+
+def test_a_store_on_a_unix_socket_is_described_as_written():
+    """postgresql:///db?host=/run/postgresql (no host before the path) is
+    logged with its //, and the socket directory readable, not as
+    postgresql:/db or %2Frun%2Fpostgresql."""
+    assert describeStore(
+        'postgresql:///queue?host=/run/postgresql&password=x') == \
+        'PostgreSQL postgresql:///queue?host=/run/postgresql'
+    assert describeStore('postgresql://u:p@/queue') == \
+        'PostgreSQL postgresql://u@/queue'
+
+
+def test_a_refused_privilege_is_advised_in_one_line():
+    """PostgreSQL's refusal (a message with a LINE of SQL under it) is
+    one line: the refusal, then the fix for the schema (own the database,
+    or GRANT CREATE) or for tables another role owns (REASSIGN OWNED);
+    names that are not plain identifiers are quoted."""
+    from remotetask.store.pgschema import advice
+    schema = Exception('permission denied for schema public\nLINE 3: '
+                       'CREATE TABLE IF NOT EXISTS remotetask_schema (\n  ^')
+    assert advice(schema, 'Jobs', 'queue') == (
+        "permission denied for schema public: the role 'Jobs' may not "
+        "create remotetask's tables in database 'queue'; make it the owner "
+        'of the database (CREATE DATABASE queue OWNER "Jobs") or grant it '
+        'the privilege: GRANT CREATE ON SCHEMA public TO "Jobs"')
+    table = Exception('must be owner of table remotetask_jobs')
+    line = advice(table, 'jobs', 'queue')
+    assert line.startswith('must be owner of table remotetask_jobs: ')
+    assert 'REASSIGN OWNED BY THEIR_OWNER TO jobs' in line
+    assert '\n' not in line

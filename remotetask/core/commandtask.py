@@ -149,19 +149,41 @@ def loadCommands(filename):
         reason = str(error).splitlines()[0].rstrip('.')
         raise ValueError(f'{filename}: {reason}; each task is a [name] '
                          'section with an argv = ... line') from None
-    tasks = {}
-    for name in parser.sections():
-        section = parser[name]
-        if not section.get('argv', '').strip():
-            raise ValueError(
-                f'{filename} [{name}]: the section has no argv line; give '
-                'the program and its arguments, e.g. argv = convert '
-                '{source} {target}')
+    return {name: _commandTask(filename, name, parser[name])
+            for name in parser.sections()}
+
+
+#: The keys a section may have; any other is a mistake (``timout``) that
+#: would otherwise go unnoticed.
+KEYS = ('argv', 'description', 'timeout')
+
+
+def _commandTask(filename, name, section):
+    """The CommandTask a section declares; a ValueError naming the file,
+    the section and what is wrong."""
+    unknown = sorted(set(section) - set(KEYS))
+    if unknown:
+        raise ValueError(
+            f'{filename} [{name}]: unknown key{"s" * (len(unknown) > 1)} '
+            f'{", ".join(unknown)}; a section has only '
+            f'{", ".join(KEYS)}')
+    if not section.get('argv', '').strip():
+        raise ValueError(
+            f'{filename} [{name}]: the section has no argv line; give '
+            'the program and its arguments, e.g. argv = convert '
+            '{source} {target}')
+    timeout = section.get('timeout')
+    if timeout is not None:
         try:
-            timeout = section.getfloat('timeout', fallback=None)
-            tasks[name] = CommandTask(
-                shlex.split(section['argv']), timeout=timeout,
-                description=section.get('description', ''))
-        except ValueError as error:
-            raise ValueError(f'{filename} [{name}]: {error}') from None
-    return tasks
+            timeout = float(timeout)
+        except ValueError:
+            timeout = -1
+        if not 0 < timeout < float('inf'):
+            raise ValueError(
+                f'{filename} [{name}]: timeout = {section["timeout"]} is '
+                'not a number of seconds above 0 (e.g. timeout = 600)')
+    try:
+        return CommandTask(shlex.split(section['argv']), timeout=timeout,
+                           description=section.get('description', ''))
+    except ValueError as error:
+        raise ValueError(f'{filename} [{name}]: {error}') from None

@@ -303,6 +303,14 @@ def _nextElapsed(schedule, after, tz):
         instant = jump if sameOffset else instant + 60
 
 
+def describeRuns(schedule: Schedule, delay=None, skipMissed=False) -> str:
+    """When a cron or delayed job runs, in words for a person: the
+    dashboard's and the command line's."""
+    words = (describe(schedule) if delay is None else
+             f'once, {delay:g} s after it was first seen')
+    return words + ('; missed runs are skipped' if skipMissed else '')
+
+
 def describe(schedule: Schedule) -> str:
     """The schedule in a few words, for a dashboard."""
     minutes, hours = schedule.minute, schedule.hour

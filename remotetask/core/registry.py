@@ -52,7 +52,9 @@ def asTask(obj):
     if callable(obj):
         return SimpleTask(obj, **{name: getattr(obj, name)
                                   for name in _OPTIONS if hasattr(obj, name)})
-    raise TypeError(f'{obj!r} is neither an ITask nor callable')
+    raise TypeError(f'{obj!r:.60} (a {type(obj).__name__}) is not a task: '
+                    'give a function (or any callable) or an object that '
+                    'provides ITask')
 
 
 def parseTaskPath(path):

@@ -35,6 +35,9 @@ from remotetask.server.recorder import Recorder
 from remotetask.server.relay import ThreadRelay
 from remotetask.server.waiters import Waiters
 
+#: Seconds a stop waits, after the workers were killed, for their ends.
+REAP = 5
+
 
 class Dispatcher(Service):
     """See the module docstring."""
@@ -74,6 +77,7 @@ class Dispatcher(Service):
         self._started = set()
         self._limited = False
         self._drained = None
+        self._deadlines = ()  # while draining: the kill and the give-up
         self._loop = self._loopDone = None
         self._lastMisfires = self._lastPoll = self._lastSample = None
         pool.handler = self
@@ -340,22 +344,39 @@ class Dispatcher(Service):
         yield self.recorder.idle()
         self.waiters.releaseAll()
 
+    def hurry(self):
+        """Wait no longer for running jobs (a second Ctrl-C): stop their
+        workers now, and put back in the queue what still runs."""
+        kill, giveUp = self._deadlines or (None, None)
+        if kill is None or not kill.active():
+            return
+        self.log.info('Not waiting for running jobs: their workers are '
+                      'stopped now and the jobs put back in the queue')
+        kill.reset(0)
+        if giveUp.active():
+            giveUp.reset(min(REAP, giveUp.getTime() - self.clock.seconds()))
+
     @defer.inlineCallbacks
     def _drain(self):
         """Let running jobs finish within the grace period; then stop the
         workers, and put back in the queue what still runs (threads cannot
         be stopped; their late end is not recorded)."""
-        self.log.info('Waiting up to {grace} s for {count} running job(s)',
+        self.log.info('Waiting up to {grace} s for {count} running job(s) '
+                      '(Ctrl-C again: stop them now, back in the queue)',
                       grace=self.grace, count=len(self._started))
         self._drained = defer.Deferred()
         kill = self.clock.callLater(self.grace, self.pool.kill)
         # A few seconds past the grace for killed processes to be reaped.
-        enough = task.deferLater(self.clock, self.grace + 5, lambda: None)
+        enough = defer.Deferred()
+        giveUp = self.clock.callLater(self.grace + REAP, enough.callback,
+                                      None)
+        self._deadlines = (kill, giveUp)
         yield defer.DeferredList([self._drained, enough],
                                  fireOnOneCallback=True, consumeErrors=True)
-        enough.cancel()
-        if kill.active():
-            kill.cancel()
+        self._deadlines = ()
+        for call in (kill, giveUp):
+            if call.active():
+                call.cancel()
         for jobid, row in list(self.held.items()):
             started = jobid in self._started
             self._forget(jobid)

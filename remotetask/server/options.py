@@ -2,6 +2,7 @@
 ``remotetask serve --help`` show these options."""
 
 import os
+import sys
 import resource
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +40,14 @@ def _size(name):
             raise usage.UsageError(f'--{name} must be positive')
         return value
     return parse
+
+
+def _shownSize(value):
+    """A byte count as --help shows it: 256M rather than 268435456."""
+    for suffix, unit in (('G', 1024 ** 3), ('M', 1024 ** 2), ('K', 1024)):
+        if value % unit == 0:
+            return f'{value // unit}{suffix}'
+    return str(value)
 
 
 def defaultMaxConnections():
@@ -150,8 +159,9 @@ class Options(usage.Options):
          'How long finished jobs are kept before they are removed, per '
          'status: AGE as 90s, 15m, 12h, 7d, 2w or forever.'],
         ['max-connections', None, defaultMaxConnections(),
-         'Connections open at once, in all; more are answered 503 '
-         '(default: half the open-file limit).',
+         'Connections open at once, in all; more are answered 503. '
+         f'[default: half the open-file limit, at most 10000: here '
+         f'{defaultMaxConnections()}]',
          _positive(int, 'max-connections')],
         ['max-connections-per-address', None, 100,
          'Connections open at once from one client address; more are '
@@ -211,6 +221,26 @@ class Options(usage.Options):
         self['concurrency'] = {}
         self['rates'] = {}
         self['notify-allow'] = []
+        self._forHelp()
+
+    def _forHelp(self):
+        """``--help`` as a person reads it: a docstring's line breaks and
+        indentation are not runs of spaces, sizes read as 256M, and the
+        default of --max-connections is said once, in its text."""
+        self.docs = {name: doc and ' '.join(doc.split())
+                     for name, doc in self.docs.items()}
+        for name in ('max-request-size', 'max-answer-size', 'max-page-size',
+                     'max-answer-memory'):
+            self.defaults[name] = _shownSize(self.defaults[name])
+        self.defaults['max-connections'] = None
+
+    def opt_version(self):
+        """Print the version of remotetask (and Twisted's) and exit."""
+        import twisted
+        import remotetask
+        print(f'remotetask {remotetask.__version__} (Twisted '
+              f'{twisted.__version__})')
+        sys.exit(0)
 
     def opt_notify_allow(self, value):
         """Let jobs ask for a completion call at URLs under this prefix

@@ -51,6 +51,22 @@ class WorkerMessages(MessageReceiver):
         self.worker.messageReceived(header, body)
 
 
+
+def _howItEnded(value):
+    """How a process ended (``ProcessTerminated``), as a few words: the
+    signal by its name, or the exit status."""
+    number = getattr(value, 'signal', None)
+    if number:
+        try:
+            name = f', {signal.Signals(number).name}'
+        except ValueError:
+            name = ''
+        return f'killed by signal {number}{name}'
+    status = getattr(value, 'exitCode', None)
+    if status is not None:
+        return f'exit status {status}'
+    return str(value).rstrip('.')
+
 class Worker(protocol.ProcessProtocol):
     """The server's side of one worker process."""
 
@@ -191,7 +207,7 @@ class Worker(protocol.ProcessProtocol):
             # do better next time; one we stopped (timeout, cancel) not.
             why = self.stopReason or (
                 f'The worker process running the job died '
-                f'({reason.value}).')
+                f'({_howItEnded(reason.value)}).')
             self._ended(self.running, Outcome.failed(
                 why, retry=self.stopReason is None))
         for row, _ in self.assigned.values():

@@ -15,12 +15,16 @@ class OrderedServices(MultiService):
     previous has finished stopping (``MultiService`` stops them all at
     once, which would stop the store while running jobs still need it).
 
-    While it stops, a further SIGTERM or SIGINT is logged in one line:
-    the reactor's own handler would try to stop it again and log a
-    ReactorNotRunning traceback. (SIGKILL remains for not waiting.)
+    While it stops, a further SIGTERM is logged in one line (the
+    reactor's own handler would try to stop it again and log a
+    ReactorNotRunning traceback); a further SIGINT, a second Ctrl-C,
+    calls ``hurry``: running jobs get no more of their grace period.
     """
 
     log = Logger()
+    #: Called (in the reactor thread) at a second SIGINT: stop waiting
+    #: for running jobs (``Dispatcher.hurry``).
+    hurry = None
 
     @defer.inlineCallbacks
     def stopService(self):
@@ -49,9 +53,13 @@ class OrderedServices(MultiService):
                 signal.signal(number, self._whileStopping)
 
     def _whileStopping(self, number, frame):
+        if number == signal.SIGINT and self.hurry is not None:
+            from twisted.internet import reactor
+            reactor.callFromThread(self.hurry)
+            return
         self.log.info('Received {signal} while stopping; running jobs still '
-                      'get their grace period', signal=signal.Signals(
-                          number).name)
+                      'get their grace period (a second SIGINT, Ctrl-C, '
+                      'ends it)', signal=signal.Signals(number).name)
 
 
 class WebService(Service):

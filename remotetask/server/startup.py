@@ -56,8 +56,8 @@ def parseEndpoint(reactor, description):
         if description.startswith('ssl:'):
             raise ValueError(
                 f'--listen {description} needs TLS support, which is not '
-                "installed; install it with pip install 'remotetask[tls]'"
-            ) from None
+                "installed; install it with pip install 'remotetask[tls]' "
+                "(from a checkout: pip install -e '.[tls]')") from None
         raise ValueError(f'--listen {description}: {error}') from None
     except Exception as error:
         kind = description.partition(':')[0]

@@ -164,6 +164,7 @@ def makeService(options):
                             logJobs=options['log-jobs'])
     dispatcher.onNotifyOwed = notifier.wake
     dispatcher.setServiceParent(top)
+    top.hurry = dispatcher.hurry
     RetentionService(store, storePool.call,
                      options['keep-finished']).setServiceParent(top)
     if isShared(store):

@@ -57,9 +57,11 @@ def describeStore(spec):
     user = user.partition(':')[0]
     query = urllib.parse.urlencode(
         [(name, value) for name, value in urllib.parse.parse_qsl(parts.query)
-         if name != 'password'])
-    shown = parts._replace(netloc=f'{user}{at}{host}', query=query)
-    return f'PostgreSQL {urllib.parse.urlunsplit(shown)}'
+         if name != 'password'], safe='/')
+    # Written out, not urlunsplit: with no host (a socket directory in
+    # ?host=) that would drop the // and log postgresql:/db.
+    return (f'PostgreSQL {parts.scheme}://{user}{at}{host}{parts.path}'
+            f'{"?" * bool(query)}{query}')
 
 
 def openStore(spec, serverId=None, heartbeatTimeout=30.0, timeout=None):

@@ -73,8 +73,14 @@ class FileLock:
         try:
             fd, writable = _open(self.path)
         except OSError as error:
+            directory = os.path.dirname(self.path)
+            if not os.path.isdir(directory):
+                raise StoreUnavailable(
+                    f'The directory {directory} does not exist; create it '
+                    f'first (mkdir -p {directory}).') from error
             raise StoreUnavailable(
-                f'Cannot open the lock file {self.path} of {self.what}: '
+                f'Cannot open the lock file {self.path} '
+                f'({self.what[:1].lower()}{self.what[1:]}): '
                 f'{error.strerror}.') from error
         if fd is None:
             return None

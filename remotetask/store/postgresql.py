@@ -30,6 +30,7 @@ from remotetask.store.outage import OutageLog
 from remotetask.store.pgclaim import PostgreSQLClaim
 from remotetask.store.pgconnections import ConnectionPerThread
 from remotetask.store.pglisten import NotificationListener
+from remotetask.store.pgschema import migrate
 from remotetask.store.pgservers import SharedServers
 from remotetask.store.pgwatch import CallWatch
 from remotetask.store.sqlfile import loadQueries, migrations
@@ -138,21 +139,8 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         return f'<{type(self).__name__} {self.where} as {self.serverId!r}>'
 
     def _migrate(self):
-        def migrate(connection):
-            # A migration may rebuild a large table, and wait for another
-            # server's: not bounded by the store's timeout.
-            connection.execute("SET LOCAL statement_timeout = 0")
-            connection.execute("SET LOCAL lock_timeout = 0")
-            connection.execute(QUERIES['lock_schema'])
-            connection.execute(QUERIES['create_schema_table'])
-            version = connection.execute(
-                QUERIES['schema_version']).fetchone()['version']
-            for number, script in MIGRATIONS:
-                if number > version:
-                    connection.execute(script)
-                    connection.execute(QUERIES['record_migration'],
-                                       dict(version=number))
-        self._run(migrate)
+        self._run(lambda connection: migrate(connection, QUERIES,
+                                             MIGRATIONS))
 
     @property
     def schemaVersion(self):

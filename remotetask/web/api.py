@@ -272,9 +272,7 @@ class ApiResource(resource.Resource):
     @defer.inlineCallbacks
     def _refused(self, jobid, action, allowed):
         status = yield self.storeCall(self.service.getStatus, jobid)
-        raise NotAllowed(f'Job {jobid} is {status}; only a job that is '
-                         f'{" or ".join(sorted(map(str, allowed)))} can be '
-                         f'{action}.')
+        raise NotAllowed.inStatus(jobid, status, action, allowed)
 
     @defer.inlineCallbacks
     def _act(self, jobid, call, action, allowed, *args):
@@ -295,7 +293,7 @@ class ApiResource(resource.Resource):
 
     def _run(self, jobid):
         return self._act(
-            jobid, self.service.runNow, 'run now (and not while it runs)',
+            jobid, self.service.runNow, 'run now',
             {CRONJOB, DELAYED}, time.time())
 
     def _start(self, jobid):

@@ -52,13 +52,8 @@ def pageRow(row):
 
 def describeSchedule(job):
     """A cron or delayed job's schedule in words, for a person."""
-    if job.delay is not None:
-        words = f'once, {job.delay:g} s after it was first seen'
-    else:
-        words = cron.describe(job.schedule)
-    if job.misfire == jobs.SKIP:
-        words += '; missed runs are skipped'
-    return words
+    return cron.describeRuns(job.schedule, job.delay,
+                             job.misfire == jobs.SKIP)
 
 
 def _attempt(entry):

@@ -26,6 +26,8 @@ SIGNATURES = {
                    ['int', 'string', ANY, 'struct']],
     'startJob': [['boolean', 'int']],
     'cancel': [['boolean', 'int']],
+    'retry': [['boolean', 'int']],
+    'runNow': [['boolean', 'int']],
     'getStatus': [['string', 'int']],
     'getResult': [[ANY, 'int']],
     'getError': [['string', 'int'], ['nil', 'int']],

@@ -33,6 +33,7 @@ import math
 import re
 import xmlrpc.client
 from email.message import Message
+from xml.parsers import expat
 
 _DATETIME = re.compile(
     r'(\d{4})-?(\d\d)-?(\d\d)T(\d\d):?(\d\d):?(\d\d)(?:[.,](\d{1,9}))?'
@@ -171,6 +172,50 @@ def parseRequest(body, contentType=None):
             from None
     target = RequestUnmarshaller(use_datetime=True, use_builtin_types=True)
     parser = xmlrpc.client.ExpatParser(target)
-    parser.feed(body)
-    parser.close()
+    try:
+        parser.feed(body)
+        parser.close()
+    except expat.ExpatError as error:
+        raise ValueError(_unwritable(body, error) or error) from None
     return target.close(), target.getmethodname(), not target.wide
+
+
+#: A character XML 1.0 cannot hold, raw or as a character reference.
+_UNWRITABLE = re.compile(
+    rb'[\x00-\x08\x0b\x0c\x0e-\x1f]|&#(?:0*(?:[0-8]|1[124-9]|2\d|3[01])'
+    rb'|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]));')
+
+
+_CHARACTER_ERRORS = {expat.errors.codes[message] for message in (
+    expat.errors.XML_ERROR_INVALID_TOKEN, expat.errors.XML_ERROR_BAD_CHAR_REF)}
+
+
+def _unwritable(body, error):
+    """What expat's "not well-formed (invalid token): line 9, column 16"
+    means when it is a control character in a string: which parameter
+    (and member) holds which character, in terms of the call the client
+    made rather than XML it never saw; None for another mistake."""
+    if error.code not in _CHARACTER_ERRORS or body.startswith(_BOMS[1:]):
+        return None  # another mistake; or UTF-16, where NUL is no sign
+    line = body.split(b'\n')[error.lineno - 1:error.lineno] or [b'']
+    found = _UNWRITABLE.search(line[0])
+    if found is None:
+        return None
+    text = found[0].decode('ascii')
+    number = (ord(text) if len(text) == 1 else
+              int(text[3:-1], 16) if text[2] in 'xX' else int(text[2:-1]))
+    before = b'\n'.join(body.split(b'\n')[:error.lineno - 1] +
+                        [line[0][:found.start()]])
+    members = []  # the names of the structs' members it is inside
+    for tag in re.finditer(rb'<(/?)member>|<name>([^<]{0,100})</name>',
+                           before):
+        if tag[2] is not None:
+            members[-1:] = [tag[2].decode('utf-8', 'replace')]
+        elif tag[1]:
+            members[-1:] = []
+        else:
+            members.append(None)
+    member = f', member {members[-1]!r},' if members else ''
+    return (f'parameter {before.count(b"<param>")}{member} holds the '
+            f'character U+{number:04X} (line {error.lineno}), which XML '
+            'cannot carry; send such text as base64')

@@ -27,7 +27,8 @@ from twisted.web.xmlrpc import XMLRPC, Fault
 from remotetask.errors import (
     InvalidArgument, NotAllowed, RemoteTaskError, RequestTooLarge,
     StoreUnavailable)
-from remotetask.core.status import CANCELLABLE, PROCESSING, STARTLATER
+from remotetask.core.status import (
+    CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER)
 from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
@@ -270,27 +271,37 @@ class TaskServiceResource(XMLRPC):
         return self.writeCall(self.service.addCronJob, task, input,
                               **schedule)
 
-    @defer.inlineCallbacks
     def xmlrpc_startJob(self, jobid):
         """Queue a 'start later' job; return true."""
-        started = yield self.queueing(self.service.startJob, jobId(jobid))
-        if not started:
-            status = yield self.storeCall(self.service.getStatus, jobid)
-            raise NotAllowed(f'Job {jobid} is {status}; only a job that is '
-                             f'{STARTLATER} can be started.')
-        return True
+        return self._change(self.queueing, self.service.startJob, jobid,
+                            'started', {STARTLATER})
 
-    @defer.inlineCallbacks
     def xmlrpc_cancel(self, jobid):
         """Cancel a job that has not finished (a running one is stopped; a
         cron job runs no more); return true."""
-        cancelled = yield self.writeCall(self.service.cancelJob,
-                                         jobId(jobid))
-        if not cancelled:
+        return self._change(self.writeCall, self.service.cancelJob, jobid,
+                            'cancelled', CANCELLABLE | {PROCESSING})
+
+    def xmlrpc_retry(self, jobid):
+        """Queue a job that ended in error again, at once, with a fresh
+        count of attempts; return true."""
+        return self._change(self.queueing, self.service.retry, jobid,
+                            'retried', {ERROR})
+
+    def xmlrpc_runNow(self, jobid):
+        """Make a cron or delayed job due now (its schedule goes on
+        after); return true."""
+        return self._change(self.queueing, self.service.runNow, jobid,
+                            'run now', {CRONJOB, DELAYED})
+
+    @defer.inlineCallbacks
+    def _change(self, writing, change, jobid, action, allowed):
+        """True once ``change(jobid)`` changed the job; else NotAllowed
+        saying its status and the statuses that allow ``action``."""
+        changed = yield writing(change, jobId(jobid))
+        if not changed:
             status = yield self.storeCall(self.service.getStatus, jobid)
-            allowed = ', '.join(sorted(CANCELLABLE | {PROCESSING}))
-            raise NotAllowed(f'Job {jobid} is {status}; only jobs that are '
-                             f'{allowed} can be cancelled.')
+            raise NotAllowed.inStatus(jobid, status, action, allowed)
         return True
 
     def xmlrpc_getStatus(self, jobid):

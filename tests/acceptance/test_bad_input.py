@@ -174,6 +174,34 @@ def test_malformed_requests_get_fault_3(target, body, words):
     assert 'echo' in call(target, 'getAvailableTasks')
 
 
+@pytest.mark.parametrize('params, words', [
+    (('echo', 'bell \x07'), 'parameter 2 holds the character U+0007'),
+    (('echo', {'name': 'a\x01b'}), "parameter 2, member 'name', holds the "
+                                   'character U+0001'),
+    (('echo', [{'a': 1}, 'x\x1f']), 'parameter 2 holds the character '
+                                    'U+001F'),
+    (('echo', {'a': {'b': 1}, 'c': ['\x0b']}), "member 'c', holds the "
+                                               'character U+000B'),
+])
+def test_a_control_character_is_named_by_where_it_is(target, params,
+                                                     words):
+    """A control character the client sent in a string (the stdlib client
+    writes it raw) gets fault 3 naming the parameter, the innermost
+    struct member it is in and the character, not expat's line and
+    column in XML the user never wrote."""
+    body = callBody('add', params)
+    answer = fault(read(*post(target, body), body), INVALID, words,
+                   'which XML cannot carry; send such text as base64')
+    assert 'not well-formed' not in answer.faultString
+
+
+def test_a_character_reference_xml_forbids_is_named(target):
+    """&#1; in a string is named as the character U+0001 too."""
+    body = addBody('<value><string>a&#1;b</string></value>')
+    fault(read(*post(target, body), body), INVALID,
+          'parameter 2 holds the character U+0001')
+
+
 BILLION_LAUGHS = b'''<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol">
 ''' + b''.join(
@@ -348,9 +376,9 @@ def declared(encoding, text):
      'unknown encoding'),
     (b'<?xml version="1.0" encoding="shift_jis"?>'
      + addBody('<value>a</value>'), 'multi-byte encodings are not supported'),
-    (addBody('<value>a\x00b</value>'), 'not well-formed'),
-    (addBody('<value>a&#0;b</value>'), 'reference to invalid character'),
-    (addBody('<value>a&#1;b</value>'), 'reference to invalid character'),
+    (addBody('<value>a\x00b</value>'), 'holds the character U+0000'),
+    (addBody('<value>a&#0;b</value>'), 'holds the character U+0000'),
+    (addBody('<value>a&#1;b</value>'), 'holds the character U+0001'),
     (addBody('<value>a&#xD800;b</value>'), 'reference to invalid character'),
 ], ids=['latin-1 undeclared', 'latin-1 declared utf-8', 'overlong utf-8',
         'ascii declared utf-16', 'unknown encoding', 'multi-byte encoding',
@@ -360,7 +388,7 @@ def test_bodies_that_are_not_what_they_declare_get_fault_3(target, body,
                                                            words):
     """A body in another encoding than it declares (or than UTF-8 when it
     declares none), or holding characters XML forbids, gets
-    InvalidArgument with the parser's reason."""
+    InvalidArgument with the parser's reason, or the character named."""
     fault(read(*post(target, body), body), INVALID, 'not valid XML-RPC',
           words)
 
@@ -533,7 +561,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 database=None, suppress_health_check=list(HealthCheck))
 
 METHODS = ['getAvailableTasks', 'getTaskDescriptions', 'add', 'addCronJob',
-           'startJob', 'cancel',
+           'startJob', 'cancel', 'retry', 'runNow',
            'getStatus', 'getResult', 'getError', 'getJob', 'getJobs', 'wait',
            'clean', 'system.listMethods', 'system.methodHelp',
            'system.methodSignature', 'system.multicall']
@@ -614,8 +642,9 @@ SHAPES = {
     'system.methodSignature': [st.one_of(st.sampled_from(METHODS),
                                          anything)],
     'system.multicall': [st.lists(anything, max_size=3)],
-    **{name: [jobIds] for name in ('startJob', 'cancel', 'getStatus',
-                                   'getResult', 'getError', 'getJob')},
+    **{name: [jobIds] for name in ('startJob', 'cancel', 'retry', 'runNow',
+                                   'getStatus', 'getResult', 'getError',
+                                   'getJob')},
 }
 # One name in eight made up: they all end in the same 8001.
 methodNames = st.integers(0, 7).flatmap(

@@ -119,17 +119,23 @@ def test_a_taken_port_exits_at_once_and_leaves_the_store_alone(
     assert 'Traceback' not in first.log()
 
 
+def runningJob(startDaemon, directory, grace, sleep):
+    """A daemon with one worker, ``grace``, running a job that sleeps
+    ``sleep`` seconds; the daemon and the job's id."""
+    daemon = startDaemon('--workers=1', f'--grace={grace}')
+    runs = directory / 'runs'
+    jobid = daemon.proxy().add('recordThenSleep', {
+        'path': str(runs), 'line': 'ran', 'sleep': sleep})
+    waitUntil(runs.exists, message='the job running')
+    return daemon, jobid
+
+
 def test_a_second_sigterm_while_stopping_is_one_line(startDaemon,
                                                      tmp_path):
     """A SIGTERM that comes while the server waits for its running job is
     logged in one line; the server stops as the first asked, with no
     ReactorNotRunning traceback."""
-    daemon = startDaemon('--workers=1', '--grace=30')
-    server = daemon.proxy()
-    runs = tmp_path / 'runs'
-    jobid = server.add('recordThenSleep',
-                       {'path': str(runs), 'line': 'ran', 'sleep': 2})
-    waitUntil(runs.exists, message='the job running')
+    daemon, jobid = runningJob(startDaemon, tmp_path, grace=30, sleep=2)
     daemon.process.send_signal(signal.SIGTERM)
     waitUntil(lambda: f'Port {daemon.port} Closed' in daemon.log(),
               message='the server stopping')
@@ -141,6 +147,33 @@ def test_a_second_sigterm_while_stopping_is_one_line(startDaemon,
     assert 'Server Shut Down.' in log
     restarted = startDaemon()
     assert restarted.proxy().getStatus(jobid) == 'completed'
+
+
+def test_a_second_ctrl_c_stops_running_jobs_at_once(startDaemon,
+                                                     tmp_path):
+    """A second SIGINT (Ctrl-C) while the server waits out a ten-minute
+    grace stops the running job's worker at once: the server exits well
+    before the grace, and the job, put back, runs again at the next
+    start."""
+    daemon, jobid = runningJob(startDaemon, tmp_path, grace=600,
+                               sleep=3600)
+    daemon.process.send_signal(signal.SIGINT)
+    # The services before the dispatcher stop first: on a loaded machine
+    # that may take a while.
+    waitUntil(lambda: 'Waiting up to 600' in daemon.log(), timeout=90,
+              message='the server waiting for its job')
+    assert 'Ctrl-C again: stop them now' in daemon.log()
+    daemon.process.send_signal(signal.SIGINT)
+    assert daemon.process.wait(60) in (0, -signal.SIGINT)
+    log = daemon.log()
+    assert 'Not waiting for running jobs' in log
+    # Put back when its worker's end is heard, or, on a slow machine,
+    # REAP seconds after the kill.
+    assert re.search(rf'Job {jobid} \(recordThenSleep\) (still ran at '
+                     r'shutdown; )?put back in the queue', log), log
+    assert 'Traceback' not in log
+    restarted = startDaemon()
+    assert restarted.proxy().getStatus(jobid) in ('queued', 'processing')
 
 
 def test_an_unknown_kind_of_store_is_refused(tmp_path):
@@ -179,6 +212,19 @@ def test_the_default_store_is_the_same_from_any_directory(tmp_path):
     assert expected.exists()
 
 
+def test_a_store_in_a_missing_directory_says_the_directory_is_missing(
+        tmp_path):
+    """--store sqlite:DIR/jobs.sqlite where DIR does not exist is one line
+    saying the directory does not exist and how to create it, and
+    creates nothing."""
+    missing = tmp_path / 'no' / 'such'
+    done = serve('--store', f'sqlite:{missing}/jobs.sqlite', cwd=tmp_path)
+    assert done.returncode != 0
+    assert (f'The directory {missing} does not exist; create it first '
+            f'(mkdir -p {missing})') in oneLine(done)
+    assert os.listdir(tmp_path) == []
+
+
 # 3. The options
 
 def test_serve_help_lists_every_option(tmp_path):
@@ -194,6 +240,36 @@ def test_serve_help_lists_every_option(tmp_path):
     assert len(names) > 15
     for name in names:
         assert f'--{name}' in done.stdout, name
+
+
+def test_serve_help_reads_as_prose_with_one_default_each(tmp_path):
+    """No option's text in serve --help has runs of spaces (docstrings'
+    indentation), each shows one default, and sizes show as 256M."""
+    done = serve('--help', cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    column = text.index('At most N jobs of TASK run') - text.rindex(
+        '\n', 0, text.index('At most N jobs of TASK run')) - 1
+    for line in text.splitlines():
+        assert '  ' not in line[column:].rstrip(), line
+    options = re.split(r'\n(?=  +-)', text)
+    connections, = [o for o in options if '--max-connections=' in o]
+    assert connections.count('default') == 1, connections
+    assert 'half the open-file limit' in ' '.join(connections.split())
+    memory, = [o for o in options if '--max-answer-memory=' in o]
+    assert '[default: 256M]' in ' '.join(memory.split())
+
+
+@pytest.mark.parametrize('args', [['serve', '--version'], ['--version']])
+def test_version_is_the_projects(tmp_path, args):
+    """remotetask --version and remotetask serve --version print
+    remotetask's own version (the one pip installed), not Twisted's."""
+    from importlib.metadata import version
+    done = subprocess.run([sys.executable, REMOTETASK, *args],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f'remotetask {version("remotetask")}')
 
 
 @pytest.mark.parametrize('args, words', [
@@ -272,6 +348,16 @@ def test_a_task_module_nowhere_says_to_set_PYTHONPATH(tmp_path):
     assert 'set PYTHONPATH' in line
 
 
+def test_a_task_that_is_not_callable_says_what_it_is(tmp_path):
+    """A --task naming a value that is no task says what was found (its
+    value and type) and what a task must be."""
+    done = serve('--task', 'x=os:sep', cwd=tmp_path)
+    assert done.returncode == 1
+    assert ("--task x=os:sep: '/' (a str) is not a task: give a function "
+            '(or any callable) or an object that provides ITask') in \
+        oneLine(done)
+
+
 def test_a_task_name_missing_from_its_module_is_one_line(tmp_path):
     """A --task whose module lacks the name says so in one line."""
     (tmp_path / 'mytask.py').write_text('def hello(input):\n    pass\n')
@@ -285,11 +371,20 @@ def test_a_task_name_missing_from_its_module_is_one_line(tmp_path):
     ('[convert]\ndescription = no program\n', 'has no argv line'),
     ('argv = echo\n', 'File contains no section headers'),
     ('[convert]\nargv = echo "open\n', 'No closing quotation'),
+    ('[convert]\nargv = echo\ntimout = 1\nuser = x\n',
+     '[convert]: unknown keys timout, user; a section has only argv, '
+     'description, timeout'),
+    ('[convert]\nargv = echo\ntimeout = abc\n',
+     '[convert]: timeout = abc is not a number of seconds above 0'),
+    ('[convert]\nargv = echo\ntimeout = 0\n',
+     '[convert]: timeout = 0 is not a number of seconds above 0'),
 ])
 def test_a_mistake_in_the_commands_file_is_a_sentence(tmp_path, text,
                                                       words):
-    """A command file with a section without argv, or text that is not
-    INI, is refused in one line naming the file, never a KeyError."""
+    """A command file with a section without argv, a key it does not
+    know (a typo such as timout), a timeout that is not a positive
+    number, or text that is not INI, is refused in one line naming the
+    file, never a KeyError or float()'s message."""
     commands = tmp_path / 'commands.ini'
     commands.write_text(text)
     done = serve('--commands', str(commands), cwd=tmp_path)

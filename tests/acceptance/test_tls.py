@@ -93,3 +93,21 @@ def test_the_command_line_trusts_a_certificate_from_SSL_CERT_FILE(
         capture_output=True, text=True, timeout=60,
         env=dict(os.environ, PYTHONPATH=ROOT, SSL_CERT_FILE=cert))
     assert (done.returncode, done.stdout) == (0, '"secure"\n'), done.stderr
+
+
+def test_an_untrusted_certificate_says_to_use_SSL_CERT_FILE(tlsDaemon):
+    """A client that does not trust the server's certificate fails in
+    one line (exit 3) that says how to trust it: SSL_CERT_FILE."""
+    daemon, cert = tlsDaemon
+    env = {name: value for name, value in os.environ.items()
+           if name not in ('SSL_CERT_FILE', 'SSL_CERT_DIR')}
+    done = subprocess.run(
+        [sys.executable, REMOTETASK, '--url',
+         f'https://127.0.0.1:{daemon.port}/', 'tasks'],
+        capture_output=True, text=True, timeout=60,
+        env=dict(env, PYTHONPATH=ROOT))
+    assert done.returncode == 3, done
+    assert 'Traceback' not in done.stderr
+    assert 'certificate verify failed' in done.stderr
+    assert ('name its PEM file in SSL_CERT_FILE: SSL_CERT_FILE=cert.pem '
+            'remotetask ...') in done.stderr

@@ -96,6 +96,32 @@ def test_start_later_and_cancel(server):
     assert fault(server.cancel, waiting).faultCode == FAULTS['NotAllowed']
 
 
+def test_retry_and_run_now(server):
+    """retry queues a job that ended in error again; runNow makes a
+    delayed job due at once; each answers true, and refuses a job in
+    another status with NotAllowed naming the status it needs. A
+    missing job is NoSuchJob."""
+    failed = server.add('fail')
+    assert server.wait(failed, 30) == 'error'
+    assert server.retry(failed) is True
+    assert server.getStatus(failed) in ('queued', 'processing', 'error')
+    assert server.wait(failed, 30) == 'error'
+    later = server.addCronJob('echo', 'ran', {'delay': 3600})
+    assert server.getStatus(later) == 'delayed'
+    assert server.runNow(later) is True
+    assert server.wait(later, 30) == 'completed'
+    for call, needs in ((server.retry, "'error'"),
+                        (server.runNow, "'cronjob' or 'delayed'")):
+        error = fault(call, later)
+        assert error.faultCode == FAULTS['NotAllowed']
+        assert "status is 'completed', so it cannot be" in \
+            error.faultString
+        assert f'only a job whose status is {needs} can.' in \
+            error.faultString
+        assert fault(call, 999999).faultCode == FAULTS['NoSuchJob']
+    assert server.system.methodSignature('retry') == [['boolean', 'int']]
+
+
 def test_cron_and_delayed_jobs(server):
     """addCronJob takes fields, a crontab string or a delay; a delayed
     job runs once; getJob shows the schedule and the next run."""
@@ -252,7 +278,8 @@ def test_introspection(server):
     methods = server.system.listMethods()
     for name in ('add', 'addCronJob', 'cancel', 'clean', 'getAvailableTasks',
                  'getTaskDescriptions', 'getError', 'getJob', 'getJobs',
-                 'getResult', 'getStatus', 'startJob', 'wait',
+                 'getResult', 'getStatus', 'startJob', 'wait', 'retry',
+                 'runNow',
                  'system.multicall', 'system.listMethods'):
         assert name in methods
     assert server.listMethods() == methods

@@ -204,3 +204,53 @@ def test_a_job_too_large_to_send_shows_what_was_left_out(page,
         '(2000002 bytes stored: more than the server sends in one answer; '
         'see --max-answer-size)')
     assert text(page, '#job-input') == '2000000'
+
+
+def dotColour(driver, jobid):
+    """The colours of the timeline's dots of the job's page, by event."""
+    return driver.execute_script(
+        'return [...document.querySelectorAll("#timeline li")].map((li) =>'
+        ' [li.dataset.event, li.classList.contains("ev-failed"),'
+        ' getComputedStyle(li.querySelector(".dot")).backgroundColor]);')
+
+
+def test_delays_failures_and_the_queue_line_are_told_apart(
+        page, startDashboard, artefacts):
+    """A job added with a delay of an hour lists as queued, "due in 59
+    min ..."; a failed attempt's dot in the timeline is not the colour of
+    a success; the chart's queue line is drawn boldly and both its scales
+    say what they count."""
+    daemon = startDashboard('--workers=1')
+    server = daemon.proxy()
+    later = server.add('echo', 'later', {'delay': 3600})
+    ok = server.add('echo', 'now')
+    crash = server.add('crash', {'file': 'broken.mp4'})
+    waitUntil(lambda: server.getStatus(crash) == 'error', PATIENCE)
+    assert server.getStatus(ok) == 'completed'
+    page.get(daemon.url + '#/jobs')
+    row = f'#jobs-table tr[data-id="{later}"]'
+    wait(page, lambda d: (text(d, f'{row} .due') or '').startswith(
+        'due in 59 min'), 'the due time of the delayed job')
+    assert text(page, f'#jobs-table tr[data-id="{ok}"] .due') is None
+    wait(page, lambda d: text(d, '#chart-runs-scale') == 'runs / min',
+         'the chart')
+    assert text(page, '#chart-queue-scale') == 'queued'
+    # The line is drawn once the queue has been sampled twice; its style
+    # is read from a line drawn as the chart draws it.
+    width = page.execute_script(
+        'const line = document.createElementNS('
+        '"http://www.w3.org/2000/svg", "polyline");'
+        'line.setAttribute("class", "queue");'
+        'document.querySelector("#chart-svg").append(line);'
+        'const width = getComputedStyle(line).strokeWidth;'
+        'line.remove(); return parseFloat(width);')
+    assert width >= 2.5
+    screenshot(page, artefacts, 'due-and-chart')
+    colours = {}
+    for jobid in (ok, crash):
+        page.get(daemon.url + f'#/jobs/{jobid}')
+        wait(page, lambda d: [e for e, _, _ in dotColour(d, jobid)][-1:] ==
+             ['ended'], 'the timeline')
+        colours[jobid] = dotColour(page, jobid)[-1]
+    assert colours[ok][1:] != colours[crash][1:]
+    assert colours[crash][1] is True and colours[ok][1] is False

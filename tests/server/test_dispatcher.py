@@ -176,6 +176,52 @@ def test_a_thread_that_outlives_the_grace_is_put_back_and_its_end_ignored():
     assert ended == []
 
 
+def runningOne(grace):
+    """A started dispatcher with one worker running a long job: the
+    dispatcher, its service, pool, clock, the job's row and id."""
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=1,
+                                                         grace=grace)
+    dispatcher.startService()
+    jobid = service.add('sleep', 300)
+    row, = pool.given
+    dispatcher.jobStarted(row)
+    return dispatcher, service, pool, clock, row, jobid
+
+
+def test_hurry_kills_running_jobs_at_once_and_puts_them_back():
+    """hurry() (a second Ctrl-C) during the grace kills the workers at the
+    next turn instead of at the grace's end; the job goes back to the
+    queue with its attempt given back. Before a stop it does nothing."""
+    dispatcher, service, pool, clock, row, jobid = runningOne(600.0)
+    dispatcher.hurry()
+    killed = []
+    pool.kill = lambda: killed.append(True) or dispatcher.jobEnded(
+        row, Outcome.failed(STOPPED), 30.0)
+    stopped = dispatcher.stopService()
+    clock.advance(1)
+    assert not killed and not stopped.called
+    dispatcher.hurry()
+    clock.advance(0)
+    assert killed and stopped.called
+    job = service.getJob(jobid)
+    assert (job.status, job.attempts) == ('queued', 0)
+
+
+def test_hurry_gives_an_unkillable_thread_a_few_seconds_not_the_grace():
+    """A run that cannot be killed (a thread) is put back REAP seconds
+    after hurry(), not after the grace period."""
+    from remotetask.server.dispatcher import REAP
+    dispatcher, service, pool, clock, row, jobid = runningOne(600.0)
+    stopped = dispatcher.stopService()
+    clock.advance(10)
+    dispatcher.hurry()
+    clock.advance(REAP - 0.1)
+    assert not stopped.called
+    clock.advance(0.1)
+    assert stopped.called
+    assert service.getStatus(jobid) == 'queued'
+
+
 def test_a_job_cancelled_as_it_starts_is_stopped():
     """A job cancelled while it waited in a worker, whose recall crossed
     its start, is stopped when the start arrives."""

@@ -100,8 +100,9 @@ def test_a_job_ahead_that_started_before_the_recall_runs_on():
 
 
 def test_a_worker_that_dies_fails_its_job_returns_the_rest_and_is_replaced():
-    """A worker dying mid-job ends that job in error, retryable; the
-    jobs queued behind it come back unstarted; a new worker starts."""
+    """A worker dying mid-job ends that job in error, retryable, saying
+    which signal killed it in words; the jobs queued behind it come back
+    unstarted; a new worker starts."""
     pool, reactor, handler = makePool(size=1, depth=3)
     for jobid in (1, 2, 3):
         pool.submit(row(jobid), ECHO)
@@ -110,7 +111,8 @@ def test_a_worker_that_dies_fails_its_job_returns_the_rest_and_is_replaced():
     process.exit()
     ended = handler.news[1]
     assert ended[:3] == ('ended', 1, False)
-    assert 'worker process running the job died' in ended[3]
+    assert ended[3] == ('The worker process running the job died (killed '
+                        'by signal 9, SIGKILL).')
     assert handler.news[2:] == [('returned', 2), ('returned', 3)]
     assert (len(reactor.processes), pool.live) == (2, 1)
 

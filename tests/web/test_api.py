@@ -209,7 +209,7 @@ async def test_cancel_start_and_refusals(web):
         response = await web.post(f'/api/jobs/{queued}/{action}')
         assert response.code == 409, action
         assert response.json()['error'].startswith(
-            f'Job {queued} is cancelled; only a job that is')
+            f"Job {queued}'s status is 'cancelled', so it cannot be ")
     assert (await web.post('/api/jobs/999/cancel')).code == 404
     assert (await web.post(f'/api/jobs/{queued}/explode')).code == 404
 

@@ -6,7 +6,7 @@ import {el, getJSON, renderIfChanged} from './lib.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const HEIGHT = 170;
-const PAD = {top: 12, right: 44, bottom: 22, left: 44};
+const PAD = {top: 24, right: 52, bottom: 22, left: 52};
 // The day is shown in ten-minute bars; the hour minute by minute.
 const SPANS = {hour: {label: 'Last hour', bucket: 1}, day: {label: 'Last day', bucket: 10}};
 
@@ -58,6 +58,13 @@ function draw(bars, width, size) {
     svg('text', {class: 'tick', x: PAD.left - 6, y: PAD.top + 4, 'text-anchor': 'end'}, String(runs)),
     svg('text', {class: 'tick', x: PAD.left - 6, y: PAD.top + h, 'text-anchor': 'end'}, '0'),
     svg('text', {class: 'tick queue', x: PAD.left + w + 6, y: PAD.top + 4}, String(depth)),
+    svg('text', {class: 'tick queue', x: PAD.left + w + 6, y: PAD.top + h}, '0'),
+    // What each scale counts: runs per bar on the left, jobs queued on
+    // the right.
+    svg('text', {class: 'scale', id: 'chart-runs-scale', x: 2, y: PAD.top - 10},
+      size > 1 ? `runs / ${size} min` : 'runs / min'),
+    svg('text', {class: 'scale queue', id: 'chart-queue-scale', x: width - 2, y: PAD.top - 10,
+      'text-anchor': 'end'}, 'queued'),
   ];
   bars.forEach((bar, i) => {
     const top = y(bar.finished + bar.failed, runs);
@@ -79,11 +86,13 @@ function draw(bars, width, size) {
   const sampled = bars.map((bar, i) => (bar.queued === null ? null
     : [x(i) + slot / 2, y(bar.queued, depth)])).filter(Boolean);
   if (sampled.length > 1) {
-    parts.push(svg('polyline', {class: 'queue',
-      points: sampled.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}));
+    const points = sampled.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ');
+    // A pale halo under the line keeps it readable across the bars.
+    parts.push(svg('polyline', {class: 'queue-halo', points}));
+    parts.push(svg('polyline', {class: 'queue', points}));
   }
   for (const [px, py] of sampled) {
-    parts.push(svg('circle', {class: 'queue', cx: px.toFixed(1), cy: py.toFixed(1), r: 2}));
+    parts.push(svg('circle', {class: 'queue', cx: px.toFixed(1), cy: py.toFixed(1), r: 2.5}));
   }
   for (const i of [0, Math.floor(bars.length / 2), bars.length - 1]) {
     parts.push(svg('text', {class: 'tick', x: x(i) + slot / 2, y: HEIGHT - 6,

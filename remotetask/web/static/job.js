@@ -18,11 +18,17 @@ function details(event) {
     .map(([key, value]) => (DETAILS[key] ? DETAILS[key](value) : `${key} ${value}`)).join(' · ');
 }
 
+// An attempt that ended in error, its last: marked apart from a success.
+function failed(event) {
+  return event.event === 'ended' && event.status === 'error';
+}
+
 function timeline(events) {
   if (!events.length) return null;
   return el('section', {class: 'block'}, el('h2', {}, 'Timeline'),
     el('ol', {class: 'timeline', id: 'timeline'}, events.map((event) => el('li', {
-      class: `ev ev-${event.event.replace(/ /g, '-')}`, dataset: {event: event.event}},
+      class: `ev ev-${event.event.replace(/ /g, '-')}${failed(event) ? ' ev-failed' : ''}`,
+      dataset: {event: event.event}},
     el('span', {class: 'dot'}),
     el('span', {class: 'when'}, timeCell(event.at)),
     el('span', {class: 'what'}, event.event),

@@ -3,7 +3,7 @@
 // keyset paging (Older / Newer); a running job shows its progress.
 
 import {mountChart} from './chart.js';
-import {STATUSES, actionButtons, badge, el, fmtSeconds, getJSON, plural, progressBar,
+import {STATUSES, actionButtons, badge, dueSpan, el, fmtSeconds, getJSON, plural, progressBar,
   renderIfChanged, timeCell, took} from './lib.js';
 
 const LIMIT = 50;
@@ -115,7 +115,7 @@ export function mount(container, params, app) {
     return jobs.map((job) => el('tr', {dataset: {id: job.id, status: job.status}},
       el('td', {class: 'num'}, el('a', {href: `#/jobs/${job.id}`}, job.id)),
       el('td', {}, job.task),
-      el('td', {}, badge(job.status)),
+      el('td', {}, badge(job.status), dueSpan(job)),
       el('td', {}, timeCell(job.created)),
       el('td', {class: 'num took'}, took(job),
         job.status === 'processing' ? progressBar(job.progress) : null),

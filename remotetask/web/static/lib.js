@@ -154,8 +154,18 @@ export function liven(root) {
       fmtSeconds((Date.now() - Date.parse(node.dataset.since)) / 1000);
   }
   for (const node of root.querySelectorAll('[data-relative]')) {
-    node.textContent = ` (${relative(node.dataset.relative)})`;
+    const prefix = node.dataset.prefix;
+    node.textContent = prefix ? `${prefix}${relative(node.dataset.relative)}`
+      : ` (${relative(node.dataset.relative)})`;
   }
+}
+
+// For a queued job not yet due (added with a delay, or waiting for its
+// retry): "due in 59 min 30 s", kept current; else nothing.
+export function dueSpan(job) {
+  if (job.status !== 'queued' || !job.due || Date.parse(job.due) - Date.now() < 1000) return null;
+  return el('span', {class: 'due muted', dataset: {relative: job.due, prefix: 'due '}},
+    `due ${relative(job.due)}`);
 }
 
 export function badge(status) {
