@@ -27,11 +27,11 @@ own (``--output={file}``) cannot start the word, and is not restricted.
 import configparser
 import shlex
 import string
-import subprocess
 
 from zope.interface import implementer
 
 from remotetask.interfaces import ITask
+from remotetask.core.programs import MAX_OUTPUT, parseSize, runProgram
 from remotetask.core.task import TaskError
 
 _FORMATTER = string.Formatter()
@@ -62,7 +62,8 @@ class CommandTask:
     non-zero exit ends the job in error with the end of its stderr.
     """
 
-    def __init__(self, argv, timeout=None, description=''):
+    def __init__(self, argv, timeout=None, description='',
+                 maxOutput=MAX_OUTPUT):
         self.argv = list(argv)
         if not self.argv:
             raise ValueError('argv is empty')
@@ -73,6 +74,7 @@ class CommandTask:
         self.operandsFrom = (self.argv.index('--') + 1 if '--' in self.argv
                              else len(self.argv))
         self.programTimeout = timeout
+        self.maxOutput = maxOutput
         # The worker pool's own limit comes a little later, so that the
         # program is stopped here (and its process reaped) rather than
         # orphaned by the pool killing the worker around it.
@@ -118,15 +120,7 @@ class CommandTask:
 
     def __call__(self, service, jobid, input):
         argv = self._argv(input)
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True,
-                                  errors='replace', stdin=subprocess.DEVNULL,
-                                  timeout=self.programTimeout)
-        except FileNotFoundError:
-            raise TaskError(f'The program {argv[0]!r} was not found.')
-        except subprocess.TimeoutExpired:
-            raise TaskError(
-                f'{argv[0]} timed out after {self.programTimeout} s.')
+        done = runProgram(argv, self.programTimeout, self.maxOutput)
         if done.returncode != 0:
             raise TaskError(f'{argv[0]} exited with status '
                             f'{done.returncode}: {done.stderr[-_TAIL:]}')
@@ -161,7 +155,9 @@ def loadCommands(filename):
             timeout = section.getfloat('timeout', fallback=None)
             tasks[name] = CommandTask(
                 shlex.split(section['argv']), timeout=timeout,
-                description=section.get('description', ''))
+                description=section.get('description', ''),
+                maxOutput=parseSize(section.get('max_output', str(
+                    MAX_OUTPUT))))
         except ValueError as error:
             raise ValueError(f'{filename} [{name}]: {error}') from None
     return tasks
