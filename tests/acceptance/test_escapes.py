@@ -1,0 +1,82 @@
+"""Issue 20, items 6, 10 and 11 against the real daemon: what a client
+may not slip past the operator's ``--notify-allow``, nor make every read
+of a job pay for (a crontab's length)."""
+
+import xmlrpc.client
+
+import pytest
+
+from tests.acceptance.test_bad_input import INVALID
+from tests.acceptance.test_hardening import csrf, postJob
+
+PREFIX = 'http://127.0.0.1:18886/hooks/'
+#: URLs under PREFIX as text, but not as a server may resolve them.
+ESCAPES = [PREFIX + '../admin', PREFIX + '%2e%2e/admin',
+           PREFIX + '%2E%2e%2Fadmin', PREFIX + './../admin',
+           PREFIX + '..%5cadmin']
+#: URLs holding characters that would go raw into the log.
+UNCLEAN = [PREFIX + 'x\x1b[31m', PREFIX + 'x\r\nforged: line',
+           PREFIX + 'x\x00', PREFIX + 'x\ud800', PREFIX + 'a b']
+
+
+def refusedOverXmlRpc(server, notify):
+    with pytest.raises(xmlrpc.client.Fault) as refused:
+        server.add('echo', 1, {'notify': notify})
+    return refused.value
+
+
+def test_notify_urls_with_dot_segments_are_refused_on_both_apis(
+        startDaemon):
+    """Under --notify-allow PREFIX, ``PREFIX../admin`` and its encoded
+    forms are refused at add with fault 3 on XML-RPC and 400 on the JSON
+    API, naming the segment; a URL under PREFIX with dots inside its
+    words is taken."""
+    daemon = startDaemon('--workers=1', f'--notify-allow={PREFIX}')
+    server = daemon.proxy()
+    token = csrf(daemon)
+    for url in ESCAPES:
+        fault = refusedOverXmlRpc(server, url)
+        assert fault.faultCode == INVALID and '".."' in fault.faultString
+        status, answer = postJob(
+            daemon, {'task': 'echo', 'input': 1, 'notify': url}, token)
+        assert (status, answer['code']) == (400, INVALID), url
+    assert server.add('echo', 1, {'notify': PREFIX + 'v1.2/..done'}) > 0
+    status, answer = postJob(
+        daemon, {'task': 'echo', 'input': 1, 'notify': PREFIX + 'a.b'}, token)
+    assert status == 201, answer
+
+
+def test_notify_urls_with_control_characters_are_refused_on_both_apis(
+        startDaemon):
+    """An ESC, CR LF, NUL, a lone surrogate or a space in a notify URL:
+    fault 3 on XML-RPC, 400 with its code on the JSON API (before: 201,
+    written raw into the log; a 500 on PostgreSQL), nothing of it in the
+    log."""
+    daemon = startDaemon('--workers=1', f'--notify-allow={PREFIX}')
+    server = daemon.proxy()
+    token = csrf(daemon)
+    for url in UNCLEAN:
+        status, answer = postJob(
+            daemon, {'task': 'echo', 'input': 1, 'notify': url}, token)
+        assert (status, answer['code']) == (400, INVALID), url
+        assert 'printable ASCII' in answer['error']
+        if '\x00' not in url and '\ud800' not in url:
+            assert refusedOverXmlRpc(server, url).faultCode == INVALID
+    assert '\x1b' not in daemon.log() and 'forged' not in daemon.log()
+
+
+def test_a_crontab_is_at_most_512_characters(startDaemon):
+    """A crontab of 513 characters is refused with fault 3 naming the
+    limit (before: 4 MB accepted, each read parsing it for 4.7 s); one of
+    512 characters, every field written out, is taken."""
+    server = startDaemon('--workers=1').proxy()
+    minutes = ','.join(str(n) for n in range(60))
+    hours = ','.join(str(n) for n in range(24))
+    days = ','.join(str(n) for n in range(1, 32))
+    line = f'{minutes} {hours} {days} * *'
+    line += ' ' * (512 - len(line))
+    assert server.addCronJob('echo', 1, {'crontab': line}) > 0
+    with pytest.raises(xmlrpc.client.Fault) as refused:
+        server.addCronJob('echo', 1, {'crontab': line + ' '})
+    assert refused.value.faultCode == INVALID
+    assert 'at most 512 characters' in refused.value.faultString
