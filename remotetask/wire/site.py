@@ -18,7 +18,7 @@ from twisted.cred.portal import IRealm, Portal
 from twisted.web import guard, resource, server
 from zope.interface import implementer
 
-from remotetask.wire import answers
+from remotetask.wire import answers, bodies
 from remotetask.wire.logins import AddressedBasicCredentials, LoginChecker
 from remotetask.wire.passwords import UsersFile
 from remotetask.wire.sending import Outbox
@@ -35,6 +35,10 @@ class LimitedRequest(server.Request):
 
     maxSize = 10 * 1024 * 1024
     tooLargeFor = None
+    #: ``(status, message)`` answered instead of the resource's answer.
+    refusal = None
+    #: Decodes a compressed body (``remotetask.wire.bodies``).
+    inflater = None
 
     def _tell(self, event):
         # The connection's deadlines (connections.GuardedConnection), when
@@ -50,7 +54,21 @@ class LimitedRequest(server.Request):
 
     def requestReceived(self, command, path, version):
         self._tell('requestReceived')
+        if self.inflater is not None and self.tooLargeFor is None and \
+                self.refusal is None:
+            try:
+                self.inflater.end()
+            except bodies.BadEncoding as error:
+                self._drop(refusal=(400, f'{error}.\n'))
         super().requestReceived(command, path, version)
+
+    def process(self):
+        if self.refusal is None:
+            return super().process()
+        self.site = self.channel.site
+        code, message = self.refusal
+        answers.send((code, message.encode('utf-8', 'backslashreplace')),
+                     self, answers.TEXT)
 
     def finish(self):
         # Before finishing: finishing may start on a request the client
@@ -66,22 +84,45 @@ class LimitedRequest(server.Request):
         return reason
 
     def _gotLength(self, length):
-        if length is not None and length > self.maxSize:
-            self.tooLargeFor = self.maxSize
-            self.content = io.BytesIO()
-            self._received = 0
-            return
-        super().gotLength(length)
         self._received = 0
+        encoding = bodies.encodingOf(self)
+        if encoding in bodies.DECODED:
+            self.inflater = bodies.Inflater(encoding, self.maxSize)
+        elif encoding not in bodies.IDENTITY:
+            self._drop(refusal=(415, (
+                f'This server reads request bodies sent as they are, or '
+                f'with Content-Encoding gzip or deflate, not '
+                f'{encoding.decode("latin-1")!r}.\n')))
+            return
+        if length is not None and length > self.maxSize:
+            self._drop(self.maxSize)
+            return
+        super().gotLength(None if self.inflater else length)
+
+    def _drop(self, tooLargeFor=None, refusal=None):
+        """Keep no more of the body; it is answered with fault 7
+        (``tooLargeFor``) or with ``refusal``."""
+        if self.content is not None:
+            self.content.close()
+        self.content = io.BytesIO()
+        self.tooLargeFor = tooLargeFor
+        self.refusal = refusal
 
     def handleContentChunk(self, data):
-        if self.tooLargeFor is not None:
+        if self.tooLargeFor is not None or self.refusal is not None:
             return
         self._received += len(data)
-        if self._received > self.maxSize:
-            self.tooLargeFor = self.maxSize
-            self.content.close()
-            self.content = io.BytesIO()
+        if self.inflater is not None:
+            try:
+                data = self.inflater.feed(data)
+            except bodies.BodyTooLarge:
+                self._drop(self.maxSize)
+                return
+            except bodies.BadEncoding as error:
+                self._drop(refusal=(400, f'{error}.\n'))
+                return
+        elif self._received > self.maxSize:
+            self._drop(self.maxSize)
             return
         self.content.write(data)
 
