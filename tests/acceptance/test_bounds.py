@@ -4,11 +4,14 @@ memory read from /proc (``Peak``, as in ``test_answer_sizes``)."""
 
 import json
 import signal
+import socket
 import sqlite3
+import threading
 import xmlrpc.client
 
 from tests.acceptance.test_answer_sizes import (
     MB, Peak, faultOf, multicall, post, status)
+from tests.acceptance.daemon import waitUntil
 from tests.acceptance.test_lifetimes import commandLines
 
 #: What the issue's big job answers to getJob: 100 events of about 950
@@ -117,3 +120,66 @@ def test_cat_dev_zero_fails_its_job_within_memory(startDaemon, tmp_path):
     jobid = server.add('cat', {'file': str(tmp_path / 'small')})
     assert server.wait(jobid, 60) == 'completed'
     assert server.getResult(jobid)['stdout'] == 'hello\n'
+
+
+class HeaderStream:
+    """A receiver that answers every call with endless header lines, up
+    to ``most`` bytes a connection; ``sent`` counts what it could send."""
+
+    def __init__(self, most=60 * MB):
+        self.most = most
+        self.sent = []
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f'http://127.0.0.1:{self.listener.getsockname()[1]}/'
+
+    def serve(self):
+        for _ in range(20):
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(30)
+                self.sent.append(self.stream(connection))
+
+    def stream(self, connection):
+        sent = 0
+        line = b'X-Pad: ' + b'a' * 4000 + b'\r\n'
+        try:
+            connection.recv(65536)
+            connection.sendall(b'HTTP/1.1 200 OK\r\n')
+            while sent < self.most:
+                connection.sendall(line)
+                sent += len(line)
+        except OSError:
+            pass
+        return sent
+
+    def close(self):
+        self.listener.close()
+
+
+def test_completion_call_headers_are_bounded(startDaemon):
+    """A receiver under the allowed prefix streams header lines at a
+    completion call (before: the server grew by as much as it sent, 3 GB
+    in 10 s): the connection is cut after 256 KB, the call fails and is
+    recorded so, the server's memory barely rises."""
+    receiver = HeaderStream()
+    try:
+        daemon = startDaemon('--workers=1', f'--notify-allow={receiver.url}')
+        server = daemon.proxy()
+        with Peak(daemon.process.pid) as peak:
+            jobid = server.add('echo', 1, {'notify': receiver.url})
+            waitUntil(lambda: any(
+                event['event'] == 'notify failed'
+                for event in server.getJob(jobid)['events']),
+                message='a failed completion call')
+        assert receiver.sent and receiver.sent[0] < 30 * MB, receiver.sent
+        assert peak.cost < 20, peak.cost
+    finally:
+        receiver.close()
