@@ -22,6 +22,7 @@ from remotetask.wire import answers, bodies
 from remotetask.wire.logins import AddressedBasicCredentials, LoginChecker
 from remotetask.wire.passwords import UsersFile
 from remotetask.wire.sending import Outbox
+from remotetask.wire.spool import Spool, SpooledFile, SpoolFull
 
 
 class LimitedRequest(server.Request):
@@ -97,7 +98,16 @@ class LimitedRequest(server.Request):
         if length is not None and length > self.maxSize:
             self._drop(self.maxSize)
             return
-        super().gotLength(None if self.inflater else length)
+        if self.inflater is not None:
+            length = None
+        spool = getattr(self.channel.site, 'spool', None)
+        if spool is None:
+            super().gotLength(length)
+            return
+        try:
+            self.content = spool.contentFile(length)
+        except SpoolFull as error:
+            self._drop(refusal=(503, f'{error}\n'))
 
     def _drop(self, tooLargeFor=None, refusal=None):
         """Keep no more of the body; it is answered with fault 7
@@ -124,7 +134,16 @@ class LimitedRequest(server.Request):
         elif self._received > self.maxSize:
             self._drop(self.maxSize)
             return
-        self.content.write(data)
+        try:
+            self.content.write(data)
+        except SpoolFull as error:
+            self._drop(refusal=(503, f'{error}\n'))
+
+    def connectionLost(self, reason):
+        # A body cut short no longer holds its room in the spool.
+        if isinstance(self.content, SpooledFile):
+            self.content.close()
+        super().connectionLost(reason)
 
 
 def limitedRequestFactory(maxSize):
@@ -209,6 +228,8 @@ class Site(server.Site):
     allowedHosts = frozenset()
     #: Sends the answers (``remotetask.wire.sending``); None: at once.
     outbox = None
+    #: Holds large request bodies (``remotetask.wire.spool``).
+    spool = None
 
     def log(self, request):
         if self.accessLog:
@@ -230,17 +251,19 @@ class Site(server.Site):
 
 
 def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False,
-             allowedHosts=(), loginDelay=1.0, outbox=None):
+             allowedHosts=(), loginDelay=1.0, outbox=None, spool=None):
     """A ``Site`` for ``tree``, protected when ``passwordFile`` is set,
     answering to ``allowedHosts`` besides localhost and its own address;
     failed logins from an address slow its next ones, from
     ``loginDelay`` seconds on (``remotetask.wire.logins``). Its answers
     are sent through ``outbox`` (``remotetask.wire.sending.Outbox``, by
-    default one with the default limits)."""
+    default one with the default limits); large request bodies are kept
+    in ``spool`` (``remotetask.wire.spool.Spool``, likewise)."""
     if passwordFile:
         tree = protect(tree, passwordFile, loginDelay=loginDelay)
     site = Site(tree)
     site.outbox = outbox if outbox is not None else Outbox()
+    site.spool = spool if spool is not None else Spool()
     site.accessLog = accessLog
     site.allowedHosts = frozenset(hostName(name.encode('utf-8'))
                                   for name in allowedHosts)

@@ -3,11 +3,15 @@
 daemon."""
 
 import gzip
+import os
+import socket
+import sys
 import xmlrpc.client
 import zlib
 
 import pytest
 
+from tests.acceptance.daemon import Daemon, waitUntil
 from tests.acceptance.test_answer_sizes import MB, Peak
 from tests.acceptance.test_hardening import request
 
@@ -89,3 +93,77 @@ def test_other_encodings_are_415_and_broken_ones_400(startDaemon):
     assert status == 400 and b'cut short' in answer
     status, answer = call(daemon, body, 'identity')
     assert status == 200
+
+
+def holdBody(daemon, length, sent):
+    """A connection that announces a body of ``length`` bytes and sends
+    ``sent`` of them; the socket."""
+    connection = socket.create_connection(('127.0.0.1', daemon.port), 10)
+    connection.sendall(b'POST /RPC2 HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                       b'Content-Type: text/xml\r\nContent-Length: %d\r\n'
+                       b'\r\n' % length + b' ' * sent)
+    return connection
+
+
+def spooled(pid):
+    """The bytes in the temporary files (deleted, still open) of ``pid``."""
+    total = 0
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            if os.readlink(f'/proc/{pid}/fd/{fd}').endswith('(deleted)'):
+                total += os.stat(f'/proc/{pid}/fd/{fd}').st_size
+        except OSError:
+            pass
+    return total
+
+
+def addBody(size):
+    """An add whose body is ``size`` bytes (padded with spaces)."""
+    body = xmlrpc.client.dumps(('echo', 1), 'add').encode()
+    return body.replace(b'<methodCall>', b'<methodCall>' +
+                        b' ' * (size - len(body)))
+
+
+def test_bodies_held_in_files_are_bounded_in_bytes(startDaemon):
+    """With --max-spool-size 1M, three bodies of 400 KB held short of
+    their end take 900 KB of it: a fourth is answered 503 naming the
+    option (before: bounded only by connections × request size, 1.9 GB);
+    once they are gone, the same request is answered."""
+    daemon = startDaemon('--workers=1', '--max-spool-size=1M')
+    held = [holdBody(daemon, 400000, 300000) for _ in range(3)]
+    try:
+        waitUntil(lambda: spooled(daemon.process.pid) == 900000,
+                  message='900 KB held')
+        status, answer = call(daemon, addBody(400000), 'identity')
+        assert status == 503 and b'--max-spool-size' in answer
+    finally:
+        for connection in held:
+            connection.close()
+    waitUntil(lambda: call(daemon, addBody(400000), 'identity')[0] == 200,
+              message='the spool emptied')
+
+
+class SmallDisk(Daemon):
+    """A daemon that may write no file past 2 MB (RLIMIT_FSIZE): a disk
+    that fills up, as the server sees it."""
+
+    def command(self):
+        limit = ('import os, resource, sys; resource.setrlimit('
+                 'resource.RLIMIT_FSIZE, (2 << 20, 2 << 20)); '
+                 'os.execv(sys.argv[1], sys.argv[1:])')
+        return [sys.executable, '-c', limit, *super().command()]
+
+
+def test_a_full_disk_is_a_503_not_a_dropped_request(tmp_path):
+    """A body the disk cannot take (here a file may not pass 2 MB) is
+    answered 503 saying why (before: no answer, an "Unhandled Error" in
+    the log); smaller requests are served meanwhile and after."""
+    daemon = SmallDisk(str(tmp_path), args=['--workers=1']).start()
+    try:
+        status, answer = call(daemon, addBody(3 * MB), 'identity')
+        assert status == 503 and b'File too large' in answer, answer
+        assert 'Unhandled Error' not in daemon.log()
+        status, answer = call(daemon, addBody(500000), 'identity')
+        assert status == 200 and xmlrpc.client.loads(answer)[0][0] > 0
+    finally:
+        daemon.kill()
