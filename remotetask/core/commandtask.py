@@ -22,6 +22,15 @@ dash, e.g. a negative number; and a word ``--`` ends the options, so that
 fields in the words after it may start with one (for programs that honour
 ``--``, as most do). A field inside a word that starts with text of its
 own (``--output={file}``) cannot start the word, and is not restricted.
+
+A plain field takes any text, a path too: in ``cat /srv/data/{file}``
+the value ``../../../etc/passwd`` reads ``/etc/passwd``. A field written
+``{file:name}`` takes one file name only: a value holding ``/``, or
+``.`` or ``..``, is refused, and the job ends in error saying so.
+
+``max_output`` (bytes, with K, M or G; 16M by default) bounds what the
+program may write, stdout and stderr together (``remotetask.core.
+programs``).
 """
 
 import configparser
@@ -39,19 +48,29 @@ _TAIL = 2000
 
 
 def _pieces(word):
-    """The word as ``[(text, name, mayStartWithDash)]``: its literal text
-    and the field that follows it (None at the end)."""
+    """The word as ``[(text, name, mayStartWithDash, isName)]``: its
+    literal text and the field that follows it (None at the end)."""
     pieces = []
     for text, name, spec, conversion in _FORMATTER.parse(word):
         mayDash = name is not None and name.startswith('-')
         if mayDash:
             name = name[1:]
-        if name is not None and (not name.isidentifier() or spec or
-                                 conversion):
-            raise ValueError(f'{word!r}: only plain {{name}} (or {{-name}}) '
-                             'fields are allowed in argv')
-        pieces.append((text, name, mayDash))
+        isName = spec == 'name'
+        if name is not None and (not name.isidentifier() or conversion or
+                                 spec and not isName):
+            raise ValueError(f'{word!r}: only plain {{name}} fields (or '
+                             '{-name}, {name:name}) are allowed in argv')
+        pieces.append((text, name, mayDash, isName))
     return pieces
+
+
+def _confine(name, value):
+    """``TaskError`` unless ``value`` is one file name, never a path: no
+    ``/``, not ``.`` nor ``..``, not empty, no NUL."""
+    if '/' in value or value in ('', '.', '..') or '\0' in value:
+        raise TaskError(
+            f'{name} ({value[:40]!r}) must be a file name, without "/" and '
+            'other than "." and ".." (the task takes {' + name + ':name}).')
 
 
 @implementer(ITask)
@@ -69,7 +88,7 @@ class CommandTask:
             raise ValueError('argv is empty')
         self.words = [_pieces(word) for word in self.argv]
         self.fields = {name for pieces in self.words
-                       for _, name, _ in pieces if name is not None}
+                       for _, name, _, _ in pieces if name is not None}
         # The words after a literal '--' are operands, never options.
         self.operandsFrom = (self.argv.index('--') + 1 if '--' in self.argv
                              else len(self.argv))
@@ -103,11 +122,13 @@ class CommandTask:
         """Word ``index`` with its fields filled; ``TaskError`` if a value
         would start it with a dash where the template does not allow it."""
         words = []
-        for text, name, mayDash in pieces:
+        for text, name, mayDash, isName in pieces:
             words.append(text)
             if name is None:
                 continue
             value = str(input[name])
+            if isName:
+                _confine(name, value)
             if (not ''.join(words) and value.startswith('-') and not
                     mayDash and index < self.operandsFrom):
                 raise TaskError(

@@ -80,3 +80,27 @@ def test_a_crontab_is_at_most_512_characters(startDaemon):
         server.addCronJob('echo', 1, {'crontab': line + ' '})
     assert refused.value.faultCode == INVALID
     assert 'at most 512 characters' in refused.value.faultString
+
+
+def test_a_name_field_confines_a_path_on_the_daemon(startDaemon, tmp_path):
+    """Issue 20, 12. ``cat DIR/{file:name}``: ``../secret`` ends the job
+    in error naming the field, nothing read; ``in.txt`` is read. The
+    same template with a plain field reads ``../secret``: the warning
+    docs/attacks.md gives."""
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / 'in.txt').write_text('inside\n')
+    (tmp_path / 'secret').write_text('outside\n')
+    commands = tmp_path / 'commands.ini'
+    commands.write_text(f'[confined]\nargv = cat {data}/{{file:name}}\n\n'
+                        f'[plain]\nargv = cat {data}/{{file}}\n')
+    server = startDaemon('--workers=1', f'--commands={commands}').proxy()
+    refused = server.add('confined', {'file': '../secret'})
+    assert server.wait(refused, 30) == 'error'
+    assert 'must be a file name' in server.getError(refused)
+    read = server.add('confined', {'file': 'in.txt'})
+    assert server.wait(read, 30) == 'completed'
+    assert server.getResult(read)['stdout'] == 'inside\n'
+    escaped = server.add('plain', {'file': '../secret'})
+    assert server.wait(escaped, 30) == 'completed'
+    assert server.getResult(escaped)['stdout'] == 'outside\n'
