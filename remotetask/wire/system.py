@@ -21,7 +21,7 @@ from remotetask.wire.reading import AnswerBudget
 from remotetask.wire.signatures import SIGNATURES, canonicalName
 
 #: How many calls of a multicall run before it lets other clients in.
-YIELD_EVERY = 256
+YIELD_EVERY = 64
 
 
 class SystemHandler(XMLRPCIntrospection):
@@ -33,6 +33,15 @@ class SystemHandler(XMLRPCIntrospection):
     def __init__(self, parent):
         super().__init__(parent)
         self.parent = parent
+        self._methods = None
+
+    def xmlrpc_listMethods(self):
+        """Return a list of the method names implemented by this server."""
+        # Read once: walking the handlers' methods took 0.4 ms a call,
+        # which a multicall of thousands spent on the reactor thread.
+        if self._methods is None:
+            self._methods = super().xmlrpc_listMethods()
+        return list(self._methods)
 
     def xmlrpc_methodHelp(self, method):
         """Return the help text of the method named."""
