@@ -191,6 +191,22 @@ class MisdirectedRequest(resource.Resource):
                 ).encode('utf-8', 'backslashreplace')
 
 
+class Refusal(resource.Resource):
+    """A plain ``status`` answer with ``message``, for any request."""
+
+    isLeaf = True
+
+    def __init__(self, status, message):
+        super().__init__()
+        self.status = status
+        self.message = message
+
+    def render(self, request):
+        request.setResponseCode(self.status)
+        request.setHeader(b'content-type', b'text/plain; charset=utf-8')
+        return self.message.encode('utf-8')
+
+
 def hostName(header):
     """The name of a Host header (bytes), without its port or brackets,
     in lower case; an IP address in its normal form."""
@@ -236,11 +252,19 @@ class Site(server.Site):
             super().log(request)
 
     def getResourceFor(self, request):
-        header = request.getHeader(b'host')
+        hosts = request.requestHeaders.getRawHeaders(b'host') or []
+        if len(hosts) > 1:
+            # Which one counts differs between servers and proxies: an
+            # evil first one must not be answered for a good last one.
+            return Refusal(400, 'A request names one Host, not '
+                           f'{len(hosts)}.\n')
+        header = hosts[0] if hosts else None
         if header is not None and not self.answersTo(hostName(header),
                                                      request):
             request.site = self
             return MisdirectedRequest(header.decode('latin-1'))
+        if b'\0' in request.path or b'%00' in request.path.lower():
+            return Refusal(404, 'No such page.\n')
         return super().getResourceFor(request)
 
     def answersTo(self, name, request):
