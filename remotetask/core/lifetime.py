@@ -7,8 +7,8 @@ that job again: one job, two runs, at once. So each worker asks the
 kernel for SIGKILL the moment its server ends (``PR_SET_PDEATHSIG``, on
 Linux), and checks that it did not end already, before that request was
 made. A command task's program runs in a process group of its own,
-killed whole when it overruns, and when its worker ends (``keepGroup``:
-a shell's children too, which no parent-death signal would reach).
+killed whole when it overruns, and when its worker ends (``Keeper``: a
+shell's children too, which no parent-death signal would reach).
 
 Signals are the server's to handle (``ownSignals``): systemd's default
 stop (``KillMode=control-group``) sends SIGTERM to every process of the
@@ -102,36 +102,69 @@ def killGroup(pid):
         pass
 
 
-def keepGroup(group):
-    """Kill the process group ``group`` if this process ends (however:
-    SIGKILL included) before the function returned is called.
+class Keeper:
+    """Kills a program's process group if this process ends (however:
+    SIGKILL included) before ``release``.
 
-    The keeper is a forked child blocked reading a pipe whose only writer
-    is this process: the end of the pipe, without a byte first, means
-    this process is gone. It closes every other file (another keeper's
-    pipe included) and runs in a group of its own, so that what kills its
-    worker's group does not kill it."""
-    reading, writing = os.pipe()
-    keeper = os.fork()
-    if keeper == 0:
-        try:
-            os.setpgid(0, 0)
-            os.closerange(0, reading)
-            os.closerange(reading + 1, MAX_FD)
-            if not os.read(reading, 1):
-                killGroup(group)
-        finally:
-            os._exit(0)
-    os.close(reading)
+    The keeper is a child forked before the program starts, blocked
+    reading a pipe whose only writer is this process: it reads the
+    group's id (``watch``), then the end of the pipe without a byte
+    first means that this process is gone. It closes every other file
+    (another keeper's pipe included) and runs in a group of its own, so
+    that what kills its worker's group does not kill it. (Between the
+    program's start and ``watch`` the program's own parent-death signal
+    covers it.)"""
 
-    def release():
-        os.write(writing, b'.')
-        os.close(writing)
-        os.waitpid(keeper, 0)
-    return release
+    def __init__(self):
+        reading, self.writing = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                _keep(reading)
+            finally:
+                os._exit(0)
+        os.close(reading)
+
+    def watch(self, group):
+        os.write(self.writing, b'%d\n' % group)
+
+    def release(self):
+        os.write(self.writing, b'.')
+        os.close(self.writing)
+        os.waitpid(self.pid, 0)
+
+
+def _keep(reading):
+    # No handler of the parent's may run here (a server's would stop a
+    # reactor this copy does not run).
+    for number in SERVER_SIGNALS + (signal.SIGHUP,):
+        signal.signal(number, signal.SIG_IGN)
+    os.setpgid(0, 0)
+    os.closerange(0, reading)
+    os.closerange(reading + 1, MAX_FD)
+    told = b''
+    while not told.endswith(b'\n'):
+        data = os.read(reading, 32)
+        if not data:
+            return  # gone before the program started
+        told += data
+    group, _, rest = told.partition(b'\n')
+    if rest or os.read(reading, 1):
+        return  # released
+    killGroup(int(group))
 
 
 def programOptions():
     """The ``subprocess.Popen`` keywords of a command task's program: a
-    process group of its own (``keepGroup`` kills it with its worker)."""
-    return dict(process_group=0)
+    process group of its own (a ``Keeper`` kills it with its worker), and
+    SIGKILL when its worker ends (Linux)."""
+    options = dict(process_group=0)
+    if _PRCTL is not None:
+        parent = os.getpid()
+
+        def killWithParent():
+            askKillWithParent()
+            if os.getppid() != parent:
+                os._exit(ORPHANED)
+        options['preexec_fn'] = killWithParent
+    return options

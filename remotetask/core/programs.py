@@ -56,13 +56,18 @@ def runProgram(argv, timeout=None, maxOutput=MAX_OUTPUT):
     """Run ``argv`` (stdin empty); its ``Finished``. ``TaskError`` if the
     program is not found, outlasts ``timeout`` seconds or writes more
     than ``maxOutput`` bytes (it is killed then, with its group)."""
+    keeper = lifetime.Keeper()
     try:
         process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, **lifetime.programOptions())
     except FileNotFoundError:
+        keeper.release()
         raise TaskError(f'The program {argv[0]!r} was not found.') from None
-    release = lifetime.keepGroup(process.pid)
+    except BaseException:
+        keeper.release()
+        raise
+    keeper.watch(process.pid)
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         outputs = _read(process, deadline, maxOutput)
@@ -76,7 +81,7 @@ def runProgram(argv, timeout=None, maxOutput=MAX_OUTPUT):
         lifetime.killGroup(process.pid)
         process.wait()
     finally:
-        release()
+        keeper.release()
         process.stdout.close()
         process.stderr.close()
     raise outputs or TaskError(f'{argv[0]} timed out after {timeout} s.')
