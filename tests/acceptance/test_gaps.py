@@ -116,3 +116,19 @@ def test_history_times_are_iso_8601(daemon, tmp_path):
         moment = datetime.datetime.fromisoformat(attempt[name])
         assert moment.utcoffset() == datetime.timedelta(0)
     assert attempt['error'] == 'the first attempt fails'
+
+
+def test_a_header_line_over_twisteds_limit_is_431(daemon):
+    """A header line of 20,000 bytes is answered 431 naming the limit
+    (before: the connection was closed without an answer); one of 16,000
+    bytes, and a request whose body holds a 100 KB line, are served."""
+    def withHeader(value, body=b'x'):
+        return (b'POST /RPC2 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ' + value
+                + b'\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n'
+                % len(body) + body)
+    with socket.create_connection(('127.0.0.1', daemon.port), 10) as sock:
+        sock.sendall(withHeader(b'a' * 20000))
+        answer = sock.recv(65536)
+    assert answer.startswith(b'HTTP/1.1 431') and b'16384 bytes' in answer
+    body = xmlrpc.client.dumps(('x' * 100000,), 'getStatus').encode()
+    assert rawStatus(daemon, withHeader(b'a' * 16000, body)) == 200
