@@ -70,8 +70,13 @@ def test_kill_9_of_the_daemon_leaves_no_worker_nor_program(
     workers and their programs end with it (the process table shows none
     of them); after a restart each job runs again once, and no run of
     the killed server ends, so no job ran twice at once."""
+    killNineLeavesNothing(startDaemon, tmp_path)
+
+
+def killNineLeavesNothing(startDaemon, tmp_path, *args):
+    """The test above, on the store ``startDaemon`` gives."""
     seconds = '6.317'
-    daemon, _, ids, runs = startSpans(startDaemon, tmp_path, seconds)
+    daemon, _, ids, runs = startSpans(startDaemon, tmp_path, seconds, *args)
     pid = daemon.process.pid
     daemon.kill()
     waitUntil(lambda: not workersOf(pid), timeout=10,
