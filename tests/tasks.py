@@ -254,3 +254,15 @@ def rows(input):
     """Return ``input`` rows, ``{'id', 'name'}`` structs: a result of
     many small values, slow to write as XML-RPC."""
     return [{'id': i, 'name': f'row {i}'} for i in range(input)]
+
+
+def spanned(input):
+    """Append ``begin N`` to the file ``input['path']``, sleep
+    ``input['s']`` seconds, then append ``end N``: a run cut short leaves
+    a begin without an end, and two whole runs two ends."""
+    with open(input['path'], 'a') as log:
+        log.write(f"begin {input['n']}\n")
+    time.sleep(float(input['s']))
+    with open(input['path'], 'a') as log:
+        log.write(f"end {input['n']}\n")
+    return input['n']

@@ -52,3 +52,24 @@ def test_the_marker_is_a_plain_field_or_nothing():
     for word in ('{-}', '{--n}', '{-n!r}', '{-n:>3}', '{-n.x}'):
         with pytest.raises(ValueError):
             CommandTask(['echo', word])
+
+
+def test_a_name_field_takes_a_file_name_never_a_path(tmp_path, monkeypatch):
+    """``{file:name}`` refuses a value holding ``/`` or being ``.`` or
+    ``..`` (``../../../etc/passwd`` read /etc/passwd through a plain
+    field), naming the field; a plain name runs; a plain field still
+    takes a path."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'in.txt').write_text('inside\n')
+    (tmp_path / 'secret').write_text('outside\n')
+    argv = ['cat', 'data/{file:name}']
+    for value in ('../secret', '/etc/passwd', '..', '.', 'a/b', ''):
+        with pytest.raises(TaskError, match='file .* must be a file name'):
+            run(argv, {'file': value})
+    assert run(argv, {'file': 'in.txt'})['stdout'] == 'inside\n'
+    assert run(['cat', 'data/{file}'], {'file': '../secret'}
+               )['stdout'] == 'outside\n'
+    assert CommandTask(['cat', '{-n:name}']).fields == {'n'}
+    with pytest.raises(ValueError):
+        CommandTask(['cat', '{n:path}'])

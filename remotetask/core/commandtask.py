@@ -22,16 +22,25 @@ dash, e.g. a negative number; and a word ``--`` ends the options, so that
 fields in the words after it may start with one (for programs that honour
 ``--``, as most do). A field inside a word that starts with text of its
 own (``--output={file}``) cannot start the word, and is not restricted.
+
+A plain field takes any text, a path too: in ``cat /srv/data/{file}``
+the value ``../../../etc/passwd`` reads ``/etc/passwd``. A field written
+``{file:name}`` takes one file name only: a value holding ``/``, or
+``.`` or ``..``, is refused, and the job ends in error saying so.
+
+``max_output`` (bytes, with K, M or G; 16M by default) bounds what the
+program may write, stdout and stderr together (``remotetask.core.
+programs``).
 """
 
 import configparser
 import shlex
 import string
-import subprocess
 
 from zope.interface import implementer
 
 from remotetask.interfaces import ITask
+from remotetask.core.programs import MAX_OUTPUT, parseSize, runProgram
 from remotetask.core.task import TaskError
 
 _FORMATTER = string.Formatter()
@@ -39,19 +48,29 @@ _TAIL = 2000
 
 
 def _pieces(word):
-    """The word as ``[(text, name, mayStartWithDash)]``: its literal text
-    and the field that follows it (None at the end)."""
+    """The word as ``[(text, name, mayStartWithDash, isName)]``: its
+    literal text and the field that follows it (None at the end)."""
     pieces = []
     for text, name, spec, conversion in _FORMATTER.parse(word):
         mayDash = name is not None and name.startswith('-')
         if mayDash:
             name = name[1:]
-        if name is not None and (not name.isidentifier() or spec or
-                                 conversion):
-            raise ValueError(f'{word!r}: only plain {{name}} (or {{-name}}) '
-                             'fields are allowed in argv')
-        pieces.append((text, name, mayDash))
+        isName = spec == 'name'
+        if name is not None and (not name.isidentifier() or conversion or
+                                 spec and not isName):
+            raise ValueError(f'{word!r}: only plain {{name}} fields (or '
+                             '{-name}, {name:name}) are allowed in argv')
+        pieces.append((text, name, mayDash, isName))
     return pieces
+
+
+def _confine(name, value):
+    """``TaskError`` unless ``value`` is one file name, never a path: no
+    ``/``, not ``.`` nor ``..``, not empty, no NUL."""
+    if '/' in value or value in ('', '.', '..') or '\0' in value:
+        raise TaskError(
+            f'{name} ({value[:40]!r}) must be a file name, without "/" and '
+            'other than "." and ".." (the task takes {' + name + ':name}).')
 
 
 @implementer(ITask)
@@ -62,17 +81,19 @@ class CommandTask:
     non-zero exit ends the job in error with the end of its stderr.
     """
 
-    def __init__(self, argv, timeout=None, description=''):
+    def __init__(self, argv, timeout=None, description='',
+                 maxOutput=MAX_OUTPUT):
         self.argv = list(argv)
         if not self.argv:
             raise ValueError('argv is empty')
         self.words = [_pieces(word) for word in self.argv]
         self.fields = {name for pieces in self.words
-                       for _, name, _ in pieces if name is not None}
+                       for _, name, _, _ in pieces if name is not None}
         # The words after a literal '--' are operands, never options.
         self.operandsFrom = (self.argv.index('--') + 1 if '--' in self.argv
                              else len(self.argv))
         self.programTimeout = timeout
+        self.maxOutput = maxOutput
         # The worker pool's own limit comes a little later, so that the
         # program is stopped here (and its process reaped) rather than
         # orphaned by the pool killing the worker around it.
@@ -101,11 +122,13 @@ class CommandTask:
         """Word ``index`` with its fields filled; ``TaskError`` if a value
         would start it with a dash where the template does not allow it."""
         words = []
-        for text, name, mayDash in pieces:
+        for text, name, mayDash, isName in pieces:
             words.append(text)
             if name is None:
                 continue
             value = str(input[name])
+            if isName:
+                _confine(name, value)
             if (not ''.join(words) and value.startswith('-') and not
                     mayDash and index < self.operandsFrom):
                 raise TaskError(
@@ -118,15 +141,7 @@ class CommandTask:
 
     def __call__(self, service, jobid, input):
         argv = self._argv(input)
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True,
-                                  errors='replace', stdin=subprocess.DEVNULL,
-                                  timeout=self.programTimeout)
-        except FileNotFoundError:
-            raise TaskError(f'The program {argv[0]!r} was not found.')
-        except subprocess.TimeoutExpired:
-            raise TaskError(
-                f'{argv[0]} timed out after {self.programTimeout} s.')
+        done = runProgram(argv, self.programTimeout, self.maxOutput)
         if done.returncode != 0:
             raise TaskError(f'{argv[0]} exited with status '
                             f'{done.returncode}: {done.stderr[-_TAIL:]}')
@@ -155,7 +170,7 @@ def loadCommands(filename):
 
 #: The keys a section may have; any other is a mistake (``timout``) that
 #: would otherwise go unnoticed.
-KEYS = ('argv', 'description', 'timeout')
+KEYS = ('argv', 'description', 'timeout', 'max_output')
 
 
 def _commandTask(filename, name, section):
@@ -184,6 +199,8 @@ def _commandTask(filename, name, section):
                 'not a number of seconds above 0 (e.g. timeout = 600)')
     try:
         return CommandTask(shlex.split(section['argv']), timeout=timeout,
-                           description=section.get('description', ''))
+                           description=section.get('description', ''),
+                           maxOutput=parseSize(section.get(
+                               'max_output', str(MAX_OUTPUT))))
     except ValueError as error:
         raise ValueError(f'{filename} [{name}]: {error}') from None

@@ -10,14 +10,16 @@ credentials in them. A prefix is matched on the URL's parts, not on its
 text: ``http://hooks.example`` allows ``http://hooks.example/any/path``
 but neither ``http://hooks.example.evil.org/`` nor
 ``http://hooks.example@evil.org/``; a prefix with a path allows that path
-and what is below it.
+and what is below it. A URL whose path holds a dot-segment (``..``, plain
+or percent-encoded) or that holds a character other than printable ASCII
+is refused before it is matched (``refuseUnclean``).
 
 A call that fails is tried again after ``BACKOFF`` seconds, doubling up to
 ``MAX_BACKOFF``, until ``retryTime`` seconds after the job ended; a last
 attempt is made at that moment, and then the call is given up.
 """
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from remotetask.errors import InvalidArgument
 
@@ -86,12 +88,36 @@ def checkURL(url, prefixes):
     if len(url) > MAX_URL:
         raise InvalidArgument(
             f'notify must be a URL of at most {MAX_URL} characters.')
+    refuseUnclean(url)
     if not allowed(url, prefixes):
         raise InvalidArgument(
             f'notify URL {url[:200]!r} is not allowed on this server: the '
             f'operator allows completion calls only to URLs under a prefix '
             f'given with {OPTION} PREFIX (none by default).')
     return url
+
+
+def refuseUnclean(url):
+    """Refuse a URL that could mean another than it reads, before it is
+    matched against the prefixes: one holding a character that is not
+    printable ASCII (a control character would be written raw into the
+    log, and no such URL can be called), and one whose path holds a
+    dot-segment, plain or percent-encoded (``/hooks/../admin``,
+    ``/hooks/%2e%2e/admin``): the receiving server may resolve it to a
+    path outside the prefix allowed."""
+    bad = next((c for c in url if not ' ' < c < '\x7f'), None)
+    if bad is not None:
+        raise InvalidArgument(
+            f'notify URL {url[:200]!r} holds the character {bad!r}; a URL '
+            'holds printable ASCII only (percent-encode the rest).')
+    path = unquote(urlsplit(url).path, errors='replace')
+    if any(segment in ('.', '..')
+           for segment in path.replace('\\', '/').split('/')):
+        raise InvalidArgument(
+            f'notify URL {url[:200]!r} has a "." or ".." segment in its '
+            'path (perhaps percent-encoded), which a server may resolve '
+            'to a path outside the prefix allowed; give the path as it is '
+            'meant.')
 
 
 def nextDue(attempts, since, now, retryTime, backoff=BACKOFF,

@@ -34,6 +34,7 @@ from twisted.web.client import (
 from twisted.web.http_headers import Headers
 
 from remotetask.errors import StoreUnavailable
+from remotetask.server.callbound import CallEndpoints
 
 #: Seconds beyond a call's time limit that its claim is held.
 LEASE_MARGIN = 30.0
@@ -52,8 +53,9 @@ def xmlrpcCall(reactor, timeout):
     connecting within ``timeout`` seconds, keeping no connection between
     calls, reading at most ``MAX_ANSWER`` bytes (https needs Twisted's TLS
     extra)."""
-    agent = Agent(reactor, connectTimeout=timeout,
-                  pool=HTTPConnectionPool(reactor, persistent=False))
+    agent = Agent.usingEndpointFactory(
+        reactor, CallEndpoints(reactor, timeout),
+        pool=HTTPConnectionPool(reactor, persistent=False))
 
     def call(url, method, *args):
         body = xmlrpc.client.dumps(args, method).encode('utf-8')

@@ -16,6 +16,7 @@ from remotetask.server.retention import parseAge, parseKeep
 from remotetask.server.startup import parseEndpoint
 from remotetask.store import defaultStoreFile, parseStore
 from remotetask.wire.sending import MAX_ANSWER_MEMORY, SEND_TIMEOUT
+from remotetask.wire.spool import MAX_SPOOL
 from remotetask.wire.xmlrpc import MAX_ANSWER_SIZE, MAX_PAGE_SIZE
 from remotetask.wire.passwords import readUsers
 
@@ -127,6 +128,10 @@ class Options(usage.Options):
         ['max-request-size', None, 10 * 1024 * 1024,
          'The largest request body accepted (K, M, G suffixes).',
          _size('max-request-size')],
+        ['max-spool-size', None, MAX_SPOOL,
+         'Bytes of request bodies kept in temporary files while they '
+         'arrive, in all; a body past it is answered 503.',
+         _size('max-spool-size')],
         ['max-answer-size', None, MAX_ANSWER_SIZE,
          'The largest answer to one request, a multicall\'s in all (K, '
          'M, G); a larger result is fault 12, a larger job struct leaves '

@@ -37,6 +37,7 @@ from remotetask.web import makeRoot
 from remotetask.wire.connections import ConnectionLimits
 from remotetask.wire.sending import Outbox
 from remotetask.wire.site import makeSite
+from remotetask.wire.spool import Spool
 from remotetask.wire.xmlrpc import TaskServiceResource
 
 
@@ -192,7 +193,8 @@ def makeService(options):
     dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],
-                    options['login-delay'], outbox)
+                    options['login-delay'], outbox,
+                    Spool(options['max-spool-size']))
     site = ConnectionLimits(
         site, options['max-connections-per-address'],
         options['max-connections'], options['header-timeout'],

@@ -20,9 +20,8 @@ import json
 import os
 import sys
 import threading
-import time
 
-from remotetask.core import codec, progress
+from remotetask.core import codec, lifetime, progress
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.runner import Outcome, runTask
 from remotetask.errors import NoSuchTask
@@ -162,14 +161,6 @@ def endMessage(jobid, outcome, report=None):
     return header, outcome.output if outcome.ok else None
 
 
-def _watchParent(parent):
-    """Exit when the server that started us is gone (kill -9 included),
-    so that no orphan keeps running a job the next server will re-run."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(70)
-
-
 def main(argv):
     # Our own process group: a Ctrl-C meant for the server does not kill
     # jobs behind its back, and the pool can stop a task's children too.
@@ -180,7 +171,9 @@ def main(argv):
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     config = json.loads(argv[1])
-    threading.Thread(target=_watchParent, args=(config['parent'],),
+    lifetime.dieWithParent(config['parent'])
+    lifetime.ownSignals()
+    threading.Thread(target=lifetime.watchParent, args=(config['parent'],),
                      daemon=True).start()
     inbox = Inbox()
     threading.Thread(target=readRequests,

@@ -47,6 +47,9 @@ MAX_LINGERING = 64
 LOG_EVERY = 10.0
 
 HEADERS, BODY, WORKING = 'headers', 'body', 'working'
+#: The longest header line Twisted reads (``LineReceiver.MAX_LENGTH``);
+#: past it Twisted hangs up without a word, so it is answered 431 here.
+MAX_LINE = 16384
 
 
 def _plainAnswer(status, reason, text, extra=b''):
@@ -80,10 +83,40 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
     def connectionMade(self):
         self.setTimeout(self.factory.headerTimeout)
 
+    #: The length of the header line being read, and whether the
+    #: request's headers have ended (no more lines to measure).
+    _line = 0
+    _headersEnded = _sawLine = False
+
     def dataReceived(self, data):
         if self.phase == HEADERS:
             self.started = True
+            if self._lineTooLong(data):
+                self.transport.write(_plainAnswer(
+                    431, b'Request Header Fields Too Large',
+                    f'A header line is longer than {MAX_LINE} bytes.'))
+                self.transport.loseConnection()
+                return
         super().dataReceived(data)
+
+    def _lineTooLong(self, data):
+        """Whether ``data`` makes a line of the request's headers longer
+        than ``MAX_LINE`` (the body, after the blank line, is not looked
+        at)."""
+        start = 0
+        while not self._headersEnded:
+            end = data.find(b'\n', start)
+            if end < 0:
+                self._line += len(data) - start
+                return self._line > MAX_LINE
+            length = self._line + end - start
+            if length > MAX_LINE:
+                return True
+            if length <= 1 and self._sawLine:
+                self._headersEnded = True
+            self._sawLine = self._sawLine or length > 1
+            self._line, start = 0, end + 1
+        return False
 
     # Told by the request (LimitedRequest)
 
@@ -103,6 +136,7 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
         within ``headerTimeout`` seconds (an idle connection is closed
         then)."""
         self.phase, self.started = HEADERS, False
+        self._line, self._headersEnded, self._sawLine = 0, False, False
         self.setTimeout(self.factory.headerTimeout)
 
     # Back-pressure: the transport tells a _SendBuffer of this connection

@@ -11,6 +11,7 @@ A value written elsewhere (a store thread) travels as ``Encoded`` and is
 inlined as it is.
 """
 
+import decimal
 import math
 import re
 import reprlib
@@ -107,6 +108,17 @@ class _Writer:
         return Encoded(self.chunks, self.size)
 
 
+def decimalText(value):
+    """A finite double in digits only, as the XML-RPC spec writes them
+    (Tcl's client reads no ``1e+300``): Python's shortest repr, its
+    exponent spelled out, so that the value reads back exactly."""
+    text = repr(value)
+    if 'e' not in text:
+        return text
+    text = format(decimal.Decimal(text), 'f')
+    return text if '.' in text else text + '.0'
+
+
 class WireMarshaller(xmlrpc.client.Marshaller):
     """The stdlib's marshaller, refusing NaN and infinity: XML-RPC has no
     such doubles, and npm xmlrpc, RPC::XML and Apache XML-RPC cannot read
@@ -119,7 +131,9 @@ class WireMarshaller(xmlrpc.client.Marshaller):
         if not math.isfinite(value):
             raise ValueError(f'it holds the double {value!r}; XML-RPC '
                              'carries neither NaN nor infinity')
-        xmlrpc.client.Marshaller.dump_double(self, value, write)
+        write('<value><double>')
+        write(decimalText(value))
+        write('</double></value>\n')
 
     dispatch[float] = dump_double
 

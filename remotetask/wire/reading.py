@@ -99,14 +99,15 @@ def fitRow(row, room):
 def structWithin(row, limit, timezone):
     """Job ``row`` as an ``Encoded`` struct of at most ``limit`` bytes:
     whole if it fits, else without its largest members, which
-    ``omitted`` names. Always a struct: with every large member left out
-    it is a few hundred bytes, sent even past ``limit``."""
+    ``omitted`` names (a few hundred bytes, unless its events are many
+    and long); ``AnswerTooLarge`` if even that does not fit, as for the
+    last calls of a multicall whose answer is nearly full."""
     kept, omitted = fitRow(row, limit - STRUCT_OVERHEAD)
     try:
         return _struct(kept, omitted, timezone, limit)
     except AnswerTooLarge:
         kept, omitted = fitRow(row, 0)
-        return _struct(kept, omitted, timezone, None)
+        return _struct(kept, omitted, timezone, limit)
 
 
 def _struct(row, omitted, timezone, limit):
@@ -205,18 +206,64 @@ def _whole(row, room, timezone):
 class AnswerBudget:
     """The bytes one request's answer may still take: a multicall's
     calls share one, so that the whole answer is bounded, not each call.
-    Only answers written from stored values (``Encoded``) are counted;
-    the others (an id, a status, a fault) are a few dozen bytes each."""
 
-    def __init__(self, limit):
+    Every call's answer is counted as it is written (``take``), and room
+    is kept for the calls still to come: each may need a short fault 12
+    (``NOT_RUN``), which is what a call gets, without being run, once the
+    answer is full. So the answer, faults included, stays within
+    ``limit`` however many calls come, or, when even their faults would
+    not fit, the multicall is refused whole (``AnswerTooLarge``)."""
+
+    def __init__(self, limit, calls=0):
         self.limit = limit
-        self.spent = 0
+        self.spent = ENVELOPE
+        self.pending = calls
+        if self.room() < 0:
+            raise AnswerTooLarge(
+                f'A multicall of {calls} calls cannot be answered within '
+                f'{limit} bytes (see --max-answer-size); send fewer calls '
+                'in each.')
+
+    def room(self):
+        """What the next answer may take, the others' faults kept."""
+        return self.limit - self.spent - self.pending * NOT_RUN.size
 
     @property
     def left(self):
-        return self.limit - self.spent
+        """What a value read for the next call may take (the room, less
+        the array that wraps each answer)."""
+        return self.room() - WRAPPING
 
-    def charge(self, answer):
-        size = getattr(answer, 'size', None)
-        if size is not None:
-            self.spent += size
+    def begin(self):
+        """The next call starts: its fault's room is its own now. Whether
+        there is room enough to run it."""
+        self.pending = max(0, self.pending - 1)
+        return self.left >= MIN_ROOM
+
+    def take(self, answer):
+        """``answer`` (a call's ``[result]`` or fault struct) written
+        within the room, and counted; ``NOT_RUN`` if it does not fit."""
+        try:
+            encoded = encodeWithin(answer, self.room())
+        except AnswerTooLarge:
+            encoded = NOT_RUN
+        except InvalidArgument as error:
+            return self.take(dict(faultCode=error.faultCode,
+                                  faultString=str(error)))
+        self.spent += encoded.size
+        return encoded
+
+    def notRun(self):
+        self.spent += NOT_RUN.size
+        return NOT_RUN
+
+
+#: A multicall's answer around its calls' answers, at most.
+ENVELOPE = 256
+#: What wraps a call's value (``<value><array><data>``...), at most.
+WRAPPING = 64
+#: The least room in which a call is run; with less it gets ``NOT_RUN``.
+MIN_ROOM = 256
+#: The answer of a call not run because the multicall's answer is full.
+NOT_RUN = encodeValue(dict(faultCode=AnswerTooLarge.faultCode, faultString=(
+    'Not run: the answer is full (--max-answer-size).')))

@@ -18,10 +18,11 @@ from twisted.cred.portal import IRealm, Portal
 from twisted.web import guard, resource, server
 from zope.interface import implementer
 
-from remotetask.wire import answers
+from remotetask.wire import answers, bodies
 from remotetask.wire.logins import AddressedBasicCredentials, LoginChecker
 from remotetask.wire.passwords import UsersFile
 from remotetask.wire.sending import Outbox
+from remotetask.wire.spool import Spool, SpooledFile, SpoolFull
 
 
 class LimitedRequest(server.Request):
@@ -35,6 +36,10 @@ class LimitedRequest(server.Request):
 
     maxSize = 10 * 1024 * 1024
     tooLargeFor = None
+    #: ``(status, message)`` answered instead of the resource's answer.
+    refusal = None
+    #: Decodes a compressed body (``remotetask.wire.bodies``).
+    inflater = None
 
     def _tell(self, event):
         # The connection's deadlines (connections.GuardedConnection), when
@@ -50,7 +55,21 @@ class LimitedRequest(server.Request):
 
     def requestReceived(self, command, path, version):
         self._tell('requestReceived')
+        if self.inflater is not None and self.tooLargeFor is None and \
+                self.refusal is None:
+            try:
+                self.inflater.end()
+            except bodies.BadEncoding as error:
+                self._drop(refusal=(400, f'{error}.\n'))
         super().requestReceived(command, path, version)
+
+    def process(self):
+        if self.refusal is None:
+            return super().process()
+        self.site = self.channel.site
+        code, message = self.refusal
+        answers.send((code, message.encode('utf-8', 'backslashreplace')),
+                     self, answers.TEXT)
 
     def finish(self):
         # Before finishing: finishing may start on a request the client
@@ -66,24 +85,65 @@ class LimitedRequest(server.Request):
         return reason
 
     def _gotLength(self, length):
-        if length is not None and length > self.maxSize:
-            self.tooLargeFor = self.maxSize
-            self.content = io.BytesIO()
-            self._received = 0
-            return
-        super().gotLength(length)
         self._received = 0
+        encoding = bodies.encodingOf(self)
+        if encoding in bodies.DECODED:
+            self.inflater = bodies.Inflater(encoding, self.maxSize)
+        elif encoding not in bodies.IDENTITY:
+            self._drop(refusal=(415, (
+                f'This server reads request bodies sent as they are, or '
+                f'with Content-Encoding gzip or deflate, not '
+                f'{encoding.decode("latin-1")!r}.\n')))
+            return
+        if length is not None and length > self.maxSize:
+            self._drop(self.maxSize)
+            return
+        if self.inflater is not None:
+            length = None
+        spool = getattr(self.channel.site, 'spool', None)
+        if spool is None:
+            super().gotLength(length)
+            return
+        try:
+            self.content = spool.contentFile(length)
+        except SpoolFull as error:
+            self._drop(refusal=(503, f'{error}\n'))
+
+    def _drop(self, tooLargeFor=None, refusal=None):
+        """Keep no more of the body; it is answered with fault 7
+        (``tooLargeFor``) or with ``refusal``."""
+        if self.content is not None:
+            self.content.close()
+        self.content = io.BytesIO()
+        self.tooLargeFor = tooLargeFor
+        self.refusal = refusal
 
     def handleContentChunk(self, data):
-        if self.tooLargeFor is not None:
+        if self.tooLargeFor is not None or self.refusal is not None:
             return
         self._received += len(data)
-        if self._received > self.maxSize:
-            self.tooLargeFor = self.maxSize
-            self.content.close()
-            self.content = io.BytesIO()
+        if self.inflater is not None:
+            try:
+                data = self.inflater.feed(data)
+            except bodies.BodyTooLarge:
+                self._drop(self.maxSize)
+                return
+            except bodies.BadEncoding as error:
+                self._drop(refusal=(400, f'{error}.\n'))
+                return
+        elif self._received > self.maxSize:
+            self._drop(self.maxSize)
             return
-        self.content.write(data)
+        try:
+            self.content.write(data)
+        except SpoolFull as error:
+            self._drop(refusal=(503, f'{error}\n'))
+
+    def connectionLost(self, reason):
+        # A body cut short no longer holds its room in the spool.
+        if isinstance(self.content, SpooledFile):
+            self.content.close()
+        super().connectionLost(reason)
 
 
 def limitedRequestFactory(maxSize):
@@ -131,6 +191,22 @@ class MisdirectedRequest(resource.Resource):
                 ).encode('utf-8', 'backslashreplace')
 
 
+class Refusal(resource.Resource):
+    """A plain ``status`` answer with ``message``, for any request."""
+
+    isLeaf = True
+
+    def __init__(self, status, message):
+        super().__init__()
+        self.status = status
+        self.message = message
+
+    def render(self, request):
+        request.setResponseCode(self.status)
+        request.setHeader(b'content-type', b'text/plain; charset=utf-8')
+        return self.message.encode('utf-8')
+
+
 def hostName(header):
     """The name of a Host header (bytes), without its port or brackets,
     in lower case; an IP address in its normal form."""
@@ -168,17 +244,27 @@ class Site(server.Site):
     allowedHosts = frozenset()
     #: Sends the answers (``remotetask.wire.sending``); None: at once.
     outbox = None
+    #: Holds large request bodies (``remotetask.wire.spool``).
+    spool = None
 
     def log(self, request):
         if self.accessLog:
             super().log(request)
 
     def getResourceFor(self, request):
-        header = request.getHeader(b'host')
+        hosts = request.requestHeaders.getRawHeaders(b'host') or []
+        if len(hosts) > 1:
+            # Which one counts differs between servers and proxies: an
+            # evil first one must not be answered for a good last one.
+            return Refusal(400, 'A request names one Host, not '
+                           f'{len(hosts)}.\n')
+        header = hosts[0] if hosts else None
         if header is not None and not self.answersTo(hostName(header),
                                                      request):
             request.site = self
             return MisdirectedRequest(header.decode('latin-1'))
+        if b'\0' in request.path or b'%00' in request.path.lower():
+            return Refusal(404, 'No such page.\n')
         return super().getResourceFor(request)
 
     def answersTo(self, name, request):
@@ -189,17 +275,19 @@ class Site(server.Site):
 
 
 def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False,
-             allowedHosts=(), loginDelay=1.0, outbox=None):
+             allowedHosts=(), loginDelay=1.0, outbox=None, spool=None):
     """A ``Site`` for ``tree``, protected when ``passwordFile`` is set,
     answering to ``allowedHosts`` besides localhost and its own address;
     failed logins from an address slow its next ones, from
     ``loginDelay`` seconds on (``remotetask.wire.logins``). Its answers
     are sent through ``outbox`` (``remotetask.wire.sending.Outbox``, by
-    default one with the default limits)."""
+    default one with the default limits); large request bodies are kept
+    in ``spool`` (``remotetask.wire.spool.Spool``, likewise)."""
     if passwordFile:
         tree = protect(tree, passwordFile, loginDelay=loginDelay)
     site = Site(tree)
     site.outbox = outbox if outbox is not None else Outbox()
+    site.spool = spool if spool is not None else Spool()
     site.accessLog = accessLog
     site.allowedHosts = frozenset(hostName(name.encode('utf-8'))
                                   for name in allowedHosts)

@@ -21,6 +21,14 @@ def _timed(entry):
     return None if entry is None else dict(entry, at=_iso(entry['at']))
 
 
+def _attempt(entry):
+    """A failed attempt of ``history``, its times ISO 8601 strings in UTC
+    as every other time of the struct (the store keeps epoch seconds)."""
+    return {name: _iso(_datetime(value)) if name in ('started', 'completed')
+            and isinstance(value, (int, float)) else value
+            for name, value in entry.items()}
+
+
 def jobStruct(job):
     """A job as an XML-RPC struct (times as ISO 8601 strings in UTC).
 
@@ -35,7 +43,8 @@ def jobStruct(job):
         created=_iso(job.created), started=_iso(job.started),
         completed=_iso(job.completed), attempts=job.attempts,
         priority=job.priority, key=job.key, maxAttempts=job.maxAttempts,
-        server=job.server, history=list(job.history), schedule=None,
+        server=job.server, history=[_attempt(entry) for entry in
+                                    job.history], schedule=None,
         nextRun=_iso(job.scheduledFor if hasattr(job, 'scheduledFor')
                      else _datetime(job.due)),
         progress=_timed(job.progress), notify=job.notify,

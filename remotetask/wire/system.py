@@ -2,13 +2,16 @@
 
 Consecutive ``add`` calls in a multicall are stored together, in one
 transaction, rather than one after the other. The calls of a multicall
-share one answer budget (``--max-answer-size``): a result that does not fit
-in what is left becomes fault 12, and the calls after it still run.
+share one answer budget (``--max-answer-size``), counted call by call as
+each answer is written: a result that does not fit in what is left
+becomes fault 12, and the calls after it still run while there is room;
+once there is none, they get fault 12 without being run
+(``reading.AnswerBudget``).
 """
 
 import inspect
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.web.xmlrpc import Fault, XMLRPCIntrospection
 
 from remotetask.errors import InvalidArgument
@@ -16,6 +19,9 @@ from remotetask.wire.checks import need
 from remotetask.wire.faults import toFault
 from remotetask.wire.reading import AnswerBudget
 from remotetask.wire.signatures import SIGNATURES, canonicalName
+
+#: How many calls of a multicall run before it lets other clients in.
+YIELD_EVERY = 64
 
 
 class SystemHandler(XMLRPCIntrospection):
@@ -27,6 +33,15 @@ class SystemHandler(XMLRPCIntrospection):
     def __init__(self, parent):
         super().__init__(parent)
         self.parent = parent
+        self._methods = None
+
+    def xmlrpc_listMethods(self):
+        """Return a list of the method names implemented by this server."""
+        # Read once: walking the handlers' methods took 0.4 ms a call,
+        # which a multicall of thousands spent on the reactor thread.
+        if self._methods is None:
+            self._methods = super().xmlrpc_listMethods()
+        return list(self._methods)
 
     def xmlrpc_methodHelp(self, method):
         """Return the help text of the method named."""
@@ -51,9 +66,13 @@ class SystemHandler(XMLRPCIntrospection):
     @defer.inlineCallbacks
     def _multicall(self, calls, checked):
         results = []
-        budget = AnswerBudget(self.parent.maxAnswerSize)
+        budget = AnswerBudget(self.parent.maxAnswerSize, len(calls))
         index = 0
         while index < len(calls):
+            if index and not index % YIELD_EVERY:
+                # Calls answered on the reactor thread (system.*, faults)
+                # take turns with the other clients'.
+                yield task.deferLater(self.parent.clock, 0, lambda: None)
             adds = []
             while index + len(adds) < len(calls) and _isAdd(
                     calls[index + len(adds)]):
@@ -61,27 +80,33 @@ class SystemHandler(XMLRPCIntrospection):
             if len(adds) > 1:
                 requests = [_addArguments(call) for call in adds]
                 answers = yield self.parent.addEach(requests, checked)
-                results.extend(_multicallAnswer(answer) for answer in answers)
+                for answer in answers:
+                    budget.begin()
+                    results.append(budget.take(_multicallAnswer(answer)))
                 index += len(adds)
                 continue
             call = calls[index]
             index += 1
-            if not isinstance(call, dict) or not isinstance(
-                    call.get('params', []), list):
-                results.append(_multicallAnswer(InvalidArgument(
-                    'Each call must be a struct with methodName and '
-                    'params (an array).')))
+            if not budget.begin():
+                results.append(budget.notRun())
                 continue
-            name = call.get('methodName')
-            if name == 'system.multicall':
-                results.append(_multicallAnswer(InvalidArgument(
-                    'system.multicall cannot be nested.')))
-                continue
-            answer = yield self.parent.callMethod(
-                name, call.get('params', []), budget, checked)
-            budget.charge(answer)
-            results.append(_multicallAnswer(answer))
+            answer = yield self._call(call, budget, checked)
+            results.append(budget.take(_multicallAnswer(answer)))
         return results
+
+    def _call(self, call, budget, checked):
+        """A Deferred of one call's answer (a value or an error)."""
+        if not isinstance(call, dict) or not isinstance(
+                call.get('params', []), list):
+            return defer.succeed(InvalidArgument(
+                'Each call must be a struct with methodName and params (an '
+                'array).'))
+        name = call.get('methodName')
+        if name == 'system.multicall':
+            return defer.succeed(InvalidArgument(
+                'system.multicall cannot be nested.'))
+        return self.parent.callMethod(name, call.get('params', []), budget,
+                                      checked)
 
 
 def _isAdd(call):

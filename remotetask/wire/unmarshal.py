@@ -18,6 +18,10 @@ right, and changed where clients differ from it or from the spec:
   a request without one holds only values XML-RPC can send back (text
   from an XML parser holds no character XML cannot carry, and doubles
   are finite), so ``checkInput`` need not walk its inputs again.
+* ``base64``: only base64 (``!!!*`` was read as empty bytes).
+* No DOCTYPE: XML-RPC has no DTD, and one only brings entities (an
+  external one was read as ``""``, and stored).
+* A malformed ``int`` is refused naming the parameter it is in.
 * The body's encoding: its XML declaration, else its byte order mark,
   else the ``charset`` of its Content-Type, else UTF-8. A body declared
   ``us-ascii`` that is not ASCII but is valid UTF-8 (RPC::XML sends such)
@@ -27,6 +31,8 @@ Every error is an exception whose text says what was wrong; the resource
 answers it with fault 3.
 """
 
+import base64
+import binascii
 import codecs
 import datetime
 import math
@@ -87,7 +93,11 @@ class RequestUnmarshaller(xmlrpc.client.Unmarshaller):
     wide = False
 
     def end_int(self, data):
-        value = int(data)
+        try:
+            value = int(data)
+        except ValueError:
+            raise ValueError(f'<int> {data.strip()[:40]!r} in {self._where()} '
+                             'is not an integer') from None
         if not xmlrpc.client.MININT <= value <= xmlrpc.client.MAXINT:
             self.wide = True
         self.append(value)
@@ -96,6 +106,22 @@ class RequestUnmarshaller(xmlrpc.client.Unmarshaller):
     for name in ('i1', 'i2', 'i4', 'i8', 'int', 'biginteger'):
         dispatch[name] = end_int
     del name
+
+    def _where(self):
+        """Which parameter the value being read is in, for a message."""
+        marks = self._marks
+        return f'parameter {(marks[0] if marks else len(self._stack)) + 1}'
+
+    def end_base64(self, data):
+        try:
+            value = base64.b64decode(''.join(data.split()), validate=True)
+        except binascii.Error as error:
+            raise ValueError(f'<base64> in {self._where()} is not base64 '
+                             f'({error})') from None
+        self.append(value)
+        self._value = 0
+
+    dispatch['base64'] = end_base64
 
     def end_boolean(self, data):
         value = data.strip().lower()
@@ -160,6 +186,13 @@ def _asDeclared(body, contentType):
     return text.encode('utf-8')
 
 
+def _noDoctype(*args):
+    # XML-RPC has no DTD: one only brings entities, which expat would
+    # expand (internal ones) or silently drop (external ones).
+    raise ValueError('a DOCTYPE is not allowed in XML-RPC (no entities, '
+                     'no DTD)')
+
+
 def parseRequest(body, contentType=None):
     """``(params, methodName, sendable)`` of the methodCall in ``body``
     (bytes), sent with the Content-Type ``contentType``; ``sendable``:
@@ -172,6 +205,7 @@ def parseRequest(body, contentType=None):
             from None
     target = RequestUnmarshaller(use_datetime=True, use_builtin_types=True)
     parser = xmlrpc.client.ExpatParser(target)
+    parser._parser.StartDoctypeDeclHandler = _noDoctype
     try:
         parser.feed(body)
         parser.close()

@@ -28,7 +28,7 @@ from remotetask.errors import (
     InvalidArgument, NotAllowed, RemoteTaskError, RequestTooLarge,
     StoreUnavailable)
 from remotetask.core.status import (
-    CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER)
+    CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.wire.checks import (
     MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
 from remotetask.wire.faults import toFault
@@ -359,6 +359,10 @@ class TaskServiceResource(XMLRPC):
         task = filter.get('task')
         if status is not None:
             need('status', status, str)
+            if status not in set(Status):
+                raise InvalidArgument(
+                    f'status {status[:40]!r} is none of '
+                    f'{", ".join(sorted(Status))}.')
         if task is not None:
             need('task', task, str)
 
