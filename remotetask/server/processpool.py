@@ -19,10 +19,10 @@ The pool tells its ``handler`` (the dispatcher) what happens:
 ``remotetask.core.progress.value``; the workers send at most one per job
 per ``progressInterval`` seconds), ``jobEnded(run, outcome, seconds)``,
 ``jobReturned(run)`` for a job given back without having started, and
-``workerFree()`` once per message that freed room. The runs are the
-in-flight table's (``inflight.Run``); a worker keeps those it has, not
-copies. Jobs go to a worker several to a message, and its starts and ends
-come back several to a message (``workerprotocol``).
+``workerFree()`` once per read of a worker's pipe that freed room. The
+runs are the in-flight table's (``inflight.Run``); a worker keeps those it
+has, not copies. Jobs go to a worker several to a message; a job's end
+comes back with the next job's start (``workerprotocol``).
 """
 
 import collections
@@ -71,6 +71,7 @@ class Worker(protocol.ProcessProtocol):
         self.timers = []
         self.recallTimer = None
         self.ended = defer.Deferred()
+        self._freed = False
 
     @property
     def pid(self):
@@ -80,7 +81,12 @@ class Worker(protocol.ProcessProtocol):
         self.messages.makeConnection(self.transport)
 
     def outReceived(self, data):
+        """What one read brought (several messages when the reactor was
+        busy): the pool hears once that room freed up."""
+        self._freed = False
         self.messages.dataReceived(data)
+        if self._freed:
+            self.pool.workerFree()
 
     def errReceived(self, data):
         for line in data.decode('utf-8', 'replace').splitlines():
@@ -133,8 +139,7 @@ class Worker(protocol.ProcessProtocol):
                                         for run in runs])
 
     def messagesReceived(self, messages):
-        """One frame's news; the pool hears once that room freed up."""
-        freed = False
+        """One frame's news."""
         for header, body in messages:
             if 'started' in header:
                 self._started(header['started'])
@@ -145,15 +150,13 @@ class Worker(protocol.ProcessProtocol):
                     header['ok'], body, header.get('error'),
                     header.get('traceback'), header.get('retry', False)),
                     header.get('took'))
-                freed = True
+                self._freed = True
             elif 'progress' in header:
                 self._progress(header['progress'], header)
             elif 'recalled' in header:
                 run = self.runs.pop(header['recalled'])
                 self.pool.handler.jobReturned(run)
-                freed = True
-        if freed:
-            self.pool.workerFree()
+                self._freed = True
 
     def _started(self, jobid):
         run = self.runs[jobid]
