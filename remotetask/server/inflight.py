@@ -69,14 +69,8 @@ class InFlight:
         self.runs = {}
         self.waiting = collections.OrderedDict()
 
-    def __len__(self):
-        return len(self.runs)
-
     def __contains__(self, jobid):
         return jobid in self.runs
-
-    def __iter__(self):
-        return iter(list(self.runs.values()))
 
     def get(self, jobid):
         return self.runs.get(jobid)
@@ -101,9 +95,6 @@ class InFlight:
         while self.waiting and len(taken) < count:
             taken.append(self.waiting.popitem(last=False)[1])
         return taken
-
-    def unhold(self, run):
-        self.waiting.pop(run.id, None)
 
     def remove(self, run):
         """The run is over here (its end or put-back written, or given up)."""

@@ -333,8 +333,7 @@ def test_an_end_the_store_refuses_ends_the_run_and_the_stop_does_not_wait():
 
 def test_the_log_line_of_each_end_is_written_per_batch():
     """Ended runs' lines are formatted as they end and written together,
-    one log event per interval, in order; with logJobs 'failed' only the
-    failures."""
+    one log event per interval, in order."""
     from twisted.logger import globalLogPublisher
     events = []
     globalLogPublisher.addObserver(events.append)
