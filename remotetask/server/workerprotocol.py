@@ -45,29 +45,32 @@ PREFIX = struct.Struct(Int32StringReceiver.structFormat)
 
 def encode(messages):
     """The bytes of one frame (without its length prefix) holding
-    ``messages``, a list of ``(header, body)``; ``body`` None or text."""
-    heads, bodies = [], []
+    ``messages``, a list of ``(header, body)``; ``body`` None or text.
+    Joined once: a result of megabytes is copied once here."""
+    heads, parts = [], [None, b'\n']
     for header, body in messages:
         if body is not None:
             if isinstance(body, str):
                 body = body.encode('utf-8')
             header = dict(header, size=len(body))
-            bodies.append(body)
+            parts.append(body)
         heads.append(header)
-    return b'\n'.join([json.dumps(heads, separators=(',', ':')).encode(
-        'utf-8'), b''.join(bodies)])
+    parts[0] = json.dumps(heads, separators=(',', ':')).encode('utf-8')
+    return b''.join(parts)
 
 
 def decode(payload):
-    """The ``[(header, body)]`` of one frame; ``body`` is None or text."""
-    head, _, bodies = payload.partition(b'\n')
+    """The ``[(header, body)]`` of one frame; ``body`` is None or text
+    (decoded from the frame in place, not from a copy)."""
+    newline = payload.index(b'\n')
+    bodies = memoryview(payload)[newline + 1:]
     messages, at = [], 0
-    for header in json.loads(head):
+    for header in json.loads(payload[:newline]):
         size = header.pop('size', None)
         if size is None:
             messages.append((header, None))
         else:
-            messages.append((header, bodies[at:at + size].decode('utf-8')))
+            messages.append((header, str(bodies[at:at + size], 'utf-8')))
             at += size
     return messages
 
