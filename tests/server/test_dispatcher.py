@@ -355,3 +355,28 @@ def test_the_log_line_of_each_end_is_written_per_batch():
             f'Job {second} (echo) ended in 0.250 s: ok']
     finally:
         globalLogPublisher.removeObserver(events.append)
+
+
+def test_an_add_wakes_the_feeder_once_from_one_path():
+    """One committed add is one wake-up and one claim: from the service's
+    committed event on a store one server holds; on a shared store only
+    from the store's notification (the cluster calls added()), which
+    tells of this server's adds too."""
+    writes = HeldWrites()
+    service, clock, pool = makeService(), task.Clock(), FakePool(2)
+    own = Dispatcher(service, pool, synchronous, writes, direct,
+                     clock=clock)
+    own.feeder.startFeeding()
+    service.add('echo', 1)
+    assert [call[1] for call in writes.calls] == [service.claim]
+    writes.runNext()
+    assert writes.calls == []
+    service, pool = makeService(), FakePool(2)
+    shared = Dispatcher(service, pool, synchronous, writes, direct,
+                        clock=clock, shared=True)
+    shared.feeder.startFeeding()
+    jobid = service.add('echo', 1)
+    assert writes.calls == []
+    shared.added()
+    writes.runNext()
+    assert given(pool) == [jobid] and writes.calls == []
