@@ -2,22 +2,24 @@
 
 ::
 
-    wire --add--> TaskService --write--> store --onAdd--> Feeder --claim-->
-    store --rows--> pool (workers) --started/progress/ended--> Recorder
-    --write--> store --onEnd--> Waiters, CancelWatch (and the Notifier, for
-    jobs that owe a completion call)
+    wire --add--> TaskService --write--> store --committed--> Feeder
+    --claim--> in-flight table --submit--> pool (workers)
+    --started/progress/ended--> Recorder --write--> store --onEnd-->
+    Waiters, CancelWatch, JobLog (and the Notifier, for jobs that owe a
+    completion call)
 
-The dispatcher composes those parts (``feeder``, ``recorder``,
-``waiters``, ``cancelWatch``) and is the pool's ``handler``. It drives
-them with a ``LoopingCall`` once a second (due cron and delayed jobs,
-cron misfires once a minute, the queue's depth sampled for the chart
-once a minute, and on a shared store the catching up of ends whose
-notifications may have been missed), puts back jobs left
-running by an earlier run at start, and on stop gives back what it holds:
-claimed jobs not started, then, after the grace period, jobs still
-running. Every store call goes through ``read`` or ``write`` (off the
-reactor thread); the service's events reach the reactor through
-``relay``.
+The dispatcher composes those parts (``table``, ``feeder``,
+``recorder``, ``waiters``, ``cancelWatch``, ``jobLog``) and is the pool's
+``handler``. Between its claim and its recorded end a job is one ``Run``
+of the in-flight table (``inflight.py``), which every part reads. The
+dispatcher drives them with a ``LoopingCall`` once a second (due cron and
+delayed jobs, cron misfires once a minute, the queue's depth sampled for
+the chart once a minute, and on a shared store the catching up of ends
+whose notifications may have been missed), puts back jobs left running by
+an earlier run at start, and on stop gives back what it holds: claimed
+jobs not started, then, after the grace period, jobs still running.
+Every store call goes through ``read`` or ``write`` (off the reactor
+thread); the service's events reach the reactor through ``relay``.
 """
 
 from twisted.application.service import Service
