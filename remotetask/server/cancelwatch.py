@@ -20,22 +20,22 @@ CANCELLED_WHILE_RUNNING = 'The job was cancelled while it ran.'
 
 
 class CancelWatch:
-    """Calls ``stop(jobid)`` for jobs here that were cancelled; ``here()``
-    gives the ids of the jobs this server holds."""
+    """Calls ``stop(run)`` for runs in ``table`` (the in-flight table)
+    whose jobs were cancelled; the run's ``cancelled`` flag says it was
+    asked (once)."""
 
     log = Logger()
 
-    def __init__(self, service, read, here, stop):
+    def __init__(self, service, read, table, stop):
         self.service = service
         self.read = read
-        self.here = here
+        self.table = table
         self.stop = stop
-        self.cancelled = set()
         self._polling = False
 
     def ended(self, jobid, status):
         """The service (or another server) says ``jobid`` ended."""
-        if jobid not in self.here():
+        if jobid not in self.table:
             return
         if status == CANCELLED:
             self._stop(jobid)
@@ -43,13 +43,10 @@ class CancelWatch:
             self.catchUp([jobid])
 
     def _stop(self, jobid):
-        if jobid not in self.cancelled:
-            self.cancelled.add(jobid)
-            self.stop(jobid)
-
-    def forget(self, jobid):
-        """The run of ``jobid`` is over here."""
-        self.cancelled.discard(jobid)
+        run = self.table.get(jobid)
+        if run is not None and not run.cancelled:
+            run.cancelled = True
+            self.stop(run)
 
     def _catchUpFailed(self, failure):
         # An unavailable store is logged once, by the store (its outage).
@@ -60,7 +57,7 @@ class CancelWatch:
     def catchUp(self, jobids=None):
         """Read the statuses of the jobs here (or ``jobids``) in one call
         and stop those cancelled."""
-        jobids = list(self.here() if jobids is None else jobids)
+        jobids = list(self.table.runs if jobids is None else jobids)
         if self._polling or not jobids:
             return defer.succeed(None)
         self._polling = True
@@ -68,7 +65,7 @@ class CancelWatch:
 
         def found(statuses):
             for jobid, status in statuses.items():
-                if status == CANCELLED and jobid in self.here():
+                if status == CANCELLED:
                     self._stop(jobid)
         d.addCallback(found)
         d.addErrback(self._catchUpFailed)

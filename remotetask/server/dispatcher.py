@@ -2,22 +2,24 @@
 
 ::
 
-    wire --add--> TaskService --write--> store --onAdd--> Feeder --claim-->
-    store --rows--> pool (workers) --started/progress/ended--> Recorder
-    --write--> store --onEnd--> Waiters, CancelWatch (and the Notifier, for
-    jobs that owe a completion call)
+    wire --add--> TaskService --write--> store --committed--> Feeder
+    --claim--> in-flight table --submit--> pool (workers)
+    --started/progress/ended--> Recorder --write--> store --onEnd-->
+    Waiters, CancelWatch, JobLog (and the Notifier, for jobs that owe a
+    completion call)
 
-The dispatcher composes those parts (``feeder``, ``recorder``,
-``waiters``, ``cancelWatch``) and is the pool's ``handler``. It drives
-them with a ``LoopingCall`` once a second (due cron and delayed jobs,
-cron misfires once a minute, the queue's depth sampled for the chart
-once a minute, and on a shared store the catching up of ends whose
-notifications may have been missed), puts back jobs left
-running by an earlier run at start, and on stop gives back what it holds:
-claimed jobs not started, then, after the grace period, jobs still
-running. Every store call goes through ``read`` or ``write`` (off the
-reactor thread); the service's events reach the reactor through
-``relay``.
+The dispatcher composes those parts (``table``, ``feeder``,
+``recorder``, ``waiters``, ``cancelWatch``, ``jobLog``) and is the pool's
+``handler``. Between its claim and its recorded end a job is one ``Run``
+of the in-flight table (``inflight.py``), which every part reads. The
+dispatcher drives them with a ``LoopingCall`` once a second (due cron and
+delayed jobs, cron misfires once a minute, the queue's depth sampled for
+the chart once a minute, and on a shared store the catching up of ends
+whose notifications may have been missed), puts back jobs left running by
+an earlier run at start, and on stop gives back what it holds: claimed
+jobs not started, then, after the grace period, jobs still running.
+Every store call goes through ``read`` or ``write`` (off the reactor
+thread); the service's events reach the reactor through ``relay``.
 """
 
 import time
@@ -30,6 +32,8 @@ from remotetask.core.status import CANCELLED, FINISHED
 from remotetask.errors import NoSuchTask, StoreUnavailable
 from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING, CancelWatch
 from remotetask.server.feeder import Feeder
+from remotetask.server.inflight import ENDED, InFlight, Run
+from remotetask.server.joblog import JobLog
 from remotetask.server.processpool import STOPPED
 from remotetask.server.recorder import Recorder
 from remotetask.server.relay import ThreadRelay
@@ -55,8 +59,7 @@ class Dispatcher(Service):
 
     def __init__(self, service, pool, read, write, relay=None, clock=None,
                  interval=1.0, grace=30.0, shared=False, pollInterval=10.0,
-                 maxWaiters=10000, misfireInterval=60.0, claimCall=None,
-                 batchNumber=lambda: None, logJobs='all',
+                 maxWaiters=10000, misfireInterval=60.0, logJobs='all',
                  sampleInterval=60.0, progressInterval=1.0):
         if clock is None:
             from twisted.internet import reactor as clock
@@ -70,47 +73,45 @@ class Dispatcher(Service):
         self.misfireInterval = misfireInterval
         self.sampleInterval = sampleInterval
         self.write = write
-        #: Which ended runs get a log line: 'all', 'failed' or 'none'.
-        self.logJobs = logJobs
-        #: Runs claimed here and handed to the pool, not yet recorded.
-        self.held = {}
-        self._started = set()
+        #: The jobs in flight here, from their claim to their recorded end.
+        self.table = InFlight()
+        self.jobLog = JobLog(logJobs, clock)
         self._limited = False
         self._drained = None
         self._deadlines = ()  # while draining: the kill and the give-up
         self._loop = self._loopDone = None
         self._lastMisfires = self._lastPoll = self._lastSample = None
         pool.handler = self
-        # Claims run last in the writer's batch (claimCall), so that a
-        # claim sees every add of its batch and the feeder can tell which
-        # adds it has seen (batchNumber).
-        self.feeder = Feeder(service, pool, claimCall or write, self._submit,
-                             self._giveBackUnstarted, clock,
-                             batchNumber=batchNumber)
+        self.feeder = Feeder(service, pool, self.table, write, self._admit,
+                             self._giveBackClaimed, clock)
         self.recorder = Recorder(service, write, self._recorded, clock,
                                  progressInterval=progressInterval)
         self.waiters = Waiters(service, read, clock, maxWaiters)
-        self.cancelWatch = CancelWatch(service, read, self._here,
+        self.cancelWatch = CancelWatch(service, read, self.table,
                                        self._stopRun)
         relay = relay or ThreadRelay(clock)
-        service.onAdd(lambda: relay(self.added, batchNumber()))
+        if not shared:
+            # On a shared store every change that makes a job claimable,
+            # this server's too, is announced by the store's notification
+            # (the cluster's wake-up): that is the feeder's one wake-up
+            # there; here, the service's committed event is.
+            service.onAdd(lambda: relay(self.added))
         service.onEnd(lambda jobid, status: relay(self.ended, jobid,
                                                   status))
 
     # What the service and other servers tell
 
-    def added(self, batch=None):
-        """A job may have become claimable (committed in the writer's
-        batch ``batch``, when known)."""
-        self.feeder.wake(batch=batch)
+    def added(self):
+        """A committed change may have made a job claimable."""
+        self.feeder.wake()
 
     def ended(self, jobid, status):
         """``jobid`` ended (``status`` None: not told which way, or
         ``jobid`` None: ends may have gone unheard). Here or on another
         server, an end may leave room under a task's concurrency limit for
-        a job held back: with limited tasks, the feeder looks at once,
-        rather than at the next tick (without, an end makes no job
-        claimable, and idle servers need not claim at every end)."""
+        a job held back: with limited tasks, that is a change that may
+        make a job claimable (without, an end makes no job claimable, and
+        idle servers need not claim at every end)."""
         if self._limited:
             self.feeder.wake()
         if jobid is None:
@@ -132,108 +133,99 @@ class Dispatcher(Service):
         return defer.DeferredList([self.waiters.catchUp(),
                                    self.cancelWatch.catchUp()])
 
-    # Handing runs to the pool
+    # Runs coming in and going out
 
-    def _submit(self, row):
-        try:
-            taskObject = self.service.registry.lookup(row['task'])
-        except NoSuchTask:
-            # Claims take only the tasks of the registry, so this is a
-            # task that left it since: the job waits for a server that
-            # has it, as any job whose task no server serves.
-            self.log.error('Job {id} of task {task}, which this server no '
-                           'longer has, goes back to the queue',
-                           id=row['id'], task=row['task'])
-            self.recorder.putBack(row, started=False)
-            return
-        self.held[row['id']] = row
-        self.pool.submit(row, taskObject)
+    def _admit(self, rows):
+        """A claim's rows: held in the table for the feeder to hand out."""
+        for row in rows:
+            run = Run(row)
+            try:
+                run.task = self.service.registry.lookup(row['task'])
+            except NoSuchTask:
+                # Claims take only the tasks of the registry, so this is a
+                # task that left it since: the job waits for a server that
+                # has it, as any job whose task no server serves.
+                self.log.error('Job {id} of task {task}, which this server '
+                               'no longer has, goes back to the queue',
+                               id=row['id'], task=row['task'])
+                self.table.add(run)
+                self.recorder.putBack(run, started=False)
+                continue
+            self.table.hold(run)
 
-    def _here(self):
-        return set(self.held) | {row['id'] for row in self.feeder.buffer}
+    def _giveBackClaimed(self, row):
+        """A row claimed after stopping began."""
+        run = Run(row)
+        self.table.add(run)
+        self.recorder.putBack(run, started=False)
 
-    def _stopRun(self, jobid):
-        """Stop the run of a job cancelled while it was here."""
-        if self.feeder.drop(jobid) is not None:
-            self.cancelWatch.forget(jobid)
-        elif jobid in self.held:
-            self.pool.stopJob(jobid, CANCELLED_WHILE_RUNNING)
-
-    def _giveBackUnstarted(self, row):
-        self.recorder.putBack(row, started=False)
+    def _stopRun(self, run):
+        """Stop the run of a job cancelled while it was here (the cancel
+        cleared its claim: nothing is written for it)."""
+        if run.id in self.table.waiting:
+            self._forget(run)
+        elif run.out:
+            self.pool.stopJob(run, CANCELLED_WHILE_RUNNING)
 
     # The pool's handler
 
     def workerFree(self):
-        self.feeder.wake(room=True)
+        self.feeder.feed()
 
-    def jobStarted(self, row):
+    def jobStarted(self, run):
         # The row is what finishRun decides retries from: count the
-        # attempt here as the store will.
-        row['attempts'] += 1
-        row['started'] = time.time()
-        self._started.add(row['id'])
-        self.recorder.started(row)
-        if row['id'] in self.cancelWatch.cancelled:
+        # attempt here as the store will; the pool stamped the start.
+        run.row['attempts'] += 1
+        run.row['started'] = run.startedAt
+        self.recorder.started(run)
+        if run.cancelled:
             # Cancelled while it waited in a worker, and started before
             # the recall reached it.
-            self.pool.stopJob(row['id'], CANCELLED_WHILE_RUNNING)
+            self.pool.stopJob(run, CANCELLED_WHILE_RUNNING)
 
-    def jobProgress(self, row, report):
+    def jobProgress(self, run, report):
         """The latest progress report of a run held here."""
-        if row['id'] in self.held:
-            self.recorder.progress(row, report)
+        if self.table.get(run.id) is run and run.out:
+            self.recorder.progress(run, report)
 
-    def jobEnded(self, row, outcome, seconds):
+    def jobEnded(self, run, outcome, seconds):
         self.feeder.runTime.add(seconds)
-        if row['id'] not in self.held:
+        if self.table.get(run.id) is not run or not run.out:
             return  # put back at shutdown already; its end is not recorded
         if not self.running and outcome.error == STOPPED:
-            self._forget(row['id'])
-            self.recorder.putBack(row, started=True)
+            self.recorder.putBack(run, started=True)
             self.log.info('Job {id} ({task}) put back in the queue',
-                          id=row['id'], task=row['task'])
+                          id=run.id, task=run.row['task'])
             return
-        self.recorder.ended(row, outcome, seconds)
+        self.recorder.ended(run, outcome, seconds)
 
-    def jobReturned(self, row):
+    def jobReturned(self, run):
         """The pool gives back a run it did not start."""
-        jobid = row['id']
-        self._forget(jobid)
-        if jobid in self.cancelWatch.cancelled:
-            self.cancelWatch.forget(jobid)
+        if run.cancelled:
+            self._forget(run)
         elif self.running:
-            self.feeder.giveBack(row)
+            self.table.hold(run, first=True)
         else:
-            self.recorder.putBack(row, started=False)
+            self.recorder.putBack(run, started=False)
 
-    def _recorded(self, row, outcome, status, seconds):
-        self._forget(row['id'])
-        self.cancelWatch.forget(row['id'])
+    def _recorded(self, run, status):
+        self._forget(run)
+        if run.phase != ENDED:
+            return
         if status is None:
             self.log.info('Job {id} ({task}) was cancelled or taken back '
                           'while it ran; its end is not recorded',
-                          id=row['id'], task=row['task'])
+                          id=run.id, task=run.row['task'])
             return
         if self.onJobEnded is not None:
-            self.onJobEnded(row['task'], seconds, outcome.ok)
-        if row.get('notify') is not None and status in FINISHED:
+            self.onJobEnded(run.row['task'], run.seconds, run.outcome.ok)
+        if run.row.get('notify') is not None and status in FINISHED:
             self._notifyOwed()
-        if self.logJobs == 'all' or (self.logJobs == 'failed'
-                                     and not outcome.ok):
-            # Written out here in one go: the logger's formatter costs more
-            # per field than the rest of recording a run.
-            then = ' (will be retried)' if status == 'queued' else ''
-            result = 'ok' if outcome.ok else outcome.error
-            self.log.info(
-                '{line}', id=row['id'], task=row['task'], seconds=seconds,
-                ok=outcome.ok, line=f'Job {row["id"]} ({row["task"]}) '
-                f'ended in {seconds:.3f} s: {result}{then}')
+        self.jobLog.ended(run, status)
 
-    def _forget(self, jobid):
-        self.held.pop(jobid, None)
-        self._started.discard(jobid)
-        if not self.held and self._drained is not None:
+    def _forget(self, run):
+        self.table.remove(run)
+        if self._drained is not None and not self.table.out():
             drained, self._drained = self._drained, None
             drained.callback(None)
 
@@ -241,7 +233,7 @@ class Dispatcher(Service):
         """This server's workers now: ``size`` configured, ``live``,
         ``busy`` and the ids ``running`` here."""
         return dict(size=self.pool.size, live=self.pool.live,
-                    busy=self.pool.busy, running=sorted(self._started))
+                    busy=self.pool.busy, running=self.table.running())
 
     # The tick
 
@@ -335,13 +327,14 @@ class Dispatcher(Service):
             self._loop.stop()
             yield self._loopDone
         self._loop = None
-        for row in (yield self.feeder.stopFeeding()):
-            self.recorder.putBack(row, started=False)
+        for run in (yield self.feeder.stopFeeding()):
+            self.recorder.putBack(run, started=False)
         self.pool.recallWaiting()
-        if self.held:
+        if self.table.out():
             yield self._drain()
         self.recorder.stopping = True
         yield self.recorder.idle()
+        self.jobLog.flush()
         self.waiters.releaseAll()
 
     def hurry(self):
@@ -363,7 +356,7 @@ class Dispatcher(Service):
         be stopped; their late end is not recorded)."""
         self.log.info('Waiting up to {grace} s for {count} running job(s) '
                       '(Ctrl-C again: stop them now, back in the queue)',
-                      grace=self.grace, count=len(self._started))
+                      grace=self.grace, count=len(self.table.running()))
         self._drained = defer.Deferred()
         kill = self.clock.callLater(self.grace, self.pool.kill)
         # A few seconds past the grace for killed processes to be reaped.
@@ -377,10 +370,9 @@ class Dispatcher(Service):
         for call in (kill, giveUp):
             if call.active():
                 call.cancel()
-        for jobid, row in list(self.held.items()):
-            started = jobid in self._started
-            self._forget(jobid)
-            self.recorder.putBack(row, started=started)
+        self._drained = None
+        for run in self.table.out():
+            self.recorder.putBack(run, started=run.startedAt is not None)
             self.log.warn('Job {id} ({task}) still ran at shutdown; put '
-                          'back in the queue', id=jobid, task=row['task'])
-
+                          'back in the queue', id=run.id,
+                          task=run.row['task'])

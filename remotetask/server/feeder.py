@@ -9,15 +9,18 @@ tasks are claimed many at a time and sent ahead into the workers; when
 tasks are slow, nothing is held ahead, so that a job claimed here never
 waits behind a long one while an idle server (or worker) could run it.
 
-One claim is in flight at a time: wake-ups meanwhile (an add, a job's end)
-are remembered and answered with another claim when it returns, unless
-they announce an add committed in the same writer batch as that claim, or
-an earlier one (``batch``): the claim has seen it. So an add whose wire
-woke the feeder in the same reactor turn is claimed in its own
-transaction, and its committed event costs nothing more. Claimed
-jobs that wait here are safe: they have not started, so a ``kill -9``
-leaves them claimed without an attempt counted, recovery puts them back,
-and on an orderly stop they go back to the queue before the workers stop.
+The claimed jobs are held in the in-flight table (``inflight.py``);
+the feeder hands them to the pool, all a turn has room for in one
+``submit``. One claim is in flight at a time. The feeder has one wake-up,
+``wake``: a committed change that may have made a job claimable (an add,
+a retry, a put-back, a run's end under a concurrency limit; on a shared
+store, the store's notification, whoever made the change), and the tick.
+A wake-up during a claim is answered by one more claim when it returns; a
+worker that frees up claims only if the last claim was full (it may have
+left jobs behind) or a change came meanwhile. Claimed jobs that wait here
+are safe: they have not started, so a ``kill -9`` leaves them claimed
+without an attempt counted, recovery puts them back, and on an orderly
+stop they go back to the queue before the workers stop.
 
 A claim whose commit was lost (``StoreOutcomeUnknown``: the connection
 dropped during COMMIT) may have taken jobs that never reached this side.
@@ -27,7 +30,6 @@ a token of its own, and such a claim's token is given up
 second) while the store is still away.
 """
 
-import collections
 import uuid
 
 from twisted.internet import defer
@@ -51,9 +53,10 @@ class Average:
 class Feeder:
     """Claims runs for ``pool`` through ``write(service.claim, ...)``.
 
-    ``start(row)`` is called for each row to hand to the pool (the
-    dispatcher does the submitting, and its bookkeeping); ``putBack(row)``
-    for rows claimed after stopping began.
+    ``admit(rows)`` is called with each claim's rows (the dispatcher looks
+    up their tasks and holds them in ``table``); the feeder hands the held
+    runs to the pool, as many as it has room for, in one ``submit``.
+    ``putBack(row)`` is called for rows claimed after stopping began.
     """
 
     log = Logger()
@@ -70,32 +73,26 @@ class Feeder:
     #: little more and slowed the adds beside it.
     MAX_AHEAD = 32
 
-    def __init__(self, service, pool, write, start, putBack, clock,
-                 maxAhead=MAX_AHEAD, maxClaim=500, batchNumber=lambda: None):
+    def __init__(self, service, pool, table, write, admit, putBack, clock,
+                 maxAhead=MAX_AHEAD, maxClaim=500):
         self.service = service
         self.pool = pool
+        self.table = table
         self.write = write
-        self.start = start
+        self.admit = admit
         self.putBack = putBack
         self.clock = clock
         self.maxAhead = maxAhead
         self.maxClaim = maxClaim
-        self.buffer = collections.deque()
         self.claimLatency = Average()
         self.runTime = Average()
-        self.batchNumber = batchNumber
         self.running = False
         self._claim = None
-        # Wake-ups during a claim: one that must be answered by another
-        # claim (_againAny), the latest writer batch announced, which the
-        # claim may already have seen (_againBatch), and whether any asked
-        # for cron and delayed runs (_againScheduled).
-        self._againAny = self._againScheduled = False
-        self._againBatch = 0
-        # The last claim got fewer runs than it asked for: nothing was
-        # left to claim, and nothing has been added since.
-        self._empty = False
-        self._claimedIn = 0
+        # A committed change may have made jobs claimable since the last
+        # claim began (_changed), and whether the tick asked for cron and
+        # delayed runs (_scheduled); the last claim was full, so it may
+        # have left jobs behind (_more).
+        self._changed = self._scheduled = self._more = False
         # The tokens of claims whose commit was lost, and the write giving
         # them up, when one is in flight.
         self._lost = []
@@ -116,75 +113,56 @@ class Feeder:
         self.pool.depth = 1 + ahead if self.pool.queuesAhead else 1
         held = 0 if self.pool.queuesAhead else ahead * self.pool.size
         return min(self.maxClaim,
-                   self.pool.capacity() + held - len(self.buffer))
+                   self.pool.capacity() + held - len(self.table.waiting))
 
     # Feeding
 
-    def wake(self, scheduled=False, batch=None, room=False):
-        """Hand out what is held; claim more if there is room. With
-        ``scheduled``, the claim also looks for due cron and delayed runs
-        (the once-a-second tick asks for that). ``batch``: the wake-up
-        announces what the writer's batch of that number committed.
-        ``room``: only a worker freed up; nothing was added, so when the
-        last claim left nothing behind there is nothing to claim (every
-        change that makes a job claimable wakes the feeder itself, and
-        jobs that become due with time are the tick's)."""
+    def wake(self, scheduled=False):
+        """A committed change may have made jobs claimable (with
+        ``scheduled``: the tick, for due cron and delayed runs too). The
+        one wake-up of the feeder: a claim begun after it sees the change;
+        one in flight is followed by another."""
+        self._changed = True
+        self._scheduled |= scheduled
+        self.feed()
+
+    def feed(self):
+        """Hand out what is held; claim more when there is room and
+        something may be claimable (a change since the last claim began,
+        or a full last claim). A worker freeing up calls this: that alone
+        makes nothing claimable."""
         if not self.running:
             return
         self.handOut()
         self._releaseLost()
-        if room and not scheduled and (self._empty or self._claim):
+        if self._claim is not None or not (self._changed or self._more):
             return
-        if self._claim is not None:
-            # Whether the claim in flight has seen this add is known only
-            # when it returns (and says which batch it ran in).
-            if batch is None:
-                self._againAny = True
-            else:
-                self._againBatch = max(self._againBatch, batch)
-            self._againScheduled |= scheduled
-            return
-        if batch is not None and batch <= self._claimedIn:
-            return
-        self._empty = False
         wanted = self.wanted()
         if wanted <= 0:
             return
+        scheduled = self._scheduled
+        self._changed = self._scheduled = self._more = False
         began, token = self.clock.seconds(), uuid.uuid4().hex
-        self._claim = self.write(self._claimHere, wanted, scheduled, token)
+        self._claim = self.write(self.service.claim, wanted, None, None,
+                                 scheduled, token)
         self._claim.addCallbacks(self._claimed, self._failed,
                                  (wanted, began), None, (token,))
 
-    def _claimHere(self, wanted, scheduled, token):
-        """In the writer: the claim, and the batch it ran in."""
-        return self.batchNumber(), self.service.claim(
-            wanted, None, None, scheduled, token=token)
-
-    def _claimed(self, result, wanted, began):
-        batch, rows = result
+    def _claimed(self, rows, wanted, began):
         self._claim = None
-        if batch is not None:
-            self._claimedIn = max(self._claimedIn, batch)
         self.claimLatency.add(self.clock.seconds() - began)
         if not self.running:
             for row in rows:
                 self.putBack(row)
             return
-        self.buffer.extend(rows)
-        self._empty = len(rows) < wanted
-        again = self._againAny or self._againBatch > self._claimedIn
-        againScheduled = self._againScheduled
-        self._againAny = self._againScheduled = False
-        self._againBatch = 0
-        # A full claim may have left more behind; a wake-up during the
-        # claim may be for a job added after it looked.
-        if len(rows) == wanted or again:
-            self.wake(againScheduled)
-        else:
-            self.handOut()
+        self.admit(rows)
+        self._more = len(rows) == wanted
+        self.feed()
 
     def _failed(self, failure, token):
         self._claim = None
+        # The next wake-up or freed worker tries again.
+        self._changed = True
         if failure.check(StoreOutcomeUnknown):
             if len(self._lost) >= self.maxLost:
                 self.log.warn('{count} claims of unknown outcome are '
@@ -225,20 +203,11 @@ class Feeder:
                           error=failure.getErrorMessage())
 
     def handOut(self):
-        while self.buffer and self.pool.capacity() > 0:
-            self.start(self.buffer.popleft())
-
-    def giveBack(self, row):
-        """A claimed run the pool gave back unstarted: first in line."""
-        self.buffer.appendleft(row)
-
-    def drop(self, jobid):
-        """Forget the held run of ``jobid`` (cancelled); its row or None."""
-        for row in self.buffer:
-            if row['id'] == jobid:
-                self.buffer.remove(row)
-                return row
-        return None
+        """Hand the held runs to the pool, as many as it has room for, in
+        one ``submit`` (one message per worker)."""
+        room = self.pool.capacity()
+        if room > 0 and self.table.waiting:
+            self.pool.submit(self.table.takeWaiting(room))
 
     # Starting and stopping
 
@@ -246,11 +215,11 @@ class Feeder:
         self.running = True
 
     def stopFeeding(self):
-        """Claim no more; return the held runs (to be put back) once no
-        claim is in flight (its rows are put back as they come)."""
+        """Claim no more; return the held runs (no longer held, to be put
+        back) once no claim is in flight (its rows are put back as they
+        come)."""
         self.running = False
-        held = list(self.buffer)
-        self.buffer.clear()
+        held = self.table.takeWaiting(len(self.table.waiting))
         if self._claim is None:
             return defer.succeed(held)
         done = defer.Deferred()

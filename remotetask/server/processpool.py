@@ -14,10 +14,15 @@ replaced; its queued jobs are given back unrun. A job over its task's
 ``timeout`` has its worker killed.
 
 The pool tells its ``handler`` (the dispatcher) what happens:
-``jobStarted(row)``, ``jobProgress(row, report)`` (a progress report,
+``jobStarted(run)`` (the run's start stamped, on the pool's clock),
+``jobProgress(run, report)`` (a progress report,
 ``remotetask.core.progress.value``; the workers send at most one per job
-per ``progressInterval`` seconds), ``jobEnded(row, outcome, seconds)`` and
-``jobReturned(row)`` for a job given back without having started.
+per ``progressInterval`` seconds), ``jobEnded(run, outcome, seconds)``,
+``jobReturned(run)`` for a job given back without having started, and
+``workerFree()`` once per read of a worker's pipe that freed room. The
+runs are the in-flight table's (``inflight.Run``); a worker keeps those it
+has, not copies. Jobs go to a worker several to a message; a job's end
+comes back with the next job's start (``workerprotocol``).
 """
 
 import collections
@@ -33,6 +38,7 @@ from twisted.logger import Logger
 from remotetask.core import progress
 from remotetask.core.runner import Outcome
 from remotetask.core.task import option
+from remotetask.server.inflight import RUNNING, SENT
 from remotetask.server.workerprotocol import MessageReceiver
 
 #: The error of a job whose worker was stopped because the server stops;
@@ -47,9 +53,8 @@ class WorkerMessages(MessageReceiver):
         self.worker = worker
         self.MAX_LENGTH = maxLength
 
-    def messageReceived(self, header, body):
-        self.worker.messageReceived(header, body)
-
+    def messagesReceived(self, messages):
+        self.worker.messagesReceived(messages)
 
 
 def _howItEnded(value):
@@ -67,20 +72,22 @@ def _howItEnded(value):
         return f'exit status {status}'
     return str(value).rstrip('.')
 
+
 class Worker(protocol.ProcessProtocol):
     """The server's side of one worker process."""
 
     def __init__(self, pool):
         self.pool = pool
         self.messages = WorkerMessages(self, pool.maxMessage)
-        #: Jobs sent and not ended, in the order sent: jobid -> (row, task).
-        self.assigned = collections.OrderedDict()
+        #: The runs (the in-flight table's) sent here and not ended, in
+        #: the order sent: jobid -> Run; the one started, or None.
+        self.runs = collections.OrderedDict()
         self.running = None
-        self.startedAt = None
         self.stopReason = None
         self.timers = []
         self.recallTimer = None
         self.ended = defer.Deferred()
+        self._freed = False
 
     @property
     def pid(self):
@@ -90,7 +97,12 @@ class Worker(protocol.ProcessProtocol):
         self.messages.makeConnection(self.transport)
 
     def outReceived(self, data):
+        """What one read brought (several messages when the reactor was
+        busy): the pool hears once that room freed up."""
+        self._freed = False
         self.messages.dataReceived(data)
+        if self._freed:
+            self.pool.workerFree()
 
     def errReceived(self, data):
         for line in data.decode('utf-8', 'replace').splitlines():
@@ -99,22 +111,27 @@ class Worker(protocol.ProcessProtocol):
 
     # Jobs
 
+    def _runningLong(self):
+        return self.running is not None and (
+            self.pool.clock.seconds() - self.running.startedAt
+            >= self.pool.recallAfter)
+
     def room(self):
         """How many more jobs this worker takes: up to the pool's depth,
         none while it is being stopped, and none ahead of a job that has
         already run longer than ``recallAfter``."""
-        if self.stopReason is not None:
+        if self.stopReason is not None or self._runningLong():
             return 0
-        if self.running is not None and (
-                self.pool.clock.seconds() - self.startedAt
-                >= self.pool.recallAfter):
-            return 0
-        return max(0, self.pool.depth - len(self.assigned))
+        return max(0, self.pool.depth - len(self.runs))
 
-    def send(self, row, task):
-        self.assigned[row['id']] = (row, task)
-        self.messages.sendMessage({'run': row['id'], 'task': row['task']},
-                                  row['input'])
+    def send(self, runs):
+        """Send ``runs`` in one message."""
+        for run in runs:
+            self.runs[run.id] = run
+            run.phase, run.worker = SENT, self
+        self.messages.sendMessages([
+            ({'run': run.id, 'task': run.row['task']}, run.row['input'])
+            for run in runs])
         if self.running is not None:
             self._watchWaiting()
 
@@ -123,51 +140,57 @@ class Worker(protocol.ProcessProtocol):
         ``recallAfter`` seconds (unless it ends first)."""
         if self.recallTimer is None or not self.recallTimer.active():
             left = self.pool.recallAfter - (self.pool.clock.seconds()
-                                            - self.startedAt)
+                                            - self.running.startedAt)
             self.recallTimer = self.pool.clock.callLater(
                 max(0.0, left), self.recallWaiting)
 
     def recallWaiting(self):
         """Ask for every job queued here that has not started."""
-        for jobid in self.assigned:
-            if jobid != self.running:
-                self.recall(jobid)
+        self.recall([run for run in self.runs.values()
+                     if run is not self.running])
 
-    def recall(self, jobid):
-        self.messages.sendMessage({'recall': jobid})
+    def recall(self, runs):
+        if runs:
+            self.messages.sendMessages([({'recall': run.id}, None)
+                                        for run in runs])
 
-    def messageReceived(self, header, body):
-        if 'started' in header:
-            self._started(header['started'])
-        elif 'ended' in header:
-            if header.get('progress') is not None:
-                self._progress(header['ended'], header['progress'])
-            self._ended(header['ended'], Outcome(
-                header['ok'], body, header.get('error'),
-                header.get('traceback'), header.get('retry', False)))
-        elif 'progress' in header:
-            self._progress(header['progress'], header)
-        elif 'recalled' in header:
-            row, _ = self.assigned.pop(header['recalled'])
-            self.pool.handler.jobReturned(row)
-            self.pool.workerFree()
+    def messagesReceived(self, messages):
+        """One frame's news."""
+        for header, body in messages:
+            if 'started' in header:
+                self._started(header['started'])
+            elif 'ended' in header:
+                if header.get('progress') is not None:
+                    self._progress(header['ended'], header['progress'])
+                self._ended(header['ended'], Outcome(
+                    header['ok'], body, header.get('error'),
+                    header.get('traceback'), header.get('retry', False)),
+                    header.get('took'))
+                self._freed = True
+            elif 'progress' in header:
+                self._progress(header['progress'], header)
+            elif 'recalled' in header:
+                run = self.runs.pop(header['recalled'])
+                self.pool.handler.jobReturned(run)
+                self._freed = True
 
     def _started(self, jobid):
-        row, task = self.assigned[jobid]
-        self.running, self.startedAt = jobid, self.pool.clock.seconds()
-        timeout = option(task, 'timeout')
+        run = self.runs[jobid]
+        self.running, run.phase = run, RUNNING
+        run.startedAt = self.pool.clock.seconds()
+        timeout = option(run.task, 'timeout')
         if timeout:
             self._after(timeout, self.stop,
                         f'The job timed out after {timeout:g} s; its worker '
                         'process was stopped.')
-        if len(self.assigned) > 1:
+        if len(self.runs) > 1:
             self._watchWaiting()
-        self.pool.handler.jobStarted(row)
+        self.pool.handler.jobStarted(run)
 
     def _progress(self, jobid, report):
-        if jobid in self.assigned:
+        if jobid in self.runs:
             self.pool.handler.jobProgress(
-                self.assigned[jobid][0], progress.value(
+                self.runs[jobid], progress.value(
                     report['fraction'], report.get('message'), report['at']))
 
     def _after(self, seconds, function, *args):
@@ -180,13 +203,15 @@ class Worker(protocol.ProcessProtocol):
                 timer.cancel()
         self.timers, self.recallTimer = [], None
 
-    def _ended(self, jobid, outcome):
+    def _ended(self, jobid, outcome, took=None):
+        """``took``: how long the run took, as the worker measured it
+        (its start may have reached us in the same message as its end)."""
         self._cancelTimers()
-        row, _ = self.assigned.pop(jobid)
-        seconds = self.pool.clock.seconds() - self.startedAt
-        self.running = self.startedAt = None
-        self.pool.handler.jobEnded(row, outcome, seconds)
-        self.pool.workerFree()
+        run = self.runs.pop(jobid)
+        self.running = None
+        if took is None:
+            took = self.pool.clock.seconds() - run.startedAt
+        self.pool.handler.jobEnded(run, outcome, took)
 
     def stop(self, reason):
         """Kill the process (and anything it started); the job it runs
@@ -208,11 +233,12 @@ class Worker(protocol.ProcessProtocol):
             why = self.stopReason or (
                 f'The worker process running the job died '
                 f'({_howItEnded(reason.value)}).')
-            self._ended(self.running, Outcome.failed(
+            self._ended(self.running.id, Outcome.failed(
                 why, retry=self.stopReason is None))
-        for row, _ in self.assigned.values():
-            self.pool.handler.jobReturned(row)
-        self.assigned.clear()
+        returned = list(self.runs.values())
+        self.runs.clear()
+        for run in returned:
+            self.pool.handler.jobReturned(run)
         self.pool.workerEnded(self)
         self.ended.callback(None)
 
@@ -261,27 +287,36 @@ class ProcessWorkerPool(Service):
             return 0
         return sum(worker.room() for worker in self.workers)
 
-    def submit(self, row, task):
-        """Send ``row`` to the worker with room that holds the fewest
-        jobs (only call when ``capacity()`` is above zero)."""
+    def submit(self, runs):
+        """Send each of ``runs`` (the in-flight table's) to the worker
+        with room that holds the fewest jobs, one message per worker
+        (only call with at most ``capacity()`` runs)."""
         # (A job may cross recallAfter between the caller's look at the
         # capacity and now: then any live worker will do.)
-        worker = min([w for w in self.workers if w.room() > 0] or
-                     [w for w in self.workers if w.stopReason is None],
-                     key=lambda w: len(w.assigned))
-        worker.send(row, task)
+        room = {worker: worker.room() for worker in self.workers}
+        batches = collections.defaultdict(list)
+        for run in runs:
+            worker = min([w for w in self.workers if room[w] > 0] or
+                         [w for w in self.workers if w.stopReason is None],
+                         key=lambda w: len(w.runs) + len(batches[w]))
+            room[worker] -= 1
+            batches[worker].append(run)
+        for worker, batch in batches.items():
+            worker.send(batch)
 
     def workerFree(self):
         self.handler.workerFree()
 
-    def stopJob(self, jobid, reason):
-        """Stop the job ``jobid`` if it runs here (its worker is killed),
-        or recall it if it waits here."""
-        for worker in self.workers:
-            if worker.running == jobid:
-                worker.stop(reason)
-            elif jobid in worker.assigned:
-                worker.recall(jobid)
+    def stopJob(self, run, reason):
+        """Stop ``run`` if it runs here (its worker is killed), or recall
+        it if it waits in a worker."""
+        worker = run.worker
+        if worker is None or worker not in self.workers:
+            return
+        if worker.running is run:
+            worker.stop(reason)
+        elif run.id in worker.runs:
+            worker.recall([run])
 
     def recallWaiting(self):
         for worker in self.workers:

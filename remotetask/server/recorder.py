@@ -2,37 +2,52 @@
 in batches.
 
 Every start of a run must be recorded (it counts an attempt) and every
-end (it is the job's result). Each goes into the pending lists; one write
-(``service.recordRuns``) takes them all whenever none is in flight, so
-under load a batch holds many runs and costs one transaction. A start
-alone waits up to ``startDelay`` seconds for company: a short job's start
-then goes in the same write as its end. (A server killed in that window
-has not counted the attempt; the job simply runs again.)
+end (it is the job's result). What a run owes the store is kept on its
+entry in the in-flight table (``inflight.Run``); the recorder keeps one
+list, the runs that owe something, and one write (``service.recordRuns``)
+takes them all whenever none is in flight, so under load a batch holds
+many runs and costs one transaction. A start alone waits up to
+``startDelay`` seconds for company: a short job's start then goes in the
+same write as its end. (A server killed in that window has not counted
+the attempt; the job simply runs again.)
 
 Progress reports are not owed like that: only a job's latest counts, and
 it is written at most once per ``progressInterval`` seconds per job (a
 report that came sooner waits, replaced by any later one, for its time
 or for the job's end, which always takes the job's last report with it).
-So a task reporting many times a second costs a write of its progress
-now and then, in a batch with whatever else is pending.
 
 The outcome of a run exists only here until it is written: when the store
 is unavailable (a full disk, the database restarting), it is kept and the
 write tried again, waiting longer each time, until the store takes it,
-unless the server stops, which leaves the job to start-up recovery.
+unless the server stops, which leaves the job to start-up recovery. Any
+other failure of a batch (a bug, a value the store refuses) has each of
+its runs written alone, so that one run cannot hold the others; a run
+whose end still cannot be written ends in error saying so, and if even
+that fails it is given up here (logged; the job is left to recovery), so
+that no run stays in flight, and no stop waits for it, for ever.
 """
 
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from remotetask.core.runner import Outcome
 from remotetask.errors import StoreUnavailable
+from remotetask.server.inflight import ENDED, LEAVING
+
+#: The start of the error of a run whose end the store would not take.
+UNRECORDABLE = 'The end of this run could not be recorded'
+
+
+def _leaving(run):
+    return run.phase in (ENDED, LEAVING)
 
 
 class Recorder:
-    """Writes runs' news through ``write``; calls ``recorded(row,
-    outcome, status, seconds)`` in the reactor thread once an end is
-    committed (``status`` None: the claim had been lost, the job was
-    cancelled or taken back, and nothing was written)."""
+    """Writes runs' news through ``write``; calls ``recorded(run,
+    status)`` in the reactor thread once a run's end or put-back is
+    written (``status``: the status its end recorded; None for a
+    put-back, a run given up, or an end whose claim had been lost, the
+    job cancelled or taken back, where nothing was written)."""
 
     log = Logger()
 
@@ -47,97 +62,111 @@ class Recorder:
         self.startDelay = startDelay
         self.progressInterval = progressInterval
         self.stopping = False
-        self._startsDue = None
-        self._started, self._ended, self._putBack = [], [], []
-        # jobid -> (row, report): the latest report not yet written;
-        # jobid -> when the job's progress was last written.
-        self._reports, self._reported = {}, {}
-        self._reportTimer = None
-        self._writing = None
-        self._retry = None
+        #: The runs that owe the store something (jobid -> Run), and
+        #: those to be written one at a time after a batch failed.
+        self._owing, self._alone = {}, []
+        self._startsDue = self._reportTimer = None
+        self._writing = self._retry = None
         self._delay = retryDelays[0]
         self._idle = []
 
     @property
     def pending(self):
-        """How many pieces of news a write would take now."""
-        return (len(self._started) + len(self._ended) + len(self._putBack)
-                + len(self._dueReports()))
+        """How many runs a write would take now."""
+        return len(self._alone) + len(self._batch())
 
-    def _dueReports(self):
-        """The ids of the reports to write now: those whose interval has
-        passed, and those of jobs whose end or put-back is pending."""
+    def _batch(self):
+        """The runs to write now: news owed, and reports due (those whose
+        interval has passed, and those of runs that end)."""
         now = self.clock.seconds()
-        ending = {row['id'] for row, _, _ in self._ended} | {
-            row['id'] for row, _ in self._putBack}
-        return [jobid for jobid in self._reports
-                if jobid in ending or now - self._reported.get(
-                    jobid, float('-inf')) >= self.progressInterval]
+        return [run for run in self._owing.values()
+                if run.startOwed or _leaving(run) or (
+                    run.report is not None
+                    and now - run.reportedAt >= self.progressInterval)]
 
-    def started(self, row):
-        self._started.append((row['id'], row['token']))
-        if self._startsDue is None and not self.stopping:
+    def started(self, run):
+        run.startOwed = True
+        self._owing[run.id] = run
+        if self.stopping:
+            self._flush()
+        elif self._startsDue is None:
             self._startsDue = self.clock.callLater(self.startDelay,
                                                    self._startsWait)
-        elif self.stopping:
-            self._flush()
 
     def _startsWait(self):
         self._startsDue = None
         self._flush()
 
-    def ended(self, row, outcome, seconds):
-        self._ended.append((row, outcome, seconds))
+    def ended(self, run, outcome, seconds):
+        run.phase, run.outcome, run.seconds = ENDED, outcome, seconds
+        self._owing[run.id] = run
         self._flush()
 
-    def putBack(self, row, started):
-        """Give the run back to the queue (the server stops)."""
-        self._putBack.append((row, started))
+    def putBack(self, run, started):
+        """Give the run back to the queue (the server stops, or its task
+        left this server)."""
+        run.phase, run.putBackStarted = LEAVING, started
+        self._owing[run.id] = run
         self._flush()
 
-    def progress(self, row, report):
-        """The latest progress ``report`` of the run ``row``."""
-        self._reports[row['id']] = (row, report)
+    def progress(self, run, report):
+        """The latest progress ``report`` of ``run``."""
+        run.report = report
+        self._owing[run.id] = run
         self._flush()
 
     def _flush(self):
         if self._writing is not None or self._retry is not None:
             return
-        due = self._dueReports()
-        if not (self._started or self._ended or self._putBack or due):
+        batch = [self._alone.pop(0)] if self._alone else self._batch()
+        if not batch:
             self._waitForReports()
             self._tellIdle()
             return
-        if self._startsDue is not None:
+        if self._startsDue is not None and not self._alone:
             self._startsDue.cancel()
             self._startsDue = None
-        started, self._started = self._started, []
-        ended, self._ended = self._ended, []
-        putBack, self._putBack = self._putBack, []
         now = self.clock.seconds()
-        reports = []
-        for jobid in due:
-            reports.append(self._reports.pop(jobid))
-            self._reported[jobid] = now
-        for row, _, _ in ended:
-            self._reported.pop(row['id'], None)
-        for row, _ in putBack:
-            self._reported.pop(row['id'], None)
-        self._writing = self.write(
-            self.service.recordRuns, started,
-            [(row, outcome) for row, outcome, _ in ended], putBack, reports)
-        self._writing.addCallbacks(self._written, self._failed,
-                                   (ended,), None,
-                                   (started, ended, putBack, reports))
+        started, ended, putBack, reports, leaving = [], [], [], [], []
+        for run in batch:
+            if run.startOwed:
+                started.append((run.id, run.row['token']))
+            if run.phase == ENDED:
+                ended.append((run.row, run.outcome))
+            elif run.phase == LEAVING:
+                putBack.append((run.row, run.putBackStarted))
+            if _leaving(run):
+                leaving.append(run)
+            if run.report is not None:
+                reports.append((run.row, run.report))
+                run.reportedAt = now
+            self._forgetNews(run)
+        self._writing = self.write(self.service.recordRuns, started, ended,
+                                   putBack, reports)
+        self._writing.addCallbacks(self._written, self._failed, (leaving,),
+                                   None, (batch, started, reports))
+
+    def _forgetNews(self, run):
+        run.startOwed, run.report = False, None
+        self._owing.pop(run.id, None)
+
+    def _owe(self, run, start, report):
+        """Owe again what a failed write carried (a report that came
+        meanwhile is newer than the one that failed)."""
+        run.startOwed |= start
+        if run.report is None:
+            run.report = report
+        run.reportedAt = float('-inf')
+        self._owing[run.id] = run
 
     def _waitForReports(self):
         """Have the next report that waits for its interval written when
         its time comes (one timer at a time)."""
-        if not self._reports or self._reportTimer is not None:
+        waiting = [run.reportedAt for run in self._owing.values()
+                   if run.report is not None]
+        if not waiting or self._reportTimer is not None:
             return
-        now = self.clock.seconds()
-        delay = min(self._reported[jobid] + self.progressInterval - now
-                    for jobid in self._reports)
+        delay = min(waiting) + self.progressInterval - self.clock.seconds()
         self._reportTimer = self.clock.callLater(max(0.0, delay),
                                                  self._reportsDue)
 
@@ -145,41 +174,64 @@ class Recorder:
         self._reportTimer = None
         self._flush()
 
-    def _written(self, statuses, ended):
+    def _written(self, statuses, leaving):
+        """``leaving``: the runs whose end or put-back the write took."""
         self._writing = None
         self._delay = self.retryDelays[0]
-        for (row, outcome, seconds), status in zip(ended, statuses):
-            self.recorded(row, outcome, status, seconds)
+        ended = iter(statuses)
+        for run in leaving:
+            self.recorded(run, next(ended) if run.phase == ENDED else None)
         self._flush()
 
-    def _failed(self, failure, started, ended, putBack, reports):
+    def _failed(self, failure, batch, started, reports):
         self._writing = None
+        starts = {jobid for jobid, _ in started}
+        owed = {row['id']: report for row, report in reports}
         if not failure.check(StoreUnavailable):
-            self.log.failure('Recording {count} run(s) failed; they are '
-                             'left to recovery', failure,
-                             count=len(started) + len(ended) + len(putBack))
-            self._flush()
-            return
-        if self.stopping:
+            self._writeAlone(failure, batch, starts, owed)
+        elif self.stopping:
             self.log.warn('The store is unavailable while stopping; '
                           '{count} run(s) are left to the next start-up: '
-                          '{error}', count=len(ended) + len(putBack),
+                          '{error}', count=sum(map(_leaving, batch)),
                           error=failure.getErrorMessage())
-            self._flush()
+        else:
+            for run in batch:
+                self._owe(run, run.id in starts, owed.get(run.id))
+            self.log.warn('{count} run(s) ended but cannot be recorded yet '
+                          '({error}); trying again in {delay:g} s',
+                          count=sum(map(_leaving, batch)),
+                          error=failure.getErrorMessage(), delay=self._delay)
+            self._retry = self.clock.callLater(self._delay, self._retryNow)
+            self._delay = min(self._delay * 2, self.retryDelays[1])
+        self._flush()
+
+    def _writeAlone(self, failure, batch, starts, owed):
+        """A write that failed for another reason than an outage: each run
+        of a batch is tried alone; a run that fails alone has its end
+        turned into an error saying why, once, then is given up."""
+        if len(batch) > 1:
+            self.log.failure('Recording {count} run(s) failed; writing '
+                             'each alone', failure, count=len(batch))
+            for run in batch:
+                self._owe(run, run.id in starts, owed.get(run.id))
+                self._owing.pop(run.id)
+            self._alone.extend(batch)
             return
-        # Keep them, in front of whatever came meanwhile (a report that
-        # came meanwhile is newer than the one that failed).
-        self._started[:0], self._ended[:0], self._putBack[:0] = (
-            started, ended, putBack)
-        for row, report in reports:
-            self._reports.setdefault(row['id'], (row, report))
-            self._reported.pop(row['id'], None)
-        self.log.warn('{count} run(s) ended but cannot be recorded yet '
-                      '({error}); trying again in {delay:g} s',
-                      count=len(ended), error=failure.getErrorMessage(),
-                      delay=self._delay)
-        self._retry = self.clock.callLater(self._delay, self._retryNow)
-        self._delay = min(self._delay * 2, self.retryDelays[1])
+        run, = batch
+        if run.phase == ENDED and not (run.outcome.error or '').startswith(
+                UNRECORDABLE):
+            self.log.failure('Recording the end of job {id} failed; it ends '
+                             'in error instead', failure, id=run.id)
+            run.outcome = Outcome.failed(
+                f'{UNRECORDABLE}: {failure.getErrorMessage()}')
+            self._owe(run, run.id in starts, None)
+            self._owing.pop(run.id)
+            self._alone.append(run)
+            return
+        self.log.failure('Recording job {id} failed; it is left to the '
+                         'next start-up', failure, id=run.id)
+        if _leaving(run):
+            self.recorded(run, None)
 
     def _retryNow(self):
         self._retry = None

@@ -91,25 +91,23 @@ def announceTasks(service):
                           f'{error}') from None
 
 
-def clientWrites(store, relay, options, top, writer, dispatcher):
-    """``(writer, wake)`` for the clients' writes (adds, cancels, starts)
-    and the wake-up of the dispatcher that follows an add.
+def clientWriter(store, relay, options, top, writer):
+    """The writer of the clients' writes (adds, cancels, starts).
 
     On a store that one server holds (SQLite: one writer at a time), the
-    server's one writer, and a wake-up in the same reactor turn, so that
-    the claim shares the add's transaction. On a shared store (PostgreSQL),
-    whose transactions run side by side, a writer of their own: an add
-    then never waits behind the claims, starts and ends in the pipeline's
-    batch (measured: 230 to 300 jobs/s, one add per call). Its claim
-    follows its commit, woken by the add's NOTIFY (as on the other
-    servers), never before it."""
+    server's one writer. On a shared store (PostgreSQL), whose
+    transactions run side by side, a writer of their own: an add then
+    never waits behind the claims, starts and ends in the pipeline's
+    batch (measured: 230 to 300 jobs/s, one add per call). Either way
+    the feeder hears of an add once, after its commit (the dispatcher's
+    one wake-up), never before it."""
     if not isShared(store):
-        return writer, dispatcher.added
+        return writer
     clientWriter = StoreWriter(store, relay,
                                maxPending=options['max-pending-writes'])
     clientWriter.setName('client-writer')
     clientWriter.setServiceParent(top)
-    return clientWriter, None
+    return clientWriter
 
 
 def makeService(options):
@@ -159,8 +157,6 @@ def makeService(options):
     dispatcher = Dispatcher(service, pool, storePool.call, writer.call,
                             relay, grace=options['grace'],
                             shared=isShared(store),
-                            claimCall=writer.callLast,
-                            batchNumber=writer.batchNumber,
                             maxWaiters=options['max-waiters'],
                             logJobs=options['log-jobs'])
     dispatcher.onNotifyOwed = notifier.wake
@@ -182,13 +178,11 @@ def makeService(options):
     answerLimits = dict(parseCall=parsePool.call,
                         maxAnswerSize=options['max-answer-size'],
                         maxPageSize=options['max-page-size'])
-    clientWriter, wake = clientWrites(store, relay, options, top,
-                                      writer, dispatcher)
-    resource = TaskServiceResource(service, storePool.call,
-                                   clientWriter.call, dispatcher.waiters,
-                                   wake=wake, **answerLimits)
+    clients = clientWriter(store, relay, options, top, writer)
+    resource = TaskServiceResource(service, storePool.call, clients.call,
+                                   dispatcher.waiters, **answerLimits)
     outbox = Outbox(options['max-answer-memory'], options['send-timeout'])
-    root = makeRoot(resource, service, storePool.call, clientWriter.call,
+    root = makeRoot(resource, service, storePool.call, clients.call,
                     dispatcher, outbox, **answerLimits)
     dispatcher.onJobEnded = root.metrics.jobEnded
     site = makeSite(root, options['max-request-size'], options['users'],

@@ -16,6 +16,7 @@ import time
 
 from remotetask.core import codec, progress
 from remotetask.core.runner import Outcome, runTask
+from remotetask.server.inflight import RUNNING
 from remotetask.server.relay import ThreadRelay
 from remotetask.server.threadpool import ThreadPoolService
 from remotetask.wire.marshal import checkWireValue
@@ -79,24 +80,30 @@ class ThreadWorkerPool(ThreadPoolService):
     def capacity(self):
         return self.size - len(self.jobs) if self.running else 0
 
-    def submit(self, row, task):
-        self.jobs[row['id']] = row
-        started = self.reactor.seconds()
-        self.handler.jobStarted(row)
+    def submit(self, runs):
+        """Start each of ``runs`` (the in-flight table's) in a thread."""
+        for run in runs:
+            self._start(run)
+
+    def _start(self, run):
+        self.jobs[run.id] = run
+        run.phase, run.worker = RUNNING, self
+        run.startedAt = self.reactor.seconds()
+        self.handler.jobStarted(run)
         reporter = ProgressRelay(
-            self.relay, lambda report: self.handler.jobProgress(row, report))
-        d = self.call(_run, task, self.service, row, reporter)
+            self.relay, lambda report: self.handler.jobProgress(run, report))
+        d = self.call(_run, run.task, self.service, run.row, reporter)
 
         def ended(result):
-            del self.jobs[row['id']]
+            del self.jobs[run.id]
             outcome = result if isinstance(result, Outcome) else \
                 Outcome.failed(f'The worker failed: {result.value!r}')
-            self.handler.jobEnded(row, outcome,
-                                  self.reactor.seconds() - started)
+            self.handler.jobEnded(run, outcome,
+                                  self.reactor.seconds() - run.startedAt)
             self.handler.workerFree()
         d.addBoth(ended)
 
-    def stopJob(self, jobid, reason):
+    def stopJob(self, run, reason):
         """Threads cannot be stopped; a task that runs long polls
         ``service.isCancelled(jobid)`` instead."""
 

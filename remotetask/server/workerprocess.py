@@ -7,12 +7,13 @@ reactor: it does one thing at a time, and a task that crashes, hangs or
 leaks takes only this process with it, which the pool replaces.
 
 The server may send jobs ahead (when tasks are fast, so that a worker
-never waits for the next one). They wait in an inbox, filled by a reader
-thread, which also answers recalls: the server takes back jobs queued
-behind one that runs long. The result is encoded and checked here, where
-the task ran, and sent as the store will keep it. The running job's
-progress reports go out from a third thread at a bounded rate
-(``ProgressOutbox``).
+never waits for the next one), several to a message. They wait in an
+inbox, filled by a reader thread, which also answers recalls: the server
+takes back jobs queued behind one that runs long. The result is encoded
+and checked here, where the task ran, and sent as the store will keep it.
+The running job's progress reports go out from a third thread at a
+bounded rate (``ProgressOutbox``). A job's end and the next job's start
+go back in one message (``Replies``).
 """
 
 import collections
@@ -20,12 +21,13 @@ import json
 import os
 import sys
 import threading
+import time
 
 from remotetask.core import codec, lifetime, progress
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.runner import Outcome, runTask
 from remotetask.errors import NoSuchTask
-from remotetask.server.workerprotocol import frame, readMessage
+from remotetask.server.workerprotocol import frame, readMessages
 from remotetask.wire.marshal import checkWireValue
 
 
@@ -53,8 +55,12 @@ class Inbox:
             self._closed = True
             self._condition.notify()
 
-    def take(self):
+    def take(self, replies=None):
+        """The next job; ``replies`` waiting are sent before this blocks
+        for one."""
         with self._condition:
+            if replies is not None and not self._jobs:
+                replies.flush()
             while not self._jobs and not self._closed:
                 self._condition.wait()
             if self._closed:
@@ -64,17 +70,39 @@ class Inbox:
 
 
 class Replies:
-    """The server's side of stdout, shared by the two threads."""
+    """The server's side of stdout, shared by the threads. A job's end
+    waits (``add``) to share a message with the start of the next job,
+    sent as it starts (``send``), or, when no job is next, goes before the
+    worker blocks for one (``Inbox.take``): so a busy worker sends one
+    message per job, and nothing waits while a job runs (a start is sent
+    before its job runs: a job that kills its worker has started)."""
 
     def __init__(self, stream):
         self.stream = stream
         self._lock = threading.Lock()
+        self._waiting = []
 
     def send(self, header, body=None):
-        data = frame(header, body)
+        """Send now, after what waits."""
         with self._lock:
-            self.stream.write(data)
-            self.stream.flush()
+            self._waiting.append((header, body))
+            self._write()
+
+    def add(self, header, body=None):
+        """Send with the next ``send`` or ``flush``."""
+        with self._lock:
+            self._waiting.append((header, body))
+
+    def flush(self):
+        with self._lock:
+            if self._waiting:
+                self._write()
+
+    def _write(self):
+        data = frame(self._waiting)
+        self._waiting = []
+        self.stream.write(data)
+        self.stream.flush()
 
 
 class ProgressOutbox:
@@ -122,23 +150,26 @@ class ProgressOutbox:
 
 def readRequests(requests, inbox, replies):
     """The reader thread: file jobs, answer recalls, close at the end."""
-    while (message := readMessage(requests)) is not None:
-        header, body = message
-        if 'run' in header:
-            inbox.put(header['run'], header['task'], body)
-        elif 'recall' in header and inbox.recall(header['recall']):
-            replies.send({'recalled': header['recall']})
+    while (messages := readMessages(requests)) is not None:
+        for header, body in messages:
+            if 'run' in header:
+                inbox.put(header['run'], header['task'], body)
+            elif 'recall' in header and inbox.recall(header['recall']):
+                replies.send({'recalled': header['recall']})
     inbox.close()
 
 
 def runJobs(registry, inbox, replies, outbox):
     """The main thread: run each job taken from the inbox, say when it
     starts and how it ended (with its last progress report)."""
-    while (job := inbox.take()) is not None:
+    while (job := inbox.take(replies)) is not None:
         jobid, task, input = job
         replies.send({'started': jobid})
+        began = time.perf_counter()
         outcome = run(registry, jobid, task, input, outbox.begin(jobid))
-        replies.send(*endMessage(jobid, outcome, outbox.end()))
+        header, body = endMessage(jobid, outcome, outbox.end())
+        header['took'] = time.perf_counter() - began
+        replies.add(header, body)
 
 
 def run(registry, jobid, task, input, reporter=None):

@@ -2,10 +2,16 @@
 
 Messages travel in Twisted's ``Int32StringReceiver`` framing (a 4-byte
 big-endian length, then the bytes). AMP would give typed commands, but it
-caps a value at 64 KiB, and job inputs and outputs are often larger. Each
-message is a JSON header, and for a job to run or a result, a newline and
-the input or output exactly as the store keeps it (JSON text), so that a
-result is serialised once, in the worker, and stored as it came.
+caps a value at 64 KiB, and job inputs and outputs are often larger.
+
+One frame carries several messages, so that a batch of jobs goes down,
+and a batch of starts and ends comes up, in one write and one read: a
+JSON array of the messages' headers, a newline, then the bodies one after
+the other. A message with a body (a job's input, a result) says its
+length in bytes in its header (``"size"``, taken off again when read);
+the body is the input or output exactly as the store keeps it (JSON
+text), so that a result is serialised once, in the worker, and stored as
+it came.
 
 Server to worker:
     ``{"run": id, "task": name}`` + input: run this job after those before.
@@ -25,8 +31,8 @@ Worker to server:
     ``{"recalled": id}``: the job is given back, not run.
 
 The worker side needs no reactor (it runs one job at a time, blocking), so
-it reads and writes the same framing with ``readMessage`` and
-``writeMessage`` on plain files.
+it reads and writes the same framing with ``readMessages`` and ``frame``
+on plain files.
 """
 
 import json
@@ -37,20 +43,36 @@ from twisted.protocols.basic import Int32StringReceiver
 PREFIX = struct.Struct(Int32StringReceiver.structFormat)
 
 
-def encode(header, body=None):
-    """The bytes of one message (without its length prefix)."""
-    head = json.dumps(header, separators=(',', ':')).encode('utf-8')
-    if body is None:
-        return head
-    if isinstance(body, str):
-        body = body.encode('utf-8')
-    return head + b'\n' + body
+def encode(messages):
+    """The bytes of one frame (without its length prefix) holding
+    ``messages``, a list of ``(header, body)``; ``body`` None or text.
+    Joined once: a result of megabytes is copied once here."""
+    heads, parts = [], [None, b'\n']
+    for header, body in messages:
+        if body is not None:
+            if isinstance(body, str):
+                body = body.encode('utf-8')
+            header = dict(header, size=len(body))
+            parts.append(body)
+        heads.append(header)
+    parts[0] = json.dumps(heads, separators=(',', ':')).encode('utf-8')
+    return b''.join(parts)
 
 
 def decode(payload):
-    """``(header, body)`` of one message; ``body`` is None or text."""
-    head, newline, body = payload.partition(b'\n')
-    return json.loads(head), body.decode('utf-8') if newline else None
+    """The ``[(header, body)]`` of one frame; ``body`` is None or text
+    (decoded from the frame in place, not from a copy)."""
+    newline = payload.index(b'\n')
+    bodies = memoryview(payload)[newline + 1:]
+    messages, at = [], 0
+    for header in json.loads(payload[:newline]):
+        size = header.pop('size', None)
+        if size is None:
+            messages.append((header, None))
+        else:
+            messages.append((header, str(bodies[at:at + size], 'utf-8')))
+            at += size
+    return messages
 
 
 class MessageReceiver(Int32StringReceiver):
@@ -60,7 +82,8 @@ class MessageReceiver(Int32StringReceiver):
     40 MB result arriving in 8 KiB reads would be copied thousands of
     times over. Here, once the header of a message longer than what has
     arrived is known, its chunks are kept in a list and joined once.
-    Subclasses get ``messageReceived(header, body)``.
+    Subclasses get ``messagesReceived(messages)``, the ``[(header,
+    body)]`` of each frame.
     """
 
     #: Messages up to this size are buffered by the base class.
@@ -87,18 +110,19 @@ class MessageReceiver(Int32StringReceiver):
                 self._unprocessed = b''
 
     def stringReceived(self, payload):
-        header, body = decode(payload)
-        self.messageReceived(header, body)
+        self.messagesReceived(decode(payload))
 
-    def messageReceived(self, header, body):
+    def messagesReceived(self, messages):
         raise NotImplementedError
 
-    def sendMessage(self, header, body=None):
-        self.sendString(encode(header, body))
+    def sendMessages(self, messages):
+        """Send ``[(header, body)]`` in one frame."""
+        self.sendString(encode(messages))
 
 
-def readMessage(stream):
-    """The next ``(header, body)`` from a binary file, or None at its end."""
+def readMessages(stream):
+    """The next frame's ``[(header, body)]`` from a binary file, or None
+    at its end."""
     prefix = stream.read(PREFIX.size)
     if len(prefix) < PREFIX.size:
         return None
@@ -109,7 +133,8 @@ def readMessage(stream):
     return decode(payload)
 
 
-def frame(header, body=None):
-    """One message with its length prefix, ready to write."""
-    payload = encode(header, body)
+def frame(messages):
+    """One frame of ``[(header, body)]`` with its length prefix, ready to
+    write."""
+    payload = encode(messages)
     return PREFIX.pack(len(payload)) + payload

@@ -62,7 +62,8 @@ class HeldWrites:
 
 class FakePool:
     """A pool with ``size`` workers of ``depth`` jobs each, which records
-    what it is given and ends jobs only when the test says."""
+    the runs it is given (the in-flight table's) and ends jobs only when
+    the test says; ``submits`` counts its calls."""
 
     queuesAhead = True
 
@@ -72,20 +73,30 @@ class FakePool:
         self.queuesAhead = queuesAhead
         self.given = []
         self.stopped = []
+        self.submits = 0
         self.handler = None
 
     def capacity(self):
         per = self.depth if self.queuesAhead else 1
         return max(0, self.size * per - len(self.given))
 
-    def submit(self, row, task):
-        self.given.append(row)
+    def submit(self, runs):
+        assert len(runs) <= self.capacity()
+        self.submits += 1
+        for run in runs:
+            run.phase, run.worker = 'sent', self
+        self.given.extend(runs)
+
+    def start(self, run, clock):
+        """The worker starts ``run`` now: told to the handler."""
+        run.phase, run.startedAt = 'running', clock.seconds()
+        self.handler.jobStarted(run)
 
     live = property(lambda self: self.size)
     busy = property(lambda self: len(self.given))
 
-    def stopJob(self, jobid, reason):
-        self.stopped.append((jobid, reason))
+    def stopJob(self, run, reason):
+        self.stopped.append((run.id, reason))
 
     def recallWaiting(self):
         pass
@@ -114,8 +125,9 @@ class FakeProcess:
     def writeSequence(self, data):
         self.write(b''.join(data))
 
-    def messages(self):
-        """What the server sent, as ``(header, body)``, and forget it."""
+    def frames(self):
+        """What the server sent, a list of ``[(header, body)]`` per
+        message, and forget it."""
         found, data = [], self.written
         while data:
             length, = PREFIX.unpack_from(data)
@@ -124,9 +136,17 @@ class FakeProcess:
         self.written = b''
         return found
 
+    def messages(self):
+        """What the server sent, as ``(header, body)``, and forget it."""
+        return [message for found in self.frames() for message in found]
+
     def reply(self, header, body=None):
-        """The worker says something."""
-        self.protocol.outReceived(frame(header, body))
+        """The worker says something, in a message of its own."""
+        self.protocol.outReceived(frame([(header, body)]))
+
+    def replyAll(self, *messages):
+        """The worker says several things in one message."""
+        self.protocol.outReceived(frame(list(messages)))
 
     def signalProcess(self, name):
         if self.exited:

@@ -29,7 +29,12 @@ def makeDispatcher(size=2, write=synchronous, grace=30.0):
 
 
 def given(pool):
-    return [row['id'] for row in pool.given]
+    return [run.id for run in pool.given]
+
+
+def start(dispatcher, run):
+    """The pool starts ``run`` (stamped on the dispatcher's clock)."""
+    dispatcher.pool.start(run, dispatcher.clock)
 
 
 def test_start_puts_back_what_an_earlier_run_left_and_feeds_workers():
@@ -51,18 +56,21 @@ def test_a_run_flows_from_start_to_end_and_wakes_its_waiter():
     dispatcher.startService()
     first, second = service.add('echo', 1), service.add('echo', 2)
     waited = dispatcher.waiters.wait(first, 30)
-    row, = pool.given
-    dispatcher.jobStarted(row)
-    assert row['attempts'] == 1
+    run, = pool.given
+    clock.advance(2.0)
+    start(dispatcher, run)
+    assert (run.row['attempts'], run.row['started']) == (1, 2.0)
+    assert dispatcher.workers()['running'] == [first]
     clock.advance(dispatcher.recorder.startDelay)
     assert service.getJob(first).attempts == 1
     pool.given.clear()
-    dispatcher.jobEnded(row, Outcome(True, '"one"'), 0.5)
+    dispatcher.jobEnded(run, Outcome(True, '"one"'), 0.5)
     dispatcher.workerFree()
     assert waited.result == 'completed'
     assert service.getResult(first) == 'one'
     assert ended == [('echo', 0.5, True)]
     assert given(pool) == [second]
+    assert list(dispatcher.table.runs) == [second]
 
 
 def test_an_add_wakes_the_feeder_at_once():
@@ -84,11 +92,12 @@ def test_a_cancel_stops_a_run_here_and_drops_a_held_one():
     pool.queuesAhead = False
     running, held = service.add('echo', 1), service.add('echo', 2)
     assert given(pool) == [running]
-    assert [row['id'] for row in dispatcher.feeder.buffer] == [held]
+    assert list(dispatcher.table.waiting) == [held]
     service.cancel(running)
     assert pool.stopped == [(running, CANCELLED_WHILE_RUNNING)]
     service.cancel(held)
-    assert list(dispatcher.feeder.buffer) == []
+    assert list(dispatcher.table.waiting) == []
+    assert held not in dispatcher.table
     pool.given.clear()
     dispatcher.workerFree()
     assert pool.given == []
@@ -125,7 +134,7 @@ def test_stop_gives_back_unstarted_runs_and_waits_for_running_ones():
     dispatcher.startService()
     running, waiting = service.add('echo', 1), service.add('echo', 2)
     first, second = pool.given
-    dispatcher.jobStarted(first)
+    start(dispatcher, first)
     pool.recallWaiting = lambda: dispatcher.jobReturned(second)
     stopped = dispatcher.stopService()
     assert service.getStatus(waiting) == 'queued'
@@ -144,11 +153,11 @@ def test_past_the_grace_a_running_job_is_put_back_with_its_attempt():
                                                          grace=30.0)
     dispatcher.startService()
     jobid = service.add('sleep', 300)
-    row, = pool.given
-    dispatcher.jobStarted(row)
+    run, = pool.given
+    start(dispatcher, run)
     killed = []
     pool.kill = lambda: killed.append(True) or dispatcher.jobEnded(
-        row, Outcome.failed(STOPPED), 30.0)
+        run, Outcome.failed(STOPPED), 30.0)
     stopped = dispatcher.stopService()
     clock.advance(29.9)
     assert not killed
@@ -165,13 +174,13 @@ def test_a_thread_that_outlives_the_grace_is_put_back_and_its_end_ignored():
                                                              grace=1.0)
     dispatcher.startService()
     jobid = service.add('sleep', 300)
-    row, = pool.given
-    dispatcher.jobStarted(row)
+    run, = pool.given
+    start(dispatcher, run)
     stopped = dispatcher.stopService()
     clock.advance(6.0)
     assert stopped.called
     assert service.getStatus(jobid) == 'queued'
-    dispatcher.jobEnded(row, Outcome(True, '300'), 400.0)
+    dispatcher.jobEnded(run, Outcome(True, '300'), 400.0)
     assert service.getStatus(jobid) == 'queued'
     assert ended == []
 
@@ -228,10 +237,10 @@ def test_a_job_cancelled_as_it_starts_is_stopped():
     dispatcher, service, pool, clock, _ = makeDispatcher(size=1)
     dispatcher.startService()
     jobid = service.add('echo', 1)
-    row, = pool.given
+    run, = pool.given
     service.cancel(jobid)
     assert pool.stopped == [(jobid, CANCELLED_WHILE_RUNNING)]
-    dispatcher.jobStarted(row)
+    start(dispatcher, run)
     assert pool.stopped == [(jobid, CANCELLED_WHILE_RUNNING)] * 2
 
 
@@ -245,13 +254,13 @@ def test_a_job_held_back_by_a_limit_goes_out_when_a_run_ends_anywhere():
     first, second = service.add('echo', 1), service.add('echo', 2)
     assert given(pool) == [first]
     assert service.getStatus(second) == 'queued'
-    row, = pool.given
+    run, = pool.given
     pool.given.clear()
     clock.advance(1)  # a tick: the limit still holds the second back
     assert given(pool) == []
     # Ended on another server (its pool took the run over, say): the
     # store has the end, and the cluster's notification reaches ended().
-    assert service.store.finish(first, row['token'], 'completed', '1',
+    assert service.store.finish(first, run.row['token'], 'completed', '1',
                                 None, None, 2.0)
     dispatcher.ended(first, 'completed')
     assert given(pool) == [second]
@@ -267,7 +276,7 @@ def test_a_claimed_job_of_a_task_this_server_lost_goes_back_unfailed():
     row, = service.claim(1)
     service.registry.unregister('brief')
     dispatcher.startService()
-    dispatcher._submit(row)
+    dispatcher._admit([row])
     assert service.getStatus(jobid) == 'queued'
     assert service.getJob(jobid).attempts == 0
     clock.advance(1)
@@ -290,8 +299,7 @@ def test_without_limits_an_end_elsewhere_claims_nothing():
     service.limits['echo'] = Limit(1, None)
     dispatcher._limited = bool(service.taskLimits())
     dispatcher.ended(99, 'completed')
-    assert [call[1] for call in writes.calls] == [
-        dispatcher.feeder._claimHere]
+    assert [call[1] for call in writes.calls] == [service.claim]
 
 
 def test_progress_of_a_held_run_is_recorded_and_of_others_dropped():
@@ -300,12 +308,12 @@ def test_progress_of_a_held_run_is_recorded_and_of_others_dropped():
     dispatcher, service, pool, clock, _ = makeDispatcher(size=1)
     dispatcher.startService()
     jobid = service.add('echo', 1)
-    row, = pool.given
-    dispatcher.jobStarted(row)
-    dispatcher.jobProgress(row, dict(fraction=0.5, message='half', at=1.0))
+    run, = pool.given
+    start(dispatcher, run)
+    dispatcher.jobProgress(run, dict(fraction=0.5, message='half', at=1.0))
     assert service.getJob(jobid).progress['message'] == 'half'
-    dispatcher.jobEnded(row, Outcome(True, '1'), 0.1)
-    dispatcher.jobProgress(row, dict(fraction=0.9, at=2.0))
+    dispatcher.jobEnded(run, Outcome(True, '1'), 0.1)
+    dispatcher.jobProgress(run, dict(fraction=0.9, at=2.0))
     assert service.getJob(jobid).progress['fraction'] == 0.5
 
 
@@ -320,12 +328,12 @@ def test_an_end_that_owes_a_call_wakes_the_notifier():
     dispatcher.startService()
     quiet = service.add('echo', 1)
     told = service.add('echo', 2, notify='http://h/')
-    rows = {row['id']: row for row in pool.given}
+    runs = {run.id: run for run in pool.given}
     for jobid in (quiet, told):
-        dispatcher.jobStarted(rows[jobid])
-    dispatcher.jobEnded(rows[quiet], Outcome(True, '1'), 0.1)
+        start(dispatcher, runs[jobid])
+    dispatcher.jobEnded(runs[quiet], Outcome(True, '1'), 0.1)
     assert owed == []
-    dispatcher.jobEnded(rows[told], Outcome(True, '2'), 0.1)
+    dispatcher.jobEnded(runs[told], Outcome(True, '2'), 0.1)
     assert owed == [True]
     dispatcher.ended(99, 'cancelled')
     assert owed == [True, True]
@@ -343,3 +351,81 @@ def test_the_queue_depth_is_sampled_at_start_and_every_sampleInterval():
     assert samples == [0.0]
     clock.advance(1)
     assert samples == [0.0, 60.0]
+
+
+def test_an_end_the_store_refuses_ends_the_run_and_the_stop_does_not_wait():
+    """A recording write that fails for another reason than an outage
+    does not leave its run in flight (issue 19, defect 1): the job's end
+    is written as an error saying why, its waiter is answered, it is no
+    longer shown running, and stopping does not wait out the grace."""
+    refuse = [True]
+
+    def write(function, *args):
+        if refuse[0] and function.__name__ == 'recordRuns' and args[1]:
+            refuse[0] = False
+            return defer.fail(RuntimeError('the store refused a value'))
+        return synchronous(function, *args)
+    dispatcher, service, pool, clock, ended = makeDispatcher(
+        size=1, write=write, grace=30.0)
+    dispatcher.startService()
+    jobid = service.add('echo', 1)
+    waited = dispatcher.waiters.wait(jobid, 60)
+    run, = pool.given
+    start(dispatcher, run)
+    dispatcher.jobEnded(run, Outcome(True, '"x"'), 0.1)
+    assert waited.result == 'error'
+    assert 'the store refused a value' in service.getError(jobid)
+    assert dispatcher.workers()['running'] == []
+    stopped = dispatcher.stopService()
+    assert stopped.called
+
+
+def test_the_log_line_of_each_end_is_written_per_batch():
+    """Ended runs' lines are formatted as they end and written together,
+    one log event per interval, in order."""
+    from twisted.logger import globalLogPublisher
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        dispatcher, service, pool, clock, _ = makeDispatcher(size=2)
+        dispatcher.startService()
+        first, second = service.add('echo', 1), service.add('echo', 2)
+        for run in list(pool.given):
+            start(dispatcher, run)
+            dispatcher.jobEnded(run, Outcome(True, '1'), 0.25)
+        lines = [e for e in events if e.get('log_namespace', '').endswith(
+            'JobLog')]
+        assert lines == []
+        clock.advance(dispatcher.jobLog.interval)
+        event, = [e for e in events if e.get('log_namespace', '').endswith(
+            'JobLog')]
+        assert event['lines'].splitlines() == [
+            f'Job {first} (echo) ended in 0.250 s: ok',
+            f'Job {second} (echo) ended in 0.250 s: ok']
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+
+
+def test_an_add_wakes_the_feeder_once_from_one_path():
+    """One committed add is one wake-up and one claim: from the service's
+    committed event on a store one server holds; on a shared store only
+    from the store's notification (the cluster calls added()), which
+    tells of this server's adds too."""
+    writes = HeldWrites()
+    service, clock, pool = makeService(), task.Clock(), FakePool(2)
+    own = Dispatcher(service, pool, synchronous, writes, direct,
+                     clock=clock)
+    own.feeder.startFeeding()
+    service.add('echo', 1)
+    assert [call[1] for call in writes.calls] == [service.claim]
+    writes.runNext()
+    assert writes.calls == []
+    service, pool = makeService(), FakePool(2)
+    shared = Dispatcher(service, pool, synchronous, writes, direct,
+                        clock=clock, shared=True)
+    shared.feeder.startFeeding()
+    jobid = service.add('echo', 1)
+    assert writes.calls == []
+    shared.added()
+    writes.runNext()
+    assert given(pool) == [jobid] and writes.calls == []

@@ -1,24 +1,46 @@
-"""The feeder: claims in batches ahead of need, one claim at a time."""
+"""The feeder: claims in batches ahead of need, one claim at a time, and
+hands the held runs of the in-flight table to the pool."""
 
 from twisted.internet import task
 
 from remotetask.errors import StoreOutcomeUnknown, StoreUnavailable
 from remotetask.server.feeder import Average, Feeder
+from remotetask.server.inflight import InFlight, Run
 from tests.server.fakes import FakePool, HeldWrites, makeService
 
 
-def makeFeeder(pool=None, maxAhead=8, batchNumber=lambda: None):
+class Started:
+    """The ids of the runs the pool was given, in order."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def __iter__(self):
+        return iter([run.id for run in self.pool.given])
+
+    def __len__(self):
+        return len(self.pool.given)
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+
+def makeFeeder(pool=None, maxAhead=8):
     service, write, clock = makeService(), HeldWrites(), task.Clock()
     pool = pool or FakePool(size=2)
-    started, putBack = [], []
+    table, putBack = InFlight(), []
 
-    def start(row):
-        started.append(row['id'])
-        pool.submit(row, None)
-    feeder = Feeder(service, pool, write, start, putBack.append, clock,
-                    maxAhead=maxAhead, batchNumber=batchNumber)
+    def admit(rows):
+        for row in rows:
+            table.hold(Run(row))
+    feeder = Feeder(service, pool, table, write, admit, putBack.append,
+                    clock, maxAhead=maxAhead)
     feeder.startFeeding()
-    return feeder, service, write, clock, started, putBack
+    return feeder, service, write, clock, Started(pool), putBack
+
+
+def held(feeder):
+    return list(feeder.table.waiting)
 
 
 def test_a_claim_asks_for_what_the_workers_have_room_for():
@@ -160,51 +182,31 @@ def test_ahead_goes_into_the_workers_of_a_queueing_pool():
     assert threads.depth == 1
 
 
-def test_a_run_given_back_is_first_in_line_and_a_dropped_one_is_gone():
-    """giveBack() puts a run the pool returned unstarted in front of the
-    held ones; drop() forgets a held run (cancelled)."""
+def test_runs_go_out_in_one_submit_the_given_back_first():
+    """Held runs go to the pool, as many as it has room for, in one
+    submit; a run given back unstarted goes out before the others."""
     feeder, service, write, clock, started, _ = makeFeeder(
         pool=FakePool(size=0))
-    a, b = service.add('echo', 1), service.add('echo', 2)
-    feeder.pool.size = 2
+    a, b, c = (service.add('echo', i) for i in range(3))
+    feeder.pool.size = 3
     feeder.wake()
     feeder.pool.size = 0
     write.runNext()
-    assert [row['id'] for row in feeder.buffer] == [a, b]
-    returned = feeder.buffer.pop()
-    feeder.giveBack(returned)
-    assert [row['id'] for row in feeder.buffer] == [b, a]
-    assert feeder.drop(a)['id'] == a
-    assert feeder.drop(a) is None
-    assert [row['id'] for row in feeder.buffer] == [b]
+    assert held(feeder) == [a, b, c]
+    feeder.table.hold(feeder.table.takeWaiting(3)[-1], first=True)
+    assert held(feeder) == [c]
+    feeder.table.hold(feeder.table.runs[a], first=True)
+    assert held(feeder) == [a, c]
+    feeder.pool.size = 2
+    feeder.feed()
+    assert started == [a, c]
+    assert feeder.pool.submits == 1
 
 
-def test_an_add_its_claim_has_seen_costs_no_further_claim():
-    """An add committed in the batch the claim ran in (claims run last in
-    their batch) or before needs no claim of its own; one committed in a
-    later batch, or outside the writer, does."""
-    batch = [7]
-    feeder, service, write, clock, started, _ = makeFeeder(
-        pool=FakePool(size=4), batchNumber=lambda: batch[0])
-    first = service.add('echo', 1)
-    feeder.wake()
-    feeder.wake(batch=7)
-    write.runNext()
-    assert started == [first]
-    assert write.calls == []
-    feeder.wake(batch=6)
-    assert write.calls == []
-    feeder.wake(batch=8)
-    assert len(write.calls) == 1
-    write.runNext()
-    feeder.wake(batch=None)
-    assert len(write.calls) == 1
-
-
-def test_a_freed_worker_claims_nothing_after_a_claim_left_none():
+def test_a_freed_worker_claims_only_after_a_change_or_a_full_claim():
     """When the last claim got fewer runs than it asked for, a worker
-    freeing up starts no claim (it would find nothing); an add, or the
-    tick, still does."""
+    freeing up starts no claim (it would find nothing); a change told
+    since (wake), a full last claim, or the tick, does."""
     feeder, service, write, clock, started, _ = makeFeeder(
         pool=FakePool(size=2))
     jobid = service.add('echo', 1)
@@ -212,13 +214,39 @@ def test_a_freed_worker_claims_nothing_after_a_claim_left_none():
     write.runNext()
     assert started == [jobid]
     feeder.pool.given.clear()
-    feeder.wake(room=True)
+    feeder.feed()
     assert write.calls == []
     later = service.add('echo', 2)
     feeder.wake()
     write.runNext()
-    assert started == [jobid, later]
+    assert started == [later]
     feeder.pool.given.clear()
-    feeder.wake(room=True)
-    feeder.wake(room=True, scheduled=True)
+    feeder.feed()
+    assert write.calls == []
+    feeder.wake(scheduled=True)
     assert len(write.calls) == 1
+    write.runNext()
+    # A full claim (two of two) may have left more behind.
+    more = [service.add('echo', i) for i in range(3)]
+    feeder.wake()
+    write.runNext()
+    assert started == more[:2]
+    feeder.pool.given.clear()
+    feeder.feed()
+    assert len(write.calls) == 1
+    write.runNext()
+    assert started == more[2:]
+
+
+def test_a_wake_without_room_is_kept_for_when_room_appears():
+    """A change told while the workers are full claims nothing then; the
+    first worker to free up claims for it."""
+    feeder, service, write, clock, started, _ = makeFeeder(
+        pool=FakePool(size=0))
+    jobid = service.add('echo', 1)
+    feeder.wake()
+    assert write.calls == []
+    feeder.pool.size = 1
+    feeder.feed()
+    write.runNext()
+    assert started == [jobid]

@@ -4,6 +4,7 @@ its workers alive."""
 
 from remotetask import SimpleTask
 from remotetask.core.registry import TaskRegistry
+from remotetask.server.inflight import Run
 from remotetask.server.processpool import STOPPED, ProcessWorkerPool
 from tests import tasks
 from tests.server.fakes import ProcessReactor
@@ -14,23 +15,29 @@ class Handler:
 
     def __init__(self):
         self.news = []
+        self.freed = 0
 
-    def jobStarted(self, row):
-        self.news.append(('started', row['id']))
+    def jobStarted(self, run):
+        self.news.append(('started', run.id))
 
-    def jobEnded(self, row, outcome, seconds):
-        self.news.append(('ended', row['id'], outcome.ok,
+    def jobEnded(self, run, outcome, seconds):
+        self.news.append(('ended', run.id, outcome.ok,
                           outcome.output or outcome.error, seconds))
 
-    def jobReturned(self, row):
-        self.news.append(('returned', row['id']))
+    def jobReturned(self, run):
+        self.news.append(('returned', run.id))
 
     def workerFree(self):
-        pass
+        self.freed += 1
 
 
-def row(jobid, task='echo'):
-    return dict(id=jobid, task=task, input='1', token='t')
+def row(jobid, task=None):
+    """A run of the in-flight table, of ``task`` (echo by default)."""
+    return Run(dict(id=jobid, task='echo', input='1', token='t'),
+               task or ECHO)
+
+
+ECHO = SimpleTask(tasks.echo)
 
 
 def makePool(size=2, depth=1, recallAfter=0.1):
@@ -42,16 +49,13 @@ def makePool(size=2, depth=1, recallAfter=0.1):
     return pool, reactor, handler
 
 
-ECHO = SimpleTask(tasks.echo)
-
-
 def test_a_job_goes_to_the_idle_worker_and_its_news_comes_back():
     """submit() sends the job and its input as stored to a worker with
     room; its start and end reach the handler, the end with the output
     as the worker sent it and the time it ran."""
     pool, reactor, handler = makePool()
     assert (pool.live, pool.capacity()) == (2, 2)
-    pool.submit(row(1), ECHO)
+    pool.submit([row(1)])
     process = next(p for p in reactor.processes if p.written)
     assert process.messages() == [({'run': 1, 'task': 'echo'}, '1')]
     assert pool.capacity() == 1
@@ -68,10 +72,10 @@ def test_jobs_queued_behind_a_long_one_are_recalled():
     passes recallAfter, the queued one is recalled, comes back as
     returned, and that worker takes nothing ahead while it stays long."""
     pool, reactor, handler = makePool(size=1, depth=2)
-    pool.submit(row(1), ECHO)
+    pool.submit([row(1)])
     process, = reactor.processes
     process.reply({'started': 1})
-    pool.submit(row(2), ECHO)
+    pool.submit([row(2)])
     process.messages()
     reactor.advance(0.1)
     assert process.messages() == [({'recall': 2}, None)]
@@ -87,8 +91,8 @@ def test_a_job_ahead_that_started_before_the_recall_runs_on():
     """A recall that crosses the worker starting the job changes
     nothing: the job's start and end are taken as they come."""
     pool, reactor, handler = makePool(size=1, depth=2)
-    pool.submit(row(1), ECHO)
-    pool.submit(row(2), ECHO)
+    pool.submit([row(1)])
+    pool.submit([row(2)])
     process, = reactor.processes
     process.reply({'started': 1})
     reactor.advance(0.1)
@@ -105,7 +109,7 @@ def test_a_worker_that_dies_fails_its_job_returns_the_rest_and_is_replaced():
     unstarted; a new worker starts."""
     pool, reactor, handler = makePool(size=1, depth=3)
     for jobid in (1, 2, 3):
-        pool.submit(row(jobid), ECHO)
+        pool.submit([row(jobid)])
     process, = reactor.processes
     process.reply({'started': 1})
     process.exit()
@@ -121,7 +125,7 @@ def test_a_job_over_its_timeout_has_its_worker_killed():
     """A task's timeout counts from the job's start; past it the worker
     is killed and the job ends in error saying so, not retried."""
     pool, reactor, handler = makePool(size=1)
-    pool.submit(row(1), SimpleTask(tasks.slow, timeout=2))
+    pool.submit([row(1, SimpleTask(tasks.slow, timeout=2))])
     process, = reactor.processes
     reactor.advance(5)
     assert process.signals == []
@@ -154,8 +158,8 @@ def test_kill_stops_every_worker_and_their_jobs_end_stopped():
     """kill() (past the grace period) ends each running job with STOPPED,
     which the dispatcher puts back instead of recording."""
     pool, reactor, handler = makePool(size=2)
-    pool.submit(row(1), ECHO)
-    pool.submit(row(2), ECHO)
+    pool.submit([row(1)])
+    pool.submit([row(2)])
     for process in reactor.processes:
         jobid = process.messages()[0][0]['run']
         process.reply({'started': jobid})
@@ -178,18 +182,39 @@ def test_a_submit_just_after_a_job_turned_long_still_finds_a_worker():
     """If the only worker's job passes recallAfter between the capacity
     check and the submit, the job still goes to a live worker."""
     pool, reactor, handler = makePool(size=1, depth=2)
-    pool.submit(row(1), ECHO)
+    pool.submit([row(1)])
     process, = reactor.processes
     process.reply({'started': 1})
     assert pool.capacity() == 1
     reactor.advance(0.1)
     assert pool.capacity() == 0
-    pool.submit(row(2), ECHO)
+    pool.submit([row(2)])
     assert [header for header, _ in process.messages()][-1] == {
         'run': 2, 'task': 'echo'}
+
+
+def test_jobs_go_down_and_news_comes_up_several_to_a_message():
+    """One submit sends each worker its jobs in one message; a message
+    carrying several ends is told to the handler run by run, with the
+    time each run took as its worker measured it, and frees room once."""
+    pool, reactor, handler = makePool(size=2, depth=3)
+    pool.submit([row(jobid) for jobid in (1, 2, 3, 4)])
+    frames = [process.frames() for process in reactor.processes]
+    assert [[[header['run'] for header, _ in found] for found in sent]
+            for sent in frames] == [[[1, 3]], [[2, 4]]]
+    process = reactor.processes[0]
+    freed = handler.freed
+    process.replyAll(({'started': 1}, None),
+                     ({'ended': 1, 'ok': True, 'took': 0.002}, '"a"'),
+                     ({'started': 3}, None),
+                     ({'ended': 3, 'ok': True, 'took': 0.001}, '"b"'))
+    assert handler.news == [('started', 1), ('ended', 1, True, '"a"', 0.002),
+                            ('started', 3), ('ended', 3, True, '"b"', 0.001)]
+    assert handler.freed == freed + 1
+    assert pool.capacity() == 6 - 2
 class ProgressHandler(Handler):
-    def jobProgress(self, row, report):
-        self.news.append(('progress', row['id'], report['fraction'],
+    def jobProgress(self, run, report):
+        self.news.append(('progress', run.id, report['fraction'],
                           report.get('message')))
 
 
@@ -200,7 +225,7 @@ def test_progress_messages_reach_the_handler_the_last_one_before_the_end():
     reactor, handler = ProcessReactor(), ProgressHandler()
     pool = ProcessWorkerPool(TaskRegistry(), 1, handler, reactor)
     pool.startService()
-    pool.submit(row(1), ECHO)
+    pool.submit([row(1)])
     process, = reactor.processes
     process.reply({'started': 1})
     process.reply({'progress': 1, 'fraction': 0.5, 'message': 'half',

@@ -4,21 +4,24 @@ from twisted.internet import task
 
 from remotetask.core.runner import Outcome
 from remotetask.errors import StoreUnavailable
-from remotetask.server.recorder import Recorder
+from remotetask.server.inflight import Run
+from remotetask.server.recorder import UNRECORDABLE, Recorder
 from tests.server.fakes import HeldWrites, makeService
 
 
 def claimed(service, count):
+    """``count`` runs claimed, as the in-flight table holds them."""
     for index in range(count):
         service.add('echo', index)
-    return service.claim(count)
+    return [Run(row) for row in service.claim(count)]
 
 
 def makeRecorder():
     service, write, clock = makeService(), HeldWrites(), task.Clock()
     recorded = []
     recorder = Recorder(service, write,
-                        lambda *args: recorded.append(args), clock)
+                        lambda run, status: recorded.append((run, status)),
+                        clock)
     return recorder, service, write, clock, recorded
 
 
@@ -38,13 +41,13 @@ def test_news_arriving_during_a_write_goes_in_one_next_write():
     write.runNext()
     assert len(write.calls) == 1
     (_, function, args, _), = write.calls
-    assert [jobid for jobid, _ in args[0]] == [second['id'], third['id']]
-    assert [row['id'] for row, _ in args[1]] == [first['id'], second['id']]
+    assert sorted(jobid for jobid, _ in args[0]) == [second.id, third.id]
+    assert sorted(row['id'] for row, _ in args[1]) == [first.id, second.id]
     assert recorded == []
     write.runNext()
-    assert [(row['id'], status) for row, _, status, _ in recorded] == [
-        (first['id'], 'completed'), (second['id'], 'completed')]
-    assert service.getStatus(first['id']) == 'completed'
+    assert sorted((run.id, status) for run, status in recorded) == [
+        (first.id, 'completed'), (second.id, 'completed')]
+    assert service.getStatus(first.id) == 'completed'
 
 
 def test_a_start_waits_briefly_for_its_end_to_share_a_write():
@@ -57,14 +60,14 @@ def test_a_start_waits_briefly_for_its_end_to_share_a_write():
     assert write.calls == []
     clock.advance(0.001)
     (_, function, args, _), = write.calls
-    assert (args[0], args[1]) == ([(slow['id'], slow['token'])], [])
+    assert (args[0], args[1]) == ([(slow.id, slow.row['token'])], [])
     write.runNext()
-    assert service.getJob(slow['id']).attempts == 1
+    assert service.getJob(slow.id).attempts == 1
     recorder.started(fast)
     recorder.ended(fast, Outcome(True, '1'), 0.001)
     (_, function, args, _), = write.calls
-    assert [jobid for jobid, _ in args[0]] == [fast['id']]
-    assert [row['id'] for row, _ in args[1]] == [fast['id']]
+    assert [jobid for jobid, _ in args[0]] == [fast.id]
+    assert [row['id'] for row, _ in args[1]] == [fast.id]
     write.runNext()
     assert clock.getDelayedCalls() == []
 
@@ -83,8 +86,8 @@ def test_an_end_the_store_cannot_take_is_kept_and_tried_again():
     assert write.calls == []
     clock.advance(0.1)
     write.runNext()
-    assert [status for _, _, status, _ in recorded] == ['completed']
-    assert service.getResult(row['id']) == 'done'
+    assert [status for _, status in recorded] == ['completed']
+    assert service.getResult(row.id) == 'done'
 
 
 def test_idle_fires_when_everything_is_written():
@@ -98,7 +101,7 @@ def test_idle_fires_when_everything_is_written():
     assert not idle.called
     write.runNext()
     assert idle.called
-    assert service.getStatus(row['id']) == 'queued'
+    assert service.getStatus(row.id) == 'queued'
 
 
 def test_when_stopping_a_store_outage_leaves_news_to_recovery():
@@ -113,7 +116,7 @@ def test_when_stopping_a_store_outage_leaves_news_to_recovery():
     write.failNext(StoreUnavailable('still gone'))
     assert idle.called
     assert recorded == []
-    assert service.getStatus(row['id']) == 'processing'
+    assert service.getStatus(row.id) == 'processing'
 
 
 def report(fraction, message=None):
@@ -133,7 +136,7 @@ def test_progress_waits_for_its_interval_the_latest_winning():
     recorder, service, write, clock, recorded = makeRecorder()
     row, = claimed(service, 1)
     recorder.progress(row, report(0.1, 'first'))
-    assert writtenReports(write) == {row['id']: 'first'}
+    assert writtenReports(write) == {row.id: 'first'}
     write.runNext()
     for step in range(2, 101):
         recorder.progress(row, report(step / 100, f'step {step}'))
@@ -141,9 +144,9 @@ def test_progress_waits_for_its_interval_the_latest_winning():
     clock.advance(0.99)
     assert write.calls == []
     clock.advance(0.01)
-    assert writtenReports(write) == {row['id']: 'step 100'}
+    assert writtenReports(write) == {row.id: 'step 100'}
     write.runNext()
-    assert service.getJob(row['id']).progress['message'] == 'step 100'
+    assert service.getJob(row.id).progress['message'] == 'step 100'
 
 
 def test_a_job_end_takes_its_waiting_report_with_it():
@@ -155,9 +158,9 @@ def test_a_job_end_takes_its_waiting_report_with_it():
     write.runNext()
     recorder.progress(row, report(1.0, 'done'))
     recorder.ended(row, Outcome(True, '1'), 0.5)
-    assert writtenReports(write) == {row['id']: 'done'}
+    assert writtenReports(write) == {row.id: 'done'}
     write.runNext()
-    job = service.getJob(row['id'])
+    job = service.getJob(row.id)
     assert (job.status, job.progress['message']) == ('completed', 'done')
     clock.advance(5)
     assert write.calls == []
@@ -175,13 +178,13 @@ def test_reports_of_many_jobs_share_a_write_and_each_keeps_its_rate():
     recorder.progress(second, report(0.2, 'b'))
     assert len(write.calls) == 1
     write.runNext()
-    assert writtenReports(write) == {first['id']: 'a', second['id']: 'b'}
+    assert writtenReports(write) == {first.id: 'a', second.id: 'b'}
     write.runNext()
     clock.advance(0.5)
     recorder.progress(first, report(0.3, 'c'))
     assert write.calls == []
     clock.advance(0.5)
-    assert writtenReports(write) == {first['id']: 'c'}
+    assert writtenReports(write) == {first.id: 'c'}
 
 
 def test_idle_does_not_wait_for_reports_that_wait_for_their_time():
@@ -196,3 +199,49 @@ def test_idle_does_not_wait_for_reports_that_wait_for_their_time():
     assert recorder.idle().called
     clock.advance(5)
     assert write.calls == []
+
+
+def test_a_batch_failing_otherwise_than_an_outage_is_written_run_by_run():
+    """A write that fails for another reason than StoreUnavailable (a
+    bug, a value the store refuses) loses nothing: each of its runs is
+    written alone, so that the others are recorded; the end the store
+    refuses is recorded as an error saying so (issue 19, defect 1: the
+    batch was dropped, its jobs shown running for ever)."""
+    recorder, service, write, clock, recorded = makeRecorder()
+    first, good, bad = claimed(service, 3)
+    recorder.ended(first, Outcome(True, '1'), 0.1)
+    recorder.ended(good, Outcome(True, '"fine"'), 0.1)
+    recorder.ended(bad, Outcome(True, '"refused"'), 0.1)
+    write.runNext()
+    recorded.clear()
+    (_, _, args, _), = write.calls
+    assert [row['id'] for row, _ in args[1]] == [good.id, bad.id]
+    write.failNext(RuntimeError('the store refused a value'))
+    assert recorded == []
+    write.runNext()
+    (_, _, args, _), = write.calls
+    assert [row['id'] for row, _ in args[1]] == [bad.id]
+    write.failNext(RuntimeError('the store refused a value'))
+    (_, _, args, _), = write.calls
+    (row, outcome), = args[1]
+    assert outcome.error.startswith(UNRECORDABLE)
+    write.runNext()
+    assert [(run.id, status) for run, status in recorded] == [
+        (good.id, 'completed'), (bad.id, 'error')]
+    assert service.getResult(good.id) == 'fine'
+    assert 'the store refused a value' in service.getError(bad.id)
+    assert recorder.idle().called
+
+
+def test_a_run_that_cannot_be_written_at_all_is_given_up():
+    """A run whose end fails alone, even as an error, is given up here
+    (left to recovery): reported with no status, so that nothing waits
+    for it, and the recorder is idle."""
+    recorder, service, write, clock, recorded = makeRecorder()
+    row, = claimed(service, 1)
+    recorder.ended(row, Outcome(True, '1'), 0.1)
+    write.failNext(RuntimeError('broken'))
+    write.failNext(RuntimeError('broken'))
+    assert [(run.id, status) for run, status in recorded] == [(row.id, None)]
+    assert write.calls == []
+    assert recorder.idle().called

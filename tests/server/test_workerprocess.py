@@ -8,7 +8,7 @@ from remotetask import SimpleTask, reportProgress
 from remotetask.core.registry import TaskRegistry
 from remotetask.server.workerprocess import (
     Inbox, ProgressOutbox, Replies, runJobs)
-from remotetask.server.workerprotocol import readMessage
+from remotetask.server.workerprotocol import readMessages
 
 
 def reporting(steps):
@@ -26,10 +26,19 @@ class OneJob(Inbox):
         super().__init__()
         self.put(7, task, input)
 
-    def take(self):
-        job = super().take()
+    def take(self, replies=None):
+        job = super().take(replies)
         self.close()
         return job
+
+
+def sent(stream):
+    """The headers written to ``stream``, a list per message."""
+    stream.seek(0)
+    frames = []
+    while (messages := readMessages(stream)) is not None:
+        frames.append([header for header, _ in messages])
+    return frames
 
 
 def run(task, interval):
@@ -41,11 +50,7 @@ def run(task, interval):
     outbox = ProgressOutbox(replies, interval)
     threading.Thread(target=outbox.run, daemon=True).start()
     runJobs(registry, OneJob('t', '"x"'), replies, outbox)
-    stream.seek(0)
-    messages = []
-    while (message := readMessage(stream)) is not None:
-        messages.append(message[0])
-    return messages
+    return [header for found in sent(stream) for header in found]
 
 
 def test_a_fast_job_sends_its_last_report_with_its_end_only():
@@ -53,7 +58,7 @@ def test_a_fast_job_sends_its_last_report_with_its_end_only():
     report rides on its end message, the others are dropped."""
     messages = run(reporting(100), interval=3600)
     assert [sorted(m) for m in messages] == [
-        ['started'], ['ended', 'ok', 'progress']]
+        ['started'], ['ended', 'ok', 'progress', 'took']]
     assert messages[1]['progress']['message'] == 'step 100'
     assert messages[1]['progress']['fraction'] == 1.0
 
@@ -66,10 +71,11 @@ class Watching(Replies):
         self.headers = []
         self.sent = threading.Event()
 
-    def send(self, header, body=None):
-        self.headers.append(header)
-        super().send(header, body)
-        if 'fraction' in header:
+    def _write(self):
+        headers = [header for header, _ in self._waiting]
+        super()._write()
+        self.headers += headers
+        if any('fraction' in header for header in headers):
             self.sent.set()
 
 
@@ -114,3 +120,33 @@ def test_a_waiting_report_is_sent_by_the_outbox_when_due():
     assert [h.get('message') for h in headers if 'fraction' in h] == [
         'half']
     assert 'progress' not in headers[-1]
+
+
+class Jobs(Inbox):
+    """An inbox holding jobs of task 't', closed once they are taken."""
+
+    def __init__(self, count):
+        super().__init__()
+        for jobid in range(1, count + 1):
+            self.put(jobid, 't', 'null')
+
+    def take(self, replies=None):
+        job = super().take(replies)
+        if not self._jobs:
+            self.close()
+        return job
+
+
+def test_a_busy_worker_sends_an_end_with_the_next_start():
+    """Jobs waiting in the inbox run back to back, and each message says
+    how one ended and that the next began (a start is never held back:
+    a job that kills its worker must be known to have started); the last
+    end goes when nothing is next."""
+    registry = TaskRegistry()
+    registry.register('t', SimpleTask(lambda input: input))
+    stream = io.BytesIO()
+    replies = Replies(stream)
+    runJobs(registry, Jobs(3), replies, ProgressOutbox(replies, 3600))
+    assert [[next(iter(header)) for header in found]
+            for found in sent(stream)] == [
+        ['started'], ['ended', 'started'], ['ended', 'started'], ['ended']]

@@ -3,7 +3,7 @@
 import io
 
 from remotetask.server.workerprotocol import (
-    MessageReceiver, frame, readMessage)
+    MessageReceiver, frame, readMessages)
 
 
 class Collector(MessageReceiver):
@@ -17,8 +17,8 @@ class Collector(MessageReceiver):
     def lengthLimitExceeded(self, length):
         self.tooLong.append(length)
 
-    def messageReceived(self, header, body):
-        self.got.append((header, body))
+    def messagesReceived(self, messages):
+        self.got.append(messages)
 
 
 def feed(receiver, data, size):
@@ -27,16 +27,17 @@ def feed(receiver, data, size):
 
 
 def test_messages_survive_any_split_into_reads():
-    """Messages cut at every byte, or several in one read, arrive whole
-    and in order, each body exactly as sent (newlines included)."""
-    data = (frame({'run': 1, 'task': 'echo'}, '{"a":\n"b"}')
-            + frame({'recall': 1}) + frame({'ended': 2, 'ok': True}, ''))
+    """Frames cut at every byte, or several in one read, arrive whole
+    and in order, each body exactly as sent (newlines and characters
+    outside ASCII included), several messages to a frame."""
+    several = [({'run': 1, 'task': 'echo'}, '{"a":\n"b"}'),
+               ({'recall': 1}, None), ({'run': 2, 'task': 'echo'}, '"é"'),
+               ({'ended': 2, 'ok': True}, '')]
+    data = frame(several[:1]) + frame(several[1:]) + frame([])
     for size in (1, 3, len(data)):
         receiver = Collector()
         feed(receiver, data, size)
-        assert receiver.got == [({'run': 1, 'task': 'echo'}, '{"a":\n"b"}'),
-                                ({'recall': 1}, None),
-                                ({'ended': 2, 'ok': True}, '')]
+        assert receiver.got == [several[:1], several[1:], []]
 
 
 def test_a_large_message_is_kept_in_chunks_and_joined_once():
@@ -44,26 +45,29 @@ def test_a_large_message_is_kept_in_chunks_and_joined_once():
     chunks are kept aside (the base class's buffer stays small) and the
     whole arrives once, followed by whatever came after it."""
     body = 'x' * (3 * 1024 * 1024)
-    data = frame({'ended': 1, 'ok': True}, body) + frame({'started': 2})
+    data = frame([({'ended': 1, 'ok': True}, body)]) + frame(
+        [({'started': 2}, None)])
     receiver = Collector()
     largest = 0
     for start in range(0, len(data), 8192):
         receiver.dataReceived(data[start:start + 8192])
         largest = max(largest, len(receiver._unprocessed))
     assert largest <= MessageReceiver.SMALL + 8192
-    assert receiver.got == [({'ended': 1, 'ok': True}, body),
-                            ({'started': 2}, None)]
+    assert receiver.got == [[({'ended': 1, 'ok': True}, body)],
+                            [({'started': 2}, None)]]
 
 
 def test_the_worker_side_reads_what_the_server_side_frames():
-    """readMessage() on a plain file takes the same framing, and says
+    """readMessages() on a plain file takes the same framing, and says
     None at the end of the stream (the server hung up)."""
-    stream = io.BytesIO(frame({'run': 7, 'task': 't'}, 'null')
-                        + frame({'recall': 7}))
-    assert readMessage(stream) == ({'run': 7, 'task': 't'}, 'null')
-    assert readMessage(stream) == ({'recall': 7}, None)
-    assert readMessage(stream) is None
-    assert readMessage(io.BytesIO(frame({'cut': 1})[:-1])) is None
+    stream = io.BytesIO(frame([({'run': 7, 'task': 't'}, 'null'),
+                               ({'run': 8, 'task': 't'}, '[1]')])
+                        + frame([({'recall': 7}, None)]))
+    assert readMessages(stream) == [({'run': 7, 'task': 't'}, 'null'),
+                                    ({'run': 8, 'task': 't'}, '[1]')]
+    assert readMessages(stream) == [({'recall': 7}, None)]
+    assert readMessages(stream) is None
+    assert readMessages(io.BytesIO(frame([({'cut': 1}, None)])[:-1])) is None
 
 
 def test_a_message_over_the_limit_is_refused_not_buffered():
@@ -71,6 +75,8 @@ def test_a_message_over_the_limit_is_refused_not_buffered():
     pool then drops that worker), before any of it is kept."""
     receiver = Collector()
     receiver.MAX_LENGTH = 1000
-    receiver.dataReceived(frame({'ended': 1, 'ok': True}, 'x' * 5000)[:100])
-    assert receiver.tooLong == [5000 + len('{"ended":1,"ok":true}\n')]
+    receiver.dataReceived(frame([({'ended': 1, 'ok': True}, 'x' * 5000)])[
+        :100])
+    assert receiver.tooLong == [5000 + len(
+        '[{"ended":1,"ok":true,"size":5000}]\n')]
     assert receiver.got == []

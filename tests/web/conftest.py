@@ -70,8 +70,7 @@ class WebServer:
         self.dispatcher = Dispatcher(self.service, self.workers,
                                      self.pool.call, self.writer.call, relay)
         xmlrpc = TaskServiceResource(self.service, self.pool.call,
-                                     self.writer.call, self.dispatcher.waiters,
-                                     wake=self.dispatcher.added)
+                                     self.writer.call, self.dispatcher.waiters)
         self.root = makeRoot(xmlrpc, self.service, self.pool.call,
                              self.writer.call, self.dispatcher)
         self.csrf = self.root.children[b'api'].csrfToken.decode()
