@@ -37,6 +37,7 @@ from remotetask.web import makeRoot
 from remotetask.wire.connections import ConnectionLimits
 from remotetask.wire.sending import Outbox
 from remotetask.wire.site import makeSite
+from remotetask.wire.tokens import TokenBook
 from remotetask.wire.xmlrpc import TaskServiceResource
 
 
@@ -189,9 +190,12 @@ def makeService(options):
     root = makeRoot(resource, service, storePool.call, clientWriter.call,
                     dispatcher, outbox, **answerLimits)
     dispatcher.onJobEnded = root.metrics.jobEnded
+    tokens = TokenBook(store.apiTokens, storePool.call) \
+        if options['users'] else None
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],
-                    options['login-delay'], outbox)
+                    options['login-delay'], outbox, options['roles'],
+                    tokens)
     site = ConnectionLimits(
         site, options['max-connections-per-address'],
         options['max-connections'], options['header-timeout'],

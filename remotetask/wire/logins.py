@@ -33,6 +33,7 @@ from twisted.web import guard
 from zope.interface import implementer
 
 from remotetask.wire.passwords import isHashed, matches
+from remotetask.wire.tokens import IToken, looksLikeToken
 
 #: The longest wait, as a multiple of the first one.
 MAX_FACTOR = 32
@@ -154,10 +155,13 @@ class LoginChecker:
     seconds. ``inThread`` runs a function off the reactor thread (tests
     give one that does not)."""
 
-    credentialInterfaces = (creds.IUsernamePassword,)
+    credentialInterfaces = (creds.IUsernamePassword, IToken)
 
-    def __init__(self, users, delay=1.0, clock=None, inThread=None):
+    def __init__(self, users, delay=1.0, clock=None, inThread=None,
+                 tokens=None):
         self.users = users
+        #: API tokens (``tokens.TokenBook``), or None for none.
+        self.tokens = tokens
         self.throttle = LoginThrottle(delay, clock)
         self.inThread = inThread or threads.deferToThread
         self.hashing = defer.DeferredSemaphore(HASHING_THREADS)
@@ -166,11 +170,32 @@ class LoginChecker:
         self._version = None
 
     def requestAvatarId(self, credentials):
+        """The user name (bytes), or the ``Principal`` of an API token
+        (sent as a Bearer token, or as the password of its name)."""
         address = getattr(credentials, 'address', None)
-        return self.throttle.run(
-            address, lambda: self._check(credentials.username,
-                                         credentials.password),
-            credentials.username)
+        if IToken.providedBy(credentials):
+            check = self._bearer(credentials.token)
+        elif self.tokens is not None and looksLikeToken(
+                credentials.password):
+            check = self._tokenAsPassword(credentials.username,
+                                          credentials.password)
+        else:
+            def check():
+                return self._check(credentials.username,
+                                   credentials.password)
+        return self.throttle.run(address, check, credentials.username)
+
+    def _bearer(self, token):
+        if self.tokens is None:
+            return lambda: defer.fail(error.UnauthorizedLogin())
+        return lambda: self.tokens.verify(token)
+
+    def _tokenAsPassword(self, username, token):
+        def named(principal):
+            if principal.name.encode('utf-8') != username:
+                raise error.UnauthorizedLogin()
+            return principal
+        return lambda: self.tokens.verify(token).addCallback(named)
 
     def _digest(self, username, password):
         return hmac.new(self._secret, username + b'\0' + password,

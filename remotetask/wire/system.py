@@ -41,15 +41,15 @@ class SystemHandler(XMLRPCIntrospection):
         self.parent.lookupProcedure(method)
         return SIGNATURES[canonicalName(method)]
 
-    def xmlrpc_multicall(self, calls, *, checked=False):
+    def xmlrpc_multicall(self, calls, *, checked=False, caller=None):
         """Run many calls in one request; return, for each, [result] or a
         fault struct. Consecutive add calls are stored in one transaction.
         """
         need('multicall', calls, list)
-        return self._multicall(calls, checked)
+        return self._multicall(calls, checked, caller)
 
     @defer.inlineCallbacks
-    def _multicall(self, calls, checked):
+    def _multicall(self, calls, checked, caller):
         results = []
         budget = AnswerBudget(self.parent.maxAnswerSize)
         index = 0
@@ -60,7 +60,8 @@ class SystemHandler(XMLRPCIntrospection):
                 adds.append(calls[index + len(adds)])
             if len(adds) > 1:
                 requests = [_addArguments(call) for call in adds]
-                answers = yield self.parent.addEach(requests, checked)
+                answers = yield self.parent.addEach(requests, checked,
+                                                    caller)
                 results.extend(_multicallAnswer(answer) for answer in answers)
                 index += len(adds)
                 continue
@@ -78,7 +79,7 @@ class SystemHandler(XMLRPCIntrospection):
                     'system.multicall cannot be nested.')))
                 continue
             answer = yield self.parent.callMethod(
-                name, call.get('params', []), budget, checked)
+                name, call.get('params', []), budget, checked, caller)
             budget.charge(answer)
             results.append(_multicallAnswer(answer))
         return results
