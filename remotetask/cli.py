@@ -20,6 +20,7 @@ from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     ProgressLine, localTime, pageLimit, parseJSON, positiveSeconds,
     progressText, refusal, serverURL, showEvents,
     shownURL)
+from remotetask.clitokens import addTokenCommands
 
 
 # The client subcommands. Each takes the server proxy and the arguments.
@@ -361,6 +362,7 @@ def makeParser():
     sub = command('clean', cmdClean, 'remove finished jobs')
     sub.add_argument('--status', action='append',
                      choices=FINISHED, help='only these (repeatable)')
+    addTokenCommands(command)
     return parser
 
 

@@ -150,3 +150,24 @@ class CallerView:
         return self.service.newest(status=status, task=task, text=text,
                                    before=before, limit=limit, scan=scan,
                                    owner=self.owner)
+
+
+def whoIs(principal):
+    """What the dashboard shows of its user (``GET /api/me``): its name
+    and role, and whether (and why not) its buttons work."""
+    if principal is None:
+        return dict(user=None, role=None, tasks=None, mayAdd=True,
+                    mayChange=True, why=None)
+    viewer = principal.role == VIEWER
+    mayAdd = principal.role == ADMIN or bool(
+        principal.role == CALLER and principal.tasks)
+    why = None
+    if viewer:
+        why = (f'{principal.name} is a viewer: it may read everything and '
+               'change nothing.')
+    elif not mayAdd:
+        why = f'{principal.name} may add no task.'
+    return dict(user=principal.name, role=principal.role,
+                tasks=sorted(principal.tasks)
+                if principal.role == CALLER else None,
+                mayAdd=mayAdd, mayChange=not viewer, why=why)

@@ -41,6 +41,7 @@ from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.signatures import canonicalName
 from remotetask.wire.unmarshal import parseRequest
 from remotetask.wire.system import SystemHandler
+from remotetask.wire.tokenmethods import TokenHandler
 
 log = Logger()
 
@@ -85,6 +86,7 @@ class TaskServiceResource(XMLRPC):
             from twisted.internet import reactor as clock
         self.clock = clock
         self.putSubHandler('system', SystemHandler(self))
+        self.putSubHandler('token', TokenHandler(self))
 
     def queueing(self, function, *args, **kwargs):
         """``writeCall`` for a change that may make a job claimable (an
