@@ -41,8 +41,9 @@ class Entry(collections.namedtuple(
     """A new job as ``IJobStore.add``/``addMany`` take it: the input and
     schedule already encoded; ``due`` (epoch seconds) or None for at once;
     ``maxattempts`` None for the task's; ``notify`` the URL told of the
-    job's end, or None; ``owner`` who added it (issue 22), or None. A plain ``(task, input, status, schedule)`` tuple
-    is an Entry with the defaults."""
+    job's end, or None; ``owner`` who added it (issue 22), or None. A
+    plain ``(task, input, status, schedule)`` tuple is an Entry with the
+    defaults."""
 
     __slots__ = ()
 

@@ -190,3 +190,48 @@ def test_events_name_who_added_started_and_cancelled(daemon):
     assert events['added'] == 'shop'
     assert events['queued'] == 'shop'
     assert events['cancelled'] == 'admin'
+
+
+def csrfOf(daemon, user):
+    """The CSRF token of the dashboard page, as ``user`` sees it."""
+    status, page = send(daemon, '/', basic(user))
+    assert status == 200
+    return re.search(r'name="remotetask-csrf" content="([^"]+)"',
+                     page).group(1)
+
+
+def act(daemon, user, path, body=None):
+    """POST ``path`` of the JSON API as the dashboard would, as ``user``."""
+    headers = {'X-Remotetask-CSRF': csrfOf(daemon, user)}
+    if body is not None:
+        headers['Content-Type'] = 'application/json'
+    return send(daemon, path, basic(user), 'POST', body, headers)
+
+
+def test_the_json_api_acts_by_the_same_rules(daemon):
+    """Over /api: reports' cancel of shop's job is 404 (as an unknown
+    id); its add of sleep and monitor's cancel are 403, "not allowed";
+    reports' add of echo is its own; /api/me and /api/tasks say what
+    each may do."""
+    shop = proxy(daemon, 'shop')
+    theirs = shop.add('echo', 'theirs', True)
+    status, answer = act(daemon, 'reports', f'/api/jobs/{theirs}/cancel')
+    assert status == 404
+    status, answer = act(daemon, 'monitor', f'/api/jobs/{theirs}/cancel')
+    assert status == 403
+    assert answer['error'] == f'not allowed: cancelling job {theirs}, ' \
+        'for monitor'
+    status, answer = act(daemon, 'reports', '/api/jobs',
+                         '{"task": "sleep", "input": 1}')
+    assert status == 403 and 'for reports' in answer['error']
+    status, answer = act(daemon, 'reports', '/api/jobs',
+                         '{"task": "echo", "input": 1, "startLater": true}')
+    assert status == 201
+    assert shop.getStatus(theirs) == 'start later'
+    assert proxy(daemon, 'admin').getJob(answer['id'])['owner'] == 'reports'
+    assert send(daemon, '/api/me', basic('monitor'))[1]['mayChange'] is False
+    assert send(daemon, '/api/me', basic('reports'))[1]['tasks'] == ['echo']
+    assert list(send(daemon, '/api/tasks', basic('reports'))[1][
+        'tasks']) == ['echo']
+    assert set(send(daemon, '/api/tasks', basic('monitor'))[1][
+        'tasks']) >= {'echo', 'sleep'}
