@@ -67,13 +67,15 @@ def addTokenCommands(command):
     group = command('token', None, 'make, list and revoke API tokens (an '
                     'admin of a server with --users)')
     commands = group.add_subparsers(dest='tokenCommand', metavar='ACTION',
-                                    required=True)
+                                    required=True,
+                                    help='create, list or revoke')
     sub = commands.add_parser(
         'create', help='make a token and print it, once')
     sub.set_defaults(function=cmdTokenCreate)
     sub.add_argument('name', help='its name: the user name it acts as')
     sub.add_argument('--role', required=True,
-                     choices=('admin', 'caller', 'viewer'))
+                     choices=('admin', 'caller', 'viewer'),
+                     help='what it may do (see docs/permissions.md)')
     sub.add_argument('--tasks', type=taskList, metavar='TASK,TASK',
                      help="a caller's tasks, comma-separated (* for all)")
     sub.add_argument('--expires', type=expiresIn, metavar='AGE',
