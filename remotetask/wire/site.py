@@ -22,6 +22,7 @@ from remotetask.core.permissions import Principal
 from remotetask.wire import answers
 from remotetask.wire.logins import AddressedBasicCredentials, LoginChecker
 from remotetask.wire.passwords import UsersFile
+from remotetask.wire.remembered import Logins, RememberedLogins
 from remotetask.wire.rules import EveryoneAdmin, RolesFile
 from remotetask.wire.tokens import BearerCredentialFactory
 from remotetask.wire.sending import Outbox
@@ -98,20 +99,24 @@ def limitedRequestFactory(maxSize):
 class CallerResource:
     """The tree, as seen by one ``Principal``: each request through it
     carries it as ``request.principal``, for the resources to decide by
-    (``remotetask.core.permissions``)."""
+    (``remotetask.core.permissions``); its credentials are remembered in
+    ``logins`` (``remembered.Logins``) for the next requests."""
 
     isLeaf = False
 
-    def __init__(self, tree, principal):
+    def __init__(self, tree, principal, logins):
         self.tree = tree
         self.principal = principal
+        self.logins = logins
 
     def getChildWithDefault(self, name, request):
         request.principal = self.principal
+        self.logins.remember(request, self.principal)
         return self.tree.getChildWithDefault(name, request)
 
     def render(self, request):
         request.principal = self.principal
+        self.logins.remember(request, self.principal)
         return self.tree.render(request)
 
     def putChild(self, path, child):
@@ -124,9 +129,10 @@ class RolesRealm:
     ``Principal``: an API token's own, or a user's from ``roles`` (a
     ``rules.RolesFile``, or ``rules.EveryoneAdmin`` without one)."""
 
-    def __init__(self, tree, roles=None):
+    def __init__(self, tree, roles=None, logins=None):
         self.tree = tree
         self.roles = roles if roles is not None else EveryoneAdmin()
+        self.logins = logins if logins is not None else Logins()
 
     def requestAvatar(self, avatarId, mind, *interfaces):
         if resource.IResource not in interfaces:
@@ -136,7 +142,8 @@ class RolesRealm:
         else:
             principal = self.roles.principal(
                 avatarId.decode('utf-8', 'surrogateescape'))
-        return (resource.IResource, CallerResource(self.tree, principal),
+        return (resource.IResource,
+                CallerResource(self.tree, principal, self.logins),
                 lambda: None)
 
 
@@ -146,16 +153,21 @@ def protect(tree, passwordFile, realmName='remotetask', loginDelay=1.0,
     (``passwords.UsersFile``), and API tokens (``tokens``, a
     ``tokens.TokenBook``, as Bearer tokens or Basic passwords), failed
     logins logged and slowed per address (``logins.LoginChecker``); each
-    user's role from ``rolesFile`` (every one an admin without it)."""
+    user's role from ``rolesFile`` (every one an admin without it). A
+    login is remembered for a moment (``remembered``), so that a client
+    sending the same credentials with every call is not checked again at
+    every call."""
     checker = LoginChecker(UsersFile(passwordFile), loginDelay,
                            tokens=tokens)
     roles = RolesFile(rolesFile) if rolesFile else None
-    portal = Portal(RolesRealm(tree, roles), [checker])
+    logins = Logins()
+    portal = Portal(RolesRealm(tree, roles, logins), [checker])
     name = realmName.encode('ascii')
     factories = [AddressedBasicCredentials(name)]
     if tokens is not None:
         factories.append(BearerCredentialFactory(name))
-    return guard.HTTPAuthSessionWrapper(portal, factories)
+    guarded = guard.HTTPAuthSessionWrapper(portal, factories)
+    return RememberedLogins(guarded, tree, logins)
 
 
 class MisdirectedRequest(resource.Resource):

@@ -84,3 +84,19 @@ def refusedWithin(check, seconds):
             break
         time.sleep(0.02)
     return None
+
+
+def allowedWithin(call, seconds, *args):
+    """Call ``call(*args)`` until it is not refused with fault 13, for at
+    most ``seconds`` (logins are remembered for half a second); its
+    answer."""
+    deadline = time.monotonic() + seconds
+    for _ in range(int(seconds / 0.02) + 1):
+        try:
+            return call(*args)
+        except xmlrpc.client.Fault as refused:
+            if refused.faultCode != NOT_PERMITTED or \
+                    time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
+    raise AssertionError(f'{call} still refused after {seconds} s')
