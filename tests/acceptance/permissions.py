@@ -2,10 +2,13 @@
 and a viewer, their roles file, and clients that log in as each."""
 
 import base64
+import contextlib
 import http.client
 import json
 import time
 import xmlrpc.client
+
+from tests.acceptance.daemon import Daemon
 
 USERS = dict(admin='admin-pw', shop='shop-pw', reports='reports-pw',
              monitor='monitor-pw')
@@ -100,3 +103,18 @@ def allowedWithin(call, seconds, *args):
                 raise
         time.sleep(0.02)
     raise AssertionError(f'{call} still refused after {seconds} s')
+
+
+@contextlib.contextmanager
+def rolesDaemon(directory):
+    """A daemon in ``directory`` with the users and roles files, and no
+    login delay (a test's failed logins would slow the next tests);
+    killed afterwards."""
+    users, roles = writeFiles(directory)
+    started = Daemon(str(directory), args=[
+        '--workers=1', f'--users={users}', f'--roles={roles}',
+        '--login-delay=0']).start()
+    try:
+        yield started
+    finally:
+        started.kill()

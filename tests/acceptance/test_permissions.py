@@ -8,22 +8,15 @@ import xmlrpc.client
 
 import pytest
 
-from tests.acceptance.daemon import Daemon
 from tests.acceptance.permissions import (
-    NO_SUCH_JOB, NOT_PERMITTED, basic, fault, proxy, send, writeFiles)
+    NO_SUCH_JOB, NOT_PERMITTED, basic, fault, proxy, rolesDaemon, send)
 
 
 @pytest.fixture(scope='module')
 def daemon(tmp_path_factory):
-    """One daemon for the module, with the users and roles files; no
-    login delay (no test here fails a login)."""
-    directory = tmp_path_factory.mktemp('permissions')
-    users, roles = writeFiles(directory)
-    started = Daemon(str(directory), args=[
-        '--workers=1', f'--users={users}', f'--roles={roles}',
-        '--login-delay=0']).start()
-    yield started
-    started.kill()
+    """One daemon for the module, with the users and roles files."""
+    with rolesDaemon(tmp_path_factory.mktemp('permissions')) as started:
+        yield started
 
 
 def unknownIdMessage(server, jobid):

@@ -10,23 +10,17 @@ import time
 
 import pytest
 
-from tests.acceptance.daemon import REMOTETASK, ROOT, Daemon
+from tests.acceptance.daemon import REMOTETASK, ROOT
 from tests.acceptance.permissions import (
-    NOT_PERMITTED, basic, bearer, fault, proxy, refusedWithin, send,
-    writeFiles)
+    NOT_PERMITTED, basic, bearer, fault, proxy, refusedWithin,
+    rolesDaemon, send, writeFiles)
 
 
 @pytest.fixture(scope='module')
 def daemon(tmp_path_factory):
-    """One daemon for the module, with the users and roles files; no
-    login delay (the failed logins here would slow the next tests)."""
-    directory = tmp_path_factory.mktemp('tokens')
-    users, roles = writeFiles(directory)
-    started = Daemon(str(directory), args=[
-        '--workers=1', f'--users={users}', f'--roles={roles}',
-        '--login-delay=0']).start()
-    yield started
-    started.kill()
+    """One daemon for the module, with the users and roles files."""
+    with rolesDaemon(tmp_path_factory.mktemp('tokens')) as started:
+        yield started
 
 
 def cli(daemon, *args, user='admin', password='admin-pw'):

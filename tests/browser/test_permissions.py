@@ -22,6 +22,14 @@ def freshBrowser():
         yield driver
 
 
+@pytest.fixture
+def rolesDashboard(tmp_path, startDashboard):
+    """A dashboard daemon with the users and roles files."""
+    users, roles = writeFiles(tmp_path)
+    return startDashboard('--workers=1', f'--users={users}',
+                          f'--roles={roles}', '--login-delay=0')
+
+
 def signIn(driver, daemon, user, fragment):
     driver.get(f'http://{user}:{USERS[user]}@127.0.0.1:{daemon.port}/'
                f'{fragment}')
@@ -32,13 +40,11 @@ def rows(driver):
             driver.find_elements(By.CSS_SELECTOR, 'tr[data-id]')}
 
 
-def test_a_caller_sees_its_own_jobs_and_tasks(freshBrowser, tmp_path,
-                                              startDashboard, artefacts):
+def test_a_caller_sees_its_own_jobs_and_tasks(freshBrowser, rolesDashboard,
+                                              artefacts):
     """reports' job list holds its job and not shop's; its add form
     offers echo alone; shop's job page is "not found" for it."""
-    users, roles = writeFiles(tmp_path)
-    daemon = startDashboard('--workers=1', f'--users={users}',
-                            f'--roles={roles}', '--login-delay=0')
+    daemon = rolesDashboard
     theirs = proxy(daemon, 'shop').add('sleep', 30, True)
     mine = proxy(daemon, 'reports').add('echo', 'mine', True)
     driver = freshBrowser
@@ -63,15 +69,12 @@ def test_a_caller_sees_its_own_jobs_and_tasks(freshBrowser, tmp_path,
 
 
 def test_a_viewer_sees_every_job_and_disabled_buttons(freshBrowser,
-                                                      tmp_path,
-                                                      startDashboard,
+                                                      rolesDashboard,
                                                       artefacts):
     """monitor's list holds both callers' jobs; a job's Cancel and Start
     buttons are disabled with the reason as their title; its page names
     who added it; the add form's button is disabled, saying why."""
-    users, roles = writeFiles(tmp_path)
-    daemon = startDashboard('--workers=1', f'--users={users}',
-                            f'--roles={roles}', '--login-delay=0')
+    daemon = rolesDashboard
     shops = proxy(daemon, 'shop').add('sleep', 30, True)
     reports = proxy(daemon, 'reports').add('echo', 'x', True)
     driver = freshBrowser
