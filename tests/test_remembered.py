@@ -1,13 +1,12 @@
 """Logins remembered for a moment (``remotetask.wire.remembered``): a
-header that just logged in skips the guard for ``TRUST`` seconds, and
+header that just logged in skips the guard for ``REMEMBER`` seconds, and
 nothing else does. Time is a ``task.Clock``."""
 
 from twisted.internet import task
 from twisted.web.test.requesthelper import DummyRequest
 
 from remotetask.core.permissions import Principal
-from remotetask.wire.remembered import Logins, RememberedLogins
-from remotetask.wire.tokens import TRUST
+from remotetask.wire.remembered import REMEMBER, Logins, RememberedLogins
 
 SHOP = Principal('shop', 'caller', ['echo'])
 
@@ -34,7 +33,8 @@ def requestWith(header):
 
 def test_a_header_that_logged_in_skips_the_guard_for_a_moment():
     """After a login, the same header goes to the tree as the same
-    principal until TRUST seconds have passed; then through the guard."""
+    principal until REMEMBER seconds have passed; then through the
+    guard."""
     clock = task.Clock()
     logins = Logins(clock)
     wrapper = RememberedLogins(Marker('guard'), Marker('tree'), logins)
@@ -45,7 +45,7 @@ def test_a_header_that_logged_in_skips_the_guard_for_a_moment():
     assert wrapper.getChildWithDefault(b'', again) == 'tree'
     assert again.principal == SHOP
     assert wrapper.render(requestWith(b'Basic c2hvcDpwdw==')) == 'tree'
-    clock.advance(TRUST)
+    clock.advance(REMEMBER)
     assert wrapper.render(requestWith(b'Basic c2hvcDpwdw==')) == 'guard'
 
 

@@ -5,14 +5,15 @@ goes through the portal and the checker, and wraps the avatar in a proxy
 class made afresh for each request. That costs more than a short call
 itself (a ``getStatus``: about half as much again). A client sends the
 same ``Authorization`` header with every call, so ``RememberedLogins``,
-in front of the guard, lets a header that logged in less than ``TRUST``
-seconds ago go straight to the tree as the same ``Principal``; any other
+in front of the guard, lets a header that logged in less than
+``REMEMBER`` seconds ago go straight to the tree as the same ``Principal``; any other
 request goes through the guard, whose successes are remembered here (by
 ``site.CallerResource``).
 
 The header is remembered as a keyed digest (a random key per start),
-never as itself. ``TRUST`` is short, so that what changes behind a login
-holds within it: a revoked token, an edited users or roles file. A failed
+never as itself. ``REMEMBER`` is short, so that what changes behind a
+login holds within it: an edited users or roles file; a revoked token
+within it and the ``TokenBook``'s own ``TRUST``. A failed
 login is never remembered; the login throttle sees every attempt that is
 not a header that just succeeded.
 """
@@ -24,8 +25,8 @@ import os
 from twisted.web import resource
 from zope.interface import implementer
 
-from remotetask.wire.tokens import TRUST
-
+#: Seconds a login is remembered.
+REMEMBER = 0.25
 #: Headers remembered at once (the oldest go first).
 MAX_REMEMBERED = 10000
 
@@ -34,7 +35,7 @@ class Logins:
     """``{digest of an Authorization header: (Principal, since)}``, each
     trusted for ``trust`` seconds of ``clock``."""
 
-    def __init__(self, clock=None, trust=TRUST):
+    def __init__(self, clock=None, trust=REMEMBER):
         if clock is None:
             from twisted.internet import reactor as clock
         self.clock = clock

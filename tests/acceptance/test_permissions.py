@@ -228,3 +228,5 @@ def test_the_json_api_acts_by_the_same_rules(daemon):
         'tasks']) == ['echo']
     assert set(send(daemon, '/api/tasks', basic('monitor'))[1][
         'tasks']) >= {'echo', 'sleep'}
+    for path in ('/api/cron', '/api/workers', '/api/summary'):
+        assert send(daemon, path, basic('reports'))[0] == 200, path
