@@ -333,11 +333,12 @@ class IJobStore(Interface):
         ``NotAllowed`` while another unfinished job of its task holds its
         key."""
 
-    def runNow(jobid, now):
-        """Make a cron or delayed job due at ``now``: its next claim runs
-        it, and a cron job then goes on with its schedule. Return False,
-        writing nothing, unless it is a cron or delayed job not running
-        at the moment; ``NoSuchJob`` if there is none."""
+    def runNow(jobid, now, event=None):
+        """Make a cron or delayed job due at ``now``, recording ``event``:
+        its next claim runs it, and a cron job then goes on with its
+        schedule. Return False, writing nothing, unless it is a cron or
+        delayed job not running at the moment; ``NoSuchJob`` if there is
+        none."""
 
     def setProgress(reports):
         """Record ``[(jobid, token, progress)]`` (progress: JSON text),

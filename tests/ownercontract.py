@@ -4,6 +4,8 @@ each job, a caller's own jobs, and the API tokens kept as hashes.
 Mixed into every store's test class beside ``StoreContractTests``.
 """
 
+import json
+
 from zope.interface.verify import verifyObject
 
 from remotetask.core.entries import Entry
@@ -74,3 +76,10 @@ class OwnerContractTests:
         assert tokens.revoke('shop')
         assert not tokens.revoke('shop')
         assert tokens.find('ab' * 32) is None and tokens.list() == []
+
+    def test_run_now_records_who_asked(self):
+        """runNow appends its event (who asked) to a cron job's events."""
+        cron = self.store.add('echo', '1', 'cronjob', '{"minute":[1]}', 1.0)
+        assert self.store.runNow(cron, 5.0, '{"event":"run now","by":"x"}')
+        assert json.loads(self.store.get(cron)['events'])[-1] == {
+            'event': 'run now', 'by': 'x'}

@@ -385,10 +385,12 @@ class TaskService(TaskRouting, JobRunning):
             self._added()
         return retried
 
-    def runNow(self, jobid, now=None):
+    def runNow(self, jobid, now=None, by=None):
         """Make a cron or delayed job due now (not while it runs); whether
-        it was such a job."""
-        moved = self.store.runNow(jobid, time.time() if now is None else now)
+        it was such a job. ``by``: who asked, for its events."""
+        now = time.time() if now is None else now
+        moved = self.store.runNow(jobid, now, events.make(
+            events.RUN_NOW, now, self.serverName, by=by))
         if moved:
             self._added()
         return moved

@@ -398,11 +398,13 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
             return self._changeOne(
                 jobid, lambda row: row['status'] == ERROR, retry)
 
-    def runNow(self, jobid, now):
+    def runNow(self, jobid, now, event=None):
+        def run(row):
+            row['due'] = now
+            self._event(row, event)
         return self._changeOne(
             jobid, lambda row: row['status'] in (CRONJOB, DELAYED)
-            and row['token'] is None,
-            lambda row: row.update(due=now))
+            and row['token'] is None, run)
 
     def close(self):
         pass

@@ -426,8 +426,9 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         return self._changeOne('retry_job', True, id=jobid, unless=keyFree,
                                event=event, keep=self.maxEvents)
 
-    def runNow(self, jobid, now):
-        return self._changeOne('run_now', True, id=jobid, now=now)
+    def runNow(self, jobid, now, event=None):
+        return self._changeOne('run_now', True, id=jobid, now=now,
+                               event=event, keep=self.maxEvents)
 
     # Progress, completion calls and the per-minute counters.
 

@@ -800,8 +800,11 @@ WHERE job.id = %(id)s
   AND other.status IN ('queued', 'processing', 'start later');
 
 -- name: run_now
--- Make a cron or delayed job due now, unless a run of it holds a claim.
-UPDATE remotetask_jobs SET due = %(now)s
+-- Make a cron or delayed job due now, unless a run of it holds a claim;
+-- event (or NULL) says who asked.
+UPDATE remotetask_jobs
+SET due = %(now)s,
+    events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
 WHERE id = %(id)s AND status IN ('cronjob', 'delayed') AND token IS NULL;
 
 -- name: list_servers

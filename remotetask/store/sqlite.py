@@ -347,8 +347,9 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 raise NotAllowed.keyHeld(jobid, holder['id'])
             return False
 
-    def runNow(self, jobid, now):
-        return self._changeOne('run_now', id=jobid, now=now)
+    def runNow(self, jobid, now, event=None):
+        return self._changeOne('run_now', id=jobid, now=now, event=event,
+                               keep=self.maxEvents)
 
     @property
     def apiTokens(self):

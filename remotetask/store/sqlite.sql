@@ -584,8 +584,14 @@ WHERE job.id = :id AND other.key IS NOT NULL
   AND other.status IN ('queued', 'processing', 'start later');
 
 -- name: run_now
--- Make a cron or delayed job due now, unless a run of it holds a claim.
-UPDATE jobs SET due = :now
+-- Make a cron or delayed job due now, unless a run of it holds a claim;
+-- :event (or NULL) says who asked.
+UPDATE jobs SET due = :now,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND status IN ('cronjob', 'delayed') AND token IS NULL;
 
 -- name: job_exists

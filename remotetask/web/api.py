@@ -323,7 +323,7 @@ class ApiResource(resource.Resource):
     def _run(self, jobid, by):
         return self._act(
             jobid, self.service.runNow, 'run now (and not while it runs)',
-            {CRONJOB, DELAYED}, time.time())
+            {CRONJOB, DELAYED}, time.time(), by)
 
     def _start(self, jobid, by):
         return self._act(jobid, self.service.startJob, 'started',

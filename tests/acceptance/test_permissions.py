@@ -205,7 +205,7 @@ def test_the_json_api_acts_by_the_same_rules(daemon):
     """Over /api: reports' cancel of shop's job is 404 (as an unknown
     id); its add of sleep and monitor's cancel are 403, "not allowed";
     reports' add of echo is its own; /api/me and /api/tasks say what
-    each may do."""
+    each may do; an admin's "run now" is in the job's events."""
     shop = proxy(daemon, 'shop')
     theirs = shop.add('echo', 'theirs', True)
     status, answer = act(daemon, 'reports', f'/api/jobs/{theirs}/cancel')
@@ -230,3 +230,8 @@ def test_the_json_api_acts_by_the_same_rules(daemon):
         'tasks']) >= {'echo', 'sleep'}
     for path in ('/api/cron', '/api/workers', '/api/summary'):
         assert send(daemon, path, basic('reports'))[0] == 200, path
+    cron = proxy(daemon, 'admin').addCronJob('echo', 1, dict(minute=[1]))
+    assert act(daemon, 'admin', f'/api/jobs/{cron}/run')[0] == 200
+    events = proxy(daemon, 'admin').getJob(cron)['events']
+    assert (events[-1]['event'], events[-1]['by']) == ('run now', 'admin')
+    assert proxy(daemon, 'admin').cancel(cron) is True
