@@ -23,6 +23,7 @@ from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     scheduleText, showEvents, statusText)
 from remotetask.cliserver import (  # noqa: F401  (serverURL: tests)
     checkURL, connect, refusal, serverURL, shownURL, untrusted)
+from remotetask.clitokens import addTokenCommands
 
 
 # The client subcommands. Each takes the server proxy and the arguments.
@@ -406,6 +407,7 @@ def makeParser():
     sub = command('clean', cmdClean, 'remove finished jobs')
     sub.add_argument('--status', action='append',
                      choices=FINISHED, help='only these (repeatable)')
+    addTokenCommands(command)
     return parser
 
 

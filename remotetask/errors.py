@@ -135,6 +135,16 @@ class NotAuthorised(RemoteTaskError):
     faultCode = 8
 
 
+class NotPermitted(RemoteTaskError):
+    """Your role on this server does not allow this."""
+
+    faultCode = 13
+
+    @classmethod
+    def doing(cls, what, user):
+        return cls(f'not allowed: {what}, for {user}')
+
+
 class InternalError(RemoteTaskError):
     """The server failed on this request; the details are in its log."""
 

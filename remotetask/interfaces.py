@@ -182,13 +182,16 @@ class IJobStore(Interface):
     """
 
     maxEvents = Attribute('How many events a job keeps at most.')
+    apiTokens = Attribute('The API tokens kept beside the jobs '
+                          '(``IApiTokenStore``).')
 
     def add(task, input, status, schedule, now, priority=0, key=None,
-            due=None, maxAttempts=None, notify=None, event=None):
+            due=None, maxAttempts=None, notify=None, event=None,
+            owner=None):
         """Store a new job and return its id; with a ``key`` held by an
         unfinished job of ``task``, store nothing and return that job's
         id. ``due`` (epoch seconds): a queued job is not claimed before.
-        ``event`` is its first."""
+        ``event`` is its first; ``owner`` who added it (None: no one)."""
 
     def addMany(entries, now, event=None):
         """Store ``remotetask.core.entries.Entry`` tuples (a plain ``(task,
@@ -209,9 +212,10 @@ class IJobStore(Interface):
     def count():
         """Return the number of jobs."""
 
-    def find(status=None, task=None, after=None, limit=100):
+    def find(status=None, task=None, after=None, limit=100, owner=None):
         """Return rows matching ``status``/``task`` with id > ``after``,
-        ascending by id, at most ``limit``."""
+        ascending by id, at most ``limit``; with ``owner``, only the jobs
+        it added."""
 
     def transition(jobid, fromStatuses, toStatus, now=None, event=None):
         """Set ``toStatus`` if the job's status is in ``fromStatuses``; a
@@ -316,7 +320,7 @@ class IJobStore(Interface):
         its creation. None when no queued job is due."""
 
     def newest(status=None, task=None, text=None, before=None, limit=50,
-               scan=10000):
+               scan=10000, owner=None):
         """Return ``(rows, cursor)``: up to ``limit`` jobs with an id below
         ``before`` (any id when None), newest first, matching ``status``,
         ``task`` and ``text`` (found, ignoring ASCII case, in the input's
@@ -326,7 +330,9 @@ class IJobStore(Interface):
         characters. ``cursor`` is the ``before`` of the next page, or None
         when there is none. At most ``scan`` jobs are looked at when a
         filter is not served by an index, so a page may be short, or
-        empty, and still have a cursor."""
+        empty, and still have a cursor. With ``owner``, only the jobs it
+        added (through an index; every other filter is then one it does
+        not serve)."""
 
     def retry(jobid, event=None):
         """Queue a job that ended in ``error`` again, due at once, with a
@@ -335,11 +341,12 @@ class IJobStore(Interface):
         ``NotAllowed`` while another unfinished job of its task holds its
         key."""
 
-    def runNow(jobid, now):
-        """Make a cron or delayed job due at ``now``: its next claim runs
-        it, and a cron job then goes on with its schedule. Return False,
-        writing nothing, unless it is a cron or delayed job not running
-        at the moment; ``NoSuchJob`` if there is none."""
+    def runNow(jobid, now, event=None):
+        """Make a cron or delayed job due at ``now``, recording ``event``:
+        its next claim runs it, and a cron job then goes on with its
+        schedule. Return False, writing nothing, unless it is a cron or
+        delayed job not running at the moment; ``NoSuchJob`` if there is
+        none."""
 
     def setProgress(reports):
         """Record ``[(jobid, token, progress)]`` (progress: JSON text),
@@ -489,3 +496,27 @@ class ITaskService(Interface):
 
     def isProcessing():
         """Return whether background processing is running."""
+
+
+class IApiTokenStore(Interface):
+    """The API tokens (issue 22), kept in the job store so that every
+    server sharing it knows them. Each is kept as the SHA-256 of the
+    token (``digest``, hex), never the token itself; ``tasks`` is a list
+    of task names (``['*']``: every task)."""
+
+    def add(name, digest, role, tasks, now, expires=None):
+        """Keep a token; False, keeping nothing, if ``name`` is taken."""
+
+    def find(digest):
+        """``{name, role, tasks, expires, lastused}`` of the token whose
+        digest is ``digest``, or None."""
+
+    def list():
+        """``[{name, role, tasks, created, expires, lastused}]`` by name;
+        never a digest."""
+
+    def revoke(name):
+        """Forget the token ``name``; whether there was one."""
+
+    def touch(digest, now):
+        """Record ``now`` as the token's last use."""

@@ -68,7 +68,7 @@ class StoreContractTests:
             started=None, completed=None, schedule=None, due=None,
             attempts=0, token=None, history=None, missed=0, claimed=None,
             priority=0, key=None, maxattempts=None, server=None,
-            progress=None, events=None, notify=None)
+            progress=None, events=None, notify=None, addedby=None)
 
     def test_get_unknown_id_raises_NoSuchJob(self):
         """An unknown id is a NoSuchJob, which is a KeyError."""

@@ -10,10 +10,11 @@ from remotetask.store import (
     MemoryJobStore, SQLiteJobStore, defaultStoreFile, describeStore,
     openStore, parseStore)
 from remotetask.store.sqlite import MIGRATIONS
+from tests.ownercontract import OwnerContractTests
 from tests.storecontract import StoreContractTests
 
 
-class TestMemoryJobStore(StoreContractTests):
+class TestMemoryJobStore(StoreContractTests, OwnerContractTests):
 
     def makeStore(self, tmp_path):
         store = MemoryJobStore()
@@ -21,7 +22,7 @@ class TestMemoryJobStore(StoreContractTests):
         return store
 
 
-class TestSQLiteJobStore(StoreContractTests):
+class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
 
     def makeStore(self, tmp_path):
         return SQLiteJobStore(tmp_path / 'jobs.sqlite', serverId='here')

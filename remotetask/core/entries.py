@@ -36,13 +36,14 @@ OPTIONS = ('startLater', 'priority', 'key', 'delay', 'maxAttempts',
 
 class Entry(collections.namedtuple(
         'Entry',
-        'task input status schedule priority key due maxattempts notify',
-        defaults=(0, None, None, None, None))):
+        'task input status schedule priority key due maxattempts notify '
+        'owner', defaults=(0, None, None, None, None, None))):
     """A new job as ``IJobStore.add``/``addMany`` take it: the input and
     schedule already encoded; ``due`` (epoch seconds) or None for at once;
     ``maxattempts`` None for the task's; ``notify`` the URL told of the
-    job's end, or None. A plain ``(task, input, status, schedule)`` tuple
-    is an Entry with the defaults."""
+    job's end, or None; ``owner`` who added it (issue 22), or None. A
+    plain ``(task, input, status, schedule)`` tuple is an Entry with the
+    defaults."""
 
     __slots__ = ()
 
@@ -98,7 +99,7 @@ def checkMaxAttempts(maxAttempts):
 
 
 def newEntry(task, input, now, startLater=False, priority=0, key=None,
-             delay=None, maxAttempts=None, notify=None):
+             delay=None, maxAttempts=None, notify=None, owner=None):
     """The ``Entry`` of a job ``add()`` was asked for at ``now``;
     ``InvalidArgument`` naming the option that is not valid, or
     ``UnstorableValue`` for an input the stores cannot keep."""
@@ -107,7 +108,7 @@ def newEntry(task, input, now, startLater=False, priority=0, key=None,
         task, codec.encode(input, 'input'),
         STARTLATER if startLater else QUEUED, None, checkPriority(priority),
         checkKey(key), None if delay is None else now + delay,
-        checkMaxAttempts(maxAttempts), notify)
+        checkMaxAttempts(maxAttempts), notify, owner)
 
 
 def requestOptions(request):

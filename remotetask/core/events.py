@@ -33,6 +33,7 @@ CANCELLED = 'cancelled'
 QUEUED = 'queued'
 NOTIFIED = 'notified'
 NOTIFY_FAILED = 'notify failed'
+RUN_NOW = 'run now'
 
 #: Why a run was put back in the queue (the ``why`` of a put-back).
 SHUTDOWN = 'the server stopped'

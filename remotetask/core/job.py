@@ -76,6 +76,9 @@ class Job:
     progress = None
     events = ()
     notify = None
+    #: Who added the job (issue 22); None: no one (an open server, or
+    #: added before owners were recorded).
+    owner = None
 
     def __init__(self, id, task, input, status=Status.QUEUED):
         self.id = id
@@ -110,6 +113,7 @@ class Job:
         self.events = [dict(event, at=_datetime(event.get('at')))
                        for event in json.loads(row.get('events') or '[]')]
         self.notify = row.get('notify')
+        self.owner = row.get('addedby')
 
 
 @implementer(ICronJob)

@@ -133,7 +133,7 @@ class TaskService(TaskRouting, JobRunning):
 
     @mayTakeLong(when=large)
     def add(self, task, input=None, startLater=False, *, priority=0,
-            key=None, delay=None, maxAttempts=None, notify=None):
+            key=None, delay=None, maxAttempts=None, notify=None, owner=None):
         """Queue a job for ``task`` (one this service runs, or any server
         alive sharing its store); return its id.
 
@@ -144,7 +144,8 @@ class TaskService(TaskRouting, JobRunning):
         before it may start. ``maxAttempts``: how many times it may start,
         instead of its task's. ``notify`` (a URL under one of
         ``notifyAllow``'s prefixes): the server calls ``jobEnded(id,
-        status)`` there when the job ends.
+        status)`` there when the job ends. ``owner``: who adds it (the
+        server's caller; None for no one).
         """
         now = time.time()
         self._checkTask(task)
@@ -155,7 +156,7 @@ class TaskService(TaskRouting, JobRunning):
             task, entry.input, entry.status, None, now,
             priority=entry.priority, key=entry.key, due=entry.due,
             maxAttempts=entry.maxattempts, notify=entry.notify,
-            event=self._addedEvent(now))
+            event=self._addedEvent(now, owner), owner=owner)
         if entry.status == QUEUED:
             self._added()
         return jobid
@@ -165,31 +166,32 @@ class TaskService(TaskRouting, JobRunning):
             notifying.checkURL(notify, self.notifyAllow)
         return notify
 
-    def _addedEvent(self, now):
-        return events.make(events.ADDED, now, self.serverName)
+    def _addedEvent(self, now, owner=None):
+        return events.make(events.ADDED, now, self.serverName, by=owner)
 
-    def _entry(self, request, now, served):
+    def _entry(self, request, now, served, owner=None):
         task, input, options = requestOptions(request)
         self._checkTask(task, served)
         self._checkNotify(options.get('notify'))
-        return newEntry(task, input, now, **options)
+        return newEntry(task, input, now, owner=owner, **options)
 
     @mayTakeLong(when=large)
-    def addMany(self, requests):
+    def addMany(self, requests, owner=None):
         """Add jobs in one transaction; return their ids. Each request is
         ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
         options)``, ``options`` a dict of ``add``'s keyword arguments.
         Nothing is added if any of them is refused."""
         now, served = time.time(), {}
-        entries = [self._entry(request, now, served) for request in requests]
-        ids = self.store.addMany(entries, now, self._addedEvent(now)) \
+        entries = [self._entry(request, now, served, owner)
+                   for request in requests]
+        ids = self.store.addMany(entries, now, self._addedEvent(now, owner)) \
             if entries else []
         if ids:
             self._added()
         return ids
 
     @mayTakeLong(when=large)
-    def addEach(self, requests):
+    def addEach(self, requests, owner=None):
         """Add jobs (requests as ``addMany`` takes them), the valid ones in
         one transaction; return, in order, each one's id or the
         ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
@@ -197,7 +199,7 @@ class TaskService(TaskRouting, JobRunning):
         results, entries, slots = [], [], []
         for request in requests:
             try:
-                entries.append(self._entry(request, now, served))
+                entries.append(self._entry(request, now, served, owner))
             except RemoteTaskError as error:
                 results.append(error)
             else:
@@ -205,7 +207,7 @@ class TaskService(TaskRouting, JobRunning):
                 results.append(None)
         if entries:
             for slot, jobid in zip(slots, self.store.addMany(
-                    entries, now, self._addedEvent(now))):
+                    entries, now, self._addedEvent(now, owner))):
                 results[slot] = jobid
             self._added()
         return results
@@ -213,13 +215,14 @@ class TaskService(TaskRouting, JobRunning):
     @mayTakeLong(when=large)
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None,
-                   misfire=jobs.ONCE):
+                   misfire=jobs.ONCE, owner=None):
         """Add a job that runs on a schedule (or once after ``delay``).
 
         ``misfire`` says what happens to due times that passed while no
         server ran the job: ``'once'`` runs it once for all of them,
         ``'skip'`` waits for the next due time; both count them in the
-        job's ``missed``.
+        job's ``missed``. ``owner``: who adds it; its runs, on its own
+        row, are its owner's too.
         """
         self._checkTask(task)
         job = jobs.CronJob(None, task, input, minute=minute, hour=hour,
@@ -229,7 +232,8 @@ class TaskService(TaskRouting, JobRunning):
         now = time.time()
         jobid = self.store.add(task, codec.encode(input, 'input'),
                                job.status, jobs.encodeSchedule(job), now,
-                               event=self._addedEvent(now))
+                               event=self._addedEvent(now, owner),
+                               owner=owner)
         self._added()
         return jobid
 
@@ -288,17 +292,20 @@ class TaskService(TaskRouting, JobRunning):
         """The store's row of ``jobid`` (``NoSuchJob`` if none)."""
         return self.store.get(jobid)
 
-    def findRows(self, status=None, task=None, after=0, limit=100):
-        """The rows ``findJobs`` would make into jobs."""
+    def findRows(self, status=None, task=None, after=0, limit=100,
+                 owner=None):
+        """The rows ``findJobs`` would make into jobs (with ``owner``,
+        only those it added)."""
         return self.store.find(status=status, task=task, after=after,
-                               limit=limit)
+                               limit=limit, owner=owner)
 
     def newest(self, status=None, task=None, text=None, before=None,
-               limit=50, scan=10000):
+               limit=50, scan=10000, owner=None):
         """A page of job previews, newest first: ``(rows, cursor)`` (see
         ``IJobStore.newest``)."""
         return self.store.newest(status=status, task=task, text=text,
-                                 before=before, limit=limit, scan=scan)
+                                 before=before, limit=limit, scan=scan,
+                                 owner=owner)
 
     def counts(self):
         """How many jobs there are of each status and task."""
@@ -339,11 +346,11 @@ class TaskService(TaskRouting, JobRunning):
 
     # Changing jobs
 
-    def startJob(self, jobid):
+    def startJob(self, jobid, by=None):
         changed = self.store.transition(
             jobid, {STARTLATER}, QUEUED,
             event=events.make(events.QUEUED, time.time(), self.serverName,
-                              why='startJob'))
+                              why='startJob', by=by))
         if changed:
             self._added()
         return changed
@@ -357,36 +364,39 @@ class TaskService(TaskRouting, JobRunning):
         except NoSuchJob:
             pass
 
-    def cancelJob(self, jobid):
+    def cancelJob(self, jobid, by=None):
         """Cancel a job that has not finished (a cron job: its future runs).
 
         A running job is marked cancelled at once and its end is not
         recorded; the daemon's process pool also stops it, and a task in a
         thread may poll ``isCancelled(jobid)``. Returns True if it was
         cancelled, False if it had finished; ``NoSuchJob`` if there is none.
+        ``by``: who cancels it, for its events.
         """
         now = time.time()
         cancelled = self.store.transition(
             jobid, CANCELLABLE | {PROCESSING}, CANCELLED, now,
-            events.make(events.CANCELLED, now, self.serverName))
+            events.make(events.CANCELLED, now, self.serverName, by=by))
         if cancelled:
             self._ended(jobid, CANCELLED)
         return cancelled
 
-    def retry(self, jobid):
+    def retry(self, jobid, by=None):
         """Queue a job that ended in ``error`` again, at once, with a fresh
         count of attempts; whether it was in error."""
         retried = self.store.retry(jobid, events.make(
             events.RETRIED, time.time(), self.serverName,
-            why='retried by request'))
+            why='retried by request', by=by))
         if retried:
             self._added()
         return retried
 
-    def runNow(self, jobid, now=None):
+    def runNow(self, jobid, now=None, by=None):
         """Make a cron or delayed job due now (not while it runs); whether
-        it was such a job."""
-        moved = self.store.runNow(jobid, time.time() if now is None else now)
+        it was such a job. ``by``: who asked, for its events."""
+        now = time.time() if now is None else now
+        moved = self.store.runNow(jobid, now, events.make(
+            events.RUN_NOW, now, self.serverName, by=by))
         if moved:
             self._added()
         return moved

@@ -19,6 +19,7 @@ from remotetask.wire.sending import MAX_ANSWER_MEMORY, SEND_TIMEOUT
 from remotetask.wire.spool import MAX_SPOOL
 from remotetask.wire.xmlrpc import MAX_ANSWER_SIZE, MAX_PAGE_SIZE
 from remotetask.wire.passwords import readUsers
+from remotetask.wire.rules import readRoles
 
 DEFAULT_LISTEN = 'tcp:8770:interface=127.0.0.1'
 DEFAULT_STORE = f'sqlite:{defaultStoreFile()}'
@@ -125,6 +126,10 @@ class Options(usage.Options):
         ['users', None, None,
          'A password file (user:password lines); when given, every '
          'request needs HTTP Basic credentials.'],
+        ['roles', None, None,
+         'With --users: a file of USER ROLE [TASKS] lines (admin, caller '
+         'or viewer; see docs/permissions.md); without it every user is '
+         'an admin.'],
         ['max-request-size', None, 10 * 1024 * 1024,
          'The largest request body accepted (K, M, G suffixes).',
          _size('max-request-size')],
@@ -333,7 +338,7 @@ class Options(usage.Options):
             raise usage.UsageError('--notify-retry-time must be a time, not '
                                    'forever: calls are tried for a bounded '
                                    'time.')
-        for name in ('users', 'commands'):
+        for name in ('users', 'commands', 'roles'):
             if self[name] and not os.path.isfile(self[name]):
                 raise usage.UsageError(f'--{name}: no file {self[name]!r}')
         if self['login-delay'] < 0:
@@ -343,6 +348,14 @@ class Options(usage.Options):
                 readUsers(self['users'])
             except (OSError, ValueError, UnicodeDecodeError) as error:
                 raise usage.UsageError(f'--users: {error}') from None
+        if self['roles']:
+            if not self['users']:
+                raise usage.UsageError('--roles needs --users: roles are '
+                                       "those of the users file's users")
+            try:
+                readRoles(self['roles'])
+            except (OSError, ValueError, UnicodeDecodeError) as error:
+                raise usage.UsageError(f'--roles: {error}') from None
 
     def _checkStore(self):
         """Refuse an unknown kind of store; make a SQLite file's name

@@ -38,6 +38,7 @@ from remotetask.wire.connections import ConnectionLimits
 from remotetask.wire.sending import Outbox
 from remotetask.wire.site import makeSite
 from remotetask.wire.spool import Spool
+from remotetask.wire.tokens import TokenBook
 from remotetask.wire.xmlrpc import TaskServiceResource
 
 
@@ -185,10 +186,13 @@ def makeService(options):
     root = makeRoot(resource, service, storePool.call, clients.call,
                     dispatcher, outbox, **answerLimits)
     dispatcher.onJobEnded = root.metrics.jobEnded
+    tokens = TokenBook(store.apiTokens, storePool.call) \
+        if options['users'] else None
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],
                     options['login-delay'], outbox,
-                    Spool(options['max-spool-size']))
+                    Spool(options['max-spool-size']), options['roles'],
+                    tokens)
     site = ConnectionLimits(
         site, options['max-connections-per-address'],
         options['max-connections'], options['header-timeout'],

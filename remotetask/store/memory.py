@@ -20,6 +20,7 @@ from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
 from remotetask.core.status import (
     CRONJOB, DELAYED, ERROR, FINISHED, PROCESSING, QUEUED, STARTLATER)
+from remotetask.store.apitokens import MemoryApiTokens
 from remotetask.store.claiming import claimRuns
 from remotetask.store.memoryclaim import MemoryClaim
 from remotetask.store.memorycounters import MemoryCallsAndCounters
@@ -58,6 +59,7 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
         self._keys = {}
         # The last starts of each rate-limited task.
         self._starts = {}
+        self.apiTokens = MemoryApiTokens()
         # Completion calls owed, by job id; rolled back with the jobs.
         self._notifications = {}
         # (minute, server) -> {finished, failed, queued}.
@@ -78,7 +80,7 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
                    maxattempts=entry.maxattempts, server=None,
                    progress=None,
                    events=events.append(None, event, self.maxEvents),
-                   notify=entry.notify)
+                   notify=entry.notify, addedby=entry.owner)
         self._rows[jobid] = row
         self._index(row)
         return jobid
@@ -103,11 +105,11 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
             self._keys[(row['task'], row['key'])] = row['id']
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
-            due=None, maxAttempts=None, notify=None, event=None):
+            due=None, maxAttempts=None, notify=None, event=None, owner=None):
         with self.transaction():
             return self._newRow(Entry(task, input, status, schedule,
                                       priority, key, due, maxAttempts,
-                                      notify), now, event)
+                                      notify, owner), now, event)
 
     def addMany(self, entries, now, event=None):
         with self.transaction():
@@ -143,10 +145,12 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
         with self._lock:
             return len(self._rows)
 
-    def find(self, status=None, task=None, after=None, limit=100):
+    def find(self, status=None, task=None, after=None, limit=100,
+             owner=None):
         with self._lock:
             rows = [dict(row) for jobid, row in sorted(self._rows.items())
                     if (after is None or jobid > after)
+                    and (owner is None or row['addedby'] == owner)
                     and (status is None or row['status'] == status)
                     and (task is None or row['task'] == task)]
         return rows[:limit]
@@ -399,11 +403,13 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
             return self._changeOne(
                 jobid, lambda row: row['status'] == ERROR, retry)
 
-    def runNow(self, jobid, now):
+    def runNow(self, jobid, now, event=None):
+        def run(row):
+            row['due'] = now
+            self._event(row, event)
         return self._changeOne(
             jobid, lambda row: row['status'] in (CRONJOB, DELAYED)
-            and row['token'] is None,
-            lambda row: row.update(due=now))
+            and row['token'] is None, run)
 
     def close(self):
         pass

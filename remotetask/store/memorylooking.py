@@ -32,19 +32,24 @@ class MemoryLooking:
         return head['created'] if head['due'] is None else head['due']
 
     def newest(self, status=None, task=None, text=None, before=None,
-               limit=50, scan=10000):
-        scan = paging.scanFor(status, task, text, limit, scan)
+               limit=50, scan=10000, owner=None):
+        scan = paging.scanFor(status, task, text, limit, scan, owner)
         text = None if text is None else text.lower()
+        # As the SQL stores' indexes: by owner alone, else by status or
+        # task; the other filters among the candidates.
+        served = status if owner is None else None
         with self._lock:
             candidates = [
                 row for jobid, row in sorted(self._rows.items(),
                                              reverse=True)
                 if (before is None or jobid < before)
-                and (status is None or row['status'] == status)
-                and (status is not None or task is None
-                     or row['task'] == task)][:scan]
+                and (owner is None or row['addedby'] == owner)
+                and (served is None or row['status'] == status)
+                and (owner is not None or status is not None
+                     or task is None or row['task'] == task)][:scan]
             jobs = [_preview(row) for row in candidates
                     if (task is None or row['task'] == task)
+                    and (status is None or row['status'] == status)
                     and (text is None or _contains(row['input'], text)
                          or _contains(row['error'], text))][:limit]
         floor = candidates[-1]['id'] if candidates else None

@@ -41,9 +41,15 @@ def fromBoundedRows(rows, limit, scan):
     return jobs, nextCursor(jobs, limit, floor, scanned, scan)
 
 
-def scanFor(status, task, text, limit, scan):
+def scanFor(status, task, text, limit, scan, owner=None):
     """How many candidates a page looks at: exactly ``limit`` when the
     index serves every filter given (each candidate then matches), else
-    ``scan`` (never fewer than ``limit``)."""
-    residual = text is not None or (status is not None and task is not None)
+    ``scan`` (never fewer than ``limit``). The index of an ``owner``'s
+    jobs serves no other filter."""
+    if owner is not None:
+        residual = status is not None or task is not None or \
+            text is not None
+    else:
+        residual = text is not None or (status is not None and
+                                        task is not None)
     return max(scan, limit) if residual else limit

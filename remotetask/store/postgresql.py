@@ -23,6 +23,7 @@ from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.core.status import FINISHED, QUEUED
 from remotetask.interfaces import IJobStore
 from remotetask.store import paging
+from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns
 from remotetask.store.nesting import JoinedTransactions
 from remotetask.store.notifications import recordCall
@@ -147,9 +148,9 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         return self._one('schema_version')['version']
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
-            due=None, maxAttempts=None, notify=None, event=None):
+            due=None, maxAttempts=None, notify=None, event=None, owner=None):
         entry = Entry(task, input, status, schedule, priority, key, due,
-                      maxAttempts, notify)
+                      maxAttempts, notify, owner)
         return self._run(lambda connection: self._insert(connection, entry,
                                                          now, event))
 
@@ -159,12 +160,13 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
             return self._run(lambda connection: [
                 self._insert(connection, entry, now, event)
                 for entry in entries])
-        columns = [list(column) for column in zip(*entries)] or [[]] * 9
+        columns = [list(column) for column in zip(*entries)] or [[]] * 10
         batch = dict(now=now, tasks=columns[0], inputs=columns[1],
                      statuses=[str(status) for status in columns[2]],
                      schedules=columns[3], priorities=columns[4],
                      dues=columns[6], maxattempts=columns[7],
-                     notifies=columns[8], event=event, keep=self.maxEvents)
+                     notifies=columns[8], owners=columns[9], event=event,
+                     keep=self.maxEvents)
 
         def insert(connection):
             ids = [row['id'] for row in
@@ -210,8 +212,13 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
     def count(self):
         return self._one('count_jobs')['count']
 
-    def find(self, status=None, task=None, after=None, limit=100):
+    def find(self, status=None, task=None, after=None, limit=100,
+             owner=None):
         after = 0 if after is None else after
+        if owner is not None:
+            return self._all('find_owned_jobs', owner=owner, task=task,
+                             status=None if status is None else str(status),
+                             after=after, limit=limit)
         if status is not None:
             return self._all('find_jobs_by_status', status=str(status),
                              task=task, after=after, limit=limit)
@@ -365,16 +372,25 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         return None if row is None else row['since']
 
     def newest(self, status=None, task=None, text=None, before=None,
-               limit=50, scan=10000):
-        scan = paging.scanFor(status, task, text, limit, scan)
-        name = ('newest_jobs_by_status' if status is not None else
+               limit=50, scan=10000, owner=None):
+        scan = paging.scanFor(status, task, text, limit, scan, owner)
+        name = ('newest_owned_jobs' if owner is not None else
+                'newest_jobs_by_status' if status is not None else
                 'newest_jobs_by_task' if task is not None else 'newest_jobs')
         rows = self._all(
             name, status=None if status is None else str(status), task=task,
+            owner=owner,
             text=None if text is None else text.lower(),
             before=2 ** 31 if before is None else before, limit=limit,
             scan=scan)
         return paging.fromBoundedRows(rows, limit, scan)
+
+    @property
+    def apiTokens(self):
+        def rows(query, params):
+            return self._run(lambda connection: connection.execute(
+                self.queries[query], params).fetchall())
+        return SQLApiTokens(rows, rows)
 
     def _changeOne(self, name, notify, unless=None, **params):
         """Run the update ``name`` on one job; whether it changed it, or
@@ -407,8 +423,9 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         return self._changeOne('retry_job', True, id=jobid, unless=keyFree,
                                event=event, keep=self.maxEvents)
 
-    def runNow(self, jobid, now):
-        return self._changeOne('run_now', True, id=jobid, now=now)
+    def runNow(self, jobid, now, event=None):
+        return self._changeOne('run_now', True, id=jobid, now=now,
+                               event=event, keep=self.maxEvents)
 
     # Progress, completion calls and the per-minute counters.
 

@@ -177,6 +177,31 @@ CREATE TABLE remotetask_minutes (
     PRIMARY KEY (minute, server)
 );
 
+-- name: migration_0009
+-- Callers and their rights (issue 22). addedby: the user or API token
+-- that added the job (a cron job's runs are the cron job's own row, so
+-- they are its adder's); NULL for jobs added before, or on an open
+-- server. (owner, an older column, is the server holding a claim.)
+ALTER TABLE remotetask_jobs ADD COLUMN addedby text;
+-- A caller's own jobs, in id order; partial, so an open server's jobs
+-- (no owner) cost it nothing.
+CREATE INDEX remotetask_jobs_by_owner ON remotetask_jobs (addedby, id)
+    WHERE addedby IS NOT NULL;
+-- API tokens (remotetask token create), known at once to every server
+-- sharing the store: only the SHA-256 of each token (digest, hex) is
+-- kept, never the token; tasks is a JSON array of the task names a
+-- caller may add (["*"]: all); expires and lastused are epoch seconds
+-- (NULL: never).
+CREATE TABLE remotetask_api_tokens (
+    name text PRIMARY KEY,
+    digest text NOT NULL UNIQUE,
+    role text NOT NULL,
+    tasks text NOT NULL,
+    created double precision NOT NULL,
+    expires double precision,
+    lastused double precision
+);
+
 -- name: insert_job
 -- One round trip for the row and the wake-up of the other servers' idle
 -- workers; PostgreSQL delivers the notification only if this commits. No
@@ -186,10 +211,10 @@ CREATE TABLE remotetask_minutes (
 WITH job AS (
     INSERT INTO remotetask_jobs (task, status, input, schedule, created,
                                  priority, key, due, maxattempts, notify,
-                                 events)
+                                 addedby, events)
     VALUES (%(task)s, %(status)s, %(input)s, %(schedule)s, %(now)s,
             %(priority)s, %(key)s, %(due)s, %(maxattempts)s, %(notify)s,
-            remotetask_append_event(NULL, %(event)s::jsonb, %(keep)s))
+            %(owner)s, remotetask_append_event(NULL, %(event)s::jsonb, %(keep)s))
     ON CONFLICT DO NOTHING
     RETURNING id)
 SELECT id, pg_notify('remotetask_jobs', '') AS woken FROM job;
@@ -207,16 +232,18 @@ WHERE task = %(task)s AND key = %(key)s
 -- in the batch, so the ids sorted are the entries in order. (A batch with
 -- keys goes through insert_job, one entry at a time.)
 INSERT INTO remotetask_jobs (task, status, input, schedule, created,
-                             priority, due, maxattempts, notify, events)
+                             priority, due, maxattempts, notify, addedby,
+                             events)
 SELECT task, status, input, schedule, %(now)s, priority, due, maxattempts,
-       notify, remotetask_append_event(NULL, %(event)s::jsonb, %(keep)s)
+       notify, addedby,
+       remotetask_append_event(NULL, %(event)s::jsonb, %(keep)s)
 FROM unnest(%(tasks)s::text[], %(statuses)s::text[], %(inputs)s::text[],
             %(schedules)s::text[], %(priorities)s::integer[],
             %(dues)s::double precision[], %(maxattempts)s::integer[],
-            %(notifies)s::text[])
+            %(notifies)s::text[], %(owners)s::text[])
      WITH ORDINALITY
      AS entry (task, status, input, schedule, priority, due, maxattempts,
-               notify, n)
+               notify, addedby, n)
 ORDER BY n
 RETURNING id;
 
@@ -241,7 +268,7 @@ LISTEN remotetask_finished;
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
        priority, key, maxattempts, server,
-       progress, events::text AS events, notify
+       progress, events::text AS events, notify, addedby
 FROM remotetask_jobs WHERE id = %(id)s;
 
 -- name: job_exists
@@ -259,7 +286,7 @@ SELECT count(*) AS count FROM remotetask_jobs;
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
        priority, key, maxattempts, server,
-       progress, events::text AS events, notify
+       progress, events::text AS events, notify, addedby
 FROM remotetask_jobs WHERE id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
@@ -268,7 +295,7 @@ ORDER BY id LIMIT %(limit)s;
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
        priority, key, maxattempts, server,
-       progress, events::text AS events, notify
+       progress, events::text AS events, notify, addedby
 FROM remotetask_jobs
 WHERE status = %(status)s AND id > %(after)s
   AND (%(task)s::text IS NULL OR task = %(task)s)
@@ -278,7 +305,7 @@ ORDER BY id LIMIT %(limit)s;
 SELECT id, task, status, input, output, error, traceback, created, started,
        completed, schedule, due, attempts, token, history, missed, claimed,
        priority, key, maxattempts, server,
-       progress, events::text AS events, notify
+       progress, events::text AS events, notify, addedby
 FROM remotetask_jobs WHERE task = %(task)s AND id > %(after)s
 ORDER BY id LIMIT %(limit)s;
 
@@ -797,8 +824,11 @@ WHERE job.id = %(id)s
   AND other.status IN ('queued', 'processing', 'start later');
 
 -- name: run_now
--- Make a cron or delayed job due now, unless a run of it holds a claim.
-UPDATE remotetask_jobs SET due = %(now)s
+-- Make a cron or delayed job due now, unless a run of it holds a claim;
+-- event (or NULL) says who asked.
+UPDATE remotetask_jobs
+SET due = %(now)s,
+    events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
 WHERE id = %(id)s AND status IN ('cronjob', 'delayed') AND token IS NULL;
 
 -- name: list_servers
@@ -890,3 +920,66 @@ GROUP BY minute ORDER BY minute;
 
 -- name: purge_minutes
 DELETE FROM remotetask_minutes WHERE minute < %(before)s;
+
+-- name: find_owned_jobs
+-- A page of one caller's jobs (issue 22), through
+-- remotetask_jobs_by_owner; NULL parameters match anything.
+SELECT id, task, status, input, output, error, traceback, created, started,
+       completed, schedule, due, attempts, token, history, missed, claimed,
+       priority, key, maxattempts, server,
+       progress, events::text AS events, notify, addedby
+FROM remotetask_jobs
+WHERE addedby = %(owner)s AND id > %(after)s
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(task)s::text IS NULL OR task = %(task)s)
+ORDER BY id LIMIT %(limit)s;
+
+-- name: newest_owned_jobs
+-- newest_jobs for one caller's jobs, through remotetask_jobs_by_owner:
+-- every other filter is looked at among at most scan of its jobs.
+WITH bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned
+    FROM (SELECT id FROM remotetask_jobs
+          WHERE addedby = %(owner)s AND id < %(before)s
+          ORDER BY id DESC LIMIT %(scan)s) AS candidates),
+matches AS (
+    SELECT id, task, status, created, started, completed, due, attempts,
+           missed, progress, left(input, 200) AS input,
+           left(error, 200) AS error
+    FROM remotetask_jobs
+    WHERE addedby = %(owner)s AND id < %(before)s
+      AND id >= (SELECT floor FROM bounds)
+      AND (%(status)s::text IS NULL OR status = %(status)s)
+      AND (%(task)s::text IS NULL OR task = %(task)s)
+      AND (%(text)s::text IS NULL
+           OR strpos(lower(input), %(text)s) > 0
+           OR strpos(lower(error), %(text)s) > 0)
+    ORDER BY id DESC LIMIT %(limit)s)
+SELECT bounds.floor, bounds.scanned, matches.*
+FROM bounds LEFT JOIN matches ON true
+ORDER BY matches.id DESC;
+
+-- name: insert_api_token
+-- No row back when the name is taken.
+INSERT INTO remotetask_api_tokens (name, digest, role, tasks, created,
+                                   expires)
+VALUES (%(name)s, %(digest)s, %(role)s, %(tasks)s, %(now)s, %(expires)s)
+ON CONFLICT DO NOTHING
+RETURNING name;
+
+-- name: find_api_token
+SELECT name, role, tasks, expires, lastused FROM remotetask_api_tokens
+WHERE digest = %(digest)s;
+
+-- name: list_api_tokens
+SELECT name, role, tasks, created, expires, lastused
+FROM remotetask_api_tokens ORDER BY name;
+
+-- name: revoke_api_token
+DELETE FROM remotetask_api_tokens WHERE name = %(name)s RETURNING name;
+
+-- name: touch_api_token
+-- The token's last use, written at most once a minute per token and
+-- server (remotetask/wire/tokens.py), never per call.
+UPDATE remotetask_api_tokens SET lastused = %(now)s
+WHERE digest = %(digest)s RETURNING name;

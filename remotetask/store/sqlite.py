@@ -19,6 +19,7 @@ from remotetask.core.status import FINISHED
 from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore, IQuickWrites
 from remotetask.store import paging
+from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
 from remotetask.store.nesting import JoinedTransactions
@@ -127,11 +128,11 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
         return row['user_version']
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
-            due=None, maxAttempts=None, notify=None, event=None):
+            due=None, maxAttempts=None, notify=None, event=None, owner=None):
         with self._transaction() as connection:
             return self._insert(connection, Entry(
                 task, input, status, schedule, priority, key, due,
-                maxAttempts, notify), now, event)
+                maxAttempts, notify, owner), now, event)
 
     def addMany(self, entries, now, event=None):
         with self._transaction() as connection:
@@ -172,9 +173,14 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
     def count(self):
         return self._read('count_jobs').fetchone()['count(*)']
 
-    def find(self, status=None, task=None, after=None, limit=100):
+    def find(self, status=None, task=None, after=None, limit=100,
+             owner=None):
         after = 0 if after is None else after
-        if status is not None:
+        if owner is not None:
+            cursor = self._read('find_owned_jobs', owner=owner,
+                                status=None if status is None else str(status),
+                                task=task, after=after, limit=limit)
+        elif status is not None:
             cursor = self._read('find_jobs_by_status', status=str(status),
                                 task=task, after=after, limit=limit)
         elif task is not None:
@@ -312,12 +318,14 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
         return None if row is None else row['since']
 
     def newest(self, status=None, task=None, text=None, before=None,
-               limit=50, scan=10000):
-        scan = paging.scanFor(status, task, text, limit, scan)
-        name = ('newest_jobs_by_status' if status is not None else
+               limit=50, scan=10000, owner=None):
+        scan = paging.scanFor(status, task, text, limit, scan, owner)
+        name = ('newest_owned_jobs' if owner is not None else
+                'newest_jobs_by_status' if status is not None else
                 'newest_jobs_by_task' if task is not None else 'newest_jobs')
         rows = self._read(
             name, status=None if status is None else str(status), task=task,
+            owner=owner,
             text=None if text is None else text.lower(),
             before=2 ** 31 if before is None else before, limit=limit,
             scan=scan).fetchall()
@@ -345,8 +353,20 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 raise NotAllowed.keyHeld(jobid, holder['id'])
             return False
 
-    def runNow(self, jobid, now):
-        return self._changeOne('run_now', id=jobid, now=now)
+    def runNow(self, jobid, now, event=None):
+        return self._changeOne('run_now', id=jobid, now=now, event=event,
+                               keep=self.maxEvents)
+
+    @property
+    def apiTokens(self):
+        return SQLApiTokens(self._readRows, self._writeRows)
+
+    def _readRows(self, name, params):
+        return self._read(name, **params).fetchall()
+
+    def _writeRows(self, name, params):
+        with self._transaction() as connection:
+            return connection.execute(QUERIES[name], params).fetchall()
 
     # Progress, completion calls and the per-minute counters.
 

@@ -127,13 +127,35 @@ CREATE TABLE minutes (
     PRIMARY KEY (minute, server)
 );
 
+-- name: migration_0009
+-- Callers and their rights (issue 22). addedby: the user or API token that
+-- added the job (a cron job's runs are the cron job's own row, so they
+-- are its adder's); NULL for jobs added before, or on an open server.
+ALTER TABLE jobs ADD COLUMN addedby TEXT;
+-- A caller's own jobs, in id order; partial, so an open server's jobs
+-- (no owner) cost it nothing.
+CREATE INDEX jobs_by_owner ON jobs (addedby, id) WHERE addedby IS NOT NULL;
+-- API tokens (remotetask token create): only the SHA-256 of each token
+-- (digest, hex) is kept, never the token; tasks is a JSON array of the
+-- task names a caller may add (["*"]: all); expires and lastused are
+-- epoch seconds (NULL: never).
+CREATE TABLE api_tokens (
+    name TEXT PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    tasks TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires REAL,
+    lastused REAL
+);
+
 -- name: insert_job
 -- No row back when the key is taken (jobs_key): see keyed_job. :event
 -- (JSON, or NULL) is the job's first event, "added".
 INSERT INTO jobs (task, status, input, schedule, created, priority, key,
-                  due, maxattempts, notify, events)
+                  due, maxattempts, notify, addedby, events)
 VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
-        :maxattempts, :notify,
+        :maxattempts, :notify, :owner,
         CASE WHEN :event IS NOT NULL THEN json_array(json(:event)) END)
 ON CONFLICT DO NOTHING
 RETURNING id;
@@ -589,8 +611,14 @@ WHERE job.id = :id AND other.key IS NOT NULL
   AND other.status IN ('queued', 'processing', 'start later');
 
 -- name: run_now
--- Make a cron or delayed job due now, unless a run of it holds a claim.
-UPDATE jobs SET due = :now
+-- Make a cron or delayed job due now, unless a run of it holds a claim;
+-- :event (or NULL) says who asked.
+UPDATE jobs SET due = :now,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
 WHERE id = :id AND status IN ('cronjob', 'delayed') AND token IS NULL;
 
 -- name: job_exists
@@ -667,3 +695,61 @@ GROUP BY minute ORDER BY minute;
 
 -- name: purge_minutes
 DELETE FROM minutes WHERE minute < :before;
+
+-- name: find_owned_jobs
+-- A page of one caller's jobs (issue 22), through jobs_by_owner; NULL
+-- parameters match anything.
+SELECT * FROM jobs
+WHERE addedby = :owner AND id > :after
+  AND (:status IS NULL OR status = :status)
+  AND (:task IS NULL OR task = :task)
+ORDER BY id LIMIT :limit;
+
+-- name: newest_owned_jobs
+-- newest_jobs for one caller's jobs, through jobs_by_owner: every other
+-- filter is looked at among at most :scan of its jobs.
+WITH bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned
+    FROM (SELECT id FROM jobs
+          WHERE addedby = :owner AND id < :before
+          ORDER BY id DESC LIMIT :scan) AS candidates),
+matches AS (
+    SELECT id, task, status, created, started, completed, due, attempts,
+           missed, progress, substr(input, 1, 200) AS input,
+           substr(error, 1, 200) AS error
+    FROM jobs
+    WHERE addedby = :owner AND id < :before
+      AND id >= (SELECT floor FROM bounds)
+      AND (:status IS NULL OR status = :status)
+      AND (:task IS NULL OR task = :task)
+      AND (:text IS NULL
+           OR instr(lower(input), :text) > 0
+           OR instr(lower(error), :text) > 0)
+    ORDER BY id DESC LIMIT :limit)
+SELECT bounds.floor, bounds.scanned, matches.*
+FROM bounds LEFT JOIN matches ON 1
+ORDER BY matches.id DESC;
+
+-- name: insert_api_token
+-- No row back when the name is taken.
+INSERT INTO api_tokens (name, digest, role, tasks, created, expires)
+VALUES (:name, :digest, :role, :tasks, :now, :expires)
+ON CONFLICT DO NOTHING
+RETURNING name;
+
+-- name: find_api_token
+SELECT name, role, tasks, expires, lastused FROM api_tokens
+WHERE digest = :digest;
+
+-- name: list_api_tokens
+SELECT name, role, tasks, created, expires, lastused FROM api_tokens
+ORDER BY name;
+
+-- name: revoke_api_token
+DELETE FROM api_tokens WHERE name = :name RETURNING name;
+
+-- name: touch_api_token
+-- The token's last use, written at most once a minute per token and
+-- server (remotetask/wire/tokens.py), never per call.
+UPDATE api_tokens SET lastused = :now
+WHERE digest = :digest RETURNING name;

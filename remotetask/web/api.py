@@ -26,8 +26,11 @@ from twisted.web import resource, server
 from remotetask.core.codec import MAX_DEPTH
 from remotetask.errors import (
     AnswerTooLarge, InternalError, InvalidArgument, NoSuchJob, NoSuchTask,
-    NotAllowed, NotAuthorised, RemoteTaskError, RequestTooLarge,
-    ServerBusy, StoreUnavailable, UnstorableValue)
+    NotAllowed, NotAuthorised, NotPermitted, RemoteTaskError,
+    RequestTooLarge, ServerBusy, StoreUnavailable, UnstorableValue)
+from remotetask.core.permissions import (
+    byOf, checkAdd, checkChange, mayAddTasks, ownerOf, scoped, seesAll,
+    whoIs)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.web import views
@@ -55,7 +58,11 @@ ANSWERS = JsonAnswers({
     NoSuchJob: 404, NoSuchTask: 400, InvalidArgument: 400,
     UnstorableValue: 400, NotAllowed: 409, StoreUnavailable: 503,
     ServerBusy: 503, RequestTooLarge: 413, AnswerTooLarge: 400,
-    Forbidden: 403, InternalError: 500})
+    Forbidden: 403, NotPermitted: 403, InternalError: 500})
+
+#: The actions of ``POST /api/jobs/ID/ACTION``, in words.
+ACTIONS = dict(cancel='cancelling', retry='retrying', run='running now',
+               start='starting')
 
 
 def _jobId(text):
@@ -142,22 +149,27 @@ class ApiResource(resource.Resource):
 
     def _get(self, request):
         route = self._route(request)
+        principal = getattr(request, 'principal', None)
+        # Every read of jobs goes through what this caller may see.
+        service = scoped(self.service, principal)
         if route == ['summary']:
             # The counts may be a second old; the workers are as of now.
             return self.summary.get().addCallback(lambda summary: dict(
                 summary, workers=localWorkers(self.service,
                                               self.dispatcher)))
         if route == ['tasks']:
-            return self._tasks()
+            return self._tasks(principal)
+        if route == ['me']:
+            return whoIs(principal)
         if route == ['jobs']:
-            return self._jobs(request)
+            return self._jobs(request, service)
         if len(route) == 2 and route[0] == 'jobs':
-            return self._read(self._job, _jobId(route[1]))
+            return self._read(self._job, service, _jobId(route[1]))
         if route == ['cron']:
-            return self._read(views.cronView, self.service, time.time())
+            return self._read(views.cronView, service, time.time())
         if route == ['workers']:
             return self._read(
-                views.workersView, self.service,
+                views.workersView, service,
                 localWorkers(self.service, self.dispatcher), time.time())
         if route == ['chart']:
             span = _argument(request, 'span', 'hour')
@@ -173,11 +185,13 @@ class ApiResource(resource.Resource):
         JSON there (``Encoded``), within ``maxAnswerSize``."""
         return self.storeCall(_jsonWithin, self.maxAnswerSize, read, args)
 
-    def _tasks(self):
+    def _tasks(self, principal):
         d = describeTasks(self.service, self.storeCall, self.clock)
-        return d.addCallback(lambda described: dict(tasks=described))
+        return d.addCallback(lambda described: dict(tasks={
+            name: described[name]
+            for name in mayAddTasks(principal, list(described))}))
 
-    def _jobs(self, request):
+    def _jobs(self, request, service):
         status = _argument(request, 'status')
         if status is not None and status not in set(map(str, Status)):
             raise InvalidArgument(
@@ -191,12 +205,12 @@ class ApiResource(resource.Resource):
             before=_intArgument(request, 'before', None, 1, 2 ** 31),
             limit=_intArgument(request, 'limit', 50, 1, MAX_PAGE))
 
-        return self._read(self._page, filters)
+        return self._read(self._page, service, filters)
 
-    def _page(self, filters):
+    def _page(self, service, filters):
         """A page of jobs, cut before the row that would take it past
         ``maxPageSize`` bytes; ``next`` then goes on from its last row."""
-        rows, cursor = self.service.newest(**filters)
+        rows, cursor = service.newest(**filters)
         pieces, used = [], 0
         for row in rows:
             piece = jsonBytes(views.pageRow(row))
@@ -208,11 +222,11 @@ class ApiResource(resource.Resource):
         return Encoded([b'{"jobs":[', b','.join(pieces), b'],"next":',
                         jsonBytes(cursor), b'}'])
 
-    def _job(self, jobid):
+    def _job(self, service, jobid):
         """Everything about a job; its largest members left out (and
         named, with their stored sizes, in ``omitted``) if it would take
         more than ``maxAnswerSize`` bytes."""
-        row = self.service.getRow(jobid)
+        row = service.getRow(jobid)
         now = time.time()
         for room in (self.maxAnswerSize - STRUCT_OVERHEAD, 0):
             kept, omitted = fitRow(row, room)
@@ -233,12 +247,23 @@ class ApiResource(resource.Resource):
                 f'({request.tooLargeFor} bytes; see --max-request-size).')
         self.checkCsrf(request)
         route = self._route(request)
+        principal = getattr(request, 'principal', None)
         if route == ['jobs']:
-            return self._add(request)
+            return self._add(request, principal)
         if len(route) == 3 and route[0] == 'jobs' and route[2] in (
                 'cancel', 'retry', 'run', 'start'):
-            return getattr(self, f'_{route[2]}')(_jobId(route[1]))
+            jobid = _jobId(route[1])
+            checkChange(principal, f'{ACTIONS[route[2]]} job {jobid}')
+            d = self._own(principal, jobid)
+            return d.addCallback(lambda _: getattr(self, f'_{route[2]}')(
+                jobid, byOf(principal)))
         raise NoSuchRoute(request)
+
+    def _own(self, principal, jobid):
+        """Fails with ``NoSuchJob`` unless ``principal`` may see the job."""
+        if seesAll(principal):
+            return defer.succeed(None)
+        return self.storeCall(scoped(self.service, principal).getRow, jobid)
 
     def checkCsrf(self, request):
         """Refuse an action without the page's token, or from elsewhere."""
@@ -250,7 +275,7 @@ class ApiResource(resource.Resource):
         if isCrossSite(request):
             raise Forbidden('Actions are accepted from this site only.')
 
-    def _add(self, request):
+    def _add(self, request, principal):
         kind = (header(request, b'content-type') or '').split(';')[0]
         if kind.strip().lower() != 'application/json':
             raise InvalidArgument('Send the job as application/json.')
@@ -260,12 +285,14 @@ class ApiResource(resource.Resource):
             d = self.parseCall(_jobRequest, content)
         else:
             d = defer.maybeDeferred(_jobRequest, content)
-        d.addCallback(self._queue)
+        d.addCallback(self._queue, principal)
         return d.addCallback(lambda jobid: (201, dict(id=jobid)))
 
-    def _queue(self, job):
+    def _queue(self, job, principal):
         task, input, keywords = job
-        d = self.writeCall(self.service.add, task, input, **keywords)
+        checkAdd(principal, task)
+        d = self.writeCall(self.service.add, task, input,
+                           owner=ownerOf(principal), **keywords)
         self._wake()
         return d
 
@@ -282,23 +309,23 @@ class ApiResource(resource.Resource):
         status = yield self.storeCall(self.service.getStatus, jobid)
         return dict(id=jobid, status=str(status))
 
-    def _cancel(self, jobid):
+    def _cancel(self, jobid, by):
         # A running job's worker is stopped by the server's cancel watch,
         # which hears of the cancel from the service.
         return self._act(jobid, self.service.cancelJob, 'cancelled',
-                         CANCELLABLE | {PROCESSING})
+                         CANCELLABLE | {PROCESSING}, by)
 
-    def _retry(self, jobid):
-        return self._act(jobid, self.service.retry, 'retried', {ERROR})
+    def _retry(self, jobid, by):
+        return self._act(jobid, self.service.retry, 'retried', {ERROR}, by)
 
-    def _run(self, jobid):
+    def _run(self, jobid, by):
         return self._act(
             jobid, self.service.runNow, 'run now',
-            {CRONJOB, DELAYED}, time.time())
+            {CRONJOB, DELAYED}, time.time(), by)
 
-    def _start(self, jobid):
+    def _start(self, jobid, by):
         return self._act(jobid, self.service.startJob, 'started',
-                         {STARTLATER})
+                         {STARTLATER}, by)
 
     def _wake(self):
         """Wake the dispatcher after a write that may make a job

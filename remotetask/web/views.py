@@ -82,6 +82,7 @@ def jobDetail(row, timezone, now):
         history=[_attempt(entry) for entry in stored(row['history']) or []],
         schedule=None, crontab=None, nextRun=None,
         progress=timed(stored(row['progress'])), notify=row['notify'],
+        owner=row.get('addedby'),
         events=[timed(event) for event in stored(row['events']) or []],
         timezone=zoneName(timezone))
     if row['schedule'] is not None:

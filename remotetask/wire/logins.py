@@ -41,6 +41,7 @@ from twisted.web import guard
 from zope.interface import implementer
 
 from remotetask.wire.passwords import isHashed, matches
+from remotetask.wire.tokens import IToken, looksLikeToken
 
 #: The longest wait, as a multiple of the first one.
 MAX_FACTOR = 32
@@ -189,10 +190,13 @@ class LoginChecker:
     seconds. ``inThread`` runs a function off the reactor thread (tests
     give one that does not)."""
 
-    credentialInterfaces = (creds.IUsernamePassword,)
+    credentialInterfaces = (creds.IUsernamePassword, IToken)
 
-    def __init__(self, users, delay=1.0, clock=None, inThread=None):
+    def __init__(self, users, delay=1.0, clock=None, inThread=None,
+                 tokens=None):
         self.users = users
+        #: API tokens (``tokens.TokenBook``), or None for none.
+        self.tokens = tokens
         self.throttle = LoginThrottle(delay, clock)
         self.inThread = inThread or threads.deferToThread
         self.hashing = defer.DeferredSemaphore(HASHING_THREADS)
@@ -201,13 +205,21 @@ class LoginChecker:
         self._version = None
 
     def requestAvatarId(self, credentials):
+        """The user name (bytes), or the ``Principal`` of an API token
+        (sent as a Bearer token, or as the password of its name)."""
+        address = getattr(credentials, 'address', None)
+        if IToken.providedBy(credentials):
+            # No name to budget by: the guesses of unknown names share one.
+            return self.throttle.run(address, self._bearer(credentials.token))
         username, password = credentials.username, credentials.password
+        if self.tokens is not None and looksLikeToken(password):
+            return self.throttle.run(
+                address, self._tokenAsPassword(username, password), username)
         known = self.users.stored(username) is not None  # reads a new file
         if self._knownGood(username, password):
             # What succeeded before is not a guess: never slowed, so that
             # guessing a user's password does not lock the user out.
             return defer.succeed(username)
-        address = getattr(credentials, 'address', None)
         name = username if known else UNKNOWN
         return self.throttle.run(
             address, lambda: self._check(username, password), username,
@@ -219,6 +231,18 @@ class LoginChecker:
         known = self._remembered.get(username)
         return known is not None and hmac.compare_digest(
             known, self._digest(username, password))
+
+    def _bearer(self, token):
+        if self.tokens is None:
+            return lambda: defer.fail(error.UnauthorizedLogin())
+        return lambda: self.tokens.verify(token)
+
+    def _tokenAsPassword(self, username, token):
+        def named(principal):
+            if principal.name.encode('utf-8') != username:
+                raise error.UnauthorizedLogin()
+            return principal
+        return lambda: self.tokens.verify(token).addCallback(named)
 
     def _digest(self, username, password):
         return hmac.new(self._secret, username + b'\0' + password,

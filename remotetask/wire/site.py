@@ -18,9 +18,13 @@ from twisted.cred.portal import IRealm, Portal
 from twisted.web import guard, resource, server
 from zope.interface import implementer
 
+from remotetask.core.permissions import Principal
 from remotetask.wire import answers, bodies
 from remotetask.wire.logins import AddressedBasicCredentials, LoginChecker
 from remotetask.wire.passwords import UsersFile
+from remotetask.wire.remembered import Logins, RememberedLogins
+from remotetask.wire.rules import EveryoneAdmin, RolesFile
+from remotetask.wire.tokens import BearerCredentialFactory
 from remotetask.wire.sending import Outbox
 from remotetask.wire.spool import Spool, SpooledFile, SpoolFull
 
@@ -151,27 +155,79 @@ def limitedRequestFactory(maxSize):
     return type('LimitedRequest', (LimitedRequest,), dict(maxSize=maxSize))
 
 
-@implementer(IRealm)
-class SingleResourceRealm:
-    """Every authenticated user gets the same resource tree."""
+@implementer(resource.IResource)
+class CallerResource:
+    """The tree, as seen by one ``Principal``: each request through it
+    carries it as ``request.principal``, for the resources to decide by
+    (``remotetask.core.permissions``); its credentials are remembered in
+    ``logins`` (``remembered.Logins``) for the next requests."""
 
-    def __init__(self, tree):
+    isLeaf = False
+
+    def __init__(self, tree, principal, logins):
         self.tree = tree
+        self.principal = principal
+        self.logins = logins
 
-    def requestAvatar(self, avatarId, mind, *interfaces):
-        if resource.IResource in interfaces:
-            return resource.IResource, self.tree, lambda: None
+    def getChildWithDefault(self, name, request):
+        request.principal = self.principal
+        self.logins.remember(request, self.principal)
+        return self.tree.getChildWithDefault(name, request)
+
+    def render(self, request):
+        request.principal = self.principal
+        self.logins.remember(request, self.principal)
+        return self.tree.render(request)
+
+    def putChild(self, path, child):
         raise NotImplementedError()
 
 
-def protect(tree, passwordFile, realmName='remotetask', loginDelay=1.0):
-    """``tree`` behind HTTP Basic authentication against ``passwordFile``
-    (``passwords.UsersFile``), failed logins logged and slowed per
-    address (``logins.LoginChecker``)."""
-    checker = LoginChecker(UsersFile(passwordFile), loginDelay)
-    portal = Portal(SingleResourceRealm(tree), [checker])
-    factory = AddressedBasicCredentials(realmName.encode('ascii'))
-    return guard.HTTPAuthSessionWrapper(portal, [factory])
+@implementer(IRealm)
+class RolesRealm:
+    """Every authenticated user gets the same resource tree, as its
+    ``Principal``: an API token's own, or a user's from ``roles`` (a
+    ``rules.RolesFile``, or ``rules.EveryoneAdmin`` without one)."""
+
+    def __init__(self, tree, roles=None, logins=None):
+        self.tree = tree
+        self.roles = roles if roles is not None else EveryoneAdmin()
+        self.logins = logins if logins is not None else Logins()
+
+    def requestAvatar(self, avatarId, mind, *interfaces):
+        if resource.IResource not in interfaces:
+            raise NotImplementedError()
+        if isinstance(avatarId, Principal):
+            principal = avatarId
+        else:
+            principal = self.roles.principal(
+                avatarId.decode('utf-8', 'surrogateescape'))
+        return (resource.IResource,
+                CallerResource(self.tree, principal, self.logins),
+                lambda: None)
+
+
+def protect(tree, passwordFile, realmName='remotetask', loginDelay=1.0,
+            rolesFile=None, tokens=None):
+    """``tree`` behind HTTP authentication: Basic against ``passwordFile``
+    (``passwords.UsersFile``), and API tokens (``tokens``, a
+    ``tokens.TokenBook``, as Bearer tokens or Basic passwords), failed
+    logins logged and slowed per address (``logins.LoginChecker``); each
+    user's role from ``rolesFile`` (every one an admin without it). A
+    login is remembered for a moment (``remembered``), so that a client
+    sending the same credentials with every call is not checked again at
+    every call."""
+    checker = LoginChecker(UsersFile(passwordFile), loginDelay,
+                           tokens=tokens)
+    roles = RolesFile(rolesFile) if rolesFile else None
+    logins = Logins()
+    portal = Portal(RolesRealm(tree, roles, logins), [checker])
+    name = realmName.encode('ascii')
+    factories = [AddressedBasicCredentials(name)]
+    if tokens is not None:
+        factories.append(BearerCredentialFactory(name))
+    guarded = guard.HTTPAuthSessionWrapper(portal, factories)
+    return RememberedLogins(guarded, tree, logins)
 
 
 class MisdirectedRequest(resource.Resource):
@@ -275,16 +331,21 @@ class Site(server.Site):
 
 
 def makeSite(tree, maxRequestSize, passwordFile=None, accessLog=False,
-             allowedHosts=(), loginDelay=1.0, outbox=None, spool=None):
+             allowedHosts=(), loginDelay=1.0, outbox=None, spool=None,
+             rolesFile=None, tokens=None):
     """A ``Site`` for ``tree``, protected when ``passwordFile`` is set,
     answering to ``allowedHosts`` besides localhost and its own address;
     failed logins from an address slow its next ones, from
     ``loginDelay`` seconds on (``remotetask.wire.logins``). Its answers
     are sent through ``outbox`` (``remotetask.wire.sending.Outbox``, by
     default one with the default limits); large request bodies are kept
-    in ``spool`` (``remotetask.wire.spool.Spool``, likewise)."""
+    in ``spool`` (``remotetask.wire.spool.Spool``, likewise). With
+    ``passwordFile``, each user's role is read from ``rolesFile``, and API
+    tokens are checked by ``tokens`` (``remotetask.wire.tokens.TokenBook``).
+    """
     if passwordFile:
-        tree = protect(tree, passwordFile, loginDelay=loginDelay)
+        tree = protect(tree, passwordFile, loginDelay=loginDelay,
+                       rolesFile=rolesFile, tokens=tokens)
     site = Site(tree)
     site.outbox = outbox if outbox is not None else Outbox()
     site.spool = spool if spool is not None else Spool()

@@ -47,7 +47,7 @@ def jobStruct(job):
                                     job.history], schedule=None,
         nextRun=_iso(job.scheduledFor if hasattr(job, 'scheduledFor')
                      else _datetime(job.due)),
-        progress=_timed(job.progress), notify=job.notify,
+        progress=_timed(job.progress), notify=job.notify, owner=job.owner,
         events=[_timed(event) for event in job.events])
     if hasattr(job, 'timeOfNextCall'):
         schedule = {name: list(getattr(job, name)) for name in

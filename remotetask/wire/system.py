@@ -56,15 +56,15 @@ class SystemHandler(XMLRPCIntrospection):
         self.parent.lookupProcedure(method)
         return SIGNATURES[canonicalName(method)]
 
-    def xmlrpc_multicall(self, calls, *, checked=False):
+    def xmlrpc_multicall(self, calls, *, checked=False, caller=None):
         """Run many calls in one request; return, for each, [result] or a
         fault struct. Consecutive add calls are stored in one transaction.
         """
         need('multicall', calls, list)
-        return self._multicall(calls, checked)
+        return self._multicall(calls, checked, caller)
 
     @defer.inlineCallbacks
-    def _multicall(self, calls, checked):
+    def _multicall(self, calls, checked, caller):
         results = []
         budget = AnswerBudget(self.parent.maxAnswerSize, len(calls))
         index = 0
@@ -79,7 +79,8 @@ class SystemHandler(XMLRPCIntrospection):
                 adds.append(calls[index + len(adds)])
             if len(adds) > 1:
                 requests = [_addArguments(call) for call in adds]
-                answers = yield self.parent.addEach(requests, checked)
+                answers = yield self.parent.addEach(requests, checked,
+                                                    caller)
                 for answer in answers:
                     budget.begin()
                     results.append(budget.take(_multicallAnswer(answer)))
@@ -90,11 +91,11 @@ class SystemHandler(XMLRPCIntrospection):
             if not budget.begin():
                 results.append(budget.notRun())
                 continue
-            answer = yield self._call(call, budget, checked)
+            answer = yield self._call(call, budget, checked, caller)
             results.append(budget.take(_multicallAnswer(answer)))
         return results
 
-    def _call(self, call, budget, checked):
+    def _call(self, call, budget, checked, caller):
         """A Deferred of one call's answer (a value or an error)."""
         if not isinstance(call, dict) or not isinstance(
                 call.get('params', []), list):
@@ -106,7 +107,7 @@ class SystemHandler(XMLRPCIntrospection):
             return defer.succeed(InvalidArgument(
                 'system.multicall cannot be nested.'))
         return self.parent.callMethod(name, call.get('params', []), budget,
-                                      checked)
+                                      checked, caller)
 
 
 def _isAdd(call):

@@ -25,8 +25,11 @@ from twisted.web import server
 from twisted.web.xmlrpc import XMLRPC, Fault
 
 from remotetask.errors import (
-    InvalidArgument, NotAllowed, RemoteTaskError, RequestTooLarge,
-    StoreUnavailable)
+    InvalidArgument, NotAllowed, NotPermitted, RemoteTaskError,
+    RequestTooLarge, StoreUnavailable)
+from remotetask.core.permissions import (
+    byOf, checkAdd, checkAdmin, checkChange, mayAddTasks, ownerOf, scoped,
+    seesAll)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.wire.checks import (
@@ -39,6 +42,7 @@ from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.signatures import canonicalName
 from remotetask.wire.unmarshal import parseRequest
 from remotetask.wire.system import SystemHandler
+from remotetask.wire.tokenmethods import TokenHandler
 
 log = Logger()
 
@@ -83,6 +87,7 @@ class TaskServiceResource(XMLRPC):
             from twisted.internet import reactor as clock
         self.clock = clock
         self.putSubHandler('system', SystemHandler(self))
+        self.putSubHandler('token', TokenHandler(self))
 
     def queueing(self, function, *args, **kwargs):
         """``writeCall`` for a change that may make a job claimable (an
@@ -105,6 +110,7 @@ class TaskServiceResource(XMLRPC):
                 f'({limit} bytes; see --max-request-size).')), request)
             return server.NOT_DONE_YET
         gone = []
+        caller = getattr(request, 'principal', None)
         request.notifyFinish().addErrback(gone.append)
         kind = request.getHeader('content-type')
         content = request.content
@@ -113,24 +119,27 @@ class TaskServiceResource(XMLRPC):
             parsed = self.parseCall(_parse, content, kind)
         else:
             parsed = defer.maybeDeferred(_parse, content, kind)
-        parsed.addCallbacks(self._call, _notXmlRpc)
+        parsed.addCallbacks(self._call, _notXmlRpc, callbackArgs=(caller,))
         parsed.addBoth(self._respond, request, gone)
         return server.NOT_DONE_YET
 
-    def _call(self, parsed):
+    def _call(self, parsed, caller):
         args, name, sendable = parsed
-        return self.callMethod(name, args, checked=sendable)
+        return self.callMethod(name, args, checked=sendable, caller=caller)
 
     def _respond(self, result, request, gone=()):
         # The one path every answer takes (remotetask.wire.answers).
         answers.send(result, request, answers.XMLRPC, gone)
 
-    def callMethod(self, name, args, budget=None, checked=False):
+    def callMethod(self, name, args, budget=None, checked=False,
+                   caller=None):
         """Call the method ``name``; a Deferred of its result or Fault.
         ``budget`` (a ``reading.AnswerBudget``): what the answer has left,
         for a call in a multicall. ``checked``: the parser found only
         values XML-RPC can send back in the request, so the methods need
-        not walk their inputs again (``checkInput``)."""
+        not walk their inputs again (``checkInput``). ``caller``: the
+        request's ``Principal`` (None on an open server), for the methods
+        to decide by (``remotetask.core.permissions``)."""
         if not isinstance(name, str):
             return defer.succeed(toFault(InvalidArgument(
                 'The method name must be a string.')))
@@ -148,7 +157,7 @@ class TaskServiceResource(XMLRPC):
                      'too many positional arguments')
             return defer.succeed(toFault(InvalidArgument(
                 f'{name}{signature}: {error}.')))
-        given = dict(budget=budget, checked=checked)
+        given = dict(budget=budget, checked=checked, caller=caller)
         d = defer.maybeDeferred(function, *args, **{
             keyword: given[keyword] for keyword in extra})
         d.addErrback(self._failed, name)
@@ -167,29 +176,42 @@ class TaskServiceResource(XMLRPC):
         as with Zope."""
         return super().lookupProcedure(canonicalName(procedurePath))
 
-    def _read(self, budget, read, *args):
+    def _read(self, budget, caller, read, *args):
         """A Deferred of ``read(service, limit, *args)``, run in a store
         thread and written there as XML-RPC (``Encoded``) within
-        ``limit``: what ``budget`` has left, or ``maxAnswerSize``."""
+        ``limit``: what ``budget`` has left, or ``maxAnswerSize``. The
+        service is what ``caller`` may see of it."""
         limit = self.maxAnswerSize if budget is None else budget.left
-        return self.storeCall(_readEncoded, self.service, read, limit, args)
+        return self.storeCall(_readEncoded, scoped(self.service, caller),
+                              read, limit, args)
 
-    def _describeTasks(self):
-        return describeTasks(self.service, self.storeCall, self.clock)
+    def _own(self, caller, jobid):
+        """A Deferred that fails with ``NoSuchJob`` unless ``caller`` may
+        see job ``jobid`` (at once for whoever sees every job)."""
+        if seesAll(caller):
+            return defer.succeed(None)
+        return self.storeCall(scoped(self.service, caller).getRow, jobid)
 
-    def xmlrpc_getAvailableTasks(self):
+    def _describeTasks(self, caller=None):
+        d = describeTasks(self.service, self.storeCall, self.clock)
+        if seesAll(caller):
+            return d
+        return d.addCallback(lambda tasks: {
+            name: tasks[name] for name in mayAddTasks(caller, list(tasks))})
+
+    def xmlrpc_getAvailableTasks(self, *, caller=None):
         """Return the names of the tasks a job may be added for, sorted (an
         array of strings): this server's and, with a shared store, those of
         every server alive; getTaskDescriptions describes them."""
-        return self._describeTasks().addCallback(list)
+        return self._describeTasks(caller).addCallback(list)
 
-    def xmlrpc_getTaskDescriptions(self):
+    def xmlrpc_getTaskDescriptions(self, *, caller=None):
         """Return a struct: task name -> one-line description, for every
         task getAvailableTasks lists."""
-        return self._describeTasks()
+        return self._describeTasks(caller)
 
     def xmlrpc_add(self, task, input=None, options=False, *,
-                   checked=False):
+                   checked=False, caller=None):
         """Queue a job for task with input; return its id (an int).
 
         options is either startLater (true: the job waits as 'start later'
@@ -200,13 +222,15 @@ class TaskServiceResource(XMLRPC):
         keywords = parseAddOptions(options)
         if not checked:
             checkInput(input)
-        return self.queueing(self.service.add, task, input, **keywords)
+        checkAdd(caller, task)
+        return self.queueing(self.service.add, task, input,
+                             owner=ownerOf(caller), **keywords)
 
     xmlrpc_add.__doc__ = xmlrpc_add.__doc__.format(
         members=describeMembers().replace('\n', '\n        '))
 
     @defer.inlineCallbacks
-    def addEach(self, requests, checked=False):
+    def addEach(self, requests, checked=False, caller=None):
         """For system.multicall: ``service.addEach`` with each input and
         options checked as ``add`` checks them (the inputs only unless
         ``checked``); the answers, in order, an id or the error that
@@ -217,17 +241,19 @@ class TaskServiceResource(XMLRPC):
                 keywords = parseAddOptions(options)
                 if not checked:
                     checkInput(input)
-            except InvalidArgument as error:
+                checkAdd(caller, task)
+            except (InvalidArgument, NotPermitted) as error:
                 refused[index] = error
             else:
                 valid.append((task, input, keywords))
-        answers = iter((yield self.queueing(self.service.addEach, valid)))
+        answers = iter((yield self.queueing(self.service.addEach, valid,
+                                            ownerOf(caller))))
         return [refused[index] if index in refused else next(answers)
                 for index in range(len(requests))]
 
     @defer.inlineCallbacks
     def xmlrpc_addAndWait(self, task, input=None, timeout=10, options=None,
-                          *, budget=None, checked=False):
+                          *, budget=None, checked=False, caller=None):
         """Add a job, wait until it has ended (at most timeout seconds, up
         to 60), and return its struct as getJob does: one round trip for
         "run this and give me the answer". A job still running at the
@@ -238,13 +264,14 @@ class TaskServiceResource(XMLRPC):
         if not checked:
             checkInput(input)
         self._checkTimeout(timeout)
+        checkAdd(caller, task)
         jobid = yield self.queueing(self.service.add, task, input,
-                                    **keywords)
+                                    owner=ownerOf(caller), **keywords)
         yield self.waiters.wait(jobid, timeout)
-        return (yield self._read(budget, reading.readJob, jobid))
+        return (yield self._read(budget, caller, reading.readJob, jobid))
 
     def xmlrpc_addCronJob(self, task, input=None, schedule=None, *,
-                          checked=False):
+                          checked=False, caller=None):
         """Add a job that runs on a schedule; return its id.
 
         schedule is a struct with any of minute, hour, dayOfMonth, month,
@@ -268,62 +295,73 @@ class TaskServiceResource(XMLRPC):
             need(name, schedule.get(name, []), list)
         if not checked:
             checkInput(input)
+        checkAdmin(caller, 'adding a cron job')
         return self.writeCall(self.service.addCronJob, task, input,
-                              **schedule)
+                              owner=ownerOf(caller), **schedule)
 
-    def xmlrpc_startJob(self, jobid):
+    def xmlrpc_startJob(self, jobid, *, caller=None):
         """Queue a 'start later' job; return true."""
-        return self._change(self.queueing, self.service.startJob, jobid,
-                            'started', {STARTLATER})
+        return self._change(caller, 'starting', self.queueing,
+                            self.service.startJob, jobid, 'started',
+                            {STARTLATER})
 
-    def xmlrpc_cancel(self, jobid):
+    def xmlrpc_cancel(self, jobid, *, caller=None):
         """Cancel a job that has not finished (a running one is stopped; a
         cron job runs no more); return true."""
-        return self._change(self.writeCall, self.service.cancelJob, jobid,
-                            'cancelled', CANCELLABLE | {PROCESSING})
+        return self._change(caller, 'cancelling', self.writeCall,
+                            self.service.cancelJob, jobid, 'cancelled',
+                            CANCELLABLE | {PROCESSING})
 
-    def xmlrpc_retry(self, jobid):
+    def xmlrpc_retry(self, jobid, *, caller=None):
         """Queue a job that ended in error again, at once, with a fresh
         count of attempts; return true."""
-        return self._change(self.queueing, self.service.retry, jobid,
-                            'retried', {ERROR})
+        return self._change(caller, 'retrying', self.queueing,
+                            self.service.retry, jobid, 'retried', {ERROR})
 
-    def xmlrpc_runNow(self, jobid):
+    def xmlrpc_runNow(self, jobid, *, caller=None):
         """Make a cron or delayed job due now (its schedule goes on
         after); return true."""
-        return self._change(self.queueing, self.service.runNow, jobid,
-                            'run now', {CRONJOB, DELAYED})
+        return self._change(caller, 'running now', self.queueing,
+                            self.service.runNow, jobid, 'run now',
+                            {CRONJOB, DELAYED})
 
     @defer.inlineCallbacks
-    def _change(self, writing, change, jobid, action, allowed):
-        """True once ``change(jobid)`` changed the job; else NotAllowed
-        saying its status and the statuses that allow ``action``."""
-        changed = yield writing(change, jobId(jobid))
+    def _change(self, caller, doing, writing, change, jobid, action,
+                allowed):
+        """True once ``change(jobid)`` changed the job, in the name of
+        ``caller`` (who must be allowed to be ``doing`` it, and see the
+        job); else NotAllowed saying its status and the statuses that
+        allow ``action``."""
+        checkChange(caller, f'{doing} job {jobid!r}')
+        jobid = jobId(jobid)
+        yield self._own(caller, jobid)
+        changed = yield writing(change, jobid, by=byOf(caller))
         if not changed:
             status = yield self.storeCall(self.service.getStatus, jobid)
             raise NotAllowed.inStatus(jobid, status, action, allowed)
         return True
 
-    def xmlrpc_getStatus(self, jobid):
+    def xmlrpc_getStatus(self, jobid, *, caller=None):
         """Return the job's status as a string."""
-        d = self.storeCall(self.service.getStatus, jobId(jobid))
+        d = self.storeCall(scoped(self.service, caller).getStatus,
+                           jobId(jobid))
         return d.addCallback(str)
 
-    def xmlrpc_getResult(self, jobid, *, budget=None):
+    def xmlrpc_getResult(self, jobid, *, budget=None, caller=None):
         """Return the job's result; nil until it has one."""
-        return self._read(budget, reading.readResult, jobId(jobid))
+        return self._read(budget, caller, reading.readResult, jobId(jobid))
 
-    def xmlrpc_getError(self, jobid, *, budget=None):
+    def xmlrpc_getError(self, jobid, *, budget=None, caller=None):
         """Return the job's error message; nil if it has none."""
-        return self._read(budget, reading.readError, jobId(jobid))
+        return self._read(budget, caller, reading.readError, jobId(jobid))
 
-    def xmlrpc_getJob(self, jobid, *, budget=None):
+    def xmlrpc_getJob(self, jobid, *, budget=None, caller=None):
         """Return a struct with every field of the job that has a value
         (members without one, such as error, are left out; members too
         large to send are left out and named in omitted)."""
-        return self._read(budget, reading.readJob, jobId(jobid))
+        return self._read(budget, caller, reading.readJob, jobId(jobid))
 
-    def xmlrpc_getJobs(self, filter=None, *, budget=None):
+    def xmlrpc_getJobs(self, filter=None, *, budget=None, caller=None):
         """Return a page of jobs: {jobs: [struct], cursor: int}.
 
         filter may hold status, task, limit (default 100, at most 1000)
@@ -368,12 +406,13 @@ class TaskServiceResource(XMLRPC):
 
         fetch = (reading.newestFirst(status, task) if newestFirst else
                  reading.oldestFirst(status, task))
-        return self._read(budget, reading.readPage, self.maxPageSize,
-                          limit, fetch, start)
+        return self._read(budget, caller, reading.readPage,
+                          self.maxPageSize, limit, fetch, start)
 
-    def xmlrpc_clean(self, statuses=None):
+    def xmlrpc_clean(self, statuses=None, *, caller=None):
         """Remove finished jobs (completed, error, cancelled by default, or
         the statuses given); return how many were removed."""
+        checkAdmin(caller, 'cleaning finished jobs')
         if statuses is None:
             return self.writeCall(self.service.removeFinished)
         need('statuses', statuses, list)
@@ -381,11 +420,12 @@ class TaskServiceResource(XMLRPC):
             need('Each status', status, str)
         return self.writeCall(self.service.removeFinished, statuses)
 
-    def xmlrpc_wait(self, jobid, timeout=10):
+    def xmlrpc_wait(self, jobid, timeout=10, *, caller=None):
         """Wait until the job is finished, at most timeout seconds (up to
         60); return its status then."""
         self._checkTimeout(timeout)
-        d = self.waiters.wait(jobId(jobid), timeout)
+        d = self._own(caller, jobId(jobid))
+        d.addCallback(lambda _: self.waiters.wait(jobid, timeout))
         return d.addCallback(str)
 
     @staticmethod
@@ -399,16 +439,16 @@ class TaskServiceResource(XMLRPC):
 def _arity(function):
     """``(names, least, signature, extra)``: the positional parameters
     of ``function``, how many are required, and which of the keywords
-    ``budget`` and ``checked`` it takes, read once per method (binding a
-    signature at every call costs more than the rest of the argument
-    checks)."""
+    ``budget``, ``checked`` and ``caller`` it takes, read once per method
+    (binding a signature at every call costs more than the rest of the
+    argument checks)."""
     signature = inspect.signature(function)
     positional = [parameter for parameter in signature.parameters.values()
                   if parameter.kind in (parameter.POSITIONAL_ONLY,
                                         parameter.POSITIONAL_OR_KEYWORD)]
     least = sum(1 for parameter in positional
                 if parameter.default is parameter.empty)
-    extra = [name for name in ('budget', 'checked')
+    extra = [name for name in ('budget', 'checked', 'caller')
              if name in signature.parameters]
     # As a caller sees it: the server's own keywords are not arguments.
     shown = signature.replace(parameters=positional)

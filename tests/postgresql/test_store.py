@@ -15,6 +15,7 @@ from remotetask.errors import NoSuchJob, StoreUnavailable
 from remotetask.store import openStore
 from remotetask.store.postgresql import (
     MIGRATIONS, QUERIES, PostgreSQLJobStore)
+from tests.ownercontract import OwnerContractTests
 from tests.storecontract import StoreContractTests, claimOne, nextDueIn
 from tests.threads import runThreads
 
@@ -22,7 +23,7 @@ from tests.threads import runThreads
 PATIENCE = 5.0
 
 
-class TestPostgreSQLJobStore(StoreContractTests):
+class TestPostgreSQLJobStore(StoreContractTests, OwnerContractTests):
 
     @pytest.fixture(autouse=True)
     def _store(self, postgresqlServer, postgresqlDsn):

@@ -1,7 +1,7 @@
 // #/add: add a job: a task picked from the server's, its input as JSON
 // (checked here as it is typed, and by the server), started now or later.
 
-import {ApiError, el, getJSON, notice, post} from './lib.js';
+import {ApiError, el, getJSON, me, notice, post} from './lib.js';
 
 export function mount(container, params, app) {
   const task = el('select', {id: 'add-task', name: 'task', required: true});
@@ -63,6 +63,11 @@ export function mount(container, params, app) {
   });
   container.append(el('h1', {}, 'Add a job'), form);
   validate();
+  if (!me.mayAdd) {
+    submit.disabled = true;
+    submit.title = me.why || 'Not allowed';
+    form.prepend(el('p', {class: 'check err', id: 'add-refused'}, me.why || 'Not allowed'));
+  }
 
   getJSON('/api/tasks').then((answer) => {
     descriptions = answer.tasks;

@@ -1,7 +1,7 @@
 // The dashboard: a view per address (#/jobs, #/jobs/42, #/cron, #/workers,
 // #/add), each refreshed every two seconds while the page is shown.
 
-import {liven, notice} from './lib.js';
+import {liven, loadMe, notice} from './lib.js';
 import * as jobs from './jobs.js';
 import * as job from './job.js';
 import * as cron from './cron.js';
@@ -70,4 +70,4 @@ function show() {
 window.addEventListener('hashchange', show);
 document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
 window.addEventListener('unhandledrejection', (event) => notice(String(event.reason)));
-show();
+loadMe().then(show);

@@ -89,6 +89,7 @@ function render(job, app) {
         : String(job.attempts)),
       fact('Priority', job.priority ? String(job.priority) : ''),
       fact('Key', job.key || ''), fact('Server', job.server || ''),
+      fact('Added by', job.owner || ''),
       fact('Tells', job.notify || ''),
       fact('Due', job.status === 'queued' && job.due ? timeCell(job.due) : '')),
     block('Error', shown(job, 'error', job.error), 'err', 'job-error'),

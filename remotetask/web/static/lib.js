@@ -181,6 +181,18 @@ export function notice(message, kind = 'error') {
   notice.timer = setTimeout(() => { box.hidden = true; }, kind === 'error' ? 8000 : 3000);
 }
 
+// Who the page's user is and what its role lets it do (GET /api/me),
+// read once by app.js before the first view is shown.
+export const me = {mayAdd: true, mayChange: true, why: null};
+
+export async function loadMe() {
+  try {
+    Object.assign(me, await getJSON('/api/me'));
+  } catch (error) {
+    // An older server: every button works, as before.
+  }
+}
+
 // The actions a job allows, as the server does.
 const ACTIONS = {
   cancel: {label: 'Cancel', when: ['queued', 'processing', 'start later', 'delayed', 'cronjob'], confirm: true},
@@ -215,6 +227,11 @@ export function actionButtons(job, done, only) {
     .map(([name, spec]) => {
       const button = el('button', {type: 'button', class: `act act-${name}`,
         dataset: {action: name, id: job.id}}, spec.label);
+      if (!me.mayChange) {
+        button.disabled = true;
+        button.title = me.why || 'Not allowed';
+        return button;
+      }
       button.addEventListener('click', () => act(button, job, name, done));
       return button;
     });
