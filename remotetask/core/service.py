@@ -12,11 +12,13 @@ import time
 from zope.interface import implementer
 
 from remotetask.core import codec, events, job as jobs, notifying
-from remotetask.core.entries import newEntry, requestOptions
+from remotetask.core import workflows
+from remotetask.core.entries import newEntry
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.routing import TaskRouting
 from remotetask.core.running import JobRunning
+from remotetask.core.shapes import WaitingAdds
 from remotetask.core.status import (
     CANCELLABLE, CANCELLED, COMPLETED, ERROR, FINISHED, PROCESSING, QUEUED,
     STARTLATER, Status)
@@ -62,7 +64,7 @@ class JobsView(collections.abc.Mapping):
 
 
 @implementer(ITaskService)
-class TaskService(TaskRouting, JobRunning):
+class TaskService(TaskRouting, JobRunning, WaitingAdds):
     """Queue jobs for named tasks, run them, and report on them.
 
     ``store`` keeps the jobs (in memory when None); ``registry`` finds the
@@ -108,6 +110,12 @@ class TaskService(TaskRouting, JobRunning):
     #: How long after a job's end its completion call is tried (seconds).
     notifyRetryTime = notifying.RETRY_TIME
 
+    #: How many jobs one job may wait for (``after``), and how many steps
+    #: a chain or group may have: the daemon's ``--max-after`` and
+    #: ``--max-steps``.
+    maxAfter = workflows.MAX_AFTER
+    maxSteps = workflows.MAX_STEPS
+
     def __init__(self, store=None, registry=None, timezone=None,
                  limits=None):
         self.store = MemoryJobStore() if store is None else store
@@ -119,6 +127,9 @@ class TaskService(TaskRouting, JobRunning):
         self._initListeners()
         self._processing = ProcessingThread()
         self.onAdd(self._processing.wake)
+        watch = getattr(self.store, 'watchWaits', None)
+        if watch is not None:
+            watch(self._waitsChanged)
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.store!r}>'
@@ -131,7 +142,8 @@ class TaskService(TaskRouting, JobRunning):
     # Adding jobs
 
     def add(self, task, input=None, startLater=False, *, priority=0,
-            key=None, delay=None, maxAttempts=None, notify=None):
+            key=None, delay=None, maxAttempts=None, notify=None,
+            after=None, onFailure=None, passResults=None):
         """Queue a job for ``task`` (one this service runs, or any server
         alive sharing its store); return its id.
 
@@ -142,8 +154,18 @@ class TaskService(TaskRouting, JobRunning):
         before it may start. ``maxAttempts``: how many times it may start,
         instead of its task's. ``notify`` (a URL under one of
         ``notifyAllow``'s prefixes): the server calls ``jobEnded(id,
-        status)`` there when the job ends.
+        status)`` there when the job ends. ``after`` (job ids): wait,
+        ``waiting``, until they have all ended; ``onFailure`` ('cancel',
+        the default, or 'run') if one of them fails; ``passResults``: the
+        input becomes ``{'input': input, 'results': {'id': result}}``
+        (see ``remotetask.core.workflows``).
         """
+        if (after, onFailure, passResults) != (None, None, None):
+            return self.addMany([(task, input, dict(
+                startLater=startLater, priority=priority, key=key,
+                delay=delay, maxAttempts=maxAttempts, notify=notify,
+                after=after, onFailure=onFailure,
+                passResults=passResults))])[0]
         now = time.time()
         self._checkTask(task)
         entry = newEntry(task, input, now, startLater, priority=priority,
@@ -165,46 +187,6 @@ class TaskService(TaskRouting, JobRunning):
 
     def _addedEvent(self, now):
         return events.make(events.ADDED, now, self.serverName)
-
-    def _entry(self, request, now, served):
-        task, input, options = requestOptions(request)
-        self._checkTask(task, served)
-        self._checkNotify(options.get('notify'))
-        return newEntry(task, input, now, **options)
-
-    def addMany(self, requests):
-        """Add jobs in one transaction; return their ids. Each request is
-        ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
-        options)``, ``options`` a dict of ``add``'s keyword arguments.
-        Nothing is added if any of them is refused."""
-        now, served = time.time(), {}
-        entries = [self._entry(request, now, served) for request in requests]
-        ids = self.store.addMany(entries, now, self._addedEvent(now)) \
-            if entries else []
-        if ids:
-            self._added()
-        return ids
-
-    def addEach(self, requests):
-        """Add jobs (requests as ``addMany`` takes them), the valid ones in
-        one transaction; return, in order, each one's id or the
-        ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
-        now, served = time.time(), {}
-        results, entries, slots = [], [], []
-        for request in requests:
-            try:
-                entries.append(self._entry(request, now, served))
-            except RemoteTaskError as error:
-                results.append(error)
-            else:
-                slots.append(len(results))
-                results.append(None)
-        if entries:
-            for slot, jobid in zip(slots, self.store.addMany(
-                    entries, now, self._addedEvent(now))):
-                results[slot] = jobid
-            self._added()
-        return results
 
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None,
