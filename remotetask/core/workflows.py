@@ -69,7 +69,7 @@ def plan(request, now, steps=(), passDefault=None, maxAfter=MAX_AFTER):
     """The ``Planned`` of one request as ``addMany`` takes them (see
     ``requestOptions``), waiting for ``steps`` of its batch too, with
     ``pass`` by default when ``passDefault``."""
-    task, input, options = requestOptions(request)
+    task, input, options = requestOptions(stepRequest(request))
     waits = {name: options.pop(name) for name in WAIT_OPTIONS
              if name in options}
     if steps and waits.get('passResults') is None:

@@ -262,10 +262,12 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
             return work(self._steps(connection))
 
     def dependencies(self, jobid, limit=1000):
-        return self._read('job_dependencies', id=jobid, limit=limit).fetchall()
+        return [dict(row) for row in self._read(
+            'job_dependencies', id=jobid, limit=limit).fetchall()]
 
     def dependents(self, jobid, limit=1000):
-        return self._read('job_dependents', id=jobid, limit=limit).fetchall()
+        return [dict(row) for row in self._read(
+            'job_dependents', id=jobid, limit=limit).fetchall()]
 
     def release(self, jobid, token, started=False, event=None):
         if token is None:

@@ -34,7 +34,8 @@ from remotetask.web import views
 from remotetask.web.plumbing import (
     Cached, JsonAnswers, header, isCrossSite, jsonBytes, localWorkers)
 from remotetask.wire import answers
-from remotetask.wire.addoptions import MEMBERS, parseAddOptions
+from remotetask.wire.addoptions import (
+    MEMBERS, parseAddOptions, parseStep, parseSteps)
 from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.reading import STRUCT_OVERHEAD, fitRow
 from remotetask.wire.xmlrpc import (
@@ -213,10 +214,12 @@ class ApiResource(resource.Resource):
         named, with their stored sizes, in ``omitted``) if it would take
         more than ``maxAnswerSize`` bytes."""
         row = self.service.getRow(jobid)
+        graph = self.service.getDependencies(jobid)
         now = time.time()
         for room in (self.maxAnswerSize - STRUCT_OVERHEAD, 0):
             kept, omitted = fitRow(row, room)
             detail = views.jobDetail(kept, self.service.timezone, now)
+            detail['dependencies'], detail['dependents'] = graph
             if omitted:
                 detail['omitted'] = omitted
             body = jsonBytes(detail)
@@ -233,8 +236,8 @@ class ApiResource(resource.Resource):
                 f'({request.tooLargeFor} bytes; see --max-request-size).')
         self.checkCsrf(request)
         route = self._route(request)
-        if route == ['jobs']:
-            return self._add(request)
+        if route in (['jobs'], ['chains'], ['groups']):
+            return self._add(request, route[0])
         if len(route) == 3 and route[0] == 'jobs' and route[2] in (
                 'cancel', 'retry', 'run', 'start'):
             return getattr(self, f'_{route[2]}')(_jobId(route[1]))
@@ -250,24 +253,51 @@ class ApiResource(resource.Resource):
         if isCrossSite(request):
             raise Forbidden('Actions are accepted from this site only.')
 
-    def _add(self, request):
+    def _add(self, request, what='jobs'):
         kind = (header(request, b'content-type') or '').split(';')[0]
         if kind.strip().lower() != 'application/json':
             raise InvalidArgument('Send the job as application/json.')
         content = request.content
         content.seek(0, 2)
+        read = _jobRequest if what == 'jobs' else self._stepsRequest
         if content.tell() > PARSE_INLINE:
-            d = self.parseCall(_jobRequest, content)
+            d = self.parseCall(read, content)
         else:
-            d = defer.maybeDeferred(_jobRequest, content)
-        d.addCallback(self._queue)
-        return d.addCallback(lambda jobid: (201, dict(id=jobid)))
+            d = defer.maybeDeferred(read, content)
+        if what == 'jobs':
+            d.addCallback(self._queue)
+            return d.addCallback(lambda jobid: (201, dict(id=jobid)))
+        d.addCallback(self._queueSteps, what)
+        return d.addCallback(lambda ids: (201, dict(ids=ids)))
 
     def _queue(self, job):
         task, input, keywords = job
         d = self.writeCall(self.service.add, task, input, **keywords)
         self._wake()
         return d
+
+    def _queueSteps(self, shape, what):
+        steps, then = shape
+        if what == 'chains':
+            d = self.writeCall(self.service.addChain, steps)
+        else:
+            d = self.writeCall(self.service.addGroup, steps, then)
+        self._wake()
+        return d
+
+    def _stepsRequest(self, content):
+        """``(steps, then)`` of a ``POST /api/chains`` body ``{steps}`` or
+        ``/api/groups`` ``{steps, then}``, each step as XML-RPC's addChain
+        takes it (then None when not given)."""
+        content.seek(0)
+        body = _jsonBody(content)
+        if not isinstance(body, dict) or set(body) - {'steps', 'then'}:
+            raise InvalidArgument('Send {"steps": [step, ...]} (and, for a '
+                                  'group, "then": step).')
+        steps = [list(step) for step in parseSteps(
+            body.get('steps'), self.service.maxSteps)]
+        then = body.get('then')
+        return steps, None if then is None else list(parseStep(then))
 
     @defer.inlineCallbacks
     def _refused(self, jobid, action, allowed):
@@ -314,16 +344,7 @@ def _jobRequest(content):
     ``content``), checked as XML-RPC's ``add`` checks them: the options
     are the members besides task and input, as its options struct."""
     content.seek(0)
-    try:
-        body = json.loads(content.read())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidArgument(f'The body is not valid JSON: {error}.')
-    except RecursionError:
-        # The parser stops cleanly at Python's recursion limit; such
-        # a value could not be stored anyway (codec.MAX_DEPTH).
-        raise InvalidArgument(
-            'The body is nested too deeply to be read (a job\'s input '
-            f'may be nested at most {MAX_DEPTH} levels).') from None
+    body = _jsonBody(content)
     if not isinstance(body, dict) or not isinstance(body.get('task'),
                                                     str):
         raise InvalidArgument(
@@ -335,6 +356,20 @@ def _jobRequest(content):
     # of both APIs (32-bit ints, text XML can carry).
     checkInput(body.get('input'))
     return body['task'], body.get('input'), keywords
+
+
+def _jsonBody(content):
+    """The JSON value of the file ``content``, read from where it is."""
+    try:
+        return json.loads(content.read())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidArgument(f'The body is not valid JSON: {error}.')
+    except RecursionError:
+        # The parser stops cleanly at Python's recursion limit; such
+        # a value could not be stored anyway (codec.MAX_DEPTH).
+        raise InvalidArgument(
+            'The body is nested too deeply to be read (a job\'s input '
+            f'may be nested at most {MAX_DEPTH} levels).') from None
 
 
 def _jsonWithin(limit, read, args):

@@ -33,7 +33,8 @@ from remotetask.wire.checks import (
 from remotetask.wire.faults import toFault
 from remotetask.wire import answers
 from remotetask.wire import reading
-from remotetask.wire.addoptions import describeMembers, parseAddOptions
+from remotetask.wire.addoptions import (
+    describeMembers, parseAddOptions, parseStep, parseSteps)
 from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.signatures import canonicalName
 from remotetask.wire.unmarshal import parseRequest
@@ -203,6 +204,24 @@ class TaskServiceResource(XMLRPC):
 
     xmlrpc_add.__doc__ = xmlrpc_add.__doc__.format(
         members=describeMembers().replace('\n', '\n        '))
+
+    def xmlrpc_addChain(self, steps, *, checked=False):
+        """Add a chain of jobs in one transaction; return their ids. Each
+        step ([task, input], [task, input, options] or a struct {task,
+        input, options}) waits for the one before it, 'waiting', and gets
+        its result (options pass, onFailure: see add)."""
+        return self.queueing(self.service.addChain, [
+            list(step) for step in parseSteps(steps, self.service.maxSteps,
+                                              checked)])
+
+    def xmlrpc_addGroup(self, steps, then=None, *, checked=False):
+        """Add a group of jobs in one transaction, and then (a step, as
+        addChain takes them), which waits for them all and gets their
+        results; return their ids, then's last."""
+        parsed = [list(step) for step in parseSteps(
+            steps, self.service.maxSteps, checked)]
+        then = None if then is None else list(parseStep(then, checked))
+        return self.queueing(self.service.addGroup, parsed, then)
 
     @defer.inlineCallbacks
     def addEach(self, requests, checked=False):
