@@ -236,3 +236,36 @@ def test_the_JSON_API_adds_chains_and_groups(daemon):
     assert [d['id'] for d in detail['dependencies']] == group['ids'][:2]
     assert detail['dependents'] == []
     assert os.path.exists(daemon.logfile)
+
+
+def test_the_command_line_adds_after_and_chains_from_a_file(daemon,
+                                                            tmp_path):
+    """remotetask add --after waits for the jobs given; remotetask chain
+    FILE adds its steps as a chain (--group --then as a group with its
+    fan-in) and prints the ids; show lists both sides of the graph."""
+    from tests.acceptance.test_cli import cli
+    server = daemon.proxy()
+    first = server.add('echo', 'a')
+    done = cli(daemon.url, 'add', 'echo', '--input', '"b"', '--after',
+               str(first), '--pass', '--on-failure', 'run', '--wait')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {'input': 'b',
+                                       'results': {str(first): 'a'}}
+    steps = tmp_path / 'steps.json'
+    steps.write_text(json.dumps([['echo', 1], {'task': 'echo',
+                                               'input': 2}]))
+    chain = cli(daemon.url, 'chain', str(steps))
+    assert chain.returncode == 0, chain.stderr
+    one, two = map(int, chain.stdout.split())
+    assert server.wait(two, 30) == 'completed'
+    shown = cli(daemon.url, 'show', str(one)).stdout
+    assert f'before:    {two} (completed)' in shown
+    group = cli(daemon.url, 'chain', str(steps), '--group', '--then',
+                '["echo", 3]')
+    *members, fanIn = map(int, group.stdout.split())
+    assert server.wait(fanIn, 30) == 'completed'
+    assert sorted(server.getResult(fanIn)['results']) == sorted(
+        map(str, members))
+    missing = cli(daemon.url, 'chain', str(tmp_path / 'nope.json'))
+    assert missing.returncode == 2
+    assert 'cannot read' in missing.stderr
