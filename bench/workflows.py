@@ -24,6 +24,7 @@ wall time.
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -102,24 +103,27 @@ def _cpu(pid):
 
 
 def waitAll(server, ids, timeout=600):
-    """Until every job of ``ids`` has completed (bounded in time)."""
-    deadline = time.monotonic() + timeout
-    left = list(ids)
-    while left:
+    """Until every job of ``ids`` has completed, bounded in time: a
+    server-side wait for the first unfinished one, then a look at the
+    statuses from there (a multicall of 2,000 at a time), so that the
+    waiting costs the server little whatever the run."""
+    deadline, index = time.monotonic() + timeout, 0
+    server.wait(ids[-1], 60)
+    while index < len(ids):
         if time.monotonic() > deadline:
-            raise SystemExit(f'{len(left)} jobs unfinished after {timeout} s')
-        server.wait(left[-1], 60)
+            raise SystemExit(f'{len(ids) - index} jobs unfinished after '
+                             f'{timeout} s')
         calls = xmlrpc.client.MultiCall(server)
-        for jobid in left[:2000]:
+        chunk = ids[index:index + 2000]
+        for jobid in chunk:
             calls.getStatus(jobid)
-        statuses = list(calls())
-        failed = [s for s in statuses if s in ('error', 'cancelled')]
-        if failed:
-            raise SystemExit(f'a job ended {failed[0]}')
-        done = sum(1 for status in statuses if status == 'completed')
-        left = left[done:] if done == len(statuses) else [
-            jobid for jobid, status in zip(left, statuses)
-            if status != 'completed'] + left[2000:]
+        for jobid, status in zip(chunk, calls()):
+            if status in ('error', 'cancelled'):
+                raise SystemExit(f'job {jobid} ended {status}')
+            if status != 'completed':
+                server.wait(jobid, 60)
+                break
+            index += 1
 
 
 def timed(daemons, run):
@@ -216,6 +220,8 @@ def main(argv=None):
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--stores', default='sqlite,postgresql')
     arguments = parser.parse_args(argv)
+    # Stopped with SIGTERM: stop the daemons too (the finally of bench).
+    signal.signal(signal.SIGTERM, lambda *args: sys.exit(1))
     print(f'$ {" ".join(sys.argv)}\n{os.uname().nodename}, '
           f'{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}')
     for kind in arguments.stores.split(','):
