@@ -269,3 +269,21 @@ def test_the_command_line_adds_after_and_chains_from_a_file(daemon,
     missing = cli(daemon.url, 'chain', str(tmp_path / 'nope.json'))
     assert missing.returncode == 2
     assert 'cannot read' in missing.stderr
+
+
+def test_a_multicall_of_adds_refuses_a_bad_after_alone(server):
+    """In a system.multicall of adds, one waiting for an unknown job is
+    fault 2 alone; the others are added, one of them waiting for a job
+    added by an earlier call with pass."""
+    first = server.add('echo', 'a')
+    calls = xmlrpc.client.MultiCall(server)
+    calls.add('echo', 'b', {'after': [first], 'pass': True})
+    calls.add('echo', 'c', {'after': [999]})
+    calls.add('echo', 'd')
+    results = calls().results
+    waiting, refused, plain = results
+    assert refused['faultCode'] == 2
+    assert server.wait(waiting[0], 30) == 'completed'
+    assert server.getResult(waiting[0]) == {'input': 'b',
+                                            'results': {str(first): 'a'}}
+    assert server.wait(plain[0], 30) == 'completed'
