@@ -188,6 +188,47 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
     def _addedEvent(self, now):
         return events.make(events.ADDED, now, self.serverName)
 
+    def _entry(self, request, now, served):
+        return self._checked(workflows.plan(
+            request, now, maxAfter=self.maxAfter), served)
+
+    def addMany(self, requests):
+        """Add jobs in one transaction; return their ids. Each request is
+        ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
+        options)``, ``options`` a dict of ``add``'s keyword arguments.
+        Nothing is added if any of them is refused."""
+        now, served = time.time(), {}
+        entries = [self._entry(request, now, served) for request in requests]
+        return self._store(entries, now)
+
+    def _store(self, entries, now, refused=None):
+        """Add the planned ``entries`` (``workflows.storePlanned``)."""
+        ids = workflows.storePlanned(self, entries, now,
+                                     self._addedEvent(now), refused) \
+            if entries else []
+        if any(jobid is not None for jobid in ids):
+            self._added()
+        return ids
+
+    def addEach(self, requests):
+        """Add jobs (requests as ``addMany`` takes them), the valid ones in
+        one transaction; return, in order, each one's id or the
+        ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
+        now, served = time.time(), {}
+        results, entries, slots = [], [], []
+        for request in requests:
+            try:
+                entries.append(self._entry(request, now, served))
+            except RemoteTaskError as error:
+                results.append(error)
+            else:
+                slots.append(len(results))
+                results.append(None)
+        refused = {}
+        for index, jobid in enumerate(self._store(entries, now, refused)):
+            results[slots[index]] = refused.get(index, jobid)
+        return results
+
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None,
                    misfire=jobs.ONCE):

@@ -1,10 +1,10 @@
-"""The adds of ``TaskService`` that may make jobs wait: in batches
-(``addMany``, ``addEach``), and the shapes (``addChain``, ``addGroup``);
-and what a job waits for (``getDependencies``).
+"""The shapes of jobs that wait for others (``addChain``, ``addGroup``),
+and what a job waits for (``getDependencies``), for ``TaskService``.
 
 A mixin of ``TaskService``, which provides ``store``, ``maxAfter``,
-``maxSteps``, ``_checkTask``, ``_checkNotify``, ``_addedEvent`` and the
-listeners; the rules are in ``remotetask.core.workflows``.
+``maxSteps``, ``_checkTask``, ``_checkNotify``, ``_store`` (which adds
+planned jobs in one transaction) and the listeners; the rules are in
+``remotetask.core.workflows``.
 """
 
 import time
@@ -17,8 +17,11 @@ from remotetask.errors import RemoteTaskError
 class WaitingAdds:
     """See the module docstring."""
 
-    def _planned(self, planned, served):
-        task, planned = planned
+    def _checked(self, item, served):
+        """The ``Planned`` job of ``item`` (``(task, planned)``), its task
+        and completion URL checked; ``served``: the cluster's tasks, kept
+        between the checks of one batch."""
+        task, planned = item
         self._checkTask(task, served)
         self._checkNotify(planned.entry.notify)
         return planned
@@ -32,31 +35,13 @@ class WaitingAdds:
             return False
         return True
 
-    def addMany(self, requests):
-        """Add jobs in one transaction; return their ids. Each request is
-        ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
-        options)``, ``options`` a dict of ``add``'s keyword arguments.
-        Nothing is added if any of them is refused."""
-        now, served = time.time(), {}
-        return self._store([self._planned(workflows.plan(
-            request, now, maxAfter=self.maxAfter), served)
-            for request in requests], now)
-
-    def _store(self, planned, now, refused=None):
-        ids = workflows.storePlanned(self, planned, now,
-                                     self._addedEvent(now), refused) \
-            if planned else []
-        if any(jobid is not None for jobid in ids):
-            self._added()
-        return ids
-
     def addChain(self, steps):
         """Add a chain in one transaction: each step (``[task, input]``
         or ``[task, input, options]``) waits for the one before it, its
         input joined to that one's result (``passResults``); return the
         ids in order. Nothing is added if a step is refused."""
         now, served = time.time(), {}
-        return self._store([self._planned(item, served) for item in
+        return self._store([self._checked(item, served) for item in
                             workflows.chainPlan(
                                 steps, now, self.maxSteps, self.maxAfter)],
                            now)
@@ -66,7 +51,7 @@ class WaitingAdds:
         step, or None), which waits for them all with their results
         (``passResults``); return the ids in order, ``then``'s last."""
         now, served = time.time(), {}
-        return self._store([self._planned(item, served) for item in
+        return self._store([self._checked(item, served) for item in
                             workflows.groupPlan(
                                 steps, then, now, self.maxSteps,
                                 self.maxAfter)], now)
@@ -86,23 +71,3 @@ class WaitingAdds:
                 self._tellAdded()
             else:
                 self._tellEnded(jobid, Status(status))
-
-    def addEach(self, requests):
-        """Add jobs (requests as ``addMany`` takes them), the valid ones in
-        one transaction; return, in order, each one's id or the
-        ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
-        now, served = time.time(), {}
-        results, planned, slots = [], [], []
-        for request in requests:
-            try:
-                planned.append(self._planned(workflows.plan(
-                    request, now, maxAfter=self.maxAfter), served))
-            except RemoteTaskError as error:
-                results.append(error)
-            else:
-                slots.append(len(results))
-                results.append(None)
-        refused = {}
-        for index, jobid in enumerate(self._store(planned, now, refused)):
-            results[slots[index]] = refused.get(index, jobid)
-        return results
