@@ -208,3 +208,23 @@ class WaitingContractTests:
         assert heard == [[(job, 'queued')]]
         events = json.loads(self.store.get(job)['events'])
         assert [e['event'] for e in events].count('queued') == 1
+
+    def test_an_add_racing_the_end_of_its_dependency_is_released(self):
+        """An add waiting for a job and that job's end, at the same time,
+        thirty times: each time the new job is queued (the end counted
+        once, by the add or by the end), never left waiting."""
+        for round in range(30):
+            dependency = self.add()
+            token = f'race{round}'
+            assert self.store.claim(101.0, 1, token, lambda r, n: n, 101.0)
+            added = []
+
+            def race(index):
+                if index == 0:
+                    self.store.finish(dependency, token, 'completed', '1',
+                                      None, None, 102.0)
+                else:
+                    added.append(self.waiting([dependency]))
+            assert runThreads(race, 2) == []
+            assert self.status(added[0]) == 'queued', round
+            self.run(added[0], now=103.0)

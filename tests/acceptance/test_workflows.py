@@ -85,11 +85,15 @@ def test_run_runs_anyway_with_what_there_is(server):
 
 def test_waiting_shows_in_getJobs_and_cancels(daemon, server, tmp_path):
     """A job waits, 'waiting', while its dependency runs: getJobs finds it
-    by that status, and cancel ends it for good."""
+    by that status, /metrics counts it, and cancel ends it for good."""
     gate = server.add('gate', {'path': str(tmp_path / 'open')})
     job = server.add('echo', 'x', {'after': [gate]})
     page = server.getJobs({'status': 'waiting'})
     assert [j['id'] for j in page['jobs']] == [job]
+    import urllib.request
+    waitUntil(lambda: 'remotetask_jobs{status="waiting",task="echo"} 1.0'
+              in urllib.request.urlopen(f'{daemon.url}metrics').read()
+              .decode(), message='/metrics counting the waiting job')
     assert server.cancel(job) is True
     (tmp_path / 'open').touch()
     assert server.wait(gate, 30) == 'completed'
