@@ -228,3 +228,25 @@ class WaitingContractTests:
             assert runThreads(race, 2) == []
             assert self.status(added[0]) == 'queued', round
             self.run(added[0], now=103.0)
+
+    def test_ends_recorded_together_count_down_once_each(self):
+        """finishMany ending three dependencies of one job releases it
+        once; a batch with a failure among them cancels it once."""
+        for failing in (False, True):
+            deps = [self.add() for _ in range(3)]
+            job = self.waiting(deps)
+            token = f'batch{failing}'
+            assert len(self.store.claim(101.0, 3, token, lambda r, n: n,
+                                        101.0)) == 3
+            status = ['completed', 'error' if failing else 'completed',
+                      'completed']
+            assert self.store.finishMany([
+                (jobid, token, end, '1', None, None, 102.0, None, None,
+                 None, None) for jobid, end in zip(deps, status)]) == \
+                [True] * 3
+            row = self.store.get(job)
+            assert row['status'] == ('cancelled' if failing else 'queued')
+            names = [e['event'] for e in json.loads(row['events'])]
+            assert names.count(row['status']) == 1
+            if not failing:
+                self.run(job, now=103.0)

@@ -275,8 +275,9 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
             return True
 
     def finishMany(self, runs):
-        # In memory, sending them together saves nothing: one at a time.
-        with self.transaction():
+        # In memory, sending them together saves nothing: one at a time
+        # (the dependents of the jobs that end counted down once).
+        with self.transaction(), self._gatheringEnds(self._steps()):
             return [self.finish(*run) for run in runs]
 
     def release(self, jobid, token, started=False, event=None):

@@ -249,13 +249,14 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
             return True
 
     def finishMany(self, runs):
-        # In process: a statement costs no round trip, so one at a time.
-        with self._transaction():
+        # In process: a statement costs no round trip, so one at a time;
+        # the dependents of the jobs that end are counted down once.
+        with self._transaction() as connection, \
+                self._gatheringEnds(self._steps(connection)):
             return [self.finish(*run) for run in runs]
 
     def _steps(self, connection):
-        return SQLWaitSteps(connection, QUERIES, self.maxEvents, json.dumps,
-                            batchEnds=False)
+        return SQLWaitSteps(connection, QUERIES, self.maxEvents, json.dumps)
 
     def _withSteps(self, work):
         with self._transaction() as connection:

@@ -696,11 +696,12 @@ INSERT INTO waits (job, pending, onfailure, pass)
 VALUES (:job, :pending, :onfailure, :pass);
 
 -- name: count_end
--- Job :id ended: its edges not counted yet, through dependencies_after,
--- now counted; their dependents come back (see count_down).
+-- The jobs :ids (a JSON array) ended: their edges not counted yet,
+-- through dependencies_after, now counted; their dependents come back
+-- (see count_down).
 UPDATE dependencies SET ended = 1
-WHERE after = :id AND ended = 0
-RETURNING job;
+WHERE after IN (SELECT value FROM json_each(:ids)) AND ended = 0
+RETURNING job, after;
 
 -- name: count_down
 -- :n more of the job's dependencies have ended.

@@ -36,6 +36,7 @@ and the rules are here, once.
 """
 
 import collections
+import contextlib
 import time
 
 from remotetask.core import events
@@ -97,11 +98,16 @@ class WaitRules:
 
     def __init__(self, steps, server, maxPassed, now):
         self.steps = steps
-        self.server = server
+        # Named when an event is made (host:pid when None), not per end.
+        self._server = server
         self.maxPassed = maxPassed
         self.now = now
         #: ``[(jobid, status)]``: what changed, to tell once committed.
         self.changes = []
+
+    @property
+    def server(self):
+        return self._server or events.serverName()
 
     def add(self, jobid, wait):
         """``jobid`` (just inserted, ``waiting``) waits for ``wait.after``;
@@ -203,17 +209,13 @@ class SQLWaitSteps(WaitSteps):
     """The steps on a SQL store's ``connection``, inside its transaction,
     with its named ``queries``; ``asList`` turns a list of ids into what
     they take (a JSON array on SQLite); ``keep`` is the store's
-    ``maxEvents``. ``batchEnds``: ``count_end`` takes every ended id at
-    once (PostgreSQL: one round trip), else one at a time (SQLite, in
-    process, where a statement costs no round trip)."""
+    ``maxEvents``."""
 
-    def __init__(self, connection, queries, keep, asList=list,
-                 batchEnds=True):
+    def __init__(self, connection, queries, keep, asList=list):
         self.connection = connection
         self.queries = queries
         self.keep = keep
         self.asList = asList
-        self.batchEnds = batchEnds
 
     def _execute(self, name, **params):
         return self.connection.execute(self.queries[name], params)
@@ -230,11 +232,8 @@ class SQLWaitSteps(WaitSteps):
                       onfailure=onFailure, **{'pass': passResults})
 
     def countEnd(self, ids):
-        if self.batchEnds:
-            return [(row['job'], row['after']) for row in self._execute(
-                'count_end', ids=self.asList(ids))]
-        return [(row['job'], jobid) for jobid in ids
-                for row in self._execute('count_end', id=jobid).fetchall()]
+        return [(row['job'], row['after']) for row in self._execute(
+            'count_end', ids=self.asList(ids)).fetchall()]
 
     def countDown(self, jobid, n):
         return self._execute('count_down', job=jobid, n=n).fetchone()
@@ -287,19 +286,43 @@ class WaitingJobs:
         self.__dict__.setdefault('_waitWatchers', []).append(callback)
 
     def _rules(self, steps, now):
-        server = self.serverId or events.serverName()
-        return WaitRules(steps, server, self.maxPassed,
+        return WaitRules(steps, self.serverId, self.maxPassed,
                          time.time() if now is None else now)
 
     def _ended(self, steps, ends, now):
         """Jobs ended (``[(id, status)]``, statuses that are not ends left
-        out), in the transaction of ``steps``: their dependents move on."""
+        out), in the transaction of ``steps``: their dependents move on
+        (or, inside ``_gatheringEnds``, once it ends)."""
         ends = [(jobid, status) for jobid, status in ends
                 if status in FINISHED]
-        if ends:
+        gathered = getattr(self._local, 'gatheredEnds', None)
+        if gathered is not None:
+            gathered.append((ends, now))
+        elif ends:
             rules = self._rules(steps, now)
             rules.ended(ends)
             self._tell(rules.changes)
+
+    @contextlib.contextmanager
+    def _gatheringEnds(self, steps):
+        """Within it, ends are counted once, for the lot, when it ends
+        without an error (``finishMany``: a dependent whose dependencies
+        end in one batch is counted down once)."""
+        local = self._local
+        if getattr(local, 'gatheredEnds', None) is not None:
+            yield
+            return
+        local.gatheredEnds = []
+        try:
+            yield
+            gathered = local.gatheredEnds
+        finally:
+            local.gatheredEnds = None
+        ends = [end for batch, _ in gathered for end in batch]
+        if ends:
+            self._ended(steps, ends, max(
+                (now for _, now in gathered if now is not None),
+                default=None))
 
     def _tell(self, changes):
         watchers = self.__dict__.get('_waitWatchers', ())
