@@ -958,31 +958,27 @@ FROM remotetask_dependencies AS edge
 JOIN remotetask_jobs AS job ON job.id = edge.after
 WHERE edge.job = %(job)s ORDER BY job.id;
 
--- name: queue_waiting
--- Its dependencies have ended: the job is queued (with the input joined
--- to their results when %(input)s is given), and the servers woken. Only
--- while it waits.
-WITH queued AS (
+-- name: leave_waiting
+-- The job waits no more: queued once its dependencies have ended (with
+-- the input joined to their results when %(input)s is given), and the
+-- servers woken; or ended without a run, cancelled (a dependency failed)
+-- or error (its joined input is too large), at %(now)s, and every server
+-- told, as of any end (notify_finished). Only while it waits. Returns
+-- notify, to tell whether an end owes a completion call.
+WITH moved AS (
     UPDATE remotetask_jobs
-    SET status = 'queued', input = coalesce(%(input)s::text, input),
-        events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
-    WHERE id = %(id)s AND status = 'waiting'
-    RETURNING id)
-SELECT id, pg_notify('remotetask_jobs', '') AS woken FROM queued;
-
--- name: end_waiting
--- A waiting job ends without a run: cancelled (a dependency failed) or
--- error (its joined input is too large); every server is told, as of any
--- end (notify_finished). Only while it waits.
-WITH ended AS (
-    UPDATE remotetask_jobs
-    SET status = %(status)s, error = %(error)s, completed = %(now)s,
+    SET status = %(status)s, input = coalesce(%(input)s::text, input),
+        error = %(error)s,
+        completed = CASE WHEN %(status)s = 'queued' THEN completed
+                         ELSE %(now)s::double precision END,
         events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
     WHERE id = %(id)s AND status = 'waiting'
     RETURNING id, status, notify)
-SELECT notify, pg_notify('remotetask_finished', id::text || ':' || status)
-    AS told
-FROM ended;
+SELECT notify,
+       CASE WHEN status = 'queued' THEN pg_notify('remotetask_jobs', '')
+            ELSE pg_notify('remotetask_finished', id::text || ':' || status)
+       END AS told
+FROM moved;
 
 -- name: job_dependencies
 -- The jobs %(id)s waits (or waited) for, through the primary key.

@@ -715,24 +715,15 @@ SELECT job.id, job.status, job.output
 FROM dependencies AS edge JOIN jobs AS job ON job.id = edge.after
 WHERE edge.job = :job ORDER BY job.id;
 
--- name: queue_waiting
--- Its dependencies have ended: the job is queued (with the input joined
--- to their results when :input is given). Only while it waits.
+-- name: leave_waiting
+-- The job waits no more: queued once its dependencies have ended (with
+-- the input joined to their results when :input is given), or ended
+-- without a run, cancelled (a dependency failed) or error (its joined
+-- input is too large), at :now. Only while it waits. Returns notify, to
+-- tell whether an end owes a completion call.
 UPDATE jobs
-SET status = 'queued', input = coalesce(:input, input),
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
-WHERE id = :id AND status = 'waiting'
-RETURNING id;
-
--- name: end_waiting
--- A waiting job ends without a run: cancelled (a dependency failed) or
--- error (its joined input is too large). Only while it waits.
-UPDATE jobs
-SET status = :status, error = :error, completed = :now,
+SET status = :status, input = coalesce(:input, input), error = :error,
+    completed = CASE WHEN :status = 'queued' THEN completed ELSE :now END,
     events = CASE
         WHEN :event IS NULL THEN events
         WHEN json_array_length(events) >= :keep

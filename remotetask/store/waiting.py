@@ -244,15 +244,17 @@ class SQLWaitSteps(WaitSteps):
             (row['id'], row['status'], row['output'])
             for row in self._execute('passed_results', job=jobid)]
 
+    def _leave(self, jobid, status, input, error, now, event):
+        return self._execute('leave_waiting', id=jobid, status=str(status),
+                             input=input, error=error, now=now, event=event,
+                             keep=self.keep).fetchone()
+
     def queue(self, jobid, input, event):
-        return self._execute('queue_waiting', id=jobid, input=input,
-                             event=event, keep=self.keep).fetchone() \
+        return self._leave(jobid, QUEUED, input, None, None, event) \
             is not None
 
     def end(self, jobid, status, error, now, event):
-        row = self._execute('end_waiting', id=jobid, status=str(status),
-                            error=error, now=now, event=event,
-                            keep=self.keep).fetchone()
+        row = self._leave(jobid, status, None, error, now, event)
         if row is None:
             return False
         if row['notify'] is not None:
