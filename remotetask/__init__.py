@@ -12,7 +12,7 @@ from remotetask.core.progress import reportProgress
 from remotetask.core.service import TaskService
 from remotetask.core.status import (
     CANCELLED, COMPLETED, CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED,
-    STARTLATER, Status)
+    STARTLATER, WAITING, Status)
 from remotetask.core.task import SimpleTask, TaskError
 
 # The legacy modules, so that ``remotetask.service.TaskService`` works after
@@ -38,7 +38,7 @@ __all__ = [
     'TaskService', 'SimpleTask', 'TaskError', 'Job', 'CronJob', 'Status',
     'reportProgress',
     'QUEUED', 'PROCESSING', 'COMPLETED', 'ERROR', 'CANCELLED', 'CRONJOB',
-    'DELAYED', 'STARTLATER',
+    'DELAYED', 'STARTLATER', 'WAITING',
     'RemoteTaskError', 'NoSuchTask', 'NoSuchJob', 'InvalidArgument',
     'UnstorableValue', 'NotAllowed', 'StoreUnavailable', 'RequestTooLarge',
     'NotAuthorised', 'InternalError',

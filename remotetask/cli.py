@@ -46,7 +46,9 @@ def cmdAdd(server, args):
     options = {name: value for name, value in (
         ('priority', args.priority), ('key', args.key),
         ('delay', args.delay), ('maxAttempts', args.max_attempts),
-        ('notify', args.notify)) if value is not None}
+        ('notify', args.notify), ('after', args.after),
+        ('onFailure', args.on_failure), ('pass', args.pass_results or None))
+        if value is not None}
     if options:
         options['startLater'] = args.start_later
     # The legacy boolean when no option is given: older servers take it.
@@ -57,6 +59,24 @@ def cmdAdd(server, args):
         return
     print(f'job {jobid} added; waiting', file=sys.stderr)
     reportEnd(server, jobid, waitFor(server, jobid, args.timeout))
+
+
+def cmdChain(server, args):
+    """Add the steps of a JSON file (a list of [task, input, options] or
+    {task, input, options}) as a chain, or a group; print the ids."""
+    try:
+        with (sys.stdin if args.file == '-' else open(args.file)) as file:
+            steps = parseJSON(file.read(), args.file)
+    except OSError as error:
+        raise CommandError(f'cannot read {args.file}: {error.strerror}',
+                           EXIT_USAGE) from None
+    if args.group:
+        then = None if args.then is None else parseJSON(args.then, '--then')
+        ids = server.addGroup(steps, *([] if then is None else [then]))
+    else:
+        ids = server.addChain(steps)
+    for jobid in ids:
+        print(jobid)
 
 
 def cmdWait(server, args):
@@ -161,9 +181,13 @@ def cmdShow(server, args):
         job['progress'] = progressText(job['progress'])
     if job.get('schedule'):
         job['schedule'] = scheduleText(job['schedule'])
+    # after: the jobs it waits for; before: those that wait for it.
+    for name, shown in (('dependencies', 'after'), ('dependents', 'before')):
+        job[shown] = ', '.join(f"{other['id']} ({other['status']})"
+                               for other in job.get(name, ())) or None
     for key in ('id', 'task', 'status', 'attempts', 'created', 'started',
                 'completed', 'schedule', 'nextRun', 'progress', 'notify',
-                'error'):
+                'after', 'before', 'error'):
         value = job.get(key)
         if value is not None:
             _labelled(key, value if isinstance(value, (str, int))
@@ -341,12 +365,29 @@ def makeParser():
                      help='call jobEnded(id, status) at this XML-RPC URL '
                           'when the job ends (under a prefix the server '
                           'allows with --notify-allow)')
+    sub.add_argument('--after', type=intList, metavar='ID,ID',
+                     help="wait, 'waiting', until these jobs have ended")
+    sub.add_argument('--on-failure', choices=('cancel', 'run'),
+                     help='with --after: what to do when one of them fails '
+                          '(default cancel)')
+    sub.add_argument('--pass', dest='pass_results', action='store_true',
+                     help='with --after: the input becomes {input, results}')
     sub.add_argument('--wait', action='store_true',
                      help='wait for the job, showing progress, and print '
                           'its result')
     sub.add_argument('--timeout', type=positiveSeconds, default=None,
                      metavar='SECONDS',
                      help='with --wait: give up after this many seconds')
+    sub = command('chain', cmdChain, 'add the steps of a JSON file (- for '
+                  'stdin) as a chain, each waiting for the one before with '
+                  'its result; print their ids')
+    sub.add_argument('file', help='a JSON list of steps, each [task, input, '
+                                  'options] or {task, input, options}')
+    sub.add_argument('--group', action='store_true',
+                     help='a group instead: the steps run side by side')
+    sub.add_argument('--then', metavar='JSON',
+                     help='with --group: a step that waits for them all, '
+                          'with their results')
     for name, function, help in (
             ('status', cmdStatus, "print a job's status"),
             ('result', cmdResult, "print a job's result as JSON (exit "

@@ -141,6 +141,18 @@ class IJobStore(Interface):
     transaction; any other exception means the transaction must be rolled
     back.
 
+    Waiting (``remotetask.store.waiting``): a job added ``waiting`` and
+    given to ``wait`` waits for other jobs. The end of each of them
+    (``finish`` to completed or error, ``transition`` to cancelled)
+    counts it down, in the same transaction: once they have all ended it
+    is ``queued`` (its input joined to their results if it was given
+    pass), and one that failed (error or cancelled) cancels it at once if
+    its ``onFailure`` is ``cancel``, whose end goes on to its own
+    dependents. Exactly once, however many servers end its dependencies
+    at once. Finding the dependents of an ended job is an index lookup.
+    ``purge`` and ``clean`` keep a finished job that an unfinished one
+    waits for.
+
     Identity: ids are ints from 1, increasing, never reused within a store,
     below 2**31 so that they travel as XML-RPC ints.
 
@@ -184,6 +196,9 @@ class IJobStore(Interface):
     maxEvents = Attribute('How many events a job keeps at most.')
     apiTokens = Attribute('The API tokens kept beside the jobs '
                           '(``IApiTokenStore``).')
+    maxPassed = Attribute('The largest input (bytes of stored JSON) a job '
+                          'given pass may be given; past it, it ends in '
+                          'error.')
 
     def add(task, input, status, schedule, now, priority=0, key=None,
             due=None, maxAttempts=None, notify=None, event=None,
@@ -390,6 +405,30 @@ class IJobStore(Interface):
         """Delete the counters of the minutes before ``before``; return
         how many rows went."""
 
+    def dependencyStates(ids):
+        """``{id: {id, task, status, schedule}}`` of those of ``ids`` that
+        exist: the jobs a new job is to wait for, which cannot end until
+        the transaction open on this thread ends."""
+
+    def wait(jobid, after, onFailure, passResults, now):
+        """Make the ``waiting`` job ``jobid`` wait for the jobs ``after``
+        (``NoSuchJob`` for an id without one); ``onFailure`` 'cancel' or
+        'run'; ``passResults``: join its input to their results when it
+        is queued. Released (or cancelled) at once if they have ended;
+        return its status then if it changed, else None."""
+
+    def dependencies(jobid, limit=1000):
+        """``[{id, task, status}]`` of the jobs ``jobid`` waits (or
+        waited) for, by id, at most ``limit``."""
+
+    def dependents(jobid, limit=1000):
+        """``[{id, task, status}]`` of the jobs that wait (or waited) for
+        ``jobid``, by id, at most ``limit``."""
+
+    def watchWaits(callback):
+        """Call ``callback([(jobid, status)])`` after a commit that
+        released (``queued``) or ended waiting jobs."""
+
     def transaction():
         """A context manager: one write transaction on this thread, which
         this store's methods called inside it join (see the class
@@ -433,10 +472,20 @@ class ITaskService(Interface):
         """Return a dict name -> task of the tasks this service can run."""
 
     def add(task, input=None, startLater=False, *, priority=0, key=None,
-            delay=None, maxAttempts=None, notify=None):
+            delay=None, maxAttempts=None, notify=None, after=None,
+            onFailure=None, passResults=None):
         """Queue a job for ``task``; return its id (keyword-only options:
         see ``TaskService.add``; ``notify`` a URL whose ``jobEnded(id,
-        status)`` is called when the job ends)."""
+        status)`` is called when the job ends; ``after`` job ids it waits
+        for)."""
+
+    def addChain(steps):
+        """Add jobs each waiting for the one before, with its result;
+        return their ids."""
+
+    def addGroup(steps, then=None):
+        """Add jobs, and ``then`` waiting for them all with their
+        results; return their ids, ``then``'s last."""
 
     def addCronJob(task, input=None, minute=(), hour=(), dayOfMonth=(),
                    month=(), dayOfWeek=(), delay=None, crontab=None):

@@ -13,6 +13,7 @@ from remotetask.core.entries import Entry
 from remotetask.core.limits import Limit, Rate
 from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.interfaces import IJobStore
+from tests.storewaiting import WaitingContractTests
 from tests.threads import runThreads
 
 
@@ -29,7 +30,7 @@ def claimOne(store, now, token, nextDue=None, started=None):
     return rows[0] if rows else None
 
 
-class StoreContractTests:
+class StoreContractTests(WaitingContractTests):
 
     def makeStore(self, tmp_path):
         raise NotImplementedError

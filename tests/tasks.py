@@ -1,5 +1,6 @@
 """The tasks the tests run, each small and with one purpose."""
 
+import json
 import os
 import threading
 import time
@@ -266,3 +267,24 @@ def spanned(input):
     with open(input['path'], 'a') as log:
         log.write(f"end {input['n']}\n")
     return input['n']
+
+
+def recordResults(input):
+    """A fan-in, given pass: record the ids of the results it received
+    (``input['results']``), sorted, once per run, as a JSON line appended
+    to the file ``input['input']['path']``, or as a row of the table
+    ``runs`` of the PostgreSQL database ``input['input']['dsn']`` keyed
+    ``input['input']['key']``. Return how many results it had.
+
+    Tests count the lines or rows to prove that a fan-in ran exactly once,
+    with every result."""
+    own, results = input['input'], input['results']
+    if 'dsn' in own:
+        import psycopg
+        with psycopg.connect(own['dsn']) as connection:
+            connection.execute('INSERT INTO runs (key) VALUES (%s)',
+                               (f"{own['key']}:{len(results)}",))
+    else:
+        with open(own['path'], 'a') as log:
+            log.write(json.dumps(sorted(results, key=int)) + '\n')
+    return len(results)

@@ -4,7 +4,7 @@ startLater boolean or a struct of options."""
 import pytest
 
 from remotetask import InvalidArgument
-from remotetask.wire.addoptions import MEMBERS, parseAddOptions
+from remotetask.wire.addoptions import MEMBERS, parseAddOptions, parseSteps
 
 
 def test_the_legacy_boolean_is_startLater():
@@ -14,12 +14,41 @@ def test_the_legacy_boolean_is_startLater():
 
 
 def test_a_struct_gives_its_known_members_as_keywords():
-    """Each member passes as the keyword argument of the same name."""
+    """Each member passes as the keyword argument of the same name, but
+    pass (a word of Python), which is passResults."""
     given = {'startLater': True, 'priority': 5, 'key': 'k', 'delay': 1.5,
-             'maxAttempts': 2, 'notify': 'http://h/'}
+             'maxAttempts': 2, 'notify': 'http://h/', 'after': [1, 2],
+             'onFailure': 'run', 'pass': True}
     assert set(given) == set(MEMBERS)
-    assert parseAddOptions(given) == given
+    keywords = dict(given, passResults=True)
+    del keywords['pass']
+    assert parseAddOptions(given) == keywords
     assert parseAddOptions({}) == {}
+
+
+def test_steps_are_lists_or_structs_with_their_options_parsed():
+    """A step of a chain or group is [task, input], [task, input,
+    options] or {task, input, options}; its options as add's."""
+    assert parseSteps([['a'], ['b', 1], ['c', 2, {'pass': False}],
+                       {'task': 'd', 'input': 3}], 10) == [
+        ('a', None, {}), ('b', 1, {}), ('c', 2, {'passResults': False}),
+        ('d', 3, {})]
+
+
+@pytest.mark.parametrize('steps, words', [
+    ([], 'steps must hold 1 to 2 steps'),
+    ([['a']] * 3, 'steps must hold 1 to 2 steps'),
+    ('a', 'steps must be list'),
+    ([[1]], 'The task name of a step must be str'),
+    ([{'task': 'a', 'colour': 1}], "unknown members: 'colour'"),
+    ([['a', 1, {'after': 'x'}]], 'options.after must be list'),
+    ([['a', 1, {}, 4]], 'Each step is'),
+])
+def test_bad_steps_are_refused_saying_why(steps, words):
+    """Too few or too many steps (the bound counted before a step is
+    read), or a step of the wrong shape, is fault 3, saying why."""
+    with pytest.raises(InvalidArgument, match=words):
+        parseSteps(steps, 2)
 
 
 @pytest.mark.parametrize('value, words', [

@@ -31,7 +31,7 @@ _NOT_KEY = re.compile('[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
 #: The keyword arguments ``add()`` takes besides the task and its input,
 #: in the order ``addEach`` and ``addMany`` accept them.
 OPTIONS = ('startLater', 'priority', 'key', 'delay', 'maxAttempts',
-           'notify')
+           'notify', 'after', 'onFailure', 'passResults')
 
 
 class Entry(collections.namedtuple(

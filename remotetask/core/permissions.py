@@ -141,6 +141,10 @@ class CallerView:
     def getStatus(self, jobid):
         return Status(self.getRow(jobid)['status'])
 
+    def getDependencies(self, jobid):
+        self.getRow(jobid)
+        return self.service.getDependencies(jobid)
+
     def findRows(self, status=None, task=None, after=0, limit=100):
         return self.service.findRows(status=status, task=task, after=after,
                                      limit=limit, owner=self.owner)
@@ -150,6 +154,22 @@ class CallerView:
         return self.service.newest(status=status, task=task, text=text,
                                    before=before, limit=limit, scan=scan,
                                    owner=self.owner)
+
+
+def hiddenWaits(service, principal, ids):
+    """The ids among ``ids`` (the jobs an add would wait for, its
+    ``after``) that ``principal`` may not see, in order: a caller's job
+    may wait for the caller's own jobs alone, or waiting (and, with
+    ``pass``, the results it is given) would reveal another's job."""
+    if seesAll(principal):
+        return []
+    view, hidden = scoped(service, principal), []
+    for jobid in sorted(set(ids)):
+        try:
+            view.getRow(jobid)
+        except NoSuchJob:
+            hidden.append(jobid)
+    return hidden
 
 
 def whoIs(principal):

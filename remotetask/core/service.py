@@ -12,12 +12,14 @@ import time
 from zope.interface import implementer
 
 from remotetask.core import codec, events, job as jobs, notifying
-from remotetask.core.entries import newEntry, requestOptions
+from remotetask.core import workflows
+from remotetask.core.entries import newEntry
 from remotetask.core.longwrites import large, mayTakeLong
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.routing import TaskRouting
 from remotetask.core.running import JobRunning
+from remotetask.core.shapes import WaitingAdds
 from remotetask.core.status import (
     CANCELLABLE, CANCELLED, COMPLETED, ERROR, FINISHED, PROCESSING, QUEUED,
     STARTLATER, Status)
@@ -63,7 +65,7 @@ class JobsView(collections.abc.Mapping):
 
 
 @implementer(ITaskService)
-class TaskService(TaskRouting, JobRunning):
+class TaskService(TaskRouting, JobRunning, WaitingAdds):
     """Queue jobs for named tasks, run them, and report on them.
 
     ``store`` keeps the jobs (in memory when None); ``registry`` finds the
@@ -109,6 +111,12 @@ class TaskService(TaskRouting, JobRunning):
     #: How long after a job's end its completion call is tried (seconds).
     notifyRetryTime = notifying.RETRY_TIME
 
+    #: How many jobs one job may wait for (``after``), and how many steps
+    #: a chain or group may have: the daemon's ``--max-after`` and
+    #: ``--max-steps``.
+    maxAfter = workflows.MAX_AFTER
+    maxSteps = workflows.MAX_STEPS
+
     def __init__(self, store=None, registry=None, timezone=None,
                  limits=None):
         self.store = MemoryJobStore() if store is None else store
@@ -120,6 +128,9 @@ class TaskService(TaskRouting, JobRunning):
         self._initListeners()
         self._processing = ProcessingThread()
         self.onAdd(self._processing.wake)
+        watch = getattr(self.store, 'watchWaits', None)
+        if watch is not None:
+            watch(self._waitsChanged)
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.store!r}>'
@@ -133,7 +144,8 @@ class TaskService(TaskRouting, JobRunning):
 
     @mayTakeLong(when=large)
     def add(self, task, input=None, startLater=False, *, priority=0,
-            key=None, delay=None, maxAttempts=None, notify=None, owner=None):
+            key=None, delay=None, maxAttempts=None, notify=None,
+            after=None, onFailure=None, passResults=None, owner=None):
         """Queue a job for ``task`` (one this service runs, or any server
         alive sharing its store); return its id.
 
@@ -144,9 +156,19 @@ class TaskService(TaskRouting, JobRunning):
         before it may start. ``maxAttempts``: how many times it may start,
         instead of its task's. ``notify`` (a URL under one of
         ``notifyAllow``'s prefixes): the server calls ``jobEnded(id,
-        status)`` there when the job ends. ``owner``: who adds it (the
+        status)`` there when the job ends. ``after`` (job ids): wait,
+        ``waiting``, until they have all ended; ``onFailure`` ('cancel',
+        the default, or 'run') if one of them fails; ``passResults``: the
+        input becomes ``{'input': input, 'results': {'id': result}}``
+        (see ``remotetask.core.workflows``). ``owner``: who adds it (the
         server's caller; None for no one).
         """
+        if (after, onFailure, passResults) != (None, None, None):
+            return self.addMany([(task, input, dict(
+                startLater=startLater, priority=priority, key=key,
+                delay=delay, maxAttempts=maxAttempts, notify=notify,
+                after=after, onFailure=onFailure,
+                passResults=passResults))], owner=owner)[0]
         now = time.time()
         self._checkTask(task)
         entry = newEntry(task, input, now, startLater, priority=priority,
@@ -170,10 +192,8 @@ class TaskService(TaskRouting, JobRunning):
         return events.make(events.ADDED, now, self.serverName, by=owner)
 
     def _entry(self, request, now, served, owner=None):
-        task, input, options = requestOptions(request)
-        self._checkTask(task, served)
-        self._checkNotify(options.get('notify'))
-        return newEntry(task, input, now, owner=owner, **options)
+        return self._checked(workflows.plan(
+            request, now, maxAfter=self.maxAfter), served, owner)
 
     @mayTakeLong(when=large)
     def addMany(self, requests, owner=None):
@@ -184,9 +204,14 @@ class TaskService(TaskRouting, JobRunning):
         now, served = time.time(), {}
         entries = [self._entry(request, now, served, owner)
                    for request in requests]
-        ids = self.store.addMany(entries, now, self._addedEvent(now, owner)) \
+        return self._store(entries, now, owner=owner)
+
+    def _store(self, entries, now, refused=None, owner=None):
+        """Add the planned ``entries`` (``workflows.storePlanned``)."""
+        ids = workflows.storePlanned(self, entries, now,
+                                     self._addedEvent(now, owner), refused) \
             if entries else []
-        if ids:
+        if any(jobid is not None for jobid in ids):
             self._added()
         return ids
 
@@ -205,11 +230,10 @@ class TaskService(TaskRouting, JobRunning):
             else:
                 slots.append(len(results))
                 results.append(None)
-        if entries:
-            for slot, jobid in zip(slots, self.store.addMany(
-                    entries, now, self._addedEvent(now, owner))):
-                results[slot] = jobid
-            self._added()
+        refused = {}
+        for index, jobid in enumerate(
+                self._store(entries, now, refused, owner)):
+            results[slots[index]] = refused.get(index, jobid)
         return results
 
     @mayTakeLong(when=large)

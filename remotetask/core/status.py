@@ -20,6 +20,7 @@ class Status(enum.StrEnum):
     CRONJOB = 'cronjob'
     DELAYED = 'delayed'
     STARTLATER = 'start later'
+    WAITING = 'waiting'
 
     def __repr__(self):
         return repr(self.value)
@@ -33,9 +34,14 @@ CANCELLED = Status.CANCELLED
 CRONJOB = Status.CRONJOB
 DELAYED = Status.DELAYED
 STARTLATER = Status.STARTLATER
+WAITING = Status.WAITING
 
 #: Jobs in these states will not run again; ``clean()`` may remove them.
 FINISHED = frozenset({COMPLETED, ERROR, CANCELLED})
 
 #: Jobs in these states have not started and may still be cancelled.
-CANCELLABLE = frozenset({QUEUED, STARTLATER, DELAYED, CRONJOB})
+CANCELLABLE = frozenset({QUEUED, STARTLATER, DELAYED, CRONJOB, WAITING})
+
+#: Jobs in these states will run, or run again: a job may wait for them
+#: (``after``) only if it could end.
+UNFINISHED = frozenset({QUEUED, PROCESSING, STARTLATER, DELAYED, WAITING})

@@ -11,6 +11,7 @@ from twisted.python import usage
 from remotetask.core import notifying
 from remotetask.core.limits import checkConcurrency, parseRate
 from remotetask.core.registry import parseTaskPath
+from remotetask.core.workflows import MAX_AFTER, MAX_STEPS
 from remotetask.errors import InvalidArgument
 from remotetask.server.retention import parseAge, parseKeep
 from remotetask.server.startup import parseEndpoint
@@ -152,6 +153,12 @@ class Options(usage.Options):
         ['send-timeout', None, SEND_TIMEOUT,
          'Seconds a client may take nothing of a large answer before its '
          'connection is closed.', _positive(float, 'send-timeout')],
+        ['max-after', None, MAX_AFTER,
+         'How many jobs one job may wait for (add\'s after, a group\'s '
+         'fan-in).', _positive(int, 'max-after')],
+        ['max-steps', None, MAX_STEPS,
+         'How many steps one addChain or addGroup may have.',
+         _positive(int, 'max-steps')],
         ['portfile', None, None,
          'Write the port listened on to this file (for --listen tcp:0).'],
         ['commands', None, None,

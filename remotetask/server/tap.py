@@ -132,6 +132,9 @@ def makeService(options):
         announceTasks(service)
     service.notifyAllow = tuple(options['notify-allow'])
     service.notifyRetryTime = options['notify-retry-time']
+    service.maxAfter, service.maxSteps = (options['max-after'],
+                                          options['max-steps'])
+    store.maxPassed = options['max-answer-size']
     relay = ThreadRelay(reactor)
     top = OrderedServices()
     StoreService(store).setServiceParent(top)

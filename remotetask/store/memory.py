@@ -26,7 +26,9 @@ from remotetask.store.memoryclaim import MemoryClaim
 from remotetask.store.memorycounters import MemoryCallsAndCounters
 from remotetask.store.memorylooking import MemoryLooking
 from remotetask.store.memoryundo import UndoLog
+from remotetask.store.memorywaiting import MemoryGraph
 from remotetask.store.nesting import JoinedTransactions
+from remotetask.store.waiting import WaitingJobs
 
 #: The statuses in which a job holds its key (see IJobStore.add).
 _KEEPS_KEY = (QUEUED, PROCESSING, STARTLATER)
@@ -34,7 +36,7 @@ _KEEPS_KEY = (QUEUED, PROCESSING, STARTLATER)
 
 @implementer(IJobStore)
 class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
-                     JoinedTransactions):
+                     JoinedTransactions, MemoryGraph, WaitingJobs):
     """Jobs in this process's memory; see the module docstring.
 
     ``maxEvents`` bounds each job's events (``remotetask.core.events``).
@@ -64,6 +66,7 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
         self._notifications = {}
         # (minute, server) -> {finished, failed, queued}.
         self._minutes = {}
+        self._initGraph()
 
     def _newRow(self, entry, now, event=None):
         holder = self._keyHolder(entry.task, entry.key)
@@ -171,6 +174,7 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
             self._event(row, event)
             self._index(row)
             self._owe(row)
+            self._ended(self._steps(), [(jobid, toStatus)], now)
             return True
 
     def scheduleFirstRuns(self, now, firstDue):
@@ -274,11 +278,13 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
             self._index(row)
             if status is not None:
                 self._owe(row)
+            self._ended(self._steps(), [(jobid, status)], now)
             return True
 
     def finishMany(self, runs):
-        # In memory, sending them together saves nothing: one at a time.
-        with self.transaction():
+        # In memory, sending them together saves nothing: one at a time
+        # (the dependents of the jobs that end counted down once).
+        with self.transaction(), self._gatheringEnds(self._steps()):
             return [self.finish(*run) for run in runs]
 
     def release(self, jobid, token, started=False, event=None):
@@ -357,24 +363,24 @@ class MemoryJobStore(UndoLog, MemoryLooking, MemoryCallsAndCounters,
                 doomed += sorted(
                     i for i, row in self._rows.items()
                     if row['status'] == status and row['completed'] is not None
-                    and row['completed'] < before)[:limit]
-            for jobid in doomed:
-                self._touch(jobid)
-                del self._rows[jobid]
-                self._keep(self._notifications, jobid)
-                self._notifications.pop(jobid, None)
-            return len(doomed)
+                    and row['completed'] < before
+                    and not self._needed(i))[:limit]
+            return self._delete(doomed)
 
     def clean(self, statuses):
         with self.transaction():
             doomed = [i for i, row in self._rows.items()
-                      if row['status'] in statuses]
-            for jobid in doomed:
-                self._touch(jobid)
-                del self._rows[jobid]
-                self._keep(self._notifications, jobid)
-                self._notifications.pop(jobid, None)
-            return len(doomed)
+                      if row['status'] in statuses and not self._needed(i)]
+            return self._delete(doomed)
+
+    def _delete(self, doomed):
+        for jobid in doomed:
+            self._touch(jobid)
+            del self._rows[jobid]
+            self._keep(self._notifications, jobid)
+            self._notifications.pop(jobid, None)
+            self._forgetGraph(jobid)
+        return len(doomed)
 
     def _changeOne(self, jobid, allowed, change):
         with self.transaction():

@@ -35,6 +35,7 @@ from remotetask.store.pgschema import migrate
 from remotetask.store.pgservers import SharedServers
 from remotetask.store.pgwatch import CallWatch
 from remotetask.store.sqlfile import loadQueries, migrations
+from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
 
 QUERIES = loadQueries('postgresql.sql')
 MIGRATIONS = migrations(QUERIES)
@@ -76,7 +77,7 @@ def _finishParams(jobid, token, status, output, error, traceback, now,
 
 @implementer(IJobStore)
 class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
-                         SharedServers, NotificationListener):
+                         SharedServers, NotificationListener, WaitingJobs):
     """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
 
     ``dsn`` is a libpq connection string or URL; its parameters win over
@@ -249,6 +250,8 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                                    dict(id=jobid, status=str(toStatus)))
                 if changed['notify'] is not None:
                     connection.execute(QUERIES['notify_end'], dict(id=jobid))
+                self._ended(self._steps(connection), [(jobid, toStatus)],
+                            now)
             return True
         return self._run(transition)
 
@@ -310,9 +313,26 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                         and answer['notify'] is not None]
                 if owed:
                     cursor.executemany(QUERIES['notify_end'], owed)
+            self._ended(self._steps(connection), [
+                (run[0], run[2]) for run, answer in zip(claimed, answers)
+                if answer['finished']], claimed[0][6])
             finished = iter(bool(answer['finished']) for answer in answers)
             return [run[1] is not None and next(finished) for run in runs]
         return self._run(finish)
+
+    def _steps(self, connection):
+        return SQLWaitSteps(connection, QUERIES, self.maxEvents)
+
+    def _withSteps(self, work):
+        return self._run(lambda connection: work(self._steps(connection)))
+
+    def dependencies(self, jobid, limit=1000):
+        return self._all('job_dependencies', id=jobid, limit=limit) \
+            if _isJobId(jobid) else []
+
+    def dependents(self, jobid, limit=1000):
+        return self._all('job_dependents', id=jobid, limit=limit) \
+            if _isJobId(jobid) else []
 
     def release(self, jobid, token, started=False, event=None):
         if token is None:

@@ -700,16 +700,30 @@ WHERE id = %(id)s;
 
 -- name: purge_jobs
 -- Retention: at most %(limit)s jobs of one finished status that ended
--- before %(before)s, so that a large purge is many short transactions.
+-- before %(before)s, so that a large purge is many short transactions. A
+-- job that an unfinished one waits for stays (through
+-- remotetask_dependencies_after), so that the graph stays whole and a job
+-- given pass finds every result.
 DELETE FROM remotetask_jobs WHERE id IN (
-    SELECT id FROM remotetask_jobs
+    SELECT id FROM remotetask_jobs AS job
     WHERE status IN ('completed', 'error', 'cancelled')
       AND status = %(status)s AND completed < %(before)s
+      AND NOT EXISTS (
+          SELECT 1 FROM remotetask_dependencies AS edge
+          JOIN remotetask_jobs AS waiting ON waiting.id = edge.job
+          WHERE edge.after = job.id
+            AND waiting.status NOT IN ('completed', 'error', 'cancelled'))
     LIMIT %(limit)s);
 
 -- name: clean_jobs
--- One set-based delete, through remotetask_jobs_by_status.
-DELETE FROM remotetask_jobs WHERE status = ANY (%(statuses)s::text[]);
+-- One set-based delete, through remotetask_jobs_by_status. Keeps a job
+-- that an unfinished one waits for, as purge_jobs does.
+DELETE FROM remotetask_jobs AS job WHERE status = ANY (%(statuses)s::text[])
+  AND NOT EXISTS (
+      SELECT 1 FROM remotetask_dependencies AS edge
+      JOIN remotetask_jobs AS waiting ON waiting.id = edge.job
+      WHERE edge.after = job.id
+        AND waiting.status NOT IN ('completed', 'error', 'cancelled'));
 
 -- name: count_by_status_and_task
 -- For the dashboard and /metrics: through remotetask_jobs_by_status_task.
@@ -983,3 +997,117 @@ DELETE FROM remotetask_api_tokens WHERE name = %(name)s RETURNING name;
 -- server (remotetask/wire/tokens.py), never per call.
 UPDATE remotetask_api_tokens SET lastused = %(now)s
 WHERE digest = %(digest)s RETURNING name;
+
+-- name: migration_0010
+-- Jobs that wait for other jobs (issue 21). remotetask_dependencies: one
+-- row per edge, job waiting for after; ended is set once after's end has
+-- been counted, so that an end counts once (a job retried by hand ends
+-- again). Both ends cascade: a job that goes takes its edges along
+-- (retention keeps a finished job while an unfinished one waits for it:
+-- purge_jobs). remotetask_dependencies_after finds a job's dependents
+-- when it ends: one index seek per ended job, never a scan.
+-- remotetask_waits: one row per job added with after; pending counts its
+-- dependencies not yet ended. It is the one row that the ends of a
+-- fan-in's dependencies all update (count_down), so that concurrent ends
+-- on several servers follow one another there: see remotetask/store/
+-- waiting.py for why this releases the job exactly once.
+CREATE TABLE remotetask_dependencies (
+    job integer NOT NULL REFERENCES remotetask_jobs (id) ON DELETE CASCADE,
+    after integer NOT NULL
+        REFERENCES remotetask_jobs (id) ON DELETE CASCADE,
+    ended boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (job, after)
+);
+CREATE INDEX remotetask_dependencies_after
+    ON remotetask_dependencies (after, job);
+CREATE TABLE remotetask_waits (
+    job integer PRIMARY KEY REFERENCES remotetask_jobs (id) ON DELETE CASCADE,
+    pending integer NOT NULL,
+    onfailure text NOT NULL,
+    pass boolean NOT NULL
+);
+
+-- name: dependency_states
+-- The jobs a new job is to wait for, locked FOR SHARE until the add
+-- commits: an end on another server (an UPDATE of the row) waits for the
+-- add, so that its count_end then sees the new edge; or the add waits for
+-- the end, and then reads the job as ended. Either way the end is counted
+-- exactly once. In id order, so that two adds never lock in a circle.
+SELECT id, task, status, schedule FROM remotetask_jobs
+WHERE id = ANY (%(ids)s::integer[])
+ORDER BY id FOR SHARE;
+
+-- name: insert_dependencies
+-- The edges of a new waiting job; those of %(ended)s (its dependencies
+-- that had already ended when it was added) are counted already.
+INSERT INTO remotetask_dependencies (job, after, ended)
+SELECT %(job)s, after, after = ANY (%(ended)s::integer[])
+FROM unnest(%(after)s::integer[]) AS after;
+
+-- name: insert_wait
+INSERT INTO remotetask_waits (job, pending, onfailure, pass)
+VALUES (%(job)s, %(pending)s, %(onfailure)s, %(pass)s);
+
+-- name: count_end
+-- The jobs %(ids)s ended: their edges not counted yet, through
+-- remotetask_dependencies_after, now counted; their dependents come back
+-- (see count_down). One statement for a batch of ends.
+UPDATE remotetask_dependencies SET ended = true
+WHERE after = ANY (%(ids)s::integer[]) AND NOT ended
+RETURNING job, after;
+
+-- name: count_down
+-- %(n)s more of the job's dependencies have ended. The UPDATE locks the
+-- row: a concurrent end of another dependency waits here until this
+-- transaction commits, then counts down from what it committed (READ
+-- COMMITTED re-reads the row it waited for), so that exactly one of them
+-- sees pending reach 0.
+UPDATE remotetask_waits SET pending = pending - %(n)s
+WHERE job = %(job)s
+RETURNING job, pending, onfailure, pass;
+
+-- name: passed_results
+-- What a job given pass receives: every dependency's output, by id. A
+-- statement after count_down, so that its snapshot holds the ends that
+-- count_down waited for.
+SELECT job.id, job.status, job.output
+FROM remotetask_dependencies AS edge
+JOIN remotetask_jobs AS job ON job.id = edge.after
+WHERE edge.job = %(job)s ORDER BY job.id;
+
+-- name: leave_waiting
+-- The job waits no more: queued once its dependencies have ended (with
+-- the input joined to their results when %(input)s is given), and the
+-- servers woken; or ended without a run, cancelled (a dependency failed)
+-- or error (its joined input is too large), at %(now)s, and every server
+-- told, as of any end (notify_finished). Only while it waits. Returns
+-- notify, to tell whether an end owes a completion call.
+WITH moved AS (
+    UPDATE remotetask_jobs
+    SET status = %(status)s, input = coalesce(%(input)s::text, input),
+        error = %(error)s,
+        completed = CASE WHEN %(status)s = 'queued' THEN completed
+                         ELSE %(now)s::double precision END,
+        events = remotetask_append_event(events, %(event)s::jsonb, %(keep)s)
+    WHERE id = %(id)s AND status = 'waiting'
+    RETURNING id, status, notify)
+SELECT notify,
+       CASE WHEN status = 'queued' THEN pg_notify('remotetask_jobs', '')
+            ELSE pg_notify('remotetask_finished', id::text || ':' || status)
+       END AS told
+FROM moved;
+
+-- name: job_dependencies
+-- The jobs %(id)s waits (or waited) for, through the primary key.
+SELECT job.id, job.task, job.status
+FROM remotetask_dependencies AS edge
+JOIN remotetask_jobs AS job ON job.id = edge.after
+WHERE edge.job = %(id)s ORDER BY job.id LIMIT %(limit)s;
+
+-- name: job_dependents
+-- The jobs that wait (or waited) for %(id)s, through
+-- remotetask_dependencies_after.
+SELECT job.id, job.task, job.status
+FROM remotetask_dependencies AS edge
+JOIN remotetask_jobs AS job ON job.id = edge.job
+WHERE edge.after = %(id)s ORDER BY job.id LIMIT %(limit)s;

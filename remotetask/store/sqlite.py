@@ -28,6 +28,7 @@ from remotetask.store.outage import OutageLog
 from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqliteconnections import SQLiteConnections
 from remotetask.store.sqlfile import loadQueries, migrations
+from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
 
 QUERIES = loadQueries('sqlite.sql')
 MIGRATIONS = migrations(QUERIES)
@@ -52,7 +53,7 @@ def _statements(script):
 
 
 @implementer(IJobStore)
-class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
+class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
     """Jobs in one SQLite file; see ``IJobStore`` for the contract.
 
     ``synchronous`` is SQLite's setting of that name. ``NORMAL`` (the
@@ -205,6 +206,8 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 keep=self.maxEvents))
             if toStatus in FINISHED:
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
+                self._ended(self._steps(connection), [(jobid, toStatus)],
+                            now)
             return True
 
     def scheduleFirstRuns(self, now, firstDue):
@@ -254,12 +257,30 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions):
                 return False
             if finished['notify'] is not None and status in FINISHED:
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
+            self._ended(self._steps(connection), [(jobid, status)], now)
             return True
 
     def finishMany(self, runs):
-        # In process: a statement costs no round trip, so one at a time.
-        with self._transaction():
+        # In process: a statement costs no round trip, so one at a time;
+        # the dependents of the jobs that end are counted down once.
+        with self._transaction() as connection, \
+                self._gatheringEnds(self._steps(connection)):
             return [self.finish(*run) for run in runs]
+
+    def _steps(self, connection):
+        return SQLWaitSteps(connection, QUERIES, self.maxEvents, json.dumps)
+
+    def _withSteps(self, work):
+        with self._transaction() as connection:
+            return work(self._steps(connection))
+
+    def dependencies(self, jobid, limit=1000):
+        return [dict(row) for row in self._read(
+            'job_dependencies', id=jobid, limit=limit).fetchall()]
+
+    def dependents(self, jobid, limit=1000):
+        return [dict(row) for row in self._read(
+            'job_dependents', id=jobid, limit=limit).fetchall()]
 
     def release(self, jobid, token, started=False, event=None):
         if token is None:

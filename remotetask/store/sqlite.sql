@@ -484,16 +484,29 @@ UPDATE jobs SET schedule = :schedule, due = NULL WHERE id = :id;
 
 -- name: purge_jobs
 -- Retention: at most :limit jobs of one finished status that ended before
--- :before, so that a large purge is many short transactions.
+-- :before, so that a large purge is many short transactions. A job that
+-- an unfinished one waits for stays (through dependencies_after), so that
+-- the graph stays whole and a job given pass finds every result.
 DELETE FROM jobs WHERE id IN (
     SELECT id FROM jobs
     WHERE status IN ('completed', 'error', 'cancelled')
       AND status = :status AND completed < :before
+      AND NOT EXISTS (
+          SELECT 1 FROM dependencies AS edge
+          JOIN jobs AS waiting ON waiting.id = edge.job
+          WHERE edge.after = jobs.id
+            AND waiting.status NOT IN ('completed', 'error', 'cancelled'))
     LIMIT :limit);
 
 -- name: clean_jobs
 -- One set-based delete, through jobs_by_status; :statuses is a JSON array.
-DELETE FROM jobs WHERE status IN (SELECT value FROM json_each(:statuses));
+-- Keeps a job that an unfinished one waits for, as purge_jobs does.
+DELETE FROM jobs WHERE status IN (SELECT value FROM json_each(:statuses))
+  AND NOT EXISTS (
+      SELECT 1 FROM dependencies AS edge
+      JOIN jobs AS waiting ON waiting.id = edge.job
+      WHERE edge.after = jobs.id
+        AND waiting.status NOT IN ('completed', 'error', 'cancelled'));
 
 -- name: count_by_status_and_task
 -- For the dashboard and /metrics: reads jobs_by_status_task, not the rows.
@@ -753,3 +766,93 @@ DELETE FROM api_tokens WHERE name = :name RETURNING name;
 -- server (remotetask/wire/tokens.py), never per call.
 UPDATE api_tokens SET lastused = :now
 WHERE digest = :digest RETURNING name;
+
+-- name: migration_0010
+-- Jobs that wait for other jobs (issue 21). dependencies: one row per
+-- edge, job waiting for after; ended is set once after's end has been
+-- counted, so that an end counts once (a job retried by hand ends again).
+-- Both ends cascade: a job that goes takes its edges along (retention
+-- keeps a finished job while an unfinished one waits for it: purge_jobs).
+-- dependencies_after finds a job's dependents when it ends: one index
+-- seek per ended job, never a scan. waits: one row per job added with
+-- after; pending counts its dependencies not yet ended, so that the end
+-- of the last one finds it zero without counting the others.
+CREATE TABLE dependencies (
+    job INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    after INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    ended INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job, after)
+) WITHOUT ROWID;
+CREATE INDEX dependencies_after ON dependencies (after, job);
+CREATE TABLE waits (
+    job INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    pending INTEGER NOT NULL,
+    onfailure TEXT NOT NULL,
+    pass INTEGER NOT NULL
+);
+
+-- name: dependency_states
+-- The jobs a new job is to wait for (:ids, a JSON array), read inside the
+-- add's transaction (one writer at a time: they cannot end meanwhile).
+SELECT id, task, status, schedule FROM jobs
+WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: insert_dependencies
+-- The edges of a new waiting job; those of :ended (its dependencies that
+-- had already ended when it was added) are counted already.
+INSERT INTO dependencies (job, after, ended)
+SELECT :job, value, value IN (SELECT value FROM json_each(:ended))
+FROM json_each(:after);
+
+-- name: insert_wait
+INSERT INTO waits (job, pending, onfailure, pass)
+VALUES (:job, :pending, :onfailure, :pass);
+
+-- name: count_end
+-- The jobs :ids (a JSON array) ended: their edges not counted yet,
+-- through dependencies_after, now counted; their dependents come back
+-- (see count_down).
+UPDATE dependencies SET ended = 1
+WHERE after IN (SELECT value FROM json_each(:ids)) AND ended = 0
+RETURNING job, after;
+
+-- name: count_down
+-- :n more of the job's dependencies have ended.
+UPDATE waits SET pending = pending - :n
+WHERE job = :job
+RETURNING job, pending, onfailure, pass;
+
+-- name: passed_results
+-- What a job given pass receives: every dependency's output, by id.
+SELECT job.id, job.status, job.output
+FROM dependencies AS edge JOIN jobs AS job ON job.id = edge.after
+WHERE edge.job = :job ORDER BY job.id;
+
+-- name: leave_waiting
+-- The job waits no more: queued once its dependencies have ended (with
+-- the input joined to their results when :input is given), or ended
+-- without a run, cancelled (a dependency failed) or error (its joined
+-- input is too large), at :now. Only while it waits. Returns notify, to
+-- tell whether an end owes a completion call.
+UPDATE jobs
+SET status = :status, input = coalesce(:input, input), error = :error,
+    completed = CASE WHEN :status = 'queued' THEN completed ELSE :now END,
+    events = CASE
+        WHEN :event IS NULL THEN events
+        WHEN json_array_length(events) >= :keep
+        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
+        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+WHERE id = :id AND status = 'waiting'
+RETURNING notify;
+
+-- name: job_dependencies
+-- The jobs :id waits (or waited) for, through the primary key.
+SELECT job.id, job.task, job.status
+FROM dependencies AS edge JOIN jobs AS job ON job.id = edge.after
+WHERE edge.job = :id ORDER BY job.id LIMIT :limit;
+
+-- name: job_dependents
+-- The jobs that wait (or waited) for :id, through dependencies_after.
+SELECT job.id, job.task, job.status
+FROM dependencies AS edge JOIN jobs AS job ON job.id = edge.job
+WHERE edge.after = :id ORDER BY job.id LIMIT :limit;

@@ -29,15 +29,16 @@ from remotetask.errors import (
     NotAllowed, NotAuthorised, NotPermitted, RemoteTaskError,
     RequestTooLarge, ServerBusy, StoreUnavailable, UnstorableValue)
 from remotetask.core.permissions import (
-    byOf, checkAdd, checkChange, mayAddTasks, ownerOf, scoped, seesAll,
-    whoIs)
+    byOf, checkAdd, checkChange, hiddenWaits, mayAddTasks, ownerOf, scoped,
+    seesAll, whoIs)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.web import views
 from remotetask.web.plumbing import (
     Cached, JsonAnswers, header, isCrossSite, jsonBytes, localWorkers)
 from remotetask.wire import answers
-from remotetask.wire.addoptions import MEMBERS, parseAddOptions
+from remotetask.wire.addoptions import (
+    MEMBERS, parseAddOptions, parseStep, parseSteps)
 from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.reading import STRUCT_OVERHEAD, fitRow
 from remotetask.wire.xmlrpc import (
@@ -227,10 +228,13 @@ class ApiResource(resource.Resource):
         named, with their stored sizes, in ``omitted``) if it would take
         more than ``maxAnswerSize`` bytes."""
         row = service.getRow(jobid)
+        # The row was read through the caller's view: the job is theirs.
+        graph = self.service.getDependencies(jobid)
         now = time.time()
         for room in (self.maxAnswerSize - STRUCT_OVERHEAD, 0):
             kept, omitted = fitRow(row, room)
             detail = views.jobDetail(kept, self.service.timezone, now)
+            detail['dependencies'], detail['dependents'] = graph
             if omitted:
                 detail['omitted'] = omitted
             body = jsonBytes(detail)
@@ -248,8 +252,8 @@ class ApiResource(resource.Resource):
         self.checkCsrf(request)
         route = self._route(request)
         principal = getattr(request, 'principal', None)
-        if route == ['jobs']:
-            return self._add(request, principal)
+        if route in (['jobs'], ['chains'], ['groups']):
+            return self._add(request, principal, route[0])
         if len(route) == 3 and route[0] == 'jobs' and route[2] in (
                 'cancel', 'retry', 'run', 'start'):
             jobid = _jobId(route[1])
@@ -275,26 +279,78 @@ class ApiResource(resource.Resource):
         if isCrossSite(request):
             raise Forbidden('Actions are accepted from this site only.')
 
-    def _add(self, request, principal):
+    def _add(self, request, principal, what='jobs'):
         kind = (header(request, b'content-type') or '').split(';')[0]
         if kind.strip().lower() != 'application/json':
             raise InvalidArgument('Send the job as application/json.')
         content = request.content
         content.seek(0, 2)
+        read = _jobRequest if what == 'jobs' else self._stepsRequest
         if content.tell() > PARSE_INLINE:
-            d = self.parseCall(_jobRequest, content)
+            d = self.parseCall(read, content)
         else:
-            d = defer.maybeDeferred(_jobRequest, content)
-        d.addCallback(self._queue, principal)
-        return d.addCallback(lambda jobid: (201, dict(id=jobid)))
+            d = defer.maybeDeferred(read, content)
+        if what == 'jobs':
+            d.addCallback(self._queue, principal)
+            return d.addCallback(lambda jobid: (201, dict(id=jobid)))
+        d.addCallback(self._queueSteps, what, principal)
+        return d.addCallback(lambda ids: (201, dict(ids=ids)))
 
     def _queue(self, job, principal):
         task, input, keywords = job
         checkAdd(principal, task)
-        d = self.writeCall(self.service.add, task, input,
-                           owner=ownerOf(principal), **keywords)
+        d = self._checkWaits(principal, [keywords])
+        d.addCallback(lambda _: self.writeCall(
+            self.service.add, task, input, owner=ownerOf(principal),
+            **keywords))
+        return d.addCallback(self._woken)
+
+    def _woken(self, result):
         self._wake()
-        return d
+        return result
+
+    def _checkWaits(self, principal, keywordsList):
+        """Fails with ``NoSuchJob``, as for an unknown id, if an add's
+        ``after`` names a job ``principal`` may not see."""
+        ids = [jobid for keywords in keywordsList
+               for jobid in keywords.get('after') or ()]
+        if seesAll(principal) or not ids:
+            return defer.succeed(None)
+        d = self.storeCall(hiddenWaits, self.service, principal, ids)
+
+        def refuse(hidden):
+            if hidden:
+                raise NoSuchJob.withId(hidden[0])
+        return d.addCallback(refuse)
+
+    def _queueSteps(self, shape, what, principal):
+        steps, then = shape
+        every = steps + ([then] if then is not None else [])
+        for step in every:
+            checkAdd(principal, step[0])
+        owner = ownerOf(principal)
+        d = self._checkWaits(principal, [step[2] for step in every])
+        if what == 'chains':
+            d.addCallback(lambda _: self.writeCall(
+                self.service.addChain, steps, owner=owner))
+        else:
+            d.addCallback(lambda _: self.writeCall(
+                self.service.addGroup, steps, then, owner=owner))
+        return d.addCallback(self._woken)
+
+    def _stepsRequest(self, content):
+        """``(steps, then)`` of a ``POST /api/chains`` body ``{steps}`` or
+        ``/api/groups`` ``{steps, then}``, each step as XML-RPC's addChain
+        takes it (then None when not given)."""
+        content.seek(0)
+        body = _jsonBody(content)
+        if not isinstance(body, dict) or set(body) - {'steps', 'then'}:
+            raise InvalidArgument('Send {"steps": [step, ...]} (and, for a '
+                                  'group, "then": step).')
+        steps = [list(step) for step in parseSteps(
+            body.get('steps'), self.service.maxSteps)]
+        then = body.get('then')
+        return steps, None if then is None else list(parseStep(then))
 
     @defer.inlineCallbacks
     def _refused(self, jobid, action, allowed):
@@ -339,16 +395,7 @@ def _jobRequest(content):
     ``content``), checked as XML-RPC's ``add`` checks them: the options
     are the members besides task and input, as its options struct."""
     content.seek(0)
-    try:
-        body = json.loads(content.read())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidArgument(f'The body is not valid JSON: {error}.')
-    except RecursionError:
-        # The parser stops cleanly at Python's recursion limit; such
-        # a value could not be stored anyway (codec.MAX_DEPTH).
-        raise InvalidArgument(
-            'The body is nested too deeply to be read (a job\'s input '
-            f'may be nested at most {MAX_DEPTH} levels).') from None
+    body = _jsonBody(content)
     if not isinstance(body, dict) or not isinstance(body.get('task'),
                                                     str):
         raise InvalidArgument(
@@ -360,6 +407,20 @@ def _jobRequest(content):
     # of both APIs (32-bit ints, text XML can carry).
     checkInput(body.get('input'))
     return body['task'], body.get('input'), keywords
+
+
+def _jsonBody(content):
+    """The JSON value of the file ``content``, read from where it is."""
+    try:
+        return json.loads(content.read())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidArgument(f'The body is not valid JSON: {error}.')
+    except RecursionError:
+        # The parser stops cleanly at Python's recursion limit; such
+        # a value could not be stored anyway (codec.MAX_DEPTH).
+        raise InvalidArgument(
+            'The body is nested too deeply to be read (a job\'s input '
+            f'may be nested at most {MAX_DEPTH} levels).') from None
 
 
 def _jsonWithin(limit, read, args):

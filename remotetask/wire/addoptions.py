@@ -16,6 +16,7 @@ import collections
 
 from remotetask.errors import InvalidArgument
 from remotetask.wire.checks import need
+from remotetask.wire.marshal import checkInput
 
 Member = collections.namedtuple('Member', 'kinds help')
 
@@ -38,7 +39,20 @@ MEMBERS = {
         (str,), 'a URL whose jobEnded(id, status) is called when the job '
                 'ends (only under a prefix the operator allowed with '
                 '--notify-allow)'),
+    'after': Member(
+        (list,), "job ids: the job waits, 'waiting', until they have all "
+                 'ended'),
+    'onFailure': Member(
+        (str,), "with after: 'cancel' (default) cancels the job when one "
+                "of them fails, 'run' runs it anyway"),
+    'pass': Member(
+        (bool,), 'with after: the input becomes {input, results: {id: '
+                 'result}}'),
 }
+
+#: Members whose keyword in ``TaskService.add`` has another name (``pass``
+#: is a word of Python).
+KEYWORDS = {'pass': 'passResults'}
 
 
 def describeMembers():
@@ -62,4 +76,40 @@ def parseAddOptions(value):
             f'(known: {", ".join(MEMBERS)}).')
     for name, given in value.items():
         need(f'options.{name}', given, *MEMBERS[name].kinds)
-    return dict(value)
+    return {KEYWORDS.get(name, name): given for name, given in value.items()}
+
+
+def parseStep(step, checked=False):
+    """``(task, input, keywords)`` of one step of a chain or group:
+    ``[task, input]``, ``[task, input, options]`` or a struct ``{task,
+    input, options}``, its options as ``add`` takes them (and its input
+    checked unless ``checked``)."""
+    if isinstance(step, dict):
+        unknown = sorted(set(step) - {'task', 'input', 'options'}, key=str)
+        if unknown:
+            raise InvalidArgument(
+                f'A step has unknown members: {", ".join(map(repr, unknown))}'
+                ' (known: task, input, options).')
+        step = [step.get('task'), step.get('input'), step.get('options', {})]
+    if not isinstance(step, list) or not 1 <= len(step) <= 3:
+        raise InvalidArgument(
+            'Each step is [task, input], [task, input, options] or a struct '
+            f'{{task, input, options}}, not {step!r:.60}.')
+    task, input, options = (step + [None, {}])[:3] if len(step) > 1 \
+        else (step[0], None, {})
+    need('The task name of a step', task, str)
+    keywords = parseAddOptions({} if options is None else options)
+    if not checked:
+        checkInput(input)
+    return task, input, keywords
+
+
+def parseSteps(steps, most, checked=False):
+    """The steps of ``addChain`` or ``addGroup`` (at most ``most``, counted
+    before any is read), each as ``parseStep`` gives it."""
+    need('steps', steps, list)
+    if not 1 <= len(steps) <= most:
+        raise InvalidArgument(
+            f'steps must hold 1 to {most} steps (see --max-steps), not '
+            f'{len(steps)}.')
+    return [parseStep(step, checked) for step in steps]

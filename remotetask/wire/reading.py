@@ -96,30 +96,38 @@ def fitRow(row, room):
     return dict(row, **dict.fromkeys(omitted)), omitted
 
 
-def structWithin(row, limit, timezone):
+def structWithin(row, limit, timezone, graph=None):
     """Job ``row`` as an ``Encoded`` struct of at most ``limit`` bytes:
     whole if it fits, else without its largest members, which
     ``omitted`` names (a few hundred bytes, unless its events are many
     and long); ``AnswerTooLarge`` if even that does not fit, as for the
-    last calls of a multicall whose answer is nearly full."""
+    last calls of a multicall whose answer is nearly full. ``graph``: the
+    members ``dependencies`` and ``dependents`` (each left out when
+    empty)."""
     kept, omitted = fitRow(row, limit - STRUCT_OVERHEAD)
     try:
-        return _struct(kept, omitted, timezone, limit)
+        return _struct(kept, omitted, timezone, limit, graph)
     except AnswerTooLarge:
         kept, omitted = fitRow(row, 0)
-        return _struct(kept, omitted, timezone, limit)
+        return _struct(kept, omitted, timezone, limit, graph)
 
 
-def _struct(row, omitted, timezone, limit):
+def _struct(row, omitted, timezone, limit, graph=None):
     struct = jobStruct(jobs.fromRow(row, timezone=timezone))
+    struct.update((name, value) for name, value in (graph or {}).items()
+                  if value)
     if omitted:
         struct['omitted'] = omitted
     return encodeWithin(struct, limit)
 
 
 def readJob(service, limit, jobid):
-    """Job ``jobid``'s struct within ``limit`` (``structWithin``)."""
-    return structWithin(service.getRow(jobid), limit, service.timezone)
+    """Job ``jobid``'s struct within ``limit`` (``structWithin``), with
+    the jobs it waits for and those that wait for it."""
+    row = service.getRow(jobid)
+    dependencies, dependents = service.getDependencies(jobid)
+    return structWithin(row, limit, service.timezone, dict(
+        dependencies=dependencies, dependents=dependents))
 
 
 def oldestFirst(status, task):

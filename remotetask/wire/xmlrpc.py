@@ -25,11 +25,11 @@ from twisted.web import server
 from twisted.web.xmlrpc import XMLRPC, Fault
 
 from remotetask.errors import (
-    InvalidArgument, NotAllowed, NotPermitted, RemoteTaskError,
+    InvalidArgument, NoSuchJob, NotAllowed, NotPermitted, RemoteTaskError,
     RequestTooLarge, StoreUnavailable)
 from remotetask.core.permissions import (
-    byOf, checkAdd, checkAdmin, checkChange, mayAddTasks, ownerOf, scoped,
-    seesAll)
+    byOf, checkAdd, checkAdmin, checkChange, hiddenWaits, mayAddTasks,
+    ownerOf, scoped, seesAll)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.wire.checks import (
@@ -37,7 +37,8 @@ from remotetask.wire.checks import (
 from remotetask.wire.faults import toFault
 from remotetask.wire import answers
 from remotetask.wire import reading
-from remotetask.wire.addoptions import describeMembers, parseAddOptions
+from remotetask.wire.addoptions import (
+    describeMembers, parseAddOptions, parseStep, parseSteps)
 from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.signatures import canonicalName
 from remotetask.wire.unmarshal import parseRequest
@@ -223,11 +224,57 @@ class TaskServiceResource(XMLRPC):
         if not checked:
             checkInput(input)
         checkAdd(caller, task)
-        return self.queueing(self.service.add, task, input,
-                             owner=ownerOf(caller), **keywords)
+        d = self._checkWaits(caller, [keywords])
+        return d.addCallback(lambda _: self.queueing(
+            self.service.add, task, input, owner=ownerOf(caller),
+            **keywords))
+
+    def _checkWaits(self, caller, keywordsList):
+        """A Deferred that fails with ``NoSuchJob``, as for an unknown id,
+        if an add's ``after`` names a job ``caller`` may not see."""
+        ids = [jobid for keywords in keywordsList
+               for jobid in keywords.get('after') or ()]
+        if seesAll(caller) or not ids:
+            return defer.succeed(None)
+        d = self.storeCall(hiddenWaits, self.service, caller, ids)
+
+        def refuse(hidden):
+            if hidden:
+                raise NoSuchJob.withId(hidden[0])
+        return d.addCallback(refuse)
 
     xmlrpc_add.__doc__ = xmlrpc_add.__doc__.format(
         members=describeMembers().replace('\n', '\n        '))
+
+    def xmlrpc_addChain(self, steps, *, checked=False, caller=None):
+        """Add a chain of jobs in one transaction; return their ids. Each
+        step ([task, input], [task, input, options] or a struct {task,
+        input, options}) waits for the one before it, 'waiting', and gets
+        its result (options pass, onFailure: see add)."""
+        parsed = [list(step) for step in parseSteps(
+            steps, self.service.maxSteps, checked)]
+        return self._addShape(caller, parsed, self.service.addChain, parsed)
+
+    def xmlrpc_addGroup(self, steps, then=None, *, checked=False,
+                        caller=None):
+        """Add a group of jobs in one transaction, and then (a step, as
+        addChain takes them), which waits for them all and gets their
+        results; return their ids, then's last."""
+        parsed = [list(step) for step in parseSteps(
+            steps, self.service.maxSteps, checked)]
+        then = None if then is None else list(parseStep(then, checked))
+        return self._addShape(caller, parsed + [then] * (then is not None),
+                              self.service.addGroup, parsed, then)
+
+    def _addShape(self, caller, steps, add, *args):
+        """``add(*args)`` (a chain or a group of ``steps``), refused
+        unless ``caller`` may add each step's task and see the jobs they
+        wait for; the jobs are ``caller``'s."""
+        for task, _, _ in steps:
+            checkAdd(caller, task)
+        d = self._checkWaits(caller, [keywords for _, _, keywords in steps])
+        return d.addCallback(lambda _: self.queueing(
+            add, *args, owner=ownerOf(caller)))
 
     @defer.inlineCallbacks
     def addEach(self, requests, checked=False, caller=None):
@@ -245,9 +292,21 @@ class TaskServiceResource(XMLRPC):
             except (InvalidArgument, NotPermitted) as error:
                 refused[index] = error
             else:
-                valid.append((task, input, keywords))
-        answers = iter((yield self.queueing(self.service.addEach, valid,
-                                            ownerOf(caller))))
+                valid.append((index, (task, input, keywords)))
+        waited = [jobid for _, (_, _, keywords) in valid
+                  for jobid in keywords.get('after') or ()]
+        hidden = set()
+        if waited and not seesAll(caller):
+            hidden = set((yield self.storeCall(
+                hiddenWaits, self.service, caller, waited)))
+        for index, (_, _, keywords) in valid:
+            unseen = sorted(hidden.intersection(keywords.get('after') or ()))
+            if unseen:
+                refused[index] = NoSuchJob.withId(unseen[0])
+        answers = iter((yield self.queueing(
+            self.service.addEach,
+            [request for index, request in valid if index not in refused],
+            ownerOf(caller))))
         return [refused[index] if index in refused else next(answers)
                 for index in range(len(requests))]
 
@@ -265,6 +324,7 @@ class TaskServiceResource(XMLRPC):
             checkInput(input)
         self._checkTimeout(timeout)
         checkAdd(caller, task)
+        yield self._checkWaits(caller, [keywords])
         jobid = yield self.queueing(self.service.add, task, input,
                                     owner=ownerOf(caller), **keywords)
         yield self.waiters.wait(jobid, timeout)

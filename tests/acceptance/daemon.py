@@ -19,7 +19,8 @@ TWISTD = os.path.join(os.path.dirname(sys.executable), 'twistd')
 #: The test tasks, declared to the daemon by import path.
 TASKS = ('echo', 'fail', 'crash', 'sleep', 'pid', 'record', 'slow', 'die',
          'big', 'recordRow', 'unstorable', 'recordThenSleep', 'pollsCancel',
-         'recordSpan', 'gate', 'progressing', 'failsOnce', 'sized', 'rows')
+         'recordSpan', 'gate', 'progressing', 'failsOnce', 'sized', 'rows',
+         'recordResults')
 REMOTETASK = os.path.join(ROOT, 'bin', 'remotetask')
 
 

@@ -1,10 +1,11 @@
 // #/jobs/42: everything about one job: its progress, its input, output,
 // error and traceback, every failed attempt, its times, its life as a
-// timeline of events and, for a cron job, its schedule (in the server's
-// cron zone).
+// timeline of events, the graph of the jobs it waits for and that wait for
+// it and, for a cron job, its schedule (in the server's cron zone).
 
 import {actionButtons, badge, el, fmtTime, getJSON, progressBar, relativeSpan,
   renderIfChanged, timeCell, took} from './lib.js';
+import {graph} from './graph.js';
 
 // What an event's details say, in words.
 const DETAILS = {
@@ -92,6 +93,7 @@ function render(job, app) {
       fact('Added by', job.owner || ''),
       fact('Tells', job.notify || ''),
       fact('Due', job.status === 'queued' && job.due ? timeCell(job.due) : '')),
+    graph(job),
     block('Error', shown(job, 'error', job.error), 'err', 'job-error'),
     block('Traceback', shown(job, 'traceback', job.traceback), 'traceback', 'job-traceback'),
     block('Input', shown(job, 'input', json(job.input)), '', 'job-input'),

@@ -4,7 +4,7 @@
 
 const token = document.querySelector('meta[name="remotetask-csrf"]').content;
 
-export const STATUSES = ['queued', 'processing', 'start later', 'delayed',
+export const STATUSES = ['waiting', 'queued', 'processing', 'start later', 'delayed',
   'cronjob', 'completed', 'error', 'cancelled'];
 
 export class ApiError extends Error {
@@ -195,7 +195,8 @@ export async function loadMe() {
 
 // The actions a job allows, as the server does.
 const ACTIONS = {
-  cancel: {label: 'Cancel', when: ['queued', 'processing', 'start later', 'delayed', 'cronjob'], confirm: true},
+  cancel: {label: 'Cancel', when: ['waiting', 'queued', 'processing', 'start later', 'delayed', 'cronjob'],
+    confirm: true},
   retry: {label: 'Retry', when: ['error']},
   run: {label: 'Run now', when: ['cronjob', 'delayed']},
   start: {label: 'Start', when: ['start later']},
