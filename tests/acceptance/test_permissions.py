@@ -3,6 +3,7 @@ viewer, from a roles file), job ownership, and the attacks on them:
 guessing another caller's ids, multicalls that mix ids, listing filters
 that would reveal another's job."""
 
+import json
 import re
 import xmlrpc.client
 
@@ -235,3 +236,45 @@ def test_the_json_api_acts_by_the_same_rules(daemon):
     events = proxy(daemon, 'admin').getJob(cron)['events']
     assert (events[-1]['event'], events[-1]['by']) == ('run now', 'admin')
     assert proxy(daemon, 'admin').cancel(cron) is True
+
+
+def test_a_caller_may_wait_for_its_own_jobs_only(daemon):
+    """An add, chain, group or multicall add by reports that waits for
+    shop's job gets fault 2 (404 over /api), as for an unknown id, and
+    stores nothing: waiting, and pass, would reveal shop's job and its
+    result. Waiting for its own jobs works, and chains and groups are
+    its own; the admin may wait for anyone's job."""
+    shop, reports = proxy(daemon, 'shop'), proxy(daemon, 'reports')
+    theirs = shop.add('echo', 'secret')
+    assert shop.wait(theirs, 30) == 'completed'
+    before = len(reports.getJobs({'limit': 1000})['jobs'])
+    waits = {'after': [theirs], 'pass': True}
+    for call, args in (
+            (reports.add, ('echo', 1, waits)),
+            (reports.addChain, ([['echo', 1, waits], ['echo', 2]],)),
+            (reports.addGroup, ([['echo', 1]], ['echo', 0, waits]))):
+        assert fault(call, *args).faultCode == NO_SUCH_JOB
+    multicall = xmlrpc.client.MultiCall(reports)
+    multicall.add('echo', 1, waits)
+    multicall.add('echo', 2, waits)
+    with pytest.raises(xmlrpc.client.Fault) as refused:
+        list(multicall())
+    assert refused.value.faultCode == NO_SUCH_JOB
+    for path, body in (
+            ('/api/jobs', {'task': 'echo', 'input': 1, 'after': [theirs]}),
+            ('/api/chains', {'steps': [['echo', 1, {'after': [theirs]}]]})):
+        status, _ = act(daemon, 'reports', path, json.dumps(body))
+        assert status == 404, path
+    assert len(reports.getJobs({'limit': 1000})['jobs']) == before
+
+    mine = reports.add('echo', 'mine')
+    after = reports.add('echo', 'next', {'after': [mine], 'pass': True})
+    assert reports.wait(after, 30) == 'completed'
+    assert reports.getResult(after) == {'input': 'next',
+                                        'results': {str(mine): 'mine'}}
+    chain = reports.addChain([['echo', 1], ['echo', 2]])
+    assert {reports.getJob(jobid)['owner'] for jobid in chain} == {
+        'reports'}
+    admin = proxy(daemon, 'admin')
+    assert admin.wait(admin.add('echo', 3, {'after': [theirs]}), 30) == \
+        'completed'
