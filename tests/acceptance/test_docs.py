@@ -299,6 +299,22 @@ def oneAtATime():
         yield
 
 
+def dropLeftovers(text):
+    """Drop the databases and roles the page ``text`` creates, where a
+    run of it stopped before its own DROP (a failure, a kill): else every
+    later run on this machine, CI's included, fails at its CREATE."""
+    import psycopg
+    from psycopg import sql
+    with psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres',
+                         autocommit=True) as admin:
+        for name in re.findall(r'CREATE DATABASE (\w+)', text):
+            admin.execute(sql.SQL('DROP DATABASE IF EXISTS {} WITH (FORCE)')
+                          .format(sql.Identifier(name)))
+        for name in re.findall(r'CREATE ROLE (\w+)', text):
+            admin.execute(sql.SQL('DROP ROLE IF EXISTS {}').format(
+                sql.Identifier(name)))
+
+
 def readLog(path):
     try:
         with open(path, errors='replace') as file:
@@ -324,6 +340,8 @@ def test_every_block_of_the_page_does_what_it_shows(path, tmp_path):
         shared = oneAtATime()
     page = Page(path, tmp_path)
     with shared:
+        if '<!-- needs: postgresql -->' in text:
+            dropLeftovers(text)
         try:
             for block in blocks(text):
                 page.run(block)
