@@ -172,6 +172,20 @@ def hiddenWaits(service, principal, ids):
     return hidden
 
 
+def waitedFor(keywordsList):
+    """The job ids the ``after`` of each add's keywords names."""
+    return [jobid for keywords in keywordsList
+            for jobid in keywords.get('after') or ()]
+
+
+def refuseHiddenWaits(service, principal, ids):
+    """``NoSuchJob``, as for an unknown id, for the first of ``ids`` that
+    ``principal`` may not see (``hiddenWaits``)."""
+    hidden = hiddenWaits(service, principal, ids)
+    if hidden:
+        raise NoSuchJob.withId(hidden[0])
+
+
 def whoIs(principal):
     """What the dashboard shows of its user (``GET /api/me``): its name
     and role, and whether (and why not) its buttons work."""

@@ -29,8 +29,8 @@ from remotetask.errors import (
     NotAllowed, NotAuthorised, NotPermitted, RemoteTaskError,
     RequestTooLarge, ServerBusy, StoreUnavailable, UnstorableValue)
 from remotetask.core.permissions import (
-    byOf, checkAdd, checkChange, hiddenWaits, mayAddTasks, ownerOf, scoped,
-    seesAll, whoIs)
+    byOf, checkAdd, checkChange, mayAddTasks, ownerOf, refuseHiddenWaits,
+    scoped, seesAll, waitedFor, whoIs)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.web import views
@@ -312,16 +312,10 @@ class ApiResource(resource.Resource):
     def _checkWaits(self, principal, keywordsList):
         """Fails with ``NoSuchJob``, as for an unknown id, if an add's
         ``after`` names a job ``principal`` may not see."""
-        ids = [jobid for keywords in keywordsList
-               for jobid in keywords.get('after') or ()]
+        ids = waitedFor(keywordsList)
         if seesAll(principal) or not ids:
             return defer.succeed(None)
-        d = self.storeCall(hiddenWaits, self.service, principal, ids)
-
-        def refuse(hidden):
-            if hidden:
-                raise NoSuchJob.withId(hidden[0])
-        return d.addCallback(refuse)
+        return self.storeCall(refuseHiddenWaits, self.service, principal, ids)
 
     def _queueSteps(self, shape, what, principal):
         steps, then = shape

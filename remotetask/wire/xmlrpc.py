@@ -29,7 +29,7 @@ from remotetask.errors import (
     RequestTooLarge, StoreUnavailable)
 from remotetask.core.permissions import (
     byOf, checkAdd, checkAdmin, checkChange, hiddenWaits, mayAddTasks,
-    ownerOf, scoped, seesAll)
+    ownerOf, refuseHiddenWaits, scoped, seesAll, waitedFor)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
 from remotetask.wire.checks import (
@@ -230,18 +230,12 @@ class TaskServiceResource(XMLRPC):
             **keywords))
 
     def _checkWaits(self, caller, keywordsList):
-        """A Deferred that fails with ``NoSuchJob``, as for an unknown id,
-        if an add's ``after`` names a job ``caller`` may not see."""
-        ids = [jobid for keywords in keywordsList
-               for jobid in keywords.get('after') or ()]
+        """Fails with ``NoSuchJob``, as for an unknown id, if an add's
+        ``after`` names a job ``caller`` may not see."""
+        ids = waitedFor(keywordsList)
         if seesAll(caller) or not ids:
             return defer.succeed(None)
-        d = self.storeCall(hiddenWaits, self.service, caller, ids)
-
-        def refuse(hidden):
-            if hidden:
-                raise NoSuchJob.withId(hidden[0])
-        return d.addCallback(refuse)
+        return self.storeCall(refuseHiddenWaits, self.service, caller, ids)
 
     xmlrpc_add.__doc__ = xmlrpc_add.__doc__.format(
         members=describeMembers().replace('\n', '\n        '))
@@ -293,8 +287,7 @@ class TaskServiceResource(XMLRPC):
                 refused[index] = error
             else:
                 valid.append((index, (task, input, keywords)))
-        waited = [jobid for _, (_, _, keywords) in valid
-                  for jobid in keywords.get('after') or ()]
+        waited = waitedFor(keywords for _, (_, _, keywords) in valid)
         hidden = set()
         if waited and not seesAll(caller):
             hidden = set((yield self.storeCall(
