@@ -210,7 +210,8 @@ class LoginChecker:
         address = getattr(credentials, 'address', None)
         if IToken.providedBy(credentials):
             # No name to budget by: the guesses of unknown names share one.
-            return self.throttle.run(address, self._bearer(credentials.token))
+            return self.throttle.run(address, self._bearer(credentials.token),
+                                     credentials.username)
         username, password = credentials.username, credentials.password
         if self.tokens is not None and looksLikeToken(password):
             return self.throttle.run(
