@@ -257,16 +257,33 @@ def rows(input):
     return [{'id': i, 'name': f'row {i}'} for i in range(input)]
 
 
+def _around(input, line):
+    """Append ``line('begin')`` to the file ``input['path']``, sleep
+    ``input['s']`` seconds, then append ``line('end')``; return
+    ``input['n']``."""
+    with open(input['path'], 'a') as log:
+        log.write(line('begin') + '\n')
+    time.sleep(float(input['s']))
+    with open(input['path'], 'a') as log:
+        log.write(line('end') + '\n')
+    return input['n']
+
+
 def spanned(input):
     """Append ``begin N`` to the file ``input['path']``, sleep
     ``input['s']`` seconds, then append ``end N``: a run cut short leaves
     a begin without an end, and two whole runs two ends."""
-    with open(input['path'], 'a') as log:
-        log.write(f"begin {input['n']}\n")
-    time.sleep(float(input['s']))
-    with open(input['path'], 'a') as log:
-        log.write(f"end {input['n']}\n")
-    return input['n']
+    return _around(input, lambda what: f"{what} {input['n']}")
+
+
+def stamped(input):
+    """As ``spanned``, the lines ``begin N RUN T`` and ``end N RUN T``
+    (RUN this process's id, T the epoch time, read as the line is
+    written): each run's span, its two ends paired by RUN, so that runs
+    can be compared in time and one cut short shows as a begin alone."""
+    run = os.getpid()
+    return _around(input,
+                   lambda what: f"{what} {input['n']} {run} {time.time()}")
 
 
 def recordResults(input):
