@@ -132,6 +132,12 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
         if watch is not None:
             watch(self._waitsChanged)
 
+    @property
+    def apiTokens(self):
+        """The API tokens kept beside the jobs (``IApiTokenStore``): the
+        faces ask the service for them, never the store."""
+        return self.store.apiTokens
+
     def __repr__(self):
         return f'<{type(self).__name__} {self.store!r}>'
 

@@ -189,7 +189,7 @@ def makeService(options):
     root = makeRoot(resource, service, storePool.call, clients.call,
                     dispatcher, outbox, **answerLimits)
     dispatcher.onJobEnded = root.metrics.jobEnded
-    tokens = TokenBook(store.apiTokens, storePool.call) \
+    tokens = TokenBook(service.apiTokens, storePool.call) \
         if options['users'] else None
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],

@@ -8,25 +8,17 @@ bytes and datetimes as the store tags them (``{"$bytes": base64}``,
 ``{"$datetime": iso}``).
 """
 
-import datetime
 import json
 
 from remotetask.core import cron
 from remotetask.core import job as jobs
 from remotetask.core.status import CRONJOB, DELAYED, PROCESSING, QUEUED, Status
+from remotetask.wire.structs import iso
 
 #: How many cron and delayed jobs the cron view lists, each.
 CRON_LIMIT = 1000
 #: How many running jobs the workers view lists.
 RUNNING_LIMIT = 200
-
-
-def iso(epoch):
-    """``epoch`` seconds as ISO 8601 in UTC, or None."""
-    if epoch is None:
-        return None
-    return datetime.datetime.fromtimestamp(
-        epoch, datetime.timezone.utc).isoformat()
 
 
 def stored(text):

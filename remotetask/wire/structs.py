@@ -5,6 +5,15 @@ import datetime
 from remotetask.wire.checks import SCHEDULE_FIELDS
 
 
+def iso(epoch):
+    """``epoch`` seconds as ISO 8601 in UTC, or None: how both faces
+    (XML-RPC and the JSON view) write a time given as a number."""
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(
+        epoch, datetime.timezone.utc).isoformat()
+
+
 def _datetime(epoch):
     return None if epoch is None else datetime.datetime.fromtimestamp(epoch)
 

@@ -7,7 +7,6 @@ so it cannot be shown again. A token acts as ``name``: the jobs it adds
 are ``name``'s, and a user of the same name sees them as its own.
 """
 
-import datetime
 import re
 import time
 
@@ -17,6 +16,7 @@ from remotetask.core.permissions import (
     ANY_TASK, CALLER, ROLES, Principal, checkAdmin)
 from remotetask.errors import InvalidArgument
 from remotetask.wire.checks import need
+from remotetask.wire.structs import iso
 from remotetask.wire.tokens import digestOf, newToken
 
 #: What a token's name may be: a user name of Basic auth (no colon).
@@ -27,18 +27,11 @@ MAX_LIFE = 100 * 365 * 86400
 MAX_TASKS = 1000
 
 
-def _iso(epoch):
-    if epoch is None:
-        return None
-    return datetime.datetime.fromtimestamp(
-        epoch, datetime.timezone.utc).isoformat()
-
-
 def _shown(row):
     """A token as ``token.list`` shows it; never its digest."""
     found = dict(name=row['name'], role=row['role'], tasks=row['tasks'],
-                 created=_iso(row['created']), expires=_iso(row['expires']),
-                 lastUsed=_iso(row['lastused']))
+                 created=iso(row['created']), expires=iso(row['expires']),
+                 lastUsed=iso(row['lastused']))
     return {key: value for key, value in found.items() if value is not None}
 
 
@@ -79,7 +72,7 @@ class TokenHandler(XMLRPC):
 
     @property
     def _tokens(self):
-        return self.parent.service.store.apiTokens
+        return self.parent.service.apiTokens
 
     def xmlrpc_create(self, name, role, tasks=(), expiresIn=0, *,
                       caller=None):
@@ -101,7 +94,7 @@ class TokenHandler(XMLRPC):
                     f'There is a token named {name!r} already; revoke it '
                     'first.')
             shown = dict(name=name, role=role, tasks=tasks, token=token,
-                         expires=_iso(expires))
+                         expires=iso(expires))
             return {key: value for key, value in shown.items()
                     if value is not None}
         return d.addCallback(made)

@@ -2,8 +2,9 @@
 
 A token is ``rtk_`` and 43 characters of URL-safe base64 (256 random
 bits), shown once when it is made (``remotetask token create``). The
-store keeps its SHA-256 only (``remotetask.store.apitokens``: a fast
-hash is right for a secret nobody can guess, and costs a microsecond).
+server keeps its SHA-256 only, beside the jobs (``TaskService.apiTokens``:
+a fast hash is right for a secret nobody can guess, and costs a
+microsecond).
 
 A client sends it either as ``Authorization: Bearer <token>``
 (``BearerCredentialFactory``) or as the password of HTTP Basic, with the
