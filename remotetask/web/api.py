@@ -108,8 +108,7 @@ class ApiResource(resource.Resource):
 
     def __init__(self, service, storeCall, dispatcher, csrfToken,
                  clock=None, writeCall=None, parseCall=None,
-                 maxAnswerSize=MAX_ANSWER_SIZE, maxPageSize=MAX_PAGE_SIZE,
-                 wake=None):
+                 maxAnswerSize=MAX_ANSWER_SIZE, maxPageSize=MAX_PAGE_SIZE):
         super().__init__()
         self.service = service
         self.storeCall = storeCall
@@ -118,7 +117,6 @@ class ApiResource(resource.Resource):
         self.maxAnswerSize = maxAnswerSize
         self.maxPageSize = maxPageSize
         self.dispatcher = dispatcher
-        self.wake = wake
         self.csrfToken = csrfToken.encode('ascii')
         if clock is None:
             from twisted.internet import reactor as clock
@@ -303,11 +301,7 @@ class ApiResource(resource.Resource):
         d.addCallback(lambda _: self.writeCall(
             self.service.add, task, input, owner=ownerOf(principal),
             **keywords))
-        return d.addCallback(self._woken)
-
-    def _woken(self, result):
-        self._wake()
-        return result
+        return d
 
     def _checkWaits(self, principal, keywordsList):
         """Fails with ``NoSuchJob``, as for an unknown id, if an add's
@@ -330,7 +324,7 @@ class ApiResource(resource.Resource):
         else:
             d.addCallback(lambda _: self.writeCall(
                 self.service.addGroup, steps, then, owner=owner))
-        return d.addCallback(self._woken)
+        return d
 
     def _stepsRequest(self, content):
         """``(steps, then)`` of a ``POST /api/chains`` body ``{steps}`` or
@@ -376,12 +370,6 @@ class ApiResource(resource.Resource):
     def _start(self, jobid, by):
         return self._act(jobid, self.service.startJob, 'started',
                          {STARTLATER}, by)
-
-    def _wake(self):
-        """Wake the dispatcher after a write that may make a job
-        claimable, as the XML-RPC face does (``TaskServiceResource.wake``)."""
-        if self.wake is not None:
-            self.wake()
 
 
 def _jobRequest(content):

@@ -89,8 +89,7 @@ def makeRoot(xmlrpcResource, service, storeCall, writeCall, dispatcher,
     root.putChild(b'', DashboardPage(token))
     root.putChild(b'static', staticFiles())
     root.putChild(b'api', ApiResource(service, storeCall, dispatcher, token,
-                                      writeCall=writeCall,
-                                      wake=xmlrpcResource.wake, **limits))
+                                      writeCall=writeCall, **limits))
     root.putChild(b'metrics', metrics)
     root.metrics = metrics.jobMetrics
     return root

@@ -67,13 +67,13 @@ class TaskServiceResource(XMLRPC):
     ``storeCall`` runs reads, ``writeCall`` writes, ``parseCall`` the
     parsing of large requests (each a function of a thread pool, giving
     a Deferred); ``maxAnswerSize`` bounds a request's answer and
-    ``maxPageSize`` a page of ``getJobs``; ``wake`` is called once a
-    change that may make a job claimable is on its way (``queueing``).
+    ``maxPageSize`` a page of ``getJobs``. A committed change wakes the
+    dispatcher through the service's events, never from here.
     """
 
     def __init__(self, service, storeCall, writeCall=None, waiters=None,
                  parseCall=None, maxAnswerSize=MAX_ANSWER_SIZE,
-                 maxPageSize=MAX_PAGE_SIZE, wake=None, clock=None):
+                 maxPageSize=MAX_PAGE_SIZE, clock=None):
         super().__init__(allowNone=True, useDateTime=True)
         self._signatures = {}
         self.service = service
@@ -81,7 +81,6 @@ class TaskServiceResource(XMLRPC):
         self.writeCall = writeCall or storeCall
         self.parseCall = parseCall or storeCall
         self.waiters = waiters
-        self.wake = wake
         self.maxAnswerSize = maxAnswerSize
         self.maxPageSize = maxPageSize
         if clock is None:
@@ -89,16 +88,6 @@ class TaskServiceResource(XMLRPC):
         self.clock = clock
         self.putSubHandler('system', SystemHandler(self))
         self.putSubHandler('token', TokenHandler(self))
-
-    def queueing(self, function, *args, **kwargs):
-        """``writeCall`` for a change that may make a job claimable (an
-        add, a start), then a wake-up of the dispatcher in the same
-        reactor turn: its claim then goes into the same transaction as the
-        change (the store writer runs claims last in a batch)."""
-        d = self.writeCall(function, *args, **kwargs)
-        if self.wake is not None:
-            self.wake()
-        return d
 
     # The HTTP side
 
@@ -225,7 +214,7 @@ class TaskServiceResource(XMLRPC):
             checkInput(input)
         checkAdd(caller, task)
         d = self._checkWaits(caller, [keywords])
-        return d.addCallback(lambda _: self.queueing(
+        return d.addCallback(lambda _: self.writeCall(
             self.service.add, task, input, owner=ownerOf(caller),
             **keywords))
 
@@ -267,7 +256,7 @@ class TaskServiceResource(XMLRPC):
         for task, _, _ in steps:
             checkAdd(caller, task)
         d = self._checkWaits(caller, [keywords for _, _, keywords in steps])
-        return d.addCallback(lambda _: self.queueing(
+        return d.addCallback(lambda _: self.writeCall(
             add, *args, owner=ownerOf(caller)))
 
     @defer.inlineCallbacks
@@ -296,7 +285,7 @@ class TaskServiceResource(XMLRPC):
             unseen = sorted(hidden.intersection(keywords.get('after') or ()))
             if unseen:
                 refused[index] = NoSuchJob.withId(unseen[0])
-        answers = iter((yield self.queueing(
+        answers = iter((yield self.writeCall(
             self.service.addEach,
             [request for index, request in valid if index not in refused],
             ownerOf(caller))))
@@ -318,7 +307,7 @@ class TaskServiceResource(XMLRPC):
         self._checkTimeout(timeout)
         checkAdd(caller, task)
         yield self._checkWaits(caller, [keywords])
-        jobid = yield self.queueing(self.service.add, task, input,
+        jobid = yield self.writeCall(self.service.add, task, input,
                                     owner=ownerOf(caller), **keywords)
         yield self.waiters.wait(jobid, timeout)
         return (yield self._read(budget, caller, reading.readJob, jobid))
@@ -354,7 +343,7 @@ class TaskServiceResource(XMLRPC):
 
     def xmlrpc_startJob(self, jobid, *, caller=None):
         """Queue a 'start later' job; return true."""
-        return self._change(caller, 'starting', self.queueing,
+        return self._change(caller, 'starting', self.writeCall,
                             self.service.startJob, jobid, 'started',
                             {STARTLATER})
 
@@ -368,13 +357,13 @@ class TaskServiceResource(XMLRPC):
     def xmlrpc_retry(self, jobid, *, caller=None):
         """Queue a job that ended in error again, at once, with a fresh
         count of attempts; return true."""
-        return self._change(caller, 'retrying', self.queueing,
+        return self._change(caller, 'retrying', self.writeCall,
                             self.service.retry, jobid, 'retried', {ERROR})
 
     def xmlrpc_runNow(self, jobid, *, caller=None):
         """Make a cron or delayed job due now (its schedule goes on
         after); return true."""
-        return self._change(caller, 'running now', self.queueing,
+        return self._change(caller, 'running now', self.writeCall,
                             self.service.runNow, jobid, 'run now',
                             {CRONJOB, DELAYED})
 

@@ -55,7 +55,6 @@ def test_clients_write_beside_the_pipeline_on_a_shared_store(postgresqlDsn):
         resource = root.xmlrpc.wrapped
         api = root.children[b'api']
         assert resource.writeCall == clients.call == api.writeCall
-        assert resource.wake is None and api.wake is None
         assert top.getServiceNamed('store-writer') is not clients
     finally:
         top.getServiceNamed('web').listening.port.stopListening()
