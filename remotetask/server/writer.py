@@ -95,17 +95,8 @@ class StoreWriter(Service):
         self._wakeUp = None
         #: Batches committed and calls run, for the curious (tests, bench).
         self.batches = self.calls = 0
-        self._threadIdent = self._hereIdent = None
 
     def call(self, function, *args, **kwargs):
-        return self._queue(False, function, args, kwargs)
-
-    def callLast(self, function, *args, **kwargs):
-        """``call``, run after every other call of its batch: a claim so
-        made sees every job its batch added."""
-        return self._queue(True, function, args, kwargs)
-
-    def _queue(self, last, function, args, kwargs):
         if self._thread is None or self._stopping:
             return defer.fail(StoreUnavailable(
                 'The server is stopping; the store takes no more writes.'))
@@ -115,7 +106,7 @@ class StoreWriter(Service):
                 return defer.fail(StoreUnavailable(
                     f'The store has {self.maxPending} writes waiting; try '
                     'again shortly.'))
-            self._pending.append((d, function, args, kwargs, last))
+            self._pending.append((d, function, args, kwargs))
         if self._wakeUp is None:
             self._wakeUp = self.reactor.callLater(0, self._endOfTurn)
         return d
@@ -136,11 +127,9 @@ class StoreWriter(Service):
             self._wakeUp = self.reactor.callLater(0, self._endOfTurn)
 
     def _take(self):
-        """The next batch, claims last (the condition held)."""
-        batch = [self._pending.popleft() for _ in
-                 range(min(self.maxBatch, len(self._pending)))]
-        batch.sort(key=_lastOnes)
-        return batch
+        """The next batch (the condition held)."""
+        return [self._pending.popleft() for _ in
+                range(min(self.maxBatch, len(self._pending)))]
 
     def _runHere(self, batch):
         """Commit ``batch`` on the reactor thread and answer it, unless it
@@ -151,11 +140,7 @@ class StoreWriter(Service):
             try:
                 with self.store.writingNow() as now:
                     if now:
-                        self._hereIdent = threading.get_ident()
-                        try:
-                            results = self._execute(batch)
-                        finally:
-                            self._hereIdent = None
+                        results = self._execute(batch)
             except Exception:
                 results = [Failure()] * len(batch)
         if results is None:
@@ -174,19 +159,9 @@ class StoreWriter(Service):
                 self._condition.notify()
         _deliver(batch, results)
 
-    def batchNumber(self):
-        """In a batch being run: its number (1 for the first); elsewhere
-        None. A change told from inside a batch (``afterCommit``) can so
-        say which batch committed it."""
-        ident = threading.get_ident()
-        if ident in (self._threadIdent, self._hereIdent):
-            return self.batches + 1
-        return None
-
     # The writer thread
 
     def _run(self):
-        self._threadIdent = threading.get_ident()
         while True:
             batch = self._next()
             if batch is None:
@@ -247,7 +222,7 @@ class StoreWriter(Service):
     def _attempt(call):
         """One call inside the batch: a refusal fails it alone; anything
         else aborts the batch."""
-        _, function, args, kwargs, _ = call
+        _, function, args, kwargs = call
         try:
             return function(*args, **kwargs)
         except StoreUnavailable:
@@ -256,7 +231,7 @@ class StoreWriter(Service):
             return Failure()
 
     def _alone(self, call):
-        _, function, args, kwargs, _ = call
+        _, function, args, kwargs = call
         try:
             with self.store.transaction():
                 return function(*args, **kwargs)
@@ -286,14 +261,8 @@ class StoreWriter(Service):
         return ended
 
 
-def _lastOnes(call):
-    """Sort key: calls made with ``callLast`` after the others (a stable
-    sort keeps each group's order)."""
-    return call[4]
-
-
 def _deliver(batch, results):
-    for (d, _, _, _, _), result in zip(batch, results):
+    for (d, _, _, _), result in zip(batch, results):
         if isinstance(result, Failure):
             result.cleanFailure()
             d.errback(result)

@@ -95,19 +95,6 @@ def test_calls_pending_together_commit_in_one_transaction(writing):
     assert service.getStatus(4) == 'queued'
 
 
-def test_calls_made_last_run_after_the_others_of_their_batch(writing):
-    """callLast() runs after every plain call of its batch, whatever the
-    order they were made in: a claim so made sees the batch's adds."""
-    writer, service, relay = writing
-    held, release = blocked(writer)
-    order = []
-    last = writer.callLast(lambda: order.append('claim'))
-    adds = [writer.call(lambda i=i: order.append(i)) for i in range(2)]
-    release.set()
-    results(relay, [last] + adds)
-    assert order == [0, 1, 'claim']
-
-
 def test_a_refusal_fails_alone(writing):
     """A call the service refuses (no such task) fails with that error;
     the others in its batch commit."""
