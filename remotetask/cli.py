@@ -308,7 +308,7 @@ def cmdHashPassword(args):
 
 
 def cmdServe(args, rest):
-    from remotetask.server.serve import serve
+    from remotetask.server.daemon.serve import serve
     return serve(rest)
 
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from remotetask.clisupport import localTime
-from remotetask.server.retention import parseAge
+from remotetask.server.cluster.retention import parseAge
 
 
 def expiresIn(text):

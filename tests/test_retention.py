@@ -5,7 +5,7 @@ import time
 import pytest
 from twisted.internet import defer, task
 
-from remotetask.server.retention import DAY, RetentionService, parseAge, parseKeep
+from remotetask.server.cluster.retention import DAY, RetentionService, parseAge, parseKeep
 
 
 def test_parse_ages_and_keep():
@@ -54,7 +54,7 @@ def test_purge_keeps_the_chart_counters_of_the_last_KEEP_MINUTES(service):
     and keeps those within it (a minute either side of the cut, so that
     the clock moving on during the test cannot change the outcome)."""
     import time
-    from remotetask.server.retention import KEEP_MINUTES
+    from remotetask.server.cluster.retention import KEEP_MINUTES
     now = int(time.time() // 60)
     cut = now - KEEP_MINUTES // 60
     for minute in (cut - 1, cut + 1, now):

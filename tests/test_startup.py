@@ -11,7 +11,7 @@ from twisted.internet.interfaces import IProtocolNegotiationFactory
 from twisted.internet.testing import MemoryReactor
 from twisted.web import resource, server
 
-from remotetask.server.startup import (
+from remotetask.server.daemon.startup import (
     CannotStart, listenNow, parseEndpoint)
 
 

@@ -2,7 +2,7 @@
 call that failed is tried again.
 
 A job added with ``notify=URL`` owes, when it ends, a call of the XML-RPC
-method ``jobEnded(id, status)`` at URL (``remotetask.server.notifier``
+method ``jobEnded(id, status)`` at URL (``remotetask.server.pipeline.notifier``
 makes it). So that the server cannot be turned against the hosts around
 it, only URLs under a prefix the operator allowed (``--notify-allow``;
 none by default) are accepted, and only http and https without

@@ -97,7 +97,7 @@ def test_too_many_calls_for_their_faults_is_one_fault_12(startDaemon,
 
 def workerPids(daemonPid):
     return [pid for pid, (ppid, argv) in commandLines().items()
-            if ppid == daemonPid and 'remotetask.server.workerprocess' in argv]
+            if ppid == daemonPid and 'remotetask.server.workers.workerprocess' in argv]
 
 
 def test_cat_dev_zero_fails_its_job_within_memory(startDaemon, tmp_path):

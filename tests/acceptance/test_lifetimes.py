@@ -36,7 +36,7 @@ def workersOf(daemonPid):
     """The argvs of the worker processes the daemon ``daemonPid`` started
     that still run."""
     return [argv for _, argv in commandLines().values()
-            if 'remotetask.server.workerprocess' in argv and
+            if 'remotetask.server.workers.workerprocess' in argv and
             f'"parent": {daemonPid},' in argv[-1]]
 
 

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from remotetask.server.options import Options
+from remotetask.server.daemon.options import Options
 from tests.acceptance.daemon import (
     REMOTETASK, ROOT, Daemon, ServeDaemon, waitUntil)
 

@@ -8,8 +8,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from remotetask.server.options import Options
-from remotetask.server.tap import makeService
+from remotetask.server.daemon.options import Options
+from remotetask.server.daemon.tap import makeService
 from tests.acceptance.daemon import Daemon
 
 

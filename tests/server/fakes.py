@@ -10,7 +10,7 @@ from twisted.internet import defer, error, task
 from twisted.python.failure import Failure
 
 from remotetask import SimpleTask, TaskService
-from remotetask.server.workerprotocol import PREFIX, decode, frame
+from remotetask.server.workers.workerprotocol import PREFIX, decode, frame
 from tests import tasks
 
 

@@ -1,7 +1,7 @@
 """The cancel watch: a cancel told, or found, stops the run here."""
 
-from remotetask.server.cancelwatch import CancelWatch
-from remotetask.server.inflight import InFlight, Run
+from remotetask.server.pipeline.cancelwatch import CancelWatch
+from remotetask.server.pipeline.inflight import InFlight, Run
 from tests.server.fakes import makeService, synchronous
 
 

@@ -7,9 +7,9 @@ from remotetask import SimpleTask
 from remotetask.core.limits import Limit
 from remotetask.core.runner import Outcome
 from remotetask.errors import StoreUnavailable
-from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING
-from remotetask.server.dispatcher import Dispatcher
-from remotetask.server.processpool import STOPPED
+from remotetask.server.pipeline.cancelwatch import CANCELLED_WHILE_RUNNING
+from remotetask.server.pipeline.dispatcher import Dispatcher
+from remotetask.server.workers.processpool import STOPPED
 from tests import tasks
 from tests.server.fakes import (
     FakePool, HeldWrites, makeService, synchronous)
@@ -219,7 +219,7 @@ def test_hurry_kills_running_jobs_at_once_and_puts_them_back():
 def test_hurry_gives_an_unkillable_thread_a_few_seconds_not_the_grace():
     """A run that cannot be killed (a thread) is put back REAP seconds
     after hurry(), not after the grace period."""
-    from remotetask.server.dispatcher import REAP
+    from remotetask.server.pipeline.dispatcher import REAP
     dispatcher, service, pool, clock, row, jobid = runningOne(600.0)
     stopped = dispatcher.stopService()
     clock.advance(10)

@@ -4,8 +4,8 @@ hands the held runs of the in-flight table to the pool."""
 from twisted.internet import task
 
 from remotetask.errors import StoreOutcomeUnknown, StoreUnavailable
-from remotetask.server.feeder import Average, Feeder
-from remotetask.server.inflight import InFlight, Run
+from remotetask.server.pipeline.feeder import Average, Feeder
+from remotetask.server.pipeline.inflight import InFlight, Run
 from tests.server.fakes import FakePool, HeldWrites, makeService
 
 

@@ -4,8 +4,8 @@ from twisted.internet import task
 from twisted.logger import globalLogPublisher
 
 from remotetask.core.runner import Outcome
-from remotetask.server.inflight import Run
-from remotetask.server.joblog import JobLog
+from remotetask.server.pipeline.inflight import Run
+from remotetask.server.pipeline.joblog import JobLog
 
 
 def ended(jobid, outcome, seconds=0.5):

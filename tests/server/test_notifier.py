@@ -8,7 +8,7 @@ from twisted.web.xmlrpc import Fault
 
 from remotetask.core import notifying
 from remotetask.core.status import CANCELLED, QUEUED
-from remotetask.server.notifier import Notifier
+from remotetask.server.pipeline.notifier import Notifier
 from tests.server.fakes import makeService, synchronous
 
 URL = 'http://127.0.0.1:9000/hooks'
@@ -179,7 +179,7 @@ def answerOf(*chunks):
     """What an _Answer makes of a body in ``chunks``."""
     from twisted.python.failure import Failure
     from twisted.web.client import ResponseDone
-    from remotetask.server.notifier import _Answer
+    from remotetask.server.pipeline.notifier import _Answer
     reader, transport = _Answer(), Transport()
     reader.makeConnection(transport)
     for chunk in chunks:
@@ -193,7 +193,7 @@ def answerOf(*chunks):
 def test_an_answer_is_read_up_to_MAX_ANSWER_bytes():
     """An answer of MAX_ANSWER bytes is read whole; one byte more stops
     the reading and fails the call."""
-    from remotetask.server.notifier import MAX_ANSWER, CallFailed
+    from remotetask.server.pipeline.notifier import MAX_ANSWER, CallFailed
     body, stopped = answerOf(b'x' * (MAX_ANSWER - 1), b'x')
     assert (len(body), stopped) == (MAX_ANSWER, False)
     failure, stopped = answerOf(b'x' * MAX_ANSWER, b'x')

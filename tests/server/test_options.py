@@ -4,9 +4,9 @@ import pytest
 from twisted.python import usage
 
 from remotetask.core.limits import Limit, Rate
-from remotetask.server.options import Options
-from remotetask.server.startup import CannotStart
-from remotetask.server.tap import commandLineLimits, makeRegistry
+from remotetask.server.daemon.options import Options
+from remotetask.server.daemon.startup import CannotStart
+from remotetask.server.daemon.tap import commandLineLimits, makeRegistry
 
 
 def parse(*args):

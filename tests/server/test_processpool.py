@@ -4,8 +4,8 @@ its workers alive."""
 
 from remotetask import SimpleTask
 from remotetask.core.registry import TaskRegistry
-from remotetask.server.inflight import Run
-from remotetask.server.processpool import STOPPED, ProcessWorkerPool
+from remotetask.server.pipeline.inflight import Run
+from remotetask.server.workers.processpool import STOPPED, ProcessWorkerPool
 from tests import tasks
 from tests.server.fakes import ProcessReactor
 

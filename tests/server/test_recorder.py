@@ -4,8 +4,8 @@ from twisted.internet import task
 
 from remotetask.core.runner import Outcome
 from remotetask.errors import StoreUnavailable
-from remotetask.server.inflight import Run
-from remotetask.server.recorder import UNRECORDABLE, Recorder
+from remotetask.server.pipeline.inflight import Run
+from remotetask.server.pipeline.recorder import UNRECORDABLE, Recorder
 from tests.server.fakes import HeldWrites, makeService
 
 

@@ -5,7 +5,7 @@ from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import globalLogPublisher
 
-from remotetask.server.services import OrderedServices
+from remotetask.server.daemon.services import OrderedServices
 
 
 class Recorded(Service):

@@ -4,8 +4,8 @@ green, so the wiring is checked on its own."""
 
 import pytest
 
-from remotetask.server.options import Options
-from remotetask.server.tap import makeService
+from remotetask.server.daemon.options import Options
+from remotetask.server.daemon.tap import makeService
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The thread pool's progress reports: the latest of a burst, one relayed
 call for it."""
 
-from remotetask.server.threadworkers import ProgressRelay
+from remotetask.server.workers.threadworkers import ProgressRelay
 
 
 def test_a_burst_of_reports_is_one_relayed_call_with_the_latest():

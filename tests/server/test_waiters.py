@@ -3,7 +3,7 @@
 from twisted.internet import task
 
 from remotetask.errors import NoSuchJob, ServerBusy
-from remotetask.server.waiters import Waiters
+from remotetask.server.pipeline.waiters import Waiters
 from tests.server.fakes import HeldWrites, makeService, synchronous
 
 

@@ -6,9 +6,9 @@ import threading
 
 from remotetask import SimpleTask, reportProgress
 from remotetask.core.registry import TaskRegistry
-from remotetask.server.workerprocess import (
+from remotetask.server.workers.workerprocess import (
     Inbox, ProgressOutbox, Replies, runJobs)
-from remotetask.server.workerprotocol import readMessages
+from remotetask.server.workers.workerprotocol import readMessages
 
 
 def reporting(steps):

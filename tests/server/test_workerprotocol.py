@@ -2,7 +2,7 @@
 
 import io
 
-from remotetask.server.workerprotocol import (
+from remotetask.server.workers.workerprotocol import (
     MessageReceiver, frame, readMessages)
 
 

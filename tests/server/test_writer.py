@@ -13,7 +13,7 @@ from remotetask.core import longwrites
 from remotetask.core.longwrites import mayTakeLong
 from remotetask.errors import NoSuchTask, StoreUnavailable
 from remotetask.interfaces import IQuickWrites
-from remotetask.server.writer import StoreWriter
+from remotetask.server.pipeline.writer import StoreWriter
 from remotetask.store import SQLiteJobStore
 from tests import tasks
 

@@ -16,11 +16,11 @@ from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
 from remotetask import SimpleTask, TaskService
-from remotetask.server.dispatcher import Dispatcher
-from remotetask.server.relay import ThreadRelay
-from remotetask.server.threadpool import ThreadPoolService
-from remotetask.server.threadworkers import ThreadWorkerPool
-from remotetask.server.writer import StoreWriter
+from remotetask.server.pipeline.dispatcher import Dispatcher
+from remotetask.server.pipeline.relay import ThreadRelay
+from remotetask.server.workers.threadpool import ThreadPoolService
+from remotetask.server.workers.threadworkers import ThreadWorkerPool
+from remotetask.server.pipeline.writer import StoreWriter
 from remotetask.store import SQLiteJobStore
 from remotetask.web import makeRoot
 from remotetask.wire.site import makeSite

@@ -2,7 +2,7 @@ from twisted.application.service import ServiceMaker
 
 remotetask = ServiceMaker(
     'remotetask',
-    'remotetask.server.tap',
+    'remotetask.server.daemon.tap',
     'A server that runs pre-defined tasks for other servers (XML-RPC).',
     'remotetask',
 )

@@ -13,8 +13,8 @@ from twisted.internet import reactor
 from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.python import usage
 
-from remotetask.server import tap
-from remotetask.server.startup import CannotStart
+from remotetask.server.daemon import tap
+from remotetask.server.daemon.startup import CannotStart
 
 
 class ServeOptions(tap.Options):

@@ -18,21 +18,21 @@ from remotetask.core.registry import EXAMPLES_GROUP, TASKS_GROUP, TaskRegistry
 from remotetask.core.service import TaskService
 from remotetask.core.task import describe
 from remotetask.errors import InvalidArgument
-from remotetask.server.cluster import ClusterService, isShared
-from remotetask.server.dispatcher import Dispatcher
-from remotetask.server.notifier import Notifier
-from remotetask.server.memory import returnLargeBlocks
-from remotetask.server.options import Options  # noqa: F401  (twistd looks here)
-from remotetask.server.processpool import ProcessWorkerPool
-from remotetask.server.relay import ThreadRelay
-from remotetask.server.retention import RetentionService
-from remotetask.server.services import (
+from remotetask.server.cluster.cluster import ClusterService, isShared
+from remotetask.server.pipeline.dispatcher import Dispatcher
+from remotetask.server.pipeline.notifier import Notifier
+from remotetask.server.daemon.memory import returnLargeBlocks
+from remotetask.server.daemon.options import Options  # noqa: F401  (twistd looks here)
+from remotetask.server.workers.processpool import ProcessWorkerPool
+from remotetask.server.pipeline.relay import ThreadRelay
+from remotetask.server.cluster.retention import RetentionService
+from remotetask.server.daemon.services import (
     OrderedServices, StoreService, WebService)
-from remotetask.server.startup import (
+from remotetask.server.daemon.startup import (
     CannotStart, listenNow, logStartup, openStore)
-from remotetask.server.threadpool import ThreadPoolService
-from remotetask.server.threadworkers import ThreadWorkerPool
-from remotetask.server.writer import StoreWriter
+from remotetask.server.workers.threadpool import ThreadPoolService
+from remotetask.server.workers.threadworkers import ThreadWorkerPool
+from remotetask.server.pipeline.writer import StoreWriter
 from remotetask.web import makeRoot
 from remotetask.wire.connections import ConnectionLimits
 from remotetask.wire.sending import Outbox

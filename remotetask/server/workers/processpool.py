@@ -38,8 +38,8 @@ from twisted.logger import Logger
 from remotetask.core import progress
 from remotetask.core.runner import Outcome
 from remotetask.core.task import option
-from remotetask.server.inflight import RUNNING, SENT
-from remotetask.server.workerprotocol import MessageReceiver
+from remotetask.server.pipeline.inflight import RUNNING, SENT
+from remotetask.server.workers.workerprotocol import MessageReceiver
 
 #: The error of a job whose worker was stopped because the server stops;
 #: the dispatcher puts such a job back in the queue instead.
@@ -336,7 +336,7 @@ class ProcessWorkerPool(Service):
                                  progressInterval=self.progressInterval))
         self.reactor.spawnProcess(
             worker, self.python,
-            [self.python, '-m', 'remotetask.server.workerprocess', config],
+            [self.python, '-m', 'remotetask.server.workers.workerprocess', config],
             env=os.environ)
         self.workers.append(worker)
 

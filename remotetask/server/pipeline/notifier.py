@@ -34,7 +34,7 @@ from twisted.web.client import (
 from twisted.web.http_headers import Headers
 
 from remotetask.errors import StoreUnavailable
-from remotetask.server.callbound import CallEndpoints
+from remotetask.server.pipeline.callbound import CallEndpoints
 
 #: Seconds beyond a call's time limit that its claim is held.
 LEASE_MARGIN = 30.0

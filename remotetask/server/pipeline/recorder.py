@@ -32,7 +32,7 @@ from twisted.logger import Logger
 
 from remotetask.core.runner import Outcome
 from remotetask.errors import StoreUnavailable
-from remotetask.server.inflight import ENDED, LEAVING
+from remotetask.server.pipeline.inflight import ENDED, LEAVING
 
 #: The start of the error of a run whose end the store would not take.
 UNRECORDABLE = 'The end of this run could not be recorded'

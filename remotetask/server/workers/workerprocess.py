@@ -1,8 +1,8 @@
 """The worker process: runs jobs one at a time for the process pool.
 
-Started by ``remotetask.server.processpool`` as ``python -m
-remotetask.server.workerprocess CONFIG``; it speaks
-``remotetask.server.workerprotocol`` on stdin and stdout. It needs no
+Started by ``remotetask.server.workers.processpool`` as ``python -m
+remotetask.server.workers.workerprocess CONFIG``; it speaks
+``remotetask.server.workers.workerprotocol`` on stdin and stdout. It needs no
 reactor: it does one thing at a time, and a task that crashes, hangs or
 leaks takes only this process with it, which the pool replaces.
 
@@ -27,7 +27,7 @@ from remotetask.core import codec, lifetime, progress
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.runner import Outcome, runTask
 from remotetask.errors import NoSuchTask
-from remotetask.server.workerprotocol import frame, readMessages
+from remotetask.server.workers.workerprotocol import frame, readMessages
 from remotetask.wire.marshal import checkWireValue
 
 

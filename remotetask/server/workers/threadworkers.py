@@ -16,9 +16,9 @@ import time
 
 from remotetask.core import codec, progress
 from remotetask.core.runner import Outcome, runTask
-from remotetask.server.inflight import RUNNING
-from remotetask.server.relay import ThreadRelay
-from remotetask.server.threadpool import ThreadPoolService
+from remotetask.server.pipeline.inflight import RUNNING
+from remotetask.server.pipeline.relay import ThreadRelay
+from remotetask.server.workers.threadpool import ThreadPoolService
 from remotetask.wire.marshal import checkWireValue
 
 

@@ -30,14 +30,14 @@ from twisted.logger import Logger
 
 from remotetask.core.status import CANCELLED, FINISHED
 from remotetask.errors import NoSuchTask, StoreUnavailable
-from remotetask.server.cancelwatch import CANCELLED_WHILE_RUNNING, CancelWatch
-from remotetask.server.feeder import Feeder
-from remotetask.server.inflight import ENDED, InFlight, Run
-from remotetask.server.joblog import JobLog
-from remotetask.server.processpool import STOPPED
-from remotetask.server.recorder import Recorder
-from remotetask.server.relay import ThreadRelay
-from remotetask.server.waiters import Waiters
+from remotetask.server.pipeline.cancelwatch import CANCELLED_WHILE_RUNNING, CancelWatch
+from remotetask.server.pipeline.feeder import Feeder
+from remotetask.server.pipeline.inflight import ENDED, InFlight, Run
+from remotetask.server.pipeline.joblog import JobLog
+from remotetask.server.workers.processpool import STOPPED
+from remotetask.server.pipeline.recorder import Recorder
+from remotetask.server.pipeline.relay import ThreadRelay
+from remotetask.server.pipeline.waiters import Waiters
 
 #: Seconds a stop waits, after the workers were killed, for their ends.
 REAP = 5

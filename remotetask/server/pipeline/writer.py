@@ -48,7 +48,7 @@ from remotetask.core.longwrites import takesLong
 from remotetask.errors import (
     RemoteTaskError, StoreOutcomeUnknown, StoreUnavailable)
 from remotetask.interfaces import IQuickWrites
-from remotetask.server.relay import ThreadRelay
+from remotetask.server.pipeline.relay import ThreadRelay
 
 #: What the thread is given when a checkpoint is due rather than a batch.
 CHECKPOINT = object()

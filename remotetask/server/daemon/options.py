@@ -13,8 +13,8 @@ from remotetask.core.limits import checkConcurrency, parseRate
 from remotetask.core.registry import parseTaskPath
 from remotetask.core.workflows import MAX_AFTER, MAX_STEPS
 from remotetask.errors import InvalidArgument
-from remotetask.server.retention import parseAge, parseKeep
-from remotetask.server.startup import parseEndpoint
+from remotetask.server.cluster.retention import parseAge, parseKeep
+from remotetask.server.daemon.startup import parseEndpoint
 from remotetask.store import defaultStoreFile, parseStore
 from remotetask.wire.sending import MAX_ANSWER_MEMORY, SEND_TIMEOUT
 from remotetask.wire.spool import MAX_SPOOL
