@@ -21,8 +21,8 @@ from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     OutputClosed, dumps, intList, jobIdArgument, ProgressLine, localTime,
     pageLimit, parseJSON, positiveInt, positiveSeconds, progressText,
     scheduleText, showEvents, statusText)
-from remotetask.cliserver import (  # noqa: F401  (serverURL: tests)
-    checkURL, connect, refusal, serverURL, shownURL, untrusted)
+from remotetask.cliserver import (
+    checkURL, connect, refusal, shownURL, untrusted)
 from remotetask.clitokens import addTokenCommands
 
 
