@@ -17,13 +17,14 @@ import xmlrpc.client
 import remotetask
 from remotetask.clisupport import (  # noqa: F401  (CommandError & co.)
     DEFAULT_URL, EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_UNREACHABLE,
-    EXIT_USAGE, FINISHED, MAX_PAGE, STATUSES, CommandError, GuardedOutput,
+    EXIT_USAGE, FINISHED, STATUSES, CommandError, GuardedOutput,
     OutputClosed, dumps, intList, jobIdArgument, ProgressLine, localTime,
     pageLimit, parseJSON, positiveInt, positiveSeconds, progressText,
     scheduleText, showEvents, statusText)
 from remotetask.cliserver import (
     checkURL, connect, refusal, shownURL, untrusted)
 from remotetask.clitokens import addTokenCommands
+from remotetask.core.bounds import MAX_PAGE
 
 
 # The client subcommands. Each takes the server proxy and the arguments.

@@ -154,7 +154,8 @@ class IJobStore(Interface):
     waits for.
 
     Identity: ids are ints from 1, increasing, never reused within a store,
-    below 2**31 so that they travel as XML-RPC ints.
+    at most ``remotetask.core.bounds.MAX_JOB_ID`` so that they travel as
+    XML-RPC ints.
 
     Claiming: ``claim`` hands each due run to exactly one caller, even with
     many threads, processes or servers claiming at once, and never skips a

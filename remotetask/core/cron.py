@@ -44,6 +44,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
+from remotetask.core.bounds import MAX_CRONTAB
+
 __all__ = ['Schedule', 'makeSchedule', 'parseCrontab', 'nextCallTime',
            'describe', 'localZone']
 
@@ -131,11 +133,6 @@ _NAMES = {'month': {m[:3].upper() for m in _MONTH_NAMES[1:]},
           'dayOfWeek': {d[:3].upper() for d in _DAY_NAMES}}
 
 
-#: The longest crontab accepted: every field written out as a list (all
-#: 60 minutes, 24 hours, ...) takes under 400 characters.
-MAX_CRONTAB = 512
-
-
 def parseCrontab(text: str) -> Schedule:
     """Read a standard 5-field crontab line (names and @daily etc. allowed).
 
@@ -145,7 +142,6 @@ def parseCrontab(text: str) -> Schedule:
     if not isinstance(text, str):
         raise ValueError(f'crontab must be text, not {text!r}')
     if len(text) > MAX_CRONTAB:
-        # Every read of the job parses it again: 4 MB took 4.7 s each.
         raise ValueError(f'crontab must be at most {MAX_CRONTAB} characters, '
                          f'not {len(text)}')
     line = _ALIASES.get(text.strip().lower(), text)
