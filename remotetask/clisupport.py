@@ -12,11 +12,13 @@ import shutil
 import sys
 
 from remotetask.core.bounds import MAX_INT, MAX_JOB_ID, MAX_PAGE, MIN_INT
-from remotetask.core.status import Status
+from remotetask.core.status import FINISHED as ENDED, Status
 
 DEFAULT_URL = 'http://127.0.0.1:8770/'
-FINISHED = ('completed', 'error', 'cancelled')
-STATUSES = tuple(status.value for status in Status)
+#: The statuses as words, in the order the help lists them.
+STATUSES = tuple(each.value for each in Status)
+#: Those of jobs that will not run again (the core's FINISHED), in order.
+FINISHED = tuple(name for name in STATUSES if name in ENDED)
 
 EXIT_FAILED = 1      # the job failed, or the server refused the request
 EXIT_USAGE = 2       # argparse's own code for a bad command line
