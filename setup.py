@@ -17,7 +17,6 @@ setup(
     package_data={'remotetask.store': ['*.sql'],
                   'remotetask.web': ['static/*'],
                   'twisted.plugins': ['remotetask_plugin.py']},
-    scripts=['bin/remotetask'],
     install_requires=[
         # The reactor, XML-RPC over HTTP, twistd, endpoints, cred, logger.
         'twisted>=24.3',
@@ -46,6 +45,8 @@ setup(
         ],
     },
     entry_points={
+        # The one `remotetask` command (no scripts=: pip would write the
+        # same file twice).
         'console_scripts': ['remotetask = remotetask.cli:main'],
         # Enabled only by --examples; remotetask.tasks stays empty here.
         'remotetask.examples': [

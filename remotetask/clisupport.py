@@ -11,15 +11,14 @@ import re
 import shutil
 import sys
 
-from remotetask.core.status import Status
+from remotetask.core.bounds import MAX_INT, MAX_JOB_ID, MAX_PAGE, MIN_INT
+from remotetask.core.status import FINISHED as ENDED, Status
 
 DEFAULT_URL = 'http://127.0.0.1:8770/'
-FINISHED = ('completed', 'error', 'cancelled')
-STATUSES = tuple(status.value for status in Status)
-#: The largest int XML-RPC carries, and so the largest job id.
-MAX_INT = 2 ** 31 - 1
-#: The most jobs getJobs answers at once.
-MAX_PAGE = 1000
+#: The statuses as words, in the order the help lists them.
+STATUSES = tuple(each.value for each in Status)
+#: Those of jobs that will not run again (the core's FINISHED), in order.
+FINISHED = tuple(name for name in STATUSES if name in ENDED)
 
 EXIT_FAILED = 1      # the job failed, or the server refused the request
 EXIT_USAGE = 2       # argparse's own code for a bad command line
@@ -96,10 +95,10 @@ def checkCarriable(value, where):
         elif isinstance(item, str):
             _checkText(item, path)
         elif (isinstance(item, int) and not isinstance(item, bool)
-              and not -MAX_INT - 1 <= item <= MAX_INT):
+              and not MIN_INT <= item <= MAX_INT):
             raise CommandError(
                 f'{path} is {item}, beyond the whole numbers XML-RPC '
-                f'carries (from {-MAX_INT - 1} to {MAX_INT}); send it as '
+                f'carries (from {MIN_INT} to {MAX_INT}); send it as '
                 f'a string, or as a number with a point ({item}.0)',
                 EXIT_USAGE)
 
@@ -139,9 +138,9 @@ def jobIdArgument(text):
     except ValueError:
         raise argparse.ArgumentTypeError(
             f'{text!r} is not a job id (a whole number)') from None
-    if not 1 <= value <= MAX_INT:
+    if not 1 <= value <= MAX_JOB_ID:
         raise argparse.ArgumentTypeError(
-            f'{text} is not a job id: ids are from 1 to {MAX_INT}')
+            f'{text} is not a job id: ids are from 1 to {MAX_JOB_ID}')
     return value
 
 

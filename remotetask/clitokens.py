@@ -63,7 +63,7 @@ def cmdTokenRevoke(server, args):
 
 def addTokenCommands(command):
     """The ``token`` command group, through ``command(name, function,
-    help)`` (``cli.makeParser``'s)."""
+    help)`` (``cliparser.makeParser``'s)."""
     group = command('token', None, 'make, list and revoke API tokens (an '
                     'admin of a server with --users)')
     commands = group.add_subparsers(dest='tokenCommand', metavar='ACTION',

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from remotetask import cli, clisupport
+from remotetask import clicommands, cliparser, cliserver, clisupport
+from remotetask.core.addoptions import ADD_OPTIONS
 
 
 @pytest.fixture(autouse=True)
@@ -50,25 +51,25 @@ def test_show_reads_structs_without_nil_members(capsys):
            'nextRun': '2026-01-02T03:09:05+00:00',
            'history': [{'attempt': 1, 'error': 'busy', 'started': 0.0,
                         'completed': 1.0}]}
-    out = run(cli.cmdShow, FakeServer(job), capsys, id=3).out
+    out = run(clicommands.cmdShow, FakeServer(job), capsys, id=3).out
     assert 'nextRun' not in out
     assert 'output:    null\n' in out
     assert ('history:   attempt 1: busy (1970-01-01 00:00:00 UTC to '
             '1970-01-01 00:00:01 UTC)\n') in out
     job['status'] = 'queued'
     assert 'nextRun:   2026-01-02 03:09:05 UTC\n' in \
-        run(cli.cmdShow, FakeServer(job), capsys, id=3).out
+        run(clicommands.cmdShow, FakeServer(job), capsys, id=3).out
 
 
 def test_result_of_a_job_whose_result_is_nil(capsys):
     """A completed job whose result is nil (left out of the struct)
     prints null."""
     job = {'id': 3, 'task': 'echo', 'status': 'completed'}
-    assert run(cli.cmdResult, FakeServer(job), capsys, id=3).out == 'null\n'
+    assert run(clicommands.cmdResult, FakeServer(job), capsys, id=3).out == 'null\n'
     job['status'] = 'processing'
-    with pytest.raises(cli.CommandError, match='job 3 is processing; it '
+    with pytest.raises(clisupport.CommandError, match='job 3 is processing; it '
                                                'has no result yet'):
-        cli.cmdResult(FakeServer(job), argparse.Namespace(id=3))
+        clicommands.cmdResult(FakeServer(job), argparse.Namespace(id=3))
 
 
 def test_jobs_reads_on_past_short_pages(capsys):
@@ -82,7 +83,7 @@ def test_jobs_reads_on_past_short_pages(capsys):
                        {'id': 1, 'task': 't', 'status': 'error'}],
               'cursor': None}]
     server = FakeServer(pages=pages)
-    printed = run(cli.cmdJobs, server, capsys, status='error', task='t',
+    printed = run(clicommands.cmdJobs, server, capsys, status='error', task='t',
                   before=None, limit=2)
     assert [line.split()[0] for line in printed.out.splitlines()] == \
         ['ID', '9', '2']
@@ -100,12 +101,49 @@ def test_jobs_reads_on_past_short_pages(capsys):
 def test_every_option_of_every_command_has_help():
     """Each argument and option of every client command says what it is
     for in --help."""
-    parser = cli.makeParser()
+    parser = cliparser.makeParser()
     commands = next(action for action in parser._actions
                     if isinstance(action, argparse._SubParsersAction))
     for name, sub in commands.choices.items():
         for action in sub._actions:
             assert action.help, (name, action.dest)
+
+
+class AddingServer:
+    """Answers add with 7, recording its arguments."""
+
+    def __init__(self):
+        self.added = []
+
+    def add(self, task, input, options):
+        self.added.append((task, input, options))
+        return 7
+
+
+def test_add_sends_every_option_of_add_as_its_struct_member(capsys):
+    """Each of add's options (ADD_OPTIONS, the one list) has an option of
+    remotetask add, sent as the member of add's options struct; without
+    any, the legacy startLater boolean goes, which older servers take."""
+    parser = cliparser.makeParser()
+    args = parser.parse_args([
+        'add', 'echo', '--input', '[1]', '--start-later', '--priority', '5',
+        '--key', 'k', '--delay', '1.5', '--max-attempts', '2', '--notify',
+        'http://h/', '--after', '1,2', '--on-failure', 'run', '--pass'])
+    server = AddingServer()
+    clicommands.cmdAdd(server, args)
+    assert capsys.readouterr().out == '7\n'
+    options = server.added[0][2]
+    assert server.added == [('echo', [1], {
+        'startLater': True, 'priority': 5, 'key': 'k', 'delay': 1.5,
+        'maxAttempts': 2, 'notify': 'http://h/', 'after': [1, 2],
+        'onFailure': 'run', 'pass': True})]
+    assert set(options) == {option.name for option in ADD_OPTIONS}
+    clicommands.cmdAdd(server, parser.parse_args(['add', 'echo']))
+    clicommands.cmdAdd(server, parser.parse_args(['add', 'echo', '--key',
+                                                  'k']))
+    assert server.added[1:] == [('echo', None, False),
+                                ('echo', None, {'key': 'k',
+                                                'startLater': False})]
 
 
 @pytest.mark.parametrize('url, shown', [
@@ -119,7 +157,7 @@ def test_every_option_of_every_command_has_help():
 def test_urls_are_shown_without_passwords(url, shown):
     """Every URL the command line prints has its password taken out,
     also one without a scheme or too broken for urllib to parse."""
-    assert cli.shownURL(url) == shown
+    assert cliserver.shownURL(url) == shown
 
 
 def test_show_indents_json_under_its_label_and_says_the_schedule(capsys):
@@ -129,7 +167,7 @@ def test_show_indents_json_under_its_label_and_says_the_schedule(capsys):
     job = {'id': 4, 'task': 'echo', 'status': 'cronjob', 'attempts': 0,
            'input': {'a': [1]}, 'error': 'first\nsecond',
            'schedule': {'minute': [1, 2, 3], 'hour': [3], 'misfire': 'skip'}}
-    out = run(cli.cmdShow, FakeServer(job), capsys, id=4).out
+    out = run(clicommands.cmdShow, FakeServer(job), capsys, id=4).out
     assert ('input:     {\n'
             '             "a": [\n'
             '               1\n'
@@ -140,10 +178,10 @@ def test_show_indents_json_under_its_label_and_says_the_schedule(capsys):
             'skipped\n') in out
     job['schedule'] = {'crontab': '*/5 * * * *'}
     assert 'schedule:  every 5 minutes (crontab */5 * * * *)\n' in \
-        run(cli.cmdShow, FakeServer(job), capsys, id=4).out
+        run(clicommands.cmdShow, FakeServer(job), capsys, id=4).out
     job['schedule'] = {'delay': 90.0}
     assert 'schedule:  once, 90 s after it was first seen\n' in \
-        run(cli.cmdShow, FakeServer(job), capsys, id=4).out
+        run(clicommands.cmdShow, FakeServer(job), capsys, id=4).out
 
 
 @pytest.mark.parametrize('left, shown', [

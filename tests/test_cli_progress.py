@@ -3,7 +3,7 @@ without a server."""
 
 import io
 
-from remotetask.cli import ProgressLine, localTime, showEvents
+from remotetask.clisupport import ProgressLine, localTime, showEvents
 
 HALF = {'fraction': 0.5, 'message': 'half'}
 

@@ -1,27 +1,21 @@
-"""Tests for remotetask.core.cron: schedules, crontab parsing and next run times."""
+"""Tests for remotetask.core.cron: next run times, across daylight saving
+time, far away, and for crontab schedules as cron itself runs them. The
+search's property is tests/test_cron_property.py's; making a schedule,
+tests/test_schedules.py's."""
 
-import dataclasses
-import functools
-import math
-import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from cronsim import CronSim
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 from zoneinfo import ZoneInfo
 
 from remotetask.core.cron import (
-    Schedule, describe, localZone, makeSchedule, nextCallTime, parseCrontab)
+    Schedule, makeSchedule, nextCallTime, parseCrontab)
 
 BERLIN = ZoneInfo('Europe/Berlin')
 LORD_HOWE = ZoneInfo('Australia/Lord_Howe')
 HOUR = 3600
-ZONEINFO = '/usr/share/zoneinfo'
-needsSystemZoneinfo = pytest.mark.skipif(
-    not os.path.isdir(ZONEINFO), reason=f'no {ZONEINFO} on this machine')
 
 
 def at(tz, *fields, fold=0):
@@ -230,61 +224,11 @@ def test_rareDayAndWeekdayCombinationIsFoundQuickly():
     assert wall(result) == '2044-02-29T00:00:00+01:00'
 
 
-def test_thirtiethOfFebruaryIsRefused():
-    """dayOfMonth=(30, 31) with month=(2,) can never run and is refused."""
-    with pytest.raises(ValueError, match='never run'):
-        makeSchedule(dayOfMonth=(30, 31), month=(2,))
-    assert makeSchedule(dayOfMonth=(30,), month=(2, 3)).month == (2, 3)
-
-
-@pytest.mark.parametrize('field,value,message', [
-    ('minute', 60, 'minute 60 is out of range 0-59'),
-    ('minute', -1, 'minute -1 is out of range 0-59'),
-    ('hour', 24, 'hour 24 is out of range 0-23'),
-    ('dayOfMonth', 0, 'dayOfMonth 0 is out of range 1-31'),
-    ('dayOfMonth', 32, 'dayOfMonth 32 is out of range 1-31'),
-    ('month', 0, 'month 0 is out of range 1-12'),
-    ('month', 13, 'month 13 is out of range 1-12'),
-    ('dayOfWeek', 7, 'dayOfWeek 7 is out of range 0-6 (0 = Monday)'),
-])
-def test_outOfRangeValuesAreRefusedNamingFieldAndValue(field, value, message):
-    """Each field refuses values outside its range, saying which and why."""
-    with pytest.raises(ValueError) as caught:
-        makeSchedule(**{field: (1, value) if field != 'minute' else (value,)})
-    assert str(caught.value) == message
-
-
-@pytest.mark.parametrize('value', [(True,), (1.0,), ('5',), 5, '5', (None,)])
-def test_nonIntegersAreRefused(value):
-    """Fields take collections of real ints: no bools, floats or strings."""
-    with pytest.raises(ValueError, match='minute'):
-        makeSchedule(minute=value)
-
-
-def test_fieldsAreSortedDeduplicatedTuples():
-    """Any iterable of ints is stored sorted and deduplicated; None is
-    empty."""
-    schedule = makeSchedule(minute=iter([30, 0, 30]), hour={5, 1},
-                            dayOfWeek=None)
-    assert schedule == Schedule(minute=(0, 30), hour=(1, 5))
-
-
 def test_impossibleScheduleBuiltDirectlyFailsClearly():
     """A Schedule built without makeSchedule that can never run raises
     ValueError from nextCallTime (after a bounded search), never hangs."""
     with pytest.raises(ValueError, match='never matches'):
         nextCallTime(Schedule(dayOfMonth=(31,), month=(2,)), 0, BERLIN)
-
-
-def test_crontabTogetherWithFieldsIsRefused():
-    """A crontab and legacy fields at once is ambiguous and refused."""
-    with pytest.raises(ValueError, match='not both'):
-        makeSchedule(minute=(5,), crontab='5 * * * *')
-
-
-def test_makeScheduleDelegatesCrontab():
-    """makeSchedule(crontab=...) gives what parseCrontab gives."""
-    assert makeSchedule(crontab='0 3 * * sun') == parseCrontab('0 3 * * sun')
 
 
 # -- crontab ------------------------------------------------------------------
@@ -298,17 +242,6 @@ def test_crontabSundayIsOurSix():
     run = nextCallTime(parseCrontab('0 3 * * 0'), at(BERLIN, 2024, 5, 15),
                        BERLIN)
     assert wall(run) == '2024-05-19T03:00:00+02:00'  # a Sunday
-
-
-def test_crontabFields():
-    """'*' is unconstrained except the minute; text and flags are kept."""
-    schedule = parseCrontab(' */20 3 * jan-mar * ')
-    assert schedule == Schedule(
-        minute=(0, 20, 40), hour=(3,), month=(1, 2, 3),
-        crontab='*/20 3 * jan-mar *', dayOr=False, zeroSeconds=True)
-    assert parseCrontab('* * * * *').minute == tuple(range(60))
-    assert parseCrontab('@daily') == Schedule(
-        minute=(0,), hour=(0,), crontab='@daily', zeroSeconds=True)
 
 
 def test_crontabDayOrWhenBothDayFieldsAreRestricted():
@@ -329,18 +262,6 @@ def test_crontabDayAndWhenADayFieldStartsWithStar():
         '2024-01-05', '2024-01-19', '2024-02-09']
 
 
-@pytest.mark.parametrize('text', [
-    '', 'x', '61 * * * *', '* * * * * *', '0 0 * * 8', '5-1 * * * *',
-    '0 0 30 2 *', '0 0 L * *', '0 0 15W * *', '0 0 * * 5#3', '0 0 * * 5L',
-    '0 0 ? * mon', 'H * * * *', 'R * * * *', '@reboot', '0 0 * * sunday',
-    None, 5])
-def test_invalidCrontabIsRefusedNamingIt(text):
-    """Bad or unsupported crontab text raises ValueError quoting the text."""
-    with pytest.raises(ValueError) as caught:
-        parseCrontab(text)
-    assert repr(text) in str(caught.value)
-
-
 @pytest.mark.parametrize('zone', ['UTC', 'Europe/Berlin', 'America/New_York'])
 def test_agreesWithCronsimIteration(zone):
     """Crontab runs match cronsim's own (Debian cron) evaluation."""
@@ -356,194 +277,3 @@ def test_agreesWithCronsimIteration(zone):
             expected = next(CronSim(text, datetime.fromtimestamp(now, tz)))
             assert nextCallTime(parseCrontab(text), now, tz) \
                 == int(expected.timestamp()), (text, wall(now, tz))
-
-
-# -- describe and localZone ---------------------------------------------------
-
-@pytest.mark.parametrize('schedule,words', [
-    (makeSchedule(minute=(0, 10)), 'every hour at minute 0 and 10'),
-    (parseCrontab('@hourly'), 'every hour at minute 0'),
-    (parseCrontab('* * * * *'), 'every minute'),
-    (parseCrontab('30 2 * * 1-5'), 'at 02:30 on Monday-Friday'),
-    (parseCrontab('*/5 * * * *'), 'every 5 minutes'),
-    (parseCrontab('*/15 9-17 * * *'), 'every 15 minutes during hours 9-17'),
-    (parseCrontab('0 0 13 * fri'),
-     'at 00:00 on day 13 of the month or on Friday'),
-    (makeSchedule(hour=(2, 13)),
-     'in hours 2 and 13 at the minute it was scheduled'),
-    (makeSchedule(month=(1, 5, 12)), 'once a month on the day and at the '
-     'time it was scheduled in January, May and December'),
-    (makeSchedule(), 'every minute'),
-])
-def test_describe(schedule, words):
-    """describe() puts the schedule in a few plain words."""
-    assert describe(schedule) == words
-
-
-@needsSystemZoneinfo
-def test_localZoneFromTZ():
-    """TZ names the zone, with or without ':', or as a file path."""
-    assert localZone(environ={'TZ': 'Europe/Berlin'}) == BERLIN
-    assert localZone(environ={'TZ': ':Asia/Tokyo'}) == ZoneInfo('Asia/Tokyo')
-    zone = localZone(environ={'TZ': f'{ZONEINFO}/America/New_York'})
-    assert isinstance(zone, ZoneInfo) and str(zone) == 'America/New_York'
-
-
-@needsSystemZoneinfo
-def test_localZoneFallsBackToLocaltimeThenUTC(tmp_path):
-    """A bad TZ falls back to /etc/localtime, an unreadable one to UTC;
-    each result is a real zone, never a fixed offset."""
-    link = tmp_path / 'localtime'
-    link.symlink_to(f'{ZONEINFO}/Europe/Berlin')
-    zone = localZone(environ={'TZ': 'Not/AZone'}, localtime=str(link))
-    assert zone == BERLIN
-    copy = tmp_path / 'copied'
-    copy.write_bytes(link.read_bytes())
-    zone = localZone(environ={}, localtime=str(copy))
-    assert zone.utcoffset(datetime(2024, 7, 1)) == timedelta(hours=2)
-    assert zone.utcoffset(datetime(2024, 1, 1)) == timedelta(hours=1)
-    zone = localZone(environ={}, localtime=str(tmp_path / 'missing'))
-    assert zone == ZoneInfo('UTC')
-
-
-# -- the property: every result matches, and nothing earlier does -------------
-
-ZONES = [ZoneInfo(name) for name in (
-    'UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe')]
-HORIZON = 2 * 24 * HOUR  # brute force only over short distances
-
-
-def values(low, high, most):
-    return st.one_of(st.just(()), st.lists(st.integers(low, high),
-                                           min_size=1, max_size=most))
-
-
-@functools.cache
-def transitions(tz, year):
-    """Instants where the zone's offset changes in a year (to aim near)."""
-    found, day = [], at(timezone.utc, year, 1, 1)
-    offset = datetime.fromtimestamp(day, tz).utcoffset()
-    for _ in range(12):  # changes are months apart: a month's step is safe
-        later = day + 31 * 24 * HOUR
-        if datetime.fromtimestamp(later, tz).utcoffset() != offset:
-            low, high = day, later
-            while high - low > 1:
-                middle = (low + high) // 2
-                if datetime.fromtimestamp(middle, tz).utcoffset() == offset:
-                    low = middle
-                else:
-                    high = middle
-            found.append(high)
-            offset = datetime.fromtimestamp(later, tz).utcoffset()
-        day = later
-    return tuple(found) or (at(timezone.utc, year, 6, 1),)
-
-
-@st.composite
-def cases(draw):
-    fields = dict(minute=draw(values(0, 59, 4)), hour=draw(values(0, 23, 3)),
-                  dayOfMonth=draw(values(1, 31, 8)),
-                  month=draw(values(1, 12, 5)),
-                  dayOfWeek=draw(values(0, 6, 3)))
-    try:
-        schedule = makeSchedule(**fields)
-    except ValueError:
-        assume(False)
-    schedule = dataclasses.replace(schedule, dayOr=draw(st.booleans()),
-                                   zeroSeconds=draw(st.booleans()))
-    tz = draw(st.sampled_from(ZONES))
-    if draw(st.booleans()):
-        near = draw(st.sampled_from(transitions(tz, draw(st.integers(
-            1971, 2099)))))
-        now = near + draw(st.one_of(st.integers(-3 * HOUR, 3 * HOUR),
-                                    st.integers(-HORIZON, HORIZON)))
-    else:
-        now = draw(st.integers(0, at(timezone.utc, 2100, 1, 1)))
-    return schedule, now + draw(st.sampled_from([0, 0.5])), tz
-
-
-def fieldsMatch(schedule, local):
-    def ok(values, value):
-        return not values or value in values
-    byDate = ok(schedule.dayOfMonth, local.day)
-    byWeekday = ok(schedule.dayOfWeek, local.weekday())
-    if schedule.dayOr and schedule.dayOfMonth and schedule.dayOfWeek:
-        days = local.day in schedule.dayOfMonth \
-            or local.weekday() in schedule.dayOfWeek
-    else:
-        days = byDate and byWeekday
-    return (days and ok(schedule.month, local.month)
-            and ok(schedule.hour, local.hour)
-            and ok(schedule.minute, local.minute))
-
-
-def stepOf(schedule):
-    if schedule.minute or not (schedule.hour or schedule.dayOfMonth
-                               or schedule.dayOfWeek or schedule.month):
-        return timedelta(minutes=1)
-    if schedule.hour:
-        return timedelta(hours=1)
-    return timedelta(days=1) if schedule.dayOfMonth or schedule.dayOfWeek \
-        else None
-
-
-def isGapEnd(instant, tz):
-    return (datetime.fromtimestamp(instant - 1, tz).utcoffset()
-            < datetime.fromtimestamp(instant, tz).utcoffset())
-
-
-def reference(schedule, now, tz):
-    """Brute force: try every step up to a day past HORIZON, else None."""
-    after = math.floor(now)
-    nowWall = datetime.fromtimestamp(after, tz).replace(tzinfo=None)
-    step = stepOf(schedule)
-    if step == timedelta(minutes=1) and not schedule.hour:
-        instant = after - nowWall.second if schedule.zeroSeconds else after
-        while instant <= after + HORIZON + 24 * HOUR:
-            instant += 60
-            if fieldsMatch(schedule, datetime.fromtimestamp(instant, tz)):
-                return instant
-        return None
-    candidate = nowWall.replace(second=0) if schedule.zeroSeconds else nowWall
-    while candidate <= nowWall + timedelta(seconds=HORIZON + 24 * HOUR):
-        candidate += step
-        if not fieldsMatch(schedule, candidate):
-            continue
-        stamps = [int(candidate.replace(tzinfo=tz, fold=f).timestamp())
-                  for f in (0, 1)]
-        real = [s for s in stamps if datetime.fromtimestamp(s, tz).replace(
-            tzinfo=None) == candidate]
-        if not real:  # in a gap: walk second by second to its end
-            instant = min(stamps)
-            while datetime.fromtimestamp(instant, tz).replace(
-                    tzinfo=None) < candidate:
-                instant += 1
-            real = [instant]
-        later = [s for s in real if s > after]
-        if later:
-            return min(later)
-    return None
-
-
-@settings(max_examples=150, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.filter_too_much])
-@given(cases())
-def test_nextCallTimeProperties(case):
-    """For random schedules, zones and instants the result is after now,
-    matches every constrained field (or ends a DST gap), keeps the seconds
-    rule, and no earlier step matches (checked by brute force nearby)."""
-    schedule, now, tz = case
-    result = nextCallTime(schedule, now, tz)
-    assert type(result) is int and result > now
-    local = datetime.fromtimestamp(result, tz)
-    elapsed = stepOf(schedule) == timedelta(minutes=1) and not schedule.hour
-    if not fieldsMatch(schedule, local):
-        assert not elapsed and isGapEnd(result, tz)
-    elif schedule.zeroSeconds:
-        assert local.second == 0
-    elif elapsed:
-        assert (result - math.floor(now)) % 60 == 0
-    elif not isGapEnd(result, tz):
-        assert local.second == datetime.fromtimestamp(now, tz).second
-    if stepOf(schedule) and result - now <= HORIZON:
-        assert result == reference(schedule, now, tz)

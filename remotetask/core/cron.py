@@ -29,158 +29,25 @@ Because finer fields come from ``now``, a run moved by a gap or a short month
 (03:00 for 02:30, the 29th for the 31st) moves the runs computed from it;
 crontab jobs, and legacy jobs naming minute and hour, do not drift.
 
-Crontab text is parsed by cronsim, which follows Debian's cron, and so is its
-day rule: when neither day field starts with ``*``, either may match (dayOr).
+The schedule itself is ``remotetask.core.schedules``' (made from fields or
+crontab text), its words ``cronwords``', the local zone ``zones``'; their
+public names are imported from here too.
 """
 
 import calendar
 import math
-import os
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from itertools import groupby
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, time, timedelta, tzinfo
 
-from cronsim import CronSim, CronSimError
+from remotetask.core.cronwords import describe, describeRuns
+from remotetask.core.schedules import Schedule, makeSchedule, parseCrontab
+from remotetask.core.zones import localZone
 
 __all__ = ['Schedule', 'makeSchedule', 'parseCrontab', 'nextCallTime',
-           'describe', 'localZone']
+           'describe', 'describeRuns', 'localZone']
 
-_RANGES = {'minute': (0, 59), 'hour': (0, 23), 'dayOfMonth': (1, 31),
-           'month': (1, 12), 'dayOfWeek': (0, 6)}
-_LONGEST = (None, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_DAY_NAMES = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday',
-              'Saturday', 'Sunday')
-_MONTH_NAMES = (None, 'January', 'February', 'March', 'April', 'May', 'June',
-                'July', 'August', 'September', 'October', 'November',
-                'December')  # not calendar.month_name: that follows the locale
 _ONE_DAY = timedelta(days=1)
 _MINUTE, _HOUR, _DAY, _MONTH = 'minute', 'hour', 'day', 'month'
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When a cron job runs; build it with `makeSchedule` or `parseCrontab`.
-
-    An empty field is unconstrained. Day of week counts from 0 = Monday, as
-    the legacy API (and ``time.struct_time.tm_wday``) did.
-    """
-    minute: tuple[int, ...] = ()
-    hour: tuple[int, ...] = ()
-    dayOfMonth: tuple[int, ...] = ()
-    month: tuple[int, ...] = ()
-    dayOfWeek: tuple[int, ...] = ()
-    crontab: str | None = None
-    dayOr: bool = False
-    zeroSeconds: bool = False
-
-
-def makeSchedule(minute=(), hour=(), dayOfMonth=(), month=(), dayOfWeek=(),
-                 crontab=None) -> Schedule:
-    """Check and normalise a schedule, so a bad one fails when it is added.
-
-    Fields take any iterable of ints (None counts as empty); they are sorted
-    and deduplicated. A schedule that can never run (30 February) is refused
-    here rather than searched for forever; 29 February is fine.
-    """
-    fields = {'minute': minute, 'hour': hour, 'dayOfMonth': dayOfMonth,
-              'month': month, 'dayOfWeek': dayOfWeek}
-    if crontab is not None:
-        named = [name for name, values in fields.items() if values]
-        if named:
-            raise ValueError('give either a crontab or fields, not both '
-                             f'(crontab {crontab!r} with {", ".join(named)})')
-        return parseCrontab(crontab)
-    fields = {name: _normalise(name, values)
-              for name, values in fields.items()}
-    if fields['dayOfMonth'] and fields['month']:
-        longest = max(_LONGEST[m] for m in fields['month'])
-        if fields['dayOfMonth'][0] > longest:
-            raise ValueError(
-                f'dayOfMonth {_join(map(str, fields["dayOfMonth"]))} cannot '
-                f'occur in month {_join(map(str, fields["month"]))} (at most '
-                f'{longest} days), so this schedule would never run')
-    return Schedule(**fields)
-
-
-def _normalise(name, values):
-    if values is None:
-        return ()
-    if isinstance(values, (str, bytes)) or not hasattr(values, '__iter__'):
-        raise ValueError(f'{name} must be a collection of integers such as '
-                         f'(0, 30), not {values!r}')
-    low, high = _RANGES[name]
-    values = list(values)
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f'{name} {value!r} is not an integer')
-        if not low <= value <= high:
-            note = ' (0 = Monday)' if name == 'dayOfWeek' else ''
-            raise ValueError(
-                f'{name} {value} is out of range {low}-{high}{note}')
-    return tuple(sorted(set(map(int, values))))
-
-
-_ALIASES = {'@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *',
-            '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0',
-            '@daily': '0 0 * * *', '@midnight': '0 0 * * *',
-            '@hourly': '0 * * * *'}
-_CRON_FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')
-_NAMES = {'month': {m[:3].upper() for m in _MONTH_NAMES[1:]},
-          'dayOfWeek': {d[:3].upper() for d in _DAY_NAMES}}
-
-
-#: The longest crontab accepted: every field written out as a list (all
-#: 60 minutes, 24 hours, ...) takes under 400 characters.
-MAX_CRONTAB = 512
-
-
-def parseCrontab(text: str) -> Schedule:
-    """Read a standard 5-field crontab line (names and @daily etc. allowed).
-
-    Forms our fields cannot hold (L, W, #, ?, H, a seconds field) are refused
-    rather than approximated, so a job never runs at a surprising time.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f'crontab must be text, not {text!r}')
-    if len(text) > MAX_CRONTAB:
-        # Every read of the job parses it again: 4 MB took 4.7 s each.
-        raise ValueError(f'crontab must be at most {MAX_CRONTAB} characters, '
-                         f'not {len(text)}')
-    line = _ALIASES.get(text.strip().lower(), text)
-    if line.strip().startswith('@'):
-        raise ValueError(f'crontab {text!r}: unknown shortcut; known are '
-                         f'{", ".join(_ALIASES)}')
-    parts = line.split()
-    if len(parts) != 5:
-        raise ValueError(f'crontab {text!r} has {len(parts)} field(s), not 5: '
-                         'minute hour day-of-month month day-of-week')
-    for name, part in zip(_CRON_FIELDS, parts, strict=True):
-        words = ''.join(c if c.isalpha() else ' ' for c in part).split()
-        for word in [c for c in '#?' if c in part] + words:
-            if word.upper() not in _NAMES.get(name, ()):
-                raise ValueError(
-                    f'crontab {text!r}: {word!r} in {name} {part!r} is not '
-                    'supported; use numbers, * , - / and, for month and day '
-                    'of week, English three-letter names (no L W # ? H R)')
-    try:
-        parsed = CronSim(line, datetime(2000, 1, 1))
-    except CronSimError as e:
-        raise ValueError(f'crontab {text!r} is not valid: '
-                         f'{str(e).lower()}') from None
-    # cronsim's parsed sets are attributes its README does not list; the
-    # crontab tests here (one against cronsim's own iteration) pin them.
-    weekdays = {(day - 1) % 7 for day in parsed.weekdays}  # cron: 0, 7 = Sun
-    sets = (parsed.minutes, parsed.hours, parsed.days, parsed.months, weekdays)
-    fields = {}
-    for name, part, values in zip(_CRON_FIELDS, parts, sets, strict=True):
-        low, high = _RANGES[name]
-        star = part.startswith('*') and len(values) == high - low + 1
-        fields[name] = () if star and name != 'minute' else tuple(
-            sorted(values))
-    return Schedule(crontab=text.strip(), dayOr=not parsed.day_and,
-                    zeroSeconds=True, **fields)
 
 
 def nextCallTime(schedule: Schedule, now: float, tz: tzinfo) -> int:
@@ -310,101 +177,3 @@ def _nextElapsed(schedule, after, tz):
         sameOffset = (datetime.fromtimestamp(jump, tz).utcoffset()
                       == local.utcoffset())
         instant = jump if sameOffset else instant + 60
-
-
-def describeRuns(schedule: Schedule, delay=None, skipMissed=False) -> str:
-    """When a cron or delayed job runs, in words for a person: the
-    dashboard's and the command line's."""
-    words = (describe(schedule) if delay is None else
-             f'once, {delay:g} s after it was first seen')
-    return words + ('; missed runs are skipped' if skipMissed else '')
-
-
-def describe(schedule: Schedule) -> str:
-    """The schedule in a few words, for a dashboard."""
-    minutes, hours = schedule.minute, schedule.hour
-    days, weekdays = schedule.dayOfMonth, schedule.dayOfWeek
-    if minutes and hours and len(minutes) * len(hours) <= 4:
-        words = ['at ' + _join(f'{h:02}:{m:02}' for h in hours
-                               for m in minutes)]
-    elif minutes:
-        step = minutes[1] - minutes[0] if len(minutes) > 1 else 0
-        if step and minutes == tuple(range(0, 60, step)):
-            words = [f'every {step} minutes' if step > 1 else 'every minute']
-        else:
-            words = [f'{"at" if hours else "every hour at"} minute '
-                     f'{_runs(minutes)}']
-        if hours:
-            words.append(f'during {_hours(hours)}')
-    elif hours:
-        words = [f'in {_hours(hours)} at the minute it was scheduled']
-    elif days or weekdays:
-        words = ['once a day at the time it was scheduled']
-    elif schedule.month:
-        words = ['once a month on the day and at the time it was scheduled']
-    else:
-        words = ['every minute']
-    if days:
-        words.append(f'on day {_runs(days)} of the month')
-    if weekdays:
-        names = _runs(weekdays, _DAY_NAMES)
-        if not days:
-            words.append('on ' + names)
-        elif schedule.dayOr:
-            words.append('or on ' + names)
-        else:
-            words.append('if it is a ' + names.replace(' and ', ' or '))
-    if schedule.month:
-        words.append('in ' + _runs(schedule.month, _MONTH_NAMES))
-    return ' '.join(words)
-
-
-def _hours(hours):
-    return f'hour{"s" * (len(hours) > 1)} {_runs(hours)}'
-
-
-def _runs(values, names=None):
-    """'1, 3-5 and 9': runs of three or more collapse to a range."""
-    label = names.__getitem__ if names else str
-    groups = [[value for _, value in run] for _, run in groupby(
-        enumerate(values), lambda pair: pair[1] - pair[0])]
-    return _join(text for group in groups for text in (
-        [f'{label(group[0])}-{label(group[-1])}'] if len(group) >= 3
-        else map(label, group)))
-
-
-def _join(texts):
-    *rest, last = texts
-    return f'{", ".join(rest)} and {last}' if rest else last
-
-
-def localZone(*, environ=None, localtime='/etc/localtime') -> tzinfo:
-    """The process's zone, DST-aware (a fixed offset is wrong half the year).
-
-    TZ when it names a zone (':Europe/Berlin' and paths too), else
-    /etc/localtime, else UTC. Tests pass ``environ`` and ``localtime``.
-    """
-    environ = os.environ if environ is None else environ
-    name = environ.get('TZ', '').lstrip(':')
-    for source, isPath in ([(name, name.startswith('/'))] if name else []) \
-            + [(localtime, True)]:
-        try:
-            return _zoneFromFile(source) if isPath else ZoneInfo(source)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    try:
-        return ZoneInfo('UTC')
-    except ZoneInfoNotFoundError:  # no tz database at all
-        return timezone.utc
-
-
-def _zoneFromFile(path):
-    """Prefer the zone's name (from the symlink) so it reads well in logs."""
-    real = os.path.realpath(path)
-    if '/zoneinfo/' in real:
-        try:
-            return ZoneInfo(real.split('/zoneinfo/', 1)[1])
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    with open(path, 'rb') as data:
-        return ZoneInfo.from_file(data, key=os.path.basename(path))

@@ -11,6 +11,7 @@ import math
 import re
 
 from remotetask.core import codec
+from remotetask.core.addoptions import ADD_OPTIONS
 from remotetask.core.job import MAX_DELAY
 from remotetask.core.status import QUEUED, STARTLATER
 from remotetask.errors import InvalidArgument
@@ -30,8 +31,7 @@ _NOT_KEY = re.compile('[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
 
 #: The keyword arguments ``add()`` takes besides the task and its input,
 #: in the order ``addEach`` and ``addMany`` accept them.
-OPTIONS = ('startLater', 'priority', 'key', 'delay', 'maxAttempts',
-           'notify', 'after', 'onFailure', 'passResults')
+OPTIONS = tuple(option.keyword for option in ADD_OPTIONS)
 
 
 class Entry(collections.namedtuple(

@@ -18,6 +18,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from remotetask.core import events
+from remotetask.core.bounds import BEFORE_EVERY_ID, MAX_INT, MIN_INT
 from remotetask.core.entries import Entry
 from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.core.status import FINISHED, QUEUED
@@ -202,7 +203,7 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         return row
 
     def statuses(self, ids):
-        ids = [i for i in ids if _isJobId(i) and -2 ** 31 <= i < 2 ** 31]
+        ids = [i for i in ids if _isJobId(i) and MIN_INT <= i <= MAX_INT]
         return {row['id']: row['status']
                 for row in self._all('get_statuses', ids=ids)} if ids else {}
 
@@ -401,7 +402,7 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
             name, status=None if status is None else str(status), task=task,
             owner=owner,
             text=None if text is None else text.lower(),
-            before=2 ** 31 if before is None else before, limit=limit,
+            before=BEFORE_EVERY_ID if before is None else before, limit=limit,
             scan=scan)
         return paging.fromBoundedRows(rows, limit, scan)
 

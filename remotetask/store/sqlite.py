@@ -14,6 +14,8 @@ import threading
 from zope.interface import alsoProvides, implementer
 
 from remotetask.core import events
+from remotetask.core.bounds import (
+    BEFORE_EVERY_ID, MAX_STORED_INT, MIN_STORED_INT)
 from remotetask.core.entries import Entry
 from remotetask.core.status import FINISHED
 from remotetask.errors import NoSuchJob, NotAllowed
@@ -35,7 +37,7 @@ MIGRATIONS = migrations(QUERIES)
 
 
 def _isStorableId(jobid):
-    return type(jobid) is int and -2 ** 63 <= jobid < 2 ** 63
+    return type(jobid) is int and MIN_STORED_INT <= jobid <= MAX_STORED_INT
 
 
 def _statements(script):
@@ -348,7 +350,7 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
             name, status=None if status is None else str(status), task=task,
             owner=owner,
             text=None if text is None else text.lower(),
-            before=2 ** 31 if before is None else before, limit=limit,
+            before=BEFORE_EVERY_ID if before is None else before, limit=limit,
             scan=scan).fetchall()
         return paging.fromBoundedRows(rows, limit, scan)
 

@@ -23,6 +23,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server
 
+from remotetask.core.bounds import BEFORE_EVERY_ID, MAX_JOB_ID, MAX_VIEW_PAGE
 from remotetask.core.codec import MAX_DEPTH
 from remotetask.errors import (
     AnswerTooLarge, InternalError, InvalidArgument, NoSuchJob, NoSuchTask,
@@ -45,7 +46,6 @@ from remotetask.wire.xmlrpc import (
     MAX_ANSWER_SIZE, MAX_PAGE_SIZE, PARSE_INLINE, describeTasks)
 
 CSRF_HEADER = b'x-remotetask-csrf'
-MAX_PAGE = 200
 MAX_TEXT = 200
 
 
@@ -71,7 +71,7 @@ def _jobId(text):
         jobid = int(text)
     except ValueError:
         raise NoSuchJob.withId(text) from None
-    if not 0 < jobid < 2 ** 31:
+    if not 1 <= jobid <= MAX_JOB_ID:
         raise NoSuchJob.withId(jobid)
     return jobid
 
@@ -201,8 +201,8 @@ class ApiResource(resource.Resource):
                 f'text may be at most {MAX_TEXT} characters long.')
         filters = dict(
             status=status, task=_argument(request, 'task'), text=text,
-            before=_intArgument(request, 'before', None, 1, 2 ** 31),
-            limit=_intArgument(request, 'limit', 50, 1, MAX_PAGE))
+            before=_intArgument(request, 'before', None, 1, BEFORE_EVERY_ID),
+            limit=_intArgument(request, 'limit', 50, 1, MAX_VIEW_PAGE))
 
         return self._read(self._page, service, filters)
 

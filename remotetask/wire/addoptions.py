@@ -8,51 +8,18 @@ of ``TaskService.add``, refusing (fault 3) a member it does not know or
 one of the wrong type; the values themselves (a priority's range, a key's
 length) are checked by the service, for the Python API alike.
 
-To add an option: one row in ``MEMBERS``, and the keyword in
-``TaskService.add``.
+The members are ``remotetask.core.addoptions.ADD_OPTIONS``, where an
+option is added.
 """
 
-import collections
-
+from remotetask.core.addoptions import ADD_OPTIONS
 from remotetask.errors import InvalidArgument
 from remotetask.wire.checks import need
 from remotetask.wire.marshal import checkInput
 
-Member = collections.namedtuple('Member', 'kinds help')
-
-#: The members of the options struct: the types each may have, and what
-#: it does (for ``system.methodHelp`` and docs/queues.md).
-MEMBERS = {
-    'startLater': Member(
-        (bool,), 'true: wait as "start later" until startJob'),
-    'priority': Member(
-        (int,), 'from -100 to 100 (default 0); higher runs first'),
-    'key': Member(
-        (str,), 'while an unfinished job of the task has this key, add '
-                "returns that job's id and adds nothing"),
-    'delay': Member(
-        (int, float), 'seconds before the job may start'),
-    'maxAttempts': Member(
-        (int,), "how many times the job may start, instead of its task's "
-                'maxAttempts'),
-    'notify': Member(
-        (str,), 'a URL whose jobEnded(id, status) is called when the job '
-                'ends (only under a prefix the operator allowed with '
-                '--notify-allow)'),
-    'after': Member(
-        (list,), "job ids: the job waits, 'waiting', until they have all "
-                 'ended'),
-    'onFailure': Member(
-        (str,), "with after: 'cancel' (default) cancels the job when one "
-                "of them fails, 'run' runs it anyway"),
-    'pass': Member(
-        (bool,), 'with after: the input becomes {input, results: {id: '
-                 'result}}'),
-}
-
-#: Members whose keyword in ``TaskService.add`` has another name (``pass``
-#: is a word of Python).
-KEYWORDS = {'pass': 'passResults'}
+#: The members of the options struct, by name (``Option``s: the types
+#: each may have, its keyword, and what it does).
+MEMBERS = {option.name: option for option in ADD_OPTIONS}
 
 
 def describeMembers():
@@ -76,7 +43,7 @@ def parseAddOptions(value):
             f'(known: {", ".join(MEMBERS)}).')
     for name, given in value.items():
         need(f'options.{name}', given, *MEMBERS[name].kinds)
-    return {KEYWORDS.get(name, name): given for name, given in value.items()}
+    return {MEMBERS[name].keyword: given for name, given in value.items()}
 
 
 def parseStep(step, checked=False):

@@ -6,13 +6,10 @@ what was wrong with it, or ``NoSuchJob`` for an id no store can hold.
 
 import reprlib
 
+from remotetask.core.bounds import MAX_STORED_INT
 from remotetask.errors import InvalidArgument, NoSuchJob
 
-MAX_WAIT = 60
-MAX_PAGE = 1000
 SCHEDULE_FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')
-#: The largest job id a store can hold (a signed 64-bit integer).
-MAX_ID = 2 ** 63 - 1
 
 _short = reprlib.Repr()
 _short.maxlevel = 3
@@ -30,6 +27,7 @@ def need(name, value, *kinds):
 
 def jobId(value):
     need('The job id', value, int)
-    if not -MAX_ID <= value <= MAX_ID:
+    # Past what a store can compare with, no job is looked for.
+    if not -MAX_STORED_INT <= value <= MAX_STORED_INT:
         raise NoSuchJob.withId(value)
     return value

@@ -32,8 +32,8 @@ from remotetask.core.permissions import (
     ownerOf, refuseHiddenWaits, scoped, seesAll, waitedFor)
 from remotetask.core.status import (
     CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
-from remotetask.wire.checks import (
-    MAX_ID, MAX_PAGE, MAX_WAIT, SCHEDULE_FIELDS, jobId, need)
+from remotetask.core.bounds import MAX_PAGE, MAX_STORED_INT, MAX_WAIT
+from remotetask.wire.checks import SCHEDULE_FIELDS, jobId, need
 from remotetask.wire.faults import toFault
 from remotetask.wire import answers
 from remotetask.wire import reading
@@ -432,7 +432,7 @@ class TaskServiceResource(XMLRPC):
                 f'{wrong} does not page {order} first; give the previous '
                 f"page's cursor as {paging}.")
         start = need(paging, filter.get(paging, 0), int)
-        if not 0 <= start <= MAX_ID:
+        if not 0 <= start <= MAX_STORED_INT:
             raise InvalidArgument(
                 f'{paging} must be the cursor of a previous page, or 0.')
         status = filter.get('status')

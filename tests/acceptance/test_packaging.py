@@ -10,7 +10,8 @@ from tests.acceptance.daemon import ROOT
 def test_plain_install_provides_the_plugin_and_the_examples(tmp_path):
     """After `pip install .` (here into a target directory, dependencies
     taken from this environment), `twistd --help` lists remotetask, the
-    plugin's --help works, and the example tasks are declared."""
+    plugin's --help works, the example tasks are declared, and the
+    remotetask command is installed once."""
     target = tmp_path / 'site'
     subprocess.run(
         [sys.executable, '-m', 'pip', 'install', '--quiet', '--no-deps',
@@ -39,3 +40,10 @@ def test_plain_install_provides_the_plugin_and_the_examples(tmp_path):
         capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
     assert probe.stdout.splitlines() == [
         str(target / 'remotetask' / '__init__.py'), "['echo', 'sleep']"]
+    # The command is installed once, as its console script: the install
+    # records one file named remotetask, not a copied script beside it.
+    record, = target.glob('remotetask-*.dist-info/RECORD')
+    commands = [line for line in record.read_text().splitlines()
+                if line.split(',')[0].rsplit('/', 1)[-1] == 'remotetask']
+    assert len(commands) == 1 and commands[0].startswith('../../bin/'), \
+        commands

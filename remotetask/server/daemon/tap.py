@@ -9,6 +9,7 @@ opened, the tasks are loaded and the port is bound (``startup``), so
 that a server that cannot start leaves the store alone.
 """
 
+import collections
 import os
 import time
 
@@ -112,7 +113,22 @@ def clientWriter(store, relay, options, top, writer):
 
 
 def makeService(options):
+    """The daemon's service tree, composed as the module docstring says."""
     from twisted.internet import reactor
+    listening, store, service = startingService(options)
+    relay = ThreadRelay(reactor)
+    top = OrderedServices()
+    pipeline = addPipeline(top, store, service, options, relay)
+    addWebSite(top, service, options, relay, pipeline, listening)
+    top.taskService = service
+    return top
+
+
+def startingService(options):
+    """``(listening, store, service)``: the port bound, the store, and the
+    ``TaskService`` on it, the store opened once the tasks are loaded and
+    the port is bound; ``CannotStart`` for a task, a limit or a store
+    that will not do."""
     registry = makeRegistry(options)
     limits = commandLineLimits(options, registry)
     listening = listenNow(options['endpoint'], options['listen'])
@@ -135,8 +151,18 @@ def makeService(options):
     service.maxAfter, service.maxSteps = (options['max-after'],
                                           options['max-steps'])
     store.maxPassed = options['max-answer-size']
-    relay = ThreadRelay(reactor)
-    top = OrderedServices()
+    return listening, store, service
+
+
+#: What the web site needs of the job pipeline.
+Pipeline = collections.namedtuple('Pipeline',
+                                  'store storePool writer dispatcher')
+
+
+def addPipeline(top, store, service, options, relay):
+    """Add to ``top``, in their order, the store, its threads and writer,
+    the worker pool, the notifier, the dispatcher, retention and, on a
+    shared store, the cluster; return the ``Pipeline``."""
     StoreService(store).setServiceParent(top)
     # Reads (and housekeeping: heartbeats, retention) on a pool of
     # threads; every other write on the one writer thread, in groups.
@@ -175,6 +201,14 @@ def makeService(options):
             finished=lambda jobid, status: relay(dispatcher.ended, jobid,
                                                  status),
         ).setServiceParent(top)
+    return Pipeline(store, storePool, writer, dispatcher)
+
+
+def addWebSite(top, service, options, relay, pipeline, listening):
+    """Add to ``top`` the web site on ``listening``: XML-RPC, the
+    dashboard and its JSON view, behind the logins and the connection
+    limits; last, so that it is the first to stop."""
+    storeCall = pipeline.storePool.call
     # Large request bodies are parsed here, off the reactor thread, and
     # not on the store threads, which serve the reads meanwhile.
     parsePool = ThreadPoolService('remotetask-parse', 2)
@@ -182,14 +216,16 @@ def makeService(options):
     answerLimits = dict(parseCall=parsePool.call,
                         maxAnswerSize=options['max-answer-size'],
                         maxPageSize=options['max-page-size'])
-    clients = clientWriter(store, relay, options, top, writer)
-    resource = TaskServiceResource(service, storePool.call, clients.call,
+    clients = clientWriter(pipeline.store, relay, options, top,
+                           pipeline.writer)
+    dispatcher = pipeline.dispatcher
+    resource = TaskServiceResource(service, storeCall, clients.call,
                                    dispatcher.waiters, **answerLimits)
     outbox = Outbox(options['max-answer-memory'], options['send-timeout'])
-    root = makeRoot(resource, service, storePool.call, clients.call,
+    root = makeRoot(resource, service, storeCall, clients.call,
                     dispatcher, outbox, **answerLimits)
     dispatcher.onJobEnded = root.metrics.jobEnded
-    tokens = TokenBook(service.apiTokens, storePool.call) \
+    tokens = TokenBook(service.apiTokens, storeCall) \
         if options['users'] else None
     site = makeSite(root, options['max-request-size'], options['users'],
                     options['access-log'], options['allowed-hosts'],
@@ -201,5 +237,3 @@ def makeService(options):
         options['max-connections'], options['header-timeout'],
         options['body-timeout'])
     WebService(listening, site, options['portfile']).setServiceParent(top)
-    top.taskService = service
-    return top
