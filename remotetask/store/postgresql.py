@@ -2,7 +2,7 @@
 
 The queries live in ``postgresql.sql``. Each thread gets its own
 connection, and each method is one transaction on it (``pgconnections``,
-where every connection setting lives, in ``_connect()``). Claims use
+where every connection setting lives, in ``connect()``). Claims use
 ``FOR UPDATE SKIP LOCKED`` so that servers sharing the database each take
 a different job without waiting on one another.
 """
@@ -10,30 +10,26 @@ a different job without waiting on one another.
 import os
 import secrets
 import socket
-import threading
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from twisted.logger import Logger
 from zope.interface import implementer
 
 from remotetask.core import events
 from remotetask.core.entries import Entry
 from remotetask.errors import NoSuchJob, NotAllowed
 from remotetask.core.status import FINISHED, QUEUED
-from remotetask.interfaces import IJobStore
+from remotetask.interfaces import IJobStore, ISharedJobStore
 from remotetask.store import paging
 from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns
-from remotetask.store.nesting import JoinedTransactions
 from remotetask.store.notifications import recordCall
 from remotetask.store.outage import OutageLog
 from remotetask.store.pgclaim import PostgreSQLClaim
-from remotetask.store.pgconnections import ConnectionPerThread
+from remotetask.store.pgconnections import PostgreSQLConnections
 from remotetask.store.pglisten import NotificationListener
 from remotetask.store.pgschema import migrate
 from remotetask.store.pgservers import SharedServers
-from remotetask.store.pgwatch import CallWatch
 from remotetask.store.sqlfile import loadQueries, migrations
 from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
 
@@ -75,10 +71,10 @@ def _finishParams(jobid, token, status, output, error, traceback, now,
                 server=server)
 
 
-@implementer(IJobStore)
-class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
-                         SharedServers, NotificationListener, WaitingJobs):
-    """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
+@implementer(IJobStore, ISharedJobStore)
+class PostgreSQLJobStore:
+    """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract,
+    and ``ISharedJobStore`` for what several servers sharing it add.
 
     ``dsn`` is a libpq connection string or URL; its parameters win over
     the defaults chosen in ``_connect()``. ``serverId`` names this server
@@ -89,11 +85,12 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
     its own leftovers back only if it keeps its serverId; otherwise
     ``recoverLost()``, run by any live server, returns a dead one's jobs.
 
-    Beyond ``IJobStore``: ``listen()`` wakes a server when another one adds
-    a job; ``heartbeat()`` and ``recoverLost()`` find dead servers;
-    ``announce()`` records the tasks this server serves, beside its
-    heartbeat, and ``servedTasks()`` those of every server alive, that is
-    one whose heartbeat is at most ``heartbeatTimeout`` seconds old.
+    Beyond ``IJobStore`` (``ISharedJobStore``): ``listen()`` wakes a
+    server when another one adds a job (``pglisten``); ``heartbeat()`` and
+    ``recoverLost()`` find dead servers; ``announce()`` records the tasks
+    this server serves, beside its heartbeat, and ``servedTasks()`` those
+    of every server alive, that is one whose heartbeat is at most
+    ``heartbeatTimeout`` seconds old (``pgservers``).
 
     ``maxEvents`` bounds each job's events (``remotetask.core.events``).
 
@@ -107,7 +104,6 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
     once when it ends (``outage``).
     """
 
-    log = Logger()
     queries = QUERIES
     maxEvents = events.MAX_EVENTS
 
@@ -121,28 +117,75 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                              'URL.') from None
         self.serverId = serverId or defaultServerId()
         self.heartbeatTimeout = heartbeatTimeout
-        #: {name: description} of the tasks this server serves, as its
-        #: heartbeats record them (see announce()).
-        self.tasks = {}
         self.where = _describe(params)
         self.timeout = timeout
         self.outage = OutageLog(self.where)
-        self._params = params
-        self._local = threading.local()
-        self._connections = set()
-        self._listeners = set()
-        self._lock = threading.Lock()
-        self._watch = None
-        self._migrate()
-        # Only now: a migration may take long, and is not cut short.
-        self._watch = CallWatch(timeout + 5.0, self.where)
+        self.connections = PostgreSQLConnections(
+            params, self.where, self.serverId, QUERIES, self.outage, timeout)
+        self.shared = SharedServers(self.connections, self.serverId,
+                                     heartbeatTimeout)
+        self.listener = NotificationListener(self.connections.connect,
+                                             self.where, QUERIES)
+        self.waiting = WaitingJobs(self._withSteps, self.afterCommit,
+                                   lambda: self.serverId)
+        self.apiTokens = SQLApiTokens(self.connections.all,
+                                      self.connections.all)
+        self._run = self.connections.run
+        self._one = self.connections.one
+        self._all = self.connections.all
+        self._count = self.connections.count
+        self._run(lambda connection: migrate(connection, QUERIES,
+                                             MIGRATIONS))
+        self.connections.watch()
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.where} as {self.serverId!r}>'
 
-    def _migrate(self):
-        self._run(lambda connection: migrate(connection, QUERIES,
-                                             MIGRATIONS))
+    @property
+    def maxPassed(self):
+        """See ``IJobStore.maxPassed``."""
+        return self.waiting.maxPassed
+
+    @maxPassed.setter
+    def maxPassed(self, value):
+        self.waiting.maxPassed = value
+
+    def transaction(self):
+        return self.connections.transactions.transaction()
+
+    def afterCommit(self, callback):
+        self.connections.transactions.afterCommit(callback)
+
+    # ISharedJobStore: the servers sharing the database.
+
+    @property
+    def tasks(self):
+        """The tasks this server serves, as its heartbeats record them."""
+        return self.shared.tasks
+
+    def servers(self):
+        return self.shared.servers()
+
+    def heartbeat(self, now):
+        self.shared.heartbeat(now)
+
+    def announce(self, tasks, limited, now):
+        self.shared.announce(tasks, limited, now)
+
+    def withdraw(self):
+        self.shared.withdraw()
+
+    def servedTasks(self, now):
+        return self.shared.servedTasks(now)
+
+    def lastServedTasks(self):
+        return self.shared.lastServedTasks()
+
+    def recoverLost(self, now, timeout):
+        return self.shared.recoverLost(now, timeout, self.maxEvents)
+
+    def listen(self, callback, finished=None):
+        return self.listener.listen(callback, finished)
 
     @property
     def schemaVersion(self):
@@ -250,7 +293,7 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                                    dict(id=jobid, status=str(toStatus)))
                 if changed['notify'] is not None:
                     connection.execute(QUERIES['notify_end'], dict(id=jobid))
-                self._ended(self._steps(connection), [(jobid, toStatus)],
+                self.waiting.ended(self._steps(connection), [(jobid, toStatus)],
                             now)
             return True
         return self._run(transition)
@@ -313,7 +356,7 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                         and answer['notify'] is not None]
                 if owed:
                     cursor.executemany(QUERIES['notify_end'], owed)
-            self._ended(self._steps(connection), [
+            self.waiting.ended(self._steps(connection), [
                 (run[0], run[2]) for run, answer in zip(claimed, answers)
                 if answer['finished']], claimed[0][6])
             finished = iter(bool(answer['finished']) for answer in answers)
@@ -325,6 +368,15 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
 
     def _withSteps(self, work):
         return self._run(lambda connection: work(self._steps(connection)))
+
+    def dependencyStates(self, ids):
+        return self.waiting.dependencyStates(ids)
+
+    def wait(self, jobid, after, onFailure, passResults, now):
+        return self.waiting.wait(jobid, after, onFailure, passResults, now)
+
+    def watchWaits(self, callback):
+        self.waiting.watchWaits(callback)
 
     def dependencies(self, jobid, limit=1000):
         return self._all('job_dependencies', id=jobid, limit=limit) \
@@ -405,13 +457,6 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
             scan=scan)
         return paging.fromBoundedRows(rows, limit, scan)
 
-    @property
-    def apiTokens(self):
-        def rows(query, params):
-            return self._run(lambda connection: connection.execute(
-                self.queries[query], params).fetchall())
-        return SQLApiTokens(rows, rows)
-
     def _changeOne(self, name, notify, unless=None, **params):
         """Run the update ``name`` on one job; whether it changed it, or
         ``NoSuchJob`` if there is no such job. ``notify``: wake the
@@ -482,14 +527,5 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
         return self._count('purge_minutes', before=before)
 
     def close(self):
-        with self._lock:
-            listeners, self._listeners = self._listeners, set()
-            connections, self._connections = self._connections, set()
-        for stop in listeners:
-            stop()
-        if self._watch is not None:
-            self._watch.stop()
-        for connection in connections:
-            self._close(connection)
-        self._local = threading.local()
-
+        self.listener.stopAll()
+        self.connections.close()

@@ -1,4 +1,4 @@
-"""The embedded job store: one SQLite file.
+"""The embedded job store: one SQLite file, or a database in memory.
 
 The queries live in ``sqlite.sql``. Each thread gets its own connection
 (SQLite connections are not to be shared between threads mid-transaction);
@@ -7,9 +7,10 @@ in WAL mode readers on those connections never wait for the writer
 ``_connect()``).
 """
 
+import itertools
 import json
+import os
 import sqlite3
-import threading
 
 from zope.interface import alsoProvides, implementer
 
@@ -22,7 +23,6 @@ from remotetask.store import paging
 from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
-from remotetask.store.nesting import JoinedTransactions
 from remotetask.store.notifications import recordCall
 from remotetask.store.outage import OutageLog
 from remotetask.store.sqliteclaim import SQLiteClaim
@@ -32,6 +32,11 @@ from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
 
 QUERIES = loadQueries('sqlite.sql')
 MIGRATIONS = migrations(QUERIES)
+
+#: The ``path`` of a store in memory (SQLite's own name for one).
+MEMORY = ':memory:'
+
+_memoryNumbers = itertools.count(1)
 
 
 def _isStorableId(jobid):
@@ -52,9 +57,23 @@ def _statements(script):
         raise ValueError(f'incomplete SQL statement: {statement!r}')
 
 
+def _memoryTarget():
+    """A URI naming a new database in this process's memory, which every
+    connection of one store opens. The memdb VFS rather than a shared
+    cache (``mode=memory&cache=shared``): a shared cache locks tables,
+    and a reader meeting a writer's lock fails at once ("database table
+    is locked") instead of waiting as on a file; memdb locks the database
+    as a file is locked, and waits for the busy timeout."""
+    return f'file:/remotetask-{os.getpid()}-{next(_memoryNumbers)}?vfs=memdb'
+
+
 @implementer(IJobStore)
-class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
+class SQLiteJobStore:
     """Jobs in one SQLite file; see ``IJobStore`` for the contract.
+
+    ``path`` ``':memory:'`` (``MEMORY``) keeps them in this process's
+    memory instead, for library use and tests: the contract holds except
+    durability, since the database goes when the store is closed.
 
     ``synchronous`` is SQLite's setting of that name. ``NORMAL`` (the
     default) makes every committed write survive the death of the process,
@@ -80,29 +99,30 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
         self.serverId = serverId
         self.synchronous = synchronous.upper()
         self.busyTimeout = busyTimeout
-        self._local = threading.local()
-        self._connections = []
-        self._connectionsLock = threading.Lock()
-        # Writers in this process take turns here rather than in SQLite's
-        # busy handler, which sleeps in steps of milliseconds. Reentrant,
-        # for writingNow().
-        self._writeLock = threading.RLock()
-        # Bumped when the file was found read-only: every thread then
-        # reopens its connection before its next call.
-        self._generation = 0
+        inMemory = self.path == MEMORY
+        target = _memoryTarget() if inMemory else self.path
         # One log line when writing starts failing, one when it works again.
         self.outage = OutageLog(self.path)
-        # One server at a time: taken before anything reads or writes the
-        # file, so that no second server migrates or recovers its jobs.
-        self.lock = FileLock(f'{self.path}.lock',
-                             f'The job store {self.path}')
+        self.connections = SQLiteConnections(
+            target, QUERIES, self.outage, self.synchronous, busyTimeout,
+            uri=inMemory)
+        self.waiting = WaitingJobs(self._withSteps, self.afterCommit,
+                                   lambda: self.serverId)
+        self._read = self.connections.read
+        self._transaction = self.connections.transaction
+        self.apiTokens = SQLApiTokens(self._read, self.connections.write)
+        # One server at a time on a file: taken before anything reads or
+        # writes it, so that no second server migrates or recovers its
+        # jobs. None in memory: no other process can reach it.
+        self.lock = None if inMemory else FileLock(
+            f'{self.path}.lock', f'The job store {self.path}')
         try:
             self._migrate()
         except BaseException:
-            self.lock.release()
+            self._release()
             raise
         if self.synchronous == 'NORMAL':
-            # A commit is an append to the log, with no fsync.
+            # A commit is an append to the log (or to memory), no fsync.
             alsoProvides(self, IQuickWrites)
 
     def __repr__(self):
@@ -121,12 +141,36 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
         finally:
             # The constructing thread (the reactor's, in the server) makes
             # no other store calls: keep no connection open for it.
-            self._closeOwn()
+            self.connections.closeOwn()
 
     @property
     def schemaVersion(self):
-        row = self._connection().execute('PRAGMA user_version').fetchone()
+        row = self.connections.connection().execute(
+            'PRAGMA user_version').fetchone()
         return row['user_version']
+
+    @property
+    def maxPassed(self):
+        """See ``IJobStore.maxPassed``."""
+        return self.waiting.maxPassed
+
+    @maxPassed.setter
+    def maxPassed(self, value):
+        self.waiting.maxPassed = value
+
+    def transaction(self):
+        return self.connections.transactions.transaction()
+
+    def afterCommit(self, callback):
+        self.connections.transactions.afterCommit(callback)
+
+    def writingNow(self):
+        """See ``IQuickWrites``."""
+        return self.connections.writingNow()
+
+    def checkpoint(self):
+        """See ``IQuickWrites``."""
+        self.connections.checkpoint()
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
             due=None, maxAttempts=None, notify=None, event=None, owner=None):
@@ -206,7 +250,7 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
                 keep=self.maxEvents))
             if toStatus in FINISHED:
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
-                self._ended(self._steps(connection), [(jobid, toStatus)],
+                self.waiting.ended(self._steps(connection), [(jobid, toStatus)],
                             now)
             return True
 
@@ -257,14 +301,14 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
                 return False
             if finished['notify'] is not None and status in FINISHED:
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
-            self._ended(self._steps(connection), [(jobid, status)], now)
+            self.waiting.ended(self._steps(connection), [(jobid, status)], now)
             return True
 
     def finishMany(self, runs):
         # In process: a statement costs no round trip, so one at a time;
         # the dependents of the jobs that end are counted down once.
         with self._transaction() as connection, \
-                self._gatheringEnds(self._steps(connection)):
+                self.waiting.gathering(self._steps(connection)):
             return [self.finish(*run) for run in runs]
 
     def _steps(self, connection):
@@ -273,6 +317,15 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
     def _withSteps(self, work):
         with self._transaction() as connection:
             return work(self._steps(connection))
+
+    def dependencyStates(self, ids):
+        return self.waiting.dependencyStates(ids)
+
+    def wait(self, jobid, after, onFailure, passResults, now):
+        return self.waiting.wait(jobid, after, onFailure, passResults, now)
+
+    def watchWaits(self, callback):
+        self.waiting.watchWaits(callback)
 
     def dependencies(self, jobid, limit=1000):
         return [dict(row) for row in self._read(
@@ -378,17 +431,6 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
         return self._changeOne('run_now', id=jobid, now=now, event=event,
                                keep=self.maxEvents)
 
-    @property
-    def apiTokens(self):
-        return SQLApiTokens(self._readRows, self._writeRows)
-
-    def _readRows(self, name, params):
-        return self._read(name, **params).fetchall()
-
-    def _writeRows(self, name, params):
-        with self._transaction() as connection:
-            return connection.execute(QUERIES[name], params).fetchall()
-
     # Progress, completion calls and the per-minute counters.
 
     def setProgress(self, reports):
@@ -431,11 +473,9 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
                                       dict(before=before)).rowcount
 
     def close(self):
-        with self._connectionsLock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-        self._local = threading.local()
-        self.lock.release()
+        self._release()
 
-
+    def _release(self):
+        self.connections.close()
+        if self.lock is not None:
+            self.lock.release()
