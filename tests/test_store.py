@@ -89,6 +89,7 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
             assert now
             jobid = self.add()
             other = []
+
             def tryWriting():
                 with self.store.writingNow() as held:
                     other.append(held)

@@ -12,6 +12,9 @@ logged once (``OutageLog``), not by every caller.
 """
 
 import contextlib
+import os
+import secrets
+import socket
 import threading
 
 import psycopg
@@ -28,12 +31,34 @@ def reason(error):
     return ' '.join(str(error).split())
 
 
+def defaultServerId():
+    """``host:pid:random``: unique to this process, readable in a listing."""
+    return f'{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}'
+
+
+def describe(params):
+    """Where the store is, for messages: never the password."""
+    host = params.get('host') or params.get('hostaddr') or 'localhost'
+    port = params.get('port') or '5432'
+    dbname = params.get('dbname') or params.get('user') or '(default)'
+    return f'PostgreSQL database {dbname!r} on {host}:{port}'
+
+
 class PostgreSQLConnections:
     """The connections of one ``PostgreSQLJobStore``: to the database
     ``params`` (the caller's connection parameters) described as
-    ``where``, known there as ``serverId``, running its named ``queries``,
-    each call bounded by ``timeout`` seconds (see ``PostgreSQLJobStore``);
-    each failure to reach it is told to ``outage`` (an ``OutageLog``)."""
+    ``where``, known there as ``serverId``, running its named ``queries``;
+    each failure to reach it is told to ``outage`` (an ``OutageLog``).
+
+    ``timeout`` bounds a call: the server cancels a statement after that
+    many seconds and gives up waiting for a lock after half of it; a
+    connection attempt gives up after a quarter of it (at least 2 s); and
+    a call with no answer at all (a stopped backend) is cut by the client
+    after ``timeout`` + 5 seconds (``pgwatch``). Each fails with
+    ``StoreUnavailable`` (fault 6), or ``StoreOutcomeUnknown`` (fault 10)
+    if lost while committing. An outage is logged once when it begins and
+    once when it ends (``outage``).
+    """
 
     log = Logger()
 
@@ -224,12 +249,16 @@ class PostgreSQLConnections:
         return self.run(lambda connection: connection.execute(
             self.queries[name], params).fetchone())
 
-    def all(self, name, /, **params):
+    def read(self, name, /, **params):
         """Every row of the query ``name``."""
         return self.run(lambda connection: connection.execute(
             self.queries[name], params).fetchall())
 
-    def count(self, name, /, **params):
+    #: The rows a statement gives: every call is one transaction, so a
+    #: write runs as a read does.
+    write = read
+
+    def change(self, name, /, **params):
         """How many rows the statement ``name`` changed."""
         return self.run(lambda connection: connection.execute(
             self.queries[name], params).rowcount)

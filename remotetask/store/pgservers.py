@@ -34,13 +34,13 @@ class SharedServers:
         the database, when each last heartbeated, the tasks each serves
         ({name: description}) and how many jobs each is running; for the
         dashboard's workers view."""
-        return self.connections.all('list_servers')
+        return self.connections.read('list_servers')
 
     def heartbeat(self, now):
         """Record that this server (``serverId``) is alive at ``now``,
         serving ``tasks``."""
-        self.connections.count('heartbeat', id=self.serverId, now=now,
-                               tasks=json.dumps(self.tasks))
+        self.connections.change('heartbeat', id=self.serverId, now=now,
+                                tasks=json.dumps(self.tasks))
 
     def announce(self, tasks, limited, now):
         """Record that this server serves ``tasks`` ({name: description})
@@ -60,14 +60,14 @@ class SharedServers:
         """Serve no task any more (the server is stopping); the
         heartbeat row stays until it is old, as recovery goes by it."""
         self.tasks = {}
-        self.connections.count('withdraw_tasks', id=self.serverId)
+        self.connections.change('withdraw_tasks', id=self.serverId)
 
     def servedTasks(self, now):
         """``{task: {description, servers}}`` for every task that a
         server alive at ``now`` serves."""
         served = {row['task']: dict(description=row['description'],
                                     servers=row['servers'])
-                  for row in self.connections.all(
+                  for row in self.connections.read(
                       'served_tasks', cutoff=now - self.heartbeatTimeout)}
         self._lastServed = served
         return served

@@ -7,28 +7,29 @@ in WAL mode readers on those connections never wait for the writer
 ``_connect()``).
 """
 
-import itertools
 import json
-import os
-import sqlite3
 
 from zope.interface import alsoProvides, implementer
 
 from remotetask.core import events
 from remotetask.core.entries import Entry
 from remotetask.core.status import FINISHED
-from remotetask.errors import NoSuchJob, NotAllowed
+from remotetask.errors import NoSuchJob
 from remotetask.interfaces import IJobStore, IQuickWrites
 from remotetask.store import paging
 from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
-from remotetask.store.notifications import recordCall
+from remotetask.store.notifications import CallsAndCounters
 from remotetask.store.outage import OutageLog
 from remotetask.store.sqliteclaim import SQLiteClaim
-from remotetask.store.sqliteconnections import SQLiteConnections
+from remotetask.store.sqliteconnections import (
+    SQLiteConnections, memoryTarget)
+from remotetask.store.sqliteschema import migrate, schemaVersion
 from remotetask.store.sqlfile import loadQueries, migrations
 from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
+from remotetask.store.writes import (
+    changeJob, finishParams, insertJob, keyFree, scheduleFirstRuns)
 
 QUERIES = loadQueries('sqlite.sql')
 MIGRATIONS = migrations(QUERIES)
@@ -36,35 +37,9 @@ MIGRATIONS = migrations(QUERIES)
 #: The ``path`` of a store in memory (SQLite's own name for one).
 MEMORY = ':memory:'
 
-_memoryNumbers = itertools.count(1)
-
 
 def _isStorableId(jobid):
     return type(jobid) is int and -2 ** 63 <= jobid < 2 ** 63
-
-
-def _statements(script):
-    """Split a migration into statements SQLite can run one by one."""
-    statement = ''
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            yield statement.strip()
-            statement = ''
-    if statement.strip() and not all(
-            part.strip().startswith('--') or not part.strip()
-            for part in statement.splitlines()):
-        raise ValueError(f'incomplete SQL statement: {statement!r}')
-
-
-def _memoryTarget():
-    """A URI naming a new database in this process's memory, which every
-    connection of one store opens. The memdb VFS rather than a shared
-    cache (``mode=memory&cache=shared``): a shared cache locks tables,
-    and a reader meeting a writer's lock fails at once ("database table
-    is locked") instead of waiting as on a file; memdb locks the database
-    as a file is locked, and waits for the busy timeout."""
-    return f'file:/remotetask-{os.getpid()}-{next(_memoryNumbers)}?vfs=memdb'
 
 
 @implementer(IJobStore)
@@ -100,7 +75,7 @@ class SQLiteJobStore:
         self.synchronous = synchronous.upper()
         self.busyTimeout = busyTimeout
         inMemory = self.path == MEMORY
-        target = _memoryTarget() if inMemory else self.path
+        target = memoryTarget() if inMemory else self.path
         # One log line when writing starts failing, one when it works again.
         self.outage = OutageLog(self.path)
         self.connections = SQLiteConnections(
@@ -111,6 +86,7 @@ class SQLiteJobStore:
         self._read = self.connections.read
         self._transaction = self.connections.transaction
         self.apiTokens = SQLApiTokens(self._read, self.connections.write)
+        self.calls = CallsAndCounters(self.connections)
         # One server at a time on a file: taken before anything reads or
         # writes it, so that no second server migrates or recovers its
         # jobs. None in memory: no other process can reach it.
@@ -130,14 +106,8 @@ class SQLiteJobStore:
 
     def _migrate(self):
         try:
-            with self._transaction() as connection:
-                version = connection.execute(
-                    'PRAGMA user_version').fetchone()['user_version']
-                for number, script in MIGRATIONS:
-                    if number > version:
-                        for statement in _statements(script):
-                            connection.execute(statement)
-                        connection.execute(f'PRAGMA user_version = {number}')
+            self.connections.run(lambda connection: migrate(connection,
+                                                            MIGRATIONS))
         finally:
             # The constructing thread (the reactor's, in the server) makes
             # no other store calls: keep no connection open for it.
@@ -145,9 +115,7 @@ class SQLiteJobStore:
 
     @property
     def schemaVersion(self):
-        row = self.connections.connection().execute(
-            'PRAGMA user_version').fetchone()
-        return row['user_version']
+        return schemaVersion(self.connections.connection())
 
     @property
     def maxPassed(self):
@@ -185,16 +153,8 @@ class SQLiteJobStore:
                     for entry in entries]
 
     def _insert(self, connection, entry, now, event):
-        """Insert ``entry`` with its first ``event``, or return the id of
-        the unfinished job of its task that holds its key (one writer at a
-        time: no race)."""
-        row = connection.execute(QUERIES['insert_job'], dict(
-            entry._asdict(), status=str(entry.status), now=now, event=event,
-            keep=self.maxEvents)).fetchone()
-        if row is None:
-            row = connection.execute(QUERIES['keyed_job'], dict(
-                task=entry.task, key=entry.key)).fetchone()
-        return row['id']
+        return insertJob(connection, QUERIES, entry, now, event,
+                         self.maxEvents)
 
     def get(self, jobid):
         try:
@@ -220,21 +180,10 @@ class SQLiteJobStore:
 
     def find(self, status=None, task=None, after=None, limit=100,
              owner=None):
-        after = 0 if after is None else after
-        if owner is not None:
-            cursor = self._read('find_owned_jobs', owner=owner,
-                                status=None if status is None else str(status),
-                                task=task, after=after, limit=limit)
-        elif status is not None:
-            cursor = self._read('find_jobs_by_status', status=str(status),
-                                task=task, after=after, limit=limit)
-        elif task is not None:
-            cursor = self._read('find_jobs_by_task', task=task, after=after,
-                                limit=limit)
-        else:
-            cursor = self._read('find_jobs', status=None, task=None,
-                                after=after, limit=limit)
-        return cursor.fetchall()
+        return self._read(
+            paging.throughIndex('find', status, task, owner), owner=owner,
+            status=None if status is None else str(status), task=task,
+            after=0 if after is None else after, limit=limit)
 
     def transition(self, jobid, fromStatuses, toStatus, now=None,
                    event=None):
@@ -250,20 +199,16 @@ class SQLiteJobStore:
                 keep=self.maxEvents))
             if toStatus in FINISHED:
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
-                self.waiting.ended(self._steps(connection), [(jobid, toStatus)],
-                            now)
+                self.waiting.ended(self._steps(connection),
+                                   [(jobid, toStatus)], now)
             return True
 
     def scheduleFirstRuns(self, now, firstDue):
         # Called before every claim: look first, write only when needed.
         if self._read('unscheduled_jobs').fetchone() is None:
             return 0
-        with self._transaction() as connection:
-            rows = connection.execute(QUERIES['unscheduled_jobs']).fetchall()
-            for row in rows:
-                connection.execute(QUERIES['set_due'], dict(
-                    id=row['id'], due=firstDue(row, now)))
-            return len(rows)
+        return self.connections.run(lambda connection: scheduleFirstRuns(
+            connection, QUERIES, now, firstDue))
 
     def claim(self, now, limit, token, nextDue, started=None,
               scheduled=True, tasks=None, limits=None, event=None):
@@ -290,18 +235,16 @@ class SQLiteJobStore:
         if token is None:
             return False
         with self._transaction() as connection:
-            finished = connection.execute(QUERIES['finish_job'], dict(
-                id=jobid, token=token,
-                status=None if status is None else str(status),
-                output=output, error=error, traceback=traceback,
-                now=now, due=due, attempt=attempt, event=event,
-                keep=self.maxEvents, progress=progress, started=started,
-                startEvent=startEvent, server=self.serverId)).fetchone()
+            finished = connection.execute(QUERIES['finish_job'], finishParams(
+                jobid, token, status, output, error, traceback, now, due,
+                attempt, event, progress, started, startEvent,
+                keep=self.maxEvents, server=self.serverId)).fetchone()
             if finished is None:
                 return False
             if finished['notify'] is not None and status in FINISHED:
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
-            self.waiting.ended(self._steps(connection), [(jobid, status)], now)
+            self.waiting.ended(self._steps(connection), [(jobid, status)],
+                               now)
             return True
 
     def finishMany(self, runs):
@@ -394,9 +337,7 @@ class SQLiteJobStore:
     def newest(self, status=None, task=None, text=None, before=None,
                limit=50, scan=10000, owner=None):
         scan = paging.scanFor(status, task, text, limit, scan, owner)
-        name = ('newest_owned_jobs' if owner is not None else
-                'newest_jobs_by_status' if status is not None else
-                'newest_jobs_by_task' if task is not None else 'newest_jobs')
+        name = paging.throughIndex('newest', status, task, owner)
         rows = self._read(
             name, status=None if status is None else str(status), task=task,
             owner=owner,
@@ -405,27 +346,14 @@ class SQLiteJobStore:
             scan=scan).fetchall()
         return paging.fromBoundedRows(rows, limit, scan)
 
-    def _changeOne(self, name, **params):
-        """Run the update ``name`` on one job; whether it changed it, or
-        ``NoSuchJob`` if there is no such job."""
+    def _changeOne(self, name, refusal=None, **params):
+        """Run the update ``name`` on one job (``changeJob``)."""
         with self._transaction() as connection:
-            if connection.execute(QUERIES[name], params).rowcount == 1:
-                return True
-            if connection.execute(QUERIES['job_exists'],
-                                  dict(id=params['id'])).fetchone() is None:
-                raise NoSuchJob.withId(params['id'])
-            return False
+            return changeJob(connection, QUERIES, name, params, refusal)
 
     def retry(self, jobid, event=None):
-        with self._transaction() as connection:
-            if self._changeOne('retry_job', id=jobid, event=event,
-                               keep=self.maxEvents):
-                return True
-            holder = connection.execute(QUERIES['key_holder'],
-                                        dict(id=jobid)).fetchone()
-            if holder is not None and holder['id'] != jobid:
-                raise NotAllowed.keyHeld(jobid, holder['id'])
-            return False
+        return self._changeOne('retry_job', keyFree(jobid, QUERIES),
+                               id=jobid, event=event, keep=self.maxEvents)
 
     def runNow(self, jobid, now, event=None):
         return self._changeOne('run_now', id=jobid, now=now, event=event,
@@ -440,37 +368,26 @@ class SQLiteJobStore:
                 for jobid, token, progress in reports)
 
     def claimNotifications(self, now, limit, token, lease):
-        with self._transaction() as connection:
-            rows = connection.execute(QUERIES['claim_notifications'], dict(
-                now=now, limit=limit, token=token, lease=lease)).fetchall()
-        return sorted(rows, key=lambda row: row['job'])
+        return self.calls.claimNotifications(now, limit, token, lease)
 
     def nextNotification(self):
-        return self._read('next_notification').fetchone()['due']
+        return self.calls.nextNotification()
 
     def recordNotification(self, jobid, token, due, event):
-        with self._transaction() as connection:
-            return recordCall(connection, QUERIES, jobid, token, due, event,
-                              self.maxEvents)
+        return self.calls.recordNotification(jobid, token, due, event,
+                                             self.maxEvents)
 
     def countRuns(self, minute, server, finished, failed):
-        with self._transaction() as connection:
-            connection.execute(QUERIES['count_runs'], dict(
-                minute=minute, server=server, finished=finished,
-                failed=failed))
+        self.calls.countRuns(minute, server, finished, failed)
 
     def sampleQueue(self, minute, server):
-        with self._transaction() as connection:
-            connection.execute(QUERIES['sample_queue'],
-                               dict(minute=minute, server=server))
+        self.calls.sampleQueue(minute, server)
 
     def minutes(self, since):
-        return self._read('minutes_since', since=since).fetchall()
+        return self.calls.minutes(since)
 
     def purgeMinutes(self, before):
-        with self._transaction() as connection:
-            return connection.execute(QUERIES['purge_minutes'],
-                                      dict(before=before)).rowcount
+        return self.calls.purgeMinutes(before)
 
     def close(self):
         self._release()

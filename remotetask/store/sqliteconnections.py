@@ -10,6 +10,8 @@ or written is ``StoreUnavailable`` (fault 6), logged once as an outage
 """
 
 import contextlib
+import itertools
+import os
 import sqlite3
 import threading
 
@@ -21,6 +23,19 @@ from remotetask.store.nesting import Transactions
 def _rowFactory(cursor, values):
     return {column[0]: value
             for column, value in zip(cursor.description, values)}
+
+
+_memoryNumbers = itertools.count(1)
+
+
+def memoryTarget():
+    """A URI naming a new database in this process's memory, which every
+    connection of one store opens. The memdb VFS rather than a shared
+    cache (``mode=memory&cache=shared``): a shared cache locks tables,
+    and a reader meeting a writer's lock fails at once ("database table
+    is locked") instead of waiting as on a file; memdb locks the database
+    as a file is locked, and waits for the busy timeout."""
+    return f'file:/remotetask-{os.getpid()}-{next(_memoryNumbers)}?vfs=memdb'
 
 
 def appendEvent(stored, event, keep):
@@ -238,10 +253,25 @@ class SQLiteConnections:
                 self.outage.failed(unavailable)
                 raise unavailable from error
 
+    def one(self, name, /, **params):
+        """The first row of the query ``name``, or None."""
+        return self.read(name, **params).fetchone()
+
     def write(self, name, /, **params):
         """The rows the statement ``name`` gives, in a transaction."""
         with self.transaction() as connection:
             return connection.execute(self.queries[name], params).fetchall()
+
+    def change(self, name, /, **params):
+        """How many rows the statement ``name`` changed, in a
+        transaction."""
+        with self.transaction() as connection:
+            return connection.execute(self.queries[name], params).rowcount
+
+    def run(self, work):
+        """``work(connection)``, in a transaction."""
+        with self.transaction() as connection:
+            return work(connection)
 
     def closeOwn(self):
         """Close this thread's connection (the constructing thread, which

@@ -205,7 +205,6 @@ class WaitRules:
                 f'"results":{{{results}}}}}')
 
 
-
 class SQLWaitSteps(WaitSteps):
     """The steps on a SQL store's ``connection``, inside its transaction,
     with its named ``queries``; ``asList`` turns a list of ids into what
