@@ -256,3 +256,21 @@ def test_a_refused_privilege_is_advised_in_one_line():
     assert line.startswith('must be owner of table remotetask_jobs: ')
     assert 'REASSIGN OWNED BY THEIR_OWNER TO jobs' in line
     assert '\n' not in line
+
+
+def test_append_event_keeps_what_events_append_keeps():
+    """SQLite's remotetask_append_event (appendEvent) splices an event
+    into the stored text while the bound is far, and gives the very
+    events that events.append gives, at and past the bound too, details
+    holding objects and braces included."""
+    import json
+    from remotetask.core import events
+    from remotetask.store.sqliteconnections import appendEvent
+    spliced = appended = None
+    for number in range(8):
+        event = json.dumps({'n': number, 'detail': {'why': '{'}})
+        spliced = appendEvent(spliced, event, 5)
+        appended = events.append(appended, event, 5)
+        assert json.loads(spliced) == json.loads(appended)
+    assert [event['n'] for event in json.loads(spliced)] == [0, 4, 5, 6, 7]
+    assert appendEvent(spliced, None, 5) is spliced

@@ -84,7 +84,7 @@ class SQLiteJobStore:
         self.waiting = WaitingJobs(self._withSteps, self.afterCommit,
                                    lambda: self.serverId)
         self._read = self.connections.read
-        self._transaction = self.connections.transaction
+        self._transaction = self.connections.transactions.transaction
         self.apiTokens = SQLApiTokens(self._read, self.connections.write)
         self.calls = CallsAndCounters(self.connections)
         # One server at a time on a file: taken before anything reads or
