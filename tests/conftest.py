@@ -3,7 +3,7 @@
 import pytest
 
 from remotetask import SimpleTask, TaskService
-from remotetask.store import MemoryJobStore, SQLiteJobStore
+from remotetask.store import SQLiteJobStore, openStore
 from tests import tasks
 from tests.postgresql.conftest import (  # noqa: F401  (fixtures)
     postgresqlDsn, postgresqlServer)
@@ -13,7 +13,7 @@ STORES = ['memory', 'sqlite', 'postgresql']
 
 def makeStore(kind, request, tmp_path):
     if kind == 'memory':
-        return MemoryJobStore()
+        return openStore('memory:')
     if kind == 'postgresql':
         from remotetask.store.postgresql import PostgreSQLJobStore
         return PostgreSQLJobStore(request.getfixturevalue('postgresqlDsn'))

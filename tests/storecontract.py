@@ -1,7 +1,8 @@
 """The IJobStore contract, written once as tests.
 
-Subclass ``StoreContractTests`` and define ``makeStore(tmp_path)``; every
-store (memory, SQLite, PostgreSQL) runs these same tests unchanged.
+Subclass ``StoreContractTests`` and define ``makeStore(tmp_path)``; both
+stores run these same tests unchanged: SQLite (a file, and in memory) and
+PostgreSQL.
 """
 
 import json

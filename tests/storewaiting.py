@@ -1,7 +1,7 @@
 """The IJobStore contract of jobs that wait for other jobs, as tests.
 
 Part of ``StoreContractTests`` (``tests.storecontract``), so that every
-store (memory, SQLite, PostgreSQL) runs them unchanged.
+store (SQLite, a file and in memory, and PostgreSQL) runs them unchanged.
 """
 
 import json

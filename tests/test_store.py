@@ -6,20 +6,47 @@ import sqlite3
 import pytest
 
 from remotetask.errors import StoreUnavailable
+from remotetask.interfaces import ISharedJobStore
+from remotetask.server.cluster.cluster import isShared
 from remotetask.store import (
-    MemoryJobStore, SQLiteJobStore, defaultStoreFile, describeStore,
+    SQLiteJobStore, defaultStoreFile, describeStore,
     openStore, parseStore)
 from remotetask.store.sqlite import MIGRATIONS
 from tests.ownercontract import OwnerContractTests
 from tests.storecontract import StoreContractTests
+from tests.threads import runThreads
 
 
-class TestMemoryJobStore(StoreContractTests, OwnerContractTests):
+class TestSQLiteInMemory(StoreContractTests, OwnerContractTests):
 
     def makeStore(self, tmp_path):
-        store = MemoryJobStore()
-        store.serverId = 'here'
-        return store
+        return openStore('memory:', serverId='here')
+
+    def test_each_store_has_a_database_of_its_own(self):
+        """Two stores in memory share nothing, and a store's jobs stay
+        while it is open, whichever threads used it and left."""
+        jobid = self.add()
+        other = openStore('memory:')
+        try:
+            assert other.count() == 0
+        finally:
+            other.close()
+        assert runThreads(lambda index: self.store.get(jobid), 3) == []
+        assert self.store.get(jobid)['status'] == 'queued'
+
+    def test_is_not_shared(self):
+        """A store in memory is one server's alone: no ISharedJobStore,
+        so the daemon runs no heartbeats nor recovery of others' jobs."""
+        assert not ISharedJobStore.providedBy(self.store)
+        assert not isShared(self.store)
+
+    def test_no_lock_file(self, tmp_path, monkeypatch):
+        """A store in memory takes no file lock and writes no file."""
+        monkeypatch.chdir(tmp_path)
+        store = openStore('memory:')
+        store.close()
+        assert store.lock is None
+        assert list(tmp_path.iterdir()) == []
 
 
 class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
@@ -46,7 +73,7 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
             len(MIGRATIONS),)
         connection.close()
         assert self.store.schemaVersion == len(MIGRATIONS)
-        assert self.store._connection().execute(
+        assert self.store.connections.connection().execute(
             'PRAGMA synchronous').fetchone() == {'synchronous': 1}
 
     def test_quick_writes_hold_the_lock_or_give_way(self):
@@ -62,12 +89,15 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
             assert now
             jobid = self.add()
             other = []
-            thread = threading.Thread(target=lambda: other.append(
-                self.store._writeLock.acquire(blocking=False)))
+
+            def tryWriting():
+                with self.store.writingNow() as held:
+                    other.append(held)
+            thread = threading.Thread(target=tryWriting)
             thread.start()
             thread.join(10)
             assert other == [False]
-        assert self.store._connection().execute(
+        assert self.store.connections.connection().execute(
             'PRAGMA wal_autocheckpoint').fetchone() == {
                 'wal_autocheckpoint': 0}
         self.store.checkpoint()
@@ -78,7 +108,7 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         detail)]``."""
         from remotetask.store.sqlite import QUERIES
         return [(row['id'], row['parent'], row['detail'])
-                for row in self.store._connection().execute(
+                for row in self.store.connections.connection().execute(
                     'EXPLAIN QUERY PLAN ' + QUERIES[query], dict(
                         now=1.0, token='t', started=1.0, claimed=1.0,
                         server=None, status='completed', before=1.0,
@@ -140,7 +170,9 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
 
 def test_openStore_understands_the_command_line_forms(tmp_path):
     """--store values: memory:, sqlite:PATH, and a bare path."""
-    assert isinstance(openStore('memory:'), MemoryJobStore)
+    memory = openStore('memory:')
+    memory.close()
+    assert isinstance(memory, SQLiteJobStore) and memory.path == ':memory:'
     store = openStore(f'sqlite:{tmp_path}/a.sqlite')
     assert isinstance(store, SQLiteJobStore)
     assert store.path == f'{tmp_path}/a.sqlite'
@@ -224,3 +256,21 @@ def test_a_refused_privilege_is_advised_in_one_line():
     assert line.startswith('must be owner of table remotetask_jobs: ')
     assert 'REASSIGN OWNED BY THEIR_OWNER TO jobs' in line
     assert '\n' not in line
+
+
+def test_append_event_keeps_what_events_append_keeps():
+    """SQLite's remotetask_append_event (appendEvent) splices an event
+    into the stored text while the bound is far, and gives the very
+    events that events.append gives, at and past the bound too, details
+    holding objects and braces included."""
+    import json
+    from remotetask.core import events
+    from remotetask.store.sqliteconnections import appendEvent
+    spliced = appended = None
+    for number in range(8):
+        event = json.dumps({'n': number, 'detail': {'why': '{'}})
+        spliced = appendEvent(spliced, event, 5)
+        appended = events.append(appended, event, 5)
+        assert json.loads(spliced) == json.loads(appended)
+    assert [event['n'] for event in json.loads(spliced)] == [0, 4, 5, 6, 7]
+    assert appendEvent(spliced, None, 5) is spliced

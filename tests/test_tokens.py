@@ -2,13 +2,13 @@
 against the store at most once per ``TRUST`` seconds, refused once
 revoked or expired, its last use written at most once a minute, and the
 login throttle applied to it. Time is a ``task.Clock``; the store is a
-``MemoryApiTokens`` read in this thread."""
+SQLite store's in memory, read in this thread."""
 
 from twisted.cred import error
 from twisted.internet import defer, task
 
 from remotetask.core.permissions import Principal
-from remotetask.store.apitokens import MemoryApiTokens
+from remotetask.store import openStore
 from remotetask.wire.logins import AddressedCredentials, LoginChecker
 from remotetask.wire.tokens import (
     TOUCH_EVERY, TRUST, BearerCredentials, TokenBook, digestOf, newToken)
@@ -27,7 +27,8 @@ class CountingStore:
 
 
 def makeBook(expires=None):
-    tokens, store, clock = MemoryApiTokens(), CountingStore(), task.Clock()
+    tokens, store, clock = (openStore('memory:').apiTokens, CountingStore(),
+                           task.Clock())
     clock.advance(1000.0)
     token = newToken()
     tokens.add('svc', digestOf(token), 'caller', ['echo'], 0.0, expires)

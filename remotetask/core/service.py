@@ -26,7 +26,7 @@ from remotetask.core.status import (
 from remotetask.errors import (
     InvalidArgument, NoSuchJob, NotAllowed, RemoteTaskError)
 from remotetask.interfaces import ITaskService
-from remotetask.store.memory import MemoryJobStore
+from remotetask.store.sqlite import MEMORY, SQLiteJobStore
 
 
 class JobsView(collections.abc.Mapping):
@@ -119,7 +119,7 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
 
     def __init__(self, store=None, registry=None, timezone=None,
                  limits=None):
-        self.store = MemoryJobStore() if store is None else store
+        self.store = SQLiteJobStore(MEMORY) if store is None else store
         self.registry = TaskRegistry() if registry is None else registry
         if timezone is not None:
             self.timezone = jobs.zoneOf(timezone)

@@ -12,12 +12,13 @@ from remotetask.core.status import (
     CANCELLED, COMPLETED, CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED,
     STARTLATER)
 from remotetask.interfaces.store import IJobStore
-from remotetask.interfaces.storeparts import IApiTokenStore, IQuickWrites
+from remotetask.interfaces.storeparts import (
+    IApiTokenStore, IQuickWrites, ISharedJobStore)
 from remotetask.interfaces.tasks import (
     ICronJob, IJob, ITask, ITaskRegistry, ITaskService)
 
 __all__ = [
     'ITask', 'IJob', 'ICronJob', 'ITaskRegistry', 'ITaskService',
-    'IJobStore', 'IQuickWrites', 'IApiTokenStore',
+    'IJobStore', 'IQuickWrites', 'IApiTokenStore', 'ISharedJobStore',
     'CANCELLED', 'COMPLETED', 'CRONJOB', 'DELAYED', 'ERROR', 'PROCESSING',
     'QUEUED', 'STARTLATER']

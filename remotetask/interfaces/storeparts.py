@@ -2,7 +2,9 @@
 tokens it keeps (its ``apiTokens``), and the kinds of store the server
 asks about with ``providedBy`` rather than by duck typing."""
 
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
+
+from remotetask.interfaces.store import IJobStore
 
 
 class IQuickWrites(Interface):
@@ -47,3 +49,54 @@ class IApiTokenStore(Interface):
 
     def touch(digest, now):
         """Record ``now`` as the token's last use."""
+
+
+class ISharedJobStore(IJobStore):
+    """A job store that several servers share (PostgreSQL), each known
+    by its ``serverId``. What sharing adds: each server heartbeats and
+    says which tasks it serves, so that an add on any server is accepted
+    for a task some server alive serves; the live servers put back in the
+    queue the jobs of a server whose heartbeat stopped; and a change made
+    by one server (a job added, a job ended) wakes the others.
+
+    A store that one server holds alone (SQLite) provides none of this:
+    its server knows every task it serves, and recovers its own jobs at
+    start."""
+
+    serverId = Attribute('This server\'s name among those sharing the '
+                         'store, recorded on the jobs it claims.')
+
+    def heartbeat(now):
+        """Record that this server is alive at ``now``, serving the tasks
+        it announced."""
+
+    def announce(tasks, limited, now):
+        """Record that this server serves ``tasks`` ({name: description})
+        from ``now`` on, with a heartbeat; ``limited``: those of them
+        whose claims are limited (``remotetask.core.limits``)."""
+
+    def withdraw():
+        """Serve no task any more: the server is stopping."""
+
+    def servedTasks(now):
+        """``{task: {description, servers}}`` of every task that a
+        server alive at ``now`` serves."""
+
+    def lastServedTasks():
+        """What ``servedTasks`` answered last ({} before its first
+        answer), reading nothing: for listings that must answer while the
+        store does not."""
+
+    def servers():
+        """``[{id, heartbeat, tasks, running}]``: the servers sharing the
+        store, for the dashboard."""
+
+    def recoverLost(now, timeout):
+        """Put back in the queue the jobs claimed by servers that have
+        not heartbeated for ``timeout`` seconds; their ids, ascending."""
+
+    def listen(callback, finished=None):
+        """Call ``callback()`` soon after a job is added (or queued again)
+        by any server, and ``finished(jobid, status)`` when one ends;
+        ``finished(None, None)`` when ends may have gone unheard. Return
+        ``stop()``."""

@@ -4,10 +4,9 @@ import os
 import re
 import urllib.parse
 
-from remotetask.store.memory import MemoryJobStore
-from remotetask.store.sqlite import SQLiteJobStore
+from remotetask.store.sqlite import MEMORY, SQLiteJobStore
 
-__all__ = ['MemoryJobStore', 'SQLiteJobStore', 'openStore', 'parseStore',
+__all__ = ['SQLiteJobStore', 'openStore', 'parseStore',
            'describeStore', 'defaultStoreFile']
 
 _SCHEME = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:')
@@ -69,11 +68,12 @@ def openStore(spec, serverId=None, heartbeatTimeout=30.0, timeout=None):
     ``parseStore``): a PostgreSQL store knows this server as ``serverId``
     and the others as alive while they heartbeat within
     ``heartbeatTimeout`` seconds, and bounds each call by ``timeout``
-    seconds (see ``PostgreSQLJobStore``); a SQLite store records
-    ``serverId``, when given, on the jobs it starts."""
+    seconds (see ``PostgreSQLJobStore``); a SQLite store (a file, or in
+    memory for ``memory:``, gone when it is closed) records ``serverId``,
+    when given, on the jobs it starts."""
     kind, target = parseStore(spec)
     if kind == 'memory':
-        return MemoryJobStore()
+        return SQLiteJobStore(MEMORY, serverId=serverId)
     if kind == 'postgresql':
         from remotetask.store.postgresql import TIMEOUT, PostgreSQLJobStore
         return PostgreSQLJobStore(target, serverId=serverId,

@@ -7,11 +7,10 @@ microsecond rather than scrypt's 50 ms. Kept in the job store, so that
 every server sharing a PostgreSQL store knows a token, or its
 revocation, on its next look (``remotetask.wire.tokens``).
 
-``SQLApiTokens`` serves both SQL stores: it is given the store's way to
+``SQLApiTokens`` serves both stores: it is given the store's way to
 read and its way to write (each a function of a query's name and its
 parameters, giving the rows), the queries being named alike in
-``sqlite.sql`` and ``postgresql.sql``. ``MemoryApiTokens`` keeps them in
-a dict, for the memory store.
+``sqlite.sql`` and ``postgresql.sql``.
 """
 
 import json
@@ -30,63 +29,26 @@ def _decoded(row):
 @implementer(IApiTokenStore)
 class SQLApiTokens:
     """The tokens of a SQL store; ``read`` and ``write`` are the store's
-    (``read(name, params)`` gives the rows of the query ``name``)."""
+    (``read(name, **params)`` gives the rows of the query ``name``)."""
 
     def __init__(self, read, write):
         self.read = read
         self.write = write
 
     def add(self, name, digest, role, tasks, now, expires=None):
-        return bool(self.write('insert_api_token', dict(
-            name=name, digest=digest, role=role, tasks=json.dumps(tasks),
-            now=now, expires=expires)))
+        return bool(self.write(
+            'insert_api_token', name=name, digest=digest, role=role,
+            tasks=json.dumps(tasks), now=now, expires=expires))
 
     def find(self, digest):
-        rows = self.read('find_api_token', dict(digest=digest))
+        rows = self.read('find_api_token', digest=digest)
         return _decoded(rows[0]) if rows else None
 
     def list(self):
-        return [_decoded(row) for row in self.read('list_api_tokens', {})]
+        return [_decoded(row) for row in self.read('list_api_tokens')]
 
     def revoke(self, name):
-        return bool(self.write('revoke_api_token', dict(name=name)))
+        return bool(self.write('revoke_api_token', name=name))
 
     def touch(self, digest, now):
-        self.write('touch_api_token', dict(digest=digest, now=now))
-
-
-@implementer(IApiTokenStore)
-class MemoryApiTokens:
-    """The tokens of a memory store: gone with the process, as its jobs
-    are."""
-
-    def __init__(self):
-        self._tokens = {}
-
-    def add(self, name, digest, role, tasks, now, expires=None):
-        if name in self._tokens:
-            return False
-        self._tokens[name] = dict(name=name, digest=digest, role=role,
-                                  tasks=list(tasks), created=now,
-                                  expires=expires, lastused=None)
-        return True
-
-    def find(self, digest):
-        for token in self._tokens.values():
-            if token['digest'] == digest:
-                return {key: token[key] for key in (
-                    'name', 'role', 'tasks', 'expires', 'lastused')}
-        return None
-
-    def list(self):
-        return [{key: value for key, value in token.items()
-                 if key != 'digest'}
-                for _, token in sorted(self._tokens.items())]
-
-    def revoke(self, name):
-        return self._tokens.pop(name, None) is not None
-
-    def touch(self, digest, now):
-        for token in self._tokens.values():
-            if token['digest'] == digest:
-                token['lastused'] = now
+        self.write('touch_api_token', digest=digest, now=now)

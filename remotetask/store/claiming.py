@@ -6,7 +6,7 @@ queued ones, only of the tasks asked for, and within the tasks' limits
 for every store; how each step reads and writes is the store's
 (``ClaimSteps``). ``claimRuns`` runs inside the store's transaction, and
 the store makes sure that no other claim can change what the limits are
-computed from until it commits (SQLite and memory: one writer at a time;
+computed from until it commits (SQLite: one writer at a time;
 PostgreSQL: ``limitState`` locks the limited tasks' rows).
 """
 

@@ -1,46 +1,47 @@
 """The part of ``IJobStore.transaction`` that every store shares.
 
 On one thread, a transaction opened inside another joins it: only the
-outermost one begins, commits or rolls back (each store says how, in
-``_outermost()``), and the callbacks given to ``afterCommit`` meanwhile
-run once it has committed, never if it rolled back. The store keeps the
-per-thread state in ``self._local`` (a ``threading.local``).
+outermost one begins, commits or rolls back (each store's connections say
+how, in the ``outermost()`` they give ``Transactions``), and the
+callbacks given to ``afterCommit`` meanwhile run once it has committed,
+never if it rolled back.
 """
+
+import threading
 
 
 class Joined:
-    """``store.transaction()``: a context manager written out rather than
-    a generator, since every store call inside a batch enters one (a
+    """``transaction()``: a context manager written out rather than a
+    generator, since every store call inside a batch enters one (a
     generator costs twice as much, several times a job). ``__enter__``
-    gives ``store._local.txConnection`` when ``giving`` (the SQL stores'
-    ``_transaction()``), else None."""
+    gives the connection of the transaction open on this thread."""
 
-    __slots__ = ('store', 'giving', 'outer')
+    __slots__ = ('transactions', 'outer')
 
-    def __init__(self, store, giving=False):
-        self.store = store
-        self.giving = giving
+    def __init__(self, transactions):
+        self.transactions = transactions
         self.outer = None
 
     def __enter__(self):
-        local = self.store._local
+        local = self.transactions.local
         if getattr(local, 'depth', 0):
             local.depth += 1
         else:
             local.after = []
-            outer = self.store._outermost()
-            outer.__enter__()
+            outer = self.transactions.outermost()
+            local.connection = outer.__enter__()
             self.outer = outer
             local.depth = 1
-        return local.txConnection if self.giving else None
+        return local.connection
 
     def __exit__(self, kind, value, traceback):
-        local = self.store._local
+        local = self.transactions.local
         outer, self.outer = self.outer, None
         if outer is None:
             local.depth -= 1
             return False
         local.depth = 0
+        local.connection = None
         try:
             suppressed = outer.__exit__(kind, value, traceback)
         except BaseException:
@@ -55,20 +56,28 @@ class Joined:
         return suppressed
 
 
-class JoinedTransactions:
-    """``transaction()`` and ``afterCommit()`` for a store that provides
-    ``_outermost()``, a context manager around one real transaction."""
+class Transactions:
+    """The transactions of one store, joined per thread: ``outermost()``
+    is a context manager around one real transaction, which gives its
+    connection."""
+
+    def __init__(self, outermost):
+        self.outermost = outermost
+        #: Per thread: the depth, the connection and the callbacks of the
+        #: transaction open on it.
+        self.local = threading.local()
 
     def transaction(self):
-        """See ``IJobStore.transaction``."""
+        """See ``IJobStore.transaction``; gives the connection."""
         return Joined(self)
 
     def afterCommit(self, callback):
         """See ``IJobStore.afterCommit``."""
-        if getattr(self._local, 'depth', 0):
-            self._local.after.append(callback)
+        if getattr(self.local, 'depth', 0):
+            self.local.after.append(callback)
         else:
             callback()
 
-    def _outermost(self):
-        raise NotImplementedError
+    def reset(self):
+        """Forget every thread's state (the store is closed)."""
+        self.local = threading.local()

@@ -53,3 +53,18 @@ def scanFor(status, task, text, limit, scan, owner=None):
         residual = text is not None or (status is not None and
                                         task is not None)
     return max(scan, limit) if residual else limit
+
+
+def throughIndex(kind, status, task, owner):
+    """The name of the ``kind`` query (``find`` or ``newest``) that
+    serves the filters given through an index: an owner's jobs through
+    theirs, else a status's, else a task's, else the primary key's. Every
+    one of them takes the same parameters, and looks at the filters its
+    index does not serve row by row."""
+    if owner is not None:
+        return f'{kind}_owned_jobs'
+    if status is not None:
+        return f'{kind}_jobs_by_status'
+    if task is not None:
+        return f'{kind}_jobs_by_task'
+    return f'{kind}_jobs'

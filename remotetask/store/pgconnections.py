@@ -1,10 +1,10 @@
 """A PostgreSQL connection per thread, and a transaction per store call.
 
 Each thread of a ``PostgreSQLJobStore`` (the writer, the read pool, the
-heartbeat) keeps one connection, set up in ``_connect()``, which holds every
+heartbeat) keeps one connection, set up in ``connect()``, which holds every
 setting with the reason for it. A call is one transaction on it (as
 twisted's ``adbapi.runInteraction``: a return commits, a raise rolls back),
-or joins the one open on the thread (``JoinedTransactions``). How a
+or joins the one open on the thread (``Transactions``). How a
 failure reads to the caller is decided here, in one place: refused by the
 database (nothing written), unavailable (fault 6, nothing written), or
 lost while committing (fault 10, outcome unknown); and an outage is
@@ -12,23 +12,80 @@ logged once (``OutageLog``), not by every caller.
 """
 
 import contextlib
+import os
+import secrets
+import socket
+import threading
 
 import psycopg
 from psycopg.rows import dict_row
+from twisted.logger import Logger
 
 from remotetask.errors import StoreOutcomeUnknown, StoreUnavailable
-from remotetask.store.pglisten import reason as _reason
+from remotetask.store.nesting import Transactions
+from remotetask.store.pgwatch import CallWatch
 
 
-class ConnectionPerThread:
-    """The connections of ``PostgreSQLJobStore``, which provides
-    ``queries``, ``serverId``, ``timeout``, ``where``, ``log``, ``outage``
-    (an ``OutageLog``), ``_params`` (the caller's connection parameters),
-    ``_local`` (a ``threading.local``), ``_lock``, ``_connections`` (every
-    connection open, for ``close``) and ``_watch`` (a ``CallWatch``, or
-    None while migrating)."""
+def reason(error):
+    """libpq's message on one line."""
+    return ' '.join(str(error).split())
 
-    def _connect(self, autocommit=False):
+
+def defaultServerId():
+    """``host:pid:random``: unique to this process, readable in a listing."""
+    return f'{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}'
+
+
+def describe(params):
+    """Where the store is, for messages: never the password."""
+    host = params.get('host') or params.get('hostaddr') or 'localhost'
+    port = params.get('port') or '5432'
+    dbname = params.get('dbname') or params.get('user') or '(default)'
+    return f'PostgreSQL database {dbname!r} on {host}:{port}'
+
+
+class PostgreSQLConnections:
+    """The connections of one ``PostgreSQLJobStore``: to the database
+    ``params`` (the caller's connection parameters) described as
+    ``where``, known there as ``serverId``, running its named ``queries``;
+    each failure to reach it is told to ``outage`` (an ``OutageLog``).
+
+    ``timeout`` bounds a call: the server cancels a statement after that
+    many seconds and gives up waiting for a lock after half of it; a
+    connection attempt gives up after a quarter of it (at least 2 s); and
+    a call with no answer at all (a stopped backend) is cut by the client
+    after ``timeout`` + 5 seconds (``pgwatch``). Each fails with
+    ``StoreUnavailable`` (fault 6), or ``StoreOutcomeUnknown`` (fault 10)
+    if lost while committing. An outage is logged once when it begins and
+    once when it ends (``outage``).
+    """
+
+    log = Logger()
+
+    def __init__(self, params, where, serverId, queries, outage, timeout):
+        self.params = params
+        self.where = where
+        self.serverId = serverId
+        self.queries = queries
+        self.outage = outage
+        self.timeout = timeout
+        self.transactions = Transactions(self._outermost)
+        self._local = threading.local()
+        # Every connection open, for close().
+        self._connections = set()
+        self._lock = threading.Lock()
+        # None while migrating (see watch()).
+        self._watch = None
+
+    def watch(self):
+        """From now on, cut a call with no answer at all after
+        ``timeout`` + 5 seconds (``pgwatch``); not before: a migration may
+        take long, and is not cut short."""
+        self._watch = CallWatch(self.timeout + 5.0, self.where)
+
+    def connect(self, autocommit=False):
+        """A new connection, every setting made (with autocommit, for
+        LISTEN)."""
         defaults = dict(
             # A server that is down, or does not answer, must not hang a
             # thread for the operating system's TCP timeout (minutes):
@@ -47,7 +104,7 @@ class ConnectionPerThread:
             autocommit=autocommit,
             # Rows as dicts with the column names, as IJobStore returns.
             row_factory=dict_row,
-            **{**defaults, **self._params})
+            **{**defaults, **self.params})
         try:
             # Acknowledged means durable: a database or role configured
             # with synchronous_commit = off could lose the last commits in a
@@ -76,10 +133,11 @@ class ConnectionPerThread:
             raise
         return connection
 
-    def _connection(self):
+    def connection(self):
+        """This thread's connection, opened if need be."""
         connection = getattr(self._local, 'connection', None)
         if connection is None or connection.closed:
-            connection = self._connect()
+            connection = self.connect()
             self._local.connection = connection
             with self._lock:
                 self._connections.add(connection)
@@ -113,7 +171,7 @@ class ConnectionPerThread:
     @contextlib.contextmanager
     def _outermost(self):
         """One transaction on this thread's connection (see
-        ``JoinedTransactions``): a return commits, a raise rolls back (as
+        ``Transactions``): a return commits, a raise rolls back (as
         twisted's ``adbapi.runInteraction``). The watch cuts a call that
         gets no answer at all; a failure to reach the database is the
         start of an outage, a commit its end (``OutageLog``)."""
@@ -123,10 +181,10 @@ class ConnectionPerThread:
         connection, committing = None, False
         watch = self._watch
         try:
-            connection = local.txConnection = self._connection()
+            connection = self.connection()
             if watch is not None:
                 watch.begin(connection)
-            yield
+            yield connection
             committing = True
             connection.commit()
         except psycopg.Error as error:
@@ -157,17 +215,17 @@ class ConnectionPerThread:
         if not lost:
             return StoreUnavailable(
                 f'The job store ({self.where}) could not do that now: '
-                f'{_reason(error)}')
+                f'{reason(error)}')
         if committing:
             return StoreOutcomeUnknown(
                 f'Lost the job store ({self.where}) while committing; the '
-                f'change may or may not have been saved: {_reason(error)}')
+                f'change may or may not have been saved: {reason(error)}')
         unavailable = StoreUnavailable(
-            f'Cannot reach the job store ({self.where}): {_reason(error)}')
+            f'Cannot reach the job store ({self.where}): {reason(error)}')
         unavailable.connectionLost = reused
         return unavailable
 
-    def _run(self, work):
+    def run(self, work):
         """Return ``work(connection)``, run as one transaction (or as part
         of the one open on this thread).
 
@@ -178,22 +236,40 @@ class ConnectionPerThread:
         """
         for attempt in (1, 2):
             try:
-                with self.transaction():
-                    return work(self._local.txConnection)
+                with self.transactions.transaction() as connection:
+                    return work(connection)
             except StoreUnavailable as error:
                 if attempt == 2 or not error.connectionLost:
                     raise
                 self.log.info('Lost the connection to {where} ({error}); '
                               'reconnecting', where=self.where, error=error)
 
-    def _one(self, name, **params):
-        return self._run(lambda connection: connection.execute(
+    def one(self, name, /, **params):
+        """The first row of the query ``name``, or None."""
+        return self.run(lambda connection: connection.execute(
             self.queries[name], params).fetchone())
 
-    def _all(self, name, **params):
-        return self._run(lambda connection: connection.execute(
+    def read(self, name, /, **params):
+        """Every row of the query ``name``."""
+        return self.run(lambda connection: connection.execute(
             self.queries[name], params).fetchall())
 
-    def _count(self, name, **params):
-        return self._run(lambda connection: connection.execute(
+    #: The rows a statement gives: every call is one transaction, so a
+    #: write runs as a read does.
+    write = read
+
+    def change(self, name, /, **params):
+        """How many rows the statement ``name`` changed."""
+        return self.run(lambda connection: connection.execute(
             self.queries[name], params).rowcount)
+
+    def close(self):
+        """Close every connection, and stop the watch."""
+        with self._lock:
+            connections, self._connections = self._connections, set()
+        if self._watch is not None:
+            self._watch.stop()
+        for connection in connections:
+            self._close(connection)
+        self._local = threading.local()
+        self.transactions.reset()

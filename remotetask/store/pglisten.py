@@ -1,28 +1,32 @@
 """Hearing a PostgreSQL store's notifications, for several servers.
 
 A job added (or queued again) on any server, and a job ending on any
-server, is announced with NOTIFY in the transaction that made it so; this
-mixin of ``PostgreSQLJobStore`` listens on a connection of its own, in a
-thread of its own, and calls back.
+server, is announced with NOTIFY in the transaction that made it so; the
+listener of ``PostgreSQLJobStore`` hears it on a connection of its own, in
+a thread of its own, and calls back.
 """
 
 import threading
 
 import psycopg
+from twisted.logger import Logger
 
-from remotetask.store.sqlfile import loadQueries
-
-QUERIES = loadQueries('postgresql.sql')
-
-
-def reason(error):
-    """libpq's message on one line."""
-    return ' '.join(str(error).split())
+from remotetask.store.pgconnections import reason
 
 
 class NotificationListener:
-    """``listen()`` for ``PostgreSQLJobStore``, which provides ``_connect``,
-    ``where``, ``log``, ``_lock`` and ``_listeners``."""
+    """``listen()`` on new connections that ``connect(autocommit=True)``
+    opens to the database ``where``, running the store's named
+    ``queries``."""
+
+    log = Logger()
+
+    def __init__(self, connect, where, queries):
+        self.connect = connect
+        self.where = where
+        self.queries = queries
+        self._listeners = set()
+        self._lock = threading.Lock()
 
     def listen(self, callback, finished=None):
         """Call ``callback()`` soon after a job is added (or queued again)
@@ -59,10 +63,10 @@ class NotificationListener:
         delay, missed, lost = delays[0], False, False
         while not stopping.is_set():
             try:
-                with self._connect(autocommit=True) as connection:
-                    connection.execute(QUERIES['listen_jobs'])
+                with self.connect(autocommit=True) as connection:
+                    connection.execute(self.queries['listen_jobs'])
                     if finished is not None:
-                        connection.execute(QUERIES['listen_finished'])
+                        connection.execute(self.queries['listen_finished'])
                     delay = delays[0]
                     if lost:
                         self.log.info('Listening to {where} again',
@@ -103,3 +107,9 @@ class NotificationListener:
         except Exception:
             self.log.failure('The job notification callback failed')
 
+    def stopAll(self):
+        """Stop every listener (the store is closing)."""
+        with self._lock:
+            listeners, self._listeners = self._listeners, set()
+        for stop in listeners:
+            stop()

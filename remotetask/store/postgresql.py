@@ -2,41 +2,38 @@
 
 The queries live in ``postgresql.sql``. Each thread gets its own
 connection, and each method is one transaction on it (``pgconnections``,
-where every connection setting lives, in ``_connect()``). Claims use
+where every connection setting lives, in ``connect()``). Claims use
 ``FOR UPDATE SKIP LOCKED`` so that servers sharing the database each take
 a different job without waiting on one another.
 """
 
-import os
-import secrets
-import socket
-import threading
-
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from twisted.logger import Logger
 from zope.interface import implementer
 
 from remotetask.core import events
 from remotetask.core.bounds import BEFORE_EVERY_ID, MAX_INT, MIN_INT
 from remotetask.core.entries import Entry
-from remotetask.errors import NoSuchJob, NotAllowed
-from remotetask.core.status import FINISHED, QUEUED
-from remotetask.interfaces import IJobStore
+from remotetask.errors import NoSuchJob
+from remotetask.core.status import FINISHED
+from remotetask.interfaces import IJobStore, ISharedJobStore
 from remotetask.store import paging
 from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns
-from remotetask.store.nesting import JoinedTransactions
-from remotetask.store.notifications import recordCall
+from remotetask.store.notifications import CallsAndCounters
 from remotetask.store.outage import OutageLog
 from remotetask.store.pgclaim import PostgreSQLClaim
-from remotetask.store.pgconnections import ConnectionPerThread
+from remotetask.store.pgconnections import (
+    PostgreSQLConnections, defaultServerId, describe)
 from remotetask.store.pglisten import NotificationListener
 from remotetask.store.pgschema import migrate
 from remotetask.store.pgservers import SharedServers
-from remotetask.store.pgwatch import CallWatch
+from remotetask.store.pgwrites import (
+    changeJobs, finishRuns, insertJobs, transitionJob)
 from remotetask.store.sqlfile import loadQueries, migrations
 from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
+from remotetask.store.writes import (
+    changeJob, insertJob, keyFree, scheduleFirstRuns)
 
 QUERIES = loadQueries('postgresql.sql')
 MIGRATIONS = migrations(QUERIES)
@@ -45,70 +42,33 @@ MIGRATIONS = migrations(QUERIES)
 TIMEOUT = 10.0
 
 
-def defaultServerId():
-    """``host:pid:random``: unique to this process, readable in a listing."""
-    return f'{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}'
-
-
-def _describe(params):
-    """Where the store is, for messages: never the password."""
-    host = params.get('host') or params.get('hostaddr') or 'localhost'
-    port = params.get('port') or '5432'
-    dbname = params.get('dbname') or params.get('user') or '(default)'
-    return f'PostgreSQL database {dbname!r} on {host}:{port}'
-
-
 def _isJobId(jobid):
     # A str or float would reach PostgreSQL as a DataError, not NoSuchJob.
     return isinstance(jobid, int) and not isinstance(jobid, bool)
 
 
-def _finishParams(jobid, token, status, output, error, traceback, now,
-                  due=None, attempt=None, event=None, progress=None,
-                  started=None, startEvent=None, *, keep, server):
-    """finish_job's parameters for one run (``IJobStore.finish``'s
-    arguments, the last ones optional)."""
-    return dict(id=jobid, token=token,
-                status=None if status is None else str(status),
-                output=output, error=error, traceback=traceback, now=now,
-                due=due, attempt=attempt, event=event, keep=keep,
-                progress=progress, started=started, startEvent=startEvent,
-                server=server)
-
-
-@implementer(IJobStore)
-class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
-                         SharedServers, NotificationListener, WaitingJobs):
-    """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract.
+@implementer(IJobStore, ISharedJobStore)
+class PostgreSQLJobStore:
+    """Jobs in a PostgreSQL database; see ``IJobStore`` for the contract,
+    and ``ISharedJobStore`` for what several servers sharing it add: the
+    servers' heartbeats and tasks, the recovery of a lost one's jobs
+    (``pgservers``), and the wake-ups between them (``pglisten``).
 
     ``dsn`` is a libpq connection string or URL; its parameters win over
-    the defaults chosen in ``_connect()``. ``serverId`` names this server
-    among those sharing the database (default ``host:pid:random``). Each
-    claim records it as the job's ``owner``, and ``requeue()`` (a server's
-    recovery at start) moves only the jobs this serverId claimed: one
-    server restarting never takes another's running jobs. So a server gets
-    its own leftovers back only if it keeps its serverId; otherwise
-    ``recoverLost()``, run by any live server, returns a dead one's jobs.
-
-    Beyond ``IJobStore``: ``listen()`` wakes a server when another one adds
-    a job; ``heartbeat()`` and ``recoverLost()`` find dead servers;
-    ``announce()`` records the tasks this server serves, beside its
-    heartbeat, and ``servedTasks()`` those of every server alive, that is
-    one whose heartbeat is at most ``heartbeatTimeout`` seconds old.
+    the defaults chosen in ``connect()`` (``pgconnections``). ``serverId``
+    names this server among those sharing the database (default
+    ``host:pid:random``). Each claim records it as the job's ``owner``,
+    and ``requeue()`` (a server's recovery at start) moves only the jobs
+    this serverId claimed: one server restarting never takes another's
+    running jobs. So a server gets its own leftovers back only if it keeps
+    its serverId; otherwise ``recoverLost()``, run by any live server,
+    returns a dead one's jobs: one whose heartbeat is more than
+    ``heartbeatTimeout`` seconds old.
 
     ``maxEvents`` bounds each job's events (``remotetask.core.events``).
-
-    ``timeout`` bounds a call: the server cancels a statement after that
-    many seconds and gives up waiting for a lock after half of it; a
-    connection attempt gives up after a quarter of it (at least 2 s); and
-    a call with no answer at all (a stopped backend) is cut by the client
-    after ``timeout`` + 5 seconds (``pgwatch``). Each fails with
-    ``StoreUnavailable`` (fault 6), or ``StoreOutcomeUnknown`` (fault 10)
-    if lost while committing. An outage is logged once when it begins and
-    once when it ends (``outage``).
+    ``timeout`` bounds a call (see ``PostgreSQLConnections``).
     """
 
-    log = Logger()
     queries = QUERIES
     maxEvents = events.MAX_EVENTS
 
@@ -122,28 +82,71 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                              'URL.') from None
         self.serverId = serverId or defaultServerId()
         self.heartbeatTimeout = heartbeatTimeout
-        #: {name: description} of the tasks this server serves, as its
-        #: heartbeats record them (see announce()).
-        self.tasks = {}
-        self.where = _describe(params)
+        self.where = describe(params)
         self.timeout = timeout
         self.outage = OutageLog(self.where)
-        self._params = params
-        self._local = threading.local()
-        self._connections = set()
-        self._listeners = set()
-        self._lock = threading.Lock()
-        self._watch = None
-        self._migrate()
-        # Only now: a migration may take long, and is not cut short.
-        self._watch = CallWatch(timeout + 5.0, self.where)
+        self.connections = PostgreSQLConnections(
+            params, self.where, self.serverId, QUERIES, self.outage, timeout)
+        self.shared = SharedServers(self.connections, self.serverId,
+                                    heartbeatTimeout)
+        self.listener = NotificationListener(self.connections.connect,
+                                             self.where, QUERIES)
+        self.waiting = WaitingJobs(self._withSteps, self.afterCommit,
+                                   lambda: self.serverId)
+        self.apiTokens = SQLApiTokens(self.connections.read,
+                                      self.connections.write)
+        self.calls = CallsAndCounters(self.connections)
+        self._run = self.connections.run
+        self._one = self.connections.one
+        self._all = self.connections.read
+        self._count = self.connections.change
+        self._run(lambda connection: migrate(connection, QUERIES,
+                                             MIGRATIONS))
+        self.connections.watch()
 
     def __repr__(self):
         return f'<{type(self).__name__} {self.where} as {self.serverId!r}>'
 
-    def _migrate(self):
-        self._run(lambda connection: migrate(connection, QUERIES,
-                                             MIGRATIONS))
+    @property
+    def maxPassed(self):
+        """See ``IJobStore.maxPassed``."""
+        return self.waiting.maxPassed
+
+    @maxPassed.setter
+    def maxPassed(self, value):
+        self.waiting.maxPassed = value
+
+    def transaction(self):
+        return self.connections.transactions.transaction()
+
+    def afterCommit(self, callback):
+        self.connections.transactions.afterCommit(callback)
+
+    # ISharedJobStore: the servers sharing the database.
+
+    def servers(self):
+        return self.shared.servers()
+
+    def heartbeat(self, now):
+        self.shared.heartbeat(now)
+
+    def announce(self, tasks, limited, now):
+        self.shared.announce(tasks, limited, now)
+
+    def withdraw(self):
+        self.shared.withdraw()
+
+    def servedTasks(self, now):
+        return self.shared.servedTasks(now)
+
+    def lastServedTasks(self):
+        return self.shared.lastServedTasks()
+
+    def recoverLost(self, now, timeout):
+        return self.shared.recoverLost(now, timeout, self.maxEvents)
+
+    def listen(self, callback, finished=None):
+        return self.listener.listen(callback, finished)
 
     @property
     def schemaVersion(self):
@@ -162,39 +165,12 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
             return self._run(lambda connection: [
                 self._insert(connection, entry, now, event)
                 for entry in entries])
-        columns = [list(column) for column in zip(*entries)] or [[]] * 10
-        batch = dict(now=now, tasks=columns[0], inputs=columns[1],
-                     statuses=[str(status) for status in columns[2]],
-                     schedules=columns[3], priorities=columns[4],
-                     dues=columns[6], maxattempts=columns[7],
-                     notifies=columns[8], owners=columns[9], event=event,
-                     keep=self.maxEvents)
-
-        def insert(connection):
-            ids = [row['id'] for row in
-                   connection.execute(QUERIES['insert_jobs'], batch)]
-            if ids:
-                connection.execute(QUERIES['notify_jobs'])
-            return sorted(ids)
-        return self._run(insert)
+        return self._run(lambda connection: insertJobs(
+            connection, QUERIES, entries, now, event, self.maxEvents))
 
     def _insert(self, connection, entry, now, event):
-        """Insert ``entry`` with its first ``event``, or return the id of
-        the unfinished job of its task that holds its key. Atomic between
-        servers: the unique index makes a second insert wait for the first
-        one's transaction, and find the key taken if it committed. The
-        holder may finish between the two statements; then the insert is
-        tried again."""
-        params = dict(entry._asdict(), status=str(entry.status), now=now,
-                      event=event, keep=self.maxEvents)
-        while True:
-            row = connection.execute(QUERIES['insert_job'],
-                                     params).fetchone()
-            if row is None:
-                row = connection.execute(QUERIES['keyed_job'],
-                                         params).fetchone()
-            if row is not None:
-                return row['id']
+        return insertJob(connection, QUERIES, entry, now, event,
+                         self.maxEvents)
 
     def get(self, jobid):
         row = self._one('get_job', id=jobid) if _isJobId(jobid) else None
@@ -216,18 +192,10 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
 
     def find(self, status=None, task=None, after=None, limit=100,
              owner=None):
-        after = 0 if after is None else after
-        if owner is not None:
-            return self._all('find_owned_jobs', owner=owner, task=task,
-                             status=None if status is None else str(status),
-                             after=after, limit=limit)
-        if status is not None:
-            return self._all('find_jobs_by_status', status=str(status),
-                             task=task, after=after, limit=limit)
-        if task is not None:
-            return self._all('find_jobs_by_task', task=task, after=after,
-                             limit=limit)
-        return self._all('find_jobs', after=after, limit=limit)
+        return self._all(
+            paging.throughIndex('find', status, task, owner), owner=owner,
+            status=None if status is None else str(status), task=task,
+            after=0 if after is None else after, limit=limit)
 
     def transition(self, jobid, fromStatuses, toStatus, now=None,
                    event=None):
@@ -235,35 +203,19 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
             raise NoSuchJob.withId(jobid)
 
         def transition(connection):
-            changed = connection.execute(QUERIES['transition_job'], dict(
+            changed = transitionJob(connection, QUERIES, dict(
                 id=jobid, to=str(toStatus), now=now, event=event,
                 keep=self.maxEvents,
-                allowed=[str(s) for s in fromStatuses])).fetchone()
-            if changed is None:
-                if connection.execute(QUERIES['job_exists'],
-                                      dict(id=jobid)).fetchone() is None:
-                    raise NoSuchJob.withId(jobid)
-                return False
-            if toStatus == QUEUED:
-                connection.execute(QUERIES['notify_jobs'])
-            elif toStatus in FINISHED:
-                connection.execute(QUERIES['notify_finished'],
-                                   dict(id=jobid, status=str(toStatus)))
-                if changed['notify'] is not None:
-                    connection.execute(QUERIES['notify_end'], dict(id=jobid))
-                self._ended(self._steps(connection), [(jobid, toStatus)],
-                            now)
-            return True
+                allowed=[str(s) for s in fromStatuses]), toStatus)
+            if changed and toStatus in FINISHED:
+                self.waiting.ended(self._steps(connection),
+                                   [(jobid, toStatus)], now)
+            return changed
         return self._run(transition)
 
     def scheduleFirstRuns(self, now, firstDue):
-        def schedule(connection):
-            rows = connection.execute(QUERIES['unscheduled_jobs']).fetchall()
-            for row in rows:
-                connection.execute(QUERIES['set_due'], dict(
-                    id=row['id'], due=firstDue(row, now)))
-            return len(rows)
-        return self._run(schedule)
+        return self._run(lambda connection: scheduleFirstRuns(
+            connection, QUERIES, now, firstDue))
 
     def claim(self, now, limit, token, nextDue, started=None,
               scheduled=True, tasks=None, limits=None, event=None):
@@ -291,34 +243,20 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                                  progress, started, startEvent)])[0]
 
     def finishMany(self, runs):
-        # One round trip for the lot: executemany sends the statements in
-        # pipeline mode, and the answers are read after. A run without a
-        # token (never claimed) is not recorded.
+        # A run without a token (never claimed) is not recorded.
         runs = list(runs)
         claimed = [run for run in runs if run[1] is not None]
         if not claimed:
             return [False] * len(runs)
-        params = [_finishParams(*run, keep=self.maxEvents,
-                                server=self.serverId) for run in claimed]
 
         def finish(connection):
-            with connection.cursor() as cursor:
-                cursor.executemany(QUERIES['finish_job'], params,
-                                   returning=True)
-                answers = [cursor.fetchone()]
-                while cursor.nextset():
-                    answers.append(cursor.fetchone())
-                owed = [dict(id=run[0])
-                        for run, answer in zip(claimed, answers)
-                        if answer['finished'] and run[2] in FINISHED
-                        and answer['notify'] is not None]
-                if owed:
-                    cursor.executemany(QUERIES['notify_end'], owed)
-            self._ended(self._steps(connection), [
-                (run[0], run[2]) for run, answer in zip(claimed, answers)
-                if answer['finished']], claimed[0][6])
-            finished = iter(bool(answer['finished']) for answer in answers)
-            return [run[1] is not None and next(finished) for run in runs]
+            recorded = finishRuns(connection, QUERIES, claimed,
+                                  self.maxEvents, self.serverId)
+            self.waiting.ended(self._steps(connection), [
+                (run[0], run[2]) for run, done in zip(claimed, recorded)
+                if done], claimed[0][6])
+            recorded = iter(recorded)
+            return [run[1] is not None and next(recorded) for run in runs]
         return self._run(finish)
 
     def _steps(self, connection):
@@ -326,6 +264,15 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
 
     def _withSteps(self, work):
         return self._run(lambda connection: work(self._steps(connection)))
+
+    def dependencyStates(self, ids):
+        return self.waiting.dependencyStates(ids)
+
+    def wait(self, jobid, after, onFailure, passResults, now):
+        return self.waiting.wait(jobid, after, onFailure, passResults, now)
+
+    def watchWaits(self, callback):
+        self.waiting.watchWaits(callback)
 
     def dependencies(self, jobid, limit=1000):
         return self._all('job_dependencies', id=jobid, limit=limit) \
@@ -338,24 +285,14 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
     def release(self, jobid, token, started=False, event=None):
         if token is None:
             return False
-
-        def release(connection):
-            released = connection.execute(QUERIES['release_job'], dict(
+        return self._run(lambda connection: changeJobs(
+            connection, QUERIES, 'release_job', dict(
                 id=jobid, token=token, started=bool(started), event=event,
-                keep=self.maxEvents)).rowcount == 1
-            if released:
-                connection.execute(QUERIES['notify_jobs'])
-            return released
-        return self._run(release)
+                keep=self.maxEvents))) == 1
 
     def releaseClaims(self, tokens):
-        def release(connection):
-            released = connection.execute(QUERIES['release_claims'], dict(
-                tokens=list(tokens))).rowcount
-            if released:
-                connection.execute(QUERIES['notify_jobs'])
-            return released
-        return self._run(release)
+        return self._run(lambda connection: changeJobs(
+            connection, QUERIES, 'release_claims', dict(tokens=list(tokens))))
 
     def skipRuns(self, jobid, due, next, missed):
         return self._count('skip_runs', id=jobid, due=due, next=next,
@@ -395,9 +332,7 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
     def newest(self, status=None, task=None, text=None, before=None,
                limit=50, scan=10000, owner=None):
         scan = paging.scanFor(status, task, text, limit, scan, owner)
-        name = ('newest_owned_jobs' if owner is not None else
-                'newest_jobs_by_status' if status is not None else
-                'newest_jobs_by_task' if task is not None else 'newest_jobs')
+        name = paging.throughIndex('newest', status, task, owner)
         rows = self._all(
             name, status=None if status is None else str(status), task=task,
             owner=owner,
@@ -406,47 +341,20 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
             scan=scan)
         return paging.fromBoundedRows(rows, limit, scan)
 
-    @property
-    def apiTokens(self):
-        def rows(query, params):
-            return self._run(lambda connection: connection.execute(
-                self.queries[query], params).fetchall())
-        return SQLApiTokens(rows, rows)
-
-    def _changeOne(self, name, notify, unless=None, **params):
-        """Run the update ``name`` on one job; whether it changed it, or
-        ``NoSuchJob`` if there is no such job. ``notify``: wake the
-        servers' dispatchers when it did. ``unless(connection)``, when it
-        did not, may raise the refusal that says why."""
-        jobid = params['id']
-        if not _isJobId(jobid):
-            raise NoSuchJob.withId(jobid)
-
-        def change(connection):
-            if connection.execute(QUERIES[name], params).rowcount == 1:
-                if notify:
-                    connection.execute(QUERIES['notify_jobs'])
-                return True
-            if connection.execute(QUERIES['job_exists'],
-                                  dict(id=jobid)).fetchone() is None:
-                raise NoSuchJob.withId(jobid)
-            if unless is not None:
-                unless(connection)
-            return False
-        return self._run(change)
+    def _changeOne(self, name, refusal=None, **params):
+        """Run the update ``name`` on one job (``changeJob``)."""
+        if not _isJobId(params['id']):
+            raise NoSuchJob.withId(params['id'])
+        return self._run(lambda connection: changeJob(
+            connection, QUERIES, name, params, refusal, wake=True))
 
     def retry(self, jobid, event=None):
-        def keyFree(connection):
-            holder = connection.execute(QUERIES['key_holder'],
-                                        dict(id=jobid)).fetchone()
-            if holder is not None and holder['id'] != jobid:
-                raise NotAllowed.keyHeld(jobid, holder['id'])
-        return self._changeOne('retry_job', True, id=jobid, unless=keyFree,
-                               event=event, keep=self.maxEvents)
+        return self._changeOne('retry_job', keyFree(jobid, QUERIES),
+                               id=jobid, event=event, keep=self.maxEvents)
 
     def runNow(self, jobid, now, event=None):
-        return self._changeOne('run_now', True, id=jobid, now=now,
-                               event=event, keep=self.maxEvents)
+        return self._changeOne('run_now', id=jobid, now=now, event=event,
+                               keep=self.maxEvents)
 
     # Progress, completion calls and the per-minute counters.
 
@@ -458,39 +366,27 @@ class PostgreSQLJobStore(ConnectionPerThread, JoinedTransactions,
                            reports=texts)
 
     def claimNotifications(self, now, limit, token, lease):
-        rows = self._all('claim_notifications', now=now, limit=limit,
-                         token=token, lease=lease)
-        return sorted(rows, key=lambda row: row['job'])
+        return self.calls.claimNotifications(now, limit, token, lease)
 
     def nextNotification(self):
-        return self._one('next_notification')['due']
+        return self.calls.nextNotification()
 
     def recordNotification(self, jobid, token, due, event):
-        return self._run(lambda connection: recordCall(
-            connection, QUERIES, jobid, token, due, event, self.maxEvents))
+        return self.calls.recordNotification(jobid, token, due, event,
+                                             self.maxEvents)
 
     def countRuns(self, minute, server, finished, failed):
-        self._count('count_runs', minute=minute, server=server,
-                    finished=finished, failed=failed)
+        self.calls.countRuns(minute, server, finished, failed)
 
     def sampleQueue(self, minute, server):
-        self._count('sample_queue', minute=minute, server=server)
+        self.calls.sampleQueue(minute, server)
 
     def minutes(self, since):
-        return self._all('minutes_since', since=since)
+        return self.calls.minutes(since)
 
     def purgeMinutes(self, before):
-        return self._count('purge_minutes', before=before)
+        return self.calls.purgeMinutes(before)
 
     def close(self):
-        with self._lock:
-            listeners, self._listeners = self._listeners, set()
-            connections, self._connections = self._connections, set()
-        for stop in listeners:
-            stop()
-        if self._watch is not None:
-            self._watch.stop()
-        for connection in connections:
-            self._close(connection)
-        self._local = threading.local()
-
+        self.listener.stopAll()
+        self.connections.close()

@@ -1,4 +1,4 @@
-"""The embedded job store: one SQLite file.
+"""The embedded job store: one SQLite file, or a database in memory.
 
 The queries live in ``sqlite.sql``. Each thread gets its own connection
 (SQLite connections are not to be shared between threads mid-transaction);
@@ -8,8 +8,6 @@ in WAL mode readers on those connections never wait for the writer
 """
 
 import json
-import sqlite3
-import threading
 
 from zope.interface import alsoProvides, implementer
 
@@ -18,45 +16,41 @@ from remotetask.core.bounds import (
     BEFORE_EVERY_ID, MAX_STORED_INT, MIN_STORED_INT)
 from remotetask.core.entries import Entry
 from remotetask.core.status import FINISHED
-from remotetask.errors import NoSuchJob, NotAllowed
+from remotetask.errors import NoSuchJob
 from remotetask.interfaces import IJobStore, IQuickWrites
 from remotetask.store import paging
 from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
-from remotetask.store.nesting import JoinedTransactions
-from remotetask.store.notifications import recordCall
+from remotetask.store.notifications import CallsAndCounters
 from remotetask.store.outage import OutageLog
 from remotetask.store.sqliteclaim import SQLiteClaim
-from remotetask.store.sqliteconnections import SQLiteConnections
+from remotetask.store.sqliteconnections import (
+    SQLiteConnections, memoryTarget)
+from remotetask.store.sqliteschema import migrate, schemaVersion
 from remotetask.store.sqlfile import loadQueries, migrations
 from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
+from remotetask.store.writes import (
+    changeJob, finishParams, insertJob, keyFree, scheduleFirstRuns)
 
 QUERIES = loadQueries('sqlite.sql')
 MIGRATIONS = migrations(QUERIES)
+
+#: The ``path`` of a store in memory (SQLite's own name for one).
+MEMORY = ':memory:'
 
 
 def _isStorableId(jobid):
     return type(jobid) is int and MIN_STORED_INT <= jobid <= MAX_STORED_INT
 
 
-def _statements(script):
-    """Split a migration into statements SQLite can run one by one."""
-    statement = ''
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            yield statement.strip()
-            statement = ''
-    if statement.strip() and not all(
-            part.strip().startswith('--') or not part.strip()
-            for part in statement.splitlines()):
-        raise ValueError(f'incomplete SQL statement: {statement!r}')
-
-
 @implementer(IJobStore)
-class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
+class SQLiteJobStore:
     """Jobs in one SQLite file; see ``IJobStore`` for the contract.
+
+    ``path`` ``':memory:'`` (``MEMORY``) keeps them in this process's
+    memory instead, for library use and tests: the contract holds except
+    durability, since the database goes when the store is closed.
 
     ``synchronous`` is SQLite's setting of that name. ``NORMAL`` (the
     default) makes every committed write survive the death of the process,
@@ -82,29 +76,31 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
         self.serverId = serverId
         self.synchronous = synchronous.upper()
         self.busyTimeout = busyTimeout
-        self._local = threading.local()
-        self._connections = []
-        self._connectionsLock = threading.Lock()
-        # Writers in this process take turns here rather than in SQLite's
-        # busy handler, which sleeps in steps of milliseconds. Reentrant,
-        # for writingNow().
-        self._writeLock = threading.RLock()
-        # Bumped when the file was found read-only: every thread then
-        # reopens its connection before its next call.
-        self._generation = 0
+        inMemory = self.path == MEMORY
+        target = memoryTarget() if inMemory else self.path
         # One log line when writing starts failing, one when it works again.
         self.outage = OutageLog(self.path)
-        # One server at a time: taken before anything reads or writes the
-        # file, so that no second server migrates or recovers its jobs.
-        self.lock = FileLock(f'{self.path}.lock',
-                             f'The job store {self.path}')
+        self.connections = SQLiteConnections(
+            target, QUERIES, self.outage, self.synchronous, busyTimeout,
+            uri=inMemory)
+        self.waiting = WaitingJobs(self._withSteps, self.afterCommit,
+                                   lambda: self.serverId)
+        self._read = self.connections.read
+        self._transaction = self.connections.transactions.transaction
+        self.apiTokens = SQLApiTokens(self._read, self.connections.write)
+        self.calls = CallsAndCounters(self.connections)
+        # One server at a time on a file: taken before anything reads or
+        # writes it, so that no second server migrates or recovers its
+        # jobs. None in memory: no other process can reach it.
+        self.lock = None if inMemory else FileLock(
+            f'{self.path}.lock', f'The job store {self.path}')
         try:
             self._migrate()
         except BaseException:
-            self.lock.release()
+            self._release()
             raise
         if self.synchronous == 'NORMAL':
-            # A commit is an append to the log, with no fsync.
+            # A commit is an append to the log (or to memory), no fsync.
             alsoProvides(self, IQuickWrites)
 
     def __repr__(self):
@@ -112,23 +108,39 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
 
     def _migrate(self):
         try:
-            with self._transaction() as connection:
-                version = connection.execute(
-                    'PRAGMA user_version').fetchone()['user_version']
-                for number, script in MIGRATIONS:
-                    if number > version:
-                        for statement in _statements(script):
-                            connection.execute(statement)
-                        connection.execute(f'PRAGMA user_version = {number}')
+            self.connections.run(lambda connection: migrate(connection,
+                                                            MIGRATIONS))
         finally:
             # The constructing thread (the reactor's, in the server) makes
             # no other store calls: keep no connection open for it.
-            self._closeOwn()
+            self.connections.closeOwn()
 
     @property
     def schemaVersion(self):
-        row = self._connection().execute('PRAGMA user_version').fetchone()
-        return row['user_version']
+        return schemaVersion(self.connections.connection())
+
+    @property
+    def maxPassed(self):
+        """See ``IJobStore.maxPassed``."""
+        return self.waiting.maxPassed
+
+    @maxPassed.setter
+    def maxPassed(self, value):
+        self.waiting.maxPassed = value
+
+    def transaction(self):
+        return self.connections.transactions.transaction()
+
+    def afterCommit(self, callback):
+        self.connections.transactions.afterCommit(callback)
+
+    def writingNow(self):
+        """See ``IQuickWrites``."""
+        return self.connections.writingNow()
+
+    def checkpoint(self):
+        """See ``IQuickWrites``."""
+        self.connections.checkpoint()
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
             due=None, maxAttempts=None, notify=None, event=None, owner=None):
@@ -143,16 +155,8 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
                     for entry in entries]
 
     def _insert(self, connection, entry, now, event):
-        """Insert ``entry`` with its first ``event``, or return the id of
-        the unfinished job of its task that holds its key (one writer at a
-        time: no race)."""
-        row = connection.execute(QUERIES['insert_job'], dict(
-            entry._asdict(), status=str(entry.status), now=now, event=event,
-            keep=self.maxEvents)).fetchone()
-        if row is None:
-            row = connection.execute(QUERIES['keyed_job'], dict(
-                task=entry.task, key=entry.key)).fetchone()
-        return row['id']
+        return insertJob(connection, QUERIES, entry, now, event,
+                         self.maxEvents)
 
     def get(self, jobid):
         try:
@@ -178,21 +182,10 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
 
     def find(self, status=None, task=None, after=None, limit=100,
              owner=None):
-        after = 0 if after is None else after
-        if owner is not None:
-            cursor = self._read('find_owned_jobs', owner=owner,
-                                status=None if status is None else str(status),
-                                task=task, after=after, limit=limit)
-        elif status is not None:
-            cursor = self._read('find_jobs_by_status', status=str(status),
-                                task=task, after=after, limit=limit)
-        elif task is not None:
-            cursor = self._read('find_jobs_by_task', task=task, after=after,
-                                limit=limit)
-        else:
-            cursor = self._read('find_jobs', status=None, task=None,
-                                after=after, limit=limit)
-        return cursor.fetchall()
+        return self._read(
+            paging.throughIndex('find', status, task, owner), owner=owner,
+            status=None if status is None else str(status), task=task,
+            after=0 if after is None else after, limit=limit)
 
     def transition(self, jobid, fromStatuses, toStatus, now=None,
                    event=None):
@@ -208,20 +201,16 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
                 keep=self.maxEvents))
             if toStatus in FINISHED:
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
-                self._ended(self._steps(connection), [(jobid, toStatus)],
-                            now)
+                self.waiting.ended(self._steps(connection),
+                                   [(jobid, toStatus)], now)
             return True
 
     def scheduleFirstRuns(self, now, firstDue):
         # Called before every claim: look first, write only when needed.
         if self._read('unscheduled_jobs').fetchone() is None:
             return 0
-        with self._transaction() as connection:
-            rows = connection.execute(QUERIES['unscheduled_jobs']).fetchall()
-            for row in rows:
-                connection.execute(QUERIES['set_due'], dict(
-                    id=row['id'], due=firstDue(row, now)))
-            return len(rows)
+        return self.connections.run(lambda connection: scheduleFirstRuns(
+            connection, QUERIES, now, firstDue))
 
     def claim(self, now, limit, token, nextDue, started=None,
               scheduled=True, tasks=None, limits=None, event=None):
@@ -248,25 +237,23 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
         if token is None:
             return False
         with self._transaction() as connection:
-            finished = connection.execute(QUERIES['finish_job'], dict(
-                id=jobid, token=token,
-                status=None if status is None else str(status),
-                output=output, error=error, traceback=traceback,
-                now=now, due=due, attempt=attempt, event=event,
-                keep=self.maxEvents, progress=progress, started=started,
-                startEvent=startEvent, server=self.serverId)).fetchone()
+            finished = connection.execute(QUERIES['finish_job'], finishParams(
+                jobid, token, status, output, error, traceback, now, due,
+                attempt, event, progress, started, startEvent,
+                keep=self.maxEvents, server=self.serverId)).fetchone()
             if finished is None:
                 return False
             if finished['notify'] is not None and status in FINISHED:
                 connection.execute(QUERIES['notify_end'], dict(id=jobid))
-            self._ended(self._steps(connection), [(jobid, status)], now)
+            self.waiting.ended(self._steps(connection), [(jobid, status)],
+                               now)
             return True
 
     def finishMany(self, runs):
         # In process: a statement costs no round trip, so one at a time;
         # the dependents of the jobs that end are counted down once.
         with self._transaction() as connection, \
-                self._gatheringEnds(self._steps(connection)):
+                self.waiting.gathering(self._steps(connection)):
             return [self.finish(*run) for run in runs]
 
     def _steps(self, connection):
@@ -275,6 +262,15 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
     def _withSteps(self, work):
         with self._transaction() as connection:
             return work(self._steps(connection))
+
+    def dependencyStates(self, ids):
+        return self.waiting.dependencyStates(ids)
+
+    def wait(self, jobid, after, onFailure, passResults, now):
+        return self.waiting.wait(jobid, after, onFailure, passResults, now)
+
+    def watchWaits(self, callback):
+        self.waiting.watchWaits(callback)
 
     def dependencies(self, jobid, limit=1000):
         return [dict(row) for row in self._read(
@@ -343,9 +339,7 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
     def newest(self, status=None, task=None, text=None, before=None,
                limit=50, scan=10000, owner=None):
         scan = paging.scanFor(status, task, text, limit, scan, owner)
-        name = ('newest_owned_jobs' if owner is not None else
-                'newest_jobs_by_status' if status is not None else
-                'newest_jobs_by_task' if task is not None else 'newest_jobs')
+        name = paging.throughIndex('newest', status, task, owner)
         rows = self._read(
             name, status=None if status is None else str(status), task=task,
             owner=owner,
@@ -354,42 +348,18 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
             scan=scan).fetchall()
         return paging.fromBoundedRows(rows, limit, scan)
 
-    def _changeOne(self, name, **params):
-        """Run the update ``name`` on one job; whether it changed it, or
-        ``NoSuchJob`` if there is no such job."""
+    def _changeOne(self, name, refusal=None, **params):
+        """Run the update ``name`` on one job (``changeJob``)."""
         with self._transaction() as connection:
-            if connection.execute(QUERIES[name], params).rowcount == 1:
-                return True
-            if connection.execute(QUERIES['job_exists'],
-                                  dict(id=params['id'])).fetchone() is None:
-                raise NoSuchJob.withId(params['id'])
-            return False
+            return changeJob(connection, QUERIES, name, params, refusal)
 
     def retry(self, jobid, event=None):
-        with self._transaction() as connection:
-            if self._changeOne('retry_job', id=jobid, event=event,
-                               keep=self.maxEvents):
-                return True
-            holder = connection.execute(QUERIES['key_holder'],
-                                        dict(id=jobid)).fetchone()
-            if holder is not None and holder['id'] != jobid:
-                raise NotAllowed.keyHeld(jobid, holder['id'])
-            return False
+        return self._changeOne('retry_job', keyFree(jobid, QUERIES),
+                               id=jobid, event=event, keep=self.maxEvents)
 
     def runNow(self, jobid, now, event=None):
         return self._changeOne('run_now', id=jobid, now=now, event=event,
                                keep=self.maxEvents)
-
-    @property
-    def apiTokens(self):
-        return SQLApiTokens(self._readRows, self._writeRows)
-
-    def _readRows(self, name, params):
-        return self._read(name, **params).fetchall()
-
-    def _writeRows(self, name, params):
-        with self._transaction() as connection:
-            return connection.execute(QUERIES[name], params).fetchall()
 
     # Progress, completion calls and the per-minute counters.
 
@@ -400,44 +370,31 @@ class SQLiteJobStore(SQLiteConnections, JoinedTransactions, WaitingJobs):
                 for jobid, token, progress in reports)
 
     def claimNotifications(self, now, limit, token, lease):
-        with self._transaction() as connection:
-            rows = connection.execute(QUERIES['claim_notifications'], dict(
-                now=now, limit=limit, token=token, lease=lease)).fetchall()
-        return sorted(rows, key=lambda row: row['job'])
+        return self.calls.claimNotifications(now, limit, token, lease)
 
     def nextNotification(self):
-        return self._read('next_notification').fetchone()['due']
+        return self.calls.nextNotification()
 
     def recordNotification(self, jobid, token, due, event):
-        with self._transaction() as connection:
-            return recordCall(connection, QUERIES, jobid, token, due, event,
-                              self.maxEvents)
+        return self.calls.recordNotification(jobid, token, due, event,
+                                             self.maxEvents)
 
     def countRuns(self, minute, server, finished, failed):
-        with self._transaction() as connection:
-            connection.execute(QUERIES['count_runs'], dict(
-                minute=minute, server=server, finished=finished,
-                failed=failed))
+        self.calls.countRuns(minute, server, finished, failed)
 
     def sampleQueue(self, minute, server):
-        with self._transaction() as connection:
-            connection.execute(QUERIES['sample_queue'],
-                               dict(minute=minute, server=server))
+        self.calls.sampleQueue(minute, server)
 
     def minutes(self, since):
-        return self._read('minutes_since', since=since).fetchall()
+        return self.calls.minutes(since)
 
     def purgeMinutes(self, before):
-        with self._transaction() as connection:
-            return connection.execute(QUERIES['purge_minutes'],
-                                      dict(before=before)).rowcount
+        return self.calls.purgeMinutes(before)
 
     def close(self):
-        with self._connectionsLock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-        self._local = threading.local()
-        self.lock.release()
+        self._release()
 
-
+    def _release(self):
+        self.connections.close()
+        if self.lock is not None:
+            self.lock.release()

@@ -3,13 +3,16 @@
 -- each operation promises.
 --
 -- A statement that records an event appends :event (JSON, or NULL for
--- none) to the job's events with SQLite's own JSON functions, keeping at
--- most :keep of them, the first and the latest (remotetask/core/events.py):
---   CASE WHEN :event IS NULL THEN events
---        WHEN json_array_length(events) >= :keep
---        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
---        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
--- (a "started" event gets its attempt number: json_set(:event, ...)).
+-- none) to the job's events, keeping at most :keep of them, the first and
+-- the latest (remotetask/core/events.py), with one function:
+--   remotetask_append_event(events, :event, :keep)
+-- as PostgreSQL's statements do with theirs of the same name. SQLite has
+-- no functions written in SQL, and a view, a CTE or a generated column
+-- cannot take a statement's parameters: so the function is defined in
+-- Python, on each connection (appendEvent, in sqliteconnections.py),
+-- rather than its CASE pasted into every statement. A "started" event
+-- gets its attempt number first: json_set(:event, '$.attempt', ...), NULL
+-- when :event is.
 
 -- name: migration_0001
 -- The jobs table. AUTOINCREMENT so that an id is never reused after
@@ -212,11 +215,7 @@ UPDATE jobs
 SET status = :status, token = NULL,
     completed = CASE WHEN :status IN ('completed', 'error', 'cancelled')
                      THEN coalesce(:now, completed) ELSE completed END,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+    events = remotetask_append_event(events, :event, :keep)
 WHERE id = :id;
 
 -- name: unscheduled_jobs
@@ -246,13 +245,8 @@ SET due = :next, token = :token, claimed = :claimed,
     attempts = attempts + (:started IS NOT NULL),
     server = CASE WHEN :started IS NULL THEN server ELSE :server END,
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
-                         json_set(:event, '$.attempt', attempts + 1))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]',
-                         json_set(:event, '$.attempt', attempts + 1)) END
+    events = remotetask_append_event(
+        events, json_set(:event, '$.attempt', attempts + 1), :keep)
 WHERE id = :id AND due = :due
 RETURNING *;
 
@@ -281,13 +275,8 @@ SET status = 'processing', token = :token, claimed = :claimed,
     attempts = attempts + (:started IS NOT NULL),
     server = CASE WHEN :started IS NULL THEN server ELSE :server END,
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
-                         json_set(:event, '$.attempt', attempts + 1))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]',
-                         json_set(:event, '$.attempt', attempts + 1)) END
+    events = remotetask_append_event(
+        events, json_set(:event, '$.attempt', attempts + 1), :keep)
 WHERE id IN (SELECT id FROM ranked WHERE place <= allowed
              ORDER BY due, id LIMIT :limit)
 RETURNING *;
@@ -326,13 +315,8 @@ SET status = 'processing', token = :token, claimed = :claimed,
     attempts = attempts + (:started IS NOT NULL),
     server = CASE WHEN :started IS NULL THEN server ELSE :server END,
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
-                         json_set(:event, '$.attempt', attempts + 1))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]',
-                         json_set(:event, '$.attempt', attempts + 1)) END
+    events = remotetask_append_event(
+        events, json_set(:event, '$.attempt', attempts + 1), :keep)
 WHERE id IN (SELECT id FROM ranked WHERE place <= allowed
              ORDER BY priority DESC, id LIMIT :limit)
 RETURNING *;
@@ -375,13 +359,8 @@ ON CONFLICT (task) DO UPDATE SET starts = excluded.starts;
 UPDATE jobs
 SET started = :now, attempts = attempts + 1, server = :server,
     progress = NULL,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]',
-                         json_set(:event, '$.attempt', attempts + 1))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]',
-                         json_set(:event, '$.attempt', attempts + 1)) END
+    events = remotetask_append_event(
+        events, json_set(:event, '$.attempt', attempts + 1), :keep)
 WHERE id = :id AND token = :token;
 
 -- name: skip_runs
@@ -424,22 +403,10 @@ SET status = coalesce(:status, status), output = :output, error = :error,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
                                     json(:attempt)) END,
-    events = (
-        SELECT CASE
-            WHEN :event IS NULL THEN begun
-            WHEN json_array_length(begun) >= :keep
-            THEN json_insert(json_remove(begun, '$[1]'), '$[#]',
-                             json(:event))
-            ELSE json_insert(coalesce(begun, '[]'), '$[#]', json(:event))
-            END
-        FROM (SELECT CASE
-            WHEN :startEvent IS NULL THEN events
-            WHEN json_array_length(events) >= :keep
-            THEN json_insert(json_remove(events, '$[1]'), '$[#]',
-                             json_set(:startEvent, '$.attempt', attempts + 1))
-            ELSE json_insert(coalesce(events, '[]'), '$[#]',
-                             json_set(:startEvent, '$.attempt', attempts + 1))
-            END AS begun))
+    events = remotetask_append_event(
+        remotetask_append_event(
+            events, json_set(:startEvent, '$.attempt', attempts + 1), :keep),
+        :event, :keep)
 WHERE id = :id AND token = :token
 RETURNING notify;
 
@@ -451,11 +418,7 @@ RETURNING notify;
 UPDATE jobs
 SET status = CASE status WHEN 'processing' THEN 'queued' ELSE status END,
     token = NULL, attempts = max(0, attempts - :started),
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+    events = remotetask_append_event(events, :event, :keep)
 WHERE id = :id AND token = :token;
 
 -- name: release_claims
@@ -471,11 +434,8 @@ WHERE token IN (SELECT value FROM json_each(:tokens));
 -- Claims left by a run of the server that ended without finishing them:
 -- those made before :before when given (not the running server's own).
 UPDATE jobs
-SET status = :to, token = NULL, events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+SET status = :to, token = NULL,
+    events = remotetask_append_event(events, :event, :keep)
 WHERE status = :status AND token IS NOT NULL
   AND (:before IS NULL OR claimed IS NULL OR claimed < :before);
 
@@ -604,11 +564,7 @@ ORDER BY matches.id DESC;
 -- holds its key (see key_holder).
 UPDATE jobs
 SET status = 'queued', due = NULL, token = NULL, attempts = 0,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+    events = remotetask_append_event(events, :event, :keep)
 WHERE id = :id AND status = 'error'
   AND NOT EXISTS (SELECT 1 FROM jobs AS other
                   WHERE other.task = jobs.task AND other.key = jobs.key
@@ -627,11 +583,7 @@ WHERE job.id = :id AND other.key IS NOT NULL
 -- Make a cron or delayed job due now, unless a run of it holds a claim;
 -- :event (or NULL) says who asked.
 UPDATE jobs SET due = :now,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+    events = remotetask_append_event(events, :event, :keep)
 WHERE id = :id AND status IN ('cronjob', 'delayed') AND token IS NULL;
 
 -- name: job_exists
@@ -675,11 +627,7 @@ UPDATE notifications SET due = :due, attempts = attempts + 1, token = NULL
 WHERE job = :job AND token = :token;
 
 -- name: add_event
-UPDATE jobs SET events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+UPDATE jobs SET events = remotetask_append_event(events, :event, :keep)
 WHERE id = :id;
 
 -- name: count_runs
@@ -837,11 +785,7 @@ WHERE edge.job = :job ORDER BY job.id;
 UPDATE jobs
 SET status = :status, input = coalesce(:input, input), error = :error,
     completed = CASE WHEN :status = 'queued' THEN completed ELSE :now END,
-    events = CASE
-        WHEN :event IS NULL THEN events
-        WHEN json_array_length(events) >= :keep
-        THEN json_insert(json_remove(events, '$[1]'), '$[#]', json(:event))
-        ELSE json_insert(coalesce(events, '[]'), '$[#]', json(:event)) END
+    events = remotetask_append_event(events, :event, :keep)
 WHERE id = :id AND status = 'waiting'
 RETURNING notify;
 

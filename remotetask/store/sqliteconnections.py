@@ -10,15 +10,47 @@ or written is ``StoreUnavailable`` (fault 6), logged once as an outage
 """
 
 import contextlib
+import itertools
+import os
 import sqlite3
+import threading
 
+from remotetask.core import events
 from remotetask.errors import StoreUnavailable
-from remotetask.store.nesting import Joined
+from remotetask.store.nesting import Transactions
 
 
 def _rowFactory(cursor, values):
     return {column[0]: value
             for column, value in zip(cursor.description, values)}
+
+
+_memoryNumbers = itertools.count(1)
+
+
+def memoryTarget():
+    """A URI naming a new database in this process's memory, which every
+    connection of one store opens. The memdb VFS rather than a shared
+    cache (``mode=memory&cache=shared``): a shared cache locks tables,
+    and a reader meeting a writer's lock fails at once ("database table
+    is locked") instead of waiting as on a file; memdb locks the database
+    as a file is locked, and waits for the busy timeout."""
+    return f'file:/remotetask-{os.getpid()}-{next(_memoryNumbers)}?vfs=memdb'
+
+
+def appendEvent(stored, event, keep):
+    """``remotetask_append_event`` of the queries: ``stored`` (a job's
+    events, or None) with ``event`` appended (None: nothing), keeping at
+    most ``keep`` (``events.append``). Called for every event recorded,
+    so it reads no JSON while the bound is far: each event is an object,
+    so a job has no more events than its text has ``{``."""
+    if event is None:
+        return stored
+    if not stored or stored == '[]':
+        return f'[{event}]'
+    if stored.count('{') < keep:
+        return f'{stored[:-1]},{event}]'
+    return events.append(stored, event, keep)
 
 
 class _Rows(list):
@@ -32,23 +64,47 @@ class _Rows(list):
 
 
 class SQLiteConnections:
-    """The connections of ``SQLiteJobStore``, which provides ``queries``,
-    ``path``, ``synchronous``, ``busyTimeout``, ``outage`` (an
-    ``OutageLog``), ``_local`` (a ``threading.local``), ``_connections``
-    and ``_connectionsLock`` (every connection open, for ``close``),
-    ``_writeLock`` and ``_generation`` (bumped to have every connection
-    reopened)."""
+    """The connections of one ``SQLiteJobStore`` to ``target`` (a file
+    name, or the URI of a database in memory when ``uri``), running its
+    named ``queries``; each failure to reach it is told to ``outage`` (an
+    ``OutageLog``). ``synchronous`` and ``busyTimeout``: see
+    ``SQLiteJobStore``."""
+
+    def __init__(self, target, queries, outage, synchronous='NORMAL',
+                 busyTimeout=10.0, uri=False):
+        self.target = target
+        self.queries = queries
+        self.outage = outage
+        self.synchronous = synchronous
+        self.busyTimeout = busyTimeout
+        self.uri = uri
+        self.transactions = Transactions(self._outermost)
+        # A database in memory lives while a connection to it is open:
+        # this one, until close().
+        self._keeper = sqlite3.connect(target, uri=True) if uri else None
+        self._local = threading.local()
+        # Every connection open, for close() and _unwritable().
+        self._connections = []
+        self._connectionsLock = threading.Lock()
+        # Writers in this process take turns here rather than in SQLite's
+        # busy handler, which sleeps in steps of milliseconds. Reentrant,
+        # for writingNow().
+        self._writeLock = threading.RLock()
+        # Bumped when the file was found read-only: every thread then
+        # reopens its connection before its next call.
+        self._generation = 0
 
     def _connect(self):
         # isolation_level=None: we say BEGIN ourselves, so that a claim can
         # take the write lock up front (BEGIN IMMEDIATE) instead of failing
         # to upgrade a read lock when another writer got there first.
         connection = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False,
-            timeout=self.busyTimeout)
+            self.target, isolation_level=None, check_same_thread=False,
+            timeout=self.busyTimeout, uri=self.uri)
         connection.row_factory = _rowFactory
         # WAL: readers do not block the writer nor it them, and a commit is
         # one append to the log instead of a rewrite of the database pages.
+        # (A database in memory keeps its journal in memory: no WAL.)
         connection.execute('PRAGMA journal_mode = WAL')
         # See SQLiteJobStore's docstring: NORMAL survives kill -9, FULL
         # power loss as well.
@@ -62,9 +118,15 @@ class SQLiteConnections:
         # A job's outstanding completion call goes with the job (ON
         # DELETE CASCADE); SQLite enforces foreign keys only when asked.
         connection.execute('PRAGMA foreign_keys = ON')
+        # The statements that record an event append it through this one
+        # function, as PostgreSQL's statements do through a function of
+        # the same name (see the head of sqlite.sql).
+        connection.create_function('remotetask_append_event', 3,
+                                   appendEvent, deterministic=True)
         return connection
 
-    def _connection(self):
+    def connection(self):
+        """This thread's connection, opened if need be."""
         connection = getattr(self._local, 'connection', None)
         if connection is not None and self._local.generation != \
                 self._generation:
@@ -80,7 +142,8 @@ class SQLiteConnections:
                 connection = self._connect()
             except sqlite3.Error as error:
                 raise StoreUnavailable(
-                    f'Cannot open the job store {self.path}: {error}') from error
+                    f'Cannot open the job store {self.target}: '
+                    f'{error}') from error
             self._local.connection = connection
             self._local.generation = self._generation
             with self._connectionsLock:
@@ -90,23 +153,23 @@ class SQLiteConnections:
     @contextlib.contextmanager
     def _outermost(self):
         """One write transaction on this thread's connection, the write
-        lock held throughout (see ``JoinedTransactions``); a failure to
-        open or write the file is the start of an outage, a commit its
-        end (``OutageLog``)."""
+        lock held throughout (see ``Transactions``); a failure to open or
+        write the file is the start of an outage, a commit its end
+        (``OutageLog``)."""
         try:
-            connection = self._local.txConnection = self._connection()
+            connection = self.connection()
             with self._writeLock:
                 with self._writing(connection):
-                    yield
+                    yield connection
         except StoreUnavailable as error:
             self.outage.failed(error)
             raise
         self.outage.succeeded()
 
-    def _transaction(self):
+    def transaction(self):
         """The connection, inside a write transaction (joined if one is
         open on this thread)."""
-        return Joined(self, giving=True)
+        return self.transactions.transaction()
 
     @contextlib.contextmanager
     def _writing(self, connection):
@@ -131,14 +194,11 @@ class SQLiteConnections:
         file until each has been closed."""
         if 'readonly' in str(error).replace(' ', '').lower():
             # Called under the write lock, so no other thread is writing;
-            # a reader whose connection closes under it retries (_read).
+            # a reader whose connection closes under it retries (read).
             self._generation += 1
-            with self._connectionsLock:
-                connections, self._connections = self._connections, []
-            for connection in connections:
-                connection.close()
+            self._closeAll()
         return StoreUnavailable(
-            f'The job store {self.path} cannot be written: {error}')
+            f'The job store {self.target} cannot be written: {error}')
 
     @contextlib.contextmanager
     def writingNow(self):
@@ -159,7 +219,7 @@ class SQLiteConnections:
         thread's), no checkpoint when a commit finds the log long: it
         would write the file and fsync on that thread. ``checkpoint()``
         does it in another."""
-        connection = self._connection()
+        connection = self.connection()
         if getattr(self._local, 'quick', None) is not connection:
             connection.execute('PRAGMA wal_autocheckpoint = 0')
             self._local.quick = connection
@@ -169,19 +229,19 @@ class SQLiteConnections:
         writer nor makes it wait; the frames it could not move yet go in
         a later one."""
         try:
-            self._connection().execute('PRAGMA wal_checkpoint(PASSIVE)')
+            self.connection().execute('PRAGMA wal_checkpoint(PASSIVE)')
         except sqlite3.Error as error:
             raise StoreUnavailable(
-                f'Cannot checkpoint the job store {self.path}: '
+                f'Cannot checkpoint the job store {self.target}: '
                 f'{error}') from error
 
-    def _read(self, name, **params):
-        """The rows a query gives, fetched at once, so that no cursor
-        outlives the call (see _unwritable)."""
+    def read(self, name, /, **params):
+        """The rows the query ``name`` gives, fetched at once, so that no
+        cursor outlives the call (see _unwritable)."""
         for attempt in (1, 2):
             try:
-                return _Rows(self._connection().execute(self.queries[name],
-                                                        params))
+                return _Rows(self.connection().execute(self.queries[name],
+                                                       params))
             except sqlite3.ProgrammingError:
                 # Closed by another thread after a read-only error.
                 if attempt == 2:
@@ -189,14 +249,50 @@ class SQLiteConnections:
                 self._local.generation = -1
             except sqlite3.OperationalError as error:
                 unavailable = StoreUnavailable(
-                    f'The job store {self.path} cannot be read: {error}')
+                    f'The job store {self.target} cannot be read: {error}')
                 self.outage.failed(unavailable)
                 raise unavailable from error
 
-    def _closeOwn(self):
+    def one(self, name, /, **params):
+        """The first row of the query ``name``, or None."""
+        return self.read(name, **params).fetchone()
+
+    def write(self, name, /, **params):
+        """The rows the statement ``name`` gives, in a transaction."""
+        with self.transaction() as connection:
+            return connection.execute(self.queries[name], params).fetchall()
+
+    def change(self, name, /, **params):
+        """How many rows the statement ``name`` changed, in a
+        transaction."""
+        with self.transaction() as connection:
+            return connection.execute(self.queries[name], params).rowcount
+
+    def run(self, work):
+        """``work(connection)``, in a transaction."""
+        with self.transaction() as connection:
+            return work(connection)
+
+    def closeOwn(self):
+        """Close this thread's connection (the constructing thread, which
+        makes no other store calls)."""
         connection = getattr(self._local, 'connection', None)
         if connection is not None:
             with self._connectionsLock:
                 self._connections.remove(connection)
             connection.close()
             self._local.connection = None
+
+    def _closeAll(self):
+        with self._connectionsLock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+
+    def close(self):
+        """Close every connection."""
+        self._closeAll()
+        self._local = threading.local()
+        self.transactions.reset()
+        if self._keeper is not None:
+            self._keeper.close()

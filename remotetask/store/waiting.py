@@ -37,6 +37,7 @@ and the rules are here, once.
 
 import collections
 import contextlib
+import threading
 import time
 
 from remotetask.core import events
@@ -204,7 +205,6 @@ class WaitRules:
                 f'"results":{{{results}}}}}')
 
 
-
 class SQLWaitSteps(WaitSteps):
     """The steps on a SQL store's ``connection``, inside its transaction,
     with its named ``queries``; ``asList`` turns a list of ids into what
@@ -263,17 +263,26 @@ class SQLWaitSteps(WaitSteps):
 
 
 class WaitingJobs:
-    """The ``IJobStore`` methods of waiting jobs, for a store that
-    provides ``_withSteps(work)`` (``work(steps)`` inside a transaction),
-    ``afterCommit``, ``serverId`` and ``maxEvents``; its ends call
-    ``_ended`` with their transaction's steps."""
+    """The ``IJobStore`` methods of waiting jobs, for a store: ``withSteps
+    (work)`` runs ``work(steps)`` inside one of its transactions,
+    ``afterCommit`` is the store's, ``serverId()`` names the server that
+    acts in the events. The store's ends call ``ended`` with their
+    transaction's steps."""
 
     #: The largest joined input of a job given pass (bytes of its stored
     #: JSON); the daemon sets its ``--max-answer-size``.
     maxPassed = 16 * 1024 * 1024
 
+    def __init__(self, withSteps, afterCommit, serverId):
+        self.withSteps = withSteps
+        self.afterCommit = afterCommit
+        self.serverId = serverId
+        self._watchers = []
+        # Per thread: the ends gathered inside gathering(), or None.
+        self._local = threading.local()
+
     def dependencyStates(self, ids):
-        return self._withSteps(lambda steps: steps.states(ids))
+        return self.withSteps(lambda steps: steps.states(ids))
 
     def wait(self, jobid, after, onFailure, passResults, now):
         def wait(steps):
@@ -282,19 +291,19 @@ class WaitingJobs:
                                   passResults))
             self._tell(rules.changes)
             return dict(rules.changes).get(jobid)
-        return self._withSteps(wait)
+        return self.withSteps(wait)
 
     def watchWaits(self, callback):
-        self.__dict__.setdefault('_waitWatchers', []).append(callback)
+        self._watchers.append(callback)
 
     def _rules(self, steps, now):
-        return WaitRules(steps, self.serverId, self.maxPassed,
+        return WaitRules(steps, self.serverId(), self.maxPassed,
                          time.time() if now is None else now)
 
-    def _ended(self, steps, ends, now):
+    def ended(self, steps, ends, now):
         """Jobs ended (``[(id, status)]``, statuses that are not ends left
         out), in the transaction of ``steps``: their dependents move on
-        (or, inside ``_gatheringEnds``, once it ends)."""
+        (or, inside ``gathering``, once it ends)."""
         ends = [(jobid, status) for jobid, status in ends
                 if status in FINISHED]
         gathered = getattr(self._local, 'gatheredEnds', None)
@@ -306,7 +315,7 @@ class WaitingJobs:
             self._tell(rules.changes)
 
     @contextlib.contextmanager
-    def _gatheringEnds(self, steps):
+    def gathering(self, steps):
         """Within it, ends are counted once, for the lot, when it ends
         without an error (``finishMany``: a dependent whose dependencies
         end in one batch is counted down once)."""
@@ -322,12 +331,12 @@ class WaitingJobs:
             local.gatheredEnds = None
         ends = [end for batch, _ in gathered for end in batch]
         if ends:
-            self._ended(steps, ends, max(
+            self.ended(steps, ends, max(
                 (now for _, now in gathered if now is not None),
                 default=None))
 
     def _tell(self, changes):
-        watchers = self.__dict__.get('_waitWatchers', ())
+        watchers = self._watchers
         if changes and watchers:
             def tell():
                 for callback in watchers:

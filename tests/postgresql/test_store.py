@@ -9,9 +9,12 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 from twisted.logger import globalLogPublisher
+from zope.interface.verify import verifyObject
 
 from remotetask.core.limits import Limit, Rate
 from remotetask.errors import NoSuchJob, StoreUnavailable
+from remotetask.interfaces import ISharedJobStore
+from remotetask.server.cluster.cluster import isShared
 from remotetask.store import openStore
 from remotetask.store.postgresql import (
     MIGRATIONS, QUERIES, PostgreSQLJobStore)
@@ -54,6 +57,13 @@ class TestPostgreSQLJobStore(StoreContractTests, OwnerContractTests):
         assert event.wait(PATIENCE), 'the listener never started listening'
         event.clear()
 
+    def test_provides_the_shared_store_interface(self):
+        """A PostgreSQL store is a store several servers share: it
+        provides every method of ISharedJobStore (heartbeats, recovery,
+        wake-ups), which is how the daemon knows to run its cluster."""
+        assert verifyObject(ISharedJobStore, self.store)
+        assert isShared(self.store)
+
     # The schema and the connection settings
 
     def test_schema_is_migrated_and_ids_fit_xmlrpc(self):
@@ -71,7 +81,7 @@ class TestPostgreSQLJobStore(StoreContractTests, OwnerContractTests):
         """Store connections commit durably, end stuck transactions, cancel
         statements past the store's timeout (10 s) and lock waits past
         half of it, and name their server in pg_stat_activity."""
-        connection = self.store._connection()
+        connection = self.store.connections.connection()
         settings = connection.execute(
             "SELECT current_setting('synchronous_commit') AS sync, "
             "current_setting('idle_in_transaction_session_timeout') AS idle, "
@@ -414,7 +424,7 @@ class TestPostgreSQLJobStore(StoreContractTests, OwnerContractTests):
         """A connection the server ended (a restart, a failover) is
         replaced without the caller noticing, and the log says so."""
         self.add()
-        before = self.store._connection().info.backend_pid
+        before = self.store.connections.connection().info.backend_pid
         assert self.server.terminate(before)
         events = []
         globalLogPublisher.addObserver(events.append)
@@ -422,11 +432,11 @@ class TestPostgreSQLJobStore(StoreContractTests, OwnerContractTests):
             assert self.add() == 2
         finally:
             globalLogPublisher.removeObserver(events.append)
-        assert self.store._connection().info.backend_pid != before
+        assert self.store.connections.connection().info.backend_pid != before
         assert self.store.count() == 2
         assert [event['log_format'] for event in events
                 if event.get('log_namespace', '').endswith(
-                    'PostgreSQLJobStore')] == [
+                    'PostgreSQLConnections')] == [
             'Lost the connection to {where} ({error}); reconnecting']
 
     def test_a_database_that_went_away_is_StoreUnavailable(self):

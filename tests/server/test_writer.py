@@ -323,7 +323,7 @@ def test_the_log_is_checkpointed_in_the_thread(inline):
     for i in range(2):
         writer.call(service.add, 'echo', i)
         clock.advance(0)
-    pragma = store._connection().execute(
+    pragma = store.connections.connection().execute(
         'PRAGMA wal_autocheckpoint').fetchone()
     assert pragma == {'wal_autocheckpoint': 0}
     assert checkpoints == []

@@ -14,13 +14,13 @@ PARAMS = dict(status='error', task='echo', text='needle', before=500000,
 def store(tmp_path):
     store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
     store.addMany([('echo', '1', 'completed', None)] * 50, 1.0)
-    store._connection().execute('ANALYZE')
+    store.connections.connection().execute('ANALYZE')
     yield store
     store.close()
 
 
 def plan(store, name):
-    rows = store._connection().execute('EXPLAIN QUERY PLAN ' + QUERIES[name],
+    rows = store.connections.connection().execute('EXPLAIN QUERY PLAN ' + QUERIES[name],
                                        PARAMS).fetchall()
     return [row['detail'] for row in rows]
 

@@ -1,8 +1,6 @@
 """Several servers, one queue: heartbeats, recovery and wake-ups.
 
-For stores shared by several servers (PostgreSQL), which offer
-``heartbeat(now)``, ``recoverLost(now, timeout)``, ``listen(callback)``
-and ``withdraw()``.
+For stores shared by several servers (``ISharedJobStore``: PostgreSQL).
 Each server writes its heartbeat every third of the timeout; every server
 puts back in the queue the jobs held by a server whose heartbeat is older
 than the timeout (the same policy as a restart on one machine); and a job
@@ -18,12 +16,12 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from remotetask.errors import StoreUnavailable
+from remotetask.interfaces import ISharedJobStore
 
 
 def isShared(store):
     """Whether ``store`` can be shared by several servers."""
-    return all(hasattr(store, name)
-               for name in ('heartbeat', 'recoverLost', 'listen'))
+    return ISharedJobStore.providedBy(store)
 
 
 class ClusterService(TimerService):
