@@ -193,12 +193,56 @@ def wireAnswer(result):
 
 
 def checkWireValue(value, what='The result'):
-    """Raise ``InvalidArgument`` if XML-RPC cannot carry ``value``."""
+    """Raise ``InvalidArgument`` if XML-RPC cannot carry ``value``.
+
+    Every result is checked, in the worker that made it: most are plain
+    (numbers, text, lists and dicts of them), and a walk of the value
+    tells those at a fifth of the cost of writing the answer (issue 18).
+    Anything else is written, as the answer would be, to find out."""
+    if plainlyCarried(value):
+        return
     try:
         wireAnswer(value)
     except (TypeError, OverflowError, ValueError, RecursionError) as error:
         raise InvalidArgument(
             f'{what} cannot be sent over XML-RPC: {error}.') from None
+
+
+#: How deep ``plainlyCarried`` looks; deeper values are written out.
+PLAIN_DEPTH = 32
+
+
+def plainlyCarried(value):
+    """Whether ``value`` is plainly one XML-RPC carries: None, bools, ints
+    of 32 bits, finite doubles and text XML can carry, in lists, tuples
+    and dicts with text keys, at most ``PLAIN_DEPTH`` deep, each list or
+    dict met once. False says only that the walk cannot tell."""
+    stack, seen = [(value, 0)], set()
+    while stack:
+        item, depth = stack.pop()
+        kind = item.__class__
+        if kind is str:
+            if NOT_XML.search(item):
+                return False
+        elif kind is int:
+            if not xmlrpc.client.MININT <= item <= xmlrpc.client.MAXINT:
+                return False
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is list or kind is tuple or kind is dict:
+            if depth >= PLAIN_DEPTH or id(item) in seen:
+                return False
+            seen.add(id(item))
+            if kind is dict:
+                for key in item:
+                    if key.__class__ is not str or NOT_XML.search(key):
+                        return False
+                item = item.values()
+            stack.extend((entry, depth + 1) for entry in item)
+        elif item is not None and kind is not bool:
+            return False
+    return True
 
 
 def _escape(found):

@@ -29,6 +29,21 @@ from remotetask.wire.sending import Outbox
 from remotetask.wire.spool import Spool, SpooledFile, SpoolFull
 
 
+#: Bodies of these content types are never form fields, so Twisted need
+#: not parse the header to find out: it parses it through the ``email``
+#: package, which cost a fifth of a bare XML-RPC call (issue 18).
+NOT_FORMS = frozenset((b'text/xml', b'application/xml', b'application/json'))
+
+
+def notAForm(request):
+    """Whether ``request``'s Content-Type says plainly (a type and
+    parameters, no comments) that its body is not a form Twisted would
+    read into ``request.args``."""
+    kind = request.requestHeaders.getRawHeaders(b'content-type')
+    return bool(kind) and kind[0].split(b';', 1)[0].strip().lower() \
+        in NOT_FORMS
+
+
 class LimitedRequest(server.Request):
     """A request whose body may not exceed ``maxSize`` bytes.
 
@@ -65,6 +80,8 @@ class LimitedRequest(server.Request):
                 self.inflater.end()
             except bodies.BadEncoding as error:
                 self._drop(refusal=(400, f'{error}.\n'))
+        if notAForm(self):
+            self._parsePOSTFormSubmission = False
         super().requestReceived(command, path, version)
 
     def process(self):

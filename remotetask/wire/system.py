@@ -1,7 +1,11 @@
 """``system.*``: introspection and ``system.multicall``.
 
 Consecutive ``add`` calls in a multicall are stored together, in one
-transaction, rather than one after the other. The calls of a multicall
+transaction, rather than one after the other; consecutive ``getStatus``
+calls are read together, in one store thread's turn (one hop to the
+thread and back for all of them, not one each: a client checking
+thousands of jobs at once cost the server more than their runs). The
+calls of a multicall
 share one answer budget (``--max-answer-size``), counted call by call as
 each answer is written: a result that does not fit in what is left
 becomes fault 12, and the calls after it still run while there is room;
@@ -12,13 +16,18 @@ once there is none, they get fault 12 without being run
 import inspect
 
 from twisted.internet import defer, task
+from twisted.logger import Logger
 from twisted.web.xmlrpc import Fault, XMLRPCIntrospection
 
-from remotetask.errors import InvalidArgument
-from remotetask.wire.checks import need
+from remotetask.core.permissions import scoped, seesAll
+from remotetask.core.status import Status
+from remotetask.errors import InvalidArgument, NoSuchJob, RemoteTaskError
+from remotetask.wire.checks import jobId, need
 from remotetask.wire.faults import toFault
 from remotetask.wire.reading import AnswerBudget
 from remotetask.wire.signatures import SIGNATURES, canonicalName
+
+log = Logger()
 
 #: How many calls of a multicall run before it lets other clients in.
 YIELD_EVERY = 64
@@ -73,10 +82,7 @@ class SystemHandler(XMLRPCIntrospection):
                 # Calls answered on the reactor thread (system.*, faults)
                 # take turns with the other clients'.
                 yield task.deferLater(self.parent.clock, 0, lambda: None)
-            adds = []
-            while index + len(adds) < len(calls) and _isAdd(
-                    calls[index + len(adds)]):
-                adds.append(calls[index + len(adds)])
+            adds = _sameKind(calls, index, _isAdd)
             if len(adds) > 1:
                 requests = [_addArguments(call) for call in adds]
                 answers = yield self.parent.addEach(requests, checked,
@@ -85,6 +91,15 @@ class SystemHandler(XMLRPCIntrospection):
                     budget.begin()
                     results.append(budget.take(_multicallAnswer(answer)))
                 index += len(adds)
+                continue
+            reads = _sameKind(calls, index, _isGetStatus)
+            if len(reads) > 1:
+                answers = yield self._statuses(
+                    [call['params'][0] for call in reads], caller)
+                results.extend(
+                    budget.take(_multicallAnswer(answer)) if budget.begin()
+                    else budget.notRun() for answer in answers)
+                index += len(reads)
                 continue
             call = calls[index]
             index += 1
@@ -108,6 +123,71 @@ class SystemHandler(XMLRPCIntrospection):
                 'system.multicall cannot be nested.'))
         return self.parent.callMethod(name, call.get('params', []), budget,
                                       checked, caller)
+
+
+    def _statuses(self, jobids, caller):
+        """A Deferred of the answers of ``getStatus`` for each of
+        ``jobids``, as each call alone would give them (a status, or the
+        error that refused it), read in one store call."""
+        answers, valid = [], []
+        for jobid in jobids:
+            try:
+                valid.append(jobId(jobid))
+            except RemoteTaskError as error:
+                answers.append(error)
+            else:
+                answers.append(None)
+        d = self.parent.storeCall(_readStatuses,
+                                  scoped(self.parent.service, caller),
+                                  valid, seesAll(caller))
+
+        def answered(statuses):
+            found = iter(statuses)
+            return [next(found) if answer is None else answer
+                    for answer in answers]
+
+        def failed(failure):
+            # As callMethod does for one call: a client's error is its
+            # answer; anything else is a bug, logged, and fault 9.
+            if not failure.check(RemoteTaskError):
+                log.failure('getStatus failed', failure)
+            return [failure.value if answer is None else answer
+                    for answer in answers]
+        return d.addCallbacks(answered, failed)
+
+
+def _readStatuses(service, jobids, seesAll):
+    """In a store thread: the status of each of ``jobids`` as a string,
+    or the ``RemoteTaskError`` that refuses it (an unknown job, another
+    caller's). Whoever sees every job has them read in one query."""
+    if seesAll:
+        found = service.statuses(jobids)
+        return [str(Status(found[jobid])) if jobid in found
+                else NoSuchJob.withId(jobid) for jobid in jobids]
+    answers = []
+    for jobid in jobids:
+        try:
+            answers.append(str(service.getStatus(jobid)))
+        except RemoteTaskError as error:
+            # Without the traceback, which holds the frames that read.
+            answers.append(error.with_traceback(None))
+    return answers
+
+
+def _sameKind(calls, index, isKind):
+    """The calls from ``index`` on, as long as ``isKind`` says they are
+    of the kind that runs together."""
+    end = index
+    while end < len(calls) and isKind(calls[end]):
+        end += 1
+    return calls[index:end]
+
+
+def _isGetStatus(call):
+    """Whether ``call`` is a ``getStatus`` of one argument."""
+    return (isinstance(call, dict) and call.get('methodName') == 'getStatus'
+            and isinstance(call.get('params'), list)
+            and len(call['params']) == 1)
 
 
 def _isAdd(call):

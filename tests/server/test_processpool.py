@@ -67,6 +67,15 @@ def test_a_job_goes_to_the_idle_worker_and_its_news_comes_back():
     assert pool.capacity() == 2
 
 
+def test_a_worker_given_no_job_is_sent_nothing():
+    """A submit writes only to the workers it gives jobs to: the others
+    are not woken by an empty message."""
+    pool, reactor, handler = makePool(size=2, depth=2)
+    pool.submit([row(1)])
+    assert sorted(len(process.frames()) for process in reactor.processes) \
+        == [0, 1]
+
+
 def test_jobs_queued_behind_a_long_one_are_recalled():
     """With depth 2 a worker takes a job ahead; when the running one
     passes recallAfter, the queued one is recalled, comes back as

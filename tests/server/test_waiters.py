@@ -2,7 +2,7 @@
 
 from twisted.internet import task
 
-from remotetask.errors import NoSuchJob, ServerBusy
+from remotetask.errors import ServerBusy
 from remotetask.server.pipeline.waiters import Waiters
 from tests.server.fakes import HeldWrites, makeService, synchronous
 
@@ -84,19 +84,3 @@ def test_waiters_are_bounded():
     assert not third.called
     waiters.releaseAll()
     assert (second.result, third.result) == ('queued', 'queued')
-
-
-def test_catch_up_answers_ends_that_went_unheard():
-    """catchUp() reads every waited job's status in one call: a job that
-    ended is answered with its status, one removed meanwhile with
-    NoSuchJob, one still queued keeps waiting."""
-    waiters, service, clock = makeWaiters()
-    done, removed, still = (service.add('echo', i) for i in range(3))
-    waits = [waiters.wait(jobid, 30) for jobid in (done, removed, still)]
-    service.cancel(removed)
-    service.clean()
-    service.cancel(done)
-    waiters.catchUp()
-    assert waits[0].result == 'cancelled'
-    assert failureOf(waits[1]).check(NoSuchJob)
-    assert not waits[2].called

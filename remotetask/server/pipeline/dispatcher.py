@@ -30,7 +30,9 @@ from twisted.logger import Logger
 
 from remotetask.core.status import CANCELLED, FINISHED
 from remotetask.errors import NoSuchTask, StoreUnavailable
-from remotetask.server.pipeline.cancelwatch import CANCELLED_WHILE_RUNNING, CancelWatch
+from remotetask.server.pipeline.cancelwatch import (
+    CANCELLED_WHILE_RUNNING, CancelWatch)
+from remotetask.server.pipeline.catchup import CatchUp
 from remotetask.server.pipeline.feeder import Feeder
 from remotetask.server.pipeline.inflight import ENDED, InFlight, Run
 from remotetask.server.pipeline.joblog import JobLog
@@ -87,8 +89,9 @@ class Dispatcher(Service):
         self.recorder = Recorder(service, write, self._recorded, clock,
                                  progressInterval=progressInterval)
         self.waiters = Waiters(service, read, clock, maxWaiters)
-        self.cancelWatch = CancelWatch(service, read, self.table,
-                                       self._stopRun)
+        self.cancelWatch = CancelWatch(self.table, self._stopRun)
+        self._catchUp = CatchUp(service, read,
+                                [self.waiters, self.cancelWatch])
         relay = relay or ThreadRelay(clock)
         if not shared:
             # On a shared store every change that makes a job claimable,
@@ -119,6 +122,9 @@ class Dispatcher(Service):
             return
         self.waiters.ended(jobid, status)
         self.cancelWatch.ended(jobid, status)
+        if status is None and jobid in self.table:
+            # Ended, not saying how: a cancel stops the run here.
+            self._catchUp([jobid])
         if status == CANCELLED:
             self._notifyOwed()
 
@@ -130,8 +136,7 @@ class Dispatcher(Service):
         """Look for ends that went unheard (a shared store's
         notifications dropped for a while)."""
         self._lastPoll = self.clock.seconds()
-        return defer.DeferredList([self.waiters.catchUp(),
-                                   self.cancelWatch.catchUp()])
+        return self._catchUp()
 
     # Runs coming in and going out
 

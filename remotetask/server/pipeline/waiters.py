@@ -4,19 +4,18 @@ A waiter is answered the moment its job's end is committed: the service
 tells of every end (``TaskService.onEnd``), whether this server recorded
 it, a client cancelled the job, or, on a shared store, another server did
 (its notification). Nothing polls per waited job. Only where ends can go
-unheard (a shared store whose notifications dropped for a while) does one
-read of all the waited jobs' statuses, every ``pollInterval`` seconds and
-when told that notifications were missed, catch up.
+unheard (a shared store whose notifications dropped for a while) are the
+waited jobs' statuses read, with the other watchers' in one read
+(``catchup.CatchUp``), which tells ``caughtUp`` what it found.
 
 ``maxWaiters`` bounds how many may wait at once; beyond it a wait is
 refused at once (``ServerBusy``) rather than held.
 """
 
 from twisted.internet import defer
-from twisted.logger import Logger
 
 from remotetask.core.status import FINISHED
-from remotetask.errors import ServerBusy, StoreUnavailable
+from remotetask.errors import ServerBusy
 
 
 def _cancelling(result, timer):
@@ -34,18 +33,13 @@ class Waiters:
     read through it.
     """
 
-    log = Logger()
-
-    def __init__(self, service, read, clock, maxWaiters=10000,
-                 pollInterval=None):
+    def __init__(self, service, read, clock, maxWaiters=10000):
         self.service = service
         self.read = read
         self.clock = clock
         self.maxWaiters = maxWaiters
-        self.pollInterval = pollInterval
         self._waiting = {}
         self._count = 0
-        self._polling = False
 
     def __len__(self):
         return self._count
@@ -98,33 +92,18 @@ class Waiters:
             self._count -= 1
             waiter.callback(status)
 
-    def catchUp(self):
-        """Read every waited job's status at once and answer those that
-        ended (for ends that may have gone unheard)."""
-        if self._polling or not self._waiting:
-            return defer.succeed(None)
-        self._polling = True
-        d = self.read(self.service.statuses, list(self._waiting))
+    def watched(self):
+        """The jobs waited for (``catchup.CatchUp``)."""
+        return list(self._waiting)
 
-        def found(statuses):
-            for jobid in list(self._waiting):
-                status = statuses.get(jobid)
-                if status is None or status in FINISHED:
-                    self.ended(jobid, status)
-        d.addCallback(found)
-        d.addErrback(self._catchUpFailed)
-        d.addBoth(self._polled)
-        return d
-
-    def _catchUpFailed(self, failure):
-        # An unavailable store is logged once, by the store (its outage).
-        if not failure.check(StoreUnavailable):
-            self.log.warn('Catching up with waited jobs failed: {error}',
-                          error=failure.getErrorMessage())
-
-    def _polled(self, result):
-        self._polling = False
-        return result
+    def caughtUp(self, statuses, jobids):
+        """``statuses`` read for ``jobids``: answer the waiters of those
+        that ended, or are gone (they read NoSuchJob)."""
+        for jobid in jobids:
+            status = statuses.get(jobid)
+            if jobid in self._waiting and (status is None
+                                           or status in FINISHED):
+                self.ended(jobid, status)
 
     def releaseAll(self):
         """Answer every waiter now (the server stops): each reads its

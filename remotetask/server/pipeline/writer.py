@@ -1,13 +1,15 @@
-"""Every write to the store, in groups: one writer, one transaction for
-whatever is pending.
+"""Writes to the store, in groups: one transaction for whatever is
+pending.
 
 A commit is the expensive part of a write (a WAL append on SQLite, a round
-trip on PostgreSQL); the statements in it are cheap. So all of a server's
-writes (adds, claims, starts and ends of runs, cancels) go to one writer
-that takes every call pending when it is free and runs them all in one
-``store.transaction()``. Under load, batches grow by themselves; an idle
-server commits each call at once. Nothing is answered before its
-transaction committed.
+trip on PostgreSQL); the statements in it are cheap. So a server's writes
+(adds, claims, starts and ends of runs, cancels) go to a writer that takes
+every call pending when it is free and runs them all in one
+``store.transaction()`` (on a shared store the clients' writes have a
+writer of their own, ``daemon.tap.clientWriter``). Where the transaction
+runs, on the reactor thread or the writer's own, is said below. Under
+load, batches grow by themselves; an idle server commits each call at
+once. Nothing is answered before its transaction committed.
 
 A call that refuses (a ``RemoteTaskError`` such as ``NoSuchTask``) writes
 nothing (``IJobStore``), so it fails alone and the others commit. Any

@@ -294,13 +294,15 @@ class ProcessWorkerPool(Service):
         # (A job may cross recallAfter between the caller's look at the
         # capacity and now: then any live worker will do.)
         room = {worker: worker.room() for worker in self.workers}
-        batches = collections.defaultdict(list)
+        batches = {}
         for run in runs:
             worker = min([w for w in self.workers if room[w] > 0] or
                          [w for w in self.workers if w.stopReason is None],
-                         key=lambda w: len(w.runs) + len(batches[w]))
+                         key=lambda w: len(w.runs) + len(batches.get(w, ())))
             room[worker] -= 1
-            batches[worker].append(run)
+            batches.setdefault(worker, []).append(run)
+        # Only the workers given jobs: a worker sent an empty message
+        # still reads it (a wake-up and a read on each side, per job).
         for worker, batch in batches.items():
             worker.send(batch)
 

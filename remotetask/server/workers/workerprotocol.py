@@ -41,6 +41,11 @@ import struct
 from twisted.protocols.basic import Int32StringReceiver
 
 PREFIX = struct.Struct(Int32StringReceiver.structFormat)
+# Made once: json.dumps with separators builds an encoder at every call,
+# and json.loads of bytes guesses their encoding first; a frame goes each
+# way per job.
+_encodeHeads = json.JSONEncoder(separators=(',', ':')).encode
+_decodeHeads = json.JSONDecoder().decode
 
 
 def encode(messages):
@@ -55,7 +60,7 @@ def encode(messages):
             header = dict(header, size=len(body))
             parts.append(body)
         heads.append(header)
-    parts[0] = json.dumps(heads, separators=(',', ':')).encode('utf-8')
+    parts[0] = _encodeHeads(heads).encode('utf-8')
     return b''.join(parts)
 
 
@@ -65,7 +70,7 @@ def decode(payload):
     newline = payload.index(b'\n')
     bodies = memoryview(payload)[newline + 1:]
     messages, at = [], 0
-    for header in json.loads(payload[:newline]):
+    for header in _decodeHeads(str(payload[:newline], 'utf-8')):
         size = header.pop('size', None)
         if size is None:
             messages.append((header, None))

@@ -1,0 +1,71 @@
+"""Which results XML-RPC can carry (``remotetask.wire.marshal``): the
+walk that tells plain values at once never accepts one that writing the
+answer would refuse, and ``checkWireValue`` refuses what it refused."""
+
+import datetime
+import xmlrpc.client
+
+import pytest
+
+from remotetask.errors import InvalidArgument
+from remotetask.wire.marshal import (
+    PLAIN_DEPTH, checkWireValue, plainlyCarried, wireAnswer)
+
+
+def nested(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def cyclic():
+    value = [1]
+    value.append(value)
+    return value
+
+
+def shared():
+    inner = [1, 2]
+    return [inner, inner]
+
+
+PLAIN = [None, True, False, 0, -2 ** 31, 2 ** 31 - 1, 1.5, -0.0, '',
+         'tab\tand\nlines\r and <&>', 'é€😀', [], {}, (1, 'a'),
+         {'a': [1, {'b': None}], 'c': (2.5,)}, nested(PLAIN_DEPTH - 1)]
+
+NOT_PLAIN = [2 ** 31, -2 ** 31 - 1, float('nan'), float('inf'), 'bell\x07',
+             '\ud800', {'bad\x00key': 1}, {1: 'int key'}, [b'bytes'],
+             xmlrpc.client.Binary(b'x'), datetime.datetime(2026, 1, 1),
+             object(), nested(PLAIN_DEPTH + 1), nested(5000), cyclic(),
+             shared(), [True.__class__], {'k': set()}]
+
+
+def carried(value):
+    """Whether writing the answer succeeds (the check before the walk)."""
+    try:
+        wireAnswer(value)
+    except (TypeError, OverflowError, ValueError, RecursionError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize('value', PLAIN)
+def test_plain_values_are_told_at_once_and_are_carried(value):
+    """Each plain value is told carried by the walk, and writing the
+    answer agrees."""
+    assert plainlyCarried(value)
+    assert carried(value)
+    checkWireValue(value)
+
+
+@pytest.mark.parametrize('value', NOT_PLAIN)
+def test_other_values_are_written_out_to_find_out(value):
+    """A value the walk cannot vouch for is written as the answer would
+    be: refused (fault 3) exactly when that fails."""
+    assert not plainlyCarried(value)
+    if carried(value):
+        checkWireValue(value)
+    else:
+        with pytest.raises(InvalidArgument):
+            checkWireValue(value)
