@@ -150,7 +150,7 @@ def test_a_tasks_limits_come_from_it_and_the_service_overrides_them():
     service.registry.register('slow', SimpleTask(tasks.sleep,
                                                  concurrency=1))
     service.registry.register('free', SimpleTask(tasks.echo))
-    assert service.taskLimits() == {
+    assert service.routing.taskLimits() == {
         'api': Limit(2, Rate(1, 60.0)), 'echo': Limit(3, None),
         'slow': Limit(1, None)}
     with pytest.raises(InvalidArgument, match='N/s, N/m or N/h'):
@@ -166,11 +166,11 @@ def test_a_limited_task_holds_back_its_jobs_only(service):
     service.limits['echo'] = Limit(1, None)
     first, second = service.add('echo', 1), service.add('echo', 2)
     other = service.add('pid', None)
-    claimed = service.claim(5)
+    claimed = service.running.claim(5)
     assert [row['id'] for row in claimed] == [first, other]
     assert service.getJob(second).attempts == 0
-    service.finishRun(claimed[0], Outcome(True, 'null'))
-    assert [row['id'] for row in service.claim(5)] == [second]
+    service.running.finishRun(claimed[0], Outcome(True, 'null'))
+    assert [row['id'] for row in service.running.claim(5)] == [second]
 
 
 def test_add_refuses_a_task_no_server_serves(service):
@@ -178,5 +178,5 @@ def test_add_refuses_a_task_no_server_serves(service):
     alive serves is refused with NoSuchTask, naming those there are."""
     with pytest.raises(NoSuchTask, match="'beta'.*echo"):
         service.add('beta', 1)
-    assert 'beta' not in service.describeTasks()
-    assert service.taskServers()['echo'] == [service.serverId]
+    assert 'beta' not in service.routing.describeTasks()
+    assert service.routing.taskServers()['echo'] == [service.routing.serverId]

@@ -82,7 +82,7 @@ def test_backoff_doubles_with_jitter_and_a_cap(service):
     maxBackoff, times a jitter from 0.5 to 1."""
     service.registry.register('t', SimpleTask(lambda x: x, backoff=10,
                                               maxBackoff=35))
-    waits = [service._backoff(dict(task='t', attempts=n))
+    waits = [service.running._backoff(dict(task='t', attempts=n))
              for n in (1, 2, 3, 4)]
     for wait, full in zip(waits, (10, 20, 35, 35)):
         assert full * 0.5 <= wait <= full
@@ -96,9 +96,9 @@ def test_a_job_lost_too_often_ends_in_error(service):
                                                   maxAttempts=2))
     jobid = service.add('lossy', 1)
     for _ in range(2):
-        assert service.claimNext()['id'] == jobid
-        assert service.recoverAbandoned() == 1
-    assert service.claimNext() is None
+        assert service.running.claimNext()['id'] == jobid
+        assert service.running.recoverAbandoned() == 1
+    assert service.running.claimNext() is None
     job = service.jobs[jobid]
     assert job.status == 'error'
     assert 'lost with its worker or server' in job.error
@@ -113,9 +113,9 @@ def test_a_claimed_job_that_never_started_is_not_charged(service):
                                                  maxAttempts=1))
     jobid = service.add('once', 1)
     for _ in range(3):
-        row, = service.claim(1)
+        row, = service.running.claim(1)
         assert row['id'] == jobid
-        assert service.recoverAbandoned() == 1
+        assert service.running.recoverAbandoned() == 1
     assert service.getJob(jobid).attempts == 0
     assert service.processNext()
     job = service.getJob(jobid)
@@ -126,9 +126,9 @@ def test_cancel_a_running_job(service):
     """cancelJob() of a processing job marks it cancelled; the end of its
     run is then not recorded."""
     jobid = service.add('echo', 1)
-    row = service.claimNext()
+    row = service.running.claimNext()
     assert service.cancelJob(jobid) is True
     assert service.isCancelled(jobid)
-    assert service.finishRun(row, Outcome(True, '1')) is None
+    assert service.running.finishRun(row, Outcome(True, '1')) is None
     job = service.jobs[jobid]
     assert (job.status, job.output) == ('cancelled', None)

@@ -81,9 +81,9 @@ class StoreCollector:
             started = time.perf_counter()
             self.service.hasJobsWaiting(self.now)
             latency = time.perf_counter() - started
-            counts = self.service.counts()
-            since = self.service.oldestQueued(self.now)
-            servers = self.service.taskServers(self.now)
+            counts = self.service.reads.counts()
+            since = self.service.reads.oldestQueued(self.now)
+            servers = self.service.routing.taskServers(self.now)
         except StoreUnavailable:
             return [storeUp(0)]
         except Exception:

@@ -44,12 +44,12 @@ def test_an_add_is_accepted_for_a_task_a_live_server_serves(servers):
     with pytest.raises(NoSuchTask, match="'beta'.*available: alpha"):
         a.add('beta', 1)
     announce(b, time.time())
-    assert a.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
-    assert a.taskServers() == {'alpha': ['a'], 'beta': ['b']}
+    assert a.routing.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
+    assert a.routing.taskServers() == {'alpha': ['a'], 'beta': ['b']}
     first = a.add('beta', 1)
     second = a.addEach([('beta', 2), ('gamma', 3)])
     assert isinstance(second[1], NoSuchTask)
-    assert a.claim(10) == []
+    assert a.running.claim(10) == []
     b.process()
     assert b.getResult(first) == 1
     assert a.getJob(first).server == 'b'
@@ -58,7 +58,7 @@ def test_an_add_is_accepted_for_a_task_a_live_server_serves(servers):
         a.add('beta', 3)
     assert a.getStatus(second[0]) == 'completed'
     waiting = b.add('beta', 4)
-    assert a.claim(10) == []
+    assert a.running.claim(10) == []
     assert a.getStatus(waiting) == 'queued'
 
 
@@ -74,15 +74,15 @@ def test_a_listing_of_tasks_answers_while_the_store_does_not(servers):
 
     def stuck(function):
         return defer.Deferred()  # a store thread that never answers
-    waiting = describeTasks(a, stuck, clock)
+    waiting = describeTasks(a.routing, stuck, clock)
     assert not waiting.called
     clock.advance(TASKS_WAIT)
     assert waiting.result == {'alpha': 'Alpha'}  # nothing read yet
-    assert a.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
-    waiting = describeTasks(a, stuck, clock)
+    assert a.routing.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
+    waiting = describeTasks(a.routing, stuck, clock)
     clock.advance(TASKS_WAIT)
     assert waiting.result == {'alpha': 'Alpha', 'beta': 'Beta'}
     answered = describeTasks(
-        a, lambda function: defer.maybeDeferred(function), clock)
+        a.routing, lambda function: defer.maybeDeferred(function), clock)
     assert answered.result == {'alpha': 'Alpha', 'beta': 'Beta'}
     assert clock.getDelayedCalls() == []

@@ -32,7 +32,7 @@ def test_an_end_without_its_status_is_looked_up():
     is read, and the run stopped if it was a cancel."""
     watch, service, stopped, table = makeWatch()
     jobid = service.add('echo', 1)
-    row, = service.claim(1)
+    row, = service.running.claim(1)
     table.hold(Run(row))
     watch.ended(jobid, None)
     assert stopped == []
@@ -46,7 +46,7 @@ def test_catch_up_finds_cancels_among_all_jobs_here_in_one_read():
     the cancelled ones."""
     watch, service, stopped, table = makeWatch()
     jobs = [service.add('echo', i) for i in range(3)]
-    for row in service.claim(3):
+    for row in service.running.claim(3):
         table.hold(Run(row))
     service.cancel(jobs[1])
     reads = []

@@ -61,7 +61,7 @@ class CancelWatch:
         if self._polling or not jobids:
             return defer.succeed(None)
         self._polling = True
-        d = self.read(self.service.statuses, jobids)
+        d = self.read(self.service.reads.statuses, jobids)
 
         def found(statuses):
             for jobid, status in statuses.items():

@@ -30,8 +30,8 @@ class Waiters:
     has ended, or after ``timeout`` seconds, whichever comes first.
 
     ``read(function, *args)`` runs a service call off the reactor thread
-    (the read pool); ``service.getStatus`` and ``service.statuses`` are
-    read through it.
+    (the read pool); ``service.getStatus`` and ``service.reads.statuses``
+    are read through it.
     """
 
     log = Logger()
@@ -104,7 +104,7 @@ class Waiters:
         if self._polling or not self._waiting:
             return defer.succeed(None)
         self._polling = True
-        d = self.read(self.service.statuses, list(self._waiting))
+        d = self.read(self.service.reads.statuses, list(self._waiting))
 
         def found(statuses):
             for jobid in list(self._waiting):
