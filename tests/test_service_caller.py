@@ -2,7 +2,6 @@
 its events, its progress, its completion call, and the per-minute
 counters the chart is drawn from."""
 
-import time
 
 import pytest
 
@@ -26,7 +25,8 @@ def test_a_job_retried_once_reads_added_started_retried_started_ended(
     service.registry.register('flaky', SimpleTask(Flaky(2), backoff=0.01))
     jobid = service.add('flaky')
     service.process()
-    service.process(now=time.time() + 60)
+    service.clock.advance(60)
+    service.process()
     found = service.getJob(jobid).events
     assert [event['event'] for event in found] == [
         'added', 'started', 'retried', 'started', 'ended']
@@ -34,21 +34,25 @@ def test_a_job_retried_once_reads_added_started_retried_started_ended(
         None, 1, 1, 2, 2]
     assert found[2]['why'] == 'attempt 1 failed'
     assert found[-1]['status'] == 'completed'
-    assert {event['server'] for event in found} == {service.routing.serverName}
-    assert found[0]['at'] <= found[-1]['at']
+    assert {event['server'] for event in found} == {
+        service.routing.serverName}
+    at = [event['at'].timestamp() for event in found]
+    assert at == [at[0]] * 3 + [at[0] + 60] * 2
 
 
-def test_cancel_and_start_are_events_and_a_cancel_is_an_end(service):
+def test_cancel_and_start_are_events_and_a_cancel_is_an_end(service,
+                                                            clock):
     """startJob and cancelJob record their events; a cancelled job's
     completed is the moment it was cancelled."""
     jobid = service.add('echo', startLater=True)
     service.startJob(jobid)
-    before = time.time()
+    clock.advance(5)
     service.cancelJob(jobid)
     job = service.getJob(jobid)
     assert [event['event'] for event in job.events] == [
         'added', 'queued', 'cancelled']
-    assert job.completed.timestamp() >= before - 1
+    assert job.completed.timestamp() == clock.seconds()
+    assert job.events[-1]['at'].timestamp() == clock.seconds()
 
 
 def test_a_run_put_back_at_shutdown_says_so(service):
@@ -123,18 +127,19 @@ def test_a_failed_call_backs_off_and_is_given_up_at_the_retry_time(
     given up, and each attempt is an event."""
     jobid = finishedWithNotify(service)
     service.notifyRetryTime = 10.0
-    row, = service.completions.claimNotifications(10, lease=60)
+    calls = service.completions
+    row, = calls.claimNotifications(10, lease=60)
     since = row['since']
-    assert service.completions.recordNotification(row, 'refused', now=since) == \
+    assert calls.recordNotification(row, 'refused', now=since) == \
         since + 1.0
-    row, = service.completions.claimNotifications(10, 60, now=since + 1.0)
-    assert service.completions.recordNotification(row, 'refused', now=since + 1.0) == \
+    row, = calls.claimNotifications(10, 60, now=since + 1.0)
+    assert calls.recordNotification(row, 'refused', now=since + 1.0) == \
         since + 3.0
-    row, = service.completions.claimNotifications(10, 60, now=since + 9.5)
-    assert service.completions.recordNotification(row, 'refused', now=since + 9.5) == \
+    row, = calls.claimNotifications(10, 60, now=since + 9.5)
+    assert calls.recordNotification(row, 'refused', now=since + 9.5) == \
         since + 10.0
-    row, = service.completions.claimNotifications(10, 60, now=since + 10.0)
-    assert service.completions.recordNotification(row, 'refused', now=since + 10.0) \
+    row, = calls.claimNotifications(10, 60, now=since + 10.0)
+    assert calls.recordNotification(row, 'refused', now=since + 10.0) \
         is None
     assert service.completions.nextNotification() is None
     failures = [event for event in service.getJob(jobid).events
@@ -187,13 +192,13 @@ def test_recordRuns_keeps_the_reports_and_counts_the_runs(service):
     adds the batch's ends to this minute's counters: finished for those
     that ended well, failed for failures, retried or not."""
     ids = [service.add('echo') for _ in range(3)]
-    rows = service.running.claim(3, started=time.time())
-    report = dict(fraction=0.5, message='half', at=time.time())
+    rows = service.running.claim(3, started=service.clock.seconds())
+    report = dict(fraction=0.5, message='half', at=service.clock.seconds())
     service.running.recordRuns(reports=[(rows[0], report)], finished=[
         (rows[0], Outcome(True, '1')), (rows[1], Outcome.failed('no')),
         (rows[2], Outcome.failed('busy', retry=True))])
     assert service.getJob(ids[0]).progress['message'] == 'half'
-    minute = int(time.time() // 60)
+    minute = int(service.clock.seconds() // 60)
     counted = service.reads.minutes(minute - 1)
     assert sum(row['finished'] for row in counted) == 1
     assert sum(row['failed'] for row in counted) == 2

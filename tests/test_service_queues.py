@@ -2,7 +2,6 @@
 TaskService's Python API, on every store."""
 
 import re
-import time
 
 import pytest
 
@@ -50,17 +49,31 @@ def test_options_out_of_range_are_refused_before_anything_is_added(
     assert len(service.jobs) == 0
 
 
-def test_a_delayed_add_waits_until_its_time(service):
+def test_a_delayed_add_waits_until_its_time(service, clock):
     """A job added with a delay is queued with its due time as nextRun,
     and not run before it."""
-    before = time.time()
+    before = clock.seconds()
     jobid = service.add('echo', 1, delay=60)
     job = service.getJob(jobid)
     assert job.status == 'queued'
-    assert before + 60 <= job.due <= time.time() + 60
-    service.process(now=before + 30)
+    assert job.due == before + 60
+    clock.advance(59)
+    service.process()
     assert service.getStatus(jobid) == 'queued'
-    service.process(now=before + 61)
+    clock.advance(1)
+    service.process()
+    assert service.getResult(jobid) == 1
+
+
+def test_a_legacy_now_still_says_when(service, clock):
+    """process(now=...) and hasJobsWaiting(now=...) read the time given,
+    not the clock's, as the originals' did; None is the clock's now."""
+    jobid = service.add('echo', 1, delay=60)
+    assert not service.hasJobsWaiting()
+    assert service.hasJobsWaiting(now=clock.seconds() + 60)
+    service.process(now=clock.seconds() + 30)
+    assert service.getStatus(jobid) == 'queued'
+    service.process(now=clock.seconds() + 60)
     assert service.getResult(jobid) == 1
 
 
@@ -71,8 +84,8 @@ def test_a_jobs_own_maxattempts_wins_over_its_tasks(service):
     service.registry.register('flaky', SimpleTask(flaky, maxAttempts=5,
                                                   backoff=0))
     jobid = service.add('flaky', None, maxAttempts=2)
-    service.process(now=time.time() + 10)
-    service.process(now=time.time() + 20)
+    service.process()
+    service.process()
     job = service.getJob(jobid)
     assert (job.status, job.attempts, flaky.calls) == ('error', 2, 2)
 

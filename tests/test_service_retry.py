@@ -1,19 +1,19 @@
 """Attempts, retries, lost workers and cancelling running jobs, on every
 store, through the TaskService."""
 
-import time
-
 from remotetask import SimpleTask
 from remotetask.core.runner import Outcome
 from tests.tasks import Flaky
 
 
 def runDue(service):
-    """Run what is due now, and what comes due within the backoff."""
-    service.process(now=time.time() + 3600)
+    """Run what comes due within the backoff: an hour later, on the
+    service's (fake) clock."""
+    service.clock.advance(3600)
+    service.process()
 
 
-def test_retry_until_success(service):
+def test_retry_until_success(service, clock):
     """TaskError(retry=True) sends the job back to the queue with a due
     time; it runs again and completes, with the failures in history."""
     service.registry.register('flaky', SimpleTask(Flaky(3), backoff=60))
@@ -22,7 +22,8 @@ def test_retry_until_success(service):
     job = service.jobs[jobid]
     assert (job.status, job.attempts, job.error) == (
         'queued', 1, 'attempt 1 failed')
-    assert job.due > time.time() + 25
+    assert clock.seconds() + 30 <= job.due <= clock.seconds() + 60
+    clock.advance(29)
     service.process()
     assert service.getStatus(jobid) == 'queued'
     runDue(service)

@@ -37,7 +37,8 @@ class JobRunning:
         self.host = host
 
     def _nextDue(self, row, now):
-        return jobs.fromRow(row, timezone=self.settings.timezone).timeOfNextCall(now)
+        job = jobs.fromRow(row, timezone=self.settings.timezone)
+        return job.timeOfNextCall(now)
 
     def _option(self, taskName, name):
         try:

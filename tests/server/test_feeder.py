@@ -101,13 +101,15 @@ def test_a_claim_of_unknown_outcome_is_given_up_and_claimed_again():
     assert {service.getStatus(jobid) for jobid in ids} == {'processing'}
     feeder.wake()
     release, claim = write.calls
-    assert release[1] == service.running.releaseClaims and len(release[2][0]) == 1
+    assert release[1] == service.running.releaseClaims
+    assert len(release[2][0]) == 1
     write.runNext()
     assert {service.getStatus(jobid) for jobid in ids} == {'queued'}
     write.runNext()
     assert started == ids
     feeder.wake()
-    assert all(call[1] != service.running.releaseClaims for call in write.calls)
+    assert all(call[1] != service.running.releaseClaims
+               for call in write.calls)
 
 
 def test_claims_of_unknown_outcome_are_remembered_up_to_a_bound():
