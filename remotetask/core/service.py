@@ -140,6 +140,12 @@ class TaskService:
     def getAvailableTasks(self):
         return self.registry.getAvailableTasks()
 
+    def describeTasks(self, now=None, lastKnown=False):
+        """``{name: description}`` of every task a job may be added for:
+        this service's and, with a shared store, every server alive's
+        (see ``TaskRouting.describeTasks``)."""
+        return self.routing.describeTasks(now, lastKnown)
+
     def onAdd(self, callback):
         """Call ``callback()`` after every committed change that may have
         made a job claimable (see ``Listeners.onAdd``)."""
