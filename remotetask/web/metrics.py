@@ -79,7 +79,7 @@ class StoreCollector:
     def families(self):
         try:
             started = time.perf_counter()
-            self.service.hasJobsWaiting(self.now)
+            self.service.reads.hasJobsWaiting(self.now)
             latency = time.perf_counter() - started
             counts = self.service.reads.counts()
             since = self.service.reads.oldestQueued(self.now)
