@@ -60,6 +60,7 @@ ANSWERS = JsonAnswers({
     ServerBusy: 503, RequestTooLarge: 413, AnswerTooLarge: 400,
     Forbidden: 403, NotPermitted: 403, InternalError: 500})
 
+
 def _jobId(text):
     try:
         jobid = int(text)
