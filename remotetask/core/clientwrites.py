@@ -72,22 +72,29 @@ class ClientWrites:
                 results[index] = error
             else:
                 valid.append(index)
+        adding = valid if seesAll(caller) else self._seen(
+            caller, requests, valid, results)
+        answers = self.writes.addEach([requests[index] for index in adding],
+                                      ownerOf(caller))
+        for index, answer in zip(adding, answers):
+            results[index] = answer
+        return results
+
+    def _seen(self, caller, requests, valid, results):
+        """Of the ``valid`` positions of ``requests``, those whose jobs
+        waited for ``caller`` may see; the others' results become the
+        ``NoSuchJob`` an unknown id gets."""
         waited = waitedFor(requests[index][2] for index in valid)
-        hidden = set(hiddenWaits(self.reads, caller, waited)) \
-            if waited else set()
-        adding = []
+        hidden = set(hiddenWaits(self.reads, caller, waited))
+        seen = []
         for index in valid:
             unseen = sorted(hidden.intersection(
                 requests[index][2].get('after') or ()))
             if unseen:
                 results[index] = NoSuchJob.withId(unseen[0])
             else:
-                adding.append(index)
-        answers = self.writes.addEach([requests[index] for index in adding],
-                                      ownerOf(caller))
-        for index, answer in zip(adding, answers):
-            results[index] = answer
-        return results
+                seen.append(index)
+        return seen
 
     def _checkSteps(self, caller, steps):
         for task, _, _ in steps:
