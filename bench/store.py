@@ -118,7 +118,7 @@ def openService(path, ranked=False):
 def claimMany(service):
     """One claim of up to CLAIM queued jobs, as the daemon's feeder makes
     it at a wake-up (no cron or delayed search), left claimed."""
-    service.claim(CLAIM, None, None, scheduled=False)
+    service.running.claim(CLAIM, None, None, scheduled=False)
 
 
 def fill(service, n, ranked):

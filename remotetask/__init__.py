@@ -9,7 +9,7 @@ from remotetask.errors import (
     UnstorableValue)
 from remotetask.core.job import CronJob, Job
 from remotetask.core.progress import reportProgress
-from remotetask.core.service import TaskService
+from remotetask.service import TaskService
 from remotetask.core.status import (
     CANCELLED, COMPLETED, CRONJOB, DELAYED, ERROR, PROCESSING, QUEUED,
     STARTLATER, WAITING, Status)

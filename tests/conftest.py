@@ -1,6 +1,7 @@
 """Fixtures shared by the test tiers."""
 
 import pytest
+from twisted.internet import task
 
 from remotetask import SimpleTask, TaskService
 from remotetask.store import SQLiteJobStore, openStore
@@ -9,6 +10,10 @@ from tests.postgresql.conftest import (  # noqa: F401  (fixtures)
     postgresqlDsn, postgresqlServer)
 
 STORES = ['memory', 'sqlite', 'postgresql']
+
+#: Where the tests' fake clocks start: a time of this century, so that
+#: the jobs' times read as real ones.
+CLOCK_START = 1_700_000_000.0
 
 
 def makeStore(kind, request, tmp_path):
@@ -37,6 +42,16 @@ def store(request, tmp_path):
 
 
 @pytest.fixture
-def service(store):
-    """A TaskService on each store, with the test tasks registered."""
-    return registerTestTasks(TaskService(store=store))
+def clock():
+    """A fake clock at ``CLOCK_START``: a test moves time on
+    (``clock.advance``) rather than waiting for it."""
+    clock = task.Clock()
+    clock.advance(CLOCK_START)
+    return clock
+
+
+@pytest.fixture
+def service(store, clock):
+    """A TaskService on each store, with the test tasks registered,
+    reading the time from ``clock``."""
+    return registerTestTasks(TaskService(store=store, clock=clock))

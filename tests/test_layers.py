@@ -49,19 +49,52 @@ def test_the_wire_and_the_web_import_no_store(layer):
     assert bad == {}
 
 
-def test_the_core_imports_no_reactor():
-    """core/ is synchronous: a legacy host uses it without a reactor."""
+def test_the_core_imports_no_reactor_and_no_store():
+    """core/ is synchronous: a legacy host uses it without a reactor. It
+    imports no store either: the stores import the core, and the caller
+    gives a service its store (``remotetask.TaskService`` makes one in
+    memory), so the two packages do not depend on each other."""
     assert modulesOf('core')
     bad = {path: names for path, names in
            offending('core', ['twisted.internet', 'remotetask.server',
-                              'remotetask.wire', 'remotetask.web']).items()
+                              'remotetask.wire', 'remotetask.web',
+                              'remotetask.store']).items()
            if names}
     assert bad == {}
 
 
+def readsSystemTime(path):
+    """The lines of ``path`` that read the system's time: ``time.time``
+    (called or not) or ``from time import time``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+        if (isinstance(node, ast.Attribute) and node.attr == 'time'
+                and isinstance(node.value, ast.Name)
+                and node.value.id == 'time'):
+            found.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == 'time' \
+                and any(alias.name == 'time' for alias in node.names):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_the_core_reads_the_time_from_its_clock_alone():
+    """No module of core/ but clock.py reads the system's time: the rest
+    read it from the clock they were given, so that tests drive it."""
+    bad = {str(path.relative_to(PACKAGE)): readsSystemTime(path)
+           for path in modulesOf('core')
+           if path.name != 'clock.py' and readsSystemTime(path)}
+    assert bad == {}
+    assert readsSystemTime(PACKAGE / 'core' / 'clock.py')
+
+
 def test_the_checks_see_a_forbidden_import(tmp_path):
-    """The check itself finds an import inside a function, so the tests
-    above cannot pass by looking at nothing."""
+    """The check itself finds an import inside a function, and a read of
+    the system's time, so the tests above cannot pass by looking at
+    nothing."""
     module = tmp_path / 'sample.py'
-    module.write_text('def f():\n    from remotetask.store import paging\n')
+    module.write_text('def f():\n    from remotetask.store import paging\n'
+                      '    import time\n    return time.time\n'
+                      'from time import time\n')
     assert 'remotetask.store.paging' in importedModules(module)
+    assert readsSystemTime(module) == [4, 5]

@@ -9,7 +9,7 @@ import pytest
 from remotetask.core.permissions import (
     CallerView, Principal, checkAdd, checkAdmin, checkChange, mayAddTasks,
     scoped, whoIs)
-from remotetask.core.service import TaskService
+from remotetask import TaskService
 from remotetask.errors import NoSuchJob, NotPermitted
 from remotetask.wire.rules import RolesFile, readRoles
 
@@ -53,13 +53,13 @@ def test_changes_and_admin_actions():
 def test_a_caller_sees_its_own_jobs_alone():
     """Through its view, another's job and a job of no one raise the very
     NoSuchJob an unknown id does; listings hold its jobs alone; those who
-    see everything get the service itself."""
+    see everything get the reads themselves."""
     service = TaskService()
     service.registry.register('echo', lambda service, jobid, input: input)
     mine = service.add('echo', 1, True, owner='shop')
     theirs = service.add('echo', 2, True, owner='reports')
     nobodys = service.add('echo', 3, True)
-    view = scoped(service, SHOP)
+    view = scoped(service.reads, SHOP)
     assert isinstance(view, CallerView)
     assert view.getRow(mine)['addedby'] == 'shop'
     assert str(view.getStatus(mine)) == 'start later'
@@ -72,7 +72,7 @@ def test_a_caller_sees_its_own_jobs_alone():
     with pytest.raises(AttributeError):
         view.cancelJob
     for principal in (None, ADMIN, VIEWER):
-        assert scoped(service, principal) is service
+        assert scoped(service.reads, principal) is service.reads
 
 
 def test_who_is_says_why_buttons_are_off():

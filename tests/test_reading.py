@@ -87,10 +87,10 @@ def test_a_result_too_large_is_refused_before_it_is_decoded():
     such text that fits is sent."""
     service = makeService()
     plain, accented = finished(service, 'x' * 5000, '\xe9' * 5000)
-    assert len(service.getRow(accented)['output']) == 30002
+    assert len(service.reads.getRow(accented)['output']) == 30002
     with pytest.raises(AnswerTooLarge):
-        reading.readResult(service, 4000, plain)
-    assert reading.readResult(service, 20000, accented) == '\xe9' * 5000
+        reading.readResult(service.reads, 4000, plain)
+    assert reading.readResult(service.reads, 20000, accented) == '\xe9' * 5000
     assert reading.encodeWithin('\xe9' * 5000, 20000).size < 20000
 
 
@@ -100,15 +100,15 @@ def test_a_job_too_large_leaves_out_its_largest_members():
     naming each with its stored size; one that fits is sent whole."""
     service = makeService()
     jobid, = finished(service, {'data': 'x' * 20000})
-    row = service.getRow(jobid)
-    whole = reading.readJob(service, 100000, jobid)
+    row = service.reads.getRow(jobid)
+    whole = reading.readJob(service.reads, 100000, jobid)
     struct, = xmlrpc.client.loads(b'<methodResponse><params><param>'
                                   + bytes(whole) + b'</param></params>'
                                   b'</methodResponse>')[0]
     assert struct['output'] == {'data': 'x' * 20000}
     assert 'omitted' not in struct
     for limit, left in ((30000, {'output'}), (5000, {'output', 'input'})):
-        encoded = reading.readJob(service, limit, jobid)
+        encoded = reading.readJob(service.reads, limit, jobid)
         assert encoded.size <= limit
         (struct,), _ = xmlrpc.client.loads(
             b'<methodResponse><params><param>' + bytes(encoded)
@@ -130,15 +130,15 @@ class CountingService:
         self.service = service
         self.asked = []
         self.timezone = service.timezone
-        self.getRow = service.getRow
+        self.getRow = service.reads.getRow
 
     def findRows(self, **filters):
         self.asked.append(filters['limit'])
-        return self.service.findRows(**filters)
+        return self.service.reads.findRows(**filters)
 
     def newest(self, **filters):
         self.asked.append(filters['limit'])
-        return self.service.newest(**filters)
+        return self.service.reads.newest(**filters)
 
 
 def everyPage(counting, fetch):

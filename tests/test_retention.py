@@ -64,4 +64,5 @@ def test_purge_keeps_the_chart_counters_of_the_last_KEEP_MINUTES(service):
         clock=task.Clock())
     retention.running = True
     retention.purge()
-    assert [row['minute'] for row in service.minutes(0)] == [cut + 1, now]
+    assert [row['minute'] for row in service.reads.minutes(0)] == [
+        cut + 1, now]

@@ -2,7 +2,6 @@
 its events, its progress, its completion call, and the per-minute
 counters the chart is drawn from."""
 
-import time
 
 import pytest
 
@@ -26,7 +25,8 @@ def test_a_job_retried_once_reads_added_started_retried_started_ended(
     service.registry.register('flaky', SimpleTask(Flaky(2), backoff=0.01))
     jobid = service.add('flaky')
     service.process()
-    service.process(now=time.time() + 60)
+    service.clock.advance(60)
+    service.process()
     found = service.getJob(jobid).events
     assert [event['event'] for event in found] == [
         'added', 'started', 'retried', 'started', 'ended']
@@ -34,30 +34,34 @@ def test_a_job_retried_once_reads_added_started_retried_started_ended(
         None, 1, 1, 2, 2]
     assert found[2]['why'] == 'attempt 1 failed'
     assert found[-1]['status'] == 'completed'
-    assert {event['server'] for event in found} == {service.serverName}
-    assert found[0]['at'] <= found[-1]['at']
+    assert {event['server'] for event in found} == {
+        service.routing.serverName}
+    at = [event['at'].timestamp() for event in found]
+    assert at == [at[0]] * 3 + [at[0] + 60] * 2
 
 
-def test_cancel_and_start_are_events_and_a_cancel_is_an_end(service):
+def test_cancel_and_start_are_events_and_a_cancel_is_an_end(service,
+                                                            clock):
     """startJob and cancelJob record their events; a cancelled job's
     completed is the moment it was cancelled."""
     jobid = service.add('echo', startLater=True)
     service.startJob(jobid)
-    before = time.time()
+    clock.advance(5)
     service.cancelJob(jobid)
     job = service.getJob(jobid)
     assert [event['event'] for event in job.events] == [
         'added', 'queued', 'cancelled']
-    assert job.completed.timestamp() >= before - 1
+    assert job.completed.timestamp() == clock.seconds()
+    assert job.events[-1]['at'].timestamp() == clock.seconds()
 
 
 def test_a_run_put_back_at_shutdown_says_so(service):
     """A started run given back (the server stops) records a put-back
     saying why; one that had not started records nothing."""
     first, second = service.add('echo'), service.add('echo')
-    rows = service.claim(2)
-    service.markStarted([(rows[0]['id'], rows[0]['token'])])
-    service.recordRuns(putBack=[(rows[0], True), (rows[1], False)])
+    rows = service.running.claim(2)
+    service.running.markStarted([(rows[0]['id'], rows[0]['token'])])
+    service.running.recordRuns(putBack=[(rows[0], True), (rows[1], False)])
     assert names(service, first) == ['added', 'started', 'put back']
     assert service.getJob(first).events[-1]['why'] == events.SHUTDOWN
     assert names(service, second) == ['added']
@@ -67,8 +71,8 @@ def test_recovery_after_a_crash_says_so(service):
     """Jobs an earlier run left processing go back with a put-back event
     saying the server crashed."""
     jobid = service.add('echo')
-    service.claimNext()
-    assert service.recoverAbandoned() == 1
+    service.running.claimNext()
+    assert service.running.recoverAbandoned() == 1
     last = service.getJob(jobid).events[-1]
     assert (last['event'], last['why']) == ('put back', events.CRASH)
 
@@ -107,10 +111,10 @@ def test_a_call_made_is_recorded_as_notified(service):
     """A job with notify owes one call when it ends; a call made is
     recorded on the job and no longer owed."""
     jobid = finishedWithNotify(service)
-    row, = service.claimNotifications(10, lease=60)
+    row, = service.completions.claimNotifications(10, lease=60)
     assert (row['job'], row['status']) == (jobid, 'completed')
-    assert service.recordNotification(row) is None
-    assert service.nextNotification() is None
+    assert service.completions.recordNotification(row) is None
+    assert service.completions.nextNotification() is None
     last = service.getJob(jobid).events[-1]
     assert (last['event'], last['attempt'], last['url']) == (
         'notified', 1, 'http://127.0.0.1:9000/hooks')
@@ -123,20 +127,21 @@ def test_a_failed_call_backs_off_and_is_given_up_at_the_retry_time(
     given up, and each attempt is an event."""
     jobid = finishedWithNotify(service)
     service.notifyRetryTime = 10.0
-    row, = service.claimNotifications(10, lease=60)
+    calls = service.completions
+    row, = calls.claimNotifications(10, lease=60)
     since = row['since']
-    assert service.recordNotification(row, 'refused', now=since) == \
+    assert calls.recordNotification(row, 'refused', now=since) == \
         since + 1.0
-    row, = service.claimNotifications(10, 60, now=since + 1.0)
-    assert service.recordNotification(row, 'refused', now=since + 1.0) == \
+    row, = calls.claimNotifications(10, 60, now=since + 1.0)
+    assert calls.recordNotification(row, 'refused', now=since + 1.0) == \
         since + 3.0
-    row, = service.claimNotifications(10, 60, now=since + 9.5)
-    assert service.recordNotification(row, 'refused', now=since + 9.5) == \
+    row, = calls.claimNotifications(10, 60, now=since + 9.5)
+    assert calls.recordNotification(row, 'refused', now=since + 9.5) == \
         since + 10.0
-    row, = service.claimNotifications(10, 60, now=since + 10.0)
-    assert service.recordNotification(row, 'refused', now=since + 10.0) \
+    row, = calls.claimNotifications(10, 60, now=since + 10.0)
+    assert calls.recordNotification(row, 'refused', now=since + 10.0) \
         is None
-    assert service.nextNotification() is None
+    assert service.completions.nextNotification() is None
     failures = [event for event in service.getJob(jobid).events
                 if event['event'] == 'notify failed']
     assert [event['attempt'] for event in failures] == [1, 2, 3, 4]
@@ -147,10 +152,10 @@ def test_a_failed_call_backs_off_and_is_given_up_at_the_retry_time(
 def test_a_lost_claim_on_a_call_records_nothing(service):
     """A claim past its lease, taken by another, can no longer record."""
     finishedWithNotify(service)
-    first, = service.claimNotifications(10, lease=0)
-    second, = service.claimNotifications(10, lease=60)
-    assert service.recordNotification(first) is False
-    assert service.recordNotification(second) is None
+    first, = service.completions.claimNotifications(10, lease=0)
+    second, = service.completions.claimNotifications(10, lease=60)
+    assert service.completions.recordNotification(first) is False
+    assert service.completions.recordNotification(second) is None
 
 
 def test_progress_in_the_legacy_loop_is_written_at_a_bounded_rate(service):
@@ -187,15 +192,15 @@ def test_recordRuns_keeps_the_reports_and_counts_the_runs(service):
     adds the batch's ends to this minute's counters: finished for those
     that ended well, failed for failures, retried or not."""
     ids = [service.add('echo') for _ in range(3)]
-    rows = service.claim(3, started=time.time())
-    report = dict(fraction=0.5, message='half', at=time.time())
-    service.recordRuns(reports=[(rows[0], report)], finished=[
+    rows = service.running.claim(3, started=service.clock.seconds())
+    report = dict(fraction=0.5, message='half', at=service.clock.seconds())
+    service.running.recordRuns(reports=[(rows[0], report)], finished=[
         (rows[0], Outcome(True, '1')), (rows[1], Outcome.failed('no')),
         (rows[2], Outcome.failed('busy', retry=True))])
     assert service.getJob(ids[0]).progress['message'] == 'half'
-    minute = int(time.time() // 60)
-    counted = service.minutes(minute - 1)
+    minute = int(service.clock.seconds() // 60)
+    counted = service.reads.minutes(minute - 1)
     assert sum(row['finished'] for row in counted) == 1
     assert sum(row['failed'] for row in counted) == 2
-    service.sampleQueue()
-    assert service.minutes(minute)[-1]['queued'] == 1
+    service.running.sampleQueue()
+    assert service.reads.minutes(minute)[-1]['queued'] == 1

@@ -135,12 +135,12 @@ def test_misfire_once_runs_one_run_for_missed_due_times(service, tmp_path):
     jobid = service.addCronJob('record', {'path': path, 'line': 'x'},
                                minute=(0,))
     service.process(0)                     # due at 3600
-    assert service.handleMisfires(now=5 * 3600 + 120) == 1
+    assert service.running.handleMisfires(now=5 * 3600 + 120) == 1
     job = service.jobs[jobid]
     assert (job.missed, job.due) == (4, 5 * 3600)
     service.process(5 * 3600 + 120)
     assert runs(path) == ['x']
-    assert service.handleMisfires(now=5 * 3600 + 180) == 0
+    assert service.running.handleMisfires(now=5 * 3600 + 180) == 0
 
 
 def test_misfire_skip_waits_for_the_next_due_time(service, tmp_path):
@@ -150,7 +150,7 @@ def test_misfire_skip_waits_for_the_next_due_time(service, tmp_path):
     jobid = service.addCronJob('record', {'path': path, 'line': 'x'},
                                minute=(0,), misfire='skip')
     service.process(0)
-    assert service.handleMisfires(now=5 * 3600 + 120) == 1
+    assert service.running.handleMisfires(now=5 * 3600 + 120) == 1
     service.process(5 * 3600 + 120)
     assert runs(path) == []
     job = service.jobs[jobid]
@@ -163,7 +163,7 @@ def test_recent_due_times_are_not_misfires(service):
     """A due time within the grace period is left to run normally."""
     jobid = service.addCronJob('echo', minute=(0,), misfire='skip')
     service.process(0)
-    assert service.handleMisfires(now=3600 + 30) == 0
+    assert service.running.handleMisfires(now=3600 + 30) == 0
     assert service.jobs[jobid].missed == 0
 
 

@@ -47,12 +47,12 @@ def test_a_job_removed_between_listing_and_reading_is_left_out(service):
     """A job cleaned after the store listed it is not in the page, and
     the page does not fail."""
     echoes, failing = addJobs(service)
-    original = service.getJob
+    original = service.reads.getJob
 
     def getJob(jobid):
         if jobid == echoes[2]:
             service.store.clean({STARTLATER})
         return original(jobid)
-    service.getJob = getJob
+    service.reads.getJob = getJob
     jobs, _ = service.newestJobs(task='echo', limit=10)
     assert [job.id for job in jobs] == [echoes[4], echoes[3]]

@@ -2,7 +2,6 @@
 TaskService's Python API, on every store."""
 
 import re
-import time
 
 import pytest
 
@@ -50,17 +49,31 @@ def test_options_out_of_range_are_refused_before_anything_is_added(
     assert len(service.jobs) == 0
 
 
-def test_a_delayed_add_waits_until_its_time(service):
+def test_a_delayed_add_waits_until_its_time(service, clock):
     """A job added with a delay is queued with its due time as nextRun,
     and not run before it."""
-    before = time.time()
+    before = clock.seconds()
     jobid = service.add('echo', 1, delay=60)
     job = service.getJob(jobid)
     assert job.status == 'queued'
-    assert before + 60 <= job.due <= time.time() + 60
-    service.process(now=before + 30)
+    assert job.due == before + 60
+    clock.advance(59)
+    service.process()
     assert service.getStatus(jobid) == 'queued'
-    service.process(now=before + 61)
+    clock.advance(1)
+    service.process()
+    assert service.getResult(jobid) == 1
+
+
+def test_a_legacy_now_still_says_when(service, clock):
+    """process(now=...) and hasJobsWaiting(now=...) read the time given,
+    not the clock's, as the originals' did; None is the clock's now."""
+    jobid = service.add('echo', 1, delay=60)
+    assert not service.hasJobsWaiting()
+    assert service.hasJobsWaiting(now=clock.seconds() + 60)
+    service.process(now=clock.seconds() + 30)
+    assert service.getStatus(jobid) == 'queued'
+    service.process(now=clock.seconds() + 60)
     assert service.getResult(jobid) == 1
 
 
@@ -71,8 +84,8 @@ def test_a_jobs_own_maxattempts_wins_over_its_tasks(service):
     service.registry.register('flaky', SimpleTask(flaky, maxAttempts=5,
                                                   backoff=0))
     jobid = service.add('flaky', None, maxAttempts=2)
-    service.process(now=time.time() + 10)
-    service.process(now=time.time() + 20)
+    service.process()
+    service.process()
     job = service.getJob(jobid)
     assert (job.status, job.attempts, flaky.calls) == ('error', 2, 2)
 
@@ -150,7 +163,7 @@ def test_a_tasks_limits_come_from_it_and_the_service_overrides_them():
     service.registry.register('slow', SimpleTask(tasks.sleep,
                                                  concurrency=1))
     service.registry.register('free', SimpleTask(tasks.echo))
-    assert service.taskLimits() == {
+    assert service.routing.taskLimits() == {
         'api': Limit(2, Rate(1, 60.0)), 'echo': Limit(3, None),
         'slow': Limit(1, None)}
     with pytest.raises(InvalidArgument, match='N/s, N/m or N/h'):
@@ -166,11 +179,11 @@ def test_a_limited_task_holds_back_its_jobs_only(service):
     service.limits['echo'] = Limit(1, None)
     first, second = service.add('echo', 1), service.add('echo', 2)
     other = service.add('pid', None)
-    claimed = service.claim(5)
+    claimed = service.running.claim(5)
     assert [row['id'] for row in claimed] == [first, other]
     assert service.getJob(second).attempts == 0
-    service.finishRun(claimed[0], Outcome(True, 'null'))
-    assert [row['id'] for row in service.claim(5)] == [second]
+    service.running.finishRun(claimed[0], Outcome(True, 'null'))
+    assert [row['id'] for row in service.running.claim(5)] == [second]
 
 
 def test_add_refuses_a_task_no_server_serves(service):
@@ -178,5 +191,5 @@ def test_add_refuses_a_task_no_server_serves(service):
     alive serves is refused with NoSuchTask, naming those there are."""
     with pytest.raises(NoSuchTask, match="'beta'.*echo"):
         service.add('beta', 1)
-    assert 'beta' not in service.describeTasks()
-    assert service.taskServers()['echo'] == [service.serverId]
+    assert 'beta' not in service.routing.describeTasks()
+    assert service.routing.taskServers()['echo'] == [service.routing.serverId]

@@ -1,19 +1,19 @@
 """Attempts, retries, lost workers and cancelling running jobs, on every
 store, through the TaskService."""
 
-import time
-
 from remotetask import SimpleTask
 from remotetask.core.runner import Outcome
 from tests.tasks import Flaky
 
 
 def runDue(service):
-    """Run what is due now, and what comes due within the backoff."""
-    service.process(now=time.time() + 3600)
+    """Run what comes due within the backoff: an hour later, on the
+    service's (fake) clock."""
+    service.clock.advance(3600)
+    service.process()
 
 
-def test_retry_until_success(service):
+def test_retry_until_success(service, clock):
     """TaskError(retry=True) sends the job back to the queue with a due
     time; it runs again and completes, with the failures in history."""
     service.registry.register('flaky', SimpleTask(Flaky(3), backoff=60))
@@ -22,7 +22,8 @@ def test_retry_until_success(service):
     job = service.jobs[jobid]
     assert (job.status, job.attempts, job.error) == (
         'queued', 1, 'attempt 1 failed')
-    assert job.due > time.time() + 25
+    assert clock.seconds() + 30 <= job.due <= clock.seconds() + 60
+    clock.advance(29)
     service.process()
     assert service.getStatus(jobid) == 'queued'
     runDue(service)
@@ -82,7 +83,7 @@ def test_backoff_doubles_with_jitter_and_a_cap(service):
     maxBackoff, times a jitter from 0.5 to 1."""
     service.registry.register('t', SimpleTask(lambda x: x, backoff=10,
                                               maxBackoff=35))
-    waits = [service._backoff(dict(task='t', attempts=n))
+    waits = [service.running._backoff(dict(task='t', attempts=n))
              for n in (1, 2, 3, 4)]
     for wait, full in zip(waits, (10, 20, 35, 35)):
         assert full * 0.5 <= wait <= full
@@ -96,9 +97,9 @@ def test_a_job_lost_too_often_ends_in_error(service):
                                                   maxAttempts=2))
     jobid = service.add('lossy', 1)
     for _ in range(2):
-        assert service.claimNext()['id'] == jobid
-        assert service.recoverAbandoned() == 1
-    assert service.claimNext() is None
+        assert service.running.claimNext()['id'] == jobid
+        assert service.running.recoverAbandoned() == 1
+    assert service.running.claimNext() is None
     job = service.jobs[jobid]
     assert job.status == 'error'
     assert 'lost with its worker or server' in job.error
@@ -113,9 +114,9 @@ def test_a_claimed_job_that_never_started_is_not_charged(service):
                                                  maxAttempts=1))
     jobid = service.add('once', 1)
     for _ in range(3):
-        row, = service.claim(1)
+        row, = service.running.claim(1)
         assert row['id'] == jobid
-        assert service.recoverAbandoned() == 1
+        assert service.running.recoverAbandoned() == 1
     assert service.getJob(jobid).attempts == 0
     assert service.processNext()
     job = service.getJob(jobid)
@@ -126,9 +127,9 @@ def test_cancel_a_running_job(service):
     """cancelJob() of a processing job marks it cancelled; the end of its
     run is then not recorded."""
     jobid = service.add('echo', 1)
-    row = service.claimNext()
+    row = service.running.claimNext()
     assert service.cancelJob(jobid) is True
     assert service.isCancelled(jobid)
-    assert service.finishRun(row, Outcome(True, '1')) is None
+    assert service.running.finishRun(row, Outcome(True, '1')) is None
     job = service.jobs[jobid]
     assert (job.status, job.output) == ('cancelled', None)

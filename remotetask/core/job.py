@@ -10,13 +10,13 @@ service's ``reschedule(id)``, as with z3c.taskqueue).
 import datetime
 import functools
 import json
-import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from zope.interface import implementer
 
 from remotetask.core import cron
 from remotetask.core import codec
+from remotetask.core.clock import systemClock
 from remotetask.errors import InvalidArgument
 from remotetask.interfaces import ICronJob, IJob
 from remotetask.core.status import Status
@@ -131,6 +131,8 @@ class CronJob(Job):
                  month=(), dayOfWeek=(), delay=None, crontab=None,
                  timezone=None, status=None, misfire=ONCE):
         self._store = None
+        # What ``timeOfNextCall()`` reads now from: the service's clock.
+        self._clock = systemClock
         self.timezone = timezone
         self.due = None
         if misfire not in (ONCE, SKIP):
@@ -185,7 +187,7 @@ class CronJob(Job):
 
     def timeOfNextCall(self, now=None):
         if now is None:
-            now = time.time()
+            now = self._clock.seconds()
         if self.delay is not None:
             return int(now + self.delay)
         return cron.nextCallTime(self.schedule, now, zoneOf(self.timezone))
@@ -205,8 +207,9 @@ def encodeSchedule(job):
     return json.dumps(schedule)
 
 
-def fromRow(row, store=None, timezone=None):
-    """Build the Job or CronJob a store row describes."""
+def fromRow(row, store=None, timezone=None, clock=None):
+    """Build the Job or CronJob a store row describes (a CronJob's
+    ``timeOfNextCall()`` reads ``clock``, the system's when None)."""
     schedule = row['schedule']
     if schedule is None:
         job = Job(row['id'], row['task'], codec.decode(row['input']),
@@ -216,6 +219,7 @@ def fromRow(row, store=None, timezone=None):
                       timezone=timezone, status=row['status'],
                       **json.loads(schedule))
         job._store = store
+        job._clock = clock or systemClock
         job.due = row['due']
     job._load(row)
     return job

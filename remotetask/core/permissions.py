@@ -16,9 +16,9 @@ none (None here), and everything is allowed, as before.
 
 A refused action raises ``NotPermitted`` (fault 13): "not allowed:
 <what>, for <user>". What a caller may see is given by ``scoped``, a
-view of the service that holds only its own jobs; the wire reads through
-that view, never through the service itself, so that no read can forget
-the rule.
+view of the service's reads that holds only its own jobs; the wire reads
+through that view, never through the reads themselves, so that no read can
+forget the rule.
 """
 
 from remotetask.core.status import Status
@@ -103,37 +103,36 @@ def mayAddTasks(principal, names):
     return [name for name in names if principal.mayAdd(name)]
 
 
-def scoped(service, principal):
-    """What ``principal`` may read of ``service``: the service itself
-    for whoever sees every job, else a ``CallerView`` of its own jobs."""
+def scoped(reads, principal):
+    """What ``principal`` may read of ``reads`` (a service's
+    ``JobReads``): all of it for whoever sees every job, else a
+    ``CallerView`` of its own jobs."""
     if seesAll(principal):
-        return service
-    return CallerView(service, principal.name)
+        return reads
+    return CallerView(reads, principal.name)
 
 
 class CallerView:
-    """The reads of a ``TaskService`` restricted to the jobs of
-    ``owner``: another's job raises ``NoSuchJob`` exactly as an unknown
-    id does, and listings hold the owner's jobs alone. Reads that show no
-    job (tasks, servers, the time zone) pass through; nothing else is
-    there, so that a read added later fails loudly rather than leaks."""
+    """The reads of a ``JobReads`` restricted to the jobs of ``owner``:
+    another's job raises ``NoSuchJob`` exactly as an unknown id does, and
+    listings hold the owner's jobs alone. Reads that show no job (servers,
+    counts, the time zone) pass through; nothing else is there, so that a
+    read added later fails loudly rather than leaks."""
 
     PASSED = frozenset((
-        'timezone', 'servers', 'getAvailableTasks', 'taskLimits',
-        'describeTasks', 'knowsAllTasks', 'serverId', 'serverName',
-        'minutes', 'counts', 'oldestQueued'))
+        'timezone', 'servers', 'minutes', 'counts', 'oldestQueued'))
 
-    def __init__(self, service, owner):
-        self.service = service
+    def __init__(self, reads, owner):
+        self.reads = reads
         self.owner = owner
 
     def __getattr__(self, name):
         if name in self.PASSED:
-            return getattr(self.service, name)
+            return getattr(self.reads, name)
         raise AttributeError(name)
 
     def getRow(self, jobid):
-        row = self.service.getRow(jobid)
+        row = self.reads.getRow(jobid)
         if row.get('addedby') != self.owner:
             raise NoSuchJob.withId(jobid)
         return row
@@ -143,27 +142,27 @@ class CallerView:
 
     def getDependencies(self, jobid):
         self.getRow(jobid)
-        return self.service.getDependencies(jobid)
+        return self.reads.getDependencies(jobid)
 
     def findRows(self, status=None, task=None, after=0, limit=100):
-        return self.service.findRows(status=status, task=task, after=after,
-                                     limit=limit, owner=self.owner)
+        return self.reads.findRows(status=status, task=task, after=after,
+                                   limit=limit, owner=self.owner)
 
     def newest(self, status=None, task=None, text=None, before=None,
                limit=50, scan=10000):
-        return self.service.newest(status=status, task=task, text=text,
-                                   before=before, limit=limit, scan=scan,
-                                   owner=self.owner)
+        return self.reads.newest(status=status, task=task, text=text,
+                                 before=before, limit=limit, scan=scan,
+                                 owner=self.owner)
 
 
-def hiddenWaits(service, principal, ids):
+def hiddenWaits(reads, principal, ids):
     """The ids among ``ids`` (the jobs an add would wait for, its
     ``after``) that ``principal`` may not see, in order: a caller's job
     may wait for the caller's own jobs alone, or waiting (and, with
     ``pass``, the results it is given) would reveal another's job."""
     if seesAll(principal):
         return []
-    view, hidden = scoped(service, principal), []
+    view, hidden = scoped(reads, principal), []
     for jobid in sorted(set(ids)):
         try:
             view.getRow(jobid)
@@ -178,10 +177,10 @@ def waitedFor(keywordsList):
             for jobid in keywords.get('after') or ()]
 
 
-def refuseHiddenWaits(service, principal, ids):
+def refuseHiddenWaits(reads, principal, ids):
     """``NoSuchJob``, as for an unknown id, for the first of ``ids`` that
     ``principal`` may not see (``hiddenWaits``)."""
-    hidden = hiddenWaits(service, principal, ids)
+    hidden = hiddenWaits(reads, principal, ids)
     if hidden:
         raise NoSuchJob.withId(hidden[0])
 

@@ -62,7 +62,7 @@ class SimpleProcessor:
         ``claimNextJob()`` handed out; return whether there was one."""
         if jobid is None:
             return self.service.processNext()
-        self.service.runClaimed(self._claimed.pop(jobid))
+        self.service.running.runClaimed(self._claimed.pop(jobid))
         return True
 
     def _idle(self):
@@ -105,7 +105,7 @@ class MultiProcessor(SimpleProcessor):
     def claimNextJob(self):
         """Claim the next due job for this processor and return its id
         (None when none is due); run it with ``processNext(jobid)``."""
-        row = self.service.claimNext()
+        row = self.service.running.claimNext()
         if row is None:
             return None
         self._claimed[row['id']] = row

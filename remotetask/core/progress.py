@@ -19,6 +19,7 @@ import numbers
 import threading
 import time
 
+from remotetask.core.clock import systemClock
 from remotetask.core.codec import storableText
 
 #: The longest progress message kept; longer ones are cut.
@@ -110,11 +111,12 @@ class Throttle:
     sender that waits on ``lock`` (a ``Condition``, which may be shared)
     for ``due()``. At the run's end, ``take()`` hands over the latest
     report not yet let go, to go with the end. ``clock`` is monotonic
-    seconds."""
+    seconds; ``wallClock`` (with ``seconds()``) stamps each report."""
 
     def __init__(self, send, interval, clock=time.monotonic, lock=None,
-                 eager=True):
+                 eager=True, wallClock=systemClock):
         self.send = send
+        self.wallClock = wallClock
         self.interval = interval
         self.clock = clock
         self.lock = threading.Condition() if lock is None else lock
@@ -126,12 +128,12 @@ class Throttle:
     def _keeper(self):
         # A closure, not a method: the report a task makes in a loop is
         # one assignment, at the cost of one call.
-        def keep(fraction, message, now=time.time):
+        def keep(fraction, message, now=self.wallClock.seconds):
             self.latest = (fraction, message, now())
         return keep
 
     def _reportEagerly(self, fraction, message):
-        self.latest = (fraction, message, time.time())
+        self.latest = (fraction, message, self.wallClock.seconds())
         if self.clock() - self._last >= self.interval:
             with self.lock:
                 self.sendDue()

@@ -1,23 +1,43 @@
 """Which tasks a service runs, which it accepts, and their limits.
 
-A mixin of ``TaskService``, which provides ``registry``, ``store``,
-``limits`` and ``serverId``. A service runs the jobs of the tasks in its
-registry, and claims no others (``JobRunning.claim``). With a store shared
-by several servers (PostgreSQL), each server records the tasks it serves
-beside its heartbeat; ``add`` accepts a task that any server alive serves,
-and its job waits, ``queued``, until one of them takes it. A store that
-one server holds (SQLite, memory) knows this service's tasks alone.
+A service runs the jobs of the tasks in its registry, and claims no
+others (``JobRunning.claim``). With a store shared by several servers
+(PostgreSQL), each server records the tasks it serves beside its
+heartbeat; an add accepts a task that any server alive serves, and its
+job waits, ``queued``, until one of them takes it. A store that one
+server holds (SQLite, in memory) knows this service's tasks alone.
 """
 
-import time
-
+from remotetask.core import events
 from remotetask.core.limits import NONE, limitOf
 from remotetask.core.task import describe
-from remotetask.errors import InvalidArgument, NoSuchTask
+from remotetask.errors import InvalidArgument, NoSuchTask, RemoteTaskError
 
 
 class TaskRouting:
-    """See the module docstring."""
+    """The tasks of ``registry``, within ``limits`` ({name: Limit}, kept
+    by reference: a change to it holds from the next claim), beside those
+    of the other servers of ``store``; ``clock`` gives now."""
+
+    def __init__(self, store, registry, limits, clock):
+        self.store = store
+        self.registry = registry
+        self.limits = limits
+        self.clock = clock
+
+    @property
+    def serverId(self):
+        """This server's name in a store shared by several, else None."""
+        return getattr(self.store, 'serverId', None)
+
+    @property
+    def serverName(self):
+        """Who did it, in a job's events and the counters: the
+        ``serverId`` on a shared store, else ``host:pid``."""
+        return self.serverId or events.serverName()
+
+    def getAvailableTasks(self):
+        return self.registry.getAvailableTasks()
 
     def taskLimits(self):
         """``{name: Limit}`` of the tasks this service runs that have
@@ -34,7 +54,8 @@ class TaskRouting:
             return {}
         if lastKnown:
             return self.store.lastServedTasks()
-        return self.store.servedTasks(time.time() if now is None else now)
+        return self.store.servedTasks(
+            self.clock.seconds() if now is None else now)
 
     def knowsAllTasks(self):
         """Whether this service alone serves its store, so that
@@ -47,7 +68,7 @@ class TaskRouting:
         """``{name: description}`` of every task a job may be added for:
         this service's, and those of the servers alive sharing its store,
         sorted by name (with ``lastKnown``, the other servers' as last
-        read: see ``TaskRouting.knowsAllTasks``)."""
+        read: see ``knowsAllTasks``)."""
         described = {name: info['description'] for name, info in
                      self._servedElsewhere(now, lastKnown).items()}
         described.update((name, describe(task)) for name, task in
@@ -64,7 +85,7 @@ class TaskRouting:
         return {name: sorted(ids, key=str)
                 for name, ids in sorted(servers.items())}
 
-    def _checkTask(self, task, served=None):
+    def checkTask(self, task, served=None):
         """Refuse a task no server serves. ``served``: a dict to keep the
         cluster's tasks in, between the checks of one batch."""
         if not isinstance(task, str):
@@ -81,3 +102,12 @@ class TaskRouting:
             served['tasks'] = self.describeTasks()
         if task not in served['tasks']:
             raise NoSuchTask.named(task, served['tasks'])
+
+    def isServed(self, task):
+        """Whether a job of ``task`` may be added (some server serves
+        it)."""
+        try:
+            self.checkTask(task)
+        except RemoteTaskError:
+            return False
+        return True

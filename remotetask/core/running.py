@@ -1,25 +1,18 @@
-"""Running jobs: claiming due runs, recording how they ended, and telling
-listeners about it.
+"""Running jobs: claiming due runs and recording how they ended.
 
-A mixin of ``TaskService``, which provides ``store``, ``registry`` and
-``timezone``. The legacy loop (``processNext``, ``process``) claims one run
-and runs it in the calling thread; the daemon claims many at a time,
-starts them in its workers, and records their starts and ends in batches
-(``recordRuns``) inside the transactions of its store writer.
-
-Listeners hear about changes only once they are committed
-(``IJobStore.afterCommit``), so whoever they wake can read what they were
-told about.
+The legacy loop (``processNext``, ``process``) claims one run and runs it
+in the calling thread; the daemon claims many at a time, starts them in
+its workers, and records their starts and ends in batches (``recordRuns``)
+inside the transactions of its store writer. Ends are told through
+``Listeners`` once committed.
 """
 
 import json
 import random
 import secrets
-import time
-import uuid
 
-from remotetask.core import (
-    codec, events, job as jobs, misfire, notifying, progress, runner)
+from remotetask.core import codec, events, job as jobs, misfire, progress
+from remotetask.core import runner
 from remotetask.core.codec import storableText
 from remotetask.core.longwrites import mayTakeLong
 from remotetask.core.status import (
@@ -29,44 +22,23 @@ from remotetask.errors import NoSuchTask
 
 
 class JobRunning:
-    """Claim, run and record runs; see the module docstring."""
+    """Claim, run and record the runs of the tasks ``routing`` serves on
+    ``store``, now from ``clock``; ``settings``' ``timezone`` and
+    ``progressInterval`` are read at each use. ``host`` is what a task
+    running here is given as its service (the legacy ``TaskService``)."""
 
-    def _initListeners(self):
-        self._addListeners = []
-        self._endListeners = []
-
-    # Listening
-
-    def onAdd(self, callback):
-        """Call ``callback()`` after every committed change that may have
-        made a job claimable (an add, a start, a retry), e.g. to wake a
-        dispatcher. It is called in the thread that made the change."""
-        self._addListeners.append(callback)
-
-    def onEnd(self, callback):
-        """Call ``callback(jobid, status)`` after a job's end is committed:
-        completed, error or cancelled (a running job too). It is called in
-        the thread that made the change."""
-        self._endListeners.append(callback)
-
-    def _added(self):
-        self.store.afterCommit(self._tellAdded)
-
-    def _tellAdded(self):
-        for callback in self._addListeners:
-            callback()
-
-    def _ended(self, jobid, status):
-        self.store.afterCommit(lambda: self._tellEnded(jobid, status))
-
-    def _tellEnded(self, jobid, status):
-        for callback in self._endListeners:
-            callback(jobid, status)
-
-    # Claiming
+    def __init__(self, store, routing, listeners, settings, clock, host):
+        self.store = store
+        self.routing = routing
+        self.registry = routing.registry
+        self.listeners = listeners
+        self.settings = settings
+        self.clock = clock
+        self.host = host
 
     def _nextDue(self, row, now):
-        return jobs.fromRow(row, timezone=self.timezone).timeOfNextCall(now)
+        job = jobs.fromRow(row, timezone=self.settings.timezone)
+        return job.timeOfNextCall(now)
 
     def _option(self, taskName, name):
         try:
@@ -99,12 +71,13 @@ class JobRunning:
         claim (a fresh one by default), so that a caller who cannot tell
         whether it committed can give it up (``releaseClaims``).
         """
-        now = time.time() if now is None else now
+        now = self.clock.seconds() if now is None else now
         if scheduled:
             self.store.scheduleFirstRuns(now, self._nextDue)
-        tasks, limits = sorted(self.getAvailableTasks()), self.taskLimits()
+        tasks = sorted(self.routing.getAvailableTasks())
+        limits = self.routing.taskLimits()
         event = None if started is None else events.make(
-            events.STARTED, started, self.serverName)
+            events.STARTED, started, self.routing.serverName)
         # secrets: a tenth of uuid4's cost, asked for by every claim.
         token = token or secrets.token_hex(16)
         claimed = []
@@ -138,17 +111,18 @@ class JobRunning:
 
     def claimNext(self, now=None):
         """Claim one due run, started now; its row or None."""
-        rows = self.claim(1, now, started=time.time())
+        rows = self.claim(1, now, started=self.clock.seconds())
         return rows[0] if rows else None
 
     def markStarted(self, runs):
         """Record that the claimed runs ``[(jobid, token)]`` began now."""
         return self.store.markStarted(list(runs),
-                                      *self._startOf(time.time()))
+                                      *self._startOf(self.clock.seconds()))
 
     def _startOf(self, now):
         """``(now, event)``: how a start at ``now`` is recorded."""
-        return now, events.make(events.STARTED, now, self.serverName)
+        return now, events.make(events.STARTED, now,
+                                self.routing.serverName)
 
     # Recording
 
@@ -169,7 +143,8 @@ class JobRunning:
     def _countRuns(self, outcomes):
         finished = sum(1 for outcome in outcomes if outcome.ok)
         if outcomes:
-            self.store.countRuns(int(time.time() // 60), self.serverName,
+            self.store.countRuns(int(self.clock.seconds() // 60),
+                                 self.routing.serverName,
                                  finished, len(outcomes) - finished)
 
     def _finishRuns(self, ends):
@@ -178,7 +153,7 @@ class JobRunning:
         the store can); ``start``, ``(time, event)`` or None, is a start
         not recorded yet. The statuses recorded, in order, None where the
         claim had been lost."""
-        now = time.time()
+        now = self.clock.seconds()
         planned = [self._endOf(row, outcome, report, now) + (start,)
                    for row, outcome, report, start in ends]
         recorded = self.store.finishMany([
@@ -190,7 +165,7 @@ class JobRunning:
                 statuses.append(None)
                 continue
             if status in FINISHED:
-                self._ended(row['id'], status)
+                self.listeners.ended(row['id'], status)
             statuses.append(CRONJOB if status is None else status)
         return statuses
 
@@ -213,12 +188,13 @@ class JobRunning:
                 attempt=row['attempts'], error=error,
                 started=row['started'], completed=now))
         if status == QUEUED:
-            event = events.make(events.RETRIED, now, self.serverName,
+            event = events.make(events.RETRIED, now, self.routing.serverName,
                                 attempt=row['attempts'], why=error,
                                 retryIn=round(due - now, 3))
         else:
             event = events.make(
-                events.ENDED, now, self.serverName, attempt=row['attempts'],
+                events.ENDED, now, self.routing.serverName,
+                attempt=row['attempts'],
                 status=str(COMPLETED if outcome.ok else ERROR), error=error)
         run = (row['id'], row['token'], status, outcome.output, error,
                storableText(outcome.traceback), now, due, attempt, event,
@@ -239,12 +215,13 @@ class JobRunning:
         it to its end (the server stops). ``started``: it had begun, and
         its attempt is given back too, and its events say so. Returns
         whether the claim was still current."""
-        event = events.make(events.PUT_BACK, time.time(), self.serverName,
+        event = events.make(events.PUT_BACK, self.clock.seconds(),
+                            self.routing.serverName,
                             why=events.SHUTDOWN) if started else None
         released = self.store.release(row['id'], row['token'], started,
                                       event=event)
         if released and row['status'] == PROCESSING:
-            self._added()
+            self.listeners.added()
         return released
 
     def releaseClaims(self, tokens):
@@ -254,7 +231,7 @@ class JobRunning:
         many jobs went back."""
         released = self.store.releaseClaims(tokens)
         if released:
-            self._added()
+            self.listeners.added()
         return released
 
     def recordRuns(self, started=(), finished=(), putBack=(), reports=()):
@@ -270,7 +247,7 @@ class JobRunning:
         # A short run's start goes in the statement of its end.
         starting = {tuple(run) for run in started} & {
             (row['id'], row['token']) for row, _ in finished}
-        start = self._startOf(time.time()) if starting else None
+        start = self._startOf(self.clock.seconds()) if starting else None
         with self.store.transaction():
             alone = [run for run in started if tuple(run) not in starting]
             if alone:
@@ -292,10 +269,6 @@ class JobRunning:
 
     # Running here (the legacy loop and the thread pool)
 
-    #: Seconds between two progress reports of a run written to the store
-    #: by ``runClaimed`` (the daemon's workers have their own bounds).
-    progressInterval = 1.0
-
     def runClaimed(self, row, checkOutput=None):
         """Run a job claimed as started (``claimNext``) in this thread and
         record its outcome. A job whose task left the registry since it
@@ -313,8 +286,8 @@ class JobRunning:
         throttle = progress.Throttle(
             lambda report: self.store.setProgress([(
                 row['id'], row['token'], progress.encode(report))]),
-            self.progressInterval)
-        outcome = runner.runTask(task, self, row['id'],
+            self.settings.progressInterval, wallClock=self.clock)
+        outcome = runner.runTask(task, self.host, row['id'],
                                  codec.decode(row['input']), checkOutput,
                                  progress=throttle.report)
         self.finishRun(row, outcome, throttle.take())
@@ -339,60 +312,22 @@ class JobRunning:
         server that may have claimed jobs of its own meanwhile (its
         recovery is tried again until the store takes it)."""
         moved = self.store.requeue([PROCESSING], QUEUED, events.make(
-            events.PUT_BACK, time.time(), self.serverName,
+            events.PUT_BACK, self.clock.seconds(), self.routing.serverName,
             why=events.CRASH), before=before)
         if moved:
-            self._added()
+            self.listeners.added()
         return moved
 
     @mayTakeLong
     def handleMisfires(self, now=None, grace=60.0, limit=100000):
         """Apply the cron jobs' misfire policies; see
         ``remotetask.core.misfire``. Returns how many jobs were moved."""
-        return misfire.handleMisfires(self.store, self.timezone,
-                                      time.time() if now is None else now,
-                                      grace, limit)
+        return misfire.handleMisfires(
+            self.store, self.settings.timezone,
+            self.clock.seconds() if now is None else now, grace, limit)
 
-    # Completion calls, for the server's notifier
-
-    def claimNotifications(self, limit, lease, now=None):
-        """Claim up to ``limit`` due completion calls, each held by this
-        caller for ``lease`` seconds; their rows (``job, url, status,
-        since, attempts, token``)."""
-        now = time.time() if now is None else now
-        return self.store.claimNotifications(now, limit, uuid.uuid4().hex,
-                                             now + lease)
-
-    def nextNotification(self):
-        """When the next completion call is due, or None."""
-        return self.store.nextNotification()
-
-    def recordNotification(self, row, error=None, now=None):
-        """Record how the claimed call ``row`` went: ``error`` None, it
-        was made; else why it failed, and it is tried again (see
-        ``notifying.nextDue``) or, past ``notifyRetryTime``, given up.
-        Returns the due time of the next attempt (None: no more), or False
-        if the claim had been lost."""
-        now = time.time() if now is None else now
-        attempt = row['attempts'] + 1
-        if error is None:
-            due = None
-            event = events.make(events.NOTIFIED, now, self.serverName,
-                                url=row['url'], attempt=attempt)
-        else:
-            due = notifying.nextDue(attempt, row['since'], now,
-                                    self.notifyRetryTime)
-            event = events.make(
-                events.NOTIFY_FAILED, now, self.serverName, url=row['url'],
-                attempt=attempt, why=storableText(error),
-                retryIn=None if due is None else round(due - now, 3),
-                gaveUp=True if due is None else None)
-        if not self.store.recordNotification(row['job'], row['token'], due,
-                                             event):
-            return False
-        return due
-
-    def statuses(self, jobids):
-        """``{jobid: status}`` of those of ``jobids`` that exist, in one
-        read: for a server watching many jobs at once."""
-        return self.store.statuses(list(jobids))
+    @mayTakeLong
+    def sampleQueue(self, now=None):
+        """Record the queue's depth now in this minute's counters."""
+        now = self.clock.seconds() if now is None else now
+        self.store.sampleQueue(int(now // 60), self.routing.serverName)

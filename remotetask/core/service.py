@@ -1,79 +1,60 @@
-"""The TaskService: the API of lovely.remotetask, on a durable store.
+"""The TaskService: the API of lovely.remotetask, on a durable store, and
+the composition root of the core.
 
 The service is synchronous, as the original was: ``getStatus(1)`` returns
-``'queued'``. The server (``remotetask.server``) calls it from threads it
-owns, never from the reactor thread. Every method may be called from any
-thread.
-"""
+``'queued'``. A legacy host calls it from its own threads; the daemon
+(``remotetask.server``) calls its parts from threads it owns, and, on a
+store whose commits are quick, from the reactor thread inside its
+writer's transactions (``remotetask.server.pipeline.writer``), so nothing
+here may wait long on anything but the store. Every method may be called
+from any thread.
 
-import collections.abc
-import time
+The service owns one object per role, each given what it needs, and
+keeps the legacy methods, which delegate to them:
+
+- ``routing`` (``TaskRouting``): which tasks it runs and accepts;
+- ``reads`` (``JobReads``): jobs, pages of them, counts;
+- ``writes`` (``JobWrites``): adds and changes; ``clientWrites``
+  (``ClientWrites``): the same in the name of a face's caller;
+- ``running`` (``JobRunning``): claiming, running and recording runs;
+- ``completions`` (``CompletionCalls``): the jobs' completion calls;
+- ``listeners`` (``Listeners``): who is told of adds and ends.
+
+It reads the time from ``clock`` (an object with ``seconds()``), as does
+every part it composes.
+"""
 
 from zope.interface import implementer
 
-from remotetask.core import codec, events, job as jobs, notifying
-from remotetask.core import workflows
-from remotetask.core.entries import newEntry
+from remotetask.core import job as jobs, notifying, workflows
+from remotetask.core.clientwrites import ClientWrites
+from remotetask.core.clock import systemClock
+from remotetask.core.completions import CompletionCalls
+from remotetask.core.listeners import Listeners
 from remotetask.core.longwrites import large, mayTakeLong
 from remotetask.core.processor import ProcessingThread, SimpleProcessor
+from remotetask.core.reads import JobReads
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.routing import TaskRouting
 from remotetask.core.running import JobRunning
-from remotetask.core.shapes import WaitingAdds
-from remotetask.core.status import (
-    CANCELLABLE, CANCELLED, COMPLETED, ERROR, FINISHED, PROCESSING, QUEUED,
-    STARTLATER, Status)
-from remotetask.errors import (
-    InvalidArgument, NoSuchJob, NotAllowed, RemoteTaskError)
+from remotetask.core.status import CANCELLED, COMPLETED, ERROR
+from remotetask.core.writes import JobWrites
+from remotetask.errors import NoSuchJob
 from remotetask.interfaces import ITaskService
-from remotetask.store.sqlite import MEMORY, SQLiteJobStore
-
-
-class JobsView(collections.abc.Mapping):
-    """``service.jobs``: a read-only mapping id -> Job over the store.
-
-    Each access reads the store; iterating pages through the ids, so a
-    store of a million jobs is never loaded at once.
-    """
-
-    pageSize = 1000
-
-    def __init__(self, service):
-        self._service = service
-
-    def __getitem__(self, jobid):
-        return self._service.getJob(jobid)
-
-    def __iter__(self):
-        after = 0
-        while True:
-            page = self._service.store.ids(after=after, limit=self.pageSize)
-            yield from page
-            if len(page) < self.pageSize:
-                return
-            after = page[-1]
-
-    def __len__(self):
-        return self._service.store.count()
-
-    def __contains__(self, jobid):
-        try:
-            self._service.store.get(jobid)
-        except KeyError:
-            return False
-        return True
 
 
 @implementer(ITaskService)
-class TaskService(TaskRouting, JobRunning, WaitingAdds):
+class TaskService:
     """Queue jobs for named tasks, run them, and report on them.
 
-    ``store`` keeps the jobs (in memory when None); ``registry`` finds the
-    tasks (a ``TaskRegistry`` when None); ``timezone`` is the zone cron
-    schedules are read in (see the attribute); ``limits`` ({task name:
+    ``store`` keeps the jobs (an ``IJobStore``; ``remotetask.TaskService``
+    makes one in memory when it is None); ``registry`` finds the tasks (a
+    ``TaskRegistry`` when None); ``timezone`` is the zone cron schedules
+    are read in (see the attribute); ``limits`` ({task name:
     ``remotetask.core.limits.Limit``}) replaces the concurrency and rate
     limits that tasks set themselves (a daemon's ``--limit`` and
-    ``--rate``).
+    ``--rate``); ``clock`` (with ``seconds()``) gives now, the system's
+    time when None.
 
     Routing: this service runs the jobs of the tasks in its registry only.
     With a store shared by several servers, ``add`` accepts a task that any
@@ -117,20 +98,35 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
     maxAfter = workflows.MAX_AFTER
     maxSteps = workflows.MAX_STEPS
 
-    def __init__(self, store=None, registry=None, timezone=None,
-                 limits=None):
-        self.store = SQLiteJobStore(MEMORY) if store is None else store
+    #: Seconds between two progress reports of a run written to the store
+    #: by the legacy loop (the daemon's workers have their own bounds).
+    progressInterval = 1.0
+
+    def __init__(self, store, registry=None, timezone=None, limits=None,
+                 clock=None):
+        self.store = store
         self.registry = TaskRegistry() if registry is None else registry
         if timezone is not None:
             self.timezone = jobs.zoneOf(timezone)
         self.limits = dict(limits or {})
-        self.jobs = JobsView(self)
-        self._initListeners()
+        self.clock = systemClock if clock is None else clock
+        # The settings above (timezone, notifyAllow, ...) are read by the
+        # parts at each use, from the service or its class, where legacy
+        # hosts and the daemon set them.
+        self.listeners = Listeners(store)
+        self.routing = TaskRouting(store, self.registry, self.limits,
+                                   self.clock)
+        self.reads = JobReads(store, self, self.clock)
+        self.jobs = self.reads.jobs
+        self.writes = JobWrites(store, self.routing, self.listeners, self,
+                                self.clock)
+        self.clientWrites = ClientWrites(self.writes, self.reads)
+        self.running = JobRunning(store, self.routing, self.listeners, self,
+                                  self.clock, self)
+        self.completions = CompletionCalls(store, self.routing, self,
+                                           self.clock)
         self._processing = ProcessingThread()
-        self.onAdd(self._processing.wake)
-        watch = getattr(self.store, 'watchWaits', None)
-        if watch is not None:
-            watch(self._waitsChanged)
+        self.listeners.onAdd(self._processing.wake)
 
     @property
     def apiTokens(self):
@@ -141,10 +137,24 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
     def __repr__(self):
         return f'<{type(self).__name__} {self.store!r}>'
 
-    # Tasks
-
     def getAvailableTasks(self):
         return self.registry.getAvailableTasks()
+
+    def describeTasks(self, now=None, lastKnown=False):
+        """``{name: description}`` of every task a job may be added for:
+        this service's and, with a shared store, every server alive's
+        (see ``TaskRouting.describeTasks``)."""
+        return self.routing.describeTasks(now, lastKnown)
+
+    def onAdd(self, callback):
+        """Call ``callback()`` after every committed change that may have
+        made a job claimable (see ``Listeners.onAdd``)."""
+        self.listeners.onAdd(callback)
+
+    def onEnd(self, callback):
+        """Call ``callback(jobid, status)`` after a job's end is committed
+        (see ``Listeners.onEnd``)."""
+        self.listeners.onEnd(callback)
 
     # Adding jobs
 
@@ -169,37 +179,10 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
         (see ``remotetask.core.workflows``). ``owner``: who adds it (the
         server's caller; None for no one).
         """
-        if (after, onFailure, passResults) != (None, None, None):
-            return self.addMany([(task, input, dict(
-                startLater=startLater, priority=priority, key=key,
-                delay=delay, maxAttempts=maxAttempts, notify=notify,
-                after=after, onFailure=onFailure,
-                passResults=passResults))], owner=owner)[0]
-        now = time.time()
-        self._checkTask(task)
-        entry = newEntry(task, input, now, startLater, priority=priority,
-                         key=key, delay=delay, maxAttempts=maxAttempts,
-                         notify=self._checkNotify(notify))
-        jobid = self.store.add(
-            task, entry.input, entry.status, None, now,
-            priority=entry.priority, key=entry.key, due=entry.due,
-            maxAttempts=entry.maxattempts, notify=entry.notify,
-            event=self._addedEvent(now, owner), owner=owner)
-        if entry.status == QUEUED:
-            self._added()
-        return jobid
-
-    def _checkNotify(self, notify):
-        if notify is not None:
-            notifying.checkURL(notify, self.notifyAllow)
-        return notify
-
-    def _addedEvent(self, now, owner=None):
-        return events.make(events.ADDED, now, self.serverName, by=owner)
-
-    def _entry(self, request, now, served, owner=None):
-        return self._checked(workflows.plan(
-            request, now, maxAfter=self.maxAfter), served, owner)
+        return self.writes.add(
+            task, input, startLater, priority=priority, key=key,
+            delay=delay, maxAttempts=maxAttempts, notify=notify, after=after,
+            onFailure=onFailure, passResults=passResults, owner=owner)
 
     @mayTakeLong(when=large)
     def addMany(self, requests, owner=None):
@@ -207,40 +190,30 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
         ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
         options)``, ``options`` a dict of ``add``'s keyword arguments.
         Nothing is added if any of them is refused."""
-        now, served = time.time(), {}
-        entries = [self._entry(request, now, served, owner)
-                   for request in requests]
-        return self._store(entries, now, owner=owner)
-
-    def _store(self, entries, now, refused=None, owner=None):
-        """Add the planned ``entries`` (``workflows.storePlanned``)."""
-        ids = workflows.storePlanned(self, entries, now,
-                                     self._addedEvent(now, owner), refused) \
-            if entries else []
-        if any(jobid is not None for jobid in ids):
-            self._added()
-        return ids
+        return self.writes.addMany(requests, owner)
 
     @mayTakeLong(when=large)
     def addEach(self, requests, owner=None):
         """Add jobs (requests as ``addMany`` takes them), the valid ones in
         one transaction; return, in order, each one's id or the
         ``RemoteTaskError`` that refused it (for ``system.multicall``)."""
-        now, served = time.time(), {}
-        results, entries, slots = [], [], []
-        for request in requests:
-            try:
-                entries.append(self._entry(request, now, served, owner))
-            except RemoteTaskError as error:
-                results.append(error)
-            else:
-                slots.append(len(results))
-                results.append(None)
-        refused = {}
-        for index, jobid in enumerate(
-                self._store(entries, now, refused, owner)):
-            results[slots[index]] = refused.get(index, jobid)
-        return results
+        return self.writes.addEach(requests, owner)
+
+    @mayTakeLong(when=large)
+    def addChain(self, steps, owner=None):
+        """Add a chain in one transaction: each step (``[task, input]``
+        or ``[task, input, options]``) waits for the one before it, its
+        input joined to that one's result (``passResults``); return the
+        ids in order. Nothing is added if a step is refused. ``owner``:
+        who adds it, as ``add`` takes it."""
+        return self.writes.addChain(steps, owner)
+
+    @mayTakeLong(when=large)
+    def addGroup(self, steps, then=None, owner=None):
+        """Add a group in one transaction: the steps, and ``then`` (a
+        step, or None), which waits for them all with their results
+        (``passResults``); return the ids in order, ``then``'s last."""
+        return self.writes.addGroup(steps, then, owner)
 
     @mayTakeLong(when=large)
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
@@ -254,143 +227,55 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
         job's ``missed``. ``owner``: who adds it; its runs, on its own
         row, are its owner's too.
         """
-        self._checkTask(task)
-        job = jobs.CronJob(None, task, input, minute=minute, hour=hour,
-                           dayOfMonth=dayOfMonth, month=month,
-                           dayOfWeek=dayOfWeek, delay=delay, crontab=crontab,
-                           misfire=misfire)
-        now = time.time()
-        jobid = self.store.add(task, codec.encode(input, 'input'),
-                               job.status, jobs.encodeSchedule(job), now,
-                               event=self._addedEvent(now, owner),
-                               owner=owner)
-        self._added()
-        return jobid
+        return self.writes.addCronJob(
+            task, input, minute, hour, dayOfMonth, month, dayOfWeek, delay,
+            crontab, misfire, owner)
 
     # Reading jobs
 
     def getJob(self, jobid):
         """The Job (or CronJob) ``jobid`` as it is now in the store."""
-        return jobs.fromRow(self.store.get(jobid), store=self.store,
-                            timezone=self.timezone)
+        return self.reads.getJob(jobid)
 
     def getStatus(self, jobid):
-        return Status(self.store.get(jobid)['status'])
+        return self.reads.getStatus(jobid)
 
     def getResult(self, jobid):
-        return codec.decode(self.store.get(jobid)['output'])
+        return self.reads.getResult(jobid)
 
     def getError(self, jobid):
-        return self.store.get(jobid)['error']
+        return self.reads.getError(jobid)
+
+    def isCancelled(self, jobid):
+        """Whether ``jobid`` was cancelled: long tasks may poll this."""
+        return self.reads.isCancelled(jobid)
 
     def findJobs(self, status=None, task=None, after=0, limit=100):
-        """A page of jobs, oldest first: ``(jobs, cursor)``, with up to
-        ``limit`` Jobs whose id is above ``after``; ``cursor`` is the
-        ``after`` of the next page, None when this one was not full."""
-        rows = self.store.find(status=status, task=task, after=after,
-                               limit=limit)
-        cursor = rows[-1]['id'] if len(rows) == limit else None
-        return [jobs.fromRow(row, store=self.store, timezone=self.timezone)
-                for row in rows], cursor
+        """A page of jobs, oldest first: ``(jobs, cursor)`` (see
+        ``JobReads.findJobs``)."""
+        return self.reads.findJobs(status, task, after, limit)
 
     def newestJobs(self, status=None, task=None, before=None, limit=100):
-        """A page of jobs, newest first: ``(jobs, cursor)``, with up to
-        ``limit`` Jobs whose id is below ``before`` (any id when None);
-        ``cursor`` is the ``before`` of the next page, None when there is
-        none. Paged by ``IJobStore.newest``, so every page costs the same
-        at any depth; with both ``status`` and ``task`` a page may be
-        short, or empty, and still have a cursor."""
-        rows, cursor = self.store.newest(status=status, task=task,
-                                         before=before, limit=limit)
-        return self._jobsOf(row['id'] for row in rows), cursor
+        """A page of jobs, newest first: ``(jobs, cursor)`` (see
+        ``JobReads.newestJobs``)."""
+        return self.reads.newestJobs(status, task, before, limit)
 
-    def _jobsOf(self, ids):
-        """The Jobs of ``ids`` (a page's previews hold cut inputs), less
-        any removed since they were listed."""
-        found = []
-        for jobid in ids:
-            try:
-                found.append(self.getJob(jobid))
-            except NoSuchJob:
-                pass
-        return found
-
-    # Looking, for the dashboard and /metrics: rows as the store keeps
-    # them (IJobStore), read in one call each.
-
-    def getRow(self, jobid):
-        """The store's row of ``jobid`` (``NoSuchJob`` if none)."""
-        return self.store.get(jobid)
-
-    def findRows(self, status=None, task=None, after=0, limit=100,
-                 owner=None):
-        """The rows ``findJobs`` would make into jobs (with ``owner``,
-        only those it added)."""
-        return self.store.find(status=status, task=task, after=after,
-                               limit=limit, owner=owner)
-
-    def newest(self, status=None, task=None, text=None, before=None,
-               limit=50, scan=10000, owner=None):
-        """A page of job previews, newest first: ``(rows, cursor)`` (see
-        ``IJobStore.newest``)."""
-        return self.store.newest(status=status, task=task, text=text,
-                                 before=before, limit=limit, scan=scan,
-                                 owner=owner)
-
-    def counts(self):
-        """How many jobs there are of each status and task."""
-        return self.store.counts()
-
-    def oldestQueued(self, now=None):
-        """Since when the oldest queued job that is due has waited."""
-        return self.store.oldestQueued(time.time() if now is None else now)
-
-    def minutes(self, since):
-        """The per-minute counters from the minute ``since`` on (epoch
-        seconds // 60), summed over the servers: ``[{minute, finished,
-        failed, queued}]``, for the dashboard's chart."""
-        return self.store.minutes(since)
-
-    @mayTakeLong
-    def sampleQueue(self, now=None):
-        """Record the queue's depth now in this minute's counters."""
-        now = time.time() if now is None else now
-        self.store.sampleQueue(int(now // 60), self.serverName)
-
-    @property
-    def serverId(self):
-        """This server's name in a store shared by several, else None."""
-        return getattr(self.store, 'serverId', None)
-
-    @property
-    def serverName(self):
-        """Who did it, in a job's events and the counters: the
-        ``serverId`` on a shared store, else ``host:pid``."""
-        return self.serverId or events.serverName()
-
-    def servers(self):
-        """The servers sharing the store (``[{id, heartbeat, running}]``),
-        or None for a store that one server holds."""
-        listed = getattr(self.store, 'servers', None)
-        return None if listed is None else listed()
+    def getDependencies(self, jobid, limit=1000):
+        """``(dependencies, dependents)`` of ``jobid`` (see
+        ``JobReads.getDependencies``)."""
+        return self.reads.getDependencies(jobid, limit)
 
     # Changing jobs
 
     def startJob(self, jobid, by=None):
-        changed = self.store.transition(
-            jobid, {STARTLATER}, QUEUED,
-            event=events.make(events.QUEUED, time.time(), self.serverName,
-                              why='startJob', by=by))
-        if changed:
-            self._added()
-        return changed
+        return self.writes.startJob(jobid, by)
 
     def cancel(self, jobid):
         """Cancel a job that has not finished, as the originals did: no
         answer, and nothing happens for a job that has finished or an id
         that has none. ``cancelJob`` says what happened."""
         try:
-            self.cancelJob(jobid)
+            self.writes.cancelJob(jobid)
         except NoSuchJob:
             pass
 
@@ -403,69 +288,43 @@ class TaskService(TaskRouting, JobRunning, WaitingAdds):
         cancelled, False if it had finished; ``NoSuchJob`` if there is none.
         ``by``: who cancels it, for its events.
         """
-        now = time.time()
-        cancelled = self.store.transition(
-            jobid, CANCELLABLE | {PROCESSING}, CANCELLED, now,
-            events.make(events.CANCELLED, now, self.serverName, by=by))
-        if cancelled:
-            self._ended(jobid, CANCELLED)
-        return cancelled
+        return self.writes.cancelJob(jobid, by)
 
     def retry(self, jobid, by=None):
         """Queue a job that ended in ``error`` again, at once, with a fresh
         count of attempts; whether it was in error."""
-        retried = self.store.retry(jobid, events.make(
-            events.RETRIED, time.time(), self.serverName,
-            why='retried by request', by=by))
-        if retried:
-            self._added()
-        return retried
+        return self.writes.retry(jobid, by)
 
     def runNow(self, jobid, now=None, by=None):
         """Make a cron or delayed job due now (not while it runs); whether
         it was such a job. ``by``: who asked, for its events."""
-        now = time.time() if now is None else now
-        moved = self.store.runNow(jobid, now, events.make(
-            events.RUN_NOW, now, self.serverName, by=by))
-        if moved:
-            self._added()
-        return moved
-
-    def isCancelled(self, jobid):
-        """Whether ``jobid`` was cancelled: long tasks may poll this."""
-        return self.store.get(jobid)['status'] == CANCELLED
+        return self.writes.runNow(jobid, now, by)
 
     def reschedule(self, jobid):
-        row = self.store.get(jobid)
-        if row['schedule'] is None:
-            raise NotAllowed(f'Job {jobid} is not a cron or delayed job.')
-        self.store.setSchedule(jobid, row['schedule'])
+        self.writes.reschedule(jobid)
 
     def clean(self, stati=(CANCELLED, ERROR, COMPLETED)):
         """Remove the finished jobs in ``stati``, answering nothing, as
         the originals did; ``removeFinished`` says how many went."""
-        self.removeFinished(stati)
+        self.writes.removeFinished(stati)
 
     @mayTakeLong
     def removeFinished(self, stati=(CANCELLED, ERROR, COMPLETED)):
         """Remove the finished jobs whose status is in ``stati`` (every
         finished one by default) and return how many were removed. A
         status whose jobs may still run is refused (``InvalidArgument``)."""
-        if any(not isinstance(status, str) for status in stati):
-            raise InvalidArgument('clean() takes status names (strings).')
-        stati = set(stati)
-        unfinished = stati - FINISHED
-        if unfinished:
-            raise InvalidArgument(
-                f'clean() removes finished jobs only; not '
-                f'{", ".join(sorted(map(str, unfinished)))}.')
-        return self.store.clean(sorted(stati))
+        return self.writes.removeFinished(stati)
 
-    # Processing (claimNext, processNext, process and the run bookkeeping
-    # are in JobRunning)
+    # Processing here (the daemon runs jobs through ``running``)
 
     def hasJobsWaiting(self, now=None):
-        return self.store.hasDue(time.time() if now is None else now)
+        return self.reads.hasJobsWaiting(now)
+
+    def processNext(self, now=None):
+        return self.running.processNext(now)
+
+    def process(self, now=None):
+        self.running.process(now)
 
     def startProcessing(self):
         """Start processing jobs in a daemon thread of this process, with

@@ -22,7 +22,14 @@ import collections
 from remotetask.core.entries import newEntry, requestOptions
 from remotetask.core.status import FINISHED, UNFINISHED, WAITING
 from remotetask.errors import InvalidArgument, NoSuchJob, RemoteTaskError
-from remotetask.store.waiting import CANCEL, RUN, Wait
+
+#: What a dependent does when one of its dependencies fails.
+CANCEL, RUN = 'cancel', 'run'
+
+#: A job that waits: its dependencies (existing job ids), its failure
+#: policy, and whether their results are joined to its input. Defined
+#: here, where adds are planned, and kept by every store.
+Wait = collections.namedtuple('Wait', 'after onFailure passResults')
 
 #: The defaults of ``--max-after`` and ``--max-steps``.
 MAX_AFTER = 1000
@@ -107,11 +114,13 @@ def checkStates(states, wait, served):
                 'wait for it.')
 
 
-def storePlanned(service, planned, now, event, refused=None):
-    """Add the ``planned`` jobs in one transaction; their ids. With
-    ``refused`` (a dict), a job whose dependencies are refused is left
-    out, its position mapped to the error, instead of refusing all."""
-    store, ids, plain = service.store, {}, []
+def storePlanned(store, isServed, planned, now, event, refused=None):
+    """Add the ``planned`` jobs to ``store`` in one transaction; their
+    ids. ``isServed(task)``: whether some server alive serves ``task``.
+    With ``refused`` (a dict), a job whose dependencies are refused is
+    left out, its position mapped to the error, instead of refusing
+    all."""
+    ids, plain = {}, []
     with store.transaction():
         wanted = sorted({i for item in planned if item.wait is not None
                          for i in item.wait.after})
@@ -119,7 +128,7 @@ def storePlanned(service, planned, now, event, refused=None):
         for index, item in enumerate(planned):
             try:
                 if item.wait is not None:
-                    checkStates(states, item.wait, service.isServed)
+                    checkStates(states, item.wait, isServed)
             except RemoteTaskError as error:
                 if refused is None:
                     raise

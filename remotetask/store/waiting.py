@@ -43,14 +43,8 @@ import time
 from remotetask.core import events
 from remotetask.core.status import (
     CANCELLED, COMPLETED, ERROR, FINISHED, QUEUED)
+from remotetask.core.workflows import CANCEL, RUN, Wait  # noqa: F401
 from remotetask.errors import NoSuchJob
-
-#: What a dependent does when one of its dependencies fails.
-CANCEL, RUN = 'cancel', 'run'
-
-#: A job that waits: its dependencies (existing job ids), its failure
-#: policy, and whether their results are joined to its input.
-Wait = collections.namedtuple('Wait', 'after onFailure passResults')
 
 
 class WaitSteps:

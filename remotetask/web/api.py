@@ -25,15 +25,13 @@ from twisted.web import resource, server
 
 from remotetask.core.bounds import BEFORE_EVERY_ID, MAX_JOB_ID, MAX_VIEW_PAGE
 from remotetask.core.codec import MAX_DEPTH
+from remotetask.core.clientwrites import CHANGES
 from remotetask.errors import (
     AnswerTooLarge, InternalError, InvalidArgument, NoSuchJob, NoSuchTask,
     NotAllowed, NotAuthorised, NotPermitted, RemoteTaskError,
     RequestTooLarge, ServerBusy, StoreUnavailable, UnstorableValue)
-from remotetask.core.permissions import (
-    byOf, checkAdd, checkChange, mayAddTasks, ownerOf, refuseHiddenWaits,
-    scoped, seesAll, waitedFor, whoIs)
-from remotetask.core.status import (
-    CANCELLABLE, CRONJOB, DELAYED, ERROR, PROCESSING, STARTLATER, Status)
+from remotetask.core.permissions import mayAddTasks, scoped, whoIs
+from remotetask.core.status import Status
 from remotetask.web import views
 from remotetask.web.plumbing import (
     Cached, JsonAnswers, header, isCrossSite, jsonBytes, localWorkers)
@@ -42,8 +40,9 @@ from remotetask.wire.addoptions import (
     MEMBERS, parseAddOptions, parseStep, parseSteps)
 from remotetask.wire.marshal import Encoded, checkInput
 from remotetask.wire.reading import STRUCT_OVERHEAD, fitRow
+from remotetask.wire.calls import PARSE_INLINE
 from remotetask.wire.xmlrpc import (
-    MAX_ANSWER_SIZE, MAX_PAGE_SIZE, PARSE_INLINE, describeTasks)
+    MAX_ANSWER_SIZE, MAX_PAGE_SIZE, describeTasks)
 
 CSRF_HEADER = b'x-remotetask-csrf'
 MAX_TEXT = 200
@@ -60,10 +59,6 @@ ANSWERS = JsonAnswers({
     UnstorableValue: 400, NotAllowed: 409, StoreUnavailable: 503,
     ServerBusy: 503, RequestTooLarge: 413, AnswerTooLarge: 400,
     Forbidden: 403, NotPermitted: 403, InternalError: 500})
-
-#: The actions of ``POST /api/jobs/ID/ACTION``, in words.
-ACTIONS = dict(cancel='cancelling', retry='retrying', run='running now',
-               start='starting')
 
 
 def _jobId(text):
@@ -123,7 +118,8 @@ class ApiResource(resource.Resource):
         self.clock = clock
         # Many open pages poll the summary; it is read once for all of them.
         self.summary = Cached(
-            storeCall, lambda: views.summary(self.service, time.time()),
+            storeCall, lambda: views.summary(
+                self.service.reads, self.service.routing, time.time()),
             clock)
 
     # The HTTP side
@@ -150,7 +146,7 @@ class ApiResource(resource.Resource):
         route = self._route(request)
         principal = getattr(request, 'principal', None)
         # Every read of jobs goes through what this caller may see.
-        service = scoped(self.service, principal)
+        service = scoped(self.service.reads, principal)
         if route == ['summary']:
             # The counts may be a second old; the workers are as of now.
             return self.summary.get().addCallback(lambda summary: dict(
@@ -168,14 +164,14 @@ class ApiResource(resource.Resource):
             return self._read(views.cronView, service, time.time())
         if route == ['workers']:
             return self._read(
-                views.workersView, service,
+                views.workersView, service, self.service.routing,
                 localWorkers(self.service, self.dispatcher), time.time())
         if route == ['chart']:
             span = _argument(request, 'span', 'hour')
             if span not in views.CHART_SPANS:
                 raise InvalidArgument(
                     f'span must be one of {", ".join(views.CHART_SPANS)}.')
-            return self.storeCall(views.chart, self.service, span,
+            return self.storeCall(views.chart, self.service.reads, span,
                                   time.time())
         raise NoSuchRoute(request)
 
@@ -185,7 +181,7 @@ class ApiResource(resource.Resource):
         return self.storeCall(_jsonWithin, self.maxAnswerSize, read, args)
 
     def _tasks(self, principal):
-        d = describeTasks(self.service, self.storeCall, self.clock)
+        d = describeTasks(self.service.routing, self.storeCall, self.clock)
         return d.addCallback(lambda described: dict(tasks={
             name: described[name]
             for name in mayAddTasks(principal, list(described))}))
@@ -227,7 +223,7 @@ class ApiResource(resource.Resource):
         more than ``maxAnswerSize`` bytes."""
         row = service.getRow(jobid)
         # The row was read through the caller's view: the job is theirs.
-        graph = self.service.getDependencies(jobid)
+        graph = self.service.reads.getDependencies(jobid)
         now = time.time()
         for room in (self.maxAnswerSize - STRUCT_OVERHEAD, 0):
             kept, omitted = fitRow(row, room)
@@ -252,20 +248,15 @@ class ApiResource(resource.Resource):
         principal = getattr(request, 'principal', None)
         if route in (['jobs'], ['chains'], ['groups']):
             return self._add(request, principal, route[0])
-        if len(route) == 3 and route[0] == 'jobs' and route[2] in (
-                'cancel', 'retry', 'run', 'start'):
+        if len(route) == 3 and route[0] == 'jobs' and route[2] in CHANGES:
+            # A running job's worker is stopped by the server's cancel
+            # watch, which hears of the cancel from the service.
             jobid = _jobId(route[1])
-            checkChange(principal, f'{ACTIONS[route[2]]} job {jobid}')
-            d = self._own(principal, jobid)
-            return d.addCallback(lambda _: getattr(self, f'_{route[2]}')(
-                jobid, byOf(principal)))
+            d = self.writeCall(self.service.clientWrites.change, principal,
+                               route[2], jobid)
+            return d.addCallback(lambda status: dict(id=jobid,
+                                                     status=str(status)))
         raise NoSuchRoute(request)
-
-    def _own(self, principal, jobid):
-        """Fails with ``NoSuchJob`` unless ``principal`` may see the job."""
-        if seesAll(principal):
-            return defer.succeed(None)
-        return self.storeCall(scoped(self.service, principal).getRow, jobid)
 
     def checkCsrf(self, request):
         """Refuse an action without the page's token, or from elsewhere."""
@@ -296,35 +287,16 @@ class ApiResource(resource.Resource):
 
     def _queue(self, job, principal):
         task, input, keywords = job
-        checkAdd(principal, task)
-        d = self._checkWaits(principal, [keywords])
-        d.addCallback(lambda _: self.writeCall(
-            self.service.add, task, input, owner=ownerOf(principal),
-            **keywords))
-        return d
-
-    def _checkWaits(self, principal, keywordsList):
-        """Fails with ``NoSuchJob``, as for an unknown id, if an add's
-        ``after`` names a job ``principal`` may not see."""
-        ids = waitedFor(keywordsList)
-        if seesAll(principal) or not ids:
-            return defer.succeed(None)
-        return self.storeCall(refuseHiddenWaits, self.service, principal, ids)
+        return self.writeCall(self.service.clientWrites.add, principal, task,
+                              input, keywords)
 
     def _queueSteps(self, shape, what, principal):
         steps, then = shape
-        every = steps + ([then] if then is not None else [])
-        for step in every:
-            checkAdd(principal, step[0])
-        owner = ownerOf(principal)
-        d = self._checkWaits(principal, [step[2] for step in every])
         if what == 'chains':
-            d.addCallback(lambda _: self.writeCall(
-                self.service.addChain, steps, owner=owner))
-        else:
-            d.addCallback(lambda _: self.writeCall(
-                self.service.addGroup, steps, then, owner=owner))
-        return d
+            return self.writeCall(self.service.clientWrites.addChain,
+                                  principal, steps)
+        return self.writeCall(self.service.clientWrites.addGroup, principal,
+                              steps, then)
 
     def _stepsRequest(self, content):
         """``(steps, then)`` of a ``POST /api/chains`` body ``{steps}`` or
@@ -339,37 +311,6 @@ class ApiResource(resource.Resource):
             body.get('steps'), self.service.maxSteps)]
         then = body.get('then')
         return steps, None if then is None else list(parseStep(then))
-
-    @defer.inlineCallbacks
-    def _refused(self, jobid, action, allowed):
-        status = yield self.storeCall(self.service.getStatus, jobid)
-        raise NotAllowed.inStatus(jobid, status, action, allowed)
-
-    @defer.inlineCallbacks
-    def _act(self, jobid, call, action, allowed, *args):
-        changed = yield self.writeCall(call, jobid, *args)
-        if not changed:
-            yield self._refused(jobid, action, allowed)
-        status = yield self.storeCall(self.service.getStatus, jobid)
-        return dict(id=jobid, status=str(status))
-
-    def _cancel(self, jobid, by):
-        # A running job's worker is stopped by the server's cancel watch,
-        # which hears of the cancel from the service.
-        return self._act(jobid, self.service.cancelJob, 'cancelled',
-                         CANCELLABLE | {PROCESSING}, by)
-
-    def _retry(self, jobid, by):
-        return self._act(jobid, self.service.retry, 'retried', {ERROR}, by)
-
-    def _run(self, jobid, by):
-        return self._act(
-            jobid, self.service.runNow, 'run now',
-            {CRONJOB, DELAYED}, time.time(), by)
-
-    def _start(self, jobid, by):
-        return self._act(jobid, self.service.startJob, 'started',
-                         {STARTLATER}, by)
 
 
 def _jobRequest(content):

@@ -79,11 +79,11 @@ class StoreCollector:
     def families(self):
         try:
             started = time.perf_counter()
-            self.service.hasJobsWaiting(self.now)
+            self.service.reads.hasJobsWaiting(self.now)
             latency = time.perf_counter() - started
-            counts = self.service.counts()
-            since = self.service.oldestQueued(self.now)
-            servers = self.service.taskServers(self.now)
+            counts = self.service.reads.counts()
+            since = self.service.reads.oldestQueued(self.now)
+            servers = self.service.routing.taskServers(self.now)
         except StoreUnavailable:
             return [storeUp(0)]
         except Exception:

@@ -144,4 +144,4 @@ def localWorkers(service, dispatcher):
     what it returns is then handed to a store thread."""
     workers = dispatcher.workers() if dispatcher is not None else dict(
         size=0, live=0, busy=0, running=[])
-    return dict(workers, id=service.serverId)
+    return dict(workers, id=service.routing.serverId)

@@ -126,22 +126,23 @@ def unserved(counts, served):
                    and row['task'] not in served})
 
 
-def summary(service, now):
+def summary(reads, routing, now):
     """Counts by status and by task, the queue's depth, the wait of the
-    oldest queued job, and the tasks whose queued jobs no server serves."""
-    counts = service.counts()
+    oldest queued job, and the tasks whose queued jobs no server serves
+    (``reads``: a ``JobReads``; ``routing``: a ``TaskRouting``)."""
+    counts = reads.counts()
     byStatus = {str(status): 0 for status in Status}
     byTask = {}
     for row in counts:
         byStatus[row['status']] = byStatus.get(row['status'], 0) + row['count']
         byTask[row['task']] = byTask.get(row['task'], 0) + row['count']
-    since = service.oldestQueued(now)
+    since = reads.oldestQueued(now)
     return dict(
         counts=[dict(row) for row in counts], byStatus=byStatus,
         byTask=byTask, total=sum(byStatus.values()),
         queueDepth=byStatus[str(QUEUED)],
         oldestQueuedAge=None if since is None else max(0.0, now - since),
-        unserved=unserved(counts, service.describeTasks(now)),
+        unserved=unserved(counts, routing.describeTasks(now)),
         now=iso(now))
 
 
@@ -180,11 +181,12 @@ def chart(service, span, now):
     return dict(span=span, minutes=points, now=iso(now))
 
 
-def workersView(service, local, now):
+def workersView(service, routing, local, now):
     """This server's workers (``local``, read on the reactor thread), the
     tasks it serves and their limits, the jobs running anywhere, and, on a
     shared store, every server sharing it with the age of its heartbeat
-    and the tasks it serves."""
+    and the tasks it serves. ``service``: the reads of the jobs the
+    caller may see; ``routing``: a ``TaskRouting``."""
     running, _ = service.newest(status=PROCESSING, limit=RUNNING_LIMIT)
     here = set(local['running'])
     servers = service.servers()
@@ -199,9 +201,9 @@ def workersView(service, local, now):
                     free=local['size'] - local['busy'],
                     utilisation=local['busy'] / local['size']
                     if local['size'] else 0.0,
-                    tasks=sorted(service.getAvailableTasks()),
+                    tasks=sorted(routing.getAvailableTasks()),
                     limits={name: limitText(limit) for name, limit in
-                            sorted(service.taskLimits().items())}),
+                            sorted(routing.taskLimits().items())}),
         running=[dict(pageRow(row), here=row['id'] in here)
                  for row in running],
         servers=servers, now=iso(now))

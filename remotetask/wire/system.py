@@ -138,7 +138,7 @@ class SystemHandler(XMLRPCIntrospection):
             else:
                 answers.append(None)
         d = self.parent.storeCall(_readStatuses,
-                                  scoped(self.parent.service, caller),
+                                  scoped(self.parent.service.reads, caller),
                                   valid, seesAll(caller))
 
         def answered(statuses):
@@ -156,18 +156,18 @@ class SystemHandler(XMLRPCIntrospection):
         return d.addCallbacks(answered, failed)
 
 
-def _readStatuses(service, jobids, seesAll):
+def _readStatuses(reads, jobids, seesAll):
     """In a store thread: the status of each of ``jobids`` as a string,
     or the ``RemoteTaskError`` that refuses it (an unknown job, another
     caller's). Whoever sees every job has them read in one query."""
     if seesAll:
-        found = service.statuses(jobids)
+        found = reads.statuses(jobids)
         return [str(Status(found[jobid])) if jobid in found
                 else NoSuchJob.withId(jobid) for jobid in jobids]
     answers = []
     for jobid in jobids:
         try:
-            answers.append(str(service.getStatus(jobid)))
+            answers.append(str(reads.getStatus(jobid)))
         except RemoteTaskError as error:
             # Without the traceback, which holds the frames that read.
             answers.append(error.with_traceback(None))

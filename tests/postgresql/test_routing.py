@@ -1,8 +1,6 @@
 """Routing on a shared store: two services with different tasks on one
 PostgreSQL database, each announcing its tasks as a daemon does."""
 
-import time
-
 import pytest
 from twisted.internet import defer
 from twisted.internet.task import Clock
@@ -14,13 +12,15 @@ from tests import tasks
 
 
 @pytest.fixture
-def servers(postgresqlDsn):
-    """Services 'a' (task alpha) and 'b' (task beta) on one database;
-    neither has announced its tasks yet."""
+def servers(postgresqlDsn, clock):
+    """Services 'a' (task alpha) and 'b' (task beta) on one database,
+    reading the time from ``clock``; neither has announced its tasks
+    yet."""
     made = []
     for name, task in (('a', 'alpha'), ('b', 'beta')):
         service = TaskService(store=PostgreSQLJobStore(
-            postgresqlDsn, serverId=name, heartbeatTimeout=30.0))
+            postgresqlDsn, serverId=name, heartbeatTimeout=30.0),
+            clock=clock)
         service.registry.register(task, SimpleTask(tasks.echo,
                                                    description=task.title()))
         made.append(service)
@@ -29,7 +29,10 @@ def servers(postgresqlDsn):
         service.store.close()
 
 
-def announce(service, at):
+def announce(service, ago=0):
+    """Record ``service``'s tasks, as heartbeating ``ago`` seconds before
+    its clock's now."""
+    at = service.clock.seconds() - ago
     service.store.announce({name: name.title() for name in
                             service.getAvailableTasks()}, [], at)
 
@@ -40,25 +43,25 @@ def test_an_add_is_accepted_for_a_task_a_live_server_serves(servers):
     B's heartbeat is older than the timeout, A refuses that task again,
     and the job already queued waits for a server."""
     a, b = servers
-    announce(a, time.time())
+    announce(a)
     with pytest.raises(NoSuchTask, match="'beta'.*available: alpha"):
         a.add('beta', 1)
-    announce(b, time.time())
-    assert a.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
-    assert a.taskServers() == {'alpha': ['a'], 'beta': ['b']}
+    announce(b)
+    assert a.routing.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
+    assert a.routing.taskServers() == {'alpha': ['a'], 'beta': ['b']}
     first = a.add('beta', 1)
     second = a.addEach([('beta', 2), ('gamma', 3)])
     assert isinstance(second[1], NoSuchTask)
-    assert a.claim(10) == []
+    assert a.running.claim(10) == []
     b.process()
     assert b.getResult(first) == 1
     assert a.getJob(first).server == 'b'
-    announce(b, time.time() - 60)
+    announce(b, 60)
     with pytest.raises(NoSuchTask):
         a.add('beta', 3)
     assert a.getStatus(second[0]) == 'completed'
     waiting = b.add('beta', 4)
-    assert a.claim(10) == []
+    assert a.running.claim(10) == []
     assert a.getStatus(waiting) == 'queued'
 
 
@@ -68,21 +71,21 @@ def test_a_listing_of_tasks_answers_while_the_store_does_not(servers):
     hangs), the listing answers with the other servers' tasks as last
     read, and a store that answers in time gives the fresh ones."""
     a, b = servers
-    announce(a, time.time())
-    announce(b, time.time())
+    announce(a)
+    announce(b)
     clock = Clock()
 
     def stuck(function):
         return defer.Deferred()  # a store thread that never answers
-    waiting = describeTasks(a, stuck, clock)
+    waiting = describeTasks(a.routing, stuck, clock)
     assert not waiting.called
     clock.advance(TASKS_WAIT)
     assert waiting.result == {'alpha': 'Alpha'}  # nothing read yet
-    assert a.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
-    waiting = describeTasks(a, stuck, clock)
+    assert a.routing.describeTasks() == {'alpha': 'Alpha', 'beta': 'Beta'}
+    waiting = describeTasks(a.routing, stuck, clock)
     clock.advance(TASKS_WAIT)
     assert waiting.result == {'alpha': 'Alpha', 'beta': 'Beta'}
     answered = describeTasks(
-        a, lambda function: defer.maybeDeferred(function), clock)
+        a.routing, lambda function: defer.maybeDeferred(function), clock)
     assert answered.result == {'alpha': 'Alpha', 'beta': 'Beta'}
     assert clock.getDelayedCalls() == []

@@ -49,7 +49,7 @@ def test_one_read_answers_waiters_and_stops_cancelled_runs():
     waits = [waiters.wait(jobid, 30) for jobid in (done, removed, still)]
     service.cancel(removed)
     service.clean()
-    for row in service.claim(4):
+    for row in service.running.claim(4):
         if row['id'] == here:
             table.hold(Run(row))
     service.cancel(done)

@@ -41,7 +41,7 @@ def test_start_puts_back_what_an_earlier_run_left_and_feeds_workers():
     tick hands due jobs to the workers, as many as they take."""
     dispatcher, service, pool, clock, _ = makeDispatcher(size=2)
     ids = [service.add('echo', i) for i in range(3)]
-    service.claim(1)
+    service.running.claim(1)
     dispatcher.startService()
     assert given(pool) == ids[:2]
     assert service.getStatus(ids[0]) == 'processing'
@@ -132,7 +132,7 @@ def test_feeding_starts_even_when_recovery_cannot_yet():
         return synchronous(function, *args)
     dispatcher, service, pool, clock, _ = makeDispatcher(write=write)
     left = service.add('echo', 0)
-    service.claim(1)
+    service.running.claim(1)
     dispatcher.startService()
     jobid = service.add('echo', 1)
     assert given(pool) == [jobid]
@@ -184,7 +184,7 @@ def test_a_claimed_job_of_a_task_this_server_lost_goes_back_unfailed():
     dispatcher, service, pool, clock, ended = makeDispatcher(size=2)
     service.registry.register('brief', SimpleTask(tasks.echo))
     jobid = service.add('brief', 1)
-    row, = service.claim(1)
+    row, = service.running.claim(1)
     service.registry.unregister('brief')
     dispatcher.startService()
     dispatcher._admit([row])
@@ -208,9 +208,9 @@ def test_without_limits_an_end_elsewhere_claims_nothing():
     dispatcher.ended(99, 'completed')
     assert writes.calls == []
     service.limits['echo'] = Limit(1, None)
-    dispatcher._limited = bool(service.taskLimits())
+    dispatcher._limited = bool(service.routing.taskLimits())
     dispatcher.ended(99, 'completed')
-    assert [call[1] for call in writes.calls] == [service.claim]
+    assert [call[1] for call in writes.calls] == [service.running.claim]
 
 
 def test_progress_of_a_held_run_is_recorded_and_of_others_dropped():
@@ -255,7 +255,7 @@ def test_the_queue_depth_is_sampled_at_start_and_every_sampleInterval():
     per sampleInterval, not at every tick."""
     dispatcher, service, pool, clock, _ = makeDispatcher(size=1)
     samples = []
-    service.sampleQueue = lambda: samples.append(clock.seconds())
+    service.running.sampleQueue = lambda: samples.append(clock.seconds())
     dispatcher.startService()
     assert samples == [0.0]
     clock.advance(59)
@@ -328,7 +328,7 @@ def test_an_add_wakes_the_feeder_once_from_one_path():
                      clock=clock)
     own.feeder.startFeeding()
     service.add('echo', 1)
-    assert [call[1] for call in writes.calls] == [service.claim]
+    assert [call[1] for call in writes.calls] == [service.running.claim]
     writes.runNext()
     assert writes.calls == []
     service, pool = makeService(), FakePool(2)

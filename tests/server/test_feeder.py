@@ -96,18 +96,20 @@ def test_a_claim_of_unknown_outcome_is_given_up_and_claimed_again():
     write.runNextThenFail(StoreOutcomeUnknown('lost while committing'))
     assert {service.getStatus(jobid) for jobid in ids} == {'processing'}
     (_, function, args, _), = write.calls
-    assert function == service.releaseClaims
+    assert function == service.running.releaseClaims
     write.failNext(StoreUnavailable('still away'))
     assert {service.getStatus(jobid) for jobid in ids} == {'processing'}
     feeder.wake()
     release, claim = write.calls
-    assert release[1] == service.releaseClaims and len(release[2][0]) == 1
+    assert release[1] == service.running.releaseClaims
+    assert len(release[2][0]) == 1
     write.runNext()
     assert {service.getStatus(jobid) for jobid in ids} == {'queued'}
     write.runNext()
     assert started == ids
     feeder.wake()
-    assert all(call[1] != service.releaseClaims for call in write.calls)
+    assert all(call[1] != service.running.releaseClaims
+               for call in write.calls)
 
 
 def test_claims_of_unknown_outcome_are_remembered_up_to_a_bound():
@@ -126,7 +128,7 @@ def test_claims_of_unknown_outcome_are_remembered_up_to_a_bound():
     write.failNext(StoreUnavailable('still away'))   # the release
     write.runNextThenFail(StoreOutcomeUnknown('lost again'))
     (_, function, (tokens,), _), = write.calls
-    assert function == service.releaseClaims
+    assert function == service.running.releaseClaims
     assert len(tokens) == 1 and tokens != oldest
     write.runNext()
     assert service.getStatus(first) == 'processing'   # forgotten

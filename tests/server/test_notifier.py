@@ -104,7 +104,7 @@ def test_a_refused_call_is_tried_again_with_backoff_until_answered():
     calls.answer(2)
     assert events(service, jobid) == [
         ('notify failed', 1), ('notify failed', 2), ('notified', 3)]
-    assert service.nextNotification() is None
+    assert service.completions.nextNotification() is None
 
 
 def test_a_call_without_answer_is_cut_off_at_its_timeout():
@@ -149,7 +149,7 @@ def test_a_call_is_given_up_at_the_retry_time():
         clock.advance(1.0)
     assert len(calls.made) == 3
     assert service.getJob(jobid).events[-1]['gaveUp'] is True
-    assert service.nextNotification() is None
+    assert service.completions.nextNotification() is None
 
 
 def test_stopping_waits_for_the_calls_being_made():

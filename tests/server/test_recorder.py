@@ -13,7 +13,7 @@ def claimed(service, count):
     """``count`` runs claimed, as the in-flight table holds them."""
     for index in range(count):
         service.add('echo', index)
-    return [Run(row) for row in service.claim(count)]
+    return [Run(row) for row in service.running.claim(count)]
 
 
 def makeRecorder():

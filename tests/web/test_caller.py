@@ -16,8 +16,8 @@ async def test_a_job_shows_its_progress_events_and_zone(web):
     rows carry the progress for their bars."""
     web.service.notifyAllow = (notifying.parsePrefix('http://h/'),)
     jobid = web.service.add('echo', 1, notify='http://h/cb')
-    row, = web.service.claim(1, started=time.time())
-    web.service.recordRuns(reports=[(row, dict(
+    row, = web.service.running.claim(1, started=time.time())
+    web.service.running.recordRuns(reports=[(row, dict(
         fraction=0.25, message='a quarter', at=time.time()))])
     job = (await web.get(f'/api/jobs/{jobid}')).json()
     assert (job['progress']['fraction'], job['progress']['message']) == (
@@ -57,10 +57,10 @@ async def test_the_chart_has_every_minute_of_its_span(web):
     sampled (null where none was); span=day has 1440; another span is a
     400."""
     web.service.add('echo', 1)
-    rows = web.service.claim(1, started=time.time())
-    web.service.recordRuns(finished=[(rows[0], Outcome.failed('no'))])
+    rows = web.service.running.claim(1, started=time.time())
+    web.service.running.recordRuns(finished=[(rows[0], Outcome.failed('no'))])
     web.service.add('echo', 2)
-    web.service.sampleQueue()
+    web.service.running.sampleQueue()
     hour = (await web.get('/api/chart?span=hour')).json()
     assert len(hour['minutes']) == 60
     minutes = hour['minutes']

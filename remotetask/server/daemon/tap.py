@@ -86,7 +86,7 @@ def announceTasks(service):
     descriptions = {name: describe(task) for name, task in
                     service.getAvailableTasks().items()}
     try:
-        service.store.announce(descriptions, service.taskLimits(),
+        service.store.announce(descriptions, service.routing.taskLimits(),
                                time.time())
     except Exception as error:
         raise CannotStart(f"cannot record this server's tasks in the store: "
@@ -141,7 +141,7 @@ def startingService(options):
                           timezone=options['timezone'] or cron.localZone(),
                           limits=limits)
     try:
-        service.taskLimits()
+        service.routing.taskLimits()
     except InvalidArgument as error:
         raise CannotStart(f"a task's limits: {error}") from None
     if isShared(store):

@@ -19,7 +19,7 @@ from remotetask.errors import StoreUnavailable
 class CatchUp:
     """``catchUp(jobids=None)``: read the statuses of ``jobids`` (by
     default, every job that one of ``watchers`` watches) through
-    ``read(service.statuses, ids)``, then call each watcher's
+    ``read(service.reads.statuses, ids)``, then call each watcher's
     ``caughtUp(statuses, ids)``; a Deferred that fires when done. Each
     watcher names its jobs with ``watched()``.
 
@@ -48,7 +48,7 @@ class CatchUp:
                      if wanted is ALL else wanted)
         if not ids:
             return defer.succeed(None)
-        d = self.read(self.service.statuses, ids)
+        d = self.read(self.service.reads.statuses, ids)
         d.addCallback(self._found, ids)
         d.addErrback(self._failed)
         self._reading = done = defer.Deferred()

@@ -98,9 +98,9 @@ class Dispatcher(Service):
             # this server's too, is announced by the store's notification
             # (the cluster's wake-up): that is the feeder's one wake-up
             # there; here, the service's committed event is.
-            service.onAdd(lambda: relay(self.added))
-        service.onEnd(lambda jobid, status: relay(self.ended, jobid,
-                                                  status))
+            service.listeners.onAdd(lambda: relay(self.added))
+        service.listeners.onEnd(
+            lambda jobid, status: relay(self.ended, jobid, status))
 
     # What the service and other servers tell
 
@@ -260,7 +260,7 @@ class Dispatcher(Service):
         minute for runs that a busy pool left waiting)."""
         self._lastMisfires = self.clock.seconds()
         try:
-            moved = yield self.write(self.service.handleMisfires)
+            moved = yield self.write(self.service.running.handleMisfires)
         except StoreUnavailable:
             pass  # logged once, by the store (its outage); tried again
         except Exception:
@@ -276,7 +276,7 @@ class Dispatcher(Service):
         dashboard's chart)."""
         self._lastSample = self.clock.seconds()
         try:
-            yield self.write(self.service.sampleQueue)
+            yield self.write(self.service.running.sampleQueue)
         except Exception as error:
             self.log.warn('Sampling the queue depth failed: {error}',
                           error=error)
@@ -291,7 +291,7 @@ class Dispatcher(Service):
         need not wait for it, as those jobs cannot be claimed twice."""
         self._recovering = True
         try:
-            moved = yield self.write(self.service.recoverAbandoned,
+            moved = yield self.write(self.service.running.recoverAbandoned,
                                      self._since)
         except Exception as error:
             if not (self._recoverWarned and isinstance(error,
@@ -316,7 +316,7 @@ class Dispatcher(Service):
         self._recovered = self._recovering = self._recoverWarned = False
         # Recovery leaves alone the claims made from now on: ours.
         self._since = time.time()
-        self._limited = bool(self.service.taskLimits())
+        self._limited = bool(self.service.routing.taskLimits())
         yield self._recover()
         yield self._misfires()
         if self.running:

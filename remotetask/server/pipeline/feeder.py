@@ -51,7 +51,7 @@ class Average:
 
 
 class Feeder:
-    """Claims runs for ``pool`` through ``write(service.claim, ...)``.
+    """Claims runs for ``pool`` through ``write(service.running.claim, ...)``.
 
     ``admit(rows)`` is called with each claim's rows (the dispatcher looks
     up their tasks and holds them in ``table``); the feeder hands the held
@@ -143,8 +143,8 @@ class Feeder:
         scheduled = self._scheduled
         self._changed = self._scheduled = self._more = False
         began, token = self.clock.seconds(), uuid.uuid4().hex
-        self._claim = self.write(self.service.claim, wanted, None, None,
-                                 scheduled, token)
+        self._claim = self.write(self.service.running.claim, wanted, None,
+                                 None, scheduled, token)
         self._claim.addCallbacks(self._claimed, self._failed,
                                  (wanted, began), None, (token,))
 
@@ -182,7 +182,8 @@ class Feeder:
         if not self._lost or self._releasing is not None:
             return
         tokens = list(self._lost)
-        self._releasing = self.write(self.service.releaseClaims, tokens)
+        self._releasing = self.write(self.service.running.releaseClaims,
+                                     tokens)
         self._releasing.addCallbacks(self._released, self._releaseFailed,
                                      (tokens,))
 

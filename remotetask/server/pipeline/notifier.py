@@ -5,12 +5,13 @@ or cancelled), a call of the XML-RPC method ``jobEnded(id, status)`` at
 URL (the method's name is ``--notify-method``). The store keeps what is
 owed, written with the end itself, so nothing is lost when the server
 stops; this service makes the calls. It claims due calls through the
-writer (``service.claimNotifications``: on a shared store each is made by
-one server at a time, for a lease of the call's time limit and some),
-makes each without blocking anything (a Twisted client, at most
-``concurrency`` at once, each cut off after ``timeout`` seconds), and
-records how it went (``service.recordNotification``): made, or failed
-and due again after a backoff, until ``--notify-retry-time`` after the end
+writer (``service.completions.claimNotifications``: on a shared store
+each is made by one server at a time, for a lease of the call's time
+limit and some), makes each without blocking anything (a Twisted
+client, at most ``concurrency`` at once, each cut off after ``timeout``
+seconds), and records how it went
+(``service.completions.recordNotification``): made, or failed and due
+again after a backoff, until ``--notify-retry-time`` after the end
 (``remotetask.core.notifying``). Every attempt is an event of the job.
 
 It looks for due calls when the dispatcher says an end owes one, and once
@@ -167,9 +168,9 @@ class Notifier(Service):
         room = self.concurrency - len(self.inFlight)
         if room <= 0:
             return
-        self._claiming = self.write(self.service.claimNotifications, room,
-                                    self.timeout + LEASE_MARGIN,
-                                    self.clock.seconds())
+        self._claiming = self.write(
+            self.service.completions.claimNotifications, room,
+            self.timeout + LEASE_MARGIN, self.clock.seconds())
         self._claiming.addCallbacks(self._claimed, self._claimFailed,
                                     (room,))
 
@@ -219,8 +220,8 @@ class Notifier(Service):
 
     @defer.inlineCallbacks
     def _record(self, why, row):
-        due = yield self.write(self.service.recordNotification, row, why,
-                               self.clock.seconds())
+        due = yield self.write(self.service.completions.recordNotification,
+                               row, why, self.clock.seconds())
         if why is None:
             self.log.info('Job {id} ended {status}: told {url}',
                           id=row['job'], status=row['status'],
@@ -245,7 +246,7 @@ class Notifier(Service):
         if self._claiming is not None or \
                 len(self.inFlight) >= self.concurrency:
             return
-        d = self.read(self.service.nextNotification)
+        d = self.read(self.service.completions.nextNotification)
 
         def due(when):
             if when is not None and when <= self.clock.seconds():

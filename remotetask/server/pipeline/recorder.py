@@ -4,7 +4,8 @@ in batches.
 Every start of a run must be recorded (it counts an attempt) and every
 end (it is the job's result). What a run owes the store is kept on its
 entry in the in-flight table (``inflight.Run``); the recorder keeps one
-list, the runs that owe something, and one write (``service.recordRuns``)
+list, the runs that owe something, and one write
+(``service.running.recordRuns``)
 takes them all whenever none is in flight, so under load a batch holds
 many runs and costs one transaction. A start alone waits up to
 ``startDelay`` seconds for company: a short job's start then goes in the
@@ -141,8 +142,8 @@ class Recorder:
                 reports.append((run.row, run.report))
                 run.reportedAt = now
             self._forgetNews(run)
-        self._writing = self.write(self.service.recordRuns, started, ended,
-                                   putBack, reports)
+        self._writing = self.write(self.service.running.recordRuns, started,
+                                   ended, putBack, reports)
         self._writing.addCallbacks(self._written, self._failed, (leaving,),
                                    None, (batch, started, reports))
 

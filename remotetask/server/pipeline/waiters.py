@@ -29,8 +29,8 @@ class Waiters:
     has ended, or after ``timeout`` seconds, whichever comes first.
 
     ``read(function, *args)`` runs a service call off the reactor thread
-    (the read pool); ``service.getStatus`` and ``service.statuses`` are
-    read through it.
+    (the read pool); ``service.reads.getStatus`` and ``.statuses``
+    are read through it.
     """
 
     def __init__(self, service, read, clock, maxWaiters=10000):
@@ -55,7 +55,7 @@ class Waiters:
         self._waiting.setdefault(jobid, []).append(waiter)
         self._count += 1
         try:
-            status = yield self.read(self.service.getStatus, jobid)
+            status = yield self.read(self.service.reads.getStatus, jobid)
         except BaseException:
             self._forget(jobid, waiter)
             raise
@@ -69,7 +69,7 @@ class Waiters:
         ended = yield waiter
         if ended is None:
             # Timed out, or ended with a status not told: read it.
-            ended = yield self.read(self.service.getStatus, jobid)
+            ended = yield self.read(self.service.reads.getStatus, jobid)
         return ended
 
     def _timeUp(self, jobid, waiter):

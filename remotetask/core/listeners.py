@@ -1,0 +1,60 @@
+"""Who is told when jobs may be claimed or have ended: the one path of a
+wake-up.
+
+Listeners hear about a change only once it is committed
+(``IJobStore.afterCommit``), so that whoever they wake can read what they
+were told about. Every role of the service that changes jobs (the
+client's writes, running, the store's release of waiting jobs) tells
+through one ``Listeners``.
+"""
+
+from remotetask.core.status import QUEUED, Status
+
+
+class Listeners:
+    """The callbacks of one service, told after ``store``'s commits."""
+
+    def __init__(self, store):
+        self.store = store
+        self._addListeners = []
+        self._endListeners = []
+        watch = getattr(store, 'watchWaits', None)
+        if watch is not None:
+            watch(self.waitsChanged)
+
+    def onAdd(self, callback):
+        """Call ``callback()`` after every committed change that may have
+        made a job claimable (an add, a start, a retry), e.g. to wake a
+        dispatcher. It is called in the thread that made the change."""
+        self._addListeners.append(callback)
+
+    def onEnd(self, callback):
+        """Call ``callback(jobid, status)`` after a job's end is committed:
+        completed, error or cancelled (a running job too). It is called in
+        the thread that made the change."""
+        self._endListeners.append(callback)
+
+    def added(self):
+        """A job may have become claimable: tell once committed."""
+        self.store.afterCommit(self._tellAdded)
+
+    def ended(self, jobid, status):
+        """``jobid`` ended as ``status``: tell once committed."""
+        self.store.afterCommit(lambda: self._tellEnded(jobid, status))
+
+    def waitsChanged(self, changes):
+        """The store released or ended waiting jobs (``[(id, status)]``,
+        committed already)."""
+        for jobid, status in changes:
+            if status == QUEUED:
+                self._tellAdded()
+            else:
+                self._tellEnded(jobid, Status(status))
+
+    def _tellAdded(self):
+        for callback in self._addListeners:
+            callback()
+
+    def _tellEnded(self, jobid, status):
+        for callback in self._endListeners:
+            callback(jobid, status)
