@@ -1,5 +1,6 @@
-"""remotetask.interfaces is a package of a module per role, and every name
-legacy code and the stores import from it is still imported from it."""
+"""The interfaces are declared in remotetask.core.interfaces, a module per
+role, and every name legacy code imports from remotetask.interfaces is
+still imported from there."""
 
 import importlib
 
@@ -15,13 +16,14 @@ NAMES = ('ITask', 'IJob', 'ICronJob', 'ITaskRegistry', 'ITaskService',
 
 
 def test_every_name_is_still_imported_from_remotetask_interfaces():
-    """Each interface and status constant is an attribute of the package,
-    listed in its __all__, the interfaces defined in its role modules."""
+    """Each interface and status constant is an attribute of the legacy
+    module, listed in its __all__, the interfaces defined in the core's
+    role modules."""
     assert set(NAMES) <= set(interfaces.__all__)
     for name in interfaces.__all__:
         value = getattr(interfaces, name)
         if isinstance(value, InterfaceClass):
             module = importlib.import_module(value.__module__)
-            assert module.__name__.startswith('remotetask.interfaces.')
+            assert module.__name__.startswith('remotetask.core.interfaces.')
             assert getattr(module, name) is value
     assert interfaces.QUEUED == 'queued'

@@ -2,7 +2,9 @@
 
 Layers talk downwards only: the wire and the web reach jobs through the
 ``TaskService``, never through a store, and the core stays usable without a
-reactor (legacy hosts embed it in threads of their own).
+reactor (legacy hosts embed it in threads of their own); and no two parts
+of the package import each other, whichever way round, so that each can
+be read, tested and replaced on its own.
 """
 
 import ast
@@ -37,6 +39,49 @@ def offending(layer, forbidden):
                 if any(name == prefix or name.startswith(prefix + '.')
                        for prefix in forbidden))
             for path in modulesOf(layer)}
+
+
+def partOf(dotted):
+    """The part a dotted module name belongs to: a sub-package
+    (``remotetask.core``, ``remotetask.server.pipeline``) or a module of
+    the top level (``remotetask.errors``, ``remotetask.cli``)."""
+    names = dotted.split('.')
+    depth = 3 if names[1:2] == ['server'] else 2
+    return '.'.join(names[:depth])
+
+
+def dependencies(package):
+    """Which part imports which: {importer: {imported, ...}}, over every
+    module of ``package`` (the worker processes' modules included)."""
+    root = package.parent
+    graph = {}
+    for path in package.rglob('*.py'):
+        names = path.relative_to(root).with_suffix('').parts
+        dotted = '.'.join(names[:-1] if names[-1] == '__init__' else names)
+        importer = partOf(dotted)
+        imported = graph.setdefault(importer, set())
+        for name in importedModules(path):
+            if name.split('.')[0] == package.name:
+                part = partOf(name)
+                if part != importer:
+                    imported.add(part)
+    return graph
+
+
+def cycles(graph):
+    """Every pair of parts that reach each other through imports, as
+    sorted pairs."""
+    def reachable(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+    reach = {part: reachable(part) for part in graph}
+    return sorted({tuple(sorted((a, b))) for a in graph for b in reach[a]
+                   if a != b and a in reach.get(b, ())})
 
 
 @pytest.mark.parametrize('layer', ['wire', 'web'])
@@ -98,3 +143,32 @@ def test_the_checks_see_a_forbidden_import(tmp_path):
                       'from time import time\n')
     assert 'remotetask.store.paging' in importedModules(module)
     assert readsSystemTime(module) == [4, 5]
+
+
+def test_no_two_parts_import_each_other():
+    """Every pair of parts (the sub-packages, server/'s four included,
+    and the top-level modules) depends one way at most."""
+    graph = dependencies(PACKAGE)
+    assert {'remotetask.core', 'remotetask.store',
+            'remotetask.server.workers'} <= set(graph)
+    assert cycles(graph) == []
+
+
+def test_the_checks_see_a_cycle(tmp_path):
+    """Two parts importing each other, one of them only inside a
+    function and through a third, are found."""
+    package = tmp_path / 'remotetask'
+    for part in ('core', 'store', 'server/pipeline'):
+        (package / part).mkdir(parents=True)
+        (package / part / '__init__.py').write_text('')
+    (package / '__init__.py').write_text('')
+    (package / 'core' / 'service.py').write_text(
+        'from remotetask.server.pipeline import feeder\n')
+    (package / 'server' / 'pipeline' / 'feeder.py').write_text(
+        'from remotetask.store.sqlite import SQLiteJobStore\n')
+    (package / 'store' / 'sqlite.py').write_text(
+        'def f():\n    import remotetask.core.job\n')
+    assert cycles(dependencies(package)) == [
+        ('remotetask.core', 'remotetask.server.pipeline'),
+        ('remotetask.core', 'remotetask.store'),
+        ('remotetask.server.pipeline', 'remotetask.store')]

@@ -39,7 +39,7 @@ import string
 
 from zope.interface import implementer
 
-from remotetask.interfaces import ITask
+from remotetask.core.interfaces import ITask
 from remotetask.core.programs import MAX_OUTPUT, parseSize, runProgram
 from remotetask.core.task import TaskError
 

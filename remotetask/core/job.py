@@ -18,7 +18,7 @@ from remotetask.core import cron
 from remotetask.core import codec
 from remotetask.core.clock import systemClock
 from remotetask.errors import InvalidArgument
-from remotetask.interfaces import ICronJob, IJob
+from remotetask.core.interfaces import ICronJob, IJob
 from remotetask.core.status import Status
 
 _FIELDS = ('minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek')

@@ -18,9 +18,7 @@ class Listeners:
         self.store = store
         self._addListeners = []
         self._endListeners = []
-        watch = getattr(store, 'watchWaits', None)
-        if watch is not None:
-            watch(self.waitsChanged)
+        store.watchWaits(self.waitsChanged)
 
     def onAdd(self, callback):
         """Call ``callback()`` after every committed change that may have

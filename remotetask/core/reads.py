@@ -10,6 +10,7 @@ them out without making Jobs first.
 import collections.abc
 
 from remotetask.core import codec, job as jobs
+from remotetask.core.interfaces import ISharedJobStore
 from remotetask.core.status import CANCELLED, Status
 from remotetask.errors import NoSuchJob
 
@@ -173,5 +174,6 @@ class JobReads:
     def servers(self):
         """The servers sharing the store (``[{id, heartbeat, running}]``),
         or None for a store that one server holds."""
-        listed = getattr(self.store, 'servers', None)
-        return None if listed is None else listed()
+        if ISharedJobStore.providedBy(self.store):
+            return self.store.servers()
+        return None

@@ -24,7 +24,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from remotetask.errors import NoSuchTask
-from remotetask.interfaces import ITask, ITaskRegistry
+from remotetask.core.interfaces import ITask, ITaskRegistry
 from remotetask.core.task import SimpleTask
 
 try:

@@ -9,6 +9,7 @@ server holds (SQLite, in memory) knows this service's tasks alone.
 """
 
 from remotetask.core import events
+from remotetask.core.interfaces import ISharedJobStore
 from remotetask.core.limits import NONE, limitOf
 from remotetask.core.task import describe
 from remotetask.errors import InvalidArgument, NoSuchTask, RemoteTaskError
@@ -28,7 +29,9 @@ class TaskRouting:
     @property
     def serverId(self):
         """This server's name in a store shared by several, else None."""
-        return getattr(self.store, 'serverId', None)
+        if ISharedJobStore.providedBy(self.store):
+            return self.store.serverId
+        return None
 
     @property
     def serverName(self):
@@ -62,7 +65,7 @@ class TaskRouting:
         ``describeTasks`` reads nothing from it (its tasks were imported
         when it started) and may run on any thread, the store down or
         not."""
-        return getattr(self.store, 'servedTasks', None) is None
+        return not ISharedJobStore.providedBy(self.store)
 
     def describeTasks(self, now=None, lastKnown=False):
         """``{name: description}`` of every task a job may be added for:

@@ -40,7 +40,7 @@ from remotetask.core.running import JobRunning
 from remotetask.core.status import CANCELLED, COMPLETED, ERROR
 from remotetask.core.writes import JobWrites
 from remotetask.errors import NoSuchJob
-from remotetask.interfaces import ITaskService
+from remotetask.core.interfaces import ITaskService
 
 
 @implementer(ITaskService)

@@ -8,7 +8,7 @@ the input alone, which is what most tasks are.
 from zope.interface import implementer
 
 from remotetask.core.limits import checkConcurrency, parseRate
-from remotetask.interfaces import ITask
+from remotetask.core.interfaces import ITask
 
 
 #: How many times a job may start, by default: a job lost with its worker

@@ -17,7 +17,7 @@ import json
 
 from zope.interface import implementer
 
-from remotetask.interfaces import IApiTokenStore
+from remotetask.core.interfaces import IApiTokenStore
 
 
 def _decoded(row):

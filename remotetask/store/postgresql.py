@@ -16,7 +16,7 @@ from remotetask.core.bounds import BEFORE_EVERY_ID, MAX_INT, MIN_INT
 from remotetask.core.entries import Entry
 from remotetask.errors import NoSuchJob
 from remotetask.core.status import FINISHED
-from remotetask.interfaces import IJobStore, ISharedJobStore
+from remotetask.core.interfaces import IJobStore, ISharedJobStore
 from remotetask.store import paging
 from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns

@@ -17,7 +17,7 @@ from remotetask.core.bounds import (
 from remotetask.core.entries import Entry
 from remotetask.core.status import FINISHED
 from remotetask.errors import NoSuchJob
-from remotetask.interfaces import IJobStore, IQuickWrites
+from remotetask.core.interfaces import IJobStore, IQuickWrites
 from remotetask.store import paging
 from remotetask.store.apitokens import SQLApiTokens
 from remotetask.store.claiming import claimRuns

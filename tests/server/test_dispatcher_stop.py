@@ -4,7 +4,7 @@ Ctrl-C hurries it. On task.Clock with the real service and a fake
 pool."""
 
 from remotetask.core.runner import Outcome
-from remotetask.server.workers.processpool import STOPPED
+from remotetask.server.pipeline.inflight import STOPPED
 from tests.server.test_dispatcher import makeDispatcher, start
 
 

@@ -16,7 +16,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from remotetask.errors import StoreUnavailable
-from remotetask.interfaces import ISharedJobStore
+from remotetask.core.interfaces import ISharedJobStore
 
 
 def isShared(store):

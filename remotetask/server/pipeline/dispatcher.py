@@ -34,9 +34,8 @@ from remotetask.server.pipeline.cancelwatch import (
     CANCELLED_WHILE_RUNNING, CancelWatch)
 from remotetask.server.pipeline.catchup import CatchUp
 from remotetask.server.pipeline.feeder import Feeder
-from remotetask.server.pipeline.inflight import ENDED, InFlight, Run
+from remotetask.server.pipeline.inflight import ENDED, STOPPED, InFlight, Run
 from remotetask.server.pipeline.joblog import JobLog
-from remotetask.server.workers.processpool import STOPPED
 from remotetask.server.pipeline.recorder import Recorder
 from remotetask.server.pipeline.relay import ThreadRelay
 from remotetask.server.pipeline.waiters import Waiters

@@ -22,6 +22,11 @@ RUNNING = 'running'    # started in its worker
 ENDED = 'ended'        # its end is known, being recorded
 LEAVING = 'leaving'    # being put back in the queue
 
+#: The error a pool ends a run with when it stopped the run's worker
+#: because the server stops; the dispatcher puts such a job back in the
+#: queue instead of recording it.
+STOPPED = 'The server stopped while the job was running.'
+
 
 class Run:
     """One job in flight: ``row`` (as claimed; ``attempts`` and

@@ -49,7 +49,7 @@ from twisted.python.failure import Failure
 from remotetask.core.longwrites import takesLong
 from remotetask.errors import (
     RemoteTaskError, StoreOutcomeUnknown, StoreUnavailable)
-from remotetask.interfaces import IQuickWrites
+from remotetask.core.interfaces import IQuickWrites
 from remotetask.server.pipeline.relay import ThreadRelay
 
 #: What the thread is given when a checkpoint is due rather than a batch.

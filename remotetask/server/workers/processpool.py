@@ -38,12 +38,8 @@ from twisted.logger import Logger
 from remotetask.core import progress
 from remotetask.core.runner import Outcome
 from remotetask.core.task import option
-from remotetask.server.pipeline.inflight import RUNNING, SENT
+from remotetask.server.pipeline.inflight import RUNNING, SENT, STOPPED
 from remotetask.server.workers.workerprotocol import MessageReceiver
-
-#: The error of a job whose worker was stopped because the server stops;
-#: the dispatcher puts such a job back in the queue instead.
-STOPPED = 'The server stopped while the job was running.'
 
 
 class WorkerMessages(MessageReceiver):

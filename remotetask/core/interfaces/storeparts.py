@@ -4,7 +4,7 @@ asks about with ``providedBy`` rather than by duck typing."""
 
 from zope.interface import Attribute, Interface
 
-from remotetask.interfaces.store import IJobStore
+from remotetask.core.interfaces.store import IJobStore
 
 
 class IQuickWrites(Interface):
