@@ -40,6 +40,14 @@ MB = 1024 * 1024
 NO_SUCH_TASK, NO_SUCH_JOB, INVALID, UNSTORABLE, NOT_ALLOWED = 1, 2, 3, 4, 5
 STORE_UNAVAILABLE, TOO_LARGE, TRY_LATER, ANSWER_TOO_LARGE = 6, 7, 11, 12
 NOT_PERMITTED, NO_SUCH_METHOD = 13, 8001
+#: ``python -c INTERRUPTIBLE SCRIPT ARGS`` runs SCRIPT as from a terminal,
+#: Ctrl-C (SIGINT) included, even where this suite runs in the background
+#: and its children start with SIGINT ignored (which Twisted and Python
+#: then leave ignored).
+INTERRUPTIBLE = ('import runpy, signal, sys; '
+                 'signal.signal(signal.SIGINT, signal.default_int_handler); '
+                 'del sys.argv[0]; '
+                 'runpy.run_path(sys.argv[0], run_name="__main__")')
 
 
 class Daemon:
@@ -59,7 +67,8 @@ class Daemon:
 
     def command(self):
         tasks = [f'--task={name}=tests.tasks:{name}' for name in self.tasks]
-        return [sys.executable, TWISTD, '-n', '--pidfile=',
+        return [sys.executable, '-c', INTERRUPTIBLE, TWISTD, '-n',
+                '--pidfile=',
                 f'--logfile={self.logfile}', 'remotetask',
                 '--listen=tcp:0:interface=127.0.0.1',
                 f'--portfile={self.portfile}', f'--store={self.store}',
@@ -146,7 +155,7 @@ class ServeDaemon(Daemon):
     def command(self):
         tasks = [f'--task={name}=tests.tasks:{name}' for name in TASKS]
         store = [f'--store={self.store}'] if self.store != 'default' else []
-        return [sys.executable, REMOTETASK, 'serve',
+        return [sys.executable, '-c', INTERRUPTIBLE, REMOTETASK, 'serve',
                 '--listen=tcp:0:interface=127.0.0.1',
                 f'--portfile={self.portfile}', *store, *tasks, *self.args]
 
@@ -333,20 +342,13 @@ def postJSON(daemon, path, value, token=None, headers=None):
 
 # The command line
 
-#: Runs the script named first as a terminal would: SIGINT raises.
-INTERRUPTIBLE = ('import runpy, signal, sys; '
-                 'signal.signal(signal.SIGINT, signal.default_int_handler); '
-                 'del sys.argv[0]; '
-                 'runpy.run_path(sys.argv[0], run_name="__main__")')
-
 
 def startCli(target, *args, env=None, user=None, password=None,
              stdout=subprocess.PIPE):
     """``remotetask --url URL ARGS`` started, for ``target`` (a Daemon,
     logged in as ``user`` if given, or a URL); stderr piped, text. It
     sees no REMOTETASK_* variable but those in ``env``, TZ is UTC, and
-    Ctrl-C (SIGINT) reaches it as in a terminal, even where this suite
-    runs in the background and its children start with SIGINT ignored."""
+    Ctrl-C (SIGINT) reaches it as in a terminal."""
     url = target
     if isinstance(target, Daemon):
         url = target.url if user is None else \
