@@ -21,7 +21,7 @@ import xmlrpc.client
 import pytest
 
 from tests.acceptance.daemon import (
-    STORE_UNAVAILABLE, Daemons, fault, waitUntil)
+    STORE_UNAVAILABLE, Daemons, fault, metric, waitUntil)
 
 
 class Tmpfs:
@@ -146,9 +146,10 @@ def test_a_job_finishing_while_the_disk_is_full_is_recorded_later(tmpfs):
     waitUntil(lambda: server.getStatus(jobid) == 'processing',
               message='the job running')
     tmpfs.fill()
-    # wait() returns when the dispatcher is done with the run (or after
-    # its timeout): by then the run has ended on the full disk.
-    server.wait(jobid, 10)
+    # The worker is free once the run has ended, on the full disk.
+    waitUntil(lambda: metric(daemon, 'remotetask_workers_busy') == 0,
+              message='the run ended')
+    assert server.getStatus(jobid) == 'processing'
     tmpfs.free()
     waitUntil(lambda: server.getStatus(jobid) == 'completed', timeout=10,
               message=f'job {jobid} recorded after space returned (see '
