@@ -6,10 +6,8 @@ string transport; no network, no reactor."""
 import json
 import xmlrpc.client
 
-from twisted.internet.address import IPv4Address
-from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.web import resource, server
+from twisted.web import resource
 from twisted.web.test.requesthelper import DummyRequest
 
 from remotetask.errors import NoSuchJob
@@ -17,34 +15,7 @@ from remotetask.web.api import ANSWERS as JSON
 from remotetask.wire import answers
 from remotetask.wire.marshal import readable
 from remotetask.wire.site import makeSite
-
-REQUEST = b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
-
-
-class Held(resource.Resource):
-    """Keeps every request unanswered until the test answers it."""
-
-    isLeaf = True
-
-    def __init__(self):
-        super().__init__()
-        self.requests = []
-
-    def render(self, request):
-        self.requests.append(request)
-        return server.NOT_DONE_YET
-
-
-def connect(root):
-    """A connection to the real site serving ``root``, on a string
-    transport: (protocol, transport)."""
-    site = makeSite(root, 1024)
-    address = IPv4Address('TCP', '127.0.0.1', 40000)
-    protocol = site.buildProtocol(address)
-    transport = StringTransport(peerAddress=address, hostAddress=IPv4Address(
-        'TCP', '127.0.0.1', 8770))
-    protocol.makeConnection(transport)
-    return protocol, transport
+from tests.wirefakes import REQUEST, Held, connect
 
 
 def sent(request):
@@ -146,7 +117,7 @@ class Raising(resource.Resource):
 
 
 def answerOf(surface):
-    protocol, transport = connect(Raising(surface))
+    protocol, transport = connect(makeSite(Raising(surface), 1024))
     protocol.dataReceived(REQUEST)
     head, _, body = transport.value().partition(b'\r\n\r\n')
     return head.split(b'\r\n')[0], body
@@ -175,7 +146,7 @@ def test_after_an_exception_in_render_the_connection_goes_on():
     root = resource.Resource()
     root.putChild(b'bug', Raising(JSON))
     root.putChild(b'', held)
-    protocol, transport = connect(root)
+    protocol, transport = connect(makeSite(root, 1024))
     protocol.dataReceived(b'GET /bug HTTP/1.1\r\nHost: localhost\r\n\r\n')
     assert b' 500 ' in transport.value()
     protocol.dataReceived(REQUEST)

@@ -2,58 +2,12 @@
 driven by a ``task.Clock`` over string transports: the site is the real
 one (``makeSite``), the network and time are not."""
 
-from twisted.internet import task
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import StringTransport
-from twisted.python.failure import Failure
 
-from remotetask.wire.connections import (
-    ABORT_AFTER, MAX_LINGERING, ConnectionLimits, Refused)
-from remotetask.wire.site import makeSite
-from tests.test_answers import Held
-
-HEADER_TIMEOUT, BODY_TIMEOUT = 5.0, 10.0
-
-
-class HalfClosingTransport(StringTransport):
-    """A transport that can close its writing side, as TCP can."""
-
-    halfClosed = False
-    aborted = False
-
-    def loseWriteConnection(self):
-        self.halfClosed = True
-
-    def abortConnection(self):
-        self.aborted = True
-        super().abortConnection()
-
-
-def makeLimits(perAddress=2, total=4):
-    clock = task.Clock()
-    held = Held()
-    site = makeSite(held, 1024)
-    limits = ConnectionLimits(site, perAddress, total, HEADER_TIMEOUT,
-                              BODY_TIMEOUT, clock=clock)
-    return limits, held, clock
-
-
-def connect(limits, host='127.0.0.1', transportType=StringTransport):
-    """A connection from ``host``: (protocol, transport)."""
-    peer = IPv4Address('TCP', host, 40000)
-    protocol = limits.buildProtocol(peer)
-    transport = transportType(
-        hostAddress=IPv4Address('TCP', '127.0.0.1', 8770), peerAddress=peer)
-    protocol.makeConnection(transport)
-    return protocol, transport
-
-
-def close(protocol):
-    protocol.connectionLost(Failure(ConnectionDone()))
-
-
-REQUEST = b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+from remotetask.wire.connections import ABORT_AFTER, MAX_LINGERING, Refused
+from tests.wirefakes import (
+    BODY_TIMEOUT, HEADER_TIMEOUT, REQUEST, HalfClosingTransport, close,
+    connect, makeLimits)
 
 
 def test_headers_have_a_deadline_that_bytes_do_not_extend():

@@ -4,31 +4,11 @@ is a ``task.Clock``; hashes are checked in this thread."""
 
 import pytest
 from twisted.cred import error
-from twisted.internet import defer, task
-from twisted.logger import Logger
 
 from remotetask.wire import logins
-from remotetask.wire.logins import (
-    AddressedCredentials, LoginChecker, MAX_FACTOR)
-from remotetask.wire.passwords import (
-    UsersFile, hashPassword, matches, readUsers)
-
-DELAY = 1.0
-
-
-def inThisThread(function, *args):
-    return defer.maybeDeferred(function, *args)
-
-
-def makeChecker(tmp_path, lines, delay=DELAY):
-    path = tmp_path / 'users'
-    path.write_text(''.join(line + '\n' for line in lines))
-    clock = task.Clock()
-    checker = LoginChecker(UsersFile(str(path)), delay, clock=clock,
-                           inThread=inThisThread)
-    events = []
-    checker.throttle.log = Logger(observer=events.append)
-    return checker, clock, events
+from remotetask.wire.logins import AddressedCredentials, MAX_FACTOR
+from remotetask.wire.passwords import hashPassword, matches, readUsers
+from tests.wirefakes import DELAY, makeChecker
 
 
 def attempt(checker, user, password, address='10.0.0.1'):

@@ -12,9 +12,8 @@ from remotetask.wire.connections import ABORT_AFTER, ConnectionLimits
 from remotetask.wire.marshal import CHUNK
 from remotetask.wire.sending import DIRECT, Outbox
 from remotetask.wire.site import makeSite
-from tests.test_answers import Held
-from tests.test_connections import (
-    REQUEST, HalfClosingTransport, close, connect)
+from tests.wirefakes import (
+    REQUEST, HalfClosingTransport, Held, close, connect)
 
 SEND_TIMEOUT = 30.0
 #: What the transport holds before it says it is full, as Twisted's does.

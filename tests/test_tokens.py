@@ -12,7 +12,7 @@ from remotetask.store import openStore
 from remotetask.wire.logins import AddressedCredentials, LoginChecker
 from remotetask.wire.tokens import (
     TOUCH_EVERY, TRUST, BearerCredentials, TokenBook, digestOf, newToken)
-from tests.test_logins import makeChecker
+from tests.wirefakes import makeChecker
 
 
 class CountingStore:

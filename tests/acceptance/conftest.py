@@ -2,26 +2,36 @@
 
 import pytest
 
-from tests.acceptance.daemon import Daemon
+from tests.acceptance.daemon import Daemons
 
 
 @pytest.fixture
 def startDaemon(tmp_path):
-    """Start daemons (stopped after the test) with extra arguments."""
-    daemons = []
+    """Start daemons (killed after the test) with extra arguments, as
+    ``Daemons.start`` takes them."""
+    daemons = Daemons(tmp_path)
+    yield daemons.start
+    daemons.killAll()
 
-    def start(*args, directory=None, **kwargs):
-        daemon = Daemon(str(directory or tmp_path), args=args, **kwargs)
-        daemons.append(daemon)
-        return daemon.start()
-    yield start
-    for daemon in daemons:
-        daemon.kill()
+
+@pytest.fixture(scope='module')
+def sharedDaemon(tmp_path_factory):
+    """The daemon of the module's tests marked ``shared``, started once."""
+    daemons = Daemons(tmp_path_factory.mktemp('shared'))
+    yield daemons.start('--workers=2')
+    daemons.killAll()
 
 
 @pytest.fixture
-def daemon(startDaemon):
-    """One daemon with the test tasks, on SQLite, two worker processes."""
+def daemon(request, startDaemon):
+    """One daemon with the test tasks, on SQLite, two worker processes.
+
+    A test marked ``shared`` gets one daemon with the other such tests of
+    its module, started once: for tests that cannot disturb one another
+    (refusals that store nothing, reads of what never changes). A test
+    whose outcome depends on what others left gets a daemon of its own."""
+    if request.node.get_closest_marker('shared'):
+        return request.getfixturevalue('sharedDaemon')
     return startDaemon('--workers=2')
 
 

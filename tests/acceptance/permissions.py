@@ -3,12 +3,11 @@ and a viewer, their roles file, and clients that log in as each."""
 
 import base64
 import contextlib
-import http.client
 import json
 import time
 import xmlrpc.client
 
-from tests.acceptance.daemon import Daemon
+from tests.acceptance.daemon import NOT_PERMITTED, Daemon, request
 
 USERS = dict(admin='admin-pw', shop='shop-pw', reports='reports-pw',
              monitor='monitor-pw')
@@ -19,7 +18,6 @@ shop      caller   echo, sleep    # the web shop
 reports   caller   echo
 monitor   viewer
 """
-NO_SUCH_JOB, NOT_PERMITTED = 2, 13
 
 
 def writeFiles(directory, roles=ROLES):
@@ -39,31 +37,24 @@ def proxy(daemon, user, password=None):
     return daemon.proxy(user, password)
 
 
-def fault(call, *args):
-    """The Fault ``call(*args)`` raises (the test fails if none)."""
-    try:
-        call(*args)
-    except xmlrpc.client.Fault as raised:
-        return raised
-    raise AssertionError(f'{call} answered without a fault')
-
-
 def send(daemon, path, authorization, method='GET', body=None,
          headers=None):
     """``(status, parsed JSON or text)`` of one request to ``daemon``."""
-    connection = http.client.HTTPConnection('127.0.0.1', daemon.port,
-                                            timeout=60)
+    status, _, data = request(daemon, method, path, body, dict(
+        headers or {}, Authorization=authorization))
     try:
-        connection.request(method, path, body=body, headers=dict(
-            headers or {}, Authorization=authorization))
-        response = connection.getresponse()
-        data = response.read()
-    finally:
-        connection.close()
-    try:
-        return response.status, json.loads(data)
+        return status, json.loads(data)
     except ValueError:
-        return response.status, data.decode('utf-8', 'replace')
+        return status, data.decode('utf-8', 'replace')
+
+
+def login(daemon, user, password, host='127.0.0.1'):
+    """GET /api/summary with these credentials from ``host``: the status
+    and the seconds the answer took."""
+    started = time.monotonic()
+    status, _, _ = request(daemon, 'GET', '/api/summary', host=host,
+                           headers={'Authorization': basic(user, password)})
+    return status, time.monotonic() - started
 
 
 def basic(user, password=None):

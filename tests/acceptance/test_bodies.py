@@ -11,19 +11,14 @@ import zlib
 
 import pytest
 
-from tests.acceptance.daemon import Daemon, waitUntil
-from tests.acceptance.test_answer_sizes import MB, Peak
-from tests.acceptance.test_hardening import request
+from tests.acceptance.daemon import MB, TOO_LARGE, Daemon, post, waitUntil
+from tests.acceptance.proc import Peak
 
-SIZE_FAULT = 7
-
-
-def call(daemon, body, encoding, *, kind=b'text/xml'):
-    """``(status, body)`` of a POST of ``body`` with Content-Encoding
-    ``encoding``."""
-    status, _, answer = request(daemon, 'POST', '/RPC2', body, {
-        'Content-Type': kind, 'Content-Encoding': encoding})
-    return status, answer
+def encoded(daemon, body, encoding):
+    """``(status, body)`` of an XML-RPC ``body`` sent with
+    Content-Encoding ``encoding``."""
+    return post(daemon, body, headers={'Content-Type': 'text/xml',
+                                       'Content-Encoding': encoding})
 
 
 def test_a_gzip_request_of_xmlrpc_client_is_answered(startDaemon):
@@ -49,7 +44,7 @@ def test_deflate_bodies_are_decoded_both_ways(startDaemon, compress):
     and raw as some clients send it, is decoded."""
     daemon = startDaemon('--workers=1')
     body = xmlrpc.client.dumps(('echo', [1, 2]), 'add').encode()
-    status, answer = call(daemon, compress(body), 'deflate')
+    status, answer = encoded(daemon, compress(body), 'deflate')
     assert status == 200
     (jobid,), _ = xmlrpc.client.loads(answer)
     assert daemon.proxy().getJob(jobid)['input'] == [1, 2]
@@ -66,15 +61,15 @@ def test_the_size_bound_applies_to_the_decoded_bytes(startDaemon):
            b'<param><value><string>'
     tail = b'</string></value></param></params></methodCall>'
     fits = head + b'x' * (MB - len(head) - len(tail)) + tail
-    status, answer = call(daemon, gzip.compress(fits), 'gzip')
+    status, answer = encoded(daemon, gzip.compress(fits), 'gzip')
     assert status == 200 and xmlrpc.client.loads(answer)[0][0] > 0
     bomb = gzip.compress(head + b'x' * (11 * MB) + tail)
     assert len(bomb) < 20000
     with Peak(daemon.process.pid) as peak:
-        status, answer = call(daemon, bomb, 'gzip')
+        status, answer = encoded(daemon, bomb, 'gzip')
     with pytest.raises(xmlrpc.client.Fault) as refused:
         xmlrpc.client.loads(answer)
-    assert refused.value.faultCode == SIZE_FAULT
+    assert refused.value.faultCode == TOO_LARGE
     assert '--max-request-size' in refused.value.faultString
     assert peak.cost < 8, peak.cost
 
@@ -85,13 +80,13 @@ def test_other_encodings_are_415_and_broken_ones_400(startDaemon):
     short, 400; the server answers the next request as ever."""
     daemon = startDaemon('--workers=1')
     body = xmlrpc.client.dumps((1,), 'getStatus').encode()
-    status, answer = call(daemon, body, 'br')
+    status, answer = encoded(daemon, body, 'br')
     assert status == 415 and b'gzip or deflate' in answer
-    status, answer = call(daemon, b'not gzip at all', 'gzip')
+    status, answer = encoded(daemon, b'not gzip at all', 'gzip')
     assert status == 400 and b'not valid gzip' in answer
-    status, answer = call(daemon, gzip.compress(body)[:-10], 'gzip')
+    status, answer = encoded(daemon, gzip.compress(body)[:-10], 'gzip')
     assert status == 400 and b'cut short' in answer
-    status, answer = call(daemon, body, 'identity')
+    status, answer = encoded(daemon, body, 'identity')
     assert status == 200
 
 
@@ -134,12 +129,12 @@ def test_bodies_held_in_files_are_bounded_in_bytes(startDaemon):
     try:
         waitUntil(lambda: spooled(daemon.process.pid) == 900000,
                   message='900 KB held')
-        status, answer = call(daemon, addBody(400000), 'identity')
+        status, answer = encoded(daemon, addBody(400000), 'identity')
         assert status == 503 and b'--max-spool-size' in answer
     finally:
         for connection in held:
             connection.close()
-    waitUntil(lambda: call(daemon, addBody(400000), 'identity')[0] == 200,
+    waitUntil(lambda: encoded(daemon, addBody(400000), 'identity')[0] == 200,
               message='the spool emptied')
 
 
@@ -160,10 +155,10 @@ def test_a_full_disk_is_a_503_not_a_dropped_request(tmp_path):
     the log); smaller requests are served meanwhile and after."""
     daemon = SmallDisk(str(tmp_path), args=['--workers=1']).start()
     try:
-        status, answer = call(daemon, addBody(3 * MB), 'identity')
+        status, answer = encoded(daemon, addBody(3 * MB), 'identity')
         assert status == 503 and b'File too large' in answer, answer
         assert 'Unhandled Error' not in daemon.log()
-        status, answer = call(daemon, addBody(500000), 'identity')
+        status, answer = encoded(daemon, addBody(500000), 'identity')
         assert status == 200 and xmlrpc.client.loads(answer)[0][0] > 0
     finally:
         daemon.kill()

@@ -1,6 +1,6 @@
 """Issue 20: bounds applied while an answer or an output is built, not
 after, against the real daemon, with the server's (and its worker's)
-memory read from /proc (``Peak``, as in ``test_answer_sizes``)."""
+memory read from /proc (``Peak``)."""
 
 import json
 import signal
@@ -9,10 +9,9 @@ import sqlite3
 import threading
 import xmlrpc.client
 
-from tests.acceptance.test_answer_sizes import (
-    MB, Peak, faultOf, multicall, post, status)
-from tests.acceptance.daemon import waitUntil
-from tests.acceptance.test_lifetimes import commandLines
+from tests.acceptance.daemon import (
+    MB, faultOf, multicall, rpcAnswer, waitUntil)
+from tests.acceptance.proc import Peak, memory, workersOf
 
 #: What the issue's big job answers to getJob: 100 events of about 950
 #: bytes (its 2,000-character notify URL, repeated in each).
@@ -43,20 +42,20 @@ def test_a_6_mb_multicall_of_getJob_on_big_jobs_is_bounded(
     the whole answer, faults included, is within the 16 MB default; the
     server stays under 300 MB. A few calls are answered whole."""
     daemon, ids = bigJobs(startDaemon, tmp_path, 10)
-    few = xmlrpc.client.loads(post(daemon, multicall(
+    few = xmlrpc.client.loads(rpcAnswer(daemon, multicall(
         *[('getJob', jobid) for jobid in ids[:3]])))[0][0]
     assert [len(entry[0]['events']) for entry in few] == [100] * 3
     body = multicall(*[('getJob', ids[n % 10]) for n in range(30000)])
     assert len(body) > 6 * MB
     with Peak(daemon.process.pid) as peak:
-        answer = post(daemon, body)
+        answer = rpcAnswer(daemon, body)
     assert len(answer) <= 16 * MB
     (entries,), _ = xmlrpc.client.loads(answer)
     whole = [entry for entry in entries if faultOf(entry) is None]
     assert len(entries) == 30000
     assert 50 < len(whole) < 200, len(whole)
     assert {faultOf(entry) for entry in entries} == {None, 12}
-    assert status(daemon.process.pid)['VmHWM'] < 300, peak.cost
+    assert memory(daemon.process.pid)['VmHWM'] < 300, peak.cost
 
 
 def test_system_calls_in_a_multicall_count(startDaemon, tmp_path):
@@ -66,14 +65,14 @@ def test_system_calls_in_a_multicall_count(startDaemon, tmp_path):
     room enough every call is answered."""
     daemon = startDaemon()
     body = multicall(*[('system.listMethods',)] * 40000)
-    answer = post(daemon, body)
+    answer = rpcAnswer(daemon, body)
     assert len(answer) <= 16 * MB
     (entries,), _ = xmlrpc.client.loads(answer)
     answered = [entry for entry in entries if faultOf(entry) is None]
     assert len(entries) == 40000
     assert 1000 < len(answered) < 40000
     assert {faultOf(entry) for entry in entries} == {None, 12}
-    (entries,), _ = xmlrpc.client.loads(post(daemon, multicall(
+    (entries,), _ = xmlrpc.client.loads(rpcAnswer(daemon, multicall(
         *[('system.listMethods',)] * 100)))
     assert all(faultOf(entry) is None for entry in entries)
 
@@ -85,19 +84,14 @@ def test_too_many_calls_for_their_faults_is_one_fault_12(startDaemon,
     daemon = startDaemon('--max-answer-size=64K')
     body = multicall(*[('getStatus', 1)] * 1000)
     try:
-        xmlrpc.client.loads(post(daemon, body))
+        xmlrpc.client.loads(rpcAnswer(daemon, body))
     except xmlrpc.client.Fault as fault:
         assert fault.faultCode == 12 and 'fewer calls' in fault.faultString
     else:
         raise AssertionError('not refused')
-    (entries,), _ = xmlrpc.client.loads(post(daemon, multicall(
+    (entries,), _ = xmlrpc.client.loads(rpcAnswer(daemon, multicall(
         *[('getStatus', 1)] * 100)))
     assert len(entries) == 100
-
-
-def workerPids(daemonPid):
-    return [pid for pid, (ppid, argv) in commandLines().items()
-            if ppid == daemonPid and 'remotetask.server.workers.workerprocess' in argv]
 
 
 def test_cat_dev_zero_fails_its_job_within_memory(startDaemon, tmp_path):
@@ -114,9 +108,9 @@ def test_cat_dev_zero_fails_its_job_within_memory(startDaemon, tmp_path):
     assert server.wait(jobid, 60) == 'error'
     assert 'cat wrote more than 16777216 bytes of output, so it was ' \
         'stopped (max_output' in server.getError(jobid)
-    (worker,) = workerPids(daemon.process.pid)
-    assert status(worker)['VmHWM'] < 300
-    assert status(daemon.process.pid)['VmHWM'] < 300
+    (worker,) = workersOf(daemon.process.pid)
+    assert memory(worker)['VmHWM'] < 300
+    assert memory(daemon.process.pid)['VmHWM'] < 300
     jobid = server.add('cat', {'file': str(tmp_path / 'small')})
     assert server.wait(jobid, 60) == 'completed'
     assert server.getResult(jobid)['stdout'] == 'hello\n'

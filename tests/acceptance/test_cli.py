@@ -12,14 +12,7 @@ import xmlrpc.client
 
 import pytest
 
-from tests.acceptance.daemon import REMOTETASK, ROOT, waitUntil
-
-
-def cli(url, *args, env=None, stdout=subprocess.PIPE):
-    return subprocess.run(
-        [sys.executable, REMOTETASK, '--url', url, *args],
-        stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60,
-        env=dict(os.environ, PYTHONPATH=ROOT, **(env or {})))
+from tests.acceptance.daemon import REMOTETASK, ROOT, cli, waitUntil
 
 
 def usageError(done, words):
@@ -176,6 +169,7 @@ def test_wait_reports_the_real_elapsed_time(daemon):
                      late.stderr.strip()), late.stderr
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize('timeout', ['0', '-1', 'soon', 'inf'])
 def test_a_timeout_that_is_not_positive_is_a_usage_error(daemon, timeout):
     """--timeout 0, negative or not a number is refused before anything
@@ -187,6 +181,7 @@ def test_a_timeout_that_is_not_positive_is_a_usage_error(daemon, timeout):
 
 # what the command line refuses
 
+@pytest.mark.shared
 @pytest.mark.parametrize('args, words', [
     (('status', '4294967296'), 'is not a job id: ids are from 1 to '
                                '2147483647'),
@@ -279,6 +274,7 @@ def test_a_broken_url_is_one_line(url, words):
     assert 'secret' not in done.stderr
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize('args, words', [
     (('add', 'echo', '--input', '2147483648'),
      '--input is 2147483648, beyond the whole numbers XML-RPC carries '
@@ -397,6 +393,7 @@ def test_run_now_runs_a_cron_job_at_once_and_keeps_its_schedule(daemon):
         refused.stderr
 
 
+@pytest.mark.shared
 def test_add_timeout_without_wait_is_a_usage_error(daemon):
     """--timeout only bounds --wait: alone it is refused, not ignored,
     and nothing is added."""

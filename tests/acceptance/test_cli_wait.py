@@ -1,28 +1,9 @@
 """``remotetask wait`` and ``add --wait`` against the real daemon: the
 progress line, the result, and Ctrl-C leaving the job running."""
 
-import os
 import signal
-import subprocess
-import sys
 
-from tests.acceptance.daemon import ROOT, waitUntil
-
-# Ctrl-C reaches the client as in a terminal, even where this suite runs
-# in the background, whose children start with SIGINT ignored.
-CLI = [sys.executable, '-c',
-       'import signal, sys; '
-       'signal.signal(signal.SIGINT, signal.default_int_handler); '
-       'from remotetask.cli import main; sys.exit(main())']
-
-
-def cli(daemon, *args):
-    """The command line client of ``daemon``, started (stdout and stderr
-    piped, text)."""
-    env = dict(os.environ, PYTHONPATH=ROOT, TZ='UTC')
-    return subprocess.Popen([*CLI, '--url', daemon.url, *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+from tests.acceptance.daemon import startCli, waitUntil
 
 
 def test_wait_draws_the_progress_then_prints_the_result(
@@ -32,7 +13,7 @@ def test_wait_draws_the_progress_then_prints_the_result(
     release = tmp_path / 'release'
     jobid = server.add('progressing', {'release': str(release)})
     waitUntil(lambda: 'progress' in server.getJob(jobid))
-    waiting = cli(daemon, 'wait', str(jobid))
+    waiting = startCli(daemon, 'wait', str(jobid))
     line = waiting.stderr.readline()
     assert 'processing' in line and '50%  half' in line
     release.touch()
@@ -46,7 +27,7 @@ def test_ctrl_c_stops_waiting_and_says_the_job_goes_on(
     """Ctrl-C while waiting exits 130 saying the job goes on and how to
     wait again; the job still runs on the server."""
     jobid = server.add('progressing', {'release': str(tmp_path / 'r')})
-    waiting = cli(daemon, 'add', '--wait', 'progressing', '--input',
+    waiting = startCli(daemon, 'add', '--wait', 'progressing', '--input',
                   '{"release": "%s"}' % (tmp_path / 'never'))
     assert 'added; waiting' in waiting.stderr.readline()
     line = ''
@@ -65,7 +46,7 @@ def test_show_lists_the_events_in_local_time(daemon, server):
     """show ID prints the job's times and its events with their zone."""
     jobid = server.add('echo', 1)
     assert server.wait(jobid, 30) == 'completed'
-    shown = cli(daemon, 'show', str(jobid))
+    shown = startCli(daemon, 'show', str(jobid))
     out, _ = shown.communicate(timeout=30)
     assert shown.returncode == 0
     lines = out.splitlines()

@@ -10,15 +10,12 @@ the form), since the client does not run here.
 """
 
 import datetime
-import http.client
 import math
 import xmlrpc.client
 
 import pytest
 
-from tests.acceptance.daemon import Daemon
-
-INVALID = 3
+from tests.acceptance.daemon import INVALID, Daemon, rpcAnswer
 
 WHEN = datetime.datetime(1998, 7, 17, 14, 8, 55)
 
@@ -110,23 +107,6 @@ def strictRead(body):
         return fault
 
 
-def post(daemon, body, contentType='text/xml'):
-    """Post ``body`` as a client would; the answer's body (HTTP 200)."""
-    connection = http.client.HTTPConnection('127.0.0.1', daemon.port,
-                                            timeout=30)
-    try:
-        connection.putrequest('POST', '/RPC2')
-        if contentType is not None:
-            connection.putheader('Content-Type', contentType)
-        connection.putheader('Content-Length', str(len(body)))
-        connection.endheaders(body)
-        response = connection.getresponse()
-        assert response.status == 200, response.status
-        return response.read()
-    finally:
-        connection.close()
-
-
 def callBody(method, *params):
     """A call as the spec writes it (no nil: these clients have none)."""
     return xmlrpc.client.dumps(params, method).encode('utf-8')
@@ -139,15 +119,16 @@ def test_each_client_adds_and_reads_jobs(target, client, body, contentType,
     """The client's add is accepted and its values stored as sent; the
     answers to add, getJob and getJobs parse without the nil extension,
     and the dateTime comes back in the spec's form."""
-    jobid = strictRead(post(target, body, contentType))
+    jobid = strictRead(rpcAnswer(target, body, contentType=contentType))
     assert isinstance(jobid, int), jobid
     assert target.proxy().wait(jobid, 30) == 'completed'
-    answer = post(target, callBody('getJob', jobid))
+    answer = rpcAnswer(target, callBody('getJob', jobid))
     job = strictRead(answer)
     assert job['input'] == job['output'] == expected
     assert b'<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>' in answer
     assert not {'error', 'traceback', 'schedule', 'nextRun'} & set(job)
-    page = strictRead(post(target, callBody('getJobs', {'limit': 1000})))
+    page = strictRead(rpcAnswer(target, callBody('getJobs',
+                                                 {'limit': 1000})))
     assert jobid in [each['id'] for each in page['jobs']]
     assert 'cursor' not in page
 
@@ -161,10 +142,10 @@ def test_getJob_of_every_kind_of_job_parses_without_nil(target):
            server.addCronJob('echo', 'z', {'delay': 3600})]
     assert server.wait(ids[1], 30) == 'error'
     for jobid in ids:
-        answer = post(target, callBody('getJob', jobid))
+        answer = rpcAnswer(target, callBody('getJob', jobid))
         assert b'nil' not in answer
         assert strictRead(answer)['id'] == jobid
-    page = post(target, callBody('getJobs', {'limit': 1000}))
+    page = rpcAnswer(target, callBody('getJobs', {'limit': 1000}))
     assert b'nil' not in page
     assert {job['id'] for job in strictRead(page)['jobs']} >= set(ids)
 
@@ -175,7 +156,7 @@ def test_nan_and_infinity_are_refused(target, double):
     """A <double> holding NaN or an infinity (or one too large, which
     reads as infinity) gets fault 3 saying so; nothing is stored."""
     body = DAVEXMLRPC_NAN.replace(b'NaN', double)
-    fault = strictRead(post(target, body, None))
+    fault = strictRead(rpcAnswer(target, body, contentType=None))
     assert isinstance(fault, xmlrpc.client.Fault)
     assert fault.faultCode == INVALID
     assert 'infinity' in fault.faultString
@@ -189,7 +170,8 @@ def test_a_result_holding_nan_ends_its_job_in_error(target):
     assert server.wait(jobid, 30) == 'error'
     assert 'cannot be sent over XML-RPC' in server.getError(jobid)
     assert 'NaN nor infinity' in server.getError(jobid)
-    assert 'output' not in strictRead(post(target, callBody('getJob', jobid)))
+    assert 'output' not in strictRead(rpcAnswer(target, callBody(
+        'getJob', jobid)))
 
 
 @pytest.mark.parametrize('text, expected', [
@@ -208,12 +190,12 @@ def test_dateTime_forms_clients_send(target, text, expected):
     UTC and naive; the answer carries it in the spec's form."""
     body = callBody('add', 'echo', WHEN).replace(
         b'19980717T14:08:55', text.encode())
-    jobid = strictRead(post(target, body))
+    jobid = strictRead(rpcAnswer(target, body))
     assert isinstance(jobid, int), jobid
     assert target.proxy().wait(jobid, 30) == 'completed'
     assert target.proxy().getResult(jobid) == expected.replace(microsecond=0)
     assert (b'<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>'
-            in post(target, callBody('getResult', jobid)))
+            in rpcAnswer(target, callBody('getResult', jobid)))
 
 
 @pytest.mark.parametrize('text', ['yesterday', '1998-07-17', '19980717T25:00:00',
@@ -222,7 +204,7 @@ def test_dateTimes_that_are_not_ISO_8601_are_refused(target, text):
     """A dateTime that names no moment gets fault 3."""
     body = callBody('add', 'echo', WHEN).replace(
         b'19980717T14:08:55', text.encode())
-    fault = strictRead(post(target, body))
+    fault = strictRead(rpcAnswer(target, body))
     assert fault.faultCode == INVALID
     assert 'not valid XML-RPC' in fault.faultString
 
@@ -235,7 +217,7 @@ def test_booleans_as_clients_write_them(target, boolean, expected):
     the whitespace ignored; davexmlrpc's true and false are read too."""
     body = callBody('add', 'echo', True).replace(
         b'<boolean>1</boolean>', b'<boolean>' + boolean + b'</boolean>')
-    jobid = strictRead(post(target, body))
+    jobid = strictRead(rpcAnswer(target, body))
     assert target.proxy().wait(jobid, 30) == 'completed'
     assert target.proxy().getResult(jobid) is expected
 
@@ -244,7 +226,7 @@ def test_a_bad_boolean_is_refused(target):
     """A boolean that is neither 0/1 nor true/false gets fault 3."""
     body = callBody('add', 'echo', True).replace(b'>1</boolean>',
                                                  b'>yes</boolean>')
-    assert strictRead(post(target, body)).faultCode == INVALID
+    assert strictRead(rpcAnswer(target, body)).faultCode == INVALID
 
 
 UNDECLARED = ('<methodCall><methodName>add</methodName><params><param>'
@@ -266,7 +248,7 @@ def test_the_charset_of_a_body_without_declaration(target, contentType,
     """A body with no XML declaration is read in the charset its
     Content-Type names (UTF-8 when none)."""
     body = UNDECLARED.encode(encoding)
-    jobid = strictRead(post(target, body, contentType))
+    jobid = strictRead(rpcAnswer(target, body, contentType=contentType))
     assert isinstance(jobid, int), jobid
     assert target.proxy().wait(jobid, 30) == 'completed'
     assert target.proxy().getResult(jobid) == 'caf\xe9 \xa3'
@@ -276,7 +258,8 @@ def test_the_declaration_wins_over_the_charset(target):
     """A body that declares its encoding is read in it, whatever the
     Content-Type says."""
     body = ('<?xml version="1.0" encoding="utf-8"?>' + UNDECLARED).encode()
-    jobid = strictRead(post(target, body, 'text/xml; charset=ISO-8859-1'))
+    jobid = strictRead(rpcAnswer(
+        target, body, contentType='text/xml; charset=ISO-8859-1'))
     assert target.proxy().wait(jobid, 30) == 'completed'
     assert target.proxy().getResult(jobid) == 'caf\xe9 \xa3'
 
@@ -288,7 +271,7 @@ def test_the_declaration_wins_over_the_charset(target):
 def test_a_charset_that_does_not_fit_is_refused(target, contentType, words):
     """An unknown charset, or a body that is not in the one named, gets
     fault 3 saying so."""
-    fault = strictRead(post(target, UNDECLARED.encode('latin-1'),
-                            contentType))
+    fault = strictRead(rpcAnswer(target, UNDECLARED.encode('latin-1'),
+                                 contentType=contentType))
     assert fault.faultCode == INVALID
     assert words in fault.faultString

@@ -13,7 +13,7 @@ import pytest
 
 from remotetask import TaskService
 from remotetask.store import SQLiteJobStore
-from tests.acceptance.daemon import ROOT, Daemon, isRunning, waitUntil
+from tests.acceptance.daemon import ROOT, Daemon, cli, isRunning, waitUntil
 
 
 def test_auth_required_when_users_given(startDaemon, tmp_path):
@@ -326,8 +326,13 @@ def test_waiters_are_bounded_by_max_waiters(startDaemon):
     for thread in waiting:
         thread.start()
     # A wait with timeout 0 is answered at once when let in: a probe.
-    waitUntil(lambda: '2 clients are already waiting' in fault(
-        lambda: server.wait(gate, 0)), message='both waiters in')
+    def bothIn():
+        try:
+            server.wait(gate, 0)
+        except xmlrpc.client.Fault as refused:
+            return '2 clients are already waiting' in refused.faultString
+        return False
+    waitUntil(bothIn, message='both waiters in')
     with pytest.raises(xmlrpc.client.Fault) as refused:
         server.wait(gate, 30)
     assert refused.value.faultCode == 11
@@ -337,15 +342,6 @@ def test_waiters_are_bounded_by_max_waiters(startDaemon):
         thread.join(30)
     assert answers == ['cancelled', 'cancelled']
     assert server.wait(gate, 30) == 'cancelled'
-
-
-def fault(call):
-    """The fault string ``call()`` answers with, or '' if it succeeds."""
-    try:
-        call()
-    except xmlrpc.client.Fault as error:
-        return error.faultString
-    return ''
 
 
 def test_restarts_do_not_use_up_a_running_jobs_attempts(startDaemon,
@@ -371,14 +367,6 @@ def test_restarts_do_not_use_up_a_running_jobs_attempts(startDaemon,
     assert daemon.proxy().getJob(jobid).get('error') is None
 
 
-def cli(daemon, *args, env=None):
-    return subprocess.run(
-        [sys.executable, os.path.join(ROOT, 'bin', 'remotetask'),
-         '--url', daemon.url, *args],
-        capture_output=True, text=True, timeout=60,
-        env=dict(os.environ, PYTHONPATH=ROOT, **(env or {})))
-
-
 def test_command_line(daemon):
     """The client subcommands talk to the server and print plainly."""
     added = cli(daemon, 'add', 'echo', '--input', '{"x": 1}', '--wait')
@@ -398,6 +386,7 @@ def test_command_line(daemon):
     assert cli(daemon, 'clean').stdout == '3 job(s) removed\n'
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize('args, words, status', [
     (('status', '42'), 'There is no job with id 42', 1),
     (('add', 'nope'), "no task named 'nope'", 1),

@@ -22,6 +22,7 @@ import pytest
 
 from tests.acceptance.daemon import ROOT, waitUntil
 from tests.acceptance.docblocks import blocks
+from tests.acceptance.proc import children
 
 UNIT = os.path.join(ROOT, 'docs', 'remotetask.service')
 #: systemd's PATH for services (systemd.exec(5), "Environment").
@@ -50,20 +51,6 @@ def freePort():
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         return probe.getsockname()[1]
-
-
-def children(pid):
-    """The pids whose parent is ``pid``."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            with open(f'/proc/{entry}/stat') as file:
-                stat = file.read()
-        except OSError:   # it ended meanwhile
-            continue
-        if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
-            found.append(int(entry))
-    return found
 
 
 def unitUser(name):

@@ -9,9 +9,8 @@ import xmlrpc.client
 
 import pytest
 
-from tests.acceptance.test_bad_input import INVALID
-from tests.acceptance.test_hardening import csrf, postJob
-from tests.acceptance.test_logins import login
+from tests.acceptance.daemon import INVALID, csrf, postJSON
+from tests.acceptance.permissions import login
 
 PREFIX = 'http://127.0.0.1:18886/hooks/'
 #: URLs under PREFIX as text, but not as a server may resolve them.
@@ -41,12 +40,12 @@ def test_notify_urls_with_dot_segments_are_refused_on_both_apis(
     for url in ESCAPES:
         fault = refusedOverXmlRpc(server, url)
         assert fault.faultCode == INVALID and '".."' in fault.faultString
-        status, answer = postJob(
-            daemon, {'task': 'echo', 'input': 1, 'notify': url}, token)
+        status, answer = postJSON(daemon, '/api/jobs', {
+            'task': 'echo', 'input': 1, 'notify': url}, token)
         assert (status, answer['code']) == (400, INVALID), url
     assert server.add('echo', 1, {'notify': PREFIX + 'v1.2/..done'}) > 0
-    status, answer = postJob(
-        daemon, {'task': 'echo', 'input': 1, 'notify': PREFIX + 'a.b'}, token)
+    status, answer = postJSON(daemon, '/api/jobs', {
+        'task': 'echo', 'input': 1, 'notify': PREFIX + 'a.b'}, token)
     assert status == 201, answer
 
 
@@ -60,8 +59,8 @@ def test_notify_urls_with_control_characters_are_refused_on_both_apis(
     server = daemon.proxy()
     token = csrf(daemon)
     for url in UNCLEAN:
-        status, answer = postJob(
-            daemon, {'task': 'echo', 'input': 1, 'notify': url}, token)
+        status, answer = postJSON(daemon, '/api/jobs', {
+            'task': 'echo', 'input': 1, 'notify': url}, token)
         assert (status, answer['code']) == (400, INVALID), url
         assert 'printable ASCII' in answer['error']
         if '\x00' not in url and '\ud800' not in url:

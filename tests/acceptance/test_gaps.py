@@ -8,25 +8,11 @@ import xmlrpc.client
 
 import pytest
 
-from tests.acceptance.test_bad_input import INVALID
-from tests.acceptance.test_hardening import request
+from tests.acceptance.daemon import INVALID, fault, post, request
 
 ADD = (b"<?xml version='1.0'?>%s<methodCall><methodName>add</methodName>"
        b'<params><param><value><string>echo</string></value></param>'
        b'<param><value>%s</value></param></params></methodCall>')
-
-
-def post(daemon, body, headers=None):
-    status, _, answer = request(daemon, 'POST', '/RPC2', body, dict(
-        {'Content-Type': 'text/xml'}, **(headers or {})))
-    assert status == 200, (status, answer)
-    return answer
-
-
-def fault(answer):
-    with pytest.raises(xmlrpc.client.Fault) as refused:
-        xmlrpc.client.loads(answer)
-    return refused.value
 
 
 def test_small_parsing_gaps_are_fault_3(daemon):
@@ -54,8 +40,9 @@ def test_small_parsing_gaps_are_fault_3(daemon):
     assert "<int> '12x' in parameter 2 is not an integer" in \
         refusedInt.faultString
     assert server.getJobs({})['jobs'] == []
-    (jobid,), _ = xmlrpc.client.loads(post(daemon, ADD % (
-        b'', b'<base64>aGk=\n</base64>')))
+    status, answer = post(daemon, ADD % (b'', b'<base64>aGk=\n</base64>'))
+    assert status == 200
+    (jobid,), _ = xmlrpc.client.loads(answer)
     assert server.getJob(jobid)['input'] == b'hi'
 
 
@@ -97,7 +84,9 @@ def test_doubles_are_written_in_digits(daemon):
     values = [1e300, 1e-05, -2.5e-7, 0.5, 123456789012345678.0]
     jobid = server.add('echo', values)
     assert server.wait(jobid, 30) == 'completed'
-    answer = post(daemon, xmlrpc.client.dumps((jobid,), 'getResult').encode())
+    status, answer = post(daemon, xmlrpc.client.dumps(
+        (jobid,), 'getResult').encode())
+    assert status == 200
     assert b'e+' not in answer and b'e-' not in answer
     assert b'<double>0.00001</double>' in answer
     assert xmlrpc.client.loads(answer)[0][0] == values

@@ -6,12 +6,8 @@ Every request here has a client timeout: an answer that never comes
 fails the test with that timeout instead of hanging it.
 """
 
-import http.client
 import json
-import os
 import re
-import subprocess
-import sys
 import xmlrpc.client
 
 import pytest
@@ -19,48 +15,8 @@ import pytest
 from remotetask import SimpleTask, TaskService
 from remotetask.store import SQLiteJobStore
 from tests import tasks
-from tests.acceptance.daemon import ROOT
-from tests.acceptance.test_bad_input import INVALID, UNSTORABLE
-
-#: Seconds any answer may take here; far more than any of them needs.
-PATIENCE = 10
-
-
-def request(daemon, method, path, body=None, headers=None,
-            host='127.0.0.1'):
-    """``(status, headers, body)`` of one request, from ``host``."""
-    connection = http.client.HTTPConnection(
-        '127.0.0.1', daemon.port, timeout=PATIENCE, source_address=(host, 0))
-    try:
-        connection.request(method, path, body, headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
-def csrf(daemon):
-    """The dashboard's CSRF token, from its page."""
-    status, _, page = request(daemon, 'GET', '/')
-    assert status == 200
-    return re.search(rb'name="remotetask-csrf" content="([^"]+)"',
-                     page).group(1).decode()
-
-
-def postJob(daemon, body, token):
-    """POST /api/jobs with ``body`` (bytes or a value): status, JSON."""
-    if not isinstance(body, bytes):
-        body = json.dumps(body).encode()
-    status, _, answer = request(
-        daemon, 'POST', '/api/jobs', body,
-        {'Content-Type': 'application/json', 'X-Remotetask-CSRF': token})
-    return status, json.loads(answer)
-
-
-def getJSON(daemon, path):
-    status, _, answer = request(daemon, 'GET', path)
-    assert status == 200, (status, answer)
-    return json.loads(answer)
+from tests.acceptance.daemon import (
+    INVALID, UNSTORABLE, cli, csrf, getJSON, postJSON, request)
 
 
 def storeBeforeStart(directory, *inputs):
@@ -75,13 +31,6 @@ def storeBeforeStart(directory, *inputs):
     return ids
 
 
-def cli(daemon, *args):
-    return subprocess.run(
-        [sys.executable, os.path.join(ROOT, 'bin', 'remotetask'),
-         '--url', daemon.url, *args], capture_output=True, text=True,
-        timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
-
-
 # 3: every request answered
 
 def test_a_lone_surrogate_is_refused_at_add_and_a_stored_one_is_read(
@@ -94,11 +43,12 @@ def test_a_lone_surrogate_is_refused_at_add_and_a_stored_one_is_read(
     stored, = storeBeforeStart(tmp_path, {'name': 'caf\ud800'})
     daemon = startDaemon('--workers=1')
     token = csrf(daemon)
-    status, answer = postJob(daemon, {'task': 'echo', 'input': 'caf\ud800'},
-                             token)
+    status, answer = postJSON(
+        daemon, '/api/jobs', {'task': 'echo', 'input': 'caf\ud800'}, token)
     assert (status, answer['code']) == (400, INVALID)
     assert "'\\ud800'" in answer['error'] and 'XML' in answer['error']
-    status, answer = postJob(daemon, {'task': 'echo', '\ud800': 1}, token)
+    status, answer = postJSON(daemon, '/api/jobs',
+                              {'task': 'echo', '\ud800': 1}, token)
     assert (status, answer['code']) == (400, INVALID)
     assert "unknown members: '\\ud800'" in answer['error']
     assert getJSON(daemon, f'/api/jobs/{stored}')['input'] == {
@@ -123,9 +73,8 @@ def test_control_characters_are_refused_on_both_apis_and_stored_ones_read(
     red, plain = storeBeforeStart(tmp_path, {'colour': '\x1b[31mred'},
                                   'plain')
     daemon = startDaemon('--workers=1')
-    status, answer = postJob(
-        daemon, {'task': 'echo', 'input': {'colour': '\x1b[31m'}},
-        csrf(daemon))
+    status, answer = postJSON(
+        daemon, '/api/jobs', {'task': 'echo', 'input': {'colour': '\x1b[31m'}})
     assert (status, answer['code']) == (400, INVALID)
     assert "The input['colour'] holds the character '\\x1b'" in \
         answer['error']
@@ -164,8 +113,8 @@ def test_what_the_json_api_accepts_reads_back_over_xmlrpc(startDaemon):
     daemon = startDaemon('--workers=1')
     value = {'text': 'tab\tline\ncr\r\U0001F600 é', 'ints': [2 ** 31 - 1,
              -2 ** 31], 'double': 0.1, 'deep': [[[{'k': None}]]], 'ok': True}
-    status, answer = postJob(daemon, {'task': 'echo', 'input': value,
-                                      'startLater': True}, csrf(daemon))
+    status, answer = postJSON(daemon, '/api/jobs', {
+        'task': 'echo', 'input': value, 'startLater': True})
     assert status == 201
     assert daemon.proxy().getJob(answer['id'])['input'] == value
 
@@ -181,7 +130,8 @@ def test_deep_json_is_a_400_with_fault_3s_code_not_a_server_error(
     daemon = startDaemon('--workers=1')
     token = csrf(daemon)
     depth = 100_000
-    status, answer = postJob(daemon, b'[' * depth + b']' * depth, token)
+    status, answer = postJSON(daemon, '/api/jobs',
+                              b'[' * depth + b']' * depth, token)
     assert (status, answer['code']) == (400, INVALID)
     assert 'nested too deeply' in answer['error']
 
@@ -189,9 +139,9 @@ def test_deep_json_is_a_400_with_fault_3s_code_not_a_server_error(
         return json.dumps({'task': 'echo', 'startLater': True}
                           )[:-1].encode() + b', "input": ' + \
             b'[' * levels + b']' * levels + b'}'
-    status, answer = postJob(daemon, nested(100), token)
+    status, answer = postJSON(daemon, '/api/jobs', nested(100), token)
     assert status == 201, answer
-    status, answer = postJob(daemon, nested(101), token)
+    status, answer = postJSON(daemon, '/api/jobs', nested(101), token)
     assert (status, answer['code']) == (400, UNSTORABLE)
     log = daemon.log()
     assert 'RecursionError' not in log and 'Traceback' not in log

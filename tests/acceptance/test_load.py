@@ -1,12 +1,12 @@
 """The daemon under load: many client processes adding at once.
 
-Twenty client processes add 500 jobs each over loopback, a mix of tasks
-that succeed (``echo``), fail (``fail``), crash (``crash``) and leave a
-trace of every run (``record`` appends a line to a file, so a job run
-twice shows as a line written twice). Afterwards every job must be in the
-store exactly once, finished, run once, with the outcome its task gives,
-and the server's resident memory must be about what it was after a
-warm-up round.
+Twenty client processes add jobs over loopback, a mix of tasks that
+succeed (``echo``), fail (``fail``), crash (``crash``) and leave a trace
+of every run (``record`` appends a line to a file, so a job run twice
+shows as a line written twice). Afterwards every job must be in the
+store exactly once, finished, run once, with the outcome its task gives;
+in the perf run (``-m perf``), with 500 adds each, the server's resident
+memory must also be about what it was after a warm-up round.
 """
 
 import collections
@@ -15,36 +15,18 @@ import os
 import subprocess
 import sys
 import time
-import xmlrpc.client
+
+import pytest
 
 from tests.acceptance.daemon import ROOT, waitUntil
+from tests.acceptance.proc import residentMB
 
 CLIENTS = 20
-ADDS = 500
-WARMUP_ADDS = 50
-#: See test_load_loses_nothing_duplicates_nothing_and_keeps_memory_flat.
+#: Adds per client: in the functional run; in the perf run, after a
+#: warm-up round.
+FUNCTIONAL_ADDS, ADDS, WARMUP_ADDS = 150, 500, 50
+#: See test_load_keeps_memory_flat.
 RSS_GROWTH_LIMIT_MB = 20
-
-
-def addJobs(url, client, count, recordFile, out):
-    """One client process: add ``count`` jobs, cycling through the four
-    tasks; write ``[[id, task, input]]`` in the order added to ``out``."""
-    server = xmlrpc.client.ServerProxy(url, allow_none=True)
-    added = []
-    for i in range(int(count)):
-        task, input = [
-            ('echo', {'client': client, 'i': i}),
-            ('fail', None),
-            ('crash', i),
-            ('record', {'path': recordFile, 'line': f'{client}-{i}'}),
-        ][i % 4]
-        added.append((server.add(task, input), task, input))
-    with open(out, 'w') as file:
-        json.dump(added, file)
-
-
-CLIENT = ('import sys; from tests.acceptance.test_load import addJobs; '
-          'addJobs(*sys.argv[1:])')
 
 
 def runClients(daemon, name, count, recordFile, directory, timeout=120):
@@ -59,9 +41,9 @@ def runClients(daemon, name, count, recordFile, directory, timeout=120):
     for client in range(CLIENTS):
         out = os.path.join(directory, f'{name}-{client}.json')
         clients.append((out, subprocess.Popen(
-            [sys.executable, '-c', CLIENT, daemon.url, f'{name}-{client}',
-             str(count), recordFile, out], env=env, cwd=ROOT,
-            stderr=subprocess.PIPE)))
+            [sys.executable, '-m', 'tests.acceptance.loadclient', daemon.url,
+             f'{name}-{client}', str(count), recordFile, out], env=env,
+            cwd=ROOT, stderr=subprocess.PIPE)))
     deadline = time.monotonic() + timeout
     added = []
     try:
@@ -79,15 +61,6 @@ def runClients(daemon, name, count, recordFile, directory, timeout=120):
                 process.kill()
                 process.wait()
     return added
-
-
-def residentMB(pid):
-    """The resident set size of process ``pid``, in MB."""
-    with open(f'/proc/{pid}/status') as status:
-        for line in status:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024
-    raise AssertionError(f'no VmRSS for process {pid}')
 
 
 def allJobs(server):
@@ -125,13 +98,56 @@ def expectedEnd(task, input):
     return 'error', None, f'ValueError: cannot handle {input!r}'
 
 
-def test_load_loses_nothing_duplicates_nothing_and_keeps_memory_flat(
-        startDaemon, tmp_path):
-    """20 client processes x 500 adds (echo, fail, crash, record) against
-    one daemon: every id is unique, every job is in the store once and
-    finishes with its task's outcome after one attempt, every record job
-    wrote its line exactly once, and the server's RSS at the end is within
-    RSS_GROWTH_LIMIT_MB of what it was after a warm-up round.
+def checkEveryJob(server, everyone, recordFile, total):
+    """Every id unique, every job in the store once and finished with its
+    task's outcome after one attempt, every record job's line written
+    exactly once."""
+    ids = [jobid for jobid, task, input in everyone]
+    assert len(everyone) == total
+    assert len(set(ids)) == len(ids), 'an id was handed out twice'
+    stored = {job['id']: job for job in allJobs(server)}
+    assert sorted(stored) == sorted(ids), (
+        f'{len(set(ids) - set(stored))} added jobs missing, '
+        f'{len(set(stored) - set(ids))} unexpected jobs in the store')
+    wrong = []
+    for jobid, task, input in everyone:
+        job = stored[jobid]
+        got = (job['task'], job['status'], job.get('output'),
+               job.get('error'), job['attempts'])
+        if got != (task, *expectedEnd(task, input), 1):
+            wrong.append((jobid, got))
+    assert not wrong, f'{len(wrong)} jobs ended wrongly, e.g. {wrong[:5]}'
+
+    with open(recordFile) as file:
+        lines = collections.Counter(file.read().splitlines())
+    recorded = [input['line'] for jobid, task, input in everyone
+                if task == 'record']
+    assert sorted(lines) == sorted(recorded)
+    twice = [line for line, count in lines.items() if count > 1]
+    assert not twice, f'record jobs that ran more than once: {twice[:10]}'
+
+
+def test_load_loses_nothing_and_duplicates_nothing(startDaemon, tmp_path):
+    """20 client processes x 150 adds at once (echo, fail, crash, record)
+    against one daemon: every id is unique, every job is in the store
+    once and finishes with its task's outcome after one attempt, and
+    every record job wrote its line exactly once. (The perf run makes
+    the same checks over 10,000 jobs.)"""
+    daemon = startDaemon('--workers=2')
+    server = daemon.proxy()
+    recordFile = str(tmp_path / 'record.txt')
+    added = runClients(daemon, 'main', FUNCTIONAL_ADDS, recordFile,
+                       str(tmp_path))
+    waitUntilAllFinished(server, daemon, timeout=150)
+    checkEveryJob(server, added, recordFile, CLIENTS * FUNCTIONAL_ADDS)
+    assert daemon.process.poll() is None
+
+
+@pytest.mark.perf
+def test_load_keeps_memory_flat(startDaemon, tmp_path):
+    """20 client processes x 500 adds, after a warm-up round of 20 x 50:
+    every job ends as above, and the server's RSS at the end is within
+    RSS_GROWTH_LIMIT_MB of what it was after the warm-up.
 
     Why 20 MB: as the database grows the store's SQLite connections fill
     their page caches (2 MB each by default, one per store thread: 8 MB
@@ -162,31 +178,7 @@ def test_load_loses_nothing_duplicates_nothing_and_keeps_memory_flat(
         f'{rssBefore:.1f} MB, peak {peak:.1f} MB, at the end '
         f'{rssAfter:.1f} MB (limit +{RSS_GROWTH_LIMIT_MB} MB)')
     print(figures)
-
-    everyone = warmup + added
-    ids = [jobid for jobid, task, input in everyone]
-    assert len(added) == CLIENTS * ADDS
-    assert len(set(ids)) == len(ids), 'an id was handed out twice'
-    stored = {job['id']: job for job in allJobs(server)}
-    assert sorted(stored) == sorted(ids), (
-        f'{len(set(ids) - set(stored))} added jobs missing, '
-        f'{len(set(stored) - set(ids))} unexpected jobs in the store')
-    wrong = []
-    for jobid, task, input in everyone:
-        job = stored[jobid]
-        got = (job['task'], job['status'], job.get('output'),
-               job.get('error'), job['attempts'])
-        if got != (task, *expectedEnd(task, input), 1):
-            wrong.append((jobid, got))
-    assert not wrong, f'{len(wrong)} jobs ended wrongly, e.g. {wrong[:5]}'
-
-    with open(recordFile) as file:
-        lines = collections.Counter(file.read().splitlines())
-    recorded = [input['line'] for jobid, task, input in everyone
-                if task == 'record']
-    assert sorted(lines) == sorted(recorded)
-    twice = [line for line, count in lines.items() if count > 1]
-    assert not twice, f'record jobs that ran more than once: {twice[:10]}'
-
+    checkEveryJob(server, warmup + added, recordFile,
+                  CLIENTS * (WARMUP_ADDS + ADDS))
     assert daemon.process.poll() is None
     assert rssAfter - rssBefore < RSS_GROWTH_LIMIT_MB, figures

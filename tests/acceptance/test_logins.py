@@ -2,35 +2,16 @@
 (``bob:pa:ss``, hashed entries made by ``remotetask hash-password``), and
 password guessing logged and slowed per address, nothing else slowed."""
 
-import base64
-import http.client
 import os
 import subprocess
 import sys
 import threading
-import time
 
 from tests.acceptance.daemon import ROOT
+from tests.acceptance.permissions import login
 
 #: --login-delay in these tests: waits of 0.1, 0.2, 0.4, ... s.
 DELAY = 0.1
-
-
-def login(daemon, user, password, host='127.0.0.1'):
-    """GET /api/summary with these credentials from ``host``: the status
-    and the seconds the answer took."""
-    token = base64.b64encode(f'{user}:{password}'.encode()).decode()
-    connection = http.client.HTTPConnection(
-        '127.0.0.1', daemon.port, timeout=60, source_address=(host, 0))
-    started = time.monotonic()
-    try:
-        connection.request('GET', '/api/summary',
-                           headers={'Authorization': f'Basic {token}'})
-        response = connection.getresponse()
-        response.read()
-        return response.status, time.monotonic() - started
-    finally:
-        connection.close()
 
 
 def hashedLine(user, password):

@@ -9,8 +9,9 @@ import xmlrpc.client
 
 import pytest
 
+from tests.acceptance.daemon import NO_SUCH_JOB, NOT_PERMITTED, csrf, fault
 from tests.acceptance.permissions import (
-    NO_SUCH_JOB, NOT_PERMITTED, basic, fault, proxy, rolesDaemon, send)
+    basic, proxy, rolesDaemon, send)
 
 
 @pytest.fixture(scope='module')
@@ -186,17 +187,10 @@ def test_events_name_who_added_started_and_cancelled(daemon):
     assert events['cancelled'] == 'admin'
 
 
-def csrfOf(daemon, user):
-    """The CSRF token of the dashboard page, as ``user`` sees it."""
-    status, page = send(daemon, '/', basic(user))
-    assert status == 200
-    return re.search(r'name="remotetask-csrf" content="([^"]+)"',
-                     page).group(1)
-
-
 def act(daemon, user, path, body=None):
     """POST ``path`` of the JSON API as the dashboard would, as ``user``."""
-    headers = {'X-Remotetask-CSRF': csrfOf(daemon, user)}
+    login = {'Authorization': basic(user)}
+    headers = {'X-Remotetask-CSRF': csrf(daemon, login)}
     if body is not None:
         headers['Content-Type'] = 'application/json'
     return send(daemon, path, basic(user), 'POST', body, headers)

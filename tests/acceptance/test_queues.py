@@ -4,8 +4,7 @@ through xmlrpc.client and the command line."""
 import datetime
 import xmlrpc.client
 
-from tests.acceptance.daemon import isRunning, waitUntil
-from tests.acceptance.test_daemon import cli
+from tests.acceptance.daemon import cli, isRunning, waitUntil
 from tests.threads import runThreads
 
 

@@ -6,10 +6,9 @@ import xmlrpc.client
 
 import pytest
 
-from tests.acceptance.daemon import Daemon
+from tests.acceptance.daemon import NO_SUCH_JOB, NOT_PERMITTED, Daemon, fault
 from tests.acceptance.permissions import (
-    NO_SUCH_JOB, NOT_PERMITTED, USERS, allowedWithin, fault, proxy,
-    refusedWithin, writeFiles)
+    USERS, allowedWithin, proxy, refusedWithin, writeFiles)
 
 
 @pytest.mark.parametrize('line, words', [

@@ -20,9 +20,8 @@ import xmlrpc.client
 
 import pytest
 
-from tests.acceptance.daemon import Daemon, waitUntil
-
-STORE_UNAVAILABLE = 6
+from tests.acceptance.daemon import (
+    STORE_UNAVAILABLE, Daemons, fault, metric, waitUntil)
 
 
 class Tmpfs:
@@ -32,7 +31,9 @@ class Tmpfs:
         self.path = str(path)
         self.size = size
         self.filler = os.path.join(self.path, 'filler')
-        self.daemons = []
+        self.daemons = Daemons(os.path.dirname(self.path),
+                               store=f'sqlite:{self.database}',
+                               args=['--workers=2'])
 
     @property
     def database(self):
@@ -52,18 +53,10 @@ class Tmpfs:
                        check=True, capture_output=True)
 
     def unmount(self):
-        for daemon in self.daemons:
-            daemon.kill()
+        self.daemons.killAll()
         if subprocess.run(['umount', self.path]).returncode != 0:
             # Busy: detach it now, let the kernel finish when it can.
             subprocess.run(['umount', '-l', self.path], check=True)
-
-    def startDaemon(self, *args):
-        directory = os.path.dirname(self.path)
-        daemon = Daemon(directory, store=f'sqlite:{self.database}',
-                        args=['--workers=2', *args])
-        self.daemons.append(daemon)
-        return daemon.start()
 
     def fill(self):
         """Take every free block of the filesystem."""
@@ -89,14 +82,6 @@ def tmpfs(tmp_path):
         yield filesystem
     finally:
         filesystem.unmount()
-
-
-def storeFault(call, *args):
-    """The fault ``call(*args)`` answers, which must be StoreUnavailable."""
-    with pytest.raises(xmlrpc.client.Fault) as info:
-        call(*args)
-    assert info.value.faultCode == STORE_UNAVAILABLE, info.value
-    return info.value.faultString
 
 
 def addUntilRefused(server, attempts=50):
@@ -126,7 +111,7 @@ def test_disk_full_refuses_adds_serves_reads_and_recovers(tmpfs):
     """With the store's disk full, add answers fault 6 saying the disk is
     full; reads go on answering; nothing acknowledged is lost or
     corrupted; once space returns, adds work and their jobs run."""
-    daemon = tmpfs.startDaemon()
+    daemon = tmpfs.daemons.start()
     server = daemon.proxy()
     before = [server.add('echo', {'n': n}) for n in range(20)]
     assert {server.wait(jobid, 30) for jobid in before} == {'completed'}
@@ -155,15 +140,16 @@ def test_disk_full_refuses_adds_serves_reads_and_recovers(tmpfs):
 def test_a_job_finishing_while_the_disk_is_full_is_recorded_later(tmpfs):
     """A job whose run ends while the disk is full is not left
     'processing': its outcome is recorded once space returns."""
-    daemon = tmpfs.startDaemon()
+    daemon = tmpfs.daemons.start()
     server = daemon.proxy()
     jobid = server.add('sleep', 2)
     waitUntil(lambda: server.getStatus(jobid) == 'processing',
               message='the job running')
     tmpfs.fill()
-    # wait() returns when the dispatcher is done with the run (or after
-    # its timeout): by then the run has ended on the full disk.
-    server.wait(jobid, 10)
+    # The worker is free once the run has ended, on the full disk.
+    waitUntil(lambda: metric(daemon, 'remotetask_workers_busy') == 0,
+              message='the run ended')
+    assert server.getStatus(jobid) == 'processing'
     tmpfs.free()
     waitUntil(lambda: server.getStatus(jobid) == 'completed', timeout=10,
               message=f'job {jobid} recorded after space returned (see '
@@ -175,7 +161,7 @@ def test_a_job_finishing_while_the_disk_is_full_is_recorded_later(tmpfs):
 def crashOnReadOnlyStore(tmpfs):
     """A daemon killed with SIGKILL (its write-ahead log left behind),
     then restarted with the store's filesystem read-only; its jobs."""
-    daemon = tmpfs.startDaemon()
+    daemon = tmpfs.daemons.start()
     server = daemon.proxy()
     done = server.add('echo', 'before')
     assert server.wait(done, 30) == 'completed'
@@ -195,10 +181,11 @@ def test_read_only_store_refuses_writes_and_serves_reads(tmpfs):
     assert server.getStatus(waiting) == 'start later'
     assert [job['id'] for job in server.getJobs({})['jobs']] == \
         [done, waiting]
-    assert 'readonly' in storeFault(server.add, 'echo', 1).replace('-', '')
-    storeFault(server.startJob, waiting)
-    storeFault(server.cancel, waiting)
-    storeFault(server.clean)
+    refused = fault(server.add, 'echo', 1, code=STORE_UNAVAILABLE)
+    assert 'readonly' in refused.faultString.replace('-', '')
+    fault(server.startJob, waiting, code=STORE_UNAVAILABLE)
+    fault(server.cancel, waiting, code=STORE_UNAVAILABLE)
+    fault(server.clean, code=STORE_UNAVAILABLE)
     assert daemon.process.poll() is None
     assert integrityCheck(tmpfs.database) == [('ok',)]
 
@@ -208,7 +195,7 @@ def test_a_read_only_store_made_writable_takes_adds_again(tmpfs):
     running server takes adds and runs jobs, without a restart."""
     daemon, done, waiting = crashOnReadOnlyStore(tmpfs)
     server = daemon.proxy()
-    storeFault(server.add, 'echo', 1)
+    fault(server.add, 'echo', 1, code=STORE_UNAVAILABLE)
     tmpfs.remount('rw')
     jobid = server.add('echo', 'writable')
     assert server.wait(jobid, 30) == 'completed'

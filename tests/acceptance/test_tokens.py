@@ -4,16 +4,14 @@ listed with their last use, revoked, expired, and guessed."""
 
 import hashlib
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.acceptance.daemon import REMOTETASK, ROOT
+from tests.acceptance.daemon import NOT_PERMITTED, cli, fault
 from tests.acceptance.permissions import (
-    NOT_PERMITTED, basic, bearer, fault, proxy, refusedWithin,
-    rolesDaemon, send, writeFiles)
+    USERS, basic, bearer, proxy, refusedWithin, rolesDaemon, send,
+    writeFiles)
 
 
 @pytest.fixture(scope='module')
@@ -23,17 +21,13 @@ def daemon(tmp_path_factory):
         yield started
 
 
-def cli(daemon, *args, user='admin', password='admin-pw'):
-    """``remotetask --url ... ARGS`` as ``user``; the CompletedProcess."""
-    url = f'http://{user}:{password}@127.0.0.1:{daemon.port}/'
-    return subprocess.run(
-        [sys.executable, REMOTETASK, '--url', url, *args],
-        capture_output=True, text=True, timeout=60,
-        env={'PYTHONPATH': ROOT, 'PATH': '/usr/bin:/bin', 'TZ': 'UTC'})
+def asAdmin(daemon, *args):
+    """``remotetask --url ... ARGS`` as the admin; the CompletedProcess."""
+    return cli(daemon, *args, user='admin', password=USERS['admin'])
 
 
 def create(daemon, name, *options):
-    made = cli(daemon, 'token', 'create', name, *options)
+    made = asAdmin(daemon, 'token', 'create', name, *options)
     assert made.returncode == 0, made.stderr
     return made.stdout.strip()
 
@@ -53,7 +47,7 @@ def test_a_token_is_printed_once_and_kept_as_its_hash(daemon):
     assert hashlib.sha256(token.encode()).hexdigest() in rows[0]
     assert not any(token in str(value) or token[4:] in str(value)
                    for value in rows[0])
-    again = cli(daemon, 'token', 'create', 'convert', '--role', 'viewer')
+    again = asAdmin(daemon, 'token', 'create', 'convert', '--role', 'viewer')
     assert again.returncode == 1 and 'already' in again.stderr
 
 
@@ -79,17 +73,17 @@ def test_token_list_shows_the_last_use_and_revoke_refuses_it(daemon):
     token); after token revoke the token is refused within a second."""
     token = create(daemon, 'reporting', '--role', 'caller', '--tasks', '*')
     assert send(daemon, '/api/summary', bearer(token))[0] == 200
-    listed = cli(daemon, 'token', 'list')
+    listed = asAdmin(daemon, 'token', 'list')
     assert listed.returncode == 0, listed.stderr
     line = next(line for line in listed.stdout.splitlines()
                 if line.startswith('reporting '))
     assert line.split()[1:3] == ['caller', '*']
     assert not line.rstrip().endswith('never') and token not in listed.stdout
-    assert cli(daemon, 'token', 'revoke', 'reporting').returncode == 0
+    assert asAdmin(daemon, 'token', 'revoke', 'reporting').returncode == 0
     took = refusedWithin(lambda: send(daemon, '/api/summary',
                                       bearer(token))[0] == 401, 1.0)
     assert took is not None
-    gone = cli(daemon, 'token', 'revoke', 'reporting')
+    gone = asAdmin(daemon, 'token', 'revoke', 'reporting')
     assert gone.returncode == 1 and 'no token named' in gone.stderr
 
 

@@ -6,33 +6,9 @@ import os
 import resource
 import signal
 import socket
-import urllib.request
 
-from tests.acceptance.daemon import isRunning, waitUntil
-
-
-def children(pid):
-    """The pids of the processes whose parent is ``pid``."""
-    found = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f'/proc/{entry}/stat') as stat:
-                fields = stat.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
-
-
-def metric(daemon, name):
-    """The value of the metric ``name`` (without labels) in /metrics."""
-    with urllib.request.urlopen(daemon.url + 'metrics', timeout=30) as page:
-        for line in page.read().decode().splitlines():
-            if line.startswith(name + ' '):
-                return float(line.split()[1])
+from tests.acceptance.daemon import isRunning, metric, waitUntil
+from tests.acceptance.proc import children
 
 
 def liveWorkers(daemon):

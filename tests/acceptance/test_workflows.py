@@ -8,7 +8,9 @@ import xmlrpc.client
 
 import pytest
 
-from tests.acceptance.daemon import Daemon, TASKS, isRunning, waitUntil
+from tests.acceptance.daemon import (
+    TASKS, Daemon, cli, csrf, getJSON, isRunning, metric, postJSON,
+    waitUntil)
 
 
 def total(server):
@@ -90,10 +92,9 @@ def test_waiting_shows_in_getJobs_and_cancels(daemon, server, tmp_path):
     job = server.add('echo', 'x', {'after': [gate]})
     page = server.getJobs({'status': 'waiting'})
     assert [j['id'] for j in page['jobs']] == [job]
-    import urllib.request
-    waitUntil(lambda: 'remotetask_jobs{status="waiting",task="echo"} 1.0'
-              in urllib.request.urlopen(f'{daemon.url}metrics').read()
-              .decode(), message='/metrics counting the waiting job')
+    waitUntil(lambda: metric(
+        daemon, 'remotetask_jobs{status="waiting",task="echo"}') == 1,
+        message='/metrics counting the waiting job')
     assert server.cancel(job) is True
     (tmp_path / 'open').touch()
     assert server.wait(gate, 30) == 'completed'
@@ -134,6 +135,7 @@ def _statuses(directory, ids):
         connection.close()
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize('options, code, words', [
     ({'after': [999]}, 2, 'there is no job with id 999'),
     ({'after': list(range(1, 1002))}, 3, 'at most 1000 jobs'),
@@ -215,28 +217,16 @@ def test_the_bounds_are_options(startDaemon):
 def test_the_JSON_API_adds_chains_and_groups(daemon):
     """POST /api/chains and /api/groups add the shapes, answering 201 and
     the ids; GET /api/jobs/ID lists dependencies and dependents."""
-    import urllib.request
-    page = urllib.request.urlopen(daemon.url).read().decode()
-    token = page.split('name="remotetask-csrf" content="')[1].split('"')[0]
-
-    def post(path, body):
-        request = urllib.request.Request(
-            f'{daemon.url}api/{path}', json.dumps(body).encode(),
-            {'Content-Type': 'application/json',
-             'X-Remotetask-CSRF': token})
-        with urllib.request.urlopen(request) as answer:
-            return answer.status, json.loads(answer.read())
-    status, answer = post('chains', {'steps': [
-        {'task': 'echo', 'input': 1}, ['echo', 2]]})
+    token = csrf(daemon)
+    status, answer = postJSON(daemon, '/api/chains', {'steps': [
+        {'task': 'echo', 'input': 1}, ['echo', 2]]}, token)
     assert status == 201 and len(answer['ids']) == 2
-    status, group = post('groups', {'steps': [['echo', 1], ['echo', 2]],
-                                    'then': ['echo', 3]})
+    status, group = postJSON(daemon, '/api/groups', {
+        'steps': [['echo', 1], ['echo', 2]], 'then': ['echo', 3]}, token)
     assert status == 201 and len(group['ids']) == 3
     server = daemon.proxy()
     assert server.wait(group['ids'][-1], 30) == 'completed'
-    with urllib.request.urlopen(
-            f"{daemon.url}api/jobs/{group['ids'][-1]}") as answer:
-        detail = json.loads(answer.read())
+    detail = getJSON(daemon, f"/api/jobs/{group['ids'][-1]}")
     assert [d['id'] for d in detail['dependencies']] == group['ids'][:2]
     assert detail['dependents'] == []
     assert os.path.exists(daemon.logfile)
@@ -247,7 +237,6 @@ def test_the_command_line_adds_after_and_chains_from_a_file(daemon,
     """remotetask add --after waits for the jobs given; remotetask chain
     FILE adds its steps as a chain (--group --then as a group with its
     fan-in) and prints the ids; show lists both sides of the graph."""
-    from tests.acceptance.test_cli import cli
     server = daemon.proxy()
     first = server.add('echo', 'a')
     done = cli(daemon.url, 'add', 'echo', '--input', '"b"', '--after',

@@ -2,23 +2,18 @@
 the stdlib client."""
 
 import datetime
-import http.client
 import xmlrpc.client
 
 import pytest
 
+from tests.acceptance.daemon import fault, post
 from tests.threads import runThreads
 
 FAULTS = {'NoSuchTask': 1, 'NoSuchJob': 2, 'InvalidArgument': 3,
           'NotAllowed': 5, 'RequestTooLarge': 7, 'NoSuchMethod': 8001}
 
 
-def fault(call, *args):
-    with pytest.raises(xmlrpc.client.Fault) as info:
-        call(*args)
-    return info.value
-
-
+@pytest.mark.shared
 def test_available_tasks_and_their_descriptions(server):
     """getAvailableTasks gives the sorted task names, as lovely.remotetask
     did; getTaskDescriptions each task's one-line description."""
@@ -177,6 +172,7 @@ def test_getJobs_pages_newest_first_with_before(server):
     assert [j['id'] for j in echoes['jobs']] == ids[::-1]
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize('filter, words', [
     ({'newestFirst': True, 'cursor': 3}, 'cursor does not page newest '
                                          "first; give the previous page's "
@@ -207,6 +203,7 @@ def test_clean(server):
         FAULTS['InvalidArgument']
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize('method, args, code, words', [
     ('add', ('nope',), 'NoSuchTask', "'nope'"),
     ('getStatus', (999,), 'NoSuchJob', '999'),
@@ -239,18 +236,7 @@ def test_faults(server, method, args, code, words):
     assert server.getAvailableTasks()  # and the server goes on serving
 
 
-def post(daemon, body, headers=None):
-    connection = http.client.HTTPConnection('127.0.0.1', daemon.port,
-                                            timeout=30)
-    try:
-        connection.request('POST', '/', body, headers or {
-            'Content-Type': 'text/xml'})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
+@pytest.mark.shared
 def test_malformed_xml_is_a_fault(daemon):
     """A body that is not XML-RPC gets an InvalidArgument fault."""
     status, body = post(daemon, b'<methodCall><oops')
@@ -272,6 +258,7 @@ def test_oversized_request_is_refused(startDaemon):
     assert server.add('echo', 'x' * 1000) == 1
 
 
+@pytest.mark.shared
 def test_introspection(server):
     """system.listMethods/methodHelp/methodSignature answer, and answer
     the same without the system. prefix, as Zope's introspection did."""
@@ -302,6 +289,7 @@ XMLRPC_TYPES = {'int', 'boolean', 'string', 'double', 'dateTime.iso8601',
                 'base64', 'struct', 'array', 'nil', 'any'}
 
 
+@pytest.mark.shared
 def test_every_method_has_a_real_signature(server):
     """Each method listed has signatures in XML-RPC type names, one per
     number of arguments it takes, and calls with exactly those numbers

@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from tests.acceptance.daemon import Daemon
+from tests.acceptance.daemon import Daemons
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 CHROMEDRIVER = shutil.which('chromedriver') or '/usr/bin/chromedriver'
@@ -91,6 +91,13 @@ def browser():
 
 
 @pytest.fixture
+def freshBrowser():
+    """A browser of its own: the credentials it caches stay in it."""
+    with openBrowser() as driver:
+        yield driver
+
+
+@pytest.fixture
 def page(browser):
     """The browser, checked after the test for errors in the page."""
     browser.get_log('browser')
@@ -114,13 +121,28 @@ def artefacts(tmp_path_factory):
 
 @pytest.fixture
 def startDashboard(tmp_path):
-    """Start daemons with the dashboard (stopped after the test)."""
-    daemons = []
+    """Start daemons with the dashboard, in the browser's time zone
+    (killed after the test)."""
+    daemons = Daemons(tmp_path, env=ZONE)
+    yield daemons.start
+    daemons.killAll()
 
-    def start(*args):
-        daemon = Daemon(str(tmp_path), args=args, env=ZONE)
-        daemons.append(daemon)
-        return daemon.start()
-    yield start
-    for daemon in daemons:
-        daemon.kill()
+
+def wait(driver, condition, message):
+    """Wait (at most PATIENCE seconds) until ``condition(driver)``."""
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, PATIENCE).until(condition, message)
+
+
+def text(driver, selector):
+    """The text of the first node ``selector`` finds, or None."""
+    return driver.execute_script(
+        'const node = document.querySelector(arguments[0]);'
+        'return node ? node.textContent : null;', selector)
+
+
+def screenshot(driver, artefacts, name):
+    """Keep what the page shows as NAME.png in ``artefacts``; its path."""
+    path = os.path.join(artefacts, f'{name}.png')
+    driver.save_screenshot(path)
+    return path

@@ -2,10 +2,8 @@
 acts with the credentials the browser was given and its CSRF token, and
 the server refuses an action that comes without either."""
 
-import pytest
-
 from tests.acceptance.daemon import waitUntil
-from tests.browser.conftest import PATIENCE, openBrowser, needBrowser
+from tests.browser.conftest import PATIENCE, needBrowser
 
 needBrowser()
 
@@ -22,13 +20,6 @@ fetch(new URL(path, location.origin), {method: 'POST', headers,
              credentials: how === 'no credentials' ? 'omit' : 'same-origin'})
   .then((response) => done(response.status), (error) => done(String(error)));
 '''
-
-
-@pytest.fixture
-def freshBrowser():
-    """A browser of its own: the credentials it caches stay in it."""
-    with openBrowser() as driver:
-        yield driver
 
 
 def test_actions_need_credentials_and_the_token(freshBrowser, tmp_path,

@@ -6,8 +6,8 @@ import os
 import shutil
 
 from tests.acceptance.daemon import ROOT, waitUntil
-from tests.browser.conftest import PATIENCE, needBrowser
-from tests.browser.test_dashboard import screenshot, text, wait
+from tests.browser.conftest import (
+    PATIENCE, needBrowser, screenshot, text, wait)
 
 needBrowser()
 

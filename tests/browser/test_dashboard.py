@@ -5,18 +5,13 @@ import os
 import shutil
 
 from tests.acceptance.daemon import ROOT, isRunning, waitUntil
-from tests.browser.conftest import PATIENCE, needBrowser
+from tests.browser.conftest import (
+    PATIENCE, needBrowser, screenshot, text, wait)
 
 needBrowser()
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.select import Select  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-def wait(driver, condition, message):
-    """Wait (at most PATIENCE seconds) until ``condition(driver)``."""
-    return WebDriverWait(driver, PATIENCE).until(condition, message)
 
 
 def rowIds(driver, table='jobs-table'):
@@ -25,18 +20,6 @@ def rowIds(driver, table='jobs-table'):
         'return [...document.querySelectorAll(arguments[0])]'
         '.map((row) => Number(row.dataset.id));',
         f'#{table} tbody tr[data-id]')
-
-
-def text(driver, selector):
-    return driver.execute_script(
-        'const node = document.querySelector(arguments[0]);'
-        'return node ? node.textContent : null;', selector)
-
-
-def screenshot(driver, artefacts, name):
-    path = os.path.join(artefacts, f'{name}.png')
-    driver.save_screenshot(path)
-    return path
 
 
 def test_list_shows_jobs_added_over_xmlrpc_and_filters_narrow_it(

@@ -7,19 +7,12 @@ import os
 import pytest
 
 from tests.acceptance.permissions import USERS, proxy, writeFiles
-from tests.browser.conftest import PATIENCE, openBrowser, needBrowser
+from tests.browser.conftest import PATIENCE, needBrowser
 
 needBrowser()
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-@pytest.fixture
-def freshBrowser():
-    """A browser of its own: the credentials it caches stay in it."""
-    with openBrowser() as driver:
-        yield driver
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from remotetask.store.postgresql import PostgreSQLJobStore
+from tests.acceptance.daemon import Daemons, storeURL
 
 ADMIN_URL = os.environ.get('REMOTETASK_TEST_POSTGRESQL',
                            'postgresql://postgres@127.0.0.1:5432/postgres')
@@ -175,3 +176,45 @@ def emptyPostgresqlDsn(postgresqlServer):
     name = postgresqlServer.createDatabase('template0')
     yield postgresqlServer.dsn(name)
     postgresqlServer.factory.giveBack(name)
+
+
+# The cluster tests: several daemons on one database
+
+@pytest.fixture
+def database(postgresqlDsn):
+    """The test database, with the tables the recordRow and recordSpan
+    tasks write to."""
+    with psycopg.connect(postgresqlDsn, autocommit=True) as connection:
+        connection.execute('CREATE TABLE runs (key text NOT NULL)')
+        connection.execute(
+            'CREATE TABLE spans (key text NOT NULL, '
+            'began double precision NOT NULL, '
+            'ended double precision NOT NULL)')
+    return postgresqlDsn
+
+
+def runs(dsn):
+    """{key: how many times it ran}."""
+    with psycopg.connect(dsn) as connection:
+        return dict(connection.execute(
+            'SELECT key, count(*) FROM runs GROUP BY key').fetchall())
+
+
+def jobStatuses(dsn):
+    with psycopg.connect(dsn) as connection:
+        return dict(connection.execute(
+            'SELECT status, count(*) FROM remotetask_jobs '
+            'GROUP BY status').fetchall())
+
+
+@pytest.fixture
+def startServer(database, tmp_path):
+    """Start daemons on the shared database, each in a directory of its
+    own (``start(name, *args, tasks=...)``); all killed after."""
+    daemons = Daemons(tmp_path, store=storeURL(database),
+                      args=['--workers=2', '--heartbeat-timeout=2'])
+
+    def start(name, *args, tasks=None):
+        return daemons.start(*args, name=name, tasks=tasks)
+    yield start
+    daemons.killAll()

@@ -6,62 +6,10 @@ import xmlrpc.client
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
-from tests.acceptance.daemon import TASKS, Daemon, isRunning, waitUntil
+from tests.acceptance.daemon import isRunning, waitUntil
+from tests.postgresql.conftest import jobStatuses, runs
 from tests.threads import runThreads
-
-
-def storeURL(dsn):
-    """The --store URL of the database ``dsn`` names."""
-    params = conninfo_to_dict(dsn)
-    return (f"postgresql://{params['user']}@{params['host']}:"
-            f"{params['port']}/{params['dbname']}")
-
-
-@pytest.fixture
-def database(postgresqlDsn):
-    """The test database, with the tables the recordRow and recordSpan
-    tasks write to."""
-    with psycopg.connect(postgresqlDsn, autocommit=True) as connection:
-        connection.execute('CREATE TABLE runs (key text NOT NULL)')
-        connection.execute(
-            'CREATE TABLE spans (key text NOT NULL, '
-            'began double precision NOT NULL, '
-            'ended double precision NOT NULL)')
-    return postgresqlDsn
-
-
-def runs(dsn):
-    """{key: how many times it ran}."""
-    with psycopg.connect(dsn) as connection:
-        return dict(connection.execute(
-            'SELECT key, count(*) FROM runs GROUP BY key').fetchall())
-
-
-def jobStatuses(dsn):
-    with psycopg.connect(dsn) as connection:
-        return dict(connection.execute(
-            'SELECT status, count(*) FROM remotetask_jobs '
-            'GROUP BY status').fetchall())
-
-
-@pytest.fixture
-def startServer(database, tmp_path):
-    """Start daemons on the shared database; each is killed after."""
-    daemons = []
-
-    def start(name, *args, tasks=TASKS):
-        directory = tmp_path / name
-        directory.mkdir(exist_ok=True)
-        daemon = Daemon(str(directory), store=storeURL(database),
-                        args=['--workers=2', '--heartbeat-timeout=2',
-                              *args], tasks=tasks)
-        daemons.append(daemon)
-        return daemon.start()
-    yield start
-    for daemon in daemons:
-        daemon.kill()
 
 
 def test_three_servers_run_every_job_exactly_once(database, startServer):

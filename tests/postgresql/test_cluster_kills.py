@@ -5,9 +5,8 @@ import collections
 import time
 import xmlrpc.client
 
-from tests.acceptance.daemon import Daemon, waitUntil
-from tests.acceptance.test_lifetimes import programs, workersOf
-from tests.postgresql.test_cluster import storeURL
+from tests.acceptance.daemon import Daemon, storeURL, waitUntil
+from tests.acceptance.proc import programs, workersOf
 
 ROUNDS = 50
 #: Jobs added in each round, half Python tasks and half programs.

@@ -2,9 +2,8 @@
 again by orphaned workers: kill -9 of the daemon leaves no worker and no
 program, and no job runs twice at once."""
 
-from tests.acceptance.daemon import Daemon
-from tests.acceptance.test_lifetimes import killNineLeavesNothing
-from tests.postgresql.test_cluster import storeURL
+from tests.acceptance.daemon import Daemons, storeURL
+from tests.acceptance.lifetimes import killNineLeavesNothing
 
 
 def test_kill_9_on_postgresql_leaves_no_worker_nor_program(
@@ -12,14 +11,9 @@ def test_kill_9_on_postgresql_leaves_no_worker_nor_program(
     """As ``test_kill_9_of_the_daemon_leaves_no_worker_nor_program``,
     with the store on PostgreSQL (the restarted server finds the killed
     one's jobs after its heartbeat timeout, 2 s here)."""
-    daemons = []
-
-    def start(*args):
-        daemon = Daemon(str(tmp_path), store=storeURL(postgresqlDsn), args=args)
-        daemons.append(daemon)
-        return daemon.start()
+    daemons = Daemons(tmp_path, store=storeURL(postgresqlDsn))
     try:
-        killNineLeavesNothing(start, tmp_path, '--heartbeat-timeout=2')
+        killNineLeavesNothing(daemons.start, tmp_path,
+                              '--heartbeat-timeout=2')
     finally:
-        for daemon in daemons:
-            daemon.kill()
+        daemons.killAll()

@@ -9,7 +9,6 @@ again, and a frozen host is a proxy of the test's that stops passing
 bytes on. Every loop is bounded in count and time.
 """
 
-import http.client
 import os
 import re
 import selectors
@@ -23,8 +22,7 @@ import psycopg
 import pytest
 
 from remotetask.wire.xmlrpc import TASKS_WAIT
-from tests.acceptance.daemon import Daemon, waitUntil
-from tests.postgresql.test_cluster import storeURL
+from tests.acceptance.daemon import Daemons, request, storeURL, waitUntil
 
 STORE_UNAVAILABLE, OUTCOME_UNKNOWN = 6, 10
 
@@ -33,19 +31,14 @@ STORE_UNAVAILABLE, OUTCOME_UNKNOWN = 6, 10
 def startDaemon(postgresqlDsn, tmp_path):
     """Start a daemon on the test database (or ``store``), as
     ``--server-id NAME``; killed after the test."""
-    daemons = []
+    daemons = Daemons(tmp_path, store=storeURL(postgresqlDsn),
+                      args=['--workers=1'])
 
     def start(name, *args, store=None):
-        directory = tmp_path / name
-        directory.mkdir()
-        daemon = Daemon(str(directory), store=store or storeURL(
-            postgresqlDsn), args=['--workers=1', f'--server-id={name}',
-                                  *args])
-        daemons.append(daemon)
-        return daemon.start()
+        return daemons.start(f'--server-id={name}', *args, name=name,
+                             store=store)
     yield start
-    for daemon in daemons:
-        daemon.kill()
+    daemons.killAll()
 
 
 class TimeoutTransport(xmlrpc.client.Transport):
@@ -84,14 +77,8 @@ def timed(call, *args):
 def metrics(daemon):
     """``(seconds, text)`` of a GET /metrics."""
     started = time.monotonic()
-    connection = http.client.HTTPConnection('127.0.0.1', daemon.port,
-                                            timeout=60)
-    try:
-        connection.request('GET', '/metrics')
-        text = connection.getresponse().read().decode()
-    finally:
-        connection.close()
-    return time.monotonic() - started, text
+    _, _, text = request(daemon, 'GET', '/metrics')
+    return time.monotonic() - started, text.decode()
 
 
 def storeUp(text):

@@ -7,10 +7,9 @@ import hashlib
 import psycopg
 import pytest
 
-from tests.acceptance.daemon import Daemon
+from tests.acceptance.daemon import Daemons, storeURL
 from tests.acceptance.permissions import (
     bearer, proxy, refusedWithin, send, writeFiles)
-from tests.postgresql.test_cluster import storeURL
 
 
 @pytest.fixture
@@ -18,19 +17,14 @@ def twoDaemons(postgresqlDsn, tmp_path):
     """Two daemons on the test database, with the users and roles
     files; killed after the test."""
     users, roles = writeFiles(tmp_path)
-    daemons = []
-    for name in ('a', 'b'):
-        directory = tmp_path / name
-        directory.mkdir()
-        daemons.append(Daemon(str(directory), store=storeURL(postgresqlDsn),
-                              args=['--workers=1', f'--server-id={name}',
-                                    f'--users={users}', f'--roles={roles}',
-                                    '--login-delay=0']))
+    daemons = Daemons(tmp_path, store=storeURL(postgresqlDsn), args=[
+        '--workers=1', f'--users={users}', f'--roles={roles}',
+        '--login-delay=0'])
     try:
-        yield [daemon.start() for daemon in daemons]
+        yield [daemons.start(f'--server-id={name}', name=name)
+               for name in ('a', 'b')]
     finally:
-        for daemon in daemons:
-            daemon.kill()
+        daemons.killAll()
 
 
 def test_a_token_revoked_on_one_server_is_refused_on_the_other(

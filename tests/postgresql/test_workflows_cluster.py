@@ -3,8 +3,7 @@
 import time
 
 from tests.acceptance.daemon import isRunning, waitUntil
-from tests.postgresql.test_cluster import (  # noqa: F401  (fixtures)
-    database, runs, startServer)
+from tests.postgresql.conftest import runs
 
 ROUNDS = 50
 

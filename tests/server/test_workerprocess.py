@@ -97,13 +97,16 @@ def runWatched(task, interval):
 def test_each_report_goes_in_order_before_the_end():
     """Reports that are due go, each in a message of its own, in order,
     all before the end, which then carries none."""
+    sent = []  # what the task saw; an assert in it would fail the job
+
     def task(replies):
         for step in (1, 2):
             replies.sent.clear()
             reportProgress(step / 2, f'step {step}')
-            assert replies.sent.wait(30)
+            sent.append(replies.sent.wait(30))
         return None
     headers = runWatched(task, 0.01).headers
+    assert sent == [True, True], 'a report was not sent within 30 s'
     assert [h.get('message') for h in headers[1:-1]] == ['step 1', 'step 2']
     assert [h['progress'] for h in headers[1:-1]] == [7, 7]
     assert 'ended' in headers[-1] and 'progress' not in headers[-1]
@@ -112,11 +115,14 @@ def test_each_report_goes_in_order_before_the_end():
 def test_a_waiting_report_is_sent_by_the_outbox_when_due():
     """A report that waits for its interval is sent by the outbox's own
     thread once the interval is up, while the job still runs."""
+    sent = []
+
     def task(replies):
         reportProgress(0.5, 'half')
-        assert replies.sent.wait(30)
+        sent.append(replies.sent.wait(30))
         return None
     headers = runWatched(task, 0.05).headers
+    assert sent == [True], 'the report was not sent within 30 s'
     assert [h.get('message') for h in headers if 'fraction' in h] == [
         'half']
     assert 'progress' not in headers[-1]
