@@ -5,14 +5,15 @@ site over a string transport."""
 
 from twisted.web import http
 
-from tests.test_answers import Held, connect
+from remotetask.wire.site import makeSite
+from tests.wirefakes import Held, connect
 
 
 def post(kind, body):
     """A POST of ``body`` as ``kind`` through the real site; the request
     its resource was given."""
     held = Held()
-    protocol, _ = connect(held)
+    protocol, _ = connect(makeSite(held, 1024))
     protocol.dataReceived(
         b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ' + kind
         + b'\r\nContent-Length: ' + str(len(body)).encode() + b'\r\n\r\n'

@@ -3,13 +3,14 @@
 Only what is outside the part under test is faked: a ``write`` whose
 Deferreds the test fires by hand, a pool that records what it is given,
 and a reactor that "spawns" processes on in-memory transports. The parts
-themselves, the TaskService and its memory store are real.
+themselves, the TaskService and its store (SQLite in memory) are real.
 """
 
 from twisted.internet import defer, error, task
 from twisted.python.failure import Failure
 
 from remotetask import SimpleTask, TaskService
+from remotetask.server.pipeline.dispatcher import Dispatcher
 from remotetask.server.workers.workerprotocol import PREFIX, decode, frame
 from tests import tasks
 
@@ -185,3 +186,21 @@ class ProcessReactor(task.Clock):
         self.processes.append(process)
         protocol.makeConnection(process)
         return process
+
+
+def direct(function, *args):
+    return function(*args)
+
+
+def makeDispatcher(size=2, write=synchronous, grace=30.0):
+    service, clock, pool = makeService(), task.Clock(), FakePool(size)
+    dispatcher = Dispatcher(service, pool, synchronous, write, direct,
+                            clock=clock, grace=grace)
+    ended = []
+    dispatcher.onJobEnded = lambda *args: ended.append(args)
+    return dispatcher, service, pool, clock, ended
+
+
+def start(dispatcher, run):
+    """The pool starts ``run`` (stamped on the dispatcher's clock)."""
+    dispatcher.pool.start(run, dispatcher.clock)

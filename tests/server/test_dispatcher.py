@@ -11,29 +11,12 @@ from remotetask.server.pipeline.cancelwatch import CANCELLED_WHILE_RUNNING
 from remotetask.server.pipeline.dispatcher import Dispatcher
 from tests import tasks
 from tests.server.fakes import (
-    FakePool, HeldWrites, makeService, synchronous)
-
-
-def direct(function, *args):
-    return function(*args)
-
-
-def makeDispatcher(size=2, write=synchronous, grace=30.0):
-    service, clock, pool = makeService(), task.Clock(), FakePool(size)
-    dispatcher = Dispatcher(service, pool, synchronous, write, direct,
-                            clock=clock, grace=grace)
-    ended = []
-    dispatcher.onJobEnded = lambda *args: ended.append(args)
-    return dispatcher, service, pool, clock, ended
+    FakePool, HeldWrites, direct, makeDispatcher, makeService, start,
+    synchronous)
 
 
 def given(pool):
     return [run.id for run in pool.given]
-
-
-def start(dispatcher, run):
-    """The pool starts ``run`` (stamped on the dispatcher's clock)."""
-    dispatcher.pool.start(run, dispatcher.clock)
 
 
 def test_start_puts_back_what_an_earlier_run_left_and_feeds_workers():

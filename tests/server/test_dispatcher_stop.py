@@ -5,7 +5,7 @@ pool."""
 
 from remotetask.core.runner import Outcome
 from remotetask.server.pipeline.inflight import STOPPED
-from tests.server.test_dispatcher import makeDispatcher, start
+from tests.server.fakes import makeDispatcher, start
 
 
 def test_stop_gives_back_unstarted_runs_and_waits_for_running_ones():
