@@ -1,6 +1,6 @@
 """Who may do what (``remotetask.core.permissions``) and the roles file
 (``remotetask.wire.rules``): the decisions, and a caller's view of the
-service, on a real service over a memory store."""
+service, on a real service over a store in memory."""
 
 import os
 

@@ -82,7 +82,8 @@ def append(events, event, keep=MAX_EVENTS):
     """The JSON text of ``events`` (a stored array, or None) with
     ``event`` (JSON text, or None: nothing) appended, holding at most
     ``keep`` events: the first, and the latest. What the SQL stores do in
-    their statements (the memory store calls this)."""
+    their statements (SQLite's ``appendEvent`` falls back on it near the
+    bound)."""
     if event is None:
         return events
     found = json.loads(events) if events else []

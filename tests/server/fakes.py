@@ -23,7 +23,7 @@ def makeService():
 
 
 def synchronous(function, *args, **kwargs):
-    """A ``read``/``write`` that runs the call at once (memory store)."""
+    """A ``read``/``write`` that runs the call at once (a store in memory)."""
     return defer.maybeDeferred(function, *args, **kwargs)
 
 

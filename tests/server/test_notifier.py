@@ -1,6 +1,6 @@
 """The notifier on task.Clock: completion calls made once, retried with
 backoff, cut off at their time limit, bounded in number, and waited for
-at stop. The calls are held by the test; the service and its memory store
+at stop. The calls are held by the test; the service and its store in memory
 are real."""
 
 from twisted.internet import defer, error, task
