@@ -250,3 +250,57 @@ class WaitingContractTests:
             assert names.count(row['status']) == 1
             if not failing:
                 self.run(job, now=103.0)
+
+    def test_a_batch_of_mixed_ends_is_recorded_as_single_ends_would_be(self):
+        """One finishMany of every kind of end: a completed job releases
+        its dependent and owes its call; an error with attempts left goes
+        back to the queue at its due time with its attempt in the history;
+        a final error cancels its dependent; a job cancelled while it ran
+        keeps its cancel (its claim is gone); a run ended twice in the
+        batch, and a short run whose start comes with its end, are
+        recorded once each."""
+        done = self.store.add('echo', '1', 'queued', None, 100.0,
+                              notify='http://caller/')
+        retried, failed, cancelled, twice, short = [
+            self.add() for _ in range(5)]
+        released, dropped = self.waiting([done]), self.waiting([failed])
+        assert len(self.store.claim(101.0, 5, 'b', lambda r, n: n,
+                                    101.0)) == 5
+        assert self.store.claim(101.0, 1, 'b', lambda r, n: n) != []
+        assert self.store.transition(cancelled, {'processing'},
+                                     'cancelled', 101.5)
+        start = '{"event": "started"}'
+        assert self.store.finishMany([
+            (done, 'b', 'completed', '"ok"', None, None, 102.0, None, None,
+             None, None),
+            (retried, 'b', 'queued', None, 'busy', 'tb', 102.0, 160.0,
+             '{"error": "busy"}', None, None),
+            (failed, 'b', 'error', None, 'no', 'tb', 102.0, None, None,
+             None, None),
+            (cancelled, 'b', 'completed', '"late"', None, None, 102.0, None,
+             None, None, None),
+            (twice, 'b', 'completed', '"1"', None, None, 102.0, None, None,
+             None, None),
+            (twice, 'b', 'error', None, 'again', None, 102.0, None, None,
+             None, None),
+            (short, 'b', 'completed', '"s"', None, None, 102.0, None, None,
+             None, None, 101.8, start)]) == [
+                True, True, True, False, True, False, True]
+        rows = {jobid: self.store.get(jobid) for jobid in (
+            done, retried, failed, cancelled, twice, short, released,
+            dropped)}
+        assert [rows[i]['status'] for i in (
+            done, retried, failed, cancelled, twice, short, released,
+            dropped)] == ['completed', 'queued', 'error', 'cancelled',
+                          'completed', 'completed', 'queued', 'cancelled']
+        assert (rows[retried]['due'], json.loads(rows[retried]['history'])
+                ) == (160.0, [{'error': 'busy'}])
+        assert rows[cancelled]['output'] is None
+        assert (rows[twice]['output'], rows[twice]['error']) == ('"1"', None)
+        assert (rows[short]['started'], rows[short]['attempts']) == (
+            101.8, 1)
+        assert [e['event'] for e in json.loads(rows[short]['events'])][
+            -1:] == ['started']
+        assert self.store.nextNotification() == 102.0
+        call, = self.store.claimNotifications(102.0, 10, 'n', 60.0)
+        assert (call['job'], call['status']) == (done, 'completed')

@@ -27,11 +27,12 @@ from remotetask.store.outage import OutageLog
 from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqliteconnections import (
     SQLiteConnections, memoryTarget)
+from remotetask.store.sqlitefinish import finishRuns
 from remotetask.store.sqliteschema import migrate, schemaVersion
 from remotetask.store.sqlfile import loadQueries, migrations
 from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
 from remotetask.store.writes import (
-    changeJob, finishParams, insertJob, keyFree, scheduleFirstRuns)
+    changeJob, insertJob, keyFree, scheduleFirstRuns)
 
 QUERIES = loadQueries('sqlite.sql')
 MIGRATIONS = migrations(QUERIES)
@@ -234,27 +235,23 @@ class SQLiteJobStore:
     def finish(self, jobid, token, status, output, error, traceback, now,
                due=None, attempt=None, event=None, progress=None,
                started=None, startEvent=None):
-        if token is None:
-            return False
-        with self._transaction() as connection:
-            finished = connection.execute(QUERIES['finish_job'], finishParams(
-                jobid, token, status, output, error, traceback, now, due,
-                attempt, event, progress, started, startEvent,
-                keep=self.maxEvents, server=self.serverId)).fetchone()
-            if finished is None:
-                return False
-            if finished['notify'] is not None and status in FINISHED:
-                connection.execute(QUERIES['notify_end'], dict(id=jobid))
-            self.waiting.ended(self._steps(connection), [(jobid, status)],
-                               now)
-            return True
+        return self.finishMany([(jobid, token, status, output, error,
+                                 traceback, now, due, attempt, event,
+                                 progress, started, startEvent)])[0]
 
     def finishMany(self, runs):
-        # In process: a statement costs no round trip, so one at a time;
-        # the dependents of the jobs that end are counted down once.
-        with self._transaction() as connection, \
-                self.waiting.gathering(self._steps(connection)):
-            return [self.finish(*run) for run in runs]
+        # As a set (sqlitefinish); the dependents counted down once.
+        runs = list(runs)
+        if all(run[1] is None for run in runs):
+            return [False] * len(runs)
+        with self._transaction() as connection:
+            recorded = finishRuns(connection, QUERIES, runs, self.maxEvents,
+                                  self.serverId)
+            ended = [run for run, done in zip(runs, recorded) if done]
+            self.waiting.ended(self._steps(connection), [
+                (run[0], run[2]) for run in ended], max(
+                (run[6] for run in ended if run[6] is not None), default=None))
+            return recorded
 
     def _steps(self, connection):
         return SQLWaitSteps(connection, QUERIES, self.maxEvents, json.dumps)

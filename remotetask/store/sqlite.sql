@@ -389,8 +389,8 @@ SELECT EXISTS (SELECT 1 FROM jobs
 -- run's last progress report. :started, when given, is the run's start,
 -- not recorded yet (a short run's start and end come together): it is
 -- recorded here first, as mark_started does, with :startEvent (given its
--- attempt number) before :event. Returns notify, to tell whether a
--- completion call is owed.
+-- attempt number) before :event. Run for a batch's ends at once
+-- (executemany), after held_claims told which runs hold their claim.
 UPDATE jobs
 SET status = coalesce(:status, status), output = :output, error = :error,
     progress = CASE WHEN :started IS NULL THEN coalesce(:progress, progress)
@@ -407,8 +407,14 @@ SET status = coalesce(:status, status), output = :output, error = :error,
         remotetask_append_event(
             events, json_set(:startEvent, '$.attempt', attempts + 1), :keep),
         :event, :keep)
-WHERE id = :id AND token = :token
-RETURNING notify;
+WHERE id = :id AND token = :token;
+
+-- name: held_claims
+-- The claims of the jobs :ids (a JSON array) as they stand, read before
+-- a batch's ends are recorded: which runs still hold their job's claim,
+-- and which jobs owe a completion call when they end.
+SELECT id, token, notify FROM jobs
+WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: release_job
 -- A run given up before its end goes back to the queue (cron jobs keep

@@ -36,8 +36,6 @@ and the rules are here, once.
 """
 
 import collections
-import contextlib
-import threading
 import time
 
 from remotetask.core import events
@@ -272,8 +270,6 @@ class WaitingJobs:
         self.afterCommit = afterCommit
         self.serverId = serverId
         self._watchers = []
-        # Per thread: the ends gathered inside gathering(), or None.
-        self._local = threading.local()
 
     def dependencyStates(self, ids):
         return self.withSteps(lambda steps: steps.states(ids))
@@ -296,38 +292,16 @@ class WaitingJobs:
 
     def ended(self, steps, ends, now):
         """Jobs ended (``[(id, status)]``, statuses that are not ends left
-        out), in the transaction of ``steps``: their dependents move on
-        (or, inside ``gathering``, once it ends)."""
+        out), in the transaction of ``steps``: their dependents move on.
+        A store gives it a batch's ends at once (``finishMany``), so that
+        a dependent whose dependencies end together is counted down
+        once."""
         ends = [(jobid, status) for jobid, status in ends
                 if status in FINISHED]
-        gathered = getattr(self._local, 'gatheredEnds', None)
-        if gathered is not None:
-            gathered.append((ends, now))
-        elif ends:
+        if ends:
             rules = self._rules(steps, now)
             rules.ended(ends)
             self._tell(rules.changes)
-
-    @contextlib.contextmanager
-    def gathering(self, steps):
-        """Within it, ends are counted once, for the lot, when it ends
-        without an error (``finishMany``: a dependent whose dependencies
-        end in one batch is counted down once)."""
-        local = self._local
-        if getattr(local, 'gatheredEnds', None) is not None:
-            yield
-            return
-        local.gatheredEnds = []
-        try:
-            yield
-            gathered = local.gatheredEnds
-        finally:
-            local.gatheredEnds = None
-        ends = [end for batch, _ in gathered for end in batch]
-        if ends:
-            self.ended(steps, ends, max(
-                (now for _, now in gathered if now is not None),
-                default=None))
 
     def _tell(self, changes):
         watchers = self._watchers

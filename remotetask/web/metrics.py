@@ -54,14 +54,25 @@ class JobMetrics:
             'remotetask_job_failures',
             'Runs that ended in failure (retried or not), by task.',
             ['task'], registry=registry)
+        # The series of each task, looked up by label once rather than at
+        # every end (a lookup takes a lock and checks the labels). As
+        # many as the tasks that ran here, which the registry bounds.
+        self._durations = {}
+        self._failures = {}
 
     def jobEnded(self, task, seconds, ok):
         """Count a run of ``task`` that took ``seconds`` and succeeded if
         ``ok``. For the dispatcher, on the reactor thread, as each run
         ends (runs given back at shutdown are not runs that ended)."""
-        self.durations.labels(task).observe(seconds)
+        durations = self._durations.get(task)
+        if durations is None:
+            durations = self._durations[task] = self.durations.labels(task)
+        durations.observe(seconds)
         if not ok:
-            self.failures.labels(task).inc()
+            failures = self._failures.get(task)
+            if failures is None:
+                failures = self._failures[task] = self.failures.labels(task)
+            failures.inc()
 
 
 class StoreCollector:

@@ -370,3 +370,18 @@ def test_large_adds_go_to_the_thread(inline, monkeypatch):
         assert not isinstance(done.result, Exception)
     assert [thread == here for thread in where] == [
         True, False, True, False, True, False]
+
+
+def test_a_long_text_anywhere_makes_an_add_large():
+    """longwrites.large finds a text longer than TEXT however deep it is
+    in a call's values (the last request of a multicall, inside a list
+    inside a struct, a dict's key, a keyword argument), counts the values
+    of every container, and tells a call of small values short."""
+    text = 'x' * (longwrites.TEXT + 1)
+    short = [('echo', {'i': i}, {}) for i in range(500)]
+    assert not longwrites.large(short, owner=None)
+    assert longwrites.large(short + [('echo', {'a': [{'b': text}]}, {})])
+    assert longwrites.large('echo', {text: 1})
+    assert longwrites.large('echo', None, owner=text.encode())
+    assert longwrites.large('echo', [[0] * 10] * (longwrites.VALUES // 10))
+    assert not longwrites.large('echo', text[1:])

@@ -82,14 +82,17 @@ async def test_workers_are_measured_as_the_dispatcher_sees_them(web):
 @pytest_twisted.ensureDeferred
 async def test_job_ended_hook_counts_durations_and_failures(web):
     """What the dispatcher reports through ``root.metrics.jobEnded`` shows
-    as a histogram of durations by task and a counter of failures."""
+    as a histogram of durations by task and a counter of failures; each
+    end after a task's first counts in the same series, and a task with
+    no failure has no failure series."""
     web.root.metrics.jobEnded('echo', 0.02, True)
     web.root.metrics.jobEnded('echo', 3.0, True)
     web.root.metrics.jobEnded('crash', 0.5, False)
+    web.root.metrics.jobEnded('crash', 0.25, False)
     families = await scrape(web)
     durations = families['remotetask_job_duration_seconds']
     counts = samples(durations, 'remotetask_job_duration_seconds_count')
-    assert counts == {(('task', 'crash'),): 1, (('task', 'echo'),): 2}
+    assert counts == {(('task', 'crash'),): 2, (('task', 'echo'),): 2}
     sums = samples(durations, 'remotetask_job_duration_seconds_sum')
     assert sums[(('task', 'echo'),)] == 3.02
     buckets = samples(durations, 'remotetask_job_duration_seconds_bucket')
@@ -97,7 +100,7 @@ async def test_job_ended_hook_counts_durations_and_failures(web):
     assert buckets[(('le', '5.0'), ('task', 'echo'))] == 2
     failures = samples(families['remotetask_job_failures'],
                        'remotetask_job_failures_total')
-    assert failures == {(('task', 'crash'),): 1}
+    assert failures == {(('task', 'crash'),): 2}
 
 
 @pytest_twisted.ensureDeferred

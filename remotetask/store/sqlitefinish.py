@@ -1,0 +1,44 @@
+"""The ends of a batch of runs on SQLite, recorded as a set.
+
+One read of the batch's claims, then one prepared statement for every
+end (``executemany``) and one for the completion calls owed, instead of a
+statement, a read of its answer and a count of its dependents per run:
+the recorder hands the store hundreds of ends at a time, and the Python
+around each statement cost more than SQLite's own work on it.
+"""
+
+import json
+
+from remotetask.core.status import FINISHED
+from remotetask.store.writes import finishParams
+
+
+def finishRuns(connection, queries, runs, keep, server):
+    """Record the ends of ``runs`` (``IJobStore.finish``'s arguments, in
+    the caller's write transaction): whether each was recorded, i.e. its
+    token still held its job's claim. The completion calls the ends owe
+    are recorded too; the count of dependents is the caller's.
+
+    The claims are read first: one writer at a time (``BEGIN
+    IMMEDIATE``), so nothing changes them before the updates. A job
+    ended twice in one batch is recorded once, as one statement after the
+    other would: the first end gives its claim up."""
+    held = {row['id']: row for row in connection.execute(
+        queries['held_claims'], dict(ids=json.dumps(
+            [run[0] for run in runs if run[1] is not None])))}
+    recorded, params, owed = [], [], []
+    for run in runs:
+        row = held.get(run[0])
+        done = row is not None and run[1] is not None \
+            and row['token'] == run[1]
+        if done:
+            del held[run[0]]
+            params.append(finishParams(*run, keep=keep, server=server))
+            if row['notify'] is not None and run[2] in FINISHED:
+                owed.append(dict(id=run[0]))
+        recorded.append(done)
+    if params:
+        connection.executemany(queries['finish_job'], params)
+    if owed:
+        connection.executemany(queries['notify_end'], owed)
+    return recorded
