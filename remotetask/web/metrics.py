@@ -12,7 +12,7 @@ most ``storeTimeout`` seconds: past that (a store that hangs), it answers
 with ``remotetask_store_up`` 0 and everything this process knows (workers,
 answers waiting for their clients, the process), well within Prometheus'
 own scrape timeout. A store that fails says so in the log once per outage
-(``remotetask.store.outage``), not once per scrape.
+(the store's own outage log), not once per scrape.
 """
 
 import time
