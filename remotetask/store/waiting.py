@@ -41,7 +41,7 @@ import time
 from remotetask.core import events
 from remotetask.core.status import (
     CANCELLED, COMPLETED, ERROR, FINISHED, QUEUED)
-from remotetask.core.workflows import CANCEL, RUN, Wait  # noqa: F401
+from remotetask.core.workflows import CANCEL, Wait
 from remotetask.errors import NoSuchJob
 
 
