@@ -17,6 +17,7 @@ class Listeners:
     def __init__(self, store):
         self.store = store
         self._addListeners = []
+        self._pendingListeners = []
         self._endListeners = []
         store.watchWaits(self.waitsChanged)
 
@@ -26,6 +27,15 @@ class Listeners:
         dispatcher. It is called in the thread that made the change."""
         self._addListeners.append(callback)
 
+    def onAddPending(self, callback):
+        """Call ``callback()`` inside every transaction that may make a
+        job claimable, before it commits, in its thread: for a caller that
+        claims within that same transaction (the daemon's feeder, whose
+        claim then sees the job and costs no transaction of its own). The
+        change may yet roll back; ``onAdd`` still tells of it once
+        committed."""
+        self._pendingListeners.append(callback)
+
     def onEnd(self, callback):
         """Call ``callback(jobid, status)`` after a job's end is committed:
         completed, error or cancelled (a running job too). It is called in
@@ -33,7 +43,10 @@ class Listeners:
         self._endListeners.append(callback)
 
     def added(self):
-        """A job may have become claimable: tell once committed."""
+        """A job may have become claimable: tell those waiting for the
+        commit once committed, and those claiming in the transaction now."""
+        for callback in self._pendingListeners:
+            callback()
         self.store.afterCommit(self._tellAdded)
 
     def ended(self, jobid, status):

@@ -1,11 +1,16 @@
 """The feeder: claims in batches ahead of need, one claim at a time, and
 hands the held runs of the in-flight table to the pool."""
 
+import pytest
 from twisted.internet import task
 
+from remotetask import SimpleTask, TaskService
 from remotetask.errors import StoreOutcomeUnknown, StoreUnavailable
 from remotetask.server.pipeline.feeder import Average, Feeder
 from remotetask.server.pipeline.inflight import InFlight, Run
+from remotetask.server.pipeline.writer import StoreWriter
+from remotetask.store import SQLiteJobStore
+from tests import tasks
 from tests.server.fakes import FakePool, HeldWrites, makeService
 
 
@@ -250,5 +255,87 @@ def test_a_wake_without_room_is_kept_for_when_room_appears():
     assert write.calls == []
     feeder.pool.size = 1
     feeder.feed()
+    write.runNext()
+    assert started == [jobid]
+
+
+# A claim that joins the transaction of the add (a store written on the
+# reactor thread: the writer's beforeCommit).
+
+@pytest.fixture
+def joining(tmp_path):
+    """A feeder claiming through a real inline writer on SQLite, told of
+    adds in their transaction and once committed, as the daemon wires it."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    service = TaskService(store=store)
+    service.registry.register('echo', SimpleTask(tasks.echo))
+    clock, pool, table = task.Clock(), FakePool(size=2), InFlight()
+    writer = StoreWriter(store, relay=lambda f, *args: f(*args),
+                         reactor=clock)
+    feeder = Feeder(service, pool, table, writer.call,
+                    lambda rows: [table.hold(Run(row)) for row in rows],
+                    None, clock)
+    service.listeners.onAdd(feeder.wake)
+    service.listeners.onAddPending(feeder.changePending)
+    writer.beforeCommit = feeder.joinClaim
+    writer.startService()
+    feeder.startFeeding()
+    yield writer, feeder, service, clock, Started(pool)
+    writer.stopService()
+    store.close()
+
+
+def test_a_claim_joins_the_transaction_of_the_add(joining):
+    """An add written on the reactor thread takes the claim of its job
+    into its own transaction: one batch, one turn, the job handed out
+    when the add is answered, and no second claim for the add's
+    committed wake-up."""
+    writer, feeder, service, clock, started = joining
+    add = writer.call(service.add, 'echo', 1)
+    clock.advance(0)
+    assert add.result == 1
+    assert started == [1]
+    assert (writer.batches, writer.calls) == (1, 2)
+    clock.advance(0)
+    assert writer.batches == 1, 'a claim for what the joined one saw'
+
+
+def test_no_claim_joins_a_batch_without_a_change(joining):
+    """A batch that made no job claimable (a read-only call, a cancel)
+    is not followed by a claim: a claim there would find nothing."""
+    writer, feeder, service, clock, started = joining
+    writer.call(service.getStatus, 1)
+    clock.advance(0)
+    assert (writer.batches, writer.calls) == (1, 1)
+
+
+def test_a_change_after_the_joined_claim_is_claimed_for(joining):
+    """An add in a later turn, while the workers still have room, is
+    claimed for in its own batch: only the wake-ups of the joined
+    claim's own transaction are let pass."""
+    writer, feeder, service, clock, started = joining
+    writer.call(service.add, 'echo', 1)
+    clock.advance(0)
+    writer.call(service.add, 'echo', 2)
+    clock.advance(0)
+    assert started == [1, 2]
+    assert (writer.batches, writer.calls) == (2, 4)
+
+
+def test_an_add_while_a_claim_is_in_flight_is_claimed_after_it():
+    """Where the claim cannot join the add's transaction (one is in
+    flight already, which ran before the add), the add's committed
+    wake-up is kept, and answered once that claim returns."""
+    feeder, service, write, clock, started, _ = makeFeeder()
+    feeder.wake()
+    d, function, args, kwargs = write.calls.pop(0)
+    early = function(*args, **kwargs)
+    assert early == []
+    feeder.changePending()
+    jobid = service.add('echo', 1)
+    feeder.joinClaim(write)
+    assert write.calls == []
+    feeder.wake()
+    d.callback(early)
     write.runNext()
     assert started == [jobid]

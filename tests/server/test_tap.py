@@ -2,6 +2,8 @@
 others it must talk to. A line lost here keeps every part's own tests
 green, so the wiring is checked on its own."""
 
+import threading
+
 import pytest
 
 from remotetask.server.daemon.options import Options
@@ -62,9 +64,10 @@ class RecordingReactor:
 
 
 def test_the_service_tells_the_dispatcher_of_adds_and_ends(daemonTree):
-    """An add and an end made through the service reach the dispatcher
-    through the relay, once committed: the feeder is woken, waiters and
-    the cancel watch are told."""
+    """An add and an end made through the service in another thread (a
+    legacy host's) reach the dispatcher through the relay, once
+    committed: the feeder is woken, waiters and the cancel watch are
+    told."""
     dispatcher = daemonTree.getServiceNamed('dispatcher')
     relay = daemonTree.getServiceNamed('store-writer').relay
     relay.reactor = RecordingReactor()
@@ -72,9 +75,29 @@ def test_the_service_tells_the_dispatcher_of_adds_and_ends(daemonTree):
     dispatcher.added = lambda batch=None: told.append('added')
     dispatcher.ended = lambda jobid, status: told.append((jobid, status))
     service = daemonTree.taskService
-    jobid = service.add('echo', 1)
-    service.cancel(jobid)
+    made = []
+
+    def addAndCancel():
+        made.append(service.add('echo', 1))
+        service.cancel(made[0])
+    thread = threading.Thread(target=addAndCancel)
+    thread.start()
+    thread.join()
+    jobid, = made
     assert told == []
     for function, args in relay.reactor.calls:
         function(*args)
     assert told == ['added', (jobid, 'cancelled')]
+
+
+def test_the_feeder_claims_in_the_writers_batches_of_a_local_store(
+        daemonTree):
+    """On a store one server holds, the feeder is told of adds inside
+    their transaction and joins its claim to the writer's batch (the
+    writer's ``beforeCommit``): an add and its claim cost one
+    transaction."""
+    writer = daemonTree.getServiceNamed('store-writer')
+    feeder = daemonTree.getServiceNamed('dispatcher').feeder
+    assert writer.beforeCommit == feeder.joinClaim
+    daemonTree.taskService.add('echo', 1)
+    assert feeder._pending

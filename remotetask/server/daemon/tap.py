@@ -190,6 +190,9 @@ def addPipeline(top, store, service, options, relay):
                             maxWaiters=options['max-waiters'],
                             logJobs=options['log-jobs'])
     dispatcher.onNotifyOwed = notifier.wake
+    if not isShared(store):
+        # A claim joins the batch that made its jobs claimable.
+        writer.beforeCommit = dispatcher.feeder.joinClaim
     dispatcher.setServiceParent(top)
     top.hurry = dispatcher.hurry
     RetentionService(store, storePool.call,

@@ -98,6 +98,9 @@ class Dispatcher(Service):
             # (the cluster's wake-up): that is the feeder's one wake-up
             # there; here, the service's committed event is.
             service.listeners.onAdd(lambda: relay(self.added))
+            # And, for a claim that joins the change's own transaction
+            # (the writer's beforeCommit), while it is being made.
+            service.listeners.onAddPending(self.feeder.changePending)
         service.listeners.onEnd(
             lambda jobid, status: relay(self.ended, jobid, status))
 

@@ -17,7 +17,15 @@ a retry, a put-back, a run's end under a concurrency limit; on a shared
 store, the store's notification, whoever made the change), and the tick.
 A wake-up during a claim is answered by one more claim when it returns; a
 worker that frees up claims only if the last claim was full (it may have
-left jobs behind) or a change came meanwhile. Claimed jobs that wait here
+left jobs behind) or a change came meanwhile.
+
+Where the store's writes run on the reactor thread (``writer.py``), the
+claim need not wait for the change's commit: told of the change inside
+its transaction (``changePending``), the feeder joins its claim to the
+writer's batch (``joinClaim``), after the change, so that it sees it.
+The committed wake-ups of that transaction then announce nothing the
+claim did not see, and are let pass until the claim is answered (they
+come between its commit and its answer). Claimed jobs that wait here
 are safe: they have not started, so a ``kill -9`` leaves them claimed
 without an attempt counted, recovery puts them back, and on an orderly
 stop they go back to the queue before the workers stop.
@@ -30,7 +38,7 @@ a token of its own, and such a claim's token is given up
 second) while the store is still away.
 """
 
-import uuid
+import secrets
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -93,6 +101,10 @@ class Feeder:
         # delayed runs (_scheduled); the last claim was full, so it may
         # have left jobs behind (_more).
         self._changed = self._scheduled = self._more = False
+        # A change is being made in a transaction on this thread
+        # (_pending); the claim in flight joined the transaction of the
+        # changes, so their committed wake-ups are seen already (_joined).
+        self._pending = self._joined = False
         # The tokens of claims whose commit was lost, and the write giving
         # them up, when one is in flight.
         self._lost = []
@@ -122,9 +134,27 @@ class Feeder:
         ``scheduled``: the tick, for due cron and delayed runs too). The
         one wake-up of the feeder: a claim begun after it sees the change;
         one in flight is followed by another."""
+        if self._joined and not scheduled:
+            return
         self._changed = True
         self._scheduled |= scheduled
         self.feed()
+
+    def changePending(self):
+        """A change that may make jobs claimable is being made in a
+        transaction of the writer's batch (see the module docstring)."""
+        self._pending = True
+
+    def joinClaim(self, join):
+        """The writer's ``beforeCommit``: join a claim to the batch if a
+        change was made in it and a claim may begin now."""
+        pending, self._pending = self._pending, False
+        if not (pending and self.running) or self._claim is not None:
+            return
+        wanted = self.wanted()
+        if wanted > 0:
+            self._joined = True
+            self._beginClaim(join, wanted)
 
     def feed(self):
         """Hand out what is held; claim more when there is room and
@@ -138,18 +168,22 @@ class Feeder:
         if self._claim is not None or not (self._changed or self._more):
             return
         wanted = self.wanted()
-        if wanted <= 0:
-            return
+        if wanted > 0:
+            self._beginClaim(self.write, wanted)
+
+    def _beginClaim(self, write, wanted):
+        """Claim ``wanted`` runs through ``write``."""
         scheduled = self._scheduled
         self._changed = self._scheduled = self._more = False
-        began, token = self.clock.seconds(), uuid.uuid4().hex
-        self._claim = self.write(self.service.running.claim, wanted, None,
-                                 None, scheduled, token)
+        began, token = self.clock.seconds(), secrets.token_hex(16)
+        self._claim = write(self.service.running.claim, wanted, None, None,
+                            scheduled, token)
         self._claim.addCallbacks(self._claimed, self._failed,
                                  (wanted, began), None, (token,))
 
     def _claimed(self, rows, wanted, began):
         self._claim = None
+        self._joined = False
         self.claimLatency.add(self.clock.seconds() - began)
         if not self.running:
             for row in rows:
@@ -161,6 +195,7 @@ class Feeder:
 
     def _failed(self, failure, token):
         self._claim = None
+        self._joined = False
         # The next wake-up or freed worker tries again.
         self._changed = True
         if failure.check(StoreOutcomeUnknown):
