@@ -7,9 +7,9 @@ import xmlrpc.client
 
 import pytest
 
-from remotetask.errors import InvalidArgument
+from remotetask.errors import AnswerTooLarge, InvalidArgument
 from remotetask.wire.marshal import (
-    PLAIN_DEPTH, checkWireValue, plainlyCarried, wireAnswer)
+    PLAIN_DEPTH, checkWireValue, encodeAnswer, plainlyCarried, wireAnswer)
 
 
 def nested(depth):
@@ -69,3 +69,25 @@ def test_other_values_are_written_out_to_find_out(value):
     else:
         with pytest.raises(InvalidArgument):
             checkWireValue(value)
+
+
+@pytest.mark.parametrize('value', [0, 7, -1, 2 ** 31 - 1, -2 ** 31, True])
+def test_an_int_answer_is_the_stdlibs_to_the_byte(value):
+    """An int answer (an add's, written without the marshaller) is the
+    methodResponse the stdlib writes, byte for byte, and reads back."""
+    expected = xmlrpc.client.dumps((value,), methodresponse=True).encode()
+    assert wireAnswer(value) == expected
+    assert xmlrpc.client.loads(wireAnswer(value))[0] == (value,)
+
+
+def test_an_int_answer_keeps_its_bounds():
+    """An int over 32 bits is refused as before, and an int answer
+    longer than the limit is refused as any other answer is."""
+    with pytest.raises(OverflowError):
+        wireAnswer(2 ** 31)
+    size = len(wireAnswer(5))
+    assert encodeAnswer(5, limit=size).size == size
+    with pytest.raises(AnswerTooLarge):
+        encodeAnswer(5, limit=size - 1)
+    with pytest.raises(AnswerTooLarge):
+        encodeAnswer('x', limit=size - 1)

