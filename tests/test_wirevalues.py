@@ -9,7 +9,8 @@ import pytest
 
 from remotetask.errors import AnswerTooLarge, InvalidArgument
 from remotetask.wire.marshal import (
-    PLAIN_DEPTH, checkWireValue, encodeAnswer, plainlyCarried, wireAnswer)
+    PLAIN_DEPTH, WireMarshaller, checkWireValue, encodeAnswer, encodeValue,
+    plainlyCarried, wireAnswer)
 
 
 def nested(depth):
@@ -71,13 +72,20 @@ def test_other_values_are_written_out_to_find_out(value):
             checkWireValue(value)
 
 
-@pytest.mark.parametrize('value', [0, 7, -1, 2 ** 31 - 1, -2 ** 31, True])
+INTS = [0, 7, -1, 2 ** 31 - 1, -2 ** 31, True]
+
+
+@pytest.mark.parametrize('value', INTS + [[number] for number in INTS])
 def test_an_int_answer_is_the_stdlibs_to_the_byte(value):
-    """An int answer (an add's, written without the marshaller) is the
-    methodResponse the stdlib writes, byte for byte, and reads back."""
+    """An int answer, or an int in an array (an add's, alone and in a
+    multicall, written without the marshaller), is what the stdlib
+    writes, byte for byte, and reads back."""
     expected = xmlrpc.client.dumps((value,), methodresponse=True).encode()
     assert wireAnswer(value) == expected
     assert xmlrpc.client.loads(wireAnswer(value))[0] == (value,)
+    written = []
+    WireMarshaller('utf-8').dumpValue(value, written.append)
+    assert bytes(encodeValue(value)) == ''.join(written).encode()
 
 
 def test_an_int_answer_keeps_its_bounds():
@@ -91,3 +99,10 @@ def test_an_int_answer_keeps_its_bounds():
         encodeAnswer(5, limit=size - 1)
     with pytest.raises(AnswerTooLarge):
         encodeAnswer('x', limit=size - 1)
+    for value in (5, [5]):
+        size = encodeValue(value).size
+        assert encodeValue(value, limit=size).size == size
+        with pytest.raises(AnswerTooLarge):
+            encodeValue(value, limit=size - 1)
+    with pytest.raises(OverflowError):
+        encodeValue([2 ** 31])

@@ -152,9 +152,28 @@ class WireMarshaller(xmlrpc.client.Marshaller):
         dump(self, value, write)
 
 
-_INT_ANSWER = (b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"
-               b"<value><int>%d</int></value>\n</param>\n</params>\n"
+#: Ints, and an int in an array (the answers to adds, alone and in a
+#: multicall), written at once, as the marshaller writes them, at a
+#: fifth of the cost: most answers are these.
+_INT_VALUE = b'<value><int>%d</int></value>\n'
+_INT_IN_ARRAY = (b'<value><array><data>\n' + _INT_VALUE +
+                 b'</data></array></value>\n')
+_INT_ANSWER = (b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n"
+               b"<param>\n" + _INT_VALUE + b"</param>\n</params>\n"
                b"</methodResponse>\n")
+
+
+def _plainInt(value):
+    return value.__class__ is int and \
+        xmlrpc.client.MININT <= value <= xmlrpc.client.MAXINT
+
+
+def _written(data, limit):
+    """``data`` as ``Encoded``, refused as a writer refuses it past
+    ``limit``."""
+    if limit is not None and len(data) > limit:
+        raise AnswerTooLarge.over(limit)
+    return Encoded([data], len(data))
 
 
 def encodeAnswer(result, limit=None):
@@ -162,14 +181,8 @@ def encodeAnswer(result, limit=None):
     ``Encoded``; ``AnswerTooLarge`` past ``limit`` bytes, and
     ``ValueError``, ``TypeError`` or ``OverflowError`` when XML-RPC cannot
     carry it, so that the client never gets a document it cannot read."""
-    if result.__class__ is int and \
-            xmlrpc.client.MININT <= result <= xmlrpc.client.MAXINT:
-        # The answer to an add, the most frequent call: written at once,
-        # as the marshaller would write it, at a fifth of the cost.
-        data = _INT_ANSWER % result
-        if limit is not None and len(data) > limit:
-            raise AnswerTooLarge.over(limit)
-        return Encoded([data], len(data))
+    if _plainInt(result):
+        return _written(_INT_ANSWER % result, limit)
     writer = _Writer(limit)
     write = writer.write
     marshaller = WireMarshaller('utf-8', allow_none=True)
@@ -190,6 +203,10 @@ def encodeAnswer(result, limit=None):
 def encodeValue(value, limit=None):
     """``value`` as one XML-RPC ``<value>``, ``Encoded``, to be inlined in
     an answer; raises as ``encodeAnswer`` does."""
+    if _plainInt(value):
+        return _written(_INT_VALUE % value, limit)
+    if value.__class__ is list and len(value) == 1 and _plainInt(value[0]):
+        return _written(_INT_IN_ARRAY % value[0], limit)
     writer = _Writer(limit)
     WireMarshaller('utf-8', allow_none=True).dumpValue(value, writer.write)
     return writer.done()
