@@ -175,3 +175,30 @@ def test_a_refused_client_can_read_its_answer_then_is_cut_off():
     clock.advance(ABORT_AFTER)
     assert all(t.aborted for _, t in lingering[1:])
     assert not firstTransport.aborted
+
+
+class CountingTransport(HalfClosingTransport):
+    """Counts how often its local address is asked for (a getsockname
+    each, on a real socket)."""
+
+    asked = 0
+
+    def getHost(self):
+        self.asked += 1
+        return super().getHost()
+
+
+def test_a_connection_asks_its_socket_for_its_address_once():
+    """Every request of a connection gets the connection's own address
+    (which the Host check compares with), asked of the transport once
+    for the connection, not once per request."""
+    limits, held, clock = makeLimits()
+    protocol, transport = connect(limits, transportType=CountingTransport)
+    for number in range(3):
+        protocol.dataReceived(REQUEST)
+        request = held.requests[number]
+        assert request.getHost() == IPv4Address('TCP', '127.0.0.1', 8770)
+        request.write(b'answered')
+        request.finish()
+    assert len(held.requests) == 3
+    assert transport.asked == 1

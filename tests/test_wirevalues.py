@@ -7,9 +7,10 @@ import xmlrpc.client
 
 import pytest
 
-from remotetask.errors import InvalidArgument
+from remotetask.errors import AnswerTooLarge, InvalidArgument
 from remotetask.wire.marshal import (
-    PLAIN_DEPTH, checkWireValue, plainlyCarried, wireAnswer)
+    PLAIN_DEPTH, WireMarshaller, checkWireValue, encodeAnswer, encodeValue,
+    plainlyCarried, wireAnswer)
 
 
 def nested(depth):
@@ -69,3 +70,45 @@ def test_other_values_are_written_out_to_find_out(value):
     else:
         with pytest.raises(InvalidArgument):
             checkWireValue(value)
+
+
+SIMPLE = [0, 7, -1, 2 ** 31 - 1, -2 ** 31, True, '', 'completed',
+          'start later', 'a & b', '<tag>', 'x > y', 'é', 'tab\t', 'cr\r',
+          '~!"#$%\'()*+,-./:;=?@[\\]^_`{|}', 'x' * 100000, 1.5, None]
+
+
+@pytest.mark.parametrize('value', SIMPLE + [[item] for item in SIMPLE])
+def test_a_simple_answer_is_the_stdlibs_to_the_byte(value):
+    """An int or text answer, alone or in an array (an add's, a status,
+    alone and in a multicall: plain ones are written without the
+    marshaller), is what the stdlib writes, byte for byte (a carriage
+    return as ``&#13;``), and reads back."""
+    expected = xmlrpc.client.dumps((value,), methodresponse=True,
+                                   allow_none=True)
+    expected = expected.replace('\r', '&#13;').encode()
+    assert wireAnswer(value) == expected
+    assert xmlrpc.client.loads(wireAnswer(value))[0] == (value,)
+    written = []
+    WireMarshaller('utf-8', allow_none=True).dumpValue(value, written.append)
+    assert bytes(encodeValue(value)) == \
+        ''.join(written).replace('\r', '&#13;').encode()
+
+
+def test_a_simple_answer_keeps_its_bounds():
+    """An int over 32 bits is refused as before, and an int or text
+    answer longer than the limit is refused as any other answer is."""
+    with pytest.raises(OverflowError):
+        wireAnswer(2 ** 31)
+    size = len(wireAnswer(5))
+    assert encodeAnswer(5, limit=size).size == size
+    with pytest.raises(AnswerTooLarge):
+        encodeAnswer(5, limit=size - 1)
+    with pytest.raises(AnswerTooLarge):
+        encodeAnswer('x', limit=size - 1)
+    for value in (5, [5], 'queued', ['queued'], 'x' * 1000):
+        size = encodeValue(value).size
+        assert encodeValue(value, limit=size).size == size
+        with pytest.raises(AnswerTooLarge):
+            encodeValue(value, limit=size - 1)
+    with pytest.raises(OverflowError):
+        encodeValue([2 ** 31])

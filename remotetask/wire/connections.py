@@ -83,6 +83,16 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
     def connectionMade(self):
         self.setTimeout(self.factory.headerTimeout)
 
+    _host = None
+
+    def getHost(self):
+        # Twisted's Request asks for it at every request; a connection's
+        # own address does not change, and asking the socket is a
+        # system call (getsockname) each time.
+        if self._host is None:
+            self._host = self.transport.getHost()
+        return self._host
+
     #: The length of the header line being read, and whether the
     #: request's headers have ended (no more lines to measure).
     _line = 0

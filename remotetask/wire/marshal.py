@@ -152,11 +152,48 @@ class WireMarshaller(xmlrpc.client.Marshaller):
         dump(self, value, write)
 
 
+_ANSWER_HEAD = b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"
+_ANSWER_TAIL = b'</param>\n</params>\n</methodResponse>\n'
+_ARRAY_HEAD = b'<value><array><data>\n'
+_ARRAY_TAIL = b'</data></array></value>\n'
+
+
+def _plainValue(value):
+    """The ``<value>`` of an int of 32 bits, or of text with nothing to
+    escape (printable ASCII, no ``&<>``), as bytes, the marshaller's to
+    the byte; None for any other value.
+
+    Most answers are these, alone or in an array (an add's id, a
+    status, alone and in a multicall): written at once, at a fifth of
+    the cost of a writer and a marshaller each (issue 18)."""
+    kind = value.__class__
+    if kind is int:
+        if xmlrpc.client.MININT <= value <= xmlrpc.client.MAXINT:
+            return b'<value><int>%d</int></value>\n' % value
+    elif kind is str:
+        if value.isascii() and value.isprintable() and not (
+                '&' in value or '<' in value or '>' in value):
+            return (b'<value><string>%s</string></value>\n'
+                    % value.encode('ascii'))
+    return None
+
+
+def _written(data, limit):
+    """``data`` as ``Encoded``, refused as a writer refuses it past
+    ``limit``."""
+    if limit is not None and len(data) > limit:
+        raise AnswerTooLarge.over(limit)
+    return Encoded([data], len(data))
+
+
 def encodeAnswer(result, limit=None):
     """The methodResponse carrying ``result`` (a value, or a Fault), as
     ``Encoded``; ``AnswerTooLarge`` past ``limit`` bytes, and
     ``ValueError``, ``TypeError`` or ``OverflowError`` when XML-RPC cannot
     carry it, so that the client never gets a document it cannot read."""
+    plain = _plainValue(result)
+    if plain is not None:
+        return _written(_ANSWER_HEAD + plain + _ANSWER_TAIL, limit)
     writer = _Writer(limit)
     write = writer.write
     marshaller = WireMarshaller('utf-8', allow_none=True)
@@ -177,6 +214,12 @@ def encodeAnswer(result, limit=None):
 def encodeValue(value, limit=None):
     """``value`` as one XML-RPC ``<value>``, ``Encoded``, to be inlined in
     an answer; raises as ``encodeAnswer`` does."""
+    plain = _plainValue(value[0] if value.__class__ is list and
+                        len(value) == 1 else value)
+    if plain is not None:
+        if value.__class__ is list:
+            plain = _ARRAY_HEAD + plain + _ARRAY_TAIL
+        return _written(plain, limit)
     writer = _Writer(limit)
     WireMarshaller('utf-8', allow_none=True).dumpValue(value, writer.write)
     return writer.done()

@@ -11,6 +11,7 @@ failures logged and slowed per address). Every answer, an exception's
 included, takes the one path of ``remotetask.wire.answers``.
 """
 
+import functools
 import io
 import ipaddress
 
@@ -280,9 +281,30 @@ class Refusal(resource.Resource):
         return self.message.encode('utf-8')
 
 
+#: Host headers up to this long (a name has at most 253 characters) are
+#: remembered by ``hostName``; longer ones, which name no host, are not.
+REMEMBERED_HOST = 300
+
+
 def hostName(header):
     """The name of a Host header (bytes), without its port or brackets,
-    in lower case; an IP address in its normal form."""
+    in lower case; an IP address in its normal form.
+
+    Remembered for the last few headers: a client sends the same Host
+    with every call, and reading an address through ``ipaddress`` cost
+    a hundredth of a job (issue 18). Only short headers are kept, so
+    that what is remembered stays small whatever clients send."""
+    if len(header) <= REMEMBERED_HOST:
+        return _rememberedHostName(header)
+    return _hostName(header)
+
+
+@functools.lru_cache(maxsize=256)
+def _rememberedHostName(header):
+    return _hostName(header)
+
+
+def _hostName(header):
     text = header.decode('latin-1').strip().lower()
     if text.startswith('['):
         name = text[1:].partition(']')[0]

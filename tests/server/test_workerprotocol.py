@@ -1,9 +1,12 @@
 """The framing between the server and its worker processes."""
 
 import io
+import json
+
+import pytest
 
 from remotetask.server.workers.workerprotocol import (
-    MessageReceiver, frame, readMessages)
+    MessageReceiver, decode, encode, frame, readMessages)
 
 
 class Collector(MessageReceiver):
@@ -80,3 +83,18 @@ def test_a_message_over_the_limit_is_refused_not_buffered():
     assert receiver.tooLong == [5000 + len(
         '[{"ended":1,"ok":true,"size":5000}]\n')]
     assert receiver.got == []
+
+
+def test_headers_are_compact_json_and_refuse_what_json_cannot_carry():
+    """A frame's headers are the compact JSON json.dumps writes (text
+    outside ASCII escaped, floats exact); a header JSON cannot carry
+    is refused as json.dumps refuses it, not sent."""
+    heads = [{'ended': 3, 'ok': False, 'error': 'é\u2028\x00"', 'took': 1e-07,
+              'retry': True, 'traceback': None},
+             {'progress': 4, 'fraction': 0.5, 'at': 1765000000.25}]
+    payload = encode([(head, None) for head in heads])
+    assert payload.split(b'\n', 1)[0] == json.dumps(
+        heads, separators=(',', ':')).encode()
+    assert decode(payload) == [(head, None) for head in heads]
+    with pytest.raises(TypeError):
+        encode([({'run': 1, 'task': object()}, None)])

@@ -116,9 +116,12 @@ class Worker(protocol.ProcessProtocol):
         """How many more jobs this worker takes: up to the pool's depth,
         none while it is being stopped, and none ahead of a job that has
         already run longer than ``recallAfter``."""
-        if self.stopReason is not None or self._runningLong():
+        # Asked several times per job: a full worker answers before the
+        # clock is read.
+        left = self.pool.depth - len(self.runs)
+        if left <= 0 or self.stopReason is not None or self._runningLong():
             return 0
-        return max(0, self.pool.depth - len(self.runs))
+        return left
 
     def send(self, runs):
         """Send ``runs`` in one message."""

@@ -41,10 +41,28 @@ import struct
 from twisted.protocols.basic import Int32StringReceiver
 
 PREFIX = struct.Struct(Int32StringReceiver.structFormat)
-# Made once: json.dumps with separators builds an encoder at every call,
-# and json.loads of bytes guesses their encoding first; a frame goes each
-# way per job.
-_encodeHeads = json.JSONEncoder(separators=(',', ':')).encode
+
+
+def _headsEncoder():
+    """A function of a list of headers to their JSON text, compact.
+
+    Made once: json.dumps with separators builds an encoder at every
+    call, and so does ``JSONEncoder.encode`` (the C one, with a table to
+    catch circular references); headers are this module's own flat
+    dicts, and a frame goes each way per job, so the C encoder is built
+    once here, without that table."""
+    standard = json.JSONEncoder(separators=(',', ':'), check_circular=False)
+    make = getattr(json.encoder, 'c_make_encoder', None)
+    if make is None:
+        return standard.encode
+    chunks = make(None, standard.default,
+                  json.encoder.encode_basestring_ascii, None, ':', ',',
+                  False, False, True)
+    return lambda heads: ''.join(chunks(heads, 0))
+
+
+_encodeHeads = _headsEncoder()
+# Made once: json.loads of bytes guesses their encoding first.
 _decodeHeads = json.JSONDecoder().decode
 
 
