@@ -1,5 +1,6 @@
 """The store contract on the embedded stores, and what only SQLite does."""
 
+import json
 import os
 import sqlite3
 
@@ -118,6 +119,7 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
 
     @pytest.mark.parametrize('query, index', [
         ('claim_queued_jobs', 'jobs_queued (task=?)'),
+        ('claim_queued_any', 'jobs_queued (task=?)'),
         ('claim_delayed_jobs', 'jobs_scheduled (status=? AND due<?)')])
     def test_a_claim_seeks_each_tasks_queue_and_sorts_no_backlog(
             self, query, index):
@@ -138,6 +140,48 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         assert not any(detail.startswith('SCAN jobs') or
                        detail.startswith('SCAN job ')
                        for _, _, detail in plan)
+
+    def test_a_claim_of_one_task_is_one_seek_of_its_queue(self):
+        """A claim of one task's queued jobs reads them through
+        jobs_queued in the order it takes them, and sorts nothing."""
+        details = [detail for _, _, detail in
+                   self.plan('claim_queued_task')]
+        assert 'SEARCH jobs USING INDEX jobs_queued (task=?)' in details
+        assert not any('TEMP B-TREE' in detail or 'SCAN' in detail
+                       for detail in details)
+
+    @pytest.mark.parametrize('allowed', [
+        {'a': 4}, {'b': 2}, {'a': 4, 'b': 4, 'c': 4}, {'c': 4, 'a': 4}])
+    def test_the_cheaper_claims_take_what_the_general_one_does(
+            self, allowed):
+        """claim_queued_task (one task) and claim_queued_any (no limit
+        holds a task back), which the store picks for most claims, take
+        the very jobs that claim_queued_jobs would, in its order: due
+        ones only, by priority, then id, across the tasks allowed."""
+        from remotetask.store.sqlite import QUERIES
+        from remotetask.store.sqliteclaim import SQLiteClaim
+        for index in range(15):
+            self.store.add('abc'[index % 3], '1', 'queued', None, 1.0,
+                           priority=index % 4 - 2,
+                           due=50.0 if index % 5 == 0 else None)
+        claimed = dict(now=10.0, token='t', started=None, claimed=10.0,
+                       server=None, keep=10, event=None)
+        name, params = SQLiteClaim._batchQuery('queued', allowed, 4)
+        assert name == ('claim_queued_task' if len(allowed) == 1
+                        else 'claim_queued_any')
+        taken = {}
+        for query, given in ((name, params), ('claim_queued_jobs', dict(
+                allowed=json.dumps(allowed), limit=4))):
+            with self.store.transaction() as connection:
+                rows = SQLiteClaim(connection, QUERIES, claimed)._inOrder(
+                    'queued', connection.execute(
+                        QUERIES[query], dict(claimed, **given)).fetchall())
+                taken[query] = [(row['id'], row['task'], row['priority'],
+                                 row['events']) for row in rows]
+                connection.execute('ROLLBACK')
+                connection.execute('BEGIN IMMEDIATE')
+        assert len(taken[name]) == min(4, sum(allowed.values()))
+        assert taken[name] == taken['claim_queued_jobs']
 
     @pytest.mark.parametrize('query, index', [
         ('due_cron_job', 'jobs_scheduled'),
