@@ -212,6 +212,38 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
             SQLiteJobStore(tmp_path / 'x.sqlite', synchronous='OFF')
 
 
+@pytest.mark.parametrize('where', ['memory:', 'file'])
+def test_a_batch_of_adds_gets_the_ids_of_its_own_rows(tmp_path, where):
+    """addMany() inserts the runs of entries without a key as a set
+    (sqliteadd.py) and works out their ids rather than reading them: each
+    id it answers is the row of its own entry, in order, around keyed
+    entries (one taken, one taken earlier in the batch), and after
+    clean() removed the newest jobs no id is given again."""
+    store = openStore('memory:' if where == 'memory:'
+                      else f'sqlite:{tmp_path / "jobs.sqlite"}')
+    try:
+        held = store.add('echo', '"held"', 'queued', None, 1.0, key='k')
+        gone = store.addMany([('echo', '"gone"', 'error', None)] * 3, 1.0)
+        store.clean(['error'])
+        entries = [('echo', f'"{n}"', 'queued', None) for n in range(3)] + [
+            ('echo', '"k"', 'queued', None, 0, 'k'),
+            ('echo', '"3"', 'queued', None),
+            ('echo', '"j"', 'queued', None, 0, 'j'),
+            ('echo', '"j again"', 'queued', None, 0, 'j')] + [
+            ('echo', f'"{n}"', 'queued', None) for n in range(4, 7)]
+        ids = store.addMany(entries, 2.0)
+        new = [jobid for jobid, entry in zip(ids, entries)
+               if len(entry) == 4]
+        assert new == sorted(new) and new[0] > gone[-1]
+        assert len(set(new)) == 7
+        assert ids[3] == held and ids[6] == ids[5]
+        assert [store.get(jobid)['input'] for jobid in ids] == [
+            entry[1] for entry in entries[:3]] + ['"held"', '"3"', '"j"',
+                                                  '"j"', '"4"', '"5"', '"6"']
+    finally:
+        store.close()
+
+
 def test_openStore_understands_the_command_line_forms(tmp_path):
     """--store values: memory:, sqlite:PATH, and a bare path."""
     memory = openStore('memory:')

@@ -24,6 +24,7 @@ from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
 from remotetask.store.notifications import CallsAndCounters
 from remotetask.store.outage import OutageLog
+from remotetask.store.sqliteadd import insertJobs
 from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqliteconnections import (
     SQLiteConnections, memoryTarget)
@@ -152,8 +153,9 @@ class SQLiteJobStore:
 
     def addMany(self, entries, now, event=None):
         with self._transaction() as connection:
-            return [self._insert(connection, Entry(*entry), now, event)
-                    for entry in entries]
+            return insertJobs(connection, QUERIES, [
+                Entry(*entry) for entry in entries], now, event,
+                self.maxEvents)
 
     def _insert(self, connection, entry, now, event):
         return insertJob(connection, QUERIES, entry, now, event,

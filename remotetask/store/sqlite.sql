@@ -166,6 +166,19 @@ VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
 ON CONFLICT DO NOTHING
 RETURNING id;
 
+-- name: insert_jobs
+-- insert_job for a run of a batch's entries without a key, which nothing
+-- can conflict with (executemany: no row back; see sqliteadd.py).
+INSERT INTO jobs (task, status, input, schedule, created, priority, key,
+                  due, maxattempts, notify, addedby, events)
+VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
+        :maxattempts, :notify, :owner,
+        CASE WHEN :event IS NOT NULL THEN json_array(json(:event)) END);
+
+-- name: last_job_id
+-- The id of the job this connection inserted last.
+SELECT last_insert_rowid() AS id;
+
 -- name: keyed_job
 -- The unfinished job of a task that holds a key, through jobs_key (whose
 -- WHERE is repeated so that SQLite uses it).
