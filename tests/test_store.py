@@ -115,6 +115,7 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
                         server=None, status='completed', before=1.0,
                         limit=5, allowed='{"a": 2, "b": 5}',
                         tasks='["a", "b"]', task='a', key='k', id=1,
+                        ids='[1, 2]',
                         event=None, keep=10))]
 
     @pytest.mark.parametrize('query, index', [
@@ -188,6 +189,7 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         ('unscheduled_jobs', 'jobs_scheduled'),
         ('purge_jobs', 'jobs_finished'),
         ('keyed_job', 'jobs_key'),
+        ('uncounted_ends', 'dependencies_after'),
         ('running_counts', 'jobs_by_status_task'),
         ('claimable_tasks', 'jobs_by_status_task (status=? AND task>?)')])
     def test_scheduled_and_retention_queries_seek_their_index(self, query,

@@ -28,10 +28,10 @@ from remotetask.store.sqliteadd import insertJobs
 from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqliteconnections import (
     SQLiteConnections, memoryTarget)
-from remotetask.store.sqlitefinish import finishRuns
+from remotetask.store.sqlitefinish import SQLiteWaitSteps, finishRuns
 from remotetask.store.sqliteschema import migrate, schemaVersion
 from remotetask.store.sqlfile import loadQueries, migrations
-from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
+from remotetask.store.waiting import WaitingJobs
 from remotetask.store.writes import (
     changeJob, insertJob, keyFree, scheduleFirstRuns)
 
@@ -256,7 +256,7 @@ class SQLiteJobStore:
             return recorded
 
     def _steps(self, connection):
-        return SQLWaitSteps(connection, QUERIES, self.maxEvents, json.dumps)
+        return SQLiteWaitSteps(connection, QUERIES, self.maxEvents)
 
     def _withSteps(self, work):
         with self._transaction() as connection:

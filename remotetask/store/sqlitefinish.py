@@ -5,12 +5,15 @@ end (``executemany``) and one for the completion calls owed, instead of a
 statement, a read of its answer and a count of its dependents per run:
 the recorder hands the store hundreds of ends at a time, and the Python
 around each statement cost more than SQLite's own work on it. A batch of
-one end is the exception: there the read is the larger cost.
+one end is the exception: there the read is the larger cost. The count
+of the ends' dependents (``SQLiteWaitSteps``) first asks whether there
+are any.
 """
 
 import json
 
 from remotetask.core.status import FINISHED
+from remotetask.store.waiting import SQLWaitSteps
 from remotetask.store.writes import finishParams
 
 
@@ -59,3 +62,18 @@ def _finishOne(connection, queries, run, keep, server):
     if run[2] in FINISHED:
         connection.execute(queries['notify_end'], dict(id=run[0]))
     return True
+
+
+class SQLiteWaitSteps(SQLWaitSteps):
+    """The steps of waiting jobs on SQLite, where an end counts its
+    dependents only when it has any uncounted (``uncounted_ends``): every
+    write of ends asks, and most jobs have none."""
+
+    def __init__(self, connection, queries, keep):
+        super().__init__(connection, queries, keep, json.dumps)
+
+    def countEnd(self, ids):
+        if not self._execute('uncounted_ends',
+                             ids=self.asList(ids)).fetchone()['found']:
+            return []
+        return super().countEnd(ids)
