@@ -33,7 +33,7 @@ from remotetask.store.sqliteschema import migrate, schemaVersion
 from remotetask.store.sqlfile import loadQueries, migrations
 from remotetask.store.waiting import WaitingJobs
 from remotetask.store.writes import (
-    changeJob, insertJob, keyFree, scheduleFirstRuns)
+    changeJob, keyFree, scheduleFirstRuns)
 
 QUERIES = loadQueries('sqlite.sql')
 MIGRATIONS = migrations(QUERIES)
@@ -146,20 +146,15 @@ class SQLiteJobStore:
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
             due=None, maxAttempts=None, notify=None, event=None, owner=None):
-        with self._transaction() as connection:
-            return self._insert(connection, Entry(
-                task, input, status, schedule, priority, key, due,
-                maxAttempts, notify, owner), now, event)
+        return self.addMany([Entry(task, input, status, schedule, priority,
+                                   key, due, maxAttempts, notify, owner)],
+                            now, event)[0]
 
     def addMany(self, entries, now, event=None):
         with self._transaction() as connection:
             return insertJobs(connection, QUERIES, [
                 Entry(*entry) for entry in entries], now, event,
                 self.maxEvents)
-
-    def _insert(self, connection, entry, now, event):
-        return insertJob(connection, QUERIES, entry, now, event,
-                         self.maxEvents)
 
     def get(self, jobid):
         try:
