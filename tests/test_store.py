@@ -246,6 +246,31 @@ def test_a_batch_of_adds_gets_the_ids_of_its_own_rows(tmp_path, where):
         store.close()
 
 
+def test_a_failed_write_rolls_back_frees_the_lock_and_says_why(tmp_path):
+    """A write that raises leaves nothing written and the write lock
+    free for another thread, and raises what it raised; one that SQLite
+    refuses is StoreUnavailable and starts an outage, which a commit
+    ends (once it has settled)."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    store.outage.settle = 0.0
+    try:
+        with pytest.raises(ValueError, match='mine'):
+            with store.transaction():
+                store.add('echo', '1', 'queued', None, 1.0)
+                raise ValueError('mine')
+        assert store.count() == 0 and not store.outage.down
+        with pytest.raises(StoreUnavailable, match='no such table'):
+            with store.transaction() as connection:
+                store.add('echo', '1', 'queued', None, 1.0)
+                connection.execute('DELETE FROM nosuchtable')
+        assert store.count() == 0 and store.outage.down
+        assert runThreads(lambda index: store.add(
+            'echo', '2', 'queued', None, 1.0), 1) == []
+        assert store.count() == 1 and not store.outage.down
+    finally:
+        store.close()
+
+
 def test_openStore_understands_the_command_line_forms(tmp_path):
     """--store values: memory:, sqlite:PATH, and a bare path."""
     memory = openStore('memory:')
