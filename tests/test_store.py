@@ -171,16 +171,17 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         assert name == ('claim_queued_task' if len(allowed) == 1
                         else 'claim_queued_any')
         taken = {}
-        for query, given in ((name, params), ('claim_queued_jobs', dict(
-                allowed=json.dumps(allowed), limit=4))):
-            with self.store.transaction() as connection:
+        with self.store.transaction() as connection:
+            for query, given in ((name, params), ('claim_queued_jobs', dict(
+                    allowed=json.dumps(allowed), limit=4))):
+                connection.execute('SAVEPOINT probe')
                 rows = SQLiteClaim(connection, QUERIES, claimed)._inOrder(
                     'queued', connection.execute(
                         QUERIES[query], dict(claimed, **given)).fetchall())
                 taken[query] = [(row['id'], row['task'], row['priority'],
                                  row['events']) for row in rows]
-                connection.execute('ROLLBACK')
-                connection.execute('BEGIN IMMEDIATE')
+                connection.execute('ROLLBACK TO probe')
+                connection.execute('RELEASE probe')
         assert len(taken[name]) == min(4, sum(allowed.values()))
         assert taken[name] == taken['claim_queued_jobs']
 
