@@ -164,7 +164,7 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         for index in range(15):
             self.store.add('abc'[index % 3], '1', 'queued', None, 1.0,
                            priority=index % 4 - 2,
-                           due=50.0 if index % 5 == 0 else None)
+                           due=50.0 if index in (3, 7, 11) else None)
         claimed = dict(now=10.0, token='t', started=None, claimed=10.0,
                        server=None, keep=10, event=None)
         name, params = SQLiteClaim._batchQuery('queued', allowed, 4)
