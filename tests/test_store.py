@@ -1,5 +1,6 @@
 """The store contract on the embedded stores, and what only SQLite does."""
 
+import json
 import os
 import sqlite3
 
@@ -114,10 +115,12 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
                         server=None, status='completed', before=1.0,
                         limit=5, allowed='{"a": 2, "b": 5}',
                         tasks='["a", "b"]', task='a', key='k', id=1,
+                        ids='[1, 2]',
                         event=None, keep=10))]
 
     @pytest.mark.parametrize('query, index', [
         ('claim_queued_jobs', 'jobs_queued (task=?)'),
+        ('claim_queued_any', 'jobs_queued (task=?)'),
         ('claim_delayed_jobs', 'jobs_scheduled (status=? AND due<?)')])
     def test_a_claim_seeks_each_tasks_queue_and_sorts_no_backlog(
             self, query, index):
@@ -139,11 +142,55 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
                        detail.startswith('SCAN job ')
                        for _, _, detail in plan)
 
+    def test_a_claim_of_one_task_is_one_seek_of_its_queue(self):
+        """A claim of one task's queued jobs reads them through
+        jobs_queued in the order it takes them, and sorts nothing."""
+        details = [detail for _, _, detail in
+                   self.plan('claim_queued_task')]
+        assert 'SEARCH jobs USING INDEX jobs_queued (task=?)' in details
+        assert not any('TEMP B-TREE' in detail or 'SCAN' in detail
+                       for detail in details)
+
+    @pytest.mark.parametrize('allowed', [
+        {'a': 4}, {'b': 2}, {'a': 4, 'b': 4, 'c': 4}, {'c': 4, 'a': 4}])
+    def test_the_cheaper_claims_take_what_the_general_one_does(
+            self, allowed):
+        """claim_queued_task (one task) and claim_queued_any (no limit
+        holds a task back), which the store picks for most claims, take
+        the very jobs that claim_queued_jobs would, in its order: due
+        ones only, by priority, then id, across the tasks allowed."""
+        from remotetask.store.sqlite import QUERIES
+        from remotetask.store.sqliteclaim import SQLiteClaim
+        for index in range(15):
+            self.store.add('abc'[index % 3], '1', 'queued', None, 1.0,
+                           priority=index % 4 - 2,
+                           due=50.0 if index in (3, 7, 11) else None)
+        claimed = dict(now=10.0, token='t', started=None, claimed=10.0,
+                       server=None, keep=10, event=None)
+        name, params = SQLiteClaim._batchQuery('queued', allowed, 4)
+        assert name == ('claim_queued_task' if len(allowed) == 1
+                        else 'claim_queued_any')
+        taken = {}
+        with self.store.transaction() as connection:
+            for query, given in ((name, params), ('claim_queued_jobs', dict(
+                    allowed=json.dumps(allowed), limit=4))):
+                connection.execute('SAVEPOINT probe')
+                rows = SQLiteClaim(connection, QUERIES, claimed)._inOrder(
+                    'queued', connection.execute(
+                        QUERIES[query], dict(claimed, **given)).fetchall())
+                taken[query] = [(row['id'], row['task'], row['priority'],
+                                 row['events']) for row in rows]
+                connection.execute('ROLLBACK TO probe')
+                connection.execute('RELEASE probe')
+        assert len(taken[name]) == min(4, sum(allowed.values()))
+        assert taken[name] == taken['claim_queued_jobs']
+
     @pytest.mark.parametrize('query, index', [
         ('due_cron_job', 'jobs_scheduled'),
         ('unscheduled_jobs', 'jobs_scheduled'),
         ('purge_jobs', 'jobs_finished'),
         ('keyed_job', 'jobs_key'),
+        ('uncounted_ends', 'dependencies_after'),
         ('running_counts', 'jobs_by_status_task'),
         ('claimable_tasks', 'jobs_by_status_task (status=? AND task>?)')])
     def test_scheduled_and_retention_queries_seek_their_index(self, query,
@@ -166,6 +213,63 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         """Only the levels that keep committed writes are accepted."""
         with pytest.raises(ValueError, match='OFF'):
             SQLiteJobStore(tmp_path / 'x.sqlite', synchronous='OFF')
+
+
+@pytest.mark.parametrize('where', ['memory:', 'file'])
+def test_a_batch_of_adds_gets_the_ids_of_its_own_rows(tmp_path, where):
+    """addMany() inserts the runs of entries without a key as a set
+    (sqliteadd.py) and works out their ids rather than reading them: each
+    id it answers is the row of its own entry, in order, around keyed
+    entries (one taken, one taken earlier in the batch), and after
+    clean() removed the newest jobs no id is given again."""
+    store = openStore('memory:' if where == 'memory:'
+                      else f'sqlite:{tmp_path / "jobs.sqlite"}')
+    try:
+        held = store.add('echo', '"held"', 'queued', None, 1.0, key='k')
+        gone = store.addMany([('echo', '"gone"', 'error', None)] * 3, 1.0)
+        store.clean(['error'])
+        entries = [('echo', f'"{n}"', 'queued', None) for n in range(3)] + [
+            ('echo', '"k"', 'queued', None, 0, 'k'),
+            ('echo', '"3"', 'queued', None),
+            ('echo', '"j"', 'queued', None, 0, 'j'),
+            ('echo', '"j again"', 'queued', None, 0, 'j')] + [
+            ('echo', f'"{n}"', 'queued', None) for n in range(4, 7)]
+        ids = store.addMany(entries, 2.0)
+        new = [jobid for jobid, entry in zip(ids, entries)
+               if len(entry) == 4]
+        assert new == sorted(new) and new[0] > gone[-1]
+        assert len(set(new)) == 7
+        assert ids[3] == held and ids[6] == ids[5]
+        assert [store.get(jobid)['input'] for jobid in ids] == [
+            entry[1] for entry in entries[:3]] + ['"held"', '"3"', '"j"',
+                                                  '"j"', '"4"', '"5"', '"6"']
+    finally:
+        store.close()
+
+
+def test_a_failed_write_rolls_back_frees_the_lock_and_says_why(tmp_path):
+    """A write that raises leaves nothing written and the write lock
+    free for another thread, and raises what it raised; one that SQLite
+    refuses is StoreUnavailable and starts an outage, which a commit
+    ends (once it has settled)."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    store.outage.settle = 0.0
+    try:
+        with pytest.raises(ValueError, match='mine'):
+            with store.transaction():
+                store.add('echo', '1', 'queued', None, 1.0)
+                raise ValueError('mine')
+        assert store.count() == 0 and not store.outage.down
+        with pytest.raises(StoreUnavailable, match='no such table'):
+            with store.transaction() as connection:
+                store.add('echo', '1', 'queued', None, 1.0)
+                connection.execute('DELETE FROM nosuchtable')
+        assert store.count() == 0 and store.outage.down
+        assert runThreads(lambda index: store.add(
+            'echo', '2', 'queued', None, 1.0), 1) == []
+        assert store.count() == 1 and not store.outage.down
+    finally:
+        store.close()
 
 
 def test_openStore_understands_the_command_line_forms(tmp_path):

@@ -24,15 +24,16 @@ from remotetask.store.claiming import claimRuns
 from remotetask.store.filelock import FileLock
 from remotetask.store.notifications import CallsAndCounters
 from remotetask.store.outage import OutageLog
+from remotetask.store.sqliteadd import insertJobs
 from remotetask.store.sqliteclaim import SQLiteClaim
 from remotetask.store.sqliteconnections import (
     SQLiteConnections, memoryTarget)
-from remotetask.store.sqlitefinish import finishRuns
+from remotetask.store.sqlitefinish import SQLiteWaitSteps, finishRuns
 from remotetask.store.sqliteschema import migrate, schemaVersion
 from remotetask.store.sqlfile import loadQueries, migrations
-from remotetask.store.waiting import SQLWaitSteps, WaitingJobs
+from remotetask.store.waiting import WaitingJobs
 from remotetask.store.writes import (
-    changeJob, insertJob, keyFree, scheduleFirstRuns)
+    changeJob, keyFree, scheduleFirstRuns)
 
 QUERIES = loadQueries('sqlite.sql')
 MIGRATIONS = migrations(QUERIES)
@@ -145,19 +146,15 @@ class SQLiteJobStore:
 
     def add(self, task, input, status, schedule, now, priority=0, key=None,
             due=None, maxAttempts=None, notify=None, event=None, owner=None):
-        with self._transaction() as connection:
-            return self._insert(connection, Entry(
-                task, input, status, schedule, priority, key, due,
-                maxAttempts, notify, owner), now, event)
+        return self.addMany([Entry(task, input, status, schedule, priority,
+                                   key, due, maxAttempts, notify, owner)],
+                            now, event)[0]
 
     def addMany(self, entries, now, event=None):
         with self._transaction() as connection:
-            return [self._insert(connection, Entry(*entry), now, event)
-                    for entry in entries]
-
-    def _insert(self, connection, entry, now, event):
-        return insertJob(connection, QUERIES, entry, now, event,
-                         self.maxEvents)
+            return insertJobs(connection, QUERIES, [
+                Entry(*entry) for entry in entries], now, event,
+                self.maxEvents)
 
     def get(self, jobid):
         try:
@@ -254,7 +251,7 @@ class SQLiteJobStore:
             return recorded
 
     def _steps(self, connection):
-        return SQLWaitSteps(connection, QUERIES, self.maxEvents, json.dumps)
+        return SQLiteWaitSteps(connection, QUERIES, self.maxEvents)
 
     def _withSteps(self, work):
         with self._transaction() as connection:

@@ -12,7 +12,10 @@
 -- Python, on each connection (appendEvent, in sqliteconnections.py),
 -- rather than its CASE pasted into every statement. A "started" event
 -- gets its attempt number first: json_set(:event, '$.attempt', ...), NULL
--- when :event is.
+-- when :event is. The claims, whose :event is NULL unless they start
+-- their runs at once (most do not), skip the call when it is: a call
+-- from SQLite into Python, to hand back the events unchanged, cost more
+-- than the rest of the column's work.
 
 -- name: migration_0001
 -- The jobs table. AUTOINCREMENT so that an id is never reused after
@@ -163,6 +166,19 @@ VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
 ON CONFLICT DO NOTHING
 RETURNING id;
 
+-- name: insert_jobs
+-- insert_job for a run of a batch's entries without a key, which nothing
+-- can conflict with (executemany: no row back; see sqliteadd.py).
+INSERT INTO jobs (task, status, input, schedule, created, priority, key,
+                  due, maxattempts, notify, addedby, events)
+VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
+        :maxattempts, :notify, :owner,
+        CASE WHEN :event IS NOT NULL THEN json_array(json(:event)) END);
+
+-- name: last_job_id
+-- The id of the job this connection inserted last.
+SELECT last_insert_rowid() AS id;
+
 -- name: keyed_job
 -- The unfinished job of a task that holds a key, through jobs_key (whose
 -- WHERE is repeated so that SQLite uses it).
@@ -245,8 +261,10 @@ SET due = :next, token = :token, claimed = :claimed,
     attempts = attempts + (:started IS NOT NULL),
     server = CASE WHEN :started IS NULL THEN server ELSE :server END,
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = remotetask_append_event(
-        events, json_set(:event, '$.attempt', attempts + 1), :keep)
+    events = CASE WHEN :event IS NULL THEN events
+                  ELSE remotetask_append_event(
+                      events, json_set(:event, '$.attempt', attempts + 1),
+                      :keep) END
 WHERE id = :id AND due = :due
 RETURNING *;
 
@@ -275,8 +293,10 @@ SET status = 'processing', token = :token, claimed = :claimed,
     attempts = attempts + (:started IS NOT NULL),
     server = CASE WHEN :started IS NULL THEN server ELSE :server END,
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = remotetask_append_event(
-        events, json_set(:event, '$.attempt', attempts + 1), :keep)
+    events = CASE WHEN :event IS NULL THEN events
+                  ELSE remotetask_append_event(
+                      events, json_set(:event, '$.attempt', attempts + 1),
+                      :keep) END
 WHERE id IN (SELECT id FROM ranked WHERE place <= allowed
              ORDER BY due, id LIMIT :limit)
 RETURNING *;
@@ -315,10 +335,58 @@ SET status = 'processing', token = :token, claimed = :claimed,
     attempts = attempts + (:started IS NOT NULL),
     server = CASE WHEN :started IS NULL THEN server ELSE :server END,
     progress = CASE WHEN :started IS NULL THEN progress END,
-    events = remotetask_append_event(
-        events, json_set(:event, '$.attempt', attempts + 1), :keep)
+    events = CASE WHEN :event IS NULL THEN events
+                  ELSE remotetask_append_event(
+                      events, json_set(:event, '$.attempt', attempts + 1),
+                      :keep) END
 WHERE id IN (SELECT id FROM ranked WHERE place <= allowed
              ORDER BY priority DESC, id LIMIT :limit)
+RETURNING *;
+
+-- name: claim_queued_task
+-- claim_queued_jobs for a claim that may take jobs of one task only
+-- (:allowed names one; :limit is what it allows): one seek of
+-- jobs_queued, nothing to rank.
+UPDATE jobs
+SET status = 'processing', token = :token, claimed = :claimed,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = CASE WHEN :event IS NULL THEN events
+                  ELSE remotetask_append_event(
+                      events, json_set(:event, '$.attempt', attempts + 1),
+                      :keep) END
+WHERE id IN (SELECT id FROM jobs
+             WHERE status = 'queued' AND task = :task
+               AND (due IS NULL OR due <= :now)
+             ORDER BY priority DESC, id LIMIT :limit)
+RETURNING *;
+
+-- name: claim_queued_any
+-- claim_queued_jobs for a claim that no limit holds back (:allowed gives
+-- every task :limit): the tasks are :tasks (a JSON array), each task's
+-- queue still one seek of jobs_queued taking no more than :limit, but the
+-- candidates need no ranking within their task, only the claim's order.
+WITH candidates AS (
+    SELECT job.id, job.priority
+    FROM json_each(:tasks) AS served JOIN jobs AS job ON job.id IN (
+        SELECT id FROM jobs
+        WHERE status = 'queued' AND task = served.value
+          AND (due IS NULL OR due <= :now)
+        ORDER BY priority DESC, id LIMIT :limit))
+UPDATE jobs
+SET status = 'processing', token = :token, claimed = :claimed,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = CASE WHEN :event IS NULL THEN events
+                  ELSE remotetask_append_event(
+                      events, json_set(:event, '$.attempt', attempts + 1),
+                      :keep) END
+WHERE id IN (SELECT id FROM candidates ORDER BY priority DESC, id
+             LIMIT :limit)
 RETURNING *;
 
 -- name: claimable_tasks
@@ -769,6 +837,16 @@ VALUES (:job, :pending, :onfailure, :pass);
 UPDATE dependencies SET ended = 1
 WHERE after IN (SELECT value FROM json_each(:ids)) AND ended = 0
 RETURNING job, after;
+
+-- name: uncounted_ends
+-- Whether any edge of the jobs :ids (a JSON array) is still to be counted
+-- (count_end), through dependencies_after: most ended jobs have none,
+-- and this read costs a third of count_end (whose RETURNING, and IN
+-- list of :ids built into a b-tree, cost more than its search). A join,
+-- not IN (SELECT ...), for the same reason.
+SELECT EXISTS (SELECT 1 FROM json_each(:ids) AS ended
+               JOIN dependencies AS edge ON edge.after = ended.value
+                                        AND edge.ended = 0) AS found;
 
 -- name: count_down
 -- :n more of the job's dependencies have ended.

@@ -21,9 +21,25 @@ class SQLiteClaim(SQLClaimSteps):
         return running, starts
 
     def claimBatch(self, kind, allowed, limit):
-        found = self._rows(f'claim_{kind}_jobs', **self.claimed,
-                           allowed=json.dumps(allowed), limit=limit)
+        name, params = self._batchQuery(kind, allowed, limit)
+        found = self._rows(name, **self.claimed, **params)
         return self._inOrder(kind, found)
+
+    @staticmethod
+    def _batchQuery(kind, allowed, limit):
+        """``(name, parameters)`` of the statement that claims the batch:
+        for queued jobs of one task, or of tasks that no limit holds back
+        (most claims), one that ranks nothing within a task: ranking costs
+        SQLite more than the seeks, on every claim."""
+        if kind == 'queued' and len(allowed) == 1:
+            (task, count), = allowed.items()
+            return 'claim_queued_task', dict(task=task,
+                                             limit=min(count, limit))
+        if kind == 'queued' and min(allowed.values()) >= limit:
+            return 'claim_queued_any', dict(tasks=json.dumps(list(allowed)),
+                                            limit=limit)
+        return f'claim_{kind}_jobs', dict(allowed=json.dumps(allowed),
+                                          limit=limit)
 
     def saveStarts(self, logs):
         for task, starts in logs.items():

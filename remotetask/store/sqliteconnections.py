@@ -63,6 +63,73 @@ class _Rows(list):
         return self
 
 
+class _Writing:
+    """One write transaction of ``connections`` on this thread's
+    connection, its write lock held throughout; a failure to open or write
+    the file is the start of an outage, a commit its end (``OutageLog``).
+    A context manager written out rather than a generator, as ``Joined``
+    is: one is entered for every write, a few times a job, and generators
+    doubled the cost of a transaction around a short statement."""
+
+    __slots__ = ('connections', 'connection')
+
+    def __init__(self, connections):
+        self.connections = connections
+        self.connection = None
+
+    def __enter__(self):
+        connections = self.connections
+        try:
+            connection = connections.connection()
+        except StoreUnavailable as error:
+            connections.outage.failed(error)
+            raise
+        connections._writeLock.acquire()
+        try:
+            connection.execute('BEGIN IMMEDIATE')
+        except BaseException as error:
+            self._end(None, error)
+            raise
+        self.connection = connection
+        return connection
+
+    def __exit__(self, kind, value, traceback):
+        connection, self.connection = self.connection, None
+        if kind is not None:
+            self._end(connection, value)
+            return False
+        try:
+            connection.execute('COMMIT')
+        except BaseException as error:
+            self._end(connection, error)
+            raise
+        self.connections._writeLock.release()
+        self.connections.outage.succeeded()
+        return False
+
+    def _end(self, connection, error):
+        """After ``error``: roll back (a failed ``BEGIN``, ``connection``
+        None, left nothing to), let the lock go, and raise a failure to
+        write the file as ``StoreUnavailable``; a ``StoreUnavailable``
+        starts an outage. Returns when ``error`` is to go on as it is."""
+        connections = self.connections
+        try:
+            if connection is not None and connection.in_transaction:
+                connection.execute('ROLLBACK')
+            if isinstance(error, sqlite3.OperationalError):
+                raise connections._unwritable(error) from error
+        except StoreUnavailable as unavailable:
+            connections._writeLock.release()
+            connections.outage.failed(unavailable)
+            raise
+        except BaseException:
+            connections._writeLock.release()
+            raise
+        connections._writeLock.release()
+        if isinstance(error, StoreUnavailable):
+            connections.outage.failed(error)
+
+
 class SQLiteConnections:
     """The connections of one ``SQLiteJobStore`` to ``target`` (a file
     name, or the URI of a database in memory when ``uri``), running its
@@ -150,42 +217,15 @@ class SQLiteConnections:
                 self._connections.append(connection)
         return connection
 
-    @contextlib.contextmanager
     def _outermost(self):
-        """One write transaction on this thread's connection, the write
-        lock held throughout (see ``Transactions``); a failure to open or
-        write the file is the start of an outage, a commit its end
-        (``OutageLog``)."""
-        try:
-            connection = self.connection()
-            with self._writeLock:
-                with self._writing(connection):
-                    yield connection
-        except StoreUnavailable as error:
-            self.outage.failed(error)
-            raise
-        self.outage.succeeded()
+        """One write transaction on this thread's connection
+        (``_Writing``)."""
+        return _Writing(self)
 
     def transaction(self):
         """The connection, inside a write transaction (joined if one is
         open on this thread)."""
         return self.transactions.transaction()
-
-    @contextlib.contextmanager
-    def _writing(self, connection):
-        try:
-            connection.execute('BEGIN IMMEDIATE')
-        except sqlite3.OperationalError as error:
-            raise self._unwritable(error) from error
-        try:
-            yield connection
-            connection.execute('COMMIT')
-        except BaseException as error:
-            if connection.in_transaction:
-                connection.execute('ROLLBACK')
-            if isinstance(error, sqlite3.OperationalError):
-                raise self._unwritable(error) from error
-            raise
 
     def _unwritable(self, error):
         """The StoreUnavailable for a failed write; after a read-only
