@@ -32,6 +32,7 @@ _NOT_KEY = re.compile('[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
 #: The keyword arguments ``add()`` takes besides the task and its input,
 #: in the order ``addEach`` and ``addMany`` accept them.
 OPTIONS = tuple(option.keyword for option in ADD_OPTIONS)
+_KNOWN = frozenset(OPTIONS)
 
 
 class Entry(collections.namedtuple(
@@ -111,6 +112,13 @@ def newEntry(task, input, now, startLater=False, priority=0, key=None,
         checkMaxAttempts(maxAttempts), notify, owner)
 
 
+def plainEntry(task, input, owner=None):
+    """The ``Entry`` of an add with no options (``newEntry``'s, without
+    checking options that are not there): most adds are such."""
+    return Entry(task, codec.encode(input, 'input'), QUEUED, None, 0, None,
+                 None, None, None, owner)
+
+
 def requestOptions(request):
     """The keyword arguments of one request of ``addEach``/``addMany``:
     ``(task, input)``, ``(task, input, startLater)`` or ``(task, input,
@@ -122,8 +130,8 @@ def requestOptions(request):
             f'{request!r:.60}.')
     task, input, options = tuple(request) + (None, False)[len(request) - 1:]
     if isinstance(options, dict):
-        unknown = set(options) - set(OPTIONS)
-        if unknown:
+        if not _KNOWN.issuperset(options):
+            unknown = set(options) - _KNOWN
             raise InvalidArgument(
                 f'Unknown options: {", ".join(sorted(map(str, unknown)))} '
                 f'(known: {", ".join(OPTIONS)}).')

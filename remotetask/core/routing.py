@@ -89,22 +89,24 @@ class TaskRouting:
                 for name, ids in sorted(servers.items())}
 
     def checkTask(self, task, served=None):
-        """Refuse a task no server serves. ``served``: a dict to keep the
-        cluster's tasks in, between the checks of one batch."""
+        """Refuse a task no server serves. ``served``: a dict to keep, for
+        the checks of one batch, the tasks found and the cluster's
+        tasks."""
         if not isinstance(task, str):
             raise InvalidArgument(
                 f'The task name must be a string, not {type(task).__name__}.')
-        try:
-            self.registry.lookup(task)
-            return
-        except NoSuchTask:
-            pass
         if served is None:
             served = {}
-        if 'tasks' not in served:
-            served['tasks'] = self.describeTasks()
-        if task not in served['tasks']:
-            raise NoSuchTask.named(task, served['tasks'])
+        elif task in served.get('found', ()):
+            return
+        try:
+            self.registry.lookup(task)
+        except NoSuchTask:
+            if 'tasks' not in served:
+                served['tasks'] = self.describeTasks()
+            if task not in served['tasks']:
+                raise NoSuchTask.named(task, served['tasks'])
+        served.setdefault('found', set()).add(task)
 
     def isServed(self, task):
         """Whether a job of ``task`` may be added (some server serves

@@ -68,21 +68,20 @@ class JobWrites:
     def _addedEvent(self, now, owner=None):
         return self._event(events.ADDED, now, by=owner)
 
-    def _checked(self, item, served, owner=None):
+    def _checked(self, item, served):
         """The ``Planned`` job of ``item`` (``(task, planned)``), its task
-        and completion URL checked, added by ``owner``; ``served``: the
-        cluster's tasks, kept between the checks of one batch."""
+        and completion URL checked; ``served``: what the checks of one
+        batch keep (``TaskRouting.checkTask``)."""
         task, planned = item
         self.routing.checkTask(task, served)
-        self._checkNotify(planned.entry.notify)
-        if owner is not None:
-            planned = planned._replace(
-                entry=planned.entry._replace(owner=owner))
+        if planned.entry.notify is not None:
+            self._checkNotify(planned.entry.notify)
         return planned
 
     def _entry(self, request, now, served, owner=None):
         return self._checked(workflows.plan(
-            request, now, maxAfter=self.settings.maxAfter), served, owner)
+            request, now, maxAfter=self.settings.maxAfter, owner=owner),
+            served)
 
     @mayTakeLong(when=large)
     def addMany(self, requests, owner=None):
@@ -126,20 +125,21 @@ class JobWrites:
     def addChain(self, steps, owner=None):
         """Add a chain in one transaction; the ids (``TaskService``)."""
         now, served = self.clock.seconds(), {}
-        return self._store([self._checked(item, served, owner) for item in
+        return self._store([self._checked(item, served) for item in
                             workflows.chainPlan(
                                 steps, now, self.settings.maxSteps,
-                                self.settings.maxAfter)],
+                                self.settings.maxAfter, owner)],
                            now, owner=owner)
 
     @mayTakeLong(when=large)
     def addGroup(self, steps, then=None, owner=None):
         """Add a group in one transaction; the ids (``TaskService``)."""
         now, served = self.clock.seconds(), {}
-        return self._store([self._checked(item, served, owner) for item in
+        return self._store([self._checked(item, served) for item in
                             workflows.groupPlan(
                                 steps, then, now, self.settings.maxSteps,
-                                self.settings.maxAfter)], now, owner=owner)
+                                self.settings.maxAfter, owner)],
+                           now, owner=owner)
 
     @mayTakeLong(when=large)
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),
