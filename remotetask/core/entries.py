@@ -104,12 +104,15 @@ def newEntry(task, input, now, startLater=False, priority=0, key=None,
     """The ``Entry`` of a job ``add()`` was asked for at ``now``;
     ``InvalidArgument`` naming the option that is not valid, or
     ``UnstorableValue`` for an input the stores cannot keep."""
-    delay = checkDelay(delay)
+    # The options left out (None) are not checked: an add gives few.
+    delay = None if delay is None else checkDelay(delay)
     return Entry(
         task, codec.encode(input, 'input'),
         STARTLATER if startLater else QUEUED, None, checkPriority(priority),
-        checkKey(key), None if delay is None else now + delay,
-        checkMaxAttempts(maxAttempts), notify, owner)
+        None if key is None else checkKey(key),
+        None if delay is None else now + delay,
+        None if maxAttempts is None else checkMaxAttempts(maxAttempts),
+        notify, owner)
 
 
 def plainEntry(task, input, owner=None):

@@ -40,7 +40,8 @@ class JobWrites:
             key=None, delay=None, maxAttempts=None, notify=None,
             after=None, onFailure=None, passResults=None, owner=None):
         """Queue a job for ``task``; its id (``TaskService.add``)."""
-        if (after, onFailure, passResults) != (None, None, None):
+        if after is not None or onFailure is not None or \
+                passResults is not None:
             return self.addMany([(task, input, dict(
                 startLater=startLater, priority=priority, key=key,
                 delay=delay, maxAttempts=maxAttempts, notify=notify,
@@ -48,13 +49,14 @@ class JobWrites:
                 passResults=passResults))], owner=owner)[0]
         now = self.clock.seconds()
         self.routing.checkTask(task)
-        entry = newEntry(task, input, now, startLater, priority=priority,
-                         key=key, delay=delay, maxAttempts=maxAttempts,
-                         notify=self._checkNotify(notify))
+        if notify is not None:
+            self._checkNotify(notify)
+        entry = newEntry(task, input, now, startLater, priority, key, delay,
+                         maxAttempts)
         jobid = self.store.add(
             task, entry.input, entry.status, None, now,
             priority=entry.priority, key=entry.key, due=entry.due,
-            maxAttempts=entry.maxattempts, notify=entry.notify,
+            maxAttempts=entry.maxattempts, notify=notify,
             event=self._addedEvent(now, owner), owner=owner)
         if entry.status == QUEUED:
             self.listeners.added()
@@ -66,7 +68,8 @@ class JobWrites:
         return notify
 
     def _addedEvent(self, now, owner=None):
-        return self._event(events.ADDED, now, by=owner)
+        return events.make(events.ADDED, now, self.routing.serverName,
+                           by=owner)
 
     def _checked(self, item, served):
         """The ``Planned`` job of ``item`` (``(task, planned)``), its task
