@@ -101,18 +101,18 @@ class TaskRouting:
         if not isinstance(task, str):
             raise InvalidArgument(
                 f'The task name must be a string, not {type(task).__name__}.')
-        if served is None:
-            served = {}
-        elif task in served.get('found', ()):
+        if served is not None and task in served.get('found', ()):
             return
         try:
             self.registry.lookup(task)
         except NoSuchTask:
+            served = {} if served is None else served
             if 'tasks' not in served:
                 served['tasks'] = self.describeTasks()
             if task not in served['tasks']:
                 raise NoSuchTask.named(task, served['tasks'])
-        served.setdefault('found', set()).add(task)
+        if served is not None:
+            served.setdefault('found', set()).add(task)
 
     def isServed(self, task):
         """Whether a job of ``task`` may be added (some server serves
