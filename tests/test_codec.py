@@ -4,6 +4,8 @@ import datetime
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from remotetask.core import codec
 from remotetask.errors import UnstorableValue
@@ -53,3 +55,43 @@ def test_a_set_inside_a_tuple_is_refused_saying_where():
     """What a tuple holds is checked as a list's items are."""
     with pytest.raises(UnstorableValue, match=r"input\[1\]\[0\].*set"):
         codec.encode(('ok', ({1},)), 'input')
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() |
+    st.floats(allow_nan=True, allow_infinity=True),
+    lambda inner: st.lists(inner, max_size=4) |
+    st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(_JSON)
+@settings(max_examples=100, deadline=None)
+def test_compact_JSON_is_the_text_json_dumps_gives(value):
+    """compactJSON, made once, writes what json.dumps writes with compact
+    separators (ASCII or not), so that stored inputs and events read the
+    same as they did when json.dumps wrote them."""
+    for ascii in (True, False):
+        assert codec.compactJSON(ascii)(value) == json.dumps(
+            value, separators=(',', ':'), ensure_ascii=ascii)
+
+
+def test_a_flat_dict_is_stored_as_it_is_unless_a_key_is_a_tag():
+    """A dict of scalars is stored as its plain JSON, and comes back equal;
+    one with a '$' key is wrapped, and comes back as that dict too."""
+    plain = {'i': 1, 'x': 1.5, 's': 'é', 'n': None, 'b': True}
+    assert json.loads(codec.encode(plain)) == plain
+    for tagged in ({'$bytes': 'eA=='}, {'a': 1, '$datetime': 'x'}):
+        assert json.loads(codec.encode(tagged)) == {'$dict': tagged}
+        assert codec.decode(codec.encode(tagged)) == tagged
+
+
+def test_a_flat_dict_counts_towards_the_depth_limit():
+    """A dict of scalars is one level, as any dict: 100 levels are kept,
+    101 refused."""
+    value = {'leaf': 1}
+    for _ in range(99):
+        value = [value]
+    assert codec.decode(codec.encode(value)) == value
+    with pytest.raises(UnstorableValue, match='deeper than 100'):
+        codec.encode([value])

@@ -127,3 +127,21 @@ def test_the_end_listeners_hear_of_cascaded_cancels(service):
     service.cancelJob(first)
     assert sorted(heard) == [(first, 'cancelled'), (second, 'cancelled'),
                              (third, 'cancelled')]
+
+
+def test_an_add_without_options_is_stored_as_one_with_the_defaults(service):
+    """(task, input), (task, input, False) and (task, input, {}) store the
+    row that the options given at their defaults store, owner and all;
+    the task found for one batch is looked for again in the next."""
+    defaults = dict(startLater=False, priority=0, key=None, delay=None,
+                    maxAttempts=None, notify=None)
+    ids = service.writes.addMany(
+        [('echo', {'i': 1}), ('echo', {'i': 1}, False),
+         ('echo', {'i': 1}, {}), ('echo', {'i': 1}, defaults)], owner='ann')
+    rows = [dict(service.store.get(jobid)) for jobid in ids]
+    for row in rows:
+        del row['id']
+    assert rows[0]['addedby'] == 'ann' and rows[0]['status'] == 'queued'
+    assert rows[0] == rows[1] == rows[2] == rows[3]
+    service.registry.unregister('echo')
+    assert isinstance(service.addEach([('echo', 1)])[0], NoSuchTask)

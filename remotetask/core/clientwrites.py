@@ -52,7 +52,8 @@ class ClientWrites:
         ``caller``; its id."""
         keywords = keywords or {}
         checkAdd(caller, task)
-        self._refuseHidden(caller, [keywords])
+        if keywords.get('after'):
+            self._refuseHidden(caller, [keywords])
         return self.writes.add(task, input, owner=ownerOf(caller),
                                **keywords)
 

@@ -46,6 +46,37 @@ def describePath(path):
     return ''.join(reversed(steps))
 
 
+def compactJSON(ensureAscii=True):
+    """A function giving the text ``json.dumps(value, separators=(',',
+    ':'), ensure_ascii=ensureAscii)`` gives, made once: ``json.dumps``
+    builds an encoder at every call, which costs more than encoding a
+    job's small input. It does not look for cycles: it is given trees
+    that ``_wrap`` built, or an event's flat details."""
+    encoder = json.JSONEncoder(separators=(',', ':'),
+                               ensure_ascii=ensureAscii, check_circular=False)
+    make = json.encoder.c_make_encoder
+    if make is None:  # pragma: no cover - CPython has the C encoder
+        return encoder.encode
+    chunks = make(None, encoder.default,
+                  json.encoder.encode_basestring_ascii if ensureAscii else
+                  json.encoder.encode_basestring,
+                  None, ':', ',', False, False, True)
+    return lambda value: ''.join(chunks(value, 0))
+
+
+_dumps = compactJSON()
+
+
+def _isFlat(items):
+    """Whether ``items`` (a dict's) are str keys without a tag's ``$``
+    and scalar values: what most inputs are, stored as they are."""
+    for key, item in items:
+        if type(key) is not str or type(item) not in _SCALARS or \
+                key[:1] == '$':
+            return False
+    return True
+
+
 def _wrap(value, path, depth=0):
     # The path is built as a chain and turned into text only for an error:
     # formatting it at every level would cost time and memory quadratic in
@@ -57,6 +88,8 @@ def _wrap(value, path, depth=0):
         raise UnstorableValue(
             f'{describePath(path)} is nested deeper than {MAX_DEPTH} levels of '
             'lists and dicts, which cannot be stored.')
+    if kind is dict and _isFlat(value.items()):
+        return value
     if kind is list:
         return [_wrap(item, (path, i), depth + 1)
                 for i, item in enumerate(value)]
@@ -108,7 +141,7 @@ def _unwrap(node):
 def encode(value, what='value'):
     """Return ``value`` as JSON text; ``UnstorableValue`` if it cannot be
     kept exactly. ``what`` names the value in the error message."""
-    return json.dumps(_wrap(value, what), separators=(',', ':'))
+    return _dumps(_wrap(value, what))
 
 
 def decode(text):

@@ -32,6 +32,7 @@ _NOT_KEY = re.compile('[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
 #: The keyword arguments ``add()`` takes besides the task and its input,
 #: in the order ``addEach`` and ``addMany`` accept them.
 OPTIONS = tuple(option.keyword for option in ADD_OPTIONS)
+_KNOWN = frozenset(OPTIONS)
 
 
 class Entry(collections.namedtuple(
@@ -103,12 +104,22 @@ def newEntry(task, input, now, startLater=False, priority=0, key=None,
     """The ``Entry`` of a job ``add()`` was asked for at ``now``;
     ``InvalidArgument`` naming the option that is not valid, or
     ``UnstorableValue`` for an input the stores cannot keep."""
-    delay = checkDelay(delay)
+    # The options left out (None) are not checked: an add gives few.
+    delay = None if delay is None else checkDelay(delay)
     return Entry(
         task, codec.encode(input, 'input'),
         STARTLATER if startLater else QUEUED, None, checkPriority(priority),
-        checkKey(key), None if delay is None else now + delay,
-        checkMaxAttempts(maxAttempts), notify, owner)
+        None if key is None else checkKey(key),
+        None if delay is None else now + delay,
+        None if maxAttempts is None else checkMaxAttempts(maxAttempts),
+        notify, owner)
+
+
+def plainEntry(task, input, owner=None):
+    """The ``Entry`` of an add with no options (``newEntry``'s, without
+    checking options that are not there): most adds are such."""
+    return Entry(task, codec.encode(input, 'input'), QUEUED, None, 0, None,
+                 None, None, None, owner)
 
 
 def requestOptions(request):
@@ -122,8 +133,8 @@ def requestOptions(request):
             f'{request!r:.60}.')
     task, input, options = tuple(request) + (None, False)[len(request) - 1:]
     if isinstance(options, dict):
-        unknown = set(options) - set(OPTIONS)
-        if unknown:
+        if not _KNOWN.issuperset(options):
+            unknown = set(options) - _KNOWN
             raise InvalidArgument(
                 f'Unknown options: {", ".join(sorted(map(str, unknown)))} '
                 f'(known: {", ".join(OPTIONS)}).')

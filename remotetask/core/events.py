@@ -19,6 +19,8 @@ import json
 import os
 import socket
 
+from remotetask.core.codec import compactJSON
+
 #: How many events a job keeps (see the module docstring for which go).
 MAX_EVENTS = 100
 #: The longest text of one detail of an event.
@@ -41,7 +43,7 @@ CRASH = 'recovered after a crash of its server'
 LOST_SERVER = 'its server was lost (no heartbeat)'
 
 _HOST = socket.gethostname()
-_encode = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode
+_encode = compactJSON(ensureAscii=False)
 
 
 _names = {}

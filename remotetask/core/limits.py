@@ -91,6 +91,8 @@ def limitOf(task, override=NONE):
     rate = override.rate
     if rate is None and getattr(task, 'rate', None) is not None:
         rate = parseRate(task.rate)
+    if concurrency is None and rate is None:
+        return NONE  # most tasks: asked for at every claim
     return Limit(concurrency, rate)
 
 
@@ -142,22 +144,26 @@ class Budget:
         self.left = {task: allowance(limit, running.get(task, 0),
                                      self.starts[task], now, MAX_COUNT)
                      for task, limit in self.limits.items()}
-        self.taken = collections.Counter()
+        self.taken = dict.fromkeys(self.limits, 0)
 
     def allowed(self, asked):
         """``{task: how many}`` for a claim of up to ``asked`` runs,
         leaving out the tasks that may take none."""
+        if not self.left:
+            return dict.fromkeys(self.tasks, asked) if asked > 0 else {}
         allowed = {task: min(asked, self.left.get(task, asked))
                    for task in self.tasks}
         return {task: count for task, count in allowed.items() if count > 0}
 
     def take(self, rows):
-        """Count the claimed ``rows`` against their tasks' limits."""
-        for row in rows:
-            task = row['task']
-            self.taken[task] += 1
-            if task in self.left:
-                self.left[task] -= 1
+        """Count the claimed ``rows`` against their tasks' limits (only
+        the limited tasks' are counted: nothing reads the others')."""
+        if self.left:
+            for row in rows:
+                task = row['task']
+                if task in self.left:
+                    self.left[task] -= 1
+                    self.taken[task] += 1
 
     def startLogs(self):
         """``{task: starts}`` to store for the rate-limited tasks that

@@ -25,13 +25,18 @@ class TaskRouting:
         self.registry = registry
         self.limits = limits
         self.clock = clock
+        self._kindOf = self._shared = None
 
     @property
     def serverId(self):
-        """This server's name in a store shared by several, else None."""
-        if ISharedJobStore.providedBy(self.store):
-            return self.store.serverId
-        return None
+        """This server's name in a store shared by several, else None.
+        Asked for by every event: whether the store is shared is asked
+        once per store."""
+        store = self.store
+        if store is not self._kindOf:
+            self._kindOf, self._shared = store, \
+                ISharedJobStore.providedBy(store)
+        return store.serverId if self._shared else None
 
     @property
     def serverName(self):
@@ -47,7 +52,8 @@ class TaskRouting:
         limits: their own, each replaced by ``limits``' where it has one."""
         found = {name: limitOf(task, self.limits.get(name, NONE))
                  for name, task in self.getAvailableTasks().items()}
-        return {name: limit for name, limit in found.items() if limit}
+        return {name: limit for name, limit in found.items()
+                if limit is not NONE and limit}
 
     def _servedElsewhere(self, now=None, lastKnown=False):
         """``{task: {description, servers}}`` of the servers alive that
@@ -89,22 +95,24 @@ class TaskRouting:
                 for name, ids in sorted(servers.items())}
 
     def checkTask(self, task, served=None):
-        """Refuse a task no server serves. ``served``: a dict to keep the
-        cluster's tasks in, between the checks of one batch."""
+        """Refuse a task no server serves. ``served``: a dict to keep, for
+        the checks of one batch, the tasks found and the cluster's
+        tasks."""
         if not isinstance(task, str):
             raise InvalidArgument(
                 f'The task name must be a string, not {type(task).__name__}.')
+        if served is not None and task in served.get('found', ()):
+            return
         try:
             self.registry.lookup(task)
-            return
         except NoSuchTask:
-            pass
-        if served is None:
-            served = {}
-        if 'tasks' not in served:
-            served['tasks'] = self.describeTasks()
-        if task not in served['tasks']:
-            raise NoSuchTask.named(task, served['tasks'])
+            served = {} if served is None else served
+            if 'tasks' not in served:
+                served['tasks'] = self.describeTasks()
+            if task not in served['tasks']:
+                raise NoSuchTask.named(task, served['tasks'])
+        if served is not None:
+            served.setdefault('found', set()).add(task)
 
     def isServed(self, task):
         """Whether a job of ``task`` may be added (some server serves

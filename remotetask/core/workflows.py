@@ -19,7 +19,7 @@ A cycle cannot be made: a job may only wait for jobs that exist already.
 
 import collections
 
-from remotetask.core.entries import newEntry, requestOptions
+from remotetask.core.entries import newEntry, plainEntry, requestOptions
 from remotetask.core.status import FINISHED, UNFINISHED, WAITING
 from remotetask.errors import InvalidArgument, NoSuchJob, RemoteTaskError
 
@@ -37,6 +37,9 @@ MAX_STEPS = 1000
 
 #: The keyword arguments of ``add()`` that make a job wait.
 WAIT_OPTIONS = ('after', 'onFailure', 'passResults')
+
+#: The options of an add that asks for nothing: none, or not startLater.
+_PLAIN = ({}, {'startLater': False})
 
 #: One job to add: its ``Entry``, its ``Wait`` on existing jobs (or
 #: None), and the positions of the earlier jobs of the same batch it
@@ -72,11 +75,14 @@ def checkWait(after=None, onFailure=None, passResults=None, steps=(),
     return Wait(tuple(sorted(set(after))), onFailure, bool(passResults))
 
 
-def plan(request, now, steps=(), passDefault=None, maxAfter=MAX_AFTER):
+def plan(request, now, steps=(), passDefault=None, maxAfter=MAX_AFTER,
+         owner=None):
     """The ``Planned`` of one request as ``addMany`` takes them (see
     ``requestOptions``), waiting for ``steps`` of its batch too, with
-    ``pass`` by default when ``passDefault``."""
+    ``pass`` by default when ``passDefault``, added by ``owner``."""
     task, input, options = requestOptions(stepRequest(request))
+    if not steps and options in _PLAIN:
+        return task, Planned(plainEntry(task, input, owner), None, ())
     waits = {name: options.pop(name) for name in WAIT_OPTIONS
              if name in options}
     if steps and waits.get('passResults') is None:
@@ -87,7 +93,7 @@ def plan(request, now, steps=(), passDefault=None, maxAfter=MAX_AFTER):
                              options.get('key') is not None):
         raise InvalidArgument('A job added with after may not have '
                               'startLater, delay or key.')
-    entry = newEntry(task, input, now, **options)
+    entry = newEntry(task, input, now, owner=owner, **options)
     if wait is not None:
         entry = entry._replace(status=WAITING)
     return task, Planned(entry, wait, tuple(steps))
@@ -157,22 +163,23 @@ def _addPlain(store, planned, plain, ids, now, event):
         del plain[:]
 
 
-def chainPlan(steps, now, maxSteps, maxAfter):
+def chainPlan(steps, now, maxSteps, maxAfter, owner=None):
     """The ``Planned`` jobs of a chain: each step waits for the one before
     it, with pass (unless its options say otherwise)."""
     _checkSteps(steps, maxSteps, 'A chain')
-    return [plan(step, now, (index - 1,) if index else (), True, maxAfter)
-            for index, step in enumerate(steps)]
+    return [plan(step, now, (index - 1,) if index else (), True, maxAfter,
+                 owner) for index, step in enumerate(steps)]
 
 
-def groupPlan(steps, then, now, maxSteps, maxAfter):
+def groupPlan(steps, then, now, maxSteps, maxAfter, owner=None):
     """The ``Planned`` jobs of a group, and of its fan-in ``then`` (which
     waits for every step, with pass unless its options say otherwise)."""
     _checkSteps(steps, maxSteps, 'A group')
-    planned = [plan(step, now, maxAfter=maxAfter) for step in steps]
+    planned = [plan(step, now, maxAfter=maxAfter, owner=owner)
+               for step in steps]
     if then is not None:
         planned.append(plan(then, now, tuple(range(len(steps))), True,
-                            maxAfter))
+                            maxAfter, owner))
     return planned
 
 

@@ -40,7 +40,8 @@ class JobWrites:
             key=None, delay=None, maxAttempts=None, notify=None,
             after=None, onFailure=None, passResults=None, owner=None):
         """Queue a job for ``task``; its id (``TaskService.add``)."""
-        if (after, onFailure, passResults) != (None, None, None):
+        if after is not None or onFailure is not None or \
+                passResults is not None:
             return self.addMany([(task, input, dict(
                 startLater=startLater, priority=priority, key=key,
                 delay=delay, maxAttempts=maxAttempts, notify=notify,
@@ -48,13 +49,14 @@ class JobWrites:
                 passResults=passResults))], owner=owner)[0]
         now = self.clock.seconds()
         self.routing.checkTask(task)
-        entry = newEntry(task, input, now, startLater, priority=priority,
-                         key=key, delay=delay, maxAttempts=maxAttempts,
-                         notify=self._checkNotify(notify))
+        if notify is not None:
+            self._checkNotify(notify)
+        entry = newEntry(task, input, now, startLater, priority, key, delay,
+                         maxAttempts)
         jobid = self.store.add(
             task, entry.input, entry.status, None, now,
             priority=entry.priority, key=entry.key, due=entry.due,
-            maxAttempts=entry.maxattempts, notify=entry.notify,
+            maxAttempts=entry.maxattempts, notify=notify,
             event=self._addedEvent(now, owner), owner=owner)
         if entry.status == QUEUED:
             self.listeners.added()
@@ -66,23 +68,23 @@ class JobWrites:
         return notify
 
     def _addedEvent(self, now, owner=None):
-        return self._event(events.ADDED, now, by=owner)
+        return events.make(events.ADDED, now, self.routing.serverName,
+                           by=owner)
 
-    def _checked(self, item, served, owner=None):
+    def _checked(self, item, served):
         """The ``Planned`` job of ``item`` (``(task, planned)``), its task
-        and completion URL checked, added by ``owner``; ``served``: the
-        cluster's tasks, kept between the checks of one batch."""
+        and completion URL checked; ``served``: what the checks of one
+        batch keep (``TaskRouting.checkTask``)."""
         task, planned = item
         self.routing.checkTask(task, served)
-        self._checkNotify(planned.entry.notify)
-        if owner is not None:
-            planned = planned._replace(
-                entry=planned.entry._replace(owner=owner))
+        if planned.entry.notify is not None:
+            self._checkNotify(planned.entry.notify)
         return planned
 
     def _entry(self, request, now, served, owner=None):
         return self._checked(workflows.plan(
-            request, now, maxAfter=self.settings.maxAfter), served, owner)
+            request, now, maxAfter=self.settings.maxAfter, owner=owner),
+            served)
 
     @mayTakeLong(when=large)
     def addMany(self, requests, owner=None):
@@ -126,20 +128,21 @@ class JobWrites:
     def addChain(self, steps, owner=None):
         """Add a chain in one transaction; the ids (``TaskService``)."""
         now, served = self.clock.seconds(), {}
-        return self._store([self._checked(item, served, owner) for item in
+        return self._store([self._checked(item, served) for item in
                             workflows.chainPlan(
                                 steps, now, self.settings.maxSteps,
-                                self.settings.maxAfter)],
+                                self.settings.maxAfter, owner)],
                            now, owner=owner)
 
     @mayTakeLong(when=large)
     def addGroup(self, steps, then=None, owner=None):
         """Add a group in one transaction; the ids (``TaskService``)."""
         now, served = self.clock.seconds(), {}
-        return self._store([self._checked(item, served, owner) for item in
+        return self._store([self._checked(item, served) for item in
                             workflows.groupPlan(
                                 steps, then, now, self.settings.maxSteps,
-                                self.settings.maxAfter)], now, owner=owner)
+                                self.settings.maxAfter, owner)],
+                           now, owner=owner)
 
     @mayTakeLong(when=large)
     def addCronJob(self, task, input=None, minute=(), hour=(), dayOfMonth=(),

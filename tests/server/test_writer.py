@@ -385,3 +385,27 @@ def test_a_long_text_anywhere_makes_an_add_large():
     assert longwrites.large('echo', None, owner=text.encode())
     assert longwrites.large('echo', [[0] * 10] * (longwrites.VALUES // 10))
     assert not longwrites.large('echo', text[1:])
+
+
+def test_large_counts_each_value_once_up_to_VALUES(monkeypatch):
+    """A call holding exactly longwrites.VALUES values is short and one
+    more makes it large, counting each argument, each item of a list or
+    tuple and each key and value of a dict, at any depth; a subclass of
+    str, list or dict counts as one, and another object as one value."""
+    monkeypatch.setattr(longwrites, 'VALUES', 10)
+    monkeypatch.setattr(longwrites, 'TEXT', 3)
+    large = longwrites.large
+
+    class Text(str):
+        pass
+
+    class Items(list):
+        pass
+
+    assert not large(*range(10)) and large(*range(11))
+    # 't', the list and its 3 items, the dict, 'a' and [4], 4: 9 values.
+    assert not large('t', [1, 2, 3], {'a': [4]}, x=None)
+    assert large('t', [1, 2, 3], {'a': [4]}, x=(None,))
+    assert large('t', Items([1, 2, 3]), {'a': [4]}, x=(None,))
+    assert not large(object(), Items([object()] * 8))
+    assert large(Text('four')) and not large(Text('for'), {'key': b'abc'})
