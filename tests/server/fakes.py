@@ -27,6 +27,22 @@ def synchronous(function, *args, **kwargs):
     return defer.maybeDeferred(function, *args, **kwargs)
 
 
+class RecordingReactor:
+    """Keeps what is handed to the reactor thread (``callFromThread``),
+    for the test to run when it says (``runAll``)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def callFromThread(self, function, *args):
+        self.calls.append((function, args))
+
+    def runAll(self):
+        calls, self.calls = self.calls, []
+        for function, args in calls:
+            function(*args)
+
+
 class HeldWrites:
     """A ``write`` whose calls wait until the test lets them run."""
 

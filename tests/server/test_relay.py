@@ -8,21 +8,7 @@ import pytest
 from twisted.python import threadable
 
 from remotetask.server.pipeline.relay import ThreadRelay
-
-
-class RecordingReactor:
-    """Keeps what is handed to the reactor thread, for the test to run."""
-
-    def __init__(self):
-        self.calls = []
-
-    def callFromThread(self, function, *args):
-        self.calls.append((function, args))
-
-    def runAll(self):
-        calls, self.calls = self.calls, []
-        for function, args in calls:
-            function(*args)
+from tests.server.fakes import RecordingReactor
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 
 from remotetask.server.daemon.options import Options
 from remotetask.server.daemon.tap import makeService
+from tests.server.fakes import RecordingReactor
 
 
 @pytest.fixture
@@ -51,16 +52,6 @@ def test_the_parts_are_connected_as_drawn(daemonTree):
     assert resource.storeCall == reads.call
     assert resource.waiters is dispatcher.waiters
     assert resource.service is daemonTree.taskService
-
-
-class RecordingReactor:
-    """Keeps what is handed to the reactor thread, for the test to run."""
-
-    def __init__(self):
-        self.calls = []
-
-    def callFromThread(self, function, *args):
-        self.calls.append((function, args))
 
 
 def test_the_service_tells_the_dispatcher_of_adds_and_ends(daemonTree):
