@@ -204,6 +204,24 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         assert 'SCAN jobs' not in details
         assert 'TEMP B-TREE FOR ORDER BY' not in details
 
+    def test_a_single_end_looks_for_its_dependents_through_their_index(
+            self):
+        """finish_one, the end of a plain job, asks whether the job has
+        dependents still to count through dependencies_after and finds
+        its row by id: nothing it does grows with the jobs or edges."""
+        from remotetask.store.sqlite import QUERIES
+        params = dict(id=1, token='t', status='completed', output=None,
+                      error=None, traceback=None, now=1.0, due=None,
+                      attempt=None, event=None, keep=10, progress=None,
+                      started=None, startEvent=None, server=None)
+        details = [row['detail'] for row in
+                   self.store.connections.connection().execute(
+                       'EXPLAIN QUERY PLAN ' + QUERIES['finish_one'],
+                       params)]
+        assert any('dependencies_after' in detail for detail in details)
+        assert any('INTEGER PRIMARY KEY' in detail for detail in details)
+        assert not any(detail.startswith('SCAN') for detail in details)
+
     def test_unwritable_file_is_a_clear_error(self, tmp_path):
         """A store that cannot be opened says which file and why."""
         with pytest.raises(StoreUnavailable, match='nowhere'):

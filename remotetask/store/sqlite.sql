@@ -477,6 +477,36 @@ SET status = coalesce(:status, status), output = :output, error = :error,
         :event, :keep)
 WHERE id = :id AND token = :token;
 
+-- name: finish_one
+-- finish_job for a write of one end (most of them), which tells at once
+-- what else the end owes: notify, the URL of a completion call (only
+-- for a job that has one, and ends here, is notify_end run), and
+-- waited, whether any edge of the job is still to be counted
+-- (uncounted_ends, through dependencies_after; most jobs have none, and
+-- then nothing of their dependents is looked at). One statement instead
+-- of three: the Python around each of the other two cost more than
+-- SQLite's work on it.
+UPDATE jobs
+SET status = coalesce(:status, status), output = :output, error = :error,
+    progress = CASE WHEN :started IS NULL THEN coalesce(:progress, progress)
+                    ELSE :progress END,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
+    traceback = :traceback, completed = :now, token = NULL,
+    due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
+    history = CASE WHEN :attempt IS NULL THEN history
+                   ELSE json_insert(coalesce(history, '[]'), '$[#]',
+                                    json(:attempt)) END,
+    events = remotetask_append_event(
+        remotetask_append_event(
+            events, json_set(:startEvent, '$.attempt', attempts + 1), :keep),
+        :event, :keep)
+WHERE id = :id AND token = :token
+RETURNING notify,
+          EXISTS (SELECT 1 FROM dependencies AS edge
+                  WHERE edge.after = jobs.id AND edge.ended = 0) AS waited;
+
 -- name: held_claims
 -- The claims of the jobs :ids (a JSON array) as they stand, read before
 -- a batch's ends are recorded: which runs still hold their job's claim,
