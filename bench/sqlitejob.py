@@ -27,7 +27,7 @@ from remotetask.core import events  # noqa: E402
 from remotetask.core.status import COMPLETED, QUEUED  # noqa: E402
 from remotetask.store.sqlite import QUERIES, SQLiteJobStore  # noqa: E402
 
-TASKS = ['echo', 'fail', 'progress', 'sleep', 'sum', 'wait']
+TASKS = os.environ.get('TASKS', 'echo,fail,progress,sleep,sum,wait').split(',')
 SERVER = 'bench:1'
 NAMES = {sql: name for name, sql in QUERIES.items()}
 

@@ -205,10 +205,22 @@ WHERE id > :after
 ORDER BY id LIMIT :limit;
 
 -- name: find_jobs_by_status
--- The same, written so that SQLite uses jobs_by_status.
-SELECT * FROM jobs
-WHERE status = :status AND id > :after
-  AND (:task IS NULL OR task = :task)
+-- The same, through jobs_by_status_task: the tasks of :status (a loose
+-- index scan, one seek per task; :task alone when given), the first
+-- :limit ids of each after :after (a seek each, in id order), and the
+-- first :limit of those.
+WITH RECURSIVE tasks (task) AS (
+    SELECT coalesce(:task, (SELECT min(task) FROM jobs
+                            WHERE status = :status))
+    UNION ALL
+    SELECT (SELECT min(task) FROM jobs
+            WHERE status = :status AND task > tasks.task)
+    FROM tasks WHERE tasks.task IS NOT NULL AND :task IS NULL)
+SELECT * FROM jobs WHERE id IN (
+    SELECT job.id FROM tasks JOIN jobs AS job ON job.id IN (
+        SELECT id FROM jobs
+        WHERE status = :status AND task = tasks.task AND id > :after
+        ORDER BY id LIMIT :limit))
 ORDER BY id LIMIT :limit;
 
 -- name: find_jobs_by_task
@@ -578,10 +590,23 @@ SELECT status, task, count(*) AS count FROM jobs GROUP BY status, task;
 
 -- name: oldest_queued
 -- Since when the oldest due queued job has waited (one that waited for a
--- due time, a retry or a delayed add: since then), through jobs_by_status.
--- With priorities and limits it need not be the next one claimed.
-SELECT coalesce(due, created) AS since FROM jobs
-WHERE status = 'queued' AND (due IS NULL OR due <= :now)
+-- due time, a retry or a delayed add: since then), through
+-- jobs_by_status_task: the oldest due one of each queued task (a loose
+-- index scan over the tasks, then a walk of each in id order), and the
+-- oldest of those. With priorities and limits it need not be the next
+-- one claimed.
+WITH RECURSIVE tasks (task) AS (
+    SELECT min(task) FROM jobs WHERE status = 'queued'
+    UNION ALL
+    SELECT (SELECT min(task) FROM jobs
+            WHERE status = 'queued' AND task > tasks.task)
+    FROM tasks WHERE tasks.task IS NOT NULL)
+SELECT coalesce(due, created) AS since FROM jobs WHERE id IN (
+    SELECT (SELECT id FROM jobs
+            WHERE status = 'queued' AND task = tasks.task
+              AND (due IS NULL OR due <= :now)
+            ORDER BY id LIMIT 1)
+    FROM tasks WHERE tasks.task IS NOT NULL)
 ORDER BY id LIMIT 1;
 
 -- name: newest_jobs
@@ -617,20 +642,31 @@ FROM bounds LEFT JOIN matches ON 1
 ORDER BY matches.id DESC;
 
 -- name: newest_jobs_by_status
--- The same, through jobs_by_status.
-WITH bounds AS (
-    SELECT min(id) AS floor, count(*) AS scanned
-    FROM (SELECT id FROM jobs
-          WHERE status = :status AND id < :before
-          ORDER BY id DESC LIMIT :scan) AS candidates),
+-- The same, through jobs_by_status_task: the candidates are the newest
+-- :scan of the newest :scan of each task of :status (found as
+-- find_jobs_by_status finds them; :task alone when given), and the
+-- matches are read among them, by id.
+WITH RECURSIVE tasks (task) AS (
+    SELECT coalesce(:task, (SELECT min(task) FROM jobs
+                            WHERE status = :status))
+    UNION ALL
+    SELECT (SELECT min(task) FROM jobs
+            WHERE status = :status AND task > tasks.task)
+    FROM tasks WHERE tasks.task IS NOT NULL AND :task IS NULL),
+candidates AS (
+    SELECT job.id FROM tasks JOIN jobs AS job ON job.id IN (
+        SELECT id FROM jobs
+        WHERE status = :status AND task = tasks.task AND id < :before
+        ORDER BY id DESC LIMIT :scan)
+    ORDER BY job.id DESC LIMIT :scan),
+bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned FROM candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
            missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
-    WHERE status = :status AND id < :before
-      AND id >= (SELECT floor FROM bounds)
-      AND (:task IS NULL OR task = :task)
+    WHERE id IN (SELECT id FROM candidates)
       AND (:text IS NULL
            OR instr(lower(input), :text) > 0
            OR instr(lower(error), :text) > 0)
@@ -914,3 +950,13 @@ WHERE edge.job = :id ORDER BY job.id LIMIT :limit;
 SELECT job.id, job.task, job.status
 FROM dependencies AS edge JOIN jobs AS job ON job.id = edge.job
 WHERE edge.after = :id ORDER BY job.id LIMIT :limit;
+
+-- name: migration_0011
+-- One status index instead of two (issue 18): every status change
+-- rewrote an entry in each, two of the dozen pages a job writes to the
+-- log. jobs_by_status_task keeps every row by (status, task) and, as
+-- every SQLite index, the id after them: counts and limits read it as
+-- before, and a status's jobs in id order are the merge of its tasks'
+-- (find_jobs_by_status, newest_jobs_by_status, oldest_queued), one seek
+-- per task of that status.
+DROP INDEX jobs_by_status;
