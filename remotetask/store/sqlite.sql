@@ -575,7 +575,8 @@ DELETE FROM jobs WHERE id IN (
     LIMIT :limit);
 
 -- name: clean_jobs
--- One set-based delete, through jobs_by_status; :statuses is a JSON array.
+-- One set-based delete, through jobs_by_status_task; :statuses is a JSON
+-- array.
 -- Keeps a job that an unfinished one waits for, as purge_jobs does.
 DELETE FROM jobs WHERE status IN (SELECT value FROM json_each(:statuses))
   AND NOT EXISTS (
@@ -613,8 +614,8 @@ ORDER BY id LIMIT 1;
 -- A page of previews, newest first, below the keyset cursor :before:
 -- never an OFFSET, so a page deep in a million jobs costs what the first
 -- does. bounds looks at no more than :scan candidates through an index
--- (here the primary key; the two queries below use jobs_by_status and
--- _by_task) and says how far that went: floor, the lowest id looked at,
+-- (here the primary key; the two queries below use jobs_by_status_task
+-- and jobs_by_task) and says how far that went: floor, the lowest id looked at,
 -- and how many were. matches then reads that range of the same index and
 -- keeps those that pass the filters it does not serve (:task beside
 -- :status, :text, which is lower case). A look that matched nothing
@@ -779,7 +780,7 @@ SET finished = finished + excluded.finished,
     failed = failed + excluded.failed;
 
 -- name: sample_queue
--- The queue's depth now, counted through jobs_by_status (the queued
+-- The queue's depth now, counted through jobs_by_status_task (the queued
 -- jobs' entries only), as this minute's sample.
 INSERT INTO minutes (minute, server, queued)
 VALUES (:minute, :server,
