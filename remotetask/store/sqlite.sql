@@ -205,22 +205,29 @@ WHERE id > :after
 ORDER BY id LIMIT :limit;
 
 -- name: find_jobs_by_status
--- The same, through jobs_by_status_task: the tasks of :status (a loose
--- index scan, one seek per task; :task alone when given), the first
--- :limit ids of each after :after (a seek each, in id order), and the
--- first :limit of those.
+-- The same, through jobs_by_status_task, reading no row but those of the
+-- page: the tasks of :status (a loose index scan, one seek per task;
+-- :task alone when given), how far each task's first :limit ids after
+-- :after go (a walk of its entries), the ids of each up to there, and
+-- the first :limit of those.
 WITH RECURSIVE tasks (task) AS (
     SELECT coalesce(:task, (SELECT min(task) FROM jobs
                             WHERE status = :status))
     UNION ALL
     SELECT (SELECT min(task) FROM jobs
             WHERE status = :status AND task > tasks.task)
-    FROM tasks WHERE tasks.task IS NOT NULL AND :task IS NULL)
+    FROM tasks WHERE tasks.task IS NOT NULL AND :task IS NULL),
+reach AS (
+    SELECT task, (SELECT id FROM jobs
+                  WHERE status = :status AND task = tasks.task
+                    AND id > :after
+                  ORDER BY id LIMIT 1 OFFSET :limit - 1) AS last
+    FROM tasks WHERE task IS NOT NULL)
 SELECT * FROM jobs WHERE id IN (
-    SELECT job.id FROM tasks JOIN jobs AS job ON job.id IN (
-        SELECT id FROM jobs
-        WHERE status = :status AND task = tasks.task AND id > :after
-        ORDER BY id LIMIT :limit))
+    SELECT job.id FROM reach JOIN jobs AS job
+        ON job.status = :status AND job.task = reach.task
+       AND job.id > :after AND job.id <= coalesce(reach.last, 2147483647)
+    ORDER BY job.id LIMIT :limit)
 ORDER BY id LIMIT :limit;
 
 -- name: find_jobs_by_task
@@ -644,9 +651,9 @@ ORDER BY matches.id DESC;
 
 -- name: newest_jobs_by_status
 -- The same, through jobs_by_status_task: the candidates are the newest
--- :scan of the newest :scan of each task of :status (found as
--- find_jobs_by_status finds them; :task alone when given), and the
--- matches are read among them, by id.
+-- :scan of the newest :scan of each task of :status (:task alone when
+-- given), read from the index alone as find_jobs_by_status reads them;
+-- the matches are read among them, by id.
 WITH RECURSIVE tasks (task) AS (
     SELECT coalesce(:task, (SELECT min(task) FROM jobs
                             WHERE status = :status))
@@ -654,11 +661,16 @@ WITH RECURSIVE tasks (task) AS (
     SELECT (SELECT min(task) FROM jobs
             WHERE status = :status AND task > tasks.task)
     FROM tasks WHERE tasks.task IS NOT NULL AND :task IS NULL),
+reach AS (
+    SELECT task, (SELECT id FROM jobs
+                  WHERE status = :status AND task = tasks.task
+                    AND id < :before
+                  ORDER BY id DESC LIMIT 1 OFFSET :scan - 1) AS last
+    FROM tasks WHERE task IS NOT NULL),
 candidates AS (
-    SELECT job.id FROM tasks JOIN jobs AS job ON job.id IN (
-        SELECT id FROM jobs
-        WHERE status = :status AND task = tasks.task AND id < :before
-        ORDER BY id DESC LIMIT :scan)
+    SELECT job.id FROM reach JOIN jobs AS job
+        ON job.status = :status AND job.task = reach.task
+       AND job.id < :before AND job.id >= coalesce(reach.last, 0)
     ORDER BY job.id DESC LIMIT :scan),
 bounds AS (
     SELECT min(id) AS floor, count(*) AS scanned FROM candidates),
