@@ -142,6 +142,9 @@ def main():
                         help='also a store with these statements run on '
                              'it first (e.g. DROP INDEX x), its runs '
                              'taking turns with the plain one\'s')
+    parser.add_argument('--no-breakdown', action='store_true',
+                        help='no statement by statement pass (for perf '
+                             'stat: instructions per job, from two runs)')
     options = parser.parse_args()
     variants = [('plain', [])] + [
         (text.split(':', 1)[0], [part for part in text.split(':', 1)[1]
@@ -157,17 +160,20 @@ def main():
                 taken.append(run(store, options.jobs, number,
                                  options.checkpoint) / options.jobs / 1000)
             number += options.jobs
-        results = [breakdown(store, path, number, options.jobs)
+        results = [({}, {}) if options.no_breakdown else
+                   breakdown(store, path, number, options.jobs)
                    for store, path in stores]
         for store, _ in stores:
             store.close()
     base = perJob[0]
     for (name, _), taken, (frames, spent) in zip(variants, perJob, results):
+        frames = frames or 0
         ratio = statistics.median(x / b for x, b in zip(taken, base))
         print(f'== {name}: CPU per job median '
               f'{statistics.median(taken):.1f} us, {ratio:.3f} x plain '
               f'(runs: {", ".join(f"{x:.0f}" for x in sorted(taken))}); '
-              f'WAL frames per job {frames / options.jobs:.1f}')
+              + ('' if options.no_breakdown else
+                 f'WAL frames per job {frames / options.jobs:.1f}'))
         for statement, (total, count) in sorted(
                 spent.items(), key=lambda item: -item[1][0]):
             print(f'   {statement:<22}{total / options.jobs / 1000:>7.1f} '
