@@ -76,7 +76,7 @@ def watching(store, steps=True):
     """Record the statements SQLite runs for ``store`` in this thread and
     (if ``steps``: slow) count its VM instructions, through the store's
     private connection: nothing else shows what one call makes SQLite do."""
-    connection, seen = store._connection(), {'steps': 0, 'sql': []}
+    connection, seen = store.connections.connection(), {'steps': 0, 'sql': []}
 
     def step():
         seen['steps'] += 1
@@ -202,8 +202,10 @@ def measureClean(service):
 def queryPlans(path):
     """EXPLAIN QUERY PLAN of the store's queries on the measured paths."""
     from remotetask.store.sqlite import QUERIES
+    from remotetask.store.sqliteconnections import appendEvent
     plans = {}
     with contextlib.closing(sqlite3.connect(path)) as db:
+        db.create_function('remotetask_append_event', 3, appendEvent)
         for name in PLANNED:
             params = {key: PLAN_PARAMS.get(key) for key in
                       re.findall(r':(\w+)', QUERIES[name])}
@@ -216,7 +218,7 @@ def measureSize(n, directory):
     """Every figure for a fresh store of ``n`` jobs in ``directory``."""
     path = os.path.join(directory, f'jobs-{n}.sqlite')
     service = openService(path)
-    synchronous = service.store._connection().execute(
+    synchronous = service.store.connections.connection().execute(
         'PRAGMA synchronous').fetchone()['synchronous']
     figures = dict(rssStart=memoryMiB()[0], synchronous=(
         'OFF', 'NORMAL', 'FULL', 'EXTRA')[synchronous])

@@ -204,6 +204,24 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         assert 'SCAN jobs' not in details
         assert 'TEMP B-TREE FOR ORDER BY' not in details
 
+    def test_a_single_end_looks_for_its_dependents_through_their_index(
+            self):
+        """finish_one, the end of a plain job, asks whether the job has
+        dependents still to count through dependencies_after and finds
+        its row by id: nothing it does grows with the jobs or edges."""
+        from remotetask.store.sqlite import QUERIES
+        params = dict(id=1, token='t', status='completed', output=None,
+                      error=None, traceback=None, now=1.0, due=None,
+                      attempt=None, event=None, keep=10, progress=None,
+                      started=None, startEvent=None, server=None)
+        details = [row['detail'] for row in
+                   self.store.connections.connection().execute(
+                       'EXPLAIN QUERY PLAN ' + QUERIES['finish_one'],
+                       params)]
+        assert any('dependencies_after' in detail for detail in details)
+        assert any('INTEGER PRIMARY KEY' in detail for detail in details)
+        assert not any(detail.startswith('SCAN') for detail in details)
+
     def test_unwritable_file_is_a_clear_error(self, tmp_path):
         """A store that cannot be opened says which file and why."""
         with pytest.raises(StoreUnavailable, match='nowhere'):
@@ -378,3 +396,110 @@ def test_append_event_keeps_what_events_append_keeps():
         assert json.loads(spliced) == json.loads(appended)
     assert [event['n'] for event in json.loads(spliced)] == [0, 4, 5, 6, 7]
     assert appendEvent(spliced, None, 5) is spliced
+
+
+def _mixedStore(store):
+    """Jobs of three tasks in four statuses, interleaved by id (the one
+    status index is by status and task: a status's jobs in id order are
+    a merge of its tasks'); some queued ones due later."""
+    statuses = ['completed', 'error', 'queued', 'processing']
+    for index in range(60):
+        task = 'abc'[index * 7 % 3]
+        status = statuses[index * 5 % 4]
+        due = 100.0 + index if status == 'queued' and index % 3 == 0 \
+            else None
+        store.add(task, f'"{index}"', status, None, 1.0 + index, due=due)
+    return [dict(row) for row in store.find(limit=-1)]
+
+
+@pytest.mark.parametrize('status', ['completed', 'error', 'queued',
+                                    'cancelled'])
+@pytest.mark.parametrize('task', [None, 'a', 'b'])
+def test_a_status_lists_in_id_order_across_its_tasks(tmp_path, status, task):
+    """find and newest by status (with or without a task) give the very
+    jobs a filter of every job gives, in id order, page by page; the
+    oldest due queued job is the one with the lowest id of all tasks."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        every = _mixedStore(store)
+        wanted = [row['id'] for row in every if row['status'] == status
+                  and (task is None or row['task'] == task)]
+        for after, limit in ((0, 100), (0, 4), (wanted[2] if len(
+                wanted) > 2 else 0, 3)):
+            found = [row['id'] for row in store.find(
+                status=status, task=task, after=after, limit=limit)]
+            assert found == [i for i in wanted if i > after][:limit]
+        seen, cursor = [], None
+        while True:
+            rows, cursor = store.newest(status=status, task=task,
+                                        before=cursor, limit=4, scan=5)
+            seen += [row['id'] for row in rows]
+            if cursor is None:
+                break
+        assert seen == wanted[::-1]
+        due = [row for row in every if row['status'] == 'queued'
+               and (row['due'] is None or row['due'] <= 110.0)]
+        assert store.oldestQueued(110.0) == (
+            due[0]['due'] or due[0]['created'])
+    finally:
+        store.close()
+
+
+def test_status_lists_seek_each_task_of_the_status(tmp_path):
+    """Listing by status and the queue's oldest job seek the (status,
+    task) index once per task, through the id range where there is one,
+    on a store SQLite has analysed too: never a scan of the jobs nor a
+    sort of a status's jobs."""
+    from remotetask.store.sqlite import QUERIES
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        _mixedStore(store)
+        connection = store.connections.connection()
+        for analysed in (False, True):
+            if analysed:
+                connection.execute('ANALYZE')
+            for name, seek in (
+                    ('find_jobs_by_status', 'task=? AND rowid>?'),
+                    ('newest_jobs_by_status', 'task=? AND rowid<?'),
+                    ('oldest_queued', 'task=?)')):
+                details = [row['detail'] for row in connection.execute(
+                    'EXPLAIN QUERY PLAN ' + QUERIES[name], dict(
+                        status='error', task=None, after=0, before=1000,
+                        limit=5, scan=10, text=None, now=1.0))]
+                assert any('INDEX jobs_by_status_task (status=? AND '
+                           + seek in detail for detail in details), details
+                assert not any(detail.startswith('SCAN jobs')
+                               for detail in details), details
+    finally:
+        store.close()
+
+
+def test_a_file_of_schema_10_migrates_to_one_status_index(tmp_path):
+    """A file written before migration 11 opens with its jobs as they
+    were, and one status index left (jobs_by_status_task): its jobs
+    list by status as before."""
+    from remotetask.store.sqliteschema import migrate
+    path = tmp_path / 'jobs.sqlite'
+    old = sqlite3.connect(path)
+    old.row_factory = sqlite3.Row
+    migrate(old, [step for step in MIGRATIONS if step[0] <= 10])
+    old.execute("INSERT INTO jobs (task, status, created) VALUES "
+                "('a', 'completed', 1.0), ('b', 'error', 2.0), "
+                "('a', 'error', 3.0)")
+    old.commit()
+    assert old.execute('PRAGMA user_version').fetchone()[0] == 10
+    assert old.execute("SELECT count(*) FROM sqlite_master WHERE "
+                       "name = 'jobs_by_status'").fetchone()[0] == 1
+    old.close()
+    store = SQLiteJobStore(path)
+    try:
+        assert store.schemaVersion == len(MIGRATIONS) >= 11
+        names = {row['name'] for row in store.connections.connection()
+                 .execute("SELECT name FROM sqlite_master "
+                          "WHERE type = 'index'")}
+        assert 'jobs_by_status' not in names
+        assert 'jobs_by_status_task' in names
+        assert [row['id'] for row in store.find(status='error')] == [2, 3]
+        assert store.add('c', '1', 'queued', None, 4.0) == 4
+    finally:
+        store.close()

@@ -242,12 +242,12 @@ class SQLiteJobStore:
         if all(run[1] is None for run in runs):
             return [False] * len(runs)
         with self._transaction() as connection:
-            recorded = finishRuns(connection, QUERIES, runs, self.maxEvents,
-                                  self.serverId)
-            ended = [run for run, done in zip(runs, recorded) if done]
-            self.waiting.ended(self._steps(connection), [
-                (run[0], run[2]) for run in ended], max(
-                (run[6] for run in ended if run[6] is not None), default=None))
+            recorded, ended = finishRuns(connection, QUERIES, runs,
+                                         self.maxEvents, self.serverId)
+            if ended:
+                self.waiting.ended(self._steps(connection), ended, max(
+                    (run[6] for run, done in zip(runs, recorded)
+                     if done and run[6] is not None), default=None))
             return recorded
 
     def _steps(self, connection):

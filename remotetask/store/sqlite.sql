@@ -205,10 +205,29 @@ WHERE id > :after
 ORDER BY id LIMIT :limit;
 
 -- name: find_jobs_by_status
--- The same, written so that SQLite uses jobs_by_status.
-SELECT * FROM jobs
-WHERE status = :status AND id > :after
-  AND (:task IS NULL OR task = :task)
+-- The same, through jobs_by_status_task, reading no row but those of the
+-- page: the tasks of :status (a loose index scan, one seek per task;
+-- :task alone when given), how far each task's first :limit ids after
+-- :after go (a walk of its entries), the ids of each up to there, and
+-- the first :limit of those.
+WITH RECURSIVE tasks (task) AS (
+    SELECT coalesce(:task, (SELECT min(task) FROM jobs
+                            WHERE status = :status))
+    UNION ALL
+    SELECT (SELECT min(task) FROM jobs
+            WHERE status = :status AND task > tasks.task)
+    FROM tasks WHERE tasks.task IS NOT NULL AND :task IS NULL),
+reach AS (
+    SELECT task, (SELECT id FROM jobs
+                  WHERE status = :status AND task = tasks.task
+                    AND id > :after
+                  ORDER BY id LIMIT 1 OFFSET :limit - 1) AS last
+    FROM tasks WHERE task IS NOT NULL)
+SELECT * FROM jobs WHERE id IN (
+    SELECT job.id FROM reach JOIN jobs AS job
+        ON job.status = :status AND job.task = reach.task
+       AND job.id > :after AND job.id <= coalesce(reach.last, 2147483647)
+    ORDER BY job.id LIMIT :limit)
 ORDER BY id LIMIT :limit;
 
 -- name: find_jobs_by_task
@@ -477,6 +496,36 @@ SET status = coalesce(:status, status), output = :output, error = :error,
         :event, :keep)
 WHERE id = :id AND token = :token;
 
+-- name: finish_one
+-- finish_job for a write of one end (most of them), which tells at once
+-- what else the end owes: notify, the URL of a completion call (only
+-- for a job that has one, and ends here, is notify_end run), and
+-- waited, whether any edge of the job is still to be counted
+-- (uncounted_ends, through dependencies_after; most jobs have none, and
+-- then nothing of their dependents is looked at). One statement instead
+-- of three: the Python around each of the other two cost more than
+-- SQLite's work on it.
+UPDATE jobs
+SET status = coalesce(:status, status), output = :output, error = :error,
+    progress = CASE WHEN :started IS NULL THEN coalesce(:progress, progress)
+                    ELSE :progress END,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
+    traceback = :traceback, completed = :now, token = NULL,
+    due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
+    history = CASE WHEN :attempt IS NULL THEN history
+                   ELSE json_insert(coalesce(history, '[]'), '$[#]',
+                                    json(:attempt)) END,
+    events = remotetask_append_event(
+        remotetask_append_event(
+            events, json_set(:startEvent, '$.attempt', attempts + 1), :keep),
+        :event, :keep)
+WHERE id = :id AND token = :token
+RETURNING notify,
+          EXISTS (SELECT 1 FROM dependencies AS edge
+                  WHERE edge.after = jobs.id AND edge.ended = 0) AS waited;
+
 -- name: held_claims
 -- The claims of the jobs :ids (a JSON array) as they stand, read before
 -- a batch's ends are recorded: which runs still hold their job's claim,
@@ -533,7 +582,8 @@ DELETE FROM jobs WHERE id IN (
     LIMIT :limit);
 
 -- name: clean_jobs
--- One set-based delete, through jobs_by_status; :statuses is a JSON array.
+-- One set-based delete, through jobs_by_status_task; :statuses is a JSON
+-- array.
 -- Keeps a job that an unfinished one waits for, as purge_jobs does.
 DELETE FROM jobs WHERE status IN (SELECT value FROM json_each(:statuses))
   AND NOT EXISTS (
@@ -548,18 +598,31 @@ SELECT status, task, count(*) AS count FROM jobs GROUP BY status, task;
 
 -- name: oldest_queued
 -- Since when the oldest due queued job has waited (one that waited for a
--- due time, a retry or a delayed add: since then), through jobs_by_status.
--- With priorities and limits it need not be the next one claimed.
-SELECT coalesce(due, created) AS since FROM jobs
-WHERE status = 'queued' AND (due IS NULL OR due <= :now)
+-- due time, a retry or a delayed add: since then), through
+-- jobs_by_status_task: the oldest due one of each queued task (a loose
+-- index scan over the tasks, then a walk of each in id order), and the
+-- oldest of those. With priorities and limits it need not be the next
+-- one claimed.
+WITH RECURSIVE tasks (task) AS (
+    SELECT min(task) FROM jobs WHERE status = 'queued'
+    UNION ALL
+    SELECT (SELECT min(task) FROM jobs
+            WHERE status = 'queued' AND task > tasks.task)
+    FROM tasks WHERE tasks.task IS NOT NULL)
+SELECT coalesce(due, created) AS since FROM jobs WHERE id IN (
+    SELECT (SELECT id FROM jobs
+            WHERE status = 'queued' AND task = tasks.task
+              AND (due IS NULL OR due <= :now)
+            ORDER BY id LIMIT 1)
+    FROM tasks WHERE tasks.task IS NOT NULL)
 ORDER BY id LIMIT 1;
 
 -- name: newest_jobs
 -- A page of previews, newest first, below the keyset cursor :before:
 -- never an OFFSET, so a page deep in a million jobs costs what the first
 -- does. bounds looks at no more than :scan candidates through an index
--- (here the primary key; the two queries below use jobs_by_status and
--- _by_task) and says how far that went: floor, the lowest id looked at,
+-- (here the primary key; the two queries below use jobs_by_status_task
+-- and jobs_by_task) and says how far that went: floor, the lowest id looked at,
 -- and how many were. matches then reads that range of the same index and
 -- keeps those that pass the filters it does not serve (:task beside
 -- :status, :text, which is lower case). A look that matched nothing
@@ -587,20 +650,36 @@ FROM bounds LEFT JOIN matches ON 1
 ORDER BY matches.id DESC;
 
 -- name: newest_jobs_by_status
--- The same, through jobs_by_status.
-WITH bounds AS (
-    SELECT min(id) AS floor, count(*) AS scanned
-    FROM (SELECT id FROM jobs
-          WHERE status = :status AND id < :before
-          ORDER BY id DESC LIMIT :scan) AS candidates),
+-- The same, through jobs_by_status_task: the candidates are the newest
+-- :scan of the newest :scan of each task of :status (:task alone when
+-- given), read from the index alone as find_jobs_by_status reads them;
+-- the matches are read among them, by id.
+WITH RECURSIVE tasks (task) AS (
+    SELECT coalesce(:task, (SELECT min(task) FROM jobs
+                            WHERE status = :status))
+    UNION ALL
+    SELECT (SELECT min(task) FROM jobs
+            WHERE status = :status AND task > tasks.task)
+    FROM tasks WHERE tasks.task IS NOT NULL AND :task IS NULL),
+reach AS (
+    SELECT task, (SELECT id FROM jobs
+                  WHERE status = :status AND task = tasks.task
+                    AND id < :before
+                  ORDER BY id DESC LIMIT 1 OFFSET :scan - 1) AS last
+    FROM tasks WHERE task IS NOT NULL),
+candidates AS (
+    SELECT job.id FROM reach JOIN jobs AS job
+        ON job.status = :status AND job.task = reach.task
+       AND job.id < :before AND job.id >= coalesce(reach.last, 0)
+    ORDER BY job.id DESC LIMIT :scan),
+bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned FROM candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
            missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
-    WHERE status = :status AND id < :before
-      AND id >= (SELECT floor FROM bounds)
-      AND (:task IS NULL OR task = :task)
+    WHERE id IN (SELECT id FROM candidates)
       AND (:text IS NULL
            OR instr(lower(input), :text) > 0
            OR instr(lower(error), :text) > 0)
@@ -713,7 +792,7 @@ SET finished = finished + excluded.finished,
     failed = failed + excluded.failed;
 
 -- name: sample_queue
--- The queue's depth now, counted through jobs_by_status (the queued
+-- The queue's depth now, counted through jobs_by_status_task (the queued
 -- jobs' entries only), as this minute's sample.
 INSERT INTO minutes (minute, server, queued)
 VALUES (:minute, :server,
@@ -884,3 +963,13 @@ WHERE edge.job = :id ORDER BY job.id LIMIT :limit;
 SELECT job.id, job.task, job.status
 FROM dependencies AS edge JOIN jobs AS job ON job.id = edge.job
 WHERE edge.after = :id ORDER BY job.id LIMIT :limit;
+
+-- name: migration_0011
+-- One status index instead of two (issue 18): every status change
+-- rewrote an entry in each, two of the dozen pages a job writes to the
+-- log. jobs_by_status_task keeps every row by (status, task) and, as
+-- every SQLite index, the id after them: counts and limits read it as
+-- before, and a status's jobs in id order are the merge of its tasks'
+-- (find_jobs_by_status, newest_jobs_by_status, oldest_queued), one seek
+-- per task of that status.
+DROP INDEX jobs_by_status;

@@ -5,7 +5,8 @@ end (``executemany``) and one for the completion calls owed, instead of a
 statement, a read of its answer and a count of its dependents per run:
 the recorder hands the store hundreds of ends at a time, and the Python
 around each statement cost more than SQLite's own work on it. A batch of
-one end is the exception: there the read is the larger cost. The count
+one end is the exception: there the read is the larger cost, and the
+update itself says what else the end owes (``finish_one``). The count
 of the ends' dependents (``SQLiteWaitSteps``) first asks whether there
 are any.
 """
@@ -19,20 +20,22 @@ from remotetask.store.writes import finishParams
 
 def finishRuns(connection, queries, runs, keep, server):
     """Record the ends of ``runs`` (``IJobStore.finish``'s arguments, in
-    the caller's write transaction): whether each was recorded, i.e. its
-    token still held its job's claim. The completion calls the ends owe
-    are recorded too; the count of dependents is the caller's.
+    the caller's write transaction): ``(recorded, ended)``, whether each
+    was recorded, i.e. its token still held its job's claim, and the
+    ``(id, status)`` of those whose dependents may have to be counted
+    (the caller's work, ``WaitingJobs.ended``). The completion calls the
+    ends owe are recorded too.
 
     The claims are read first: one writer at a time (``BEGIN
     IMMEDIATE``), so nothing changes them before the updates. A job
     ended twice in one batch is recorded once, as one statement after the
     other would: the first end gives its claim up."""
     if len(runs) == 1:
-        return [_finishOne(connection, queries, runs[0], keep, server)]
+        return _finishOne(connection, queries, runs[0], keep, server)
     held = {row['id']: row for row in connection.execute(
         queries['held_claims'], dict(ids=json.dumps(
             [run[0] for run in runs if run[1] is not None])))}
-    recorded, params, owed = [], [], []
+    recorded, params, owed, ended = [], [], [], []
     for run in runs:
         row = held.get(run[0])
         done = row is not None and run[1] is not None \
@@ -42,26 +45,31 @@ def finishRuns(connection, queries, runs, keep, server):
             params.append(finishParams(*run, keep=keep, server=server))
             if row['notify'] is not None and run[2] in FINISHED:
                 owed.append(dict(id=run[0]))
+            ended.append((run[0], run[2]))
         recorded.append(done)
     if params:
         connection.executemany(queries['finish_job'], params)
     if owed:
         connection.executemany(queries['notify_end'], owed)
-    return recorded
+    return recorded, ended
 
 
 def _finishOne(connection, queries, run, keep, server):
     """Record one end alone (a write of one run: most of them on a server
-    that is not busy) without reading its claim first: the update's count
-    says whether the claim held, and notify_end owes a completion call
-    only for a job that has a URL. Two statements rather than three: the
-    read cost SQLite as much as the update's own work."""
+    that is not busy) without reading its claim first: whether the update
+    found its claim, and what else the end owes, come back from it
+    (``finish_one``), so that a plain job's end is one statement, and
+    notify_end, or the count of its dependents, follows only for a job
+    that has a completion URL, or dependents still to count."""
     params = finishParams(*run, keep=keep, server=server)
-    if connection.execute(queries['finish_job'], params).rowcount != 1:
-        return False
-    if run[2] in FINISHED:
+    row = connection.execute(queries['finish_one'], params).fetchone()
+    if row is None:
+        return [False], []
+    if run[2] not in FINISHED:
+        return [True], []
+    if row['notify'] is not None:
         connection.execute(queries['notify_end'], dict(id=run[0]))
-    return True
+    return [True], [(run[0], run[2])] if row['waited'] else []
 
 
 class SQLiteWaitSteps(SQLWaitSteps):
