@@ -143,11 +143,17 @@ class Dispatcher(Service):
     # Runs coming in and going out
 
     def _admit(self, rows):
-        """A claim's rows: held in the table for the feeder to hand out."""
+        """A claim's rows: held in the table for the feeder to hand out
+        (each task looked up once per claim, which holds hundreds of
+        jobs of a few tasks)."""
+        tasks = {}
         for row in rows:
             run = Run(row)
             try:
-                run.task = self.service.registry.lookup(row['task'])
+                run.task = tasks.get(row['task'])
+                if run.task is None:
+                    run.task = tasks[row['task']] = \
+                        self.service.registry.lookup(row['task'])
             except NoSuchTask:
                 # Claims take only the tasks of the registry, so this is a
                 # task that left it since: the job waits for a server that
