@@ -165,14 +165,15 @@ class JobRunning:
         recorded = self.store.finishMany([
             run if start is None else run + start
             for run, _, start in planned])
-        statuses = []
+        statuses, finished = [], []
         for (row, *_), (_, status, _), done in zip(ends, planned, recorded):
             if not done:
                 statuses.append(None)
                 continue
             if status in FINISHED:
-                self.listeners.ended(row['id'], status)
+                finished.append((row['id'], status))
             statuses.append(CRONJOB if status is None else status)
+        self.listeners.endedMany(finished)
         return statuses
 
     def _endOf(self, row, outcome, report, now, made):
