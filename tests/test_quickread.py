@@ -8,6 +8,7 @@ import xmlrpc.client
 
 import pytest
 
+from remotetask.wire import quickread
 from remotetask.wire.quickread import quickRequest
 from remotetask.wire.unmarshal import parseRequest, readRequest
 
@@ -131,3 +132,15 @@ def test_deep_nesting_is_left_to_the_full_reader():
     assert quickRequest(body) is None
     params, name, sendable = parseRequest(body)
     assert name == 'm' and sendable
+
+
+def test_a_body_over_its_bound_is_left_to_the_full_reader(monkeypatch):
+    """A body over QUICK_MAX bytes (whose tree would take ten times its
+    size) is read by the full reader; one at the bound, quickly."""
+    body = _body([{'methodName': 'add', 'params': ['echo', {'i': k}]}
+                  for k in range(20)], name='system.multicall')
+    monkeypatch.setattr(quickread, 'QUICK_MAX', len(body))
+    assert quickRequest(body) == readRequest(body)
+    monkeypatch.setattr(quickread, 'QUICK_MAX', len(body) - 1)
+    assert quickRequest(body) is None
+    assert parseRequest(body) == readRequest(body)

@@ -25,6 +25,11 @@ import xmlrpc.client
 from xml.etree.ElementTree import XMLParser
 
 _DECLARED = b'<?xml'
+#: The largest body read here. A tree takes some ten times its body's
+#: size while it is walked (the stdlib's reader about twice), so larger
+#: bodies, rare and costly to parse anyway, are left to ``unmarshal``:
+#: a multicall of 500 adds is 166 KB.
+QUICK_MAX = 512 * 1024
 
 
 class _Unusual(Exception):
@@ -35,8 +40,9 @@ def quickRequest(body):
     """``(params, methodName, sendable)`` of the methodCall in ``body``
     (bytes, as ``unmarshal._asDeclared`` gives them), as
     ``unmarshal.parseRequest`` reads it; None when this reader leaves
-    ``body`` to that one (see the module docstring)."""
-    if not _plainDocument(body):
+    ``body`` to that one (see the module docstring), as it does a body
+    over ``QUICK_MAX`` bytes."""
+    if len(body) > QUICK_MAX or not _plainDocument(body):
         return None
     reading = _Reading()
     try:
