@@ -207,3 +207,45 @@ def test_the_calls_of_a_multicall_share_one_answer_size():
     assert answers[3:] == [['completed'], ['y']]
     alone = result(resource.callMethod('getResult', [large]))
     assert alone.size > 4000
+
+
+def test_a_multicalls_answers_are_joined_as_the_marshaller_writes_them():
+    """The answer of an array of values written call by call
+    (``Encoded``) is the bytes the marshaller writes for those values,
+    and is refused past its limit as any answer is."""
+    values = [[7], [2 ** 31 - 1], ['text <&>'], {'faultCode': 3,
+                                                  'faultString': 'no'}]
+    joined = encodeAnswer([encodeValue(value) for value in values])
+    assert bytes(joined) == stdlib(values)
+    assert joined.size == len(bytes(joined))
+    assert encodeAnswer([encodeValue(value) for value in values],
+                        limit=joined.size).size == joined.size
+    with pytest.raises(AnswerTooLarge):
+        encodeAnswer([encodeValue(value) for value in values],
+                     limit=joined.size - 1)
+
+
+@pytest.mark.parametrize('spare', [100000, 600, 0])
+def test_taking_each_answer_is_taking_them_one_by_one(spare):
+    """``AnswerBudget.takeEach`` writes each answer (ids, faults, text,
+    an int too wide to send) as ``begin`` and ``take`` do one by one,
+    counts the same bytes, and like them gives fault 12 to an answer
+    that no longer fits a nearly full answer."""
+    answers = ([[jobid] for jobid in (1, 22, 2 ** 31 - 1, -2 ** 31)]
+               + [{'faultCode': 3, 'faultString': 'refused'}, ['queued'],
+                  [2 ** 31], ['y' * 3000]] + [[jobid] for jobid in range(8)])
+    # The least a budget of these calls takes, and ``spare`` more.
+    limit = reading.ENVELOPE + (len(answers) + 2) * reading.NOT_RUN.size \
+        + spare
+    each = reading.AnswerBudget(limit, len(answers) + 2)
+    taken = each.takeEach(answers)
+    alone = reading.AnswerBudget(limit, len(answers) + 2)
+    expected = []
+    for answer in answers:
+        alone.begin()
+        expected.append(alone.take(answer))
+    assert [bytes(answer) for answer in taken] == \
+        [bytes(answer) for answer in expected]
+    assert (each.spent, each.pending) == (alone.spent, alone.pending)
+    if spare < 1000:
+        assert reading.NOT_RUN in taken

@@ -204,3 +204,28 @@ def test_recordRuns_keeps_the_reports_and_counts_the_runs(service):
     assert sum(row['failed'] for row in counted) == 2
     service.running.sampleQueue()
     assert service.reads.minutes(minute)[-1]['queued'] == 1
+
+
+def test_ends_of_one_batch_each_name_their_own_attempt(service):
+    """Runs that end well in one recordRuns, on different attempts (one
+    job retried, the others on their first), each get an ended event
+    with their own attempt; one that ended well with an error message
+    keeps it in its event."""
+    service.registry.register('flaky', SimpleTask(Flaky(2), backoff=0.01))
+    retried = service.add('flaky')
+    service.process()
+    service.clock.advance(60)
+    first = [service.add('echo') for _ in range(2)]
+    rows = service.running.claim(3, started=service.clock.seconds())
+    assert sorted(row['id'] for row in rows) == sorted([retried] + first)
+    service.running.recordRuns(finished=[
+        (row, Outcome(True, '1', 'odd' if row['id'] == first[1] else None))
+        for row in rows])
+    ended = {jobid: service.getJob(jobid).events[-1]
+             for jobid in [retried] + first}
+    assert {jobid: (event['event'], event['attempt'], event['status'])
+            for jobid, event in ended.items()} == {
+        retried: ('ended', 2, 'completed'), first[0]: ('ended', 1, 'completed'),
+        first[1]: ('ended', 1, 'completed')}
+    assert 'error' not in ended[first[0]]
+    assert ended[first[1]]['error'] == 'odd'

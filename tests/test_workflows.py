@@ -6,6 +6,7 @@ import pytest
 from remotetask import (
     InvalidArgument, NoSuchJob, NoSuchTask, SimpleTask, TaskService)
 from remotetask.store import SQLiteJobStore
+from remotetask.core.runner import Outcome
 
 
 @pytest.fixture(params=['memory', 'sqlite'])
@@ -119,14 +120,36 @@ def test_the_end_listeners_hear_of_cascaded_cancels(service):
     """A dependency's failure cancels its dependents in the store; the
     service tells its end listeners (waiters, the dispatcher) of each
     such end once it is committed."""
-    heard = []
+    heard, batches = [], []
     service.onEnd(lambda jobid, status: heard.append((jobid, status)))
+    service.listeners.onEnds(batches.append)
     first = service.add('echo', 1)
     second, third = service.addChain([('echo', 2, {'after': [first]}),
                                       ('echo', 3)])
     service.cancelJob(first)
     assert sorted(heard) == [(first, 'cancelled'), (second, 'cancelled'),
                              (third, 'cancelled')]
+    assert sorted(end for batch in batches for end in batch) == sorted(heard)
+
+
+def test_the_ends_of_one_write_are_told_together_once_committed(service):
+    """The ends recordRuns writes in one transaction reach an ``onEnds``
+    listener as one list, in order, after the commit (none before it),
+    and each reaches an ``onEnd`` listener as well."""
+    heard, batches, seen = [], [], []
+    service.onEnd(lambda jobid, status: heard.append((jobid, status)))
+    service.listeners.onEnds(batches.append)
+    ids = [service.add('echo', n) for n in range(3)]
+    rows = service.running.claim(3, started=service.clock.seconds())
+    with service.store.transaction():
+        service.running.recordRuns(finished=[
+            (row, Outcome(True, '1') if row['id'] != ids[1]
+             else Outcome.failed('no')) for row in rows])
+        seen.append(list(batches))
+    assert seen == [[]]
+    assert batches == [[(ids[0], 'completed'), (ids[1], 'error'),
+                        (ids[2], 'completed')]]
+    assert heard == batches[0]
 
 
 def test_an_add_without_options_is_stored_as_one_with_the_defaults(service):

@@ -10,7 +10,7 @@ of the server's writer, so that the checks and the write share one
 transaction; a refusal writes nothing, and fails that call alone.
 """
 
-from remotetask.core.longwrites import large, mayTakeLong
+from remotetask.core.longwrites import large, manyAdds, mayTakeLong
 from remotetask.core.permissions import (
     byOf, checkAdd, checkChange, hiddenWaits, ownerOf, refuseHiddenWaits,
     scoped, seesAll, waitedFor)
@@ -57,7 +57,7 @@ class ClientWrites:
         return self.writes.add(task, input, owner=ownerOf(caller),
                                **keywords)
 
-    @mayTakeLong(when=large)
+    @mayTakeLong(when=manyAdds)
     def addEach(self, caller, requests):
         """For ``system.multicall``: each of ``requests`` (``(task, input,
         keywords)``, or the ``RemoteTaskError`` that refused it already)

@@ -19,6 +19,7 @@ class Listeners:
         self._addListeners = []
         self._pendingListeners = []
         self._endListeners = []
+        self._endsListeners = []
         store.watchWaits(self.waitsChanged)
 
     def onAdd(self, callback):
@@ -42,6 +43,13 @@ class Listeners:
         the thread that made the change."""
         self._endListeners.append(callback)
 
+    def onEnds(self, callback):
+        """Call ``callback(ends)`` after every committed change that ended
+        jobs, with all of them (``[(jobid, status)]``, as ``onEnd``
+        tells each): for a caller that takes a batch's ends at once (the
+        daemon's dispatcher, told of a hundred ends per write)."""
+        self._endsListeners.append(callback)
+
     def added(self):
         """A job may have become claimable: tell those waiting for the
         commit once committed, and those claiming in the transaction now."""
@@ -51,21 +59,37 @@ class Listeners:
 
     def ended(self, jobid, status):
         """``jobid`` ended as ``status``: tell once committed."""
-        self.store.afterCommit(lambda: self._tellEnded(jobid, status))
+        self.endedMany([(jobid, status)])
+
+    def endedMany(self, ends):
+        """The jobs ``ends`` (``[(jobid, status)]``) ended: tell once
+        committed, in order (one wait for the commit for them all)."""
+        if ends:
+            self.store.afterCommit(lambda: self._tellEnded(ends))
 
     def waitsChanged(self, changes):
         """The store released or ended waiting jobs (``[(id, status)]``,
         committed already)."""
+        ends = []
         for jobid, status in changes:
             if status == QUEUED:
+                if ends:
+                    self._tellEnded(ends)
+                    ends = []
                 self._tellAdded()
             else:
-                self._tellEnded(jobid, Status(status))
+                ends.append((jobid, Status(status)))
+        if ends:
+            self._tellEnded(ends)
 
     def _tellAdded(self):
         for callback in self._addListeners:
             callback()
 
-    def _tellEnded(self, jobid, status):
-        for callback in self._endListeners:
-            callback(jobid, status)
+    def _tellEnded(self, ends):
+        if self._endListeners:
+            for jobid, status in ends:
+                for callback in self._endListeners:
+                    callback(jobid, status)
+        for callback in self._endsListeners:
+            callback(ends)

@@ -80,7 +80,7 @@ class JobRunning:
             events.STARTED, started, self.routing.serverName)
         # secrets: a tenth of uuid4's cost, asked for by every claim.
         token = token or secrets.token_hex(16)
-        claimed = []
+        claimed, allowed = [], {}
         while len(claimed) < limit:
             asked = limit - len(claimed)
             rows = self.store.claim(now, asked, token,
@@ -88,18 +88,24 @@ class JobRunning:
                                     tasks=tasks, limits=limits,
                                     event=event)
             claimed += [row for row in rows if not self._lostTooOften(
-                row, counted=started is not None)]
+                row, started is not None, allowed)]
             if len(rows) < asked:
                 break
         return claimed
 
-    def _lostTooOften(self, row, counted):
+    def _lostTooOften(self, row, counted, tasksAllow):
         """End ``row`` in error if it has no attempt left: it was lost
         (a crash, a kill) on its last one. ``counted``: the claim already
-        counted the attempt about to begin."""
+        counted the attempt about to begin. ``tasksAllow``: the attempts
+        each task allows, as far as this claim has looked them up (a
+        claim of hundreds of jobs of one task looks it up once)."""
         if row['status'] != PROCESSING:
             return False
-        allowed = self._maxAttempts(row)
+        allowed = row['maxattempts']
+        if allowed is None:
+            allowed = tasksAllow.get(row['task'])
+            if allowed is None:
+                allowed = tasksAllow[row['task']] = self._maxAttempts(row)
         used = row['attempts'] - (1 if counted else 0)
         if used < allowed:
             return False
@@ -153,26 +159,29 @@ class JobRunning:
         the store can); ``start``, ``(time, event)`` or None, is a start
         not recorded yet. The statuses recorded, in order, None where the
         claim had been lost."""
-        now = self.clock.seconds()
-        planned = [self._endOf(row, outcome, report, now) + (start,)
+        now, made = self.clock.seconds(), {}
+        planned = [self._endOf(row, outcome, report, now, made) + (start,)
                    for row, outcome, report, start in ends]
         recorded = self.store.finishMany([
             run if start is None else run + start
             for run, _, start in planned])
-        statuses = []
+        statuses, finished = [], []
         for (row, *_), (_, status, _), done in zip(ends, planned, recorded):
             if not done:
                 statuses.append(None)
                 continue
             if status in FINISHED:
-                self.listeners.ended(row['id'], status)
+                finished.append((row['id'], status))
             statuses.append(CRONJOB if status is None else status)
+        self.listeners.endedMany(finished)
         return statuses
 
-    def _endOf(self, row, outcome, report, now):
+    def _endOf(self, row, outcome, report, now, made):
         """``(run, status)``: the arguments of ``IJobStore.finish`` that
         record ``outcome`` for ``row``, and the status they write (None: a
-        cron job keeps its own)."""
+        cron job keeps its own). ``made``: the events of successful ends
+        made for this batch, by attempt (the same text for every run that
+        ended so on the same attempt: most of a batch's)."""
         due = attempt = None
         error = storableText(outcome.error)
         if row['status'] == CRONJOB:
@@ -191,6 +200,12 @@ class JobRunning:
             event = events.make(events.RETRIED, now, self.routing.serverName,
                                 attempt=row['attempts'], why=error,
                                 retryIn=round(due - now, 3))
+        elif outcome.ok and error is None:
+            event = made.get(row['attempts'])
+            if event is None:
+                event = made[row['attempts']] = events.make(
+                    events.ENDED, now, self.routing.serverName,
+                    attempt=row['attempts'], status=str(COMPLETED))
         else:
             event = events.make(
                 events.ENDED, now, self.routing.serverName,

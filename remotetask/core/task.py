@@ -90,7 +90,10 @@ def option(task, name):
     """A task's option (``maxAttempts``, ``retryOn``, ``backoff``,
     ``maxBackoff``, ``timeout``, ``concurrency``, ``rate``), or its
     default for tasks that do not say."""
-    defaults = dict(maxAttempts=MAX_ATTEMPTS, retryOn=(), backoff=BACKOFF,
-                    maxBackoff=BACKOFF_MAX, timeout=None, concurrency=None,
-                    rate=None)
-    return getattr(task, name, defaults[name])
+    return getattr(task, name, _DEFAULTS[name])
+
+
+#: The options' defaults (``option``), made once: asked for per run.
+_DEFAULTS = dict(maxAttempts=MAX_ATTEMPTS, retryOn=(), backoff=BACKOFF,
+                 maxBackoff=BACKOFF_MAX, timeout=None, concurrency=None,
+                 rate=None)

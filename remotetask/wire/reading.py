@@ -20,10 +20,13 @@ A store row is read whole; a page reads rows a few at a time (``BATCHES``),
 so that no read holds many more rows than the page keeps.
 """
 
+from xmlrpc.client import MAXINT, MININT
+
 from remotetask.core import codec
 from remotetask.core import job as jobs
 from remotetask.errors import AnswerTooLarge, InvalidArgument, NoSuchJob
-from remotetask.wire.marshal import NOT_XML, encodeValue, readable
+from remotetask.wire.marshal import (
+    NOT_XML, Encoded, encodeValue, readable)
 from remotetask.wire.structs import jobStruct
 
 #: The members of a job that may be large, in a row and in its struct.
@@ -261,6 +264,26 @@ class AnswerBudget:
         self.spent += encoded.size
         return encoded
 
+    def takeEach(self, answers):
+        """Each of ``answers`` (the ``[result]`` or fault struct of calls
+        run already, in order) begun and taken in turn, as ``begin`` and
+        ``take`` would one by one. An answer of one int of 32 bits (an
+        add's id) is written here at once: a multicall of 500 adds is 500
+        of them."""
+        taken = []
+        for answer in answers:
+            self.pending = max(0, self.pending - 1)
+            if answer.__class__ is list and len(answer) == 1 and \
+                    answer[0].__class__ is int and \
+                    MININT <= answer[0] <= MAXINT:
+                data = ONE_INT % answer[0]
+                if len(data) <= self.room():
+                    self.spent += len(data)
+                    taken.append(Encoded([data], len(data)))
+                    continue
+            taken.append(self.take(answer))
+        return taken
+
     def notRun(self):
         self.spent += NOT_RUN.size
         return NOT_RUN
@@ -272,6 +295,10 @@ ENVELOPE = 256
 WRAPPING = 64
 #: The least room in which a call is run; with less it gets ``NOT_RUN``.
 MIN_ROOM = 256
+#: A call's answer of one int (``%`` the int), as ``encodeValue`` writes
+#: ``[int]``.
+ONE_INT = b'<value><array><data>\n<value><int>%d</int></value>\n' \
+    b'</data></array></value>\n'
 #: The answer of a call not run because the multicall's answer is full.
 NOT_RUN = encodeValue(dict(faultCode=AnswerTooLarge.faultCode, faultString=(
     'Not run: the answer is full (--max-answer-size).')))

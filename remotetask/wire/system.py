@@ -87,9 +87,8 @@ class SystemHandler(XMLRPCIntrospection):
                 requests = [_addArguments(call) for call in adds]
                 answers = yield self.parent.addEach(requests, checked,
                                                     caller)
-                for answer in answers:
-                    budget.begin()
-                    results.append(budget.take(_multicallAnswer(answer)))
+                results += budget.takeEach(
+                    [_multicallAnswer(answer) for answer in answers])
                 index += len(adds)
                 continue
             reads = _sameKind(calls, index, _isGetStatus)

@@ -64,7 +64,7 @@ def test_the_service_tells_the_dispatcher_of_adds_and_ends(daemonTree):
     relay.reactor = RecordingReactor()
     told = []
     dispatcher.added = lambda batch=None: told.append('added')
-    dispatcher.ended = lambda jobid, status: told.append((jobid, status))
+    dispatcher.endedMany = told.extend
     service = daemonTree.taskService
     made = []
 

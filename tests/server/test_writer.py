@@ -409,3 +409,16 @@ def test_large_counts_each_value_once_up_to_VALUES(monkeypatch):
     assert large('t', Items([1, 2, 3]), {'a': [4]}, x=(None,))
     assert not large(object(), Items([object()] * 8))
     assert large(Text('four')) and not large(Text('for'), {'key': b'abc'})
+
+
+def test_a_batch_of_many_adds_is_long_by_its_length(monkeypatch):
+    """A multicall's adds (``ClientWrites.addEach``) are a write that may
+    take long when they are more than longwrites.ADDS, however small
+    their values; up to ADDS, when ``large`` says so."""
+    monkeypatch.setattr(longwrites, 'ADDS', 3)
+    addEach = TaskService().clientWrites.addEach
+    small = [('echo', {'i': i}, {}) for i in range(3)]
+    assert not longwrites.takesLong(addEach, (None, small))
+    assert longwrites.takesLong(addEach, (None, small + [('echo', 1, {})]))
+    text = 'x' * (longwrites.TEXT + 1)
+    assert longwrites.takesLong(addEach, (None, [('echo', text, {})]))

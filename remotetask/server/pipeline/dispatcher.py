@@ -4,7 +4,7 @@
 
     wire --add--> TaskService --write--> store --committed--> Feeder
     --claim--> in-flight table --submit--> pool (workers)
-    --started/progress/ended--> Recorder --write--> store --onEnd-->
+    --started/progress/ended--> Recorder --write--> store --onEnds-->
     Waiters, CancelWatch, JobLog (and the Notifier, for jobs that owe a
     completion call)
 
@@ -101,8 +101,7 @@ class Dispatcher(Service):
             # And, for a claim that joins the change's own transaction
             # (the writer's beforeCommit), while it is being made.
             service.listeners.onAddPending(self.feeder.changePending)
-        service.listeners.onEnd(
-            lambda jobid, status: relay(self.ended, jobid, status))
+        service.listeners.onEnds(lambda ends: relay(self.endedMany, ends))
 
     # What the service and other servers tell
 
@@ -117,18 +116,25 @@ class Dispatcher(Service):
         a job held back: with limited tasks, that is a change that may
         make a job claimable (without, an end makes no job claimable, and
         idle servers need not claim at every end)."""
+        self.endedMany([(jobid, status)])
+
+    def endedMany(self, ends):
+        """The jobs ``ends`` (``[(jobid, status)]``) ended, each as
+        ``ended`` says, with one wake-up of the feeder for them all (the
+        service tells a write's ends together)."""
         if self._limited:
             self.feeder.wake()
-        if jobid is None:
-            self.catchUp()
-            return
-        self.waiters.ended(jobid, status)
-        self.cancelWatch.ended(jobid, status)
-        if status is None and jobid in self.table:
-            # Ended, not saying how: a cancel stops the run here.
-            self._catchUp([jobid])
-        if status == CANCELLED:
-            self._notifyOwed()
+        for jobid, status in ends:
+            if jobid is None:
+                self.catchUp()
+                continue
+            self.waiters.ended(jobid, status)
+            self.cancelWatch.ended(jobid, status)
+            if status is None and jobid in self.table:
+                # Ended, not saying how: a cancel stops the run here.
+                self._catchUp([jobid])
+            if status == CANCELLED:
+                self._notifyOwed()
 
     def _notifyOwed(self):
         if self.onNotifyOwed is not None:
@@ -143,11 +149,17 @@ class Dispatcher(Service):
     # Runs coming in and going out
 
     def _admit(self, rows):
-        """A claim's rows: held in the table for the feeder to hand out."""
+        """A claim's rows: held in the table for the feeder to hand out
+        (each task looked up once per claim, which holds hundreds of
+        jobs of a few tasks)."""
+        tasks = {}
         for row in rows:
             run = Run(row)
             try:
-                run.task = self.service.registry.lookup(row['task'])
+                run.task = tasks.get(row['task'])
+                if run.task is None:
+                    run.task = tasks[row['task']] = \
+                        self.service.registry.lookup(row['task'])
             except NoSuchTask:
                 # Claims take only the tasks of the registry, so this is a
                 # task that left it since: the job waits for a server that

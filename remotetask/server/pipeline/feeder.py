@@ -75,11 +75,17 @@ class Feeder:
 
     #: The default of ``maxAhead``. The jobs in motion are at most the
     #: workers times (1 + ahead), and they turn over once per claim-run-
-    #: record cycle, so this bounds fast jobs' throughput. Measured with
+    #: record cycle, so this bounds fast jobs' throughput, and how many
+    #: jobs share a claim's and a record's transaction. Measured with
     #: bench/run, batched no-op jobs, 2 workers: 8 gave 2,450 jobs/s on
     #: SQLite and 820 on PostgreSQL; 32 gave 2,970 and 1,100; 128 gave
-    #: little more and slowed the adds beside it.
-    MAX_AHEAD = 32
+    #: little more. In CPU per job (issue 18, bench/cpu's batched burst),
+    #: 128 cost 0.87x what 32 did (claims and records of ~75 jobs rather
+    #: than ~24: a third of the transactions, worker messages and
+    #: reactor turns); 256 no less than 128. Slow tasks are not sent
+    #: ahead at all (``aheadPerWorker``), and a job queued behind one
+    #: that runs long is recalled (the pool's ``recallAfter``).
+    MAX_AHEAD = 128
 
     def __init__(self, service, pool, table, write, admit, putBack, clock,
                  maxAhead=MAX_AHEAD, maxClaim=500):

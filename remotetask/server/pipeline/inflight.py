@@ -37,12 +37,15 @@ class Run:
     latest ``report`` of progress not written and when one was last
     written (``reportedAt``)."""
 
-    __slots__ = ('row', 'task', 'phase', 'worker', 'startedAt', 'cancelled',
-                 'startOwed', 'outcome', 'seconds', 'putBackStarted',
-                 'report', 'reportedAt')
+    __slots__ = ('row', 'id', 'task', 'phase', 'worker', 'startedAt',
+                 'cancelled', 'startOwed', 'outcome', 'seconds',
+                 'putBackStarted', 'report', 'reportedAt')
 
     def __init__(self, row, task=None):
         self.row = row
+        # The job's id, read a dozen times per run by the parts: kept,
+        # not looked up in the row each time (a row's id never changes).
+        self.id = row['id']
         self.task = task
         self.phase = HELD
         self.worker = None
@@ -52,10 +55,6 @@ class Run:
         self.outcome = self.seconds = self.putBackStarted = None
         self.report = None
         self.reportedAt = float('-inf')
-
-    @property
-    def id(self):
-        return self.row['id']
 
     @property
     def out(self):
