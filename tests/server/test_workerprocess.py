@@ -7,7 +7,7 @@ import threading
 from remotetask import SimpleTask, reportProgress
 from remotetask.core.registry import TaskRegistry
 from remotetask.server.workers.workerprocess import (
-    Inbox, ProgressOutbox, Replies, runJobs)
+    ProgressOutbox, Replies, runJobs)
 from remotetask.server.workers.workerprotocol import readMessages
 
 
@@ -19,17 +19,29 @@ def reporting(steps):
     return task
 
 
-class OneJob(Inbox):
-    """An inbox holding one job, then empty and closed."""
+class Jobs:
+    """Stands for ``workerinput.Requests``: jobs 1 to ``count`` of task
+    ``task``, then the server's hang-up."""
 
-    def __init__(self, task, input):
-        super().__init__()
-        self.put(7, task, input)
+    def __init__(self, count, task='t', input='null'):
+        self.waiting = [(jobid, task, input)
+                        for jobid in range(1, count + 1)]
 
-    def take(self, replies=None):
-        job = super().take(replies)
-        self.close()
-        return job
+    def take(self):
+        return self.waiting.pop(0) if self.waiting else None
+
+    def begin(self):
+        pass
+
+    def end(self):
+        pass
+
+
+def OneJob(task, input):
+    """Job 7 of ``task``, then the hang-up."""
+    jobs = Jobs(0)
+    jobs.waiting.append((7, task, input))
+    return jobs
 
 
 def sent(stream):
@@ -128,26 +140,11 @@ def test_a_waiting_report_is_sent_by_the_outbox_when_due():
     assert 'progress' not in headers[-1]
 
 
-class Jobs(Inbox):
-    """An inbox holding jobs of task 't', closed once they are taken."""
-
-    def __init__(self, count):
-        super().__init__()
-        for jobid in range(1, count + 1):
-            self.put(jobid, 't', 'null')
-
-    def take(self, replies=None):
-        job = super().take(replies)
-        if not self._jobs:
-            self.close()
-        return job
-
-
 def test_a_busy_worker_sends_an_end_with_the_next_start():
     """Jobs waiting in the inbox run back to back, and each message says
     how one ended and that the next began (a start is never held back:
     a job that kills its worker must be known to have started); the last
-    end goes when nothing is next."""
+    end goes when nothing is next (here, at the server's hang-up)."""
     registry = TaskRegistry()
     registry.register('t', SimpleTask(lambda input: input))
     stream = io.BytesIO()

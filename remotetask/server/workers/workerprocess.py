@@ -7,16 +7,16 @@ reactor: it does one thing at a time, and a task that crashes, hangs or
 leaks takes only this process with it, which the pool replaces.
 
 The server may send jobs ahead (when tasks are fast, so that a worker
-never waits for the next one), several to a message. They wait in an
-inbox, filled by a reader thread, which also answers recalls: the server
-takes back jobs queued behind one that runs long. The result is encoded
+never waits for the next one), several to a message. The main thread
+reads them itself between jobs, and a watcher thread reads while one
+runs long, to answer recalls: the server takes back jobs queued behind
+one that runs long (``workerinput``). The result is encoded
 and checked here, where the task ran, and sent as the store will keep it.
 The running job's progress reports go out from a third thread at a
 bounded rate (``ProgressOutbox``). A job's end and the next job's start
 go back in one message (``Replies``).
 """
 
-import collections
 import json
 import os
 import sys
@@ -27,54 +27,17 @@ from remotetask.core import codec, lifetime, progress
 from remotetask.core.registry import TaskRegistry
 from remotetask.core.runner import Outcome, runTask
 from remotetask.errors import NoSuchTask
-from remotetask.server.workers.workerprotocol import frame, readMessages
+from remotetask.server.workers.workerinput import INTERVAL, Requests
+from remotetask.server.workers.workerprotocol import frame
 from remotetask.wire.marshal import checkWireValue
-
-
-class Inbox:
-    """Jobs sent to this worker and not started, in order; ``take``
-    blocks for the next one, None once the server has hung up."""
-
-    def __init__(self):
-        self._jobs = collections.OrderedDict()
-        self._condition = threading.Condition()
-        self._closed = False
-
-    def put(self, jobid, task, input):
-        with self._condition:
-            self._jobs[jobid] = (task, input)
-            self._condition.notify()
-
-    def recall(self, jobid):
-        """Remove ``jobid`` if it is still waiting; whether it was."""
-        with self._condition:
-            return self._jobs.pop(jobid, None) is not None
-
-    def close(self):
-        with self._condition:
-            self._closed = True
-            self._condition.notify()
-
-    def take(self, replies=None):
-        """The next job; ``replies`` waiting are sent before this blocks
-        for one."""
-        with self._condition:
-            if replies is not None and not self._jobs:
-                replies.flush()
-            while not self._jobs and not self._closed:
-                self._condition.wait()
-            if self._closed:
-                return None
-            jobid, (task, input) = self._jobs.popitem(last=False)
-            return jobid, task, input
 
 
 class Replies:
     """The server's side of stdout, shared by the threads. A job's end
     waits (``add``) to share a message with the start of the next job,
     sent as it starts (``send``), or, when no job is next, goes before the
-    worker blocks for one (``Inbox.take``): so a busy worker sends one
-    message per job, and nothing waits while a job runs (a start is sent
+    worker blocks for one (``workerinput.Requests.take``): so a busy
+    worker sends one message per job, and nothing waits while a job runs (a start is sent
     before its job runs: a job that kills its worker has started)."""
 
     def __init__(self, stream):
@@ -148,28 +111,25 @@ class ProgressOutbox:
                     self.lock.wait(self.interval if due is None else due)
 
 
-def readRequests(requests, inbox, replies):
-    """The reader thread: file jobs, answer recalls, close at the end."""
-    while (messages := readMessages(requests)) is not None:
-        for header, body in messages:
-            if 'run' in header:
-                inbox.put(header['run'], header['task'], body)
-            elif 'recall' in header and inbox.recall(header['recall']):
-                replies.send({'recalled': header['recall']})
-    inbox.close()
-
-
-def runJobs(registry, inbox, replies, outbox):
-    """The main thread: run each job taken from the inbox, say when it
-    starts and how it ended (with its last progress report)."""
-    while (job := inbox.take(replies)) is not None:
+def runJobs(registry, requests, replies, outbox):
+    """The main thread: run each job taken from ``requests``
+    (``workerinput.Requests``), say when it starts and how it ended (with
+    its last progress report); what waits goes once the server hangs
+    up."""
+    while (job := requests.take()) is not None:
         jobid, task, input = job
         replies.send({'started': jobid})
+        requests.begin()
         began = time.perf_counter()
         outcome = run(registry, jobid, task, input, outbox.begin(jobid))
+        requests.end()
         header, body = endMessage(jobid, outcome, outbox.end())
         header['took'] = time.perf_counter() - began
         replies.add(header, body)
+    try:
+        replies.flush()
+    except OSError:
+        pass  # nobody reads: the server is gone
 
 
 def run(registry, jobid, task, input, reporter=None):
@@ -206,13 +166,12 @@ def main(argv):
     lifetime.ownSignals()
     threading.Thread(target=lifetime.watchParent, args=(config['parent'],),
                      daemon=True).start()
-    inbox = Inbox()
-    threading.Thread(target=readRequests,
-                     args=(sys.stdin.buffer, inbox, replies),
-                     daemon=True).start()
+    requests = Requests(sys.stdin.fileno(), replies,
+                        config.get('watchInterval', INTERVAL))
+    threading.Thread(target=requests.watch, daemon=True).start()
     outbox = ProgressOutbox(replies, config.get('progressInterval', 0.5))
     threading.Thread(target=outbox.run, daemon=True).start()
-    runJobs(TaskRegistry.fromConfig(config['registry']), inbox, replies,
+    runJobs(TaskRegistry.fromConfig(config['registry']), requests, replies,
             outbox)
 
 
