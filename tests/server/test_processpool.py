@@ -245,3 +245,71 @@ def test_progress_messages_reach_the_handler_the_last_one_before_the_end():
     assert handler.news == [('started', 1), ('progress', 1, 0.5, 'half'),
                             ('progress', 1, 1.0, None),
                             ('ended', 1, True, '1', 0.0)]
+
+
+def test_the_recall_watch_follows_the_job_running_now():
+    """The recall timer is one per worker, left armed across jobs: a job
+    ending before recallAfter with another started at once recalls
+    nothing at the first job's mark, but recalls what waits once the
+    second has run recallAfter; fast jobs keep at most one timer."""
+    pool, reactor, handler = makePool(size=1, depth=3)
+    pool.submit([row(1), row(2), row(3)])
+    process, = reactor.processes
+    process.messages()
+    process.reply({'started': 1})
+    reactor.advance(0.05)
+    process.replyAll(({'ended': 1, 'ok': True}, '1'), ({'started': 2}, None))
+    assert len(reactor.getDelayedCalls()) == 1
+    reactor.advance(0.05)
+    assert process.messages() == [], 'job 2 has run 0.05 s only'
+    assert pool.capacity() == 1
+    reactor.advance(0.05)
+    assert process.messages() == [({'recall': 3}, None)]
+    assert pool.capacity() == 0
+
+
+def test_fast_jobs_keep_one_recall_timer_that_lapses_when_idle():
+    """Many jobs started and ended within recallAfter keep a single
+    timer, armed about once per recallAfter rather than once per job;
+    once the worker is idle it fires, recalls nothing, and is not armed
+    again."""
+    pool, reactor, handler = makePool(size=1, depth=2)
+    armed = []
+    callLater = reactor.callLater
+    reactor.callLater = lambda *args: armed.append(args) or callLater(*args)
+    pool.submit([row(1), row(2)])
+    process, = reactor.processes
+    process.reply({'started': 1})
+    for jobid in range(2, 12):
+        reactor.advance(0.01)
+        pool.submit([row(jobid + 1)])
+        process.replyAll(({'ended': jobid - 1, 'ok': True}, '1'),
+                         ({'started': jobid}, None))
+        assert len(reactor.getDelayedCalls()) == 1
+    process.replyAll(({'ended': 11, 'ok': True}, '1'),
+                     ({'started': 12}, None))
+    process.reply({'ended': 12, 'ok': True}, '1')
+    reactor.advance(1)
+    assert not any(header.get('recall') for header, _ in process.messages())
+    assert reactor.getDelayedCalls() == []
+    assert len(armed) <= 2, 'eleven jobs in 0.11 s'
+    assert [news[1] for news in handler.news if news[0] == 'ended'] == \
+        list(range(1, 13))
+
+
+def test_a_submit_beyond_the_room_left_still_sends_every_run():
+    """A submit of more runs than the workers have room for now (a job
+    turned long since the caller looked) sends the rest to live workers,
+    the least loaded first: no run is dropped."""
+    pool, reactor, handler = makePool(size=2, depth=2)
+    pool.submit([row(1), row(2)])
+    first, second = reactor.processes
+    first.reply({'started': first.messages()[0][0]['run']})
+    second.reply({'started': second.messages()[0][0]['run']})
+    reactor.advance(0.1)
+    assert pool.capacity() == 0
+    pool.submit([row(3), row(4), row(5)])
+    sent = sorted(header['run'] for process in reactor.processes
+                  for header, _ in process.messages() if 'run' in header)
+    assert sent == [3, 4, 5]
+    assert sorted(len(worker.runs) for worker in pool.workers) == [2, 3]

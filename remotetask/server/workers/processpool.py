@@ -82,6 +82,8 @@ class Worker(protocol.ProcessProtocol):
         self.stopReason = None
         self.timers = []
         self.recallTimer = None
+        #: When the running job will have run ``recallAfter`` seconds.
+        self._longAt = 0.0
         self.ended = defer.Deferred()
         self._freed = False
 
@@ -109,8 +111,7 @@ class Worker(protocol.ProcessProtocol):
 
     def _runningLong(self):
         return self.running is not None and (
-            self.pool.clock.seconds() - self.running.startedAt
-            >= self.pool.recallAfter)
+            self.pool.clock.seconds() >= self._longAt)
 
     def room(self):
         """How many more jobs this worker takes: up to the pool's depth,
@@ -136,12 +137,30 @@ class Worker(protocol.ProcessProtocol):
 
     def _watchWaiting(self):
         """Recall what waits here once the running job has run for
-        ``recallAfter`` seconds (unless it ends first)."""
-        if self.recallTimer is None or not self.recallTimer.active():
-            left = self.pool.recallAfter - (self.pool.clock.seconds()
-                                            - self.running.startedAt)
+        ``recallAfter`` seconds (unless it ends first).
+
+        One timer per worker, left armed across jobs and re-armed when it
+        fires early (``_recallDue``): a callLater and its cancel per job
+        cost more than the job's own bookkeeping, while this costs one
+        per ``recallAfter`` at most."""
+        if self.recallTimer is None:
             self.recallTimer = self.pool.clock.callLater(
-                max(0.0, left), self.recallWaiting)
+                max(0.0, self._longAt - self.pool.clock.seconds()),
+                self._recallDue)
+
+    def _recallDue(self):
+        """The recall timer fired: recall if the job running now (maybe
+        not the one it was armed for) has run long and others wait;
+        otherwise wait for this one's turn, or lapse when none runs."""
+        self.recallTimer = None
+        if self.running is None or len(self.runs) < 2:
+            return
+        left = self._longAt - self.pool.clock.seconds()
+        if left > 0:
+            self.recallTimer = self.pool.clock.callLater(left,
+                                                         self._recallDue)
+        else:
+            self.recallWaiting()
 
     def recallWaiting(self):
         """Ask for every job queued here that has not started."""
@@ -177,6 +196,7 @@ class Worker(protocol.ProcessProtocol):
         run = self.runs[jobid]
         self.running, run.phase = run, RUNNING
         run.startedAt = self.pool.clock.seconds()
+        self._longAt = run.startedAt + self.pool.recallAfter
         timeout = option(run.task, 'timeout')
         if timeout:
             self._after(timeout, self.stop,
@@ -197,10 +217,20 @@ class Worker(protocol.ProcessProtocol):
                                                      *args))
 
     def _cancelTimers(self):
-        for timer in self.timers + [self.recallTimer]:
-            if timer is not None and timer.active():
-                timer.cancel()
-        self.timers, self.recallTimer = [], None
+        """Cancel the running job's timeouts (there are none for most
+        tasks); the recall timer stays armed for the next job."""
+        if self.timers:
+            for timer in self.timers:
+                if timer.active():
+                    timer.cancel()
+            self.timers = []
+
+    def _cancelAllTimers(self):
+        """The process ended: no timer of its may fire."""
+        self._cancelTimers()
+        if self.recallTimer is not None and self.recallTimer.active():
+            self.recallTimer.cancel()
+        self.recallTimer = None
 
     def _ended(self, jobid, outcome, took=None):
         """``took``: how long the run took, as the worker measured it
@@ -225,7 +255,7 @@ class Worker(protocol.ProcessProtocol):
                 pass
 
     def processEnded(self, reason):
-        self._cancelTimers()
+        self._cancelAllTimers()
         if self.running is not None:
             # A worker that died by itself (a crash, the OOM killer) may
             # do better next time; one we stopped (timeout, cancel) not.
@@ -291,14 +321,26 @@ class ProcessWorkerPool(Service):
         with room that holds the fewest jobs, one message per worker
         (only call with at most ``capacity()`` runs)."""
         # (A job may cross recallAfter between the caller's look at the
-        # capacity and now: then any live worker will do.)
-        room = {worker: worker.room() for worker in self.workers}
+        # capacity and now: then any live worker will do.) Each worker's
+        # room and load are read once per submit, not once per run.
+        room = {}
+        for worker in self.workers:
+            left = worker.room()
+            if left > 0:
+                room[worker] = left
+        load = {worker: len(worker.runs) for worker in room}
         batches = {}
         for run in runs:
-            worker = min([w for w in self.workers if room[w] > 0] or
-                         [w for w in self.workers if w.stopReason is None],
-                         key=lambda w: len(w.runs) + len(batches.get(w, ())))
+            if not load:
+                load = {worker: len(worker.runs) + len(batches.get(worker, ()))
+                        for worker in self.workers
+                        if worker.stopReason is None}
+                room = dict.fromkeys(load, len(runs))
+            worker = min(load, key=load.__getitem__)
+            load[worker] += 1
             room[worker] -= 1
+            if not room[worker]:
+                del room[worker], load[worker]
             batches.setdefault(worker, []).append(run)
         # Only the workers given jobs: a worker sent an empty message
         # still reads it (a wake-up and a read on each side, per job).
