@@ -180,10 +180,13 @@ class Worker(protocol.ProcessProtocol):
             elif 'ended' in header:
                 if header.get('progress') is not None:
                     self._progress(header['ended'], header['progress'])
-                self._ended(header['ended'], Outcome(
-                    header['ok'], body, header.get('error'),
-                    header.get('traceback'), header.get('retry', False)),
-                    header.get('took'))
+                if header['ok']:
+                    outcome = Outcome(True, body)
+                else:
+                    outcome = Outcome(False, body, header.get('error'),
+                                      header.get('traceback'),
+                                      header.get('retry', False))
+                self._ended(header['ended'], outcome, header.get('took'))
                 self._freed = True
             elif 'progress' in header:
                 self._progress(header['progress'], header)
@@ -314,7 +317,10 @@ class ProcessWorkerPool(Service):
         """How many more jobs the workers take now."""
         if not self.running:
             return 0
-        return sum(worker.room() for worker in self.workers)
+        room = 0
+        for worker in self.workers:
+            room += worker.room()
+        return room
 
     def submit(self, runs):
         """Send each of ``runs`` (the in-flight table's) to the worker
@@ -323,6 +329,16 @@ class ProcessWorkerPool(Service):
         # (A job may cross recallAfter between the caller's look at the
         # capacity and now: then any live worker will do.) Each worker's
         # room and load are read once per submit, not once per run.
+        if len(runs) == 1:
+            # One run a job's end freed room for: the commonest submit.
+            best = None
+            for worker in self.workers:
+                if worker.room() > 0 and (
+                        best is None or len(worker.runs) < len(best.runs)):
+                    best = worker
+            if best is not None:
+                best.send(runs)
+                return
         room = {}
         for worker in self.workers:
             left = worker.room()
