@@ -228,13 +228,6 @@ class Worker(protocol.ProcessProtocol):
                     timer.cancel()
             self.timers = []
 
-    def _cancelAllTimers(self):
-        """The process ended: no timer of its may fire."""
-        self._cancelTimers()
-        if self.recallTimer is not None and self.recallTimer.active():
-            self.recallTimer.cancel()
-        self.recallTimer = None
-
     def _ended(self, jobid, outcome, took=None):
         """``took``: how long the run took, as the worker measured it
         (its start may have reached us in the same message as its end)."""
@@ -258,7 +251,10 @@ class Worker(protocol.ProcessProtocol):
                 pass
 
     def processEnded(self, reason):
-        self._cancelAllTimers()
+        self._cancelTimers()
+        if self.recallTimer is not None and self.recallTimer.active():
+            self.recallTimer.cancel()
+        self.recallTimer = None
         if self.running is not None:
             # A worker that died by itself (a crash, the OOM killer) may
             # do better next time; one we stopped (timeout, cancel) not.
@@ -317,20 +313,15 @@ class ProcessWorkerPool(Service):
         """How many more jobs the workers take now."""
         if not self.running:
             return 0
-        room = 0
-        for worker in self.workers:
-            room += worker.room()
-        return room
+        return sum(worker.room() for worker in self.workers)
 
     def submit(self, runs):
         """Send each of ``runs`` (the in-flight table's) to the worker
         with room that holds the fewest jobs, one message per worker
         (only call with at most ``capacity()`` runs)."""
-        # (A job may cross recallAfter between the caller's look at the
-        # capacity and now: then any live worker will do.) Each worker's
-        # room and load are read once per submit, not once per run.
         if len(runs) == 1:
-            # One run a job's end freed room for: the commonest submit.
+            # The commonest submit (a job's end freed one place): one
+            # pass, no lists; a worker's load is len(worker.runs).
             best = None
             for worker in self.workers:
                 if worker.room() > 0 and (
@@ -339,24 +330,15 @@ class ProcessWorkerPool(Service):
             if best is not None:
                 best.send(runs)
                 return
-        room = {}
-        for worker in self.workers:
-            left = worker.room()
-            if left > 0:
-                room[worker] = left
-        load = {worker: len(worker.runs) for worker in room}
+        # (A job may cross recallAfter between the caller's look at the
+        # capacity and now: then any live worker will do.)
+        room = {worker: worker.room() for worker in self.workers}
         batches = {}
         for run in runs:
-            if not load:
-                load = {worker: len(worker.runs) + len(batches.get(worker, ()))
-                        for worker in self.workers
-                        if worker.stopReason is None}
-                room = dict.fromkeys(load, len(runs))
-            worker = min(load, key=load.__getitem__)
-            load[worker] += 1
+            worker = min([w for w in self.workers if room[w] > 0] or
+                         [w for w in self.workers if w.stopReason is None],
+                         key=lambda w: len(w.runs) + len(batches.get(w, ())))
             room[worker] -= 1
-            if not room[worker]:
-                del room[worker], load[worker]
             batches.setdefault(worker, []).append(run)
         # Only the workers given jobs: a worker sent an empty message
         # still reads it (a wake-up and a read on each side, per job).
