@@ -14,7 +14,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / 'remotetask'
 #: Modules that may write such a number, and why it is another fact.
 ELSEWHERE = {
     # A worker message's length prefix: a size in bytes, not a value.
-    'server/workers/processpool.py',
+    'server/workers/workerprotocol.py',
 }
 
 

@@ -39,7 +39,7 @@ from remotetask.core import progress
 from remotetask.core.runner import Outcome
 from remotetask.core.task import option
 from remotetask.server.pipeline.inflight import RUNNING, SENT, STOPPED
-from remotetask.server.workers.workerprotocol import MessageReceiver
+from remotetask.server.workers.workerprotocol import MAX_FRAME, MessageReceiver
 
 
 class WorkerMessages(MessageReceiver):
@@ -280,7 +280,7 @@ class ProcessWorkerPool(Service):
 
     def __init__(self, registry, size, handler=None, reactor=None,
                  python=sys.executable, recallAfter=0.1,
-                 maxMessage=2 ** 31 - 1, respawnDelays=(0.1, 30.0),
+                 maxMessage=MAX_FRAME, respawnDelays=(0.1, 30.0),
                  progressInterval=0.5):
         if reactor is None:
             from twisted.internet import reactor

@@ -33,7 +33,7 @@ import select
 import threading
 import time
 
-from remotetask.server.workers.workerprotocol import MessageReceiver
+from remotetask.server.workers.workerprotocol import MAX_FRAME, MessageReceiver
 
 #: How often the watcher looks at the running job (seconds).
 INTERVAL = 0.05
@@ -76,7 +76,7 @@ class Requests(MessageReceiver):
     module docstring. The main thread calls ``take``, ``begin`` and
     ``end``; ``watch`` is the watcher thread's loop."""
 
-    MAX_LENGTH = 2 ** 31 - 1
+    MAX_LENGTH = MAX_FRAME
     CHUNK = 65536
 
     def __init__(self, fd, replies, interval=INTERVAL, dozeAfter=DOZE_AFTER):

@@ -41,6 +41,9 @@ import struct
 from twisted.protocols.basic import Int32StringReceiver
 
 PREFIX = struct.Struct(Int32StringReceiver.structFormat)
+#: The longest frame the prefix can say (a signed 32-bit size in bytes):
+#: both sides' default; the server may be given a smaller one.
+MAX_FRAME = 2 ** 31 - 1
 
 
 def _headsEncoder():
