@@ -26,6 +26,10 @@ from remotetask.core.codec import storableText
 MAX_MESSAGE = 200
 
 _reporter = contextvars.ContextVar('remotetask.progress', default=None)
+#: The variable ``reporting`` sets, for a runner that sets it itself: a
+#: ``with`` of a generator-based context manager costs a worker more per
+#: job than the rest of running a no-op task (issue 18).
+reporterVariable = _reporter
 
 
 def reportProgress(fraction, message=None):
