@@ -26,6 +26,7 @@ def test_tuples_come_back_as_tuples(value):
 @pytest.mark.parametrize('value', [
     {'$tuple': [1, 2]}, {'$tuple': []}, {'$tuple': (1, 2)},
     [{'$tuple': [{'$bytes': 'eA=='}]}], {'$tuple': [1], 'other': 2},
+    {'$bytes': 'eA==', 'flat': 1}, {'a': 1, '$': None, 'b': 'text'},
 ])
 def test_a_dict_that_looks_like_a_tag_stays_a_dict(value):
     """A user's dict with a '$tuple' key (or any '$' key) comes back as
@@ -95,3 +96,15 @@ def test_a_flat_dict_counts_towards_the_depth_limit():
     assert codec.decode(codec.encode(value)) == value
     with pytest.raises(UnstorableValue, match='deeper than 100'):
         codec.encode([value])
+
+
+@pytest.mark.parametrize('value', [
+    {}, {'a': 1, 'b': 'x', 'c': None, 'd': 1.5, 'e': True},
+    {'a': 1, 'b': b'x'}, {'a': 1, 'b': (1, 2)}, {'a': [1, {'b': (2,)}]},
+])
+def test_dicts_flat_or_not_come_back_as_they_were(value):
+    """A dict of scalars (decoded as JSON gave it) and a dict holding
+    anything wrapped (unwrapped) both come back equal, type for type."""
+    decoded = codec.decode(codec.encode(value))
+    assert decoded == value
+    assert repr(decoded) == repr(value)

@@ -107,3 +107,20 @@ def test_a_throttle_that_is_not_eager_never_sends_from_the_task():
     throttle(0.3, 'c')
     assert throttle.take()['message'] == 'c'
     assert throttle.take() is None
+
+
+def test_a_throttle_made_at_the_first_report_counts_from_the_start():
+    """A Throttle made after its run started (``started``) lets the first
+    report go once the interval from that start is up, not from when it
+    was made."""
+    sent, clock = [], Clock()
+    clock.now = 5.0
+    throttle = progress.Throttle(sent.append, 1.0, clock, eager=False,
+                                 started=4.5)
+    throttle(0.1, 'a')
+    with throttle.lock:
+        assert throttle.due() == 0.5
+    clock.now = 5.5
+    with throttle.lock:
+        throttle.sendDue()
+    assert [report['message'] for report in sent] == ['a']

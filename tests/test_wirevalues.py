@@ -33,13 +33,19 @@ def shared():
 
 PLAIN = [None, True, False, 0, -2 ** 31, 2 ** 31 - 1, 1.5, -0.0, '',
          'tab\tand\nlines\r and <&>', 'é€😀', [], {}, (1, 'a'),
-         {'a': [1, {'b': None}], 'c': (2.5,)}, nested(PLAIN_DEPTH - 1)]
+         {'a': [1, {'b': None}], 'c': (2.5,)}, nested(PLAIN_DEPTH - 1),
+         {'s': 'text <&>', 'i': -2 ** 31, 'f': -1.5, 'b': False, 'n': None,
+          'é€': '😀'}]
 
 NOT_PLAIN = [2 ** 31, -2 ** 31 - 1, float('nan'), float('inf'), 'bell\x07',
              '\ud800', {'bad\x00key': 1}, {1: 'int key'}, [b'bytes'],
              xmlrpc.client.Binary(b'x'), datetime.datetime(2026, 1, 1),
              object(), nested(PLAIN_DEPTH + 1), nested(5000), cyclic(),
-             shared(), [True.__class__], {'k': set()}]
+             shared(), [True.__class__], {'k': set()},
+             # Flat dicts (told without the walk), one flaw each.
+             {'a': 1, 'b': 'bell\x07'}, {'a': 1, 'b': 2 ** 31},
+             {'a': 1, 'b': float('-inf')}, {'a': 1, 'b': b'bytes'},
+             {'a': 1, 2: 'int key'}, {'a': 1, 'b': [1, 'bell\x07']}]
 
 
 def carried(value):

@@ -148,7 +148,10 @@ def decode(text):
     """Return the value ``encode`` was given; ``None`` for ``None``."""
     if text is None:
         return None
-    return _unwrap(json.loads(text))
+    value = json.loads(text)
+    if value.__class__ is dict and _isFlat(value.items()):
+        return value  # nothing wrapped, and a fresh dict: not copied
+    return _unwrap(value)
 
 
 _CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')

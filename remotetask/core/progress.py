@@ -26,6 +26,10 @@ from remotetask.core.codec import storableText
 MAX_MESSAGE = 200
 
 _reporter = contextvars.ContextVar('remotetask.progress', default=None)
+#: The variable ``reporting`` sets, for a runner that sets it itself: a
+#: ``with`` of a generator-based context manager costs a worker more per
+#: job than the rest of running a no-op task (issue 18).
+reporterVariable = _reporter
 
 
 def reportProgress(fraction, message=None):
@@ -111,10 +115,12 @@ class Throttle:
     sender that waits on ``lock`` (a ``Condition``, which may be shared)
     for ``due()``. At the run's end, ``take()`` hands over the latest
     report not yet let go, to go with the end. ``clock`` is monotonic
-    seconds; ``wallClock`` (with ``seconds()``) stamps each report."""
+    seconds; ``wallClock`` (with ``seconds()``) stamps each report;
+    ``started`` is when the run started, by ``clock`` (None: now), for a
+    Throttle made at the run's first report."""
 
     def __init__(self, send, interval, clock=time.monotonic, lock=None,
-                 eager=True, wallClock=systemClock):
+                 eager=True, wallClock=systemClock, started=None):
         self.send = send
         self.wallClock = wallClock
         self.interval = interval
@@ -122,7 +128,7 @@ class Throttle:
         self.lock = threading.Condition() if lock is None else lock
         self.eager = eager
         self.latest = self._sent = None
-        self._last = clock()
+        self._last = clock() if started is None else started
         self.report = self._reportEagerly if eager else self._keeper()
 
     def _keeper(self):

@@ -10,7 +10,7 @@ import traceback as tracebacks
 from typing import NamedTuple
 
 from remotetask.core import codec
-from remotetask.core.progress import reporting
+from remotetask.core.progress import reporterVariable
 from remotetask.errors import RemoteTaskError, UnstorableValue
 from remotetask.core.task import TaskError, option
 
@@ -47,15 +47,18 @@ def runTask(task, service, jobid, input, checkOutput=None, progress=None):
     clients could not read (the server's wire check): it runs here, where
     the task ran, so that a big result is looked at once, and never on the
     server's network thread."""
+    # What ``progress.reporting`` does, without its generator per run.
+    token = reporterVariable.set(progress)
     try:
-        with reporting(progress):
-            result = task(service, jobid, input)
+        result = task(service, jobid, input)
     except TaskError as error:
         return Outcome.failed(describeException(error), retry=error.retry)
     except Exception as error:
         retry = isinstance(error, option(task, 'retryOn'))
         return Outcome.failed(describeException(error),
                               tracebacks.format_exc(), retry=retry)
+    finally:
+        reporterVariable.reset(token)
     try:
         output = codec.encode(result, 'the result')
     except UnstorableValue as error:

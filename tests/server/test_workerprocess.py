@@ -153,3 +153,30 @@ def test_a_busy_worker_sends_an_end_with_the_next_start():
     assert [[next(iter(header)) for header in found]
             for found in sent(stream)] == [
         ['started'], ['ended', 'started'], ['ended', 'started'], ['ended']]
+
+
+def test_a_report_made_after_its_job_ended_goes_nowhere():
+    """A job's reporter kept past its end (a thread of the task's that
+    carried it) keeps nothing: neither that job nor the next one hears of
+    it, and a job that made no report ends without one."""
+    outbox = ProgressOutbox(Replies(io.BytesIO()), 60.0)
+    first = outbox.begin(1)
+    first(0.5, 'half')
+    assert outbox.end()['message'] == 'half'
+    first(0.6, 'after the end')
+    second = outbox.begin(2)
+    first(0.7, 'during the next job')
+    assert outbox.end() is None
+    second(0.8, 'late')
+    outbox.begin(3)
+    assert outbox.end() is None
+
+
+def test_many_reports_of_one_job_keep_the_latest():
+    """Reports made through ``reportProgress`` after the first (which
+    makes the job's Throttle) still each replace the one before: the
+    last goes with the end, and the job after starts with none."""
+    headers = run(reporting(50), 60.0)
+    ends = [header for header in headers if 'ended' in header]
+    assert [end['progress']['message'] for end in ends] == ['step 50']
+    assert not [header for header in headers if 'fraction' in header]
