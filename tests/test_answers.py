@@ -13,7 +13,7 @@ from twisted.web.test.requesthelper import DummyRequest
 from remotetask.errors import NoSuchJob
 from remotetask.web.api import ANSWERS as JSON
 from remotetask.wire import answers
-from remotetask.wire.marshal import readable
+from remotetask.wire.carried import readable
 from remotetask.wire.site import makeSite
 from tests.wirefakes import REQUEST, Held, connect
 

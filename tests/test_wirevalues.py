@@ -8,9 +8,10 @@ import xmlrpc.client
 import pytest
 
 from remotetask.errors import AnswerTooLarge, InvalidArgument
+from remotetask.wire.carried import (
+    PLAIN_DEPTH, checkWireValue, plainlyCarried)
 from remotetask.wire.marshal import (
-    PLAIN_DEPTH, WireMarshaller, checkWireValue, encodeAnswer, encodeValue,
-    plainlyCarried, wireAnswer)
+    WireMarshaller, encodeAnswer, encodeValue, wireAnswer)
 
 
 def nested(depth):

@@ -38,7 +38,8 @@ from remotetask.web.plumbing import (
 from remotetask.wire import answers
 from remotetask.wire.addoptions import (
     MEMBERS, parseAddOptions, parseStep, parseSteps)
-from remotetask.wire.marshal import Encoded, checkInput
+from remotetask.wire.carried import checkInput
+from remotetask.wire.marshal import Encoded
 from remotetask.wire.reading import STRUCT_OVERHEAD, fitRow
 from remotetask.wire.calls import PARSE_INLINE
 from remotetask.wire.xmlrpc import (

@@ -15,7 +15,7 @@ option is added.
 from remotetask.core.addoptions import ADD_OPTIONS
 from remotetask.errors import InvalidArgument
 from remotetask.wire.checks import need
-from remotetask.wire.marshal import checkInput
+from remotetask.wire.carried import checkInput
 
 #: The members of the options struct, by name (``Option``s: the types
 #: each may have, its keyword, and what it does).

@@ -26,8 +26,8 @@ from twisted.web.xmlrpc import Fault
 from remotetask.errors import InternalError, InvalidArgument, RemoteTaskError
 from remotetask.wire import sending
 from remotetask.wire.faults import toFault
-from remotetask.wire.marshal import (
-    NOT_XML, Encoded, encodeAnswer, readable, wireAnswer)
+from remotetask.wire.carried import readable
+from remotetask.wire.marshal import NOT_XML, Encoded, encodeAnswer, wireAnswer
 
 log = Logger()
 

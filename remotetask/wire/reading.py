@@ -25,8 +25,8 @@ from xmlrpc.client import MAXINT, MININT
 from remotetask.core import codec
 from remotetask.core import job as jobs
 from remotetask.errors import AnswerTooLarge, InvalidArgument, NoSuchJob
-from remotetask.wire.marshal import (
-    NOT_XML, Encoded, encodeValue, readable)
+from remotetask.wire.carried import readable
+from remotetask.wire.marshal import NOT_XML, Encoded, encodeValue
 from remotetask.wire.structs import jobStruct
 
 #: The members of a job that may be large, in a row and in its struct.

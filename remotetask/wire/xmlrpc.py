@@ -29,7 +29,8 @@ from remotetask.wire.checks import SCHEDULE_FIELDS, jobId, need
 from remotetask.wire import reading
 from remotetask.wire.addoptions import (
     describeMembers, parseAddOptions, parseStep, parseSteps)
-from remotetask.wire.marshal import Encoded, checkInput
+from remotetask.wire.carried import checkInput
+from remotetask.wire.marshal import Encoded
 from remotetask.wire.calls import CallingResource
 from remotetask.wire.system import SystemHandler
 from remotetask.wire.tokenmethods import TokenHandler

@@ -19,7 +19,7 @@ from remotetask.core.runner import Outcome, runTask
 from remotetask.server.pipeline.inflight import RUNNING
 from remotetask.server.pipeline.relay import ThreadRelay
 from remotetask.server.workers.threadpool import ThreadPoolService
-from remotetask.wire.marshal import checkWireValue
+from remotetask.wire.carried import checkWireValue
 
 
 def _run(task, service, row, reporter):

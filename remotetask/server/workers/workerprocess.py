@@ -29,7 +29,7 @@ from remotetask.core.runner import Outcome, runTask
 from remotetask.errors import NoSuchTask
 from remotetask.server.workers.workerinput import INTERVAL, Requests
 from remotetask.server.workers.workerprotocol import frame
-from remotetask.wire.marshal import checkWireValue
+from remotetask.wire.carried import checkWireValue
 
 
 class Replies:
