@@ -100,9 +100,9 @@ def measureOnce(arguments, runDir, repeat):
     each burst of remotetask comes right after an echo's burst of its
     kind, so that a ratio's two figures see the same spell of the machine.
     With --versus, the two checkouts take turns at going first, and so do
-    the two single-call rows: the first single-call burst of a repeat
-    measured ~0.2-0.3 ms/job more than the second even with the same
-    options on both, which once read as the cost of the log line.
+    the two single-call rows: in a fixed order, with the same options on
+    both daemons, the first measured 0.13-0.29 ms/job more than the
+    second, a difference once read as the cost of the log line.
     """
     checkouts = {'this': lambda systemClass: systemClass}
     if arguments.versus:
