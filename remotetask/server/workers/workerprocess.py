@@ -37,8 +37,9 @@ class Replies:
     waits (``add``) to share a message with the start of the next job,
     sent as it starts (``send``), or, when no job is next, goes before the
     worker blocks for one (``workerinput.Requests.take``): so a busy
-    worker sends one message per job, and nothing waits while a job runs (a start is sent
-    before its job runs: a job that kills its worker has started)."""
+    worker sends one message per job, and nothing waits while a job runs
+    (a start is sent before its job runs: a job that kills its worker has
+    started)."""
 
     def __init__(self, stream):
         self.stream = stream
