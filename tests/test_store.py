@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sqlite3
 
 import pytest
@@ -501,5 +502,64 @@ def test_a_file_of_schema_10_migrates_to_one_status_index(tmp_path):
         assert 'jobs_by_status_task' in names
         assert [row['id'] for row in store.find(status='error')] == [2, 3]
         assert store.add('c', '1', 'queued', None, 4.0) == 4
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize('name', [
+    'insert_jobs', 'finish_job', 'keyed_job', 'key_holder', 'retry_job',
+    'notify_end', 'set_status', 'mark_started', 'release_job'])
+def test_a_jobs_statements_build_no_b_tree_for_a_partial_index(tmp_path,
+                                                                name):
+    """The statements every job runs test the conditions of the partial
+    indexes (jobs_finished, jobs_key) without building a temporary b-tree
+    for them, as SQLite does for an IN list of more than two constants,
+    once per run of the statement (migration 12)."""
+    from remotetask.store.sqlite import QUERIES
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        names = set(re.findall(r':(\w+)', QUERIES[name]))
+        opcodes = [row['opcode'] for row in
+                   store.connections.connection().execute(
+                       'EXPLAIN ' + QUERIES[name],
+                       {param: None for param in names})]
+        assert opcodes
+        assert 'OpenEphemeral' not in opcodes
+    finally:
+        store.close()
+
+
+def test_a_file_of_schema_11_migrates_to_partial_indexes_without_lists(
+        tmp_path):
+    """A file written before migration 12 opens with its jobs as they
+    were; its unique keys still hold (an add with a key an unfinished job
+    holds returns that job) and retention still finds its finished jobs,
+    through the indexes made again."""
+    from remotetask.store.sqliteschema import migrate
+    path = tmp_path / 'jobs.sqlite'
+    old = sqlite3.connect(path)
+    old.row_factory = sqlite3.Row
+    migrate(old, [step for step in MIGRATIONS if step[0] <= 11])
+    old.execute("INSERT INTO jobs (task, status, created, key, completed) "
+                "VALUES ('a', 'queued', 1.0, 'k', NULL), "
+                "('a', 'completed', 2.0, 'k', 5.0), "
+                "('b', 'error', 3.0, NULL, 6.0)")
+    old.commit()
+    assert old.execute('PRAGMA user_version').fetchone()[0] == 11
+    old.close()
+    store = SQLiteJobStore(path)
+    try:
+        assert store.schemaVersion == len(MIGRATIONS) >= 12
+        indexes = {row['name']: row['sql'] for row in
+                   store.connections.connection().execute(
+                       "SELECT name, sql FROM sqlite_master "
+                       "WHERE type = 'index' AND sql IS NOT NULL")}
+        assert ' IN ' not in indexes['jobs_key']
+        assert ' IN ' not in indexes['jobs_finished']
+        assert store.add('a', '2', 'queued', None, 7.0, key='k') == 1
+        added = store.add('c', '1', 'queued', None, 8.0)
+        assert added > 3
+        assert store.purge(['completed', 'error'], 5.5, 10) == 1
+        assert [row['id'] for row in store.find()] == [1, 3, added]
     finally:
         store.close()
