@@ -563,3 +563,20 @@ def test_a_file_of_schema_11_migrates_to_partial_indexes_without_lists(
         assert [row['id'] for row in store.find()] == [1, 3, added]
     finally:
         store.close()
+
+
+def test_none_is_bound_as_null_through_its_own_adapter(tmp_path):
+    """None, a dozen parameters of every job, finds an adapter at once
+    (sqliteconnections.py) instead of sqlite3's failed attribute lookups,
+    and is still stored as NULL."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
+        connection = store.connections.connection()
+        assert connection.execute(
+            'SELECT :value IS NULL AS null, typeof(:value) AS type',
+            dict(value=None)).fetchone() == {'null': 1, 'type': 'null'}
+        jobid = store.add('echo', '1', 'queued', None, 1.0)
+        assert store.get(jobid)['schedule'] is None
+    finally:
+        store.close()
