@@ -574,8 +574,8 @@ def test_none_is_bound_as_null_through_its_own_adapter(tmp_path):
         assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
         connection = store.connections.connection()
         assert connection.execute(
-            'SELECT :value IS NULL AS null, typeof(:value) AS type',
-            dict(value=None)).fetchone() == {'null': 1, 'type': 'null'}
+            'SELECT :value IS NULL AS missing, typeof(:value) AS type',
+            dict(value=None)).fetchone() == {'missing': 1, 'type': 'null'}
         jobid = store.add('echo', '1', 'queued', None, 1.0)
         assert store.get(jobid)['schedule'] is None
     finally:
