@@ -31,9 +31,24 @@ from remotetask.store.nesting import Transactions
 sqlite3.register_adapter(type(None), {}.get)
 
 
+# (description, names) of the statement whose rows _rowFactory made last.
+# Replaced whole, never changed in place: every thread's connection
+# shares it.
+_lastNames = ((), ())
+
+
 def _rowFactory(cursor, values):
-    return {column[0]: value
-            for column, value in zip(cursor.description, values)}
+    """Each row as a dict of its columns by name. Called for every row
+    fetched (a claim's batch is hundreds): the names are worked out once
+    per statement run, not per row (a cursor's ``description`` is one
+    tuple while it runs one statement), and the dict is built in C."""
+    global _lastNames
+    description = cursor.description
+    last = _lastNames
+    if last[0] is not description:
+        last = _lastNames = (description, tuple(
+            column[0] for column in description))
+    return dict(zip(last[1], values))
 
 
 _memoryNumbers = itertools.count(1)
