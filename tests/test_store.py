@@ -446,6 +446,36 @@ def test_a_status_lists_in_id_order_across_its_tasks(tmp_path, status, task):
         store.close()
 
 
+@pytest.mark.parametrize('task', ['a', 'b', 'nothing'])
+def test_a_task_lists_in_id_order_across_its_statuses(tmp_path, task):
+    """find and newest by task alone, through the (status, task) index
+    (migration 13 dropped the index by task), give the very jobs a filter
+    of every job gives, in id order, page by page, with and without a
+    text to match."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        every = _mixedStore(store)
+        wanted = [row['id'] for row in every if row['task'] == task]
+        for after, limit in ((0, 100), (0, 4), (wanted[2] if len(
+                wanted) > 2 else 0, 3)):
+            found = [row['id'] for row in store.find(
+                task=task, after=after, limit=limit)]
+            assert found == [i for i in wanted if i > after][:limit]
+        for text, matching in ((None, wanted), ('1', [
+                row['id'] for row in every
+                if row['task'] == task and '1' in row['input']])):
+            seen, cursor = [], None
+            while True:
+                rows, cursor = store.newest(task=task, text=text,
+                                            before=cursor, limit=4, scan=5)
+                seen += [row['id'] for row in rows]
+                if cursor is None:
+                    break
+            assert seen == matching[::-1]
+    finally:
+        store.close()
+
+
 def test_status_lists_seek_each_task_of_the_status(tmp_path):
     """Listing by status and the queue's oldest job seek the (status,
     task) index once per task, through the id range where there is one,
@@ -462,6 +492,8 @@ def test_status_lists_seek_each_task_of_the_status(tmp_path):
             for name, seek in (
                     ('find_jobs_by_status', 'task=? AND rowid>?'),
                     ('newest_jobs_by_status', 'task=? AND rowid<?'),
+                    ('find_jobs_by_task', 'task=? AND rowid>?'),
+                    ('newest_jobs_by_task', 'task=? AND rowid<?'),
                     ('oldest_queued', 'task=?)')):
                 details = [row['detail'] for row in connection.execute(
                     'EXPLAIN QUERY PLAN ' + QUERIES[name], dict(
@@ -529,12 +561,12 @@ def test_a_jobs_statements_build_no_b_tree_for_a_partial_index(tmp_path,
         store.close()
 
 
-def test_a_file_of_schema_11_migrates_to_partial_indexes_without_lists(
-        tmp_path):
-    """A file written before migration 12 opens with its jobs as they
-    were; its unique keys still hold (an add with a key an unfinished job
-    holds returns that job) and retention still finds its finished jobs,
-    through the indexes made again."""
+def test_a_file_of_schema_11_migrates_to_cheaper_indexes(tmp_path):
+    """A file written before migrations 12 and 13 opens with its jobs as
+    they were; its unique keys still hold (an add with a key an unfinished
+    job holds returns that job), retention still finds its finished jobs,
+    through the indexes made again, and its jobs list by task without the
+    index by task."""
     from remotetask.store.sqliteschema import migrate
     path = tmp_path / 'jobs.sqlite'
     old = sqlite3.connect(path)
@@ -561,6 +593,8 @@ def test_a_file_of_schema_11_migrates_to_partial_indexes_without_lists(
         assert added > 3
         assert store.purge(['completed', 'error'], 5.5, 10) == 1
         assert [row['id'] for row in store.find()] == [1, 3, added]
+        assert 'jobs_by_task' not in indexes
+        assert [row['id'] for row in store.find(task='a')] == [1]
     finally:
         store.close()
 

@@ -232,8 +232,27 @@ SELECT * FROM jobs WHERE id IN (
 ORDER BY id LIMIT :limit;
 
 -- name: find_jobs_by_task
-SELECT * FROM jobs
-WHERE task = :task AND id > :after
+-- A page of one task's jobs, through jobs_by_status_task (migration 13):
+-- its statuses (a loose index scan of the few there are, one seek each),
+-- how far the task's first :limit ids after :after go in each (a walk of
+-- its entries), the ids of each up to there, and the first :limit of
+-- those; as find_jobs_by_status does for the tasks of a status.
+WITH RECURSIVE statuses (status) AS (
+    SELECT (SELECT min(status) FROM jobs)
+    UNION ALL
+    SELECT (SELECT min(status) FROM jobs WHERE status > statuses.status)
+    FROM statuses WHERE statuses.status IS NOT NULL),
+reach AS (
+    SELECT status, (SELECT id FROM jobs
+                    WHERE status = statuses.status AND task = :task
+                      AND id > :after
+                    ORDER BY id LIMIT 1 OFFSET :limit - 1) AS last
+    FROM statuses WHERE status IS NOT NULL)
+SELECT * FROM jobs WHERE id IN (
+    SELECT job.id FROM reach JOIN jobs AS job
+        ON job.status = reach.status AND job.task = :task
+       AND job.id > :after AND job.id <= coalesce(reach.last, 2147483647)
+    ORDER BY job.id LIMIT :limit)
 ORDER BY id LIMIT :limit;
 
 -- name: get_status
@@ -623,9 +642,9 @@ ORDER BY id LIMIT 1;
 -- A page of previews, newest first, below the keyset cursor :before:
 -- never an OFFSET, so a page deep in a million jobs costs what the first
 -- does. bounds looks at no more than :scan candidates through an index
--- (here the primary key; the two queries below use jobs_by_status_task
--- and jobs_by_task) and says how far that went: floor, the lowest id looked at,
--- and how many were. matches then reads that range of the same index and
+-- (here the primary key; the two queries below use jobs_by_status_task)
+-- and says how far that went: floor, the lowest id looked at, and how
+-- many were. matches then reads that range of the same index and
 -- keeps those that pass the filters it does not serve (:task beside
 -- :status, :text, which is lower case). A look that matched nothing
 -- yields one row with floor and scanned alone, so the store can tell where
@@ -691,20 +710,34 @@ FROM bounds LEFT JOIN matches ON 1
 ORDER BY matches.id DESC;
 
 -- name: newest_jobs_by_task
--- The same, through jobs_by_task.
-WITH bounds AS (
-    SELECT min(id) AS floor, count(*) AS scanned
-    FROM (SELECT id FROM jobs
-          WHERE task = :task AND id < :before
-          ORDER BY id DESC LIMIT :scan) AS candidates),
+-- The same, through jobs_by_status_task (migration 13): the candidates
+-- are the newest :scan of the newest :scan of the task in each of its
+-- statuses (a loose index scan over the statuses, as find_jobs_by_task),
+-- read from the index alone; the matches are read among them, by id.
+WITH RECURSIVE statuses (status) AS (
+    SELECT (SELECT min(status) FROM jobs)
+    UNION ALL
+    SELECT (SELECT min(status) FROM jobs WHERE status > statuses.status)
+    FROM statuses WHERE statuses.status IS NOT NULL),
+reach AS (
+    SELECT status, (SELECT id FROM jobs
+                    WHERE status = statuses.status AND task = :task
+                      AND id < :before
+                    ORDER BY id DESC LIMIT 1 OFFSET :scan - 1) AS last
+    FROM statuses WHERE status IS NOT NULL),
+candidates AS (
+    SELECT job.id FROM reach JOIN jobs AS job
+        ON job.status = reach.status AND job.task = :task
+       AND job.id < :before AND job.id >= coalesce(reach.last, 0)
+    ORDER BY job.id DESC LIMIT :scan),
+bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned FROM candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
            missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
-    WHERE task = :task AND id < :before
-      AND id >= (SELECT floor FROM bounds)
-      AND (:task IS NULL OR task = :task)
+    WHERE id IN (SELECT id FROM candidates)
       AND (:text IS NULL
            OR instr(lower(input), :text) > 0
            OR instr(lower(error), :text) > 0)
@@ -998,3 +1031,11 @@ CREATE UNIQUE INDEX jobs_key ON jobs (task, key)
     WHERE key IS NOT NULL
       AND (status = 'queued' OR status = 'processing'
            OR status = 'start later');
+
+-- name: migration_0013
+-- No index by task alone (issue 18): every add wrote an entry to it, one
+-- of the five pages an add's transaction writes to the log, for a list
+-- of one task's jobs now and then. jobs_by_status_task serves that list
+-- as it serves a status's (find_jobs_by_task, newest_jobs_by_task): one
+-- seek per status of the task, of which there are a few.
+DROP INDEX jobs_by_task;
