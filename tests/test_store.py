@@ -614,3 +614,27 @@ def test_none_is_bound_as_null_through_its_own_adapter(tmp_path):
         assert store.get(jobid)['schedule'] is None
     finally:
         store.close()
+
+
+@pytest.mark.parametrize('detail', [None, 'x', 'é "quoted" \\ ✓'])
+def test_an_add_without_a_key_stores_its_event_as_one_with_a_key(tmp_path,
+                                                                 detail):
+    """The first event of jobs added without a key (insert_jobs, its array
+    made once per batch in Python) is stored as that of a job added with
+    one (insert_job, whose array SQLite makes): the same text."""
+    from remotetask.core import events
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        event = events.make(events.ADDED, 1e9 + 0.123456789, 'here',
+                            caller=detail)
+        plain = store.addMany([('echo', '1', 'queued', None)] * 2, 1.0,
+                              event)
+        keyed = store.add('echo', '1', 'queued', None, 1.0, key='k',
+                          event=event)
+        texts = {store.get(jobid)['events'] for jobid in plain + [keyed]}
+        assert len(texts) == 1
+        assert events.decode(texts.pop()) == [json.loads(event)]
+        bare = store.addMany([('echo', '1', 'queued', None)], 1.0)
+        assert store.get(bare[0])['events'] is None
+    finally:
+        store.close()
