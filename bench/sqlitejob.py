@@ -8,7 +8,8 @@ as the server's writer thread makes them (the reactor's connection does
 no auto-checkpoint). It prints the thread CPU per job (median of
 ``--runs`` runs of ``--jobs`` jobs each) and, from a separate pass
 through a connection that times each statement, the CPU of each
-statement and the WAL frames the file grows by per job.
+statement and the WAL frames the file grows by per job, and by which
+table or index they hold pages of.
 
     bench/.venv/bin/python bench/sqlitejob.py        # from the root
 """
@@ -89,6 +90,26 @@ def walFrames(path):
     return max(0, size - 32) // (4096 + 24)
 
 
+def framesByTree(connection, path):
+    """``{b-tree: frames}`` of the file's WAL now: the table or index that
+    owns the page each frame holds (SQLite's dbstat), to tell which of
+    them a job's transactions write."""
+    try:
+        owner = {row['pageno']: row['name'] for row in
+                 connection.execute('SELECT name, pageno FROM dbstat')}
+    except sqlite3.OperationalError:  # A SQLite built without dbstat.
+        return {}
+    size = connection.execute('PRAGMA page_size').fetchone()['page_size']
+    counts = {}
+    with open(path + '-wal', 'rb') as wal:
+        wal.seek(32)
+        while len(header := wal.read(24)) == 24:
+            name = owner.get(int.from_bytes(header[:4], 'big'), '?')
+            counts[name] = counts.get(name, 0) + 1
+            wal.seek(size, os.SEEK_CUR)
+    return counts
+
+
 def run(store, jobs, first, checkpointEvery):
     """Thread CPU (ns) of ``jobs`` jobs, checkpoints included."""
     start = time.thread_time_ns()
@@ -114,7 +135,8 @@ def fresh(directory, name, ddl, prefill, checkpointEvery):
 
 
 def breakdown(store, path, first, jobs):
-    """``(frames, {statement: (ns, calls)})`` of ``jobs`` jobs."""
+    """``(frames, {statement: (ns, calls)}, {b-tree: frames})`` of
+    ``jobs`` jobs."""
     spent = {}
     connections = store.connections
     plain = connections.connection()
@@ -125,7 +147,7 @@ def breakdown(store, path, first, jobs):
         oneJob(store, first + offset)
     frames = walFrames(path) - frames
     connections._local.connection = plain
-    return frames, spent
+    return frames, spent, framesByTree(plain, path)
 
 
 def main():
@@ -160,13 +182,14 @@ def main():
                 taken.append(run(store, options.jobs, number,
                                  options.checkpoint) / options.jobs / 1000)
             number += options.jobs
-        results = [({}, {}) if options.no_breakdown else
+        results = [(0, {}, {}) if options.no_breakdown else
                    breakdown(store, path, number, options.jobs)
                    for store, path in stores]
         for store, _ in stores:
             store.close()
     base = perJob[0]
-    for (name, _), taken, (frames, spent) in zip(variants, perJob, results):
+    for (name, _), taken, (frames, spent, trees) in zip(variants, perJob,
+                                                       results):
         frames = frames or 0
         ratio = statistics.median(x / b for x, b in zip(taken, base))
         print(f'== {name}: CPU per job median '
@@ -178,6 +201,10 @@ def main():
                 spent.items(), key=lambda item: -item[1][0]):
             print(f'   {statement:<22}{total / options.jobs / 1000:>7.1f} '
                   f'us/job {count / options.jobs:>5.2f} calls/job')
+        if trees:
+            print('   WAL frames per job by b-tree: ' + ', '.join(
+                f'{tree} {count / options.jobs:.2f}' for tree, count in
+                sorted(trees.items(), key=lambda item: -item[1])))
     print(f'sqlite {sqlite3.sqlite_version}')
 
 

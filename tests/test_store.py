@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sqlite3
 
 import pytest
@@ -445,6 +446,36 @@ def test_a_status_lists_in_id_order_across_its_tasks(tmp_path, status, task):
         store.close()
 
 
+@pytest.mark.parametrize('task', ['a', 'b', 'nothing'])
+def test_a_task_lists_in_id_order_across_its_statuses(tmp_path, task):
+    """find and newest by task alone, through the (status, task) index
+    (migration 13 dropped the index by task), give the very jobs a filter
+    of every job gives, in id order, page by page, with and without a
+    text to match."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        every = _mixedStore(store)
+        wanted = [row['id'] for row in every if row['task'] == task]
+        for after, limit in ((0, 100), (0, 4), (wanted[2] if len(
+                wanted) > 2 else 0, 3)):
+            found = [row['id'] for row in store.find(
+                task=task, after=after, limit=limit)]
+            assert found == [i for i in wanted if i > after][:limit]
+        for text, matching in ((None, wanted), ('1', [
+                row['id'] for row in every
+                if row['task'] == task and '1' in row['input']])):
+            seen, cursor = [], None
+            while True:
+                rows, cursor = store.newest(task=task, text=text,
+                                            before=cursor, limit=4, scan=5)
+                seen += [row['id'] for row in rows]
+                if cursor is None:
+                    break
+            assert seen == matching[::-1]
+    finally:
+        store.close()
+
+
 def test_status_lists_seek_each_task_of_the_status(tmp_path):
     """Listing by status and the queue's oldest job seek the (status,
     task) index once per task, through the id range where there is one,
@@ -461,6 +492,8 @@ def test_status_lists_seek_each_task_of_the_status(tmp_path):
             for name, seek in (
                     ('find_jobs_by_status', 'task=? AND rowid>?'),
                     ('newest_jobs_by_status', 'task=? AND rowid<?'),
+                    ('find_jobs_by_task', 'task=? AND rowid>?'),
+                    ('newest_jobs_by_task', 'task=? AND rowid<?'),
                     ('oldest_queued', 'task=?)')):
                 details = [row['detail'] for row in connection.execute(
                     'EXPLAIN QUERY PLAN ' + QUERIES[name], dict(
@@ -501,5 +534,107 @@ def test_a_file_of_schema_10_migrates_to_one_status_index(tmp_path):
         assert 'jobs_by_status_task' in names
         assert [row['id'] for row in store.find(status='error')] == [2, 3]
         assert store.add('c', '1', 'queued', None, 4.0) == 4
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize('name', [
+    'insert_jobs', 'finish_job', 'keyed_job', 'key_holder', 'retry_job',
+    'notify_end', 'set_status', 'mark_started', 'release_job'])
+def test_a_jobs_statements_build_no_b_tree_for_a_partial_index(tmp_path,
+                                                                name):
+    """The statements every job runs test the conditions of the partial
+    indexes (jobs_finished, jobs_key) without building a temporary b-tree
+    for them, as SQLite does for an IN list of more than two constants,
+    once per run of the statement (migration 12)."""
+    from remotetask.store.sqlite import QUERIES
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        names = set(re.findall(r':(\w+)', QUERIES[name]))
+        opcodes = [row['opcode'] for row in
+                   store.connections.connection().execute(
+                       'EXPLAIN ' + QUERIES[name],
+                       {param: None for param in names})]
+        assert opcodes
+        assert 'OpenEphemeral' not in opcodes
+    finally:
+        store.close()
+
+
+def test_a_file_of_schema_11_migrates_to_cheaper_indexes(tmp_path):
+    """A file written before migrations 12 and 13 opens with its jobs as
+    they were; its unique keys still hold (an add with a key an unfinished
+    job holds returns that job), retention still finds its finished jobs,
+    through the indexes made again, and its jobs list by task without the
+    index by task."""
+    from remotetask.store.sqliteschema import migrate
+    path = tmp_path / 'jobs.sqlite'
+    old = sqlite3.connect(path)
+    old.row_factory = sqlite3.Row
+    migrate(old, [step for step in MIGRATIONS if step[0] <= 11])
+    old.execute("INSERT INTO jobs (task, status, created, key, completed) "
+                "VALUES ('a', 'queued', 1.0, 'k', NULL), "
+                "('a', 'completed', 2.0, 'k', 5.0), "
+                "('b', 'error', 3.0, NULL, 6.0)")
+    old.commit()
+    assert old.execute('PRAGMA user_version').fetchone()[0] == 11
+    old.close()
+    store = SQLiteJobStore(path)
+    try:
+        assert store.schemaVersion == len(MIGRATIONS) >= 12
+        indexes = {row['name']: row['sql'] for row in
+                   store.connections.connection().execute(
+                       "SELECT name, sql FROM sqlite_master "
+                       "WHERE type = 'index' AND sql IS NOT NULL")}
+        assert ' IN ' not in indexes['jobs_key']
+        assert ' IN ' not in indexes['jobs_finished']
+        assert store.add('a', '2', 'queued', None, 7.0, key='k') == 1
+        added = store.add('c', '1', 'queued', None, 8.0)
+        assert added > 3
+        assert store.purge(['completed', 'error'], 5.5, 10) == 1
+        assert [row['id'] for row in store.find()] == [1, 3, added]
+        assert 'jobs_by_task' not in indexes
+        assert [row['id'] for row in store.find(task='a')] == [1]
+    finally:
+        store.close()
+
+
+def test_none_is_bound_as_null_through_its_own_adapter(tmp_path):
+    """None, a dozen parameters of every job, finds an adapter at once
+    (sqliteconnections.py) instead of sqlite3's failed attribute lookups,
+    and is still stored as NULL."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
+        connection = store.connections.connection()
+        assert connection.execute(
+            'SELECT :value IS NULL AS missing, typeof(:value) AS type',
+            dict(value=None)).fetchone() == {'missing': 1, 'type': 'null'}
+        jobid = store.add('echo', '1', 'queued', None, 1.0)
+        assert store.get(jobid)['schedule'] is None
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize('detail', [None, 'x', 'é "quoted" \\ ✓'])
+def test_an_add_without_a_key_stores_its_event_as_one_with_a_key(tmp_path,
+                                                                 detail):
+    """The first event of jobs added without a key (insert_jobs, its array
+    made once per batch in Python) is stored as that of a job added with
+    one (insert_job, whose array SQLite makes): the same text."""
+    from remotetask.core import events
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        event = events.make(events.ADDED, 1e9 + 0.123456789, 'here',
+                            caller=detail)
+        plain = store.addMany([('echo', '1', 'queued', None)] * 2, 1.0,
+                              event)
+        keyed = store.add('echo', '1', 'queued', None, 1.0, key='k',
+                          event=event)
+        texts = {store.get(jobid)['events'] for jobid in plain + [keyed]}
+        assert len(texts) == 1
+        assert events.decode(texts.pop()) == [json.loads(event)]
+        bare = store.addMany([('echo', '1', 'queued', None)], 1.0)
+        assert store.get(bare[0])['events'] is None
     finally:
         store.close()

@@ -169,11 +169,13 @@ RETURNING id;
 -- name: insert_jobs
 -- insert_job for a run of a batch's entries without a key, which nothing
 -- can conflict with (executemany: no row back; see sqliteadd.py).
+-- :events is the batch's first event as a JSON array, made once for all
+-- of its entries (json_array(json(:event)) parsed the event again for
+-- each row, a third of the insert's own work).
 INSERT INTO jobs (task, status, input, schedule, created, priority, key,
                   due, maxattempts, notify, addedby, events)
 VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
-        :maxattempts, :notify, :owner,
-        CASE WHEN :event IS NOT NULL THEN json_array(json(:event)) END);
+        :maxattempts, :notify, :owner, :events);
 
 -- name: last_job_id
 -- The id of the job this connection inserted last.
@@ -181,10 +183,11 @@ SELECT last_insert_rowid() AS id;
 
 -- name: keyed_job
 -- The unfinished job of a task that holds a key, through jobs_key (whose
--- WHERE is repeated so that SQLite uses it).
+-- WHERE is repeated, word for word, so that SQLite uses it).
 SELECT id FROM jobs
 WHERE task = :task AND key = :key AND key IS NOT NULL
-  AND status IN ('queued', 'processing', 'start later');
+  AND (status = 'queued' OR status = 'processing'
+       OR status = 'start later');
 
 -- name: get_job
 SELECT * FROM jobs WHERE id = :id;
@@ -231,8 +234,27 @@ SELECT * FROM jobs WHERE id IN (
 ORDER BY id LIMIT :limit;
 
 -- name: find_jobs_by_task
-SELECT * FROM jobs
-WHERE task = :task AND id > :after
+-- A page of one task's jobs, through jobs_by_status_task (migration 13):
+-- its statuses (a loose index scan of the few there are, one seek each),
+-- how far the task's first :limit ids after :after go in each (a walk of
+-- its entries), the ids of each up to there, and the first :limit of
+-- those; as find_jobs_by_status does for the tasks of a status.
+WITH RECURSIVE statuses (status) AS (
+    SELECT (SELECT min(status) FROM jobs)
+    UNION ALL
+    SELECT (SELECT min(status) FROM jobs WHERE status > statuses.status)
+    FROM statuses WHERE statuses.status IS NOT NULL),
+reach AS (
+    SELECT status, (SELECT id FROM jobs
+                    WHERE status = statuses.status AND task = :task
+                      AND id > :after
+                    ORDER BY id LIMIT 1 OFFSET :limit - 1) AS last
+    FROM statuses WHERE status IS NOT NULL)
+SELECT * FROM jobs WHERE id IN (
+    SELECT job.id FROM reach JOIN jobs AS job
+        ON job.status = reach.status AND job.task = :task
+       AND job.id > :after AND job.id <= coalesce(reach.last, 2147483647)
+    ORDER BY job.id LIMIT :limit)
 ORDER BY id LIMIT :limit;
 
 -- name: get_status
@@ -248,7 +270,8 @@ SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
 -- retention and for the completion call.
 UPDATE jobs
 SET status = :status, token = NULL,
-    completed = CASE WHEN :status IN ('completed', 'error', 'cancelled')
+    completed = CASE WHEN :status = 'completed' OR :status = 'error'
+                          OR :status = 'cancelled'
                      THEN coalesce(:now, completed) ELSE completed END,
     events = remotetask_append_event(events, :event, :keep)
 WHERE id = :id;
@@ -572,7 +595,7 @@ UPDATE jobs SET schedule = :schedule, due = NULL WHERE id = :id;
 -- the graph stays whole and a job given pass finds every result.
 DELETE FROM jobs WHERE id IN (
     SELECT id FROM jobs
-    WHERE status IN ('completed', 'error', 'cancelled')
+    WHERE (status = 'completed' OR status = 'error' OR status = 'cancelled')
       AND status = :status AND completed < :before
       AND NOT EXISTS (
           SELECT 1 FROM dependencies AS edge
@@ -621,9 +644,9 @@ ORDER BY id LIMIT 1;
 -- A page of previews, newest first, below the keyset cursor :before:
 -- never an OFFSET, so a page deep in a million jobs costs what the first
 -- does. bounds looks at no more than :scan candidates through an index
--- (here the primary key; the two queries below use jobs_by_status_task
--- and jobs_by_task) and says how far that went: floor, the lowest id looked at,
--- and how many were. matches then reads that range of the same index and
+-- (here the primary key; the two queries below use jobs_by_status_task)
+-- and says how far that went: floor, the lowest id looked at, and how
+-- many were. matches then reads that range of the same index and
 -- keeps those that pass the filters it does not serve (:task beside
 -- :status, :text, which is lower case). A look that matched nothing
 -- yields one row with floor and scanned alone, so the store can tell where
@@ -689,20 +712,34 @@ FROM bounds LEFT JOIN matches ON 1
 ORDER BY matches.id DESC;
 
 -- name: newest_jobs_by_task
--- The same, through jobs_by_task.
-WITH bounds AS (
-    SELECT min(id) AS floor, count(*) AS scanned
-    FROM (SELECT id FROM jobs
-          WHERE task = :task AND id < :before
-          ORDER BY id DESC LIMIT :scan) AS candidates),
+-- The same, through jobs_by_status_task (migration 13): the candidates
+-- are the newest :scan of the newest :scan of the task in each of its
+-- statuses (a loose index scan over the statuses, as find_jobs_by_task),
+-- read from the index alone; the matches are read among them, by id.
+WITH RECURSIVE statuses (status) AS (
+    SELECT (SELECT min(status) FROM jobs)
+    UNION ALL
+    SELECT (SELECT min(status) FROM jobs WHERE status > statuses.status)
+    FROM statuses WHERE statuses.status IS NOT NULL),
+reach AS (
+    SELECT status, (SELECT id FROM jobs
+                    WHERE status = statuses.status AND task = :task
+                      AND id < :before
+                    ORDER BY id DESC LIMIT 1 OFFSET :scan - 1) AS last
+    FROM statuses WHERE status IS NOT NULL),
+candidates AS (
+    SELECT job.id FROM reach JOIN jobs AS job
+        ON job.status = reach.status AND job.task = :task
+       AND job.id < :before AND job.id >= coalesce(reach.last, 0)
+    ORDER BY job.id DESC LIMIT :scan),
+bounds AS (
+    SELECT min(id) AS floor, count(*) AS scanned FROM candidates),
 matches AS (
     SELECT id, task, status, created, started, completed, due, attempts,
            missed, progress, substr(input, 1, 200) AS input,
            substr(error, 1, 200) AS error
     FROM jobs
-    WHERE task = :task AND id < :before
-      AND id >= (SELECT floor FROM bounds)
-      AND (:task IS NULL OR task = :task)
+    WHERE id IN (SELECT id FROM candidates)
       AND (:text IS NULL
            OR instr(lower(input), :text) > 0
            OR instr(lower(error), :text) > 0)
@@ -722,15 +759,17 @@ WHERE id = :id AND status = 'error'
   AND NOT EXISTS (SELECT 1 FROM jobs AS other
                   WHERE other.task = jobs.task AND other.key = jobs.key
                     AND other.key IS NOT NULL
-                    AND other.status IN ('queued', 'processing',
-                                         'start later'));
+                    AND (other.status = 'queued'
+                         OR other.status = 'processing'
+                         OR other.status = 'start later'));
 
 -- name: key_holder
 -- The unfinished job that holds the key of job :id, if another does.
 SELECT other.id FROM jobs AS job JOIN jobs AS other
   ON other.task = job.task AND other.key = job.key
 WHERE job.id = :id AND other.key IS NOT NULL
-  AND other.status IN ('queued', 'processing', 'start later');
+  AND (other.status = 'queued' OR other.status = 'processing'
+       OR other.status = 'start later');
 
 -- name: run_now
 -- Make a cron or delayed job due now, unless a run of it holds a claim;
@@ -748,11 +787,12 @@ UPDATE jobs SET progress = :progress WHERE id = :id AND token = :token;
 
 -- name: notify_end
 -- The job has ended: owe its caller a completion call, due at once. A
--- job ended again (retried by hand) owes the call of its new end.
+-- job ended again (retried by hand) owes the call of its new end. ORs,
+-- not IN: see migration_0012.
 INSERT INTO notifications (job, url, status, since, due)
 SELECT id, notify, status, completed, completed FROM jobs
 WHERE id = :id AND notify IS NOT NULL
-  AND status IN ('completed', 'error', 'cancelled')
+  AND (status = 'completed' OR status = 'error' OR status = 'cancelled')
 ON CONFLICT (job) DO UPDATE
 SET url = excluded.url, status = excluded.status, since = excluded.since,
     due = excluded.due, attempts = 0, token = NULL;
@@ -973,3 +1013,31 @@ WHERE edge.after = :id ORDER BY job.id LIMIT :limit;
 -- (find_jobs_by_status, newest_jobs_by_status, oldest_queued), one seek
 -- per task of that status.
 DROP INDEX jobs_by_status;
+
+-- name: migration_0012
+-- The partial indexes' conditions as ORs rather than IN lists (issue 18).
+-- SQLite tests an IN list of more than two constants by building a
+-- temporary b-tree of them, anew for every statement that runs it, and
+-- every insert or status change tests the condition of each partial index
+-- (twice for an update: the row before and after): sixteen b-trees made
+-- and dropped per job, a tenth of the CPU of its statements. ORs are
+-- compared one by one. The queries that read these indexes repeat their
+-- conditions word for word (SQLite uses a partial index only for a WHERE
+-- that holds one of its terms): keyed_job, key_holder, retry_job,
+-- purge_jobs.
+DROP INDEX jobs_finished;
+CREATE INDEX jobs_finished ON jobs (status, completed)
+    WHERE status = 'completed' OR status = 'error' OR status = 'cancelled';
+DROP INDEX jobs_key;
+CREATE UNIQUE INDEX jobs_key ON jobs (task, key)
+    WHERE key IS NOT NULL
+      AND (status = 'queued' OR status = 'processing'
+           OR status = 'start later');
+
+-- name: migration_0013
+-- No index by task alone (issue 18): every add wrote an entry to it, one
+-- of the five pages an add's transaction writes to the log, for a list
+-- of one task's jobs now and then. jobs_by_status_task serves that list
+-- as it serves a status's (find_jobs_by_task, newest_jobs_by_task): one
+-- seek per status of the task, of which there are a few.
+DROP INDEX jobs_by_task;

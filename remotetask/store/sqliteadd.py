@@ -23,6 +23,9 @@ def insertJobs(connection, queries, entries, now, event, keep):
     caller's write transaction, each with the first ``event``; as
     ``insertJob`` does each."""
     ids = []
+    # The first event of every job of the batch, as insert_job stores it
+    # (events.make's JSON is compact, as json_array(json()) makes it).
+    events = None if event is None else f'[{event}]'
     for keyed, run in itertools.groupby(
             entries, key=lambda entry: entry.key is not None):
         if keyed:
@@ -30,7 +33,7 @@ def insertJobs(connection, queries, entries, now, event, keep):
                     for entry in run]
             continue
         params = [dict(entry._asdict(), status=str(entry.status), now=now,
-                       event=event) for entry in run]
+                       events=events) for entry in run]
         if len(params) == 1:
             ids.append(connection.execute(queries['insert_jobs'],
                                           params[0]).lastrowid)
