@@ -106,9 +106,14 @@ def decodeAll(payloads):
     third of 40 parses of one frame's (measured with a busy worker's
     frames, one end and the next start each)."""
     newlines = [payload.index(b'\n') for payload in payloads]
-    heads = _rawDecodeHeads(str(b'[%s]' % b','.join([
-        payload[:newline] for payload, newline in zip(payloads, newlines)]),
-        'utf-8'))[0]
+    if len(payloads) == 1:  # an idle worker's: not wrapped in a copy
+        heads = [_rawDecodeHeads(str(payloads[0][:newlines[0]],
+                                     'utf-8'))[0]]
+    else:
+        heads = _rawDecodeHeads(str(b'[%s]' % b','.join([
+            payload[:newline]
+            for payload, newline in zip(payloads, newlines)]),
+            'utf-8'))[0]
     messages = []
     for payload, at, headers in zip(payloads, newlines, heads):
         at += 1
