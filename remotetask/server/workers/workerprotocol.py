@@ -102,9 +102,10 @@ def decode(payload):
 
 def decodeAll(payloads):
     """The ``[(header, body)]`` of several frames, in order, their
-    headers parsed together: one parse of 40 frames' headers cost a
-    third of 40 parses of one frame's (measured with a busy worker's
-    frames, one end and the next start each)."""
+    headers parsed together: a busy worker's 40 frames (each an end
+    with the next start in one header) decode in 1.8 us a job this way,
+    against 3.2 one frame at a time (timeit; 2.8 against 3.3 with the
+    start in a header of its own)."""
     newlines = [payload.index(b'\n') for payload in payloads]
     if len(payloads) == 1:  # an idle worker's: not wrapped in a copy
         heads = [_rawDecodeHeads(str(payloads[0][:newlines[0]],
