@@ -7,13 +7,13 @@ caps a value at 64 KiB, and job inputs and outputs are often larger.
 One frame carries several messages, so that a batch of jobs goes down,
 and a batch of starts and ends comes up, in one write and one read: a
 JSON array of the messages' headers, a newline, then the bodies one after
-the other. What one read brings, often dozens of frames from a busy
-worker, is decoded in one pass (one JSON parse for all their headers)
-and handed on in one call. A message with a body (a job's input, a result) says its
+the other. A message with a body (a job's input, a result) says its
 length in bytes in its header (``"size"``, taken off again when read);
 the body is the input or output exactly as the store keeps it (JSON
 text), so that a result is serialised once, in the worker, and stored as
-it came.
+it came. What one read brings, often dozens of frames from a busy
+worker, is decoded in one pass (one JSON parse for all their headers)
+and handed on in one call.
 
 Server to worker:
     ``{"run": id, "task": name}`` + input: run this job after those before.
