@@ -221,6 +221,27 @@ def test_jobs_go_down_and_news_comes_up_several_to_a_message():
                             ('started', 3), ('ended', 3, True, '"b"', 0.001)]
     assert handler.freed == freed + 1
     assert pool.capacity() == 6 - 2
+
+
+def test_an_end_that_carries_the_next_start_is_told_end_first():
+    """A busy worker says a job's end and the next job's start in one
+    header: the handler hears the end, then the start, so that the
+    next job is the one running (a worker dying now ends it in error,
+    its attempt counted, and gives back only what waits behind it)."""
+    pool, reactor, handler = makePool(size=1, depth=3)
+    pool.submit([row(1), row(2), row(3)])
+    process, = reactor.processes
+    process.reply({'started': 1})
+    process.reply({'ended': 1, 'ok': True, 'took': 0.002, 'started': 2},
+                  '"a"')
+    assert handler.news == [('started', 1), ('ended', 1, True, '"a"', 0.002),
+                            ('started', 2)]
+    assert pool.workers[0].running.id == 2
+    process.exit()
+    assert [news[:3] for news in handler.news[3:]] == [
+        ('ended', 2, False), ('returned', 3)]
+
+
 class ProgressHandler(Handler):
     def jobProgress(self, run, report):
         self.news.append(('progress', run.id, report['fraction'],

@@ -141,18 +141,34 @@ def test_a_waiting_report_is_sent_by_the_outbox_when_due():
 
 
 def test_a_busy_worker_sends_an_end_with_the_next_start():
-    """Jobs waiting in the inbox run back to back, and each message says
-    how one ended and that the next began (a start is never held back:
-    a job that kills its worker must be known to have started); the last
-    end goes when nothing is next (here, at the server's hang-up)."""
+    """Jobs waiting in the inbox run back to back, and each message says,
+    in one header, how one ended and that the next began (a start is
+    never held back: a job that kills its worker must be known to have
+    started); the last end goes when nothing is next (here, at the
+    server's hang-up)."""
     registry = TaskRegistry()
     registry.register('t', SimpleTask(lambda input: input))
     stream = io.BytesIO()
     replies = Replies(stream)
     runJobs(registry, Jobs(3), replies, ProgressOutbox(replies, 3600))
-    assert [[next(iter(header)) for header in found]
+    assert [[(header.get('ended'), header.get('started')) for header in found]
             for found in sent(stream)] == [
-        ['started'], ['ended', 'started'], ['ended', 'started'], ['ended']]
+        [(None, 1)], [(1, 2)], [(2, 3)], [(3, None)]]
+
+
+def test_a_start_after_a_progress_message_has_a_header_of_its_own():
+    """The next start joins only an end that waits: after a progress
+    message (sent at once) it goes in a message of its own, so that a
+    progress report never reads as an end."""
+    stream = io.BytesIO()
+    replies = Replies(stream)
+    replies.add({'ended': 1, 'ok': True}, '1')
+    replies.send({'progress': 2, 'fraction': 0.5, 'at': 1.0})
+    replies.started(3)
+    assert sent(stream) == [
+        [{'ended': 1, 'ok': True}, {'progress': 2, 'fraction': 0.5,
+                                    'at': 1.0}],
+        [{'started': 3}]]
 
 
 def test_a_report_made_after_its_job_ended_goes_nowhere():

@@ -29,6 +29,12 @@ def feed(receiver, data, size):
         receiver.dataReceived(data[start:start + size])
 
 
+def messages(frames):
+    """Fresh copies of ``[(header, body)]`` (sending gives a header with
+    a body its size)."""
+    return [(dict(header), body) for header, body in frames]
+
+
 def test_messages_survive_any_split_into_reads():
     """Frames cut at every byte, or several in one read, arrive whole
     and in order, each body exactly as sent (newlines and characters
@@ -36,11 +42,30 @@ def test_messages_survive_any_split_into_reads():
     several = [({'run': 1, 'task': 'echo'}, '{"a":\n"b"}'),
                ({'recall': 1}, None), ({'run': 2, 'task': 'echo'}, '"é"'),
                ({'ended': 2, 'ok': True}, '')]
-    data = frame(several[:1]) + frame(several[1:]) + frame([])
-    for size in (1, 3, len(data)):
+    data = frame(messages(several[:1])) + frame(messages(several[1:])) + \
+        frame([])
+    for size in (1, 3, 7, len(data)):
         receiver = Collector()
         feed(receiver, data, size)
-        assert receiver.got == [several[:1], several[1:], []]
+        assert [message for got in receiver.got for message in got] == \
+            several
+
+
+def test_the_frames_one_read_completes_arrive_in_one_call():
+    """All the frames one read completes reach messagesReceived together,
+    in order (a busy worker's dozens of frames are parsed in one pass);
+    a frame cut by the read arrives with the read that completes it."""
+    frames = [[({'ended': k, 'ok': True, 'started': k + 1}, f'[{k}]')]
+              for k in range(40)]
+    data = b''.join(frame(messages(found)) for found in frames)
+    receiver = Collector()
+    receiver.dataReceived(data)
+    assert receiver.got == [[found[0] for found in frames]]
+    cut = len(frame(messages(frames[0]))) + 3
+    receiver = Collector()
+    receiver.dataReceived(data[:cut])
+    receiver.dataReceived(data[cut:])
+    assert receiver.got == [[frames[0][0]], [found[0] for found in frames[1:]]]
 
 
 def test_a_large_message_is_kept_in_chunks_and_joined_once():
@@ -56,8 +81,8 @@ def test_a_large_message_is_kept_in_chunks_and_joined_once():
         receiver.dataReceived(data[start:start + 8192])
         largest = max(largest, len(receiver._unprocessed))
     assert largest <= MessageReceiver.SMALL + 8192
-    assert receiver.got == [[({'ended': 1, 'ok': True}, body)],
-                            [({'started': 2}, None)]]
+    assert receiver.got == [[({'ended': 1, 'ok': True}, body),
+                             ({'started': 2}, None)]]
 
 
 def test_the_worker_side_reads_what_the_server_side_frames():

@@ -156,9 +156,7 @@ class Worker(protocol.ProcessProtocol):
     def messagesReceived(self, messages):
         """One frame's news."""
         for header, body in messages:
-            if 'started' in header:
-                self._started(header['started'])
-            elif 'ended' in header:
+            if 'ended' in header:
                 if header.get('progress') is not None:
                     self._progress(header['ended'], header['progress'])
                 if header['ok']:
@@ -169,6 +167,11 @@ class Worker(protocol.ProcessProtocol):
                                       header.get('retry', False))
                 self._ended(header['ended'], outcome, header.get('took'))
                 self._freed = True
+                # The next job's start, said with this end.
+                if 'started' in header:
+                    self._started(header['started'])
+            elif 'started' in header:
+                self._started(header['started'])
             elif 'progress' in header:
                 self._progress(header['progress'], header)
             elif 'recalled' in header:

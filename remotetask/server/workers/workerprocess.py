@@ -35,7 +35,7 @@ from remotetask.wire.carried import checkWireValue
 class Replies:
     """The server's side of stdout, shared by the threads. A job's end
     waits (``add``) to share a message with the start of the next job,
-    sent as it starts (``send``), or, when no job is next, goes before the
+    sent as it starts (``started``), or, when no job is next, goes before the
     worker blocks for one (``workerinput.Requests.take``): so a busy
     worker sends one message per job, and nothing waits while a job runs
     (a start is sent before its job runs: a job that kills its worker has
@@ -50,6 +50,16 @@ class Replies:
         """Send now, after what waits."""
         with self._lock:
             self._waiting.append((header, body))
+            self._write()
+
+    def started(self, jobid):
+        """Say now that ``jobid`` starts: in the header of the end that
+        waits last, if one does (``workerprotocol``: one message a job)."""
+        with self._lock:
+            if self._waiting and 'ended' in self._waiting[-1][0]:
+                self._waiting[-1][0]['started'] = jobid
+            else:
+                self._waiting.append(({'started': jobid}, None))
             self._write()
 
     def add(self, header, body=None):
@@ -145,7 +155,7 @@ def runJobs(registry, requests, replies, outbox):
     up."""
     while (job := requests.take()) is not None:
         jobid, task, input = job
-        replies.send({'started': jobid})
+        replies.started(jobid)
         requests.begin()
         began = time.perf_counter()
         outcome = run(registry, jobid, task, input, outbox.begin(jobid))
