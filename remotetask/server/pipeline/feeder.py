@@ -246,10 +246,13 @@ class Feeder:
 
     def handOut(self):
         """Hand the held runs to the pool, as many as it has room for, in
-        one ``submit`` (one message per worker)."""
-        room = self.pool.capacity()
-        if room > 0 and self.table.waiting:
-            self.pool.submit(self.table.takeWaiting(room))
+        one ``submit`` (one message per worker). The pool's room is
+        asked only when runs are held: a worker freeing up with nothing
+        held (one add at a time) asks nothing."""
+        if self.table.waiting:
+            room = self.pool.capacity()
+            if room > 0:
+                self.pool.submit(self.table.takeWaiting(room))
 
     # Starting and stopping
 
