@@ -108,7 +108,7 @@ class TaskRegistry:
         # every add, claim and admitted run (three times a job), where
         # asking zope.component each time cost more than the rest of
         # the lookup; merged again when a source changes.
-        self._merged = self._mergedFrom = None
+        self._merged = (None, None)  # (what it was merged from, tasks)
         self._changes = 0
 
     @classmethod
@@ -198,15 +198,17 @@ class TaskRegistry:
         every change to it or to a registry it is based on)."""
         source = self._changes
         if self.useZope:
-            siteManager = _component.getSiteManager()
-            generation = getattr(siteManager.utilities, '_generation', None)
-            # Without a generation to compare, nothing is kept.
-            source = (source, siteManager,
+            utilities = _component.getSiteManager().utilities
+            generation = getattr(utilities, '_generation', None)
+            # The registry itself too (a site manager may be given new
+            # ones); without a generation to compare, nothing is kept.
+            source = (source, utilities,
                       object() if generation is None else generation)
-        if self._merged is None or self._mergedFrom != source:
+        mergedFrom, merged = self._merged  # one read: other threads ask
+        if merged is None or mergedFrom != source:
             merged = dict(self._loadEntryPoints())
             if self.useZope:
                 merged.update(_component.getUtilitiesFor(ITask))
             merged.update(self._registered)
-            self._merged, self._mergedFrom = merged, source
-        return self._merged
+            self._merged = (source, merged)
+        return merged
