@@ -123,6 +123,11 @@ class Recorder:
     def _flush(self):
         if self._writing is not None or self._retry is not None:
             return
+        if not (self._owing or self._alone):
+            # Nothing owed (most writes' ends, one job at a time): no
+            # batch to gather, no report to wait for.
+            self._tellIdle()
+            return
         batch = [self._alone.pop(0)] if self._alone else self._batch()
         if not batch:
             self._waitForReports()
