@@ -110,6 +110,24 @@ def test_no_deadline_while_answering_then_the_next_request_has_one():
     assert not transport.disconnecting
 
 
+def test_after_an_answer_the_idle_deadline_counts_from_the_answer():
+    """Whether the answer came before the body's deadline would have
+    passed or long after it, an idle connection is closed
+    ``headerTimeout`` seconds after the answer, not sooner."""
+    for working in (0.1, BODY_TIMEOUT + HEADER_TIMEOUT + 5):
+        limits, held, clock = makeLimits()
+        protocol, transport = connect(limits)
+        protocol.dataReceived(REQUEST)
+        clock.advance(working)
+        request, = held.requests
+        request.write(b'done')
+        request.finish()
+        clock.advance(HEADER_TIMEOUT - 0.01)
+        assert not transport.disconnecting
+        clock.advance(0.01)
+        assert transport.disconnecting
+
+
 def test_a_client_that_does_not_read_its_408_is_cut_off():
     """After a 408, a connection the client does not close is aborted
     ``ABORT_AFTER`` seconds later, so it holds no file for long."""

@@ -64,3 +64,29 @@ def test_python_registration_wins_over_utilities(cleanRegistry):
     mine = SimpleTask(lambda input: 'mine')
     service.registry.register('echo', mine)
     assert service.getAvailableTasks()['echo'] is mine
+
+
+def test_utilities_registered_or_removed_later_are_seen(cleanRegistry):
+    """A utility provided or removed after the registry was asked (which
+    keeps what it merged) is seen at the next lookup, as is a task
+    registered or unregistered in Python, and a registry emptied and
+    filled again."""
+    service = TaskService()
+    registry = service.registry
+    assert 'echo' not in registry.getAvailableTasks()
+    task = SimpleTask(echo)
+    zope.component.provideUtility(task, name='echo')
+    assert registry.lookup('echo') is task
+    mine = SimpleTask(lambda input: 'mine')
+    registry.register('echo', mine)
+    assert registry.lookup('echo') is mine
+    registry.unregister('echo')
+    assert registry.lookup('echo') is task
+    cleanRegistry.unregisterUtility(task, name='echo')
+    assert 'echo' not in registry.getAvailableTasks()
+    zope.component.provideUtility(task, name='echo')
+    assert registry.lookup('echo') is task
+    zope.component.getGlobalSiteManager().__init__('base')
+    other = SimpleTask(echo)
+    zope.component.provideUtility(other, name='echo')
+    assert registry.lookup('echo') is other

@@ -104,6 +104,12 @@ class TaskRegistry:
         self._commandsFile = None
         self._directories = []
         self._entryPoints = None
+        # The merged tasks, and what they were merged from: read by
+        # every add, claim and admitted run (three times a job), where
+        # asking zope.component each time cost more than the rest of
+        # the lookup; merged again when a source changes.
+        self._merged = (None, None)  # (what it was merged from, tasks)
+        self._changes = 0
 
     @classmethod
     def fromConfig(cls, config):
@@ -154,9 +160,11 @@ class TaskRegistry:
 
     def register(self, name, task):
         self._registered[name] = asTask(task)
+        self._changes += 1
 
     def unregister(self, name):
         del self._registered[name]
+        self._changes += 1
 
     def _loadEntryPoints(self):
         if self._entryPoints is None:
@@ -174,18 +182,33 @@ class TaskRegistry:
         return self._entryPoints
 
     def lookup(self, name):
-        task = self._registered.get(name)
-        if task is None and self.useZope:
-            task = _component.queryUtility(ITask, name=name)
-        if task is None:
-            task = self._loadEntryPoints().get(name)
+        task = self._tasks().get(name)
         if task is None:
             raise NoSuchTask.named(name, self.getAvailableTasks())
         return task
 
     def getAvailableTasks(self):
-        tasks = dict(self._loadEntryPoints())
+        return dict(self._tasks())
+
+    def _tasks(self):
+        """``{name: task}`` of the three sources merged (the dict kept:
+        not to be changed), merged again when one has changed since: a
+        task registered or unregistered here, or zope.component's
+        utilities (their registry's generation, which zope bumps at
+        every change to it or to a registry it is based on)."""
+        source = self._changes
         if self.useZope:
-            tasks.update(_component.getUtilitiesFor(ITask))
-        tasks.update(self._registered)
-        return tasks
+            utilities = _component.getSiteManager().utilities
+            generation = getattr(utilities, '_generation', None)
+            # The registry itself too (a site manager may be given new
+            # ones); without a generation to compare, nothing is kept.
+            source = (source, utilities,
+                      object() if generation is None else generation)
+        mergedFrom, merged = self._merged  # one read: other threads ask
+        if merged is None or mergedFrom != source:
+            merged = dict(self._loadEntryPoints())
+            if self.useZope:
+                merged.update(_component.getUtilitiesFor(ITask))
+            merged.update(self._registered)
+            self._merged = (source, merged)
+        return merged

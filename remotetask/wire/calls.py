@@ -15,6 +15,7 @@ import inspect
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web import server
 from twisted.web.xmlrpc import XMLRPC, Fault
 
@@ -58,11 +59,20 @@ class CallingResource(XMLRPC):
         content = request.content
         content.seek(0, 2)
         if content.tell() > PARSE_INLINE:
-            parsed = self.parseCall(_parse, content, kind)
+            answer = self.parseCall(_parse, content, kind)
+            answer.addCallbacks(self._call, _notXmlRpc,
+                                callbackArgs=(caller,))
         else:
-            parsed = defer.maybeDeferred(_parse, content, kind)
-        parsed.addCallbacks(self._call, _notXmlRpc, callbackArgs=(caller,))
-        parsed.addBoth(self._respond, request, gone)
+            # Parsed here, and the method's own Deferred answered: a
+            # Deferred of the parse with the method's chained to it cost
+            # some 6 us more per call (issue 18).
+            try:
+                parsed = _parse(content, kind)
+            except Exception:
+                answer = defer.succeed(_notXmlRpc(Failure()))
+            else:
+                answer = defer.maybeDeferred(self._call, parsed, caller)
+        answer.addBoth(self._respond, request, gone)
         return server.NOT_DONE_YET
 
     def _call(self, parsed, caller):

@@ -137,9 +137,11 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
         self.setTimeout(self.factory.bodyTimeout)
 
     def requestReceived(self):
-        """The whole request has come; answering it has no deadline here."""
+        """The whole request has come; answering it has no deadline here.
+        The body's timer is left to run (``timeoutConnection`` does
+        nothing while working) and moved by ``answered``: cancelling it
+        and making the next one cost a timer per request."""
         self.phase = WORKING
-        self.setTimeout(None)
 
     def answered(self):
         """The request has been answered: the next one's headers are due
@@ -202,6 +204,8 @@ class GuardedConnection(ProtocolWrapper, TimeoutMixin):
     # The deadline
 
     def timeoutConnection(self):
+        if self.phase == WORKING:
+            return  # the answer's time is the server's; see answered
         if self.phase == HEADERS and not self.started:
             # Idle between requests: nothing to answer. An answer its
             # client never took keeps the connection open; cut it then.

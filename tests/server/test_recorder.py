@@ -69,7 +69,33 @@ def test_a_start_waits_briefly_for_its_end_to_share_a_write():
     assert [jobid for jobid, _ in args[0]] == [fast.id]
     assert [row['id'] for row, _ in args[1]] == [fast.id]
     write.runNext()
+    # The start's timer, left to run out, finds nothing more to write.
+    clock.advance(recorder.startDelay)
+    assert write.calls == []
     assert clock.getDelayedCalls() == []
+
+
+def test_starts_share_one_timer_left_to_run_out():
+    """Short jobs' starts and ends arm one timer between them, not one
+    each: the ends take their starts along without cancelling it, and
+    when it runs out it writes the start still owed, in one write."""
+    recorder, service, write, clock, recorded = makeRecorder()
+    first, second, third = claimed(service, 3)
+    recorder.started(first)
+    recorder.ended(first, Outcome(True, '1'), 0.001)
+    write.runNext()
+    clock.advance(recorder.startDelay / 2)
+    recorder.started(second)
+    recorder.ended(second, Outcome(True, '2'), 0.001)
+    write.runNext()
+    recorder.started(third)
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(recorder.startDelay / 2)
+    (_, function, args, _), = write.calls
+    assert (args[0], args[1]) == ([(third.id, third.row['token'])], [])
+    write.runNext()
+    assert clock.getDelayedCalls() == []
+    assert service.getJob(third.id).attempts == 1
 
 
 def test_an_end_the_store_cannot_take_is_kept_and_tried_again():

@@ -82,10 +82,17 @@ class Feeder:
     #: little more. In CPU per job (issue 18, bench/cpu's batched burst),
     #: 128 cost 0.87x what 32 did (claims and records of ~75 jobs rather
     #: than ~24: a third of the transactions, worker messages and
-    #: reactor turns); 256 no less than 128. Slow tasks are not sent
-    #: ahead at all (``aheadPerWorker``), and a job queued behind one
-    #: that runs long is recalled (the pool's ``recallAfter``).
-    MAX_AHEAD = 128
+    #: reactor turns); 256 no less than 128. But the multicall enqueue
+    #: rate fell with 128 (likely: bigger claims and records on the reactor
+    #: thread between the adds): 9 alternating runs of 10,000 adds in
+    #: multicalls of 500, medians of the per-run ratios to 128: 64
+    #: enqueued 1.33x as fast (faster in 7 runs of 9) for 1.04x the CPU
+    #: per job, 32 1.14x as fast for 1.20x; callgrind (one run each)
+    #: counted the daemon 1.10x (64) and 1.20x (32) the instructions.
+    #: 64 is the balance. Slow tasks are not sent ahead at all
+    #: (``aheadPerWorker``), and a job queued behind one that runs long
+    #: is recalled (the pool's ``recallAfter``).
+    MAX_AHEAD = 64
 
     def __init__(self, service, pool, table, write, admit, putBack, clock,
                  maxAhead=MAX_AHEAD, maxClaim=500):
@@ -246,10 +253,13 @@ class Feeder:
 
     def handOut(self):
         """Hand the held runs to the pool, as many as it has room for, in
-        one ``submit`` (one message per worker)."""
-        room = self.pool.capacity()
-        if room > 0 and self.table.waiting:
-            self.pool.submit(self.table.takeWaiting(room))
+        one ``submit`` (one message per worker). The pool's room is
+        asked only when runs are held: a worker freeing up with nothing
+        held (one add at a time) asks nothing."""
+        if self.table.waiting:
+            room = self.pool.capacity()
+            if room > 0:
+                self.pool.submit(self.table.takeWaiting(room))
 
     # Starting and stopping
 

@@ -10,7 +10,11 @@ takes them all whenever none is in flight, so under load a batch holds
 many runs and costs one transaction. A start alone waits up to
 ``startDelay`` seconds for company: a short job's start then goes in the
 same write as its end. (A server killed in that window has not counted
-the attempt; the job simply runs again.)
+the attempt; the job simply runs again.) The timer is armed by a start
+when none is, and left to run out rather than cancelled by the end that
+took the start along: a short job's start and end then cost no timer of
+their own, and the timer, under load one per ``startDelay`` rather than
+one per job, finds nothing to write or the starts that came since.
 
 Progress reports are not owed like that: only a job's latest counts, and
 it is written at most once per ``progressInterval`` seconds per job (a
@@ -119,14 +123,16 @@ class Recorder:
     def _flush(self):
         if self._writing is not None or self._retry is not None:
             return
+        if not (self._owing or self._alone):
+            # Nothing owed (most writes' ends, one job at a time): no
+            # batch to gather, no report to wait for.
+            self._tellIdle()
+            return
         batch = [self._alone.pop(0)] if self._alone else self._batch()
         if not batch:
             self._waitForReports()
             self._tellIdle()
             return
-        if self._startsDue is not None and not self._alone:
-            self._startsDue.cancel()
-            self._startsDue = None
         now = self.clock.seconds()
         started, ended, putBack, reports, leaving = [], [], [], [], []
         for run in batch:
@@ -243,9 +249,12 @@ class Recorder:
         (or, while stopping, when the store refused what was). Reports
         waiting for their interval are not news that must be written: the
         runs they belong to end or are put back with their last one."""
-        if self.stopping and self._reportTimer is not None:
-            self._reportTimer.cancel()
-            self._reportTimer = None
+        if self.stopping:
+            # Starts owed are written now (``started`` while stopping).
+            for timer in ('_reportTimer', '_startsDue'):
+                if getattr(self, timer) is not None:
+                    getattr(self, timer).cancel()
+                    setattr(self, timer, None)
         if self._writing is None and not self.pending:
             return defer.succeed(None)
         if self.stopping and self._retry is not None:
