@@ -431,6 +431,32 @@ WHERE id IN (SELECT id FROM candidates ORDER BY priority DESC, id
              LIMIT :limit)
 RETURNING *;
 
+-- name: claim_queued_first
+-- claim_queued_any for a claim of one job (most claims of single adds):
+-- each task's first job is one scalar seek of jobs_queued, and the job
+-- to update is one rowid, so that SQLite builds no temporary b-tree for
+-- an IN list, a task's candidates or the rows to update; only the one
+-- row sort across the tasks and RETURNING remain.
+UPDATE jobs
+SET status = 'processing', token = :token, claimed = :claimed,
+    started = coalesce(:started, started),
+    attempts = attempts + (:started IS NOT NULL),
+    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
+    progress = CASE WHEN :started IS NULL THEN progress END,
+    events = CASE WHEN :event IS NULL THEN events
+                  ELSE remotetask_append_event(
+                      events, json_set(:event, '$.attempt', attempts + 1),
+                      :keep) END
+WHERE id = (
+    SELECT job.id
+    FROM json_each(:tasks) AS served JOIN jobs AS job ON job.id = (
+        SELECT id FROM jobs
+        WHERE status = 'queued' AND task = served.value
+          AND (due IS NULL OR due <= :now)
+        ORDER BY priority DESC, id LIMIT 1)
+    ORDER BY job.priority DESC, job.id LIMIT 1)
+RETURNING *;
+
 -- name: claimable_tasks
 -- The tasks of the queued, cron and delayed jobs, for a claim that may
 -- take any task: one seek of jobs_queued per task (a loose index scan),

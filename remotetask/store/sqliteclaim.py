@@ -30,7 +30,10 @@ class SQLiteClaim(SQLClaimSteps):
         """``(name, parameters)`` of the statement that claims the batch:
         for queued jobs of one task, or of tasks that no limit holds back
         (most claims), one that ranks nothing within a task: ranking costs
-        SQLite more than the seeks, on every claim."""
+        SQLite more than the seeks, on every claim; for one job (every
+        task allows it), one that seeks each task's first job."""
+        if kind == 'queued' and limit == 1:
+            return 'claim_queued_first', dict(tasks=json.dumps(list(allowed)))
         if kind == 'queued' and len(allowed) == 1:
             (task, count), = allowed.items()
             return 'claim_queued_task', dict(task=task,
