@@ -429,6 +429,18 @@ def test_append_event_keeps_what_events_append_keeps():
     assert appendEvent(spliced, None, 5) is spliced
 
 
+def _newestPaged(store, **filters):
+    """The ids ``newest`` gives for ``filters``, page after page of 4
+    (each looking at 5 jobs at most) until its cursor runs out."""
+    seen, cursor = [], None
+    while True:
+        rows, cursor = store.newest(before=cursor, limit=4, scan=5,
+                                    **filters)
+        seen += [row['id'] for row in rows]
+        if cursor is None:
+            return seen
+
+
 def _mixedStore(store):
     """Jobs of three tasks in four statuses, interleaved by id (the one
     status index is by status and task: a status's jobs in id order are
@@ -460,14 +472,8 @@ def test_a_status_lists_in_id_order_across_its_tasks(tmp_path, status, task):
             found = [row['id'] for row in store.find(
                 status=status, task=task, after=after, limit=limit)]
             assert found == [i for i in wanted if i > after][:limit]
-        seen, cursor = [], None
-        while True:
-            rows, cursor = store.newest(status=status, task=task,
-                                        before=cursor, limit=4, scan=5)
-            seen += [row['id'] for row in rows]
-            if cursor is None:
-                break
-        assert seen == wanted[::-1]
+        assert _newestPaged(store, status=status, task=task) == \
+            wanted[::-1]
         due = [row for row in every if row['status'] == 'queued'
                and (row['due'] is None or row['due'] <= 110.0)]
         assert store.oldestQueued(110.0) == (
@@ -494,14 +500,8 @@ def test_a_task_lists_in_id_order_across_its_statuses(tmp_path, task):
         for text, matching in ((None, wanted), ('1', [
                 row['id'] for row in every
                 if row['task'] == task and '1' in row['input']])):
-            seen, cursor = [], None
-            while True:
-                rows, cursor = store.newest(task=task, text=text,
-                                            before=cursor, limit=4, scan=5)
-                seen += [row['id'] for row in rows]
-                if cursor is None:
-                    break
-            assert seen == matching[::-1]
+            assert _newestPaged(store, task=task, text=text) == \
+                matching[::-1]
     finally:
         store.close()
 
