@@ -537,20 +537,29 @@ def test_status_lists_seek_each_task_of_the_status(tmp_path):
         store.close()
 
 
+def _fileOfSchema(directory, version, insert):
+    """The path of a store file written at schema ``version`` (its
+    migrations up to it, no later), holding the rows ``insert`` adds."""
+    from remotetask.store.sqliteschema import migrate
+    path = directory / 'jobs.sqlite'
+    old = sqlite3.connect(path)
+    old.row_factory = sqlite3.Row
+    migrate(old, [step for step in MIGRATIONS if step[0] <= version])
+    old.execute(insert)
+    old.commit()
+    assert old.execute('PRAGMA user_version').fetchone()[0] == version
+    old.close()
+    return path
+
+
 def test_a_file_of_schema_10_migrates_to_one_status_index(tmp_path):
     """A file written before migration 11 opens with its jobs as they
     were, and one status index left (jobs_by_status_task): its jobs
     list by status as before."""
-    from remotetask.store.sqliteschema import migrate
-    path = tmp_path / 'jobs.sqlite'
+    path = _fileOfSchema(
+        tmp_path, 10, "INSERT INTO jobs (task, status, created) VALUES "
+        "('a', 'completed', 1.0), ('b', 'error', 2.0), ('a', 'error', 3.0)")
     old = sqlite3.connect(path)
-    old.row_factory = sqlite3.Row
-    migrate(old, [step for step in MIGRATIONS if step[0] <= 10])
-    old.execute("INSERT INTO jobs (task, status, created) VALUES "
-                "('a', 'completed', 1.0), ('b', 'error', 2.0), "
-                "('a', 'error', 3.0)")
-    old.commit()
-    assert old.execute('PRAGMA user_version').fetchone()[0] == 10
     assert old.execute("SELECT count(*) FROM sqlite_master WHERE "
                        "name = 'jobs_by_status'").fetchone()[0] == 1
     old.close()
@@ -597,18 +606,11 @@ def test_a_file_of_schema_11_migrates_to_cheaper_indexes(tmp_path):
     job holds returns that job), retention still finds its finished jobs,
     through the indexes made again, and its jobs list by task without the
     index by task."""
-    from remotetask.store.sqliteschema import migrate
-    path = tmp_path / 'jobs.sqlite'
-    old = sqlite3.connect(path)
-    old.row_factory = sqlite3.Row
-    migrate(old, [step for step in MIGRATIONS if step[0] <= 11])
-    old.execute("INSERT INTO jobs (task, status, created, key, completed) "
-                "VALUES ('a', 'queued', 1.0, 'k', NULL), "
-                "('a', 'completed', 2.0, 'k', 5.0), "
-                "('b', 'error', 3.0, NULL, 6.0)")
-    old.commit()
-    assert old.execute('PRAGMA user_version').fetchone()[0] == 11
-    old.close()
+    path = _fileOfSchema(
+        tmp_path, 11,
+        "INSERT INTO jobs (task, status, created, key, completed) "
+        "VALUES ('a', 'queued', 1.0, 'k', NULL), "
+        "('a', 'completed', 2.0, 'k', 5.0), ('b', 'error', 3.0, NULL, 6.0)")
     store = SQLiteJobStore(path)
     try:
         assert store.schemaVersion == len(MIGRATIONS) >= 12
