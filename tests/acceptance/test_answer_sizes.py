@@ -245,7 +245,13 @@ def test_clients_that_never_read_hold_bounded_memory(startDaemon):
         odd = [head for head in refused if b'<int>11</int>' not in head
                or b'--max-answer-memory' not in head]
         assert not odd, odd[0][:1000]
-        assert metric(daemon, 'remotetask_answers_waiting') == len(whole)
+        # Each answer under way still waits, unless its client, silent
+        # for --send-timeout while a loaded machine got to this line,
+        # was cut already (logged).
+        cutBefore = daemon.log().count('took nothing of its answer')
+        waiting = metric(daemon, 'remotetask_answers_waiting')
+        cutAfter = daemon.log().count('took nothing of its answer')
+        assert len(whole) - cutAfter <= waiting <= len(whole) - cutBefore
         assert metric(daemon, 'remotetask_answers_refused_total') == len(
             refused)
         assert metric(daemon, 'remotetask_answer_bytes_waiting') <= 64 * MB
