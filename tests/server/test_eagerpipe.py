@@ -4,6 +4,7 @@ place of the reactor's file descriptor sets."""
 
 import os
 
+import pytest
 from twisted.internet import main, process
 from twisted.internet.testing import MemoryReactor
 from twisted.python import failure
@@ -28,9 +29,21 @@ class Process:
         del self.pipes[name]
 
 
+#: The write ends the test made (a real process's transport closes its own).
+_made = []
+
+
+@pytest.fixture(autouse=True)
+def _closeWriteEnds():
+    yield
+    while _made:
+        os.close(_made.pop())
+
+
 def makePipe():
     """(EagerPipe, its ProcessWriter, the reactor, the read end)."""
     readEnd, writeEnd = os.pipe()
+    _made.append(writeEnd)
     reactor, proc = MemoryReactor(), Process()
     writer = process.ProcessWriter(reactor, proc, 0, writeEnd)
     proc.pipes[0] = writer
