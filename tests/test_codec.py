@@ -108,3 +108,16 @@ def test_dicts_flat_or_not_come_back_as_they_were(value):
     decoded = codec.decode(codec.encode(value))
     assert decoded == value
     assert repr(decoded) == repr(value)
+
+
+def test_stored_text_is_read_as_json_loads_reads_it():
+    """Text with whitespace around its value, bytes, or text that is not
+    one JSON value decodes, or fails, exactly as json.loads does."""
+    for text in ['{"a":1}', ' [1, 2]\n', '\t"x" ', b'{"a":[1]}', '7']:
+        assert codec.decode(text) == json.loads(text)
+    for text in ['', '{"a":1} x', '{', '1 2', b'']:
+        with pytest.raises(json.JSONDecodeError) as raised:
+            codec.decode(text)
+        with pytest.raises(json.JSONDecodeError) as expected:
+            json.loads(text)
+        assert str(raised.value) == str(expected.value)

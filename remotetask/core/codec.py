@@ -65,6 +65,8 @@ def compactJSON(ensureAscii=True):
 
 
 _dumps = compactJSON()
+#: What JSON allows before a value, and raw_decode does not.
+_BLANK = ('', ' ', '\t', '\n', '\r')
 
 
 def _isFlat(items):
@@ -144,11 +146,21 @@ def encode(value, what='value'):
     return _dumps(_wrap(value, what))
 
 
+# Made once, and called before json.loads: what ``encode`` wrote has no
+# whitespace around it for loads' two regular-expression matches to skip,
+# and loads guesses the encoding of bytes first (a job's input is decoded
+# in its worker per job).
+_rawDecode = json.JSONDecoder().raw_decode
+
+
 def decode(text):
     """Return the value ``encode`` was given; ``None`` for ``None``."""
     if text is None:
         return None
-    value = json.loads(text)
+    value, end = _rawDecode(text) if text.__class__ is str and \
+        text[:1] not in _BLANK else (None, -1)
+    if end != len(text):  # not all of it: json.loads accepts it or says why
+        value = json.loads(text)
     if value.__class__ is dict and _isFlat(value.items()):
         return value  # nothing wrapped, and a fresh dict: not copied
     return _unwrap(value)

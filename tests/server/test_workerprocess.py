@@ -171,6 +171,29 @@ def test_a_start_after_a_progress_message_has_a_header_of_its_own():
         [{'started': 3}]]
 
 
+class Trickle(io.BytesIO):
+    """An unbuffered pipe that a signal keeps cutting: each write takes at
+    most 3 bytes and says so."""
+
+    def write(self, data):
+        return super().write(bytes(data[:3]))
+
+
+def test_a_write_cut_short_is_finished_in_order():
+    """Replies write to an unbuffered stdout: a write that takes only part
+    of a message is followed by the rest, so frames arrive whole and in
+    order."""
+    stream = Trickle()
+    replies = Replies(stream)
+    replies.started(1)
+    replies.add({'ended': 1, 'ok': True}, '"\u00e9t\u00e9"')
+    replies.flush()
+    assert sent(stream) == [[{'started': 1}],
+                            [{'ended': 1, 'ok': True}]]
+    stream.seek(0)
+    assert 'été'.encode('utf-8') in stream.read()
+
+
 def test_a_report_made_after_its_job_ended_goes_nowhere():
     """A job's reporter kept past its end (a thread of the task's that
     carried it) keeps nothing: neither that job nor the next one hears of

@@ -51,6 +51,22 @@ def test_messages_survive_any_split_into_reads():
             several
 
 
+def test_reads_of_one_whole_frame_each_arrive_alone_and_in_order():
+    """A read that is exactly one frame (most are) is delivered in one
+    call, as are frames cut across reads before and after it."""
+    frames = [[({'started': k}, None)] for k in range(3)] + \
+        [[({'ended': 3, 'ok': True}, '"x"')]]
+    whole = [frame(messages(found)) for found in frames]
+    receiver = Collector()
+    receiver.dataReceived(whole[0])
+    receiver.dataReceived(whole[1][:2])
+    receiver.dataReceived(whole[1][2:] + whole[2][:5])
+    receiver.dataReceived(whole[2][5:])
+    receiver.dataReceived(whole[3])
+    assert receiver.got == frames
+    assert receiver._unprocessed == b''
+
+
 def test_the_frames_one_read_completes_arrive_in_one_call():
     """All the frames one read completes reach messagesReceived together,
     in order (a busy worker's dozens of frames are parsed in one pass);

@@ -20,7 +20,8 @@ from remotetask.core import progress
 from remotetask.core.runner import Outcome
 from remotetask.core.task import option
 from remotetask.server.pipeline.inflight import RUNNING, SENT
-from remotetask.server.workers.workerprotocol import MessageReceiver
+from remotetask.server.workers.eagerpipe import EagerPipe
+from remotetask.server.workers.workerprotocol import MessageReceiver, frame
 
 
 class WorkerMessages(MessageReceiver):
@@ -30,8 +31,17 @@ class WorkerMessages(MessageReceiver):
         self.worker = worker
         self.MAX_LENGTH = maxLength
 
+    def connectionMade(self):
+        self.pipe = EagerPipe.of(self.transport)
+
     def messagesReceived(self, messages):
         self.worker.messagesReceived(messages)
+
+    def sendMessages(self, messages):
+        """Send ``[(header, body)]`` in one frame, at once when the pipe
+        is free (``eagerpipe``: a job added alone reaches its worker
+        without a reactor iteration of its own)."""
+        self.pipe.write(frame(messages))
 
 
 def _howItEnded(value):

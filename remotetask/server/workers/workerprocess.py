@@ -73,10 +73,15 @@ class Replies:
                 self._write()
 
     def _write(self):
+        # ``stream`` is unbuffered (``main``): a message is one write(2),
+        # with no copy into a buffer and no flush; a blocking pipe takes
+        # part of it only when a signal cuts in.
         data = frame(self._waiting)
         self._waiting = []
-        self.stream.write(data)
-        self.stream.flush()
+        written = self.stream.write(data)
+        while written < len(data):
+            data = data[written:]
+            written = self.stream.write(data)
 
 
 class ProgressOutbox:
@@ -195,7 +200,7 @@ def main(argv):
     os.setpgrp()
     # The protocol owns the real stdout; a task's print() goes to stderr,
     # which the server logs.
-    replies = Replies(os.fdopen(os.dup(1), 'wb'))
+    replies = Replies(os.fdopen(os.dup(1), 'wb', buffering=0))
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     config = json.loads(argv[1])

@@ -77,12 +77,11 @@ _encodeHeads = _headsEncoder()
 _rawDecodeHeads = json.JSONDecoder().raw_decode
 
 
-def encode(messages):
-    """The bytes of one frame (without its length prefix) holding
-    ``messages``, a list of ``(header, body)``; ``body`` None or text.
-    A header with a body is given its ``size`` in place (each is made
-    for its one message: a copy per job cost more than the encoding).
-    Joined once: a result of megabytes is copied once here."""
+def _parts(messages):
+    """The pieces of one frame's payload holding ``messages``, a list of
+    ``(header, body)``; ``body`` None or text. A header with a body is
+    given its ``size`` in place (each is made for its one message: a copy
+    per job cost more than the encoding)."""
     heads, parts = [], [None, b'\n']
     for header, body in messages:
         if body is not None:
@@ -92,7 +91,14 @@ def encode(messages):
             parts.append(body)
         heads.append(header)
     parts[0] = _encodeHeads(heads).encode('utf-8')
-    return b''.join(parts)
+    return parts
+
+
+def encode(messages):
+    """The bytes of one frame (without its length prefix) holding
+    ``messages`` (``_parts``). Joined once: a result of megabytes is
+    copied once here."""
+    return b''.join(_parts(messages))
 
 
 def decode(payload):
@@ -149,6 +155,15 @@ class MessageReceiver(Int32StringReceiver):
     _payloads = ()
 
     def dataReceived(self, data):
+        if not self._unprocessed and len(data) > PREFIX.size and \
+                self._chunks is None and not self.paused:
+            length, = PREFIX.unpack_from(data)
+            if len(data) - PREFIX.size == length <= self.MAX_LENGTH:
+                # Exactly one frame, what most reads bring (a job's start,
+                # its end, a job sent alone): no buffer to keep, so not
+                # the base class's loop.
+                self.messagesReceived(decodeAll([data[PREFIX.size:]]))
+                return
         if self._chunks is not None:
             self._chunks.append(data)
             self._missing -= len(data)
@@ -195,6 +210,8 @@ def readMessages(stream):
 
 def frame(messages):
     """One frame of ``[(header, body)]`` with its length prefix, ready to
-    write."""
-    payload = encode(messages)
-    return PREFIX.pack(len(payload)) + payload
+    write: joined once, prefix and all (a result of megabytes is copied
+    once, and a job's end costs one join)."""
+    parts = _parts(messages)
+    parts.insert(0, PREFIX.pack(sum(map(len, parts))))
+    return b''.join(parts)
