@@ -56,6 +56,27 @@ def test_a_message_is_cut_at_MAX_MESSAGE():
     assert got[2][1] == 'a\\x00b'
 
 
+def test_a_latest_keeps_the_last_report_checked_and_stamped():
+    """A ``Latest`` reporter (a worker process's) keeps only the last
+    report of its run, checked and cut as any other, with the epoch time
+    it was made; called as a reporter, it keeps that report the same."""
+    box = progress.Latest()
+
+    def task(service, jobid, input):
+        reportProgress(0.2)
+        reportProgress(7, 'x' * (progress.MAX_MESSAGE + 5))
+    assert runTask(task, None, 1, None, progress=box).ok
+    fraction, message, at = box.latest
+    assert fraction == 1.0 and len(message) == progress.MAX_MESSAGE
+    assert isinstance(at, float) and at > 1e9
+    with progress.reporting(box):
+        with pytest.raises(ValueError):
+            reportProgress(math.nan)
+    assert box.latest[:2] == (1.0, message)
+    box(0.25, None)
+    assert box.latest[:2] == (0.25, None)
+
+
 class Clock:
     def __init__(self):
         self.now = 0.0

@@ -211,6 +211,35 @@ def test_progress_of_a_held_run_is_recorded_and_of_others_dropped():
     assert service.getJob(jobid).progress['fraction'] == 0.5
 
 
+def test_a_report_that_comes_with_the_end_is_written_with_it():
+    """The last report carried by a run's end is written by the write of
+    that end, in one transaction, not by a write of its own before it;
+    the job then shows it."""
+    writes = HeldWrites()
+    dispatcher, service, pool, clock, _ = makeDispatcher(size=1,
+                                                         write=writes)
+    dispatcher.startService()
+    jobid = service.add('echo', 1)
+    while writes.calls:
+        writes.runNext()
+    run, = pool.given
+    start(dispatcher, run)
+    clock.advance(1.0)  # the start's own write
+    while writes.calls:
+        writes.runNext()
+    dispatcher.jobEnded(run, Outcome(True, '1'), 0.1,
+                        dict(fraction=1.0, message='done', at=2.0))
+    recorded = [call for call in writes.calls
+                if call[1] == service.running.recordRuns]
+    assert len(recorded) == 1
+    _, _, (started, ended, putBack, reports), _ = recorded[0]
+    assert [row['id'] for row, _ in ended] == [jobid]
+    assert [report['message'] for _, report in reports] == ['done']
+    while writes.calls:
+        writes.runNext()
+    assert service.getJob(jobid).progress['message'] == 'done'
+
+
 def test_an_end_that_owes_a_call_wakes_the_notifier():
     """onNotifyOwed is called when the end of a job with notify is
     recorded here, and on a cancel; not for other ends."""

@@ -20,9 +20,11 @@ class Handler:
     def jobStarted(self, run):
         self.news.append(('started', run.id))
 
-    def jobEnded(self, run, outcome, seconds):
+    def jobEnded(self, run, outcome, seconds, report=None):
         self.news.append(('ended', run.id, outcome.ok,
                           outcome.output or outcome.error, seconds))
+        if report is not None:
+            self.news.append(('last report', run.id, report))
 
     def jobReturned(self, run):
         self.news.append(('returned', run.id))
@@ -248,10 +250,10 @@ class ProgressHandler(Handler):
                           report.get('message')))
 
 
-def test_progress_messages_reach_the_handler_the_last_one_before_the_end():
+def test_progress_messages_reach_the_handler_the_last_one_with_the_end():
     """A worker's progress message reaches the handler as a report; one
-    carried by the end message reaches it before the end; one for a job
-    no longer here is dropped."""
+    carried by the end message reaches it with the end, as it came; one
+    for a job no longer here is dropped."""
     reactor, handler = ProcessReactor(), ProgressHandler()
     pool = ProcessWorkerPool(TaskRegistry(), 1, handler, reactor)
     pool.startService()
@@ -264,8 +266,8 @@ def test_progress_messages_reach_the_handler_the_last_one_before_the_end():
                    'progress': {'fraction': 1.0, 'at': 2.0}}, '1')
     process.reply({'progress': 1, 'fraction': 0.7, 'at': 3.0})
     assert handler.news == [('started', 1), ('progress', 1, 0.5, 'half'),
-                            ('progress', 1, 1.0, None),
-                            ('ended', 1, True, '1', 0.0)]
+                            ('ended', 1, True, '1', 0.0),
+                            ('last report', 1, {'fraction': 1.0, 'at': 2.0})]
 
 
 def test_the_recall_watch_follows_the_job_running_now():

@@ -207,10 +207,13 @@ class Dispatcher(Service):
         if self.table.get(run.id) is run and run.out:
             self.recorder.progress(run, report)
 
-    def jobEnded(self, run, outcome, seconds):
+    def jobEnded(self, run, outcome, seconds, report=None):
+        """``report``: a last progress report, written with the end."""
         self.feeder.runTime.add(seconds)
         if self.table.get(run.id) is not run or not run.out:
             return  # put back at shutdown already; its end is not recorded
+        if report is not None:
+            self.recorder.progress(run, report, write=False)
         if not self.running and outcome.error == STOPPED:
             self.recorder.putBack(run, started=True)
             self.log.info('Job {id} ({task}) put back in the queue',

@@ -114,11 +114,13 @@ class Recorder:
         self._owing[run.id] = run
         self._flush()
 
-    def progress(self, run, report):
-        """The latest progress ``report`` of ``run``."""
+    def progress(self, run, report, write=True):
+        """The latest progress ``report`` of ``run``; ``write`` False: it
+        waits for the run's next news (its end, told next)."""
         run.report = report
         self._owing[run.id] = run
-        self._flush()
+        if write:
+            self._flush()
 
     def _flush(self):
         if self._writing is not None or self._retry is not None:

@@ -17,7 +17,9 @@ The pool tells its ``handler`` (the dispatcher) what happens:
 ``jobStarted(run)`` (the run's start stamped, on the pool's clock),
 ``jobProgress(run, report)`` (a progress report,
 ``remotetask.core.progress.value``; the workers send at most one per job
-per ``progressInterval`` seconds), ``jobEnded(run, outcome, seconds)``,
+per ``progressInterval`` seconds), ``jobEnded(run, outcome, seconds,
+report)`` (``report``: the run's last progress report, carried by its
+end, or None),
 ``jobReturned(run)`` for a job given back without having started, and
 ``workerFree()`` once per read of a worker's pipe that freed room. The
 runs are the in-flight table's (``inflight.Run``); a worker keeps those it

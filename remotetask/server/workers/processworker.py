@@ -167,15 +167,15 @@ class Worker(protocol.ProcessProtocol):
         """One frame's news."""
         for header, body in messages:
             if 'ended' in header:
-                if header.get('progress') is not None:
-                    self._progress(header['ended'], header['progress'])
                 if header['ok']:
                     outcome = Outcome(True, body)
                 else:
                     outcome = Outcome(False, body, header.get('error'),
                                       header.get('traceback'),
                                       header.get('retry', False))
-                self._ended(header['ended'], outcome, header.get('took'))
+                # Its last report, if any, is already a progress.value.
+                self._ended(header['ended'], outcome, header.get('took'),
+                            header.get('progress'))
                 self._freed = True
                 # The next job's start, said with this end.
                 if 'started' in header:
@@ -222,15 +222,16 @@ class Worker(protocol.ProcessProtocol):
                     timer.cancel()
             self.timers = []
 
-    def _ended(self, jobid, outcome, took=None):
+    def _ended(self, jobid, outcome, took=None, report=None):
         """``took``: how long the run took, as the worker measured it
-        (its start may have reached us in the same message as its end)."""
+        (its start may have reached us in the same message as its end);
+        ``report``: its last progress report, which came with its end."""
         self._cancelTimers()
         run = self.runs.pop(jobid)
         self.running = None
         if took is None:
             took = self.pool.clock.seconds() - run.startedAt
-        self.pool.handler.jobEnded(run, outcome, took)
+        self.pool.handler.jobEnded(run, outcome, took, report)
 
     def stop(self, reason):
         """Kill the process (and anything it started); the job it runs

@@ -96,45 +96,51 @@ class ProgressOutbox:
         self.replies = replies
         self.interval = interval
         self.lock = threading.Condition()
-        #: The running job's Throttle, once it has reported.
+        #: The running job's Throttle, once the sender has seen a report.
         self.current = None
-        self._reporter = None
+        #: The running job: (jobid, its Latest, when it began), or None.
+        self._running = None
 
     def begin(self, jobid):
-        """The reporter of the job that starts now. Its Throttle is made
-        at its first report (``_start``): most jobs make none, and one
-        made per job cost a worker more than a tenth of a no-op job
-        (issue 18). That report puts the Throttle's own reporter in its
-        place, so that the next ones cost no more than they did."""
-        began = time.monotonic()
+        """The reporter of the job that starts now: a ``Latest`` of its
+        own (``reportProgress`` stores into it without a call), which
+        the sender looks at. Its Throttle is made by the sender, once it
+        sees a report: most jobs make none, or end before it looks, and
+        one made per job cost a worker more than a tenth of a no-op job
+        (issue 18)."""
+        box = progress.Latest()
+        self._running = (jobid, box, time.monotonic())
+        return box
 
-        def report(fraction, message):
-            keep = self._start(jobid, began, report)
-            if progress.reporterVariable.get() is report:
-                progress.reporterVariable.set(keep)
-            keep(fraction, message)
-        self._reporter = report
-        return report
+    def _throttle(self):
+        """The running job's Throttle, made if it has reported; None if
+        no job runs or it has not reported. Call with ``lock`` held."""
+        running = self._running
+        if running is None:
+            return None
+        jobid, box, began = running
+        if self.current is None or self.current.box is not box:
+            if box.latest is None:
+                return None
 
-    def _start(self, jobid, began, reporter):
-        """The reporter of the Throttle of ``reporter``'s job, made now if
-        need be; one that keeps nothing once that job has ended."""
-        with self.lock:
-            if self._reporter is not reporter:
-                return _nowhere
-            if self.current is None:
-                def send(report):
-                    self.replies.send(dict(report, progress=jobid))
-                self.current = progress.Throttle(
-                    send, self.interval, lock=self.lock, eager=False,
-                    started=began)
-            return self.current.report
+            def send(report):
+                self.replies.send(dict(report, progress=jobid))
+            self.current = progress.Throttle(
+                send, self.interval, lock=self.lock, eager=False,
+                started=began, box=box)
+        return self.current
 
     def end(self):
         """The job ended: its waiting report (or None), sent no more."""
         with self.lock:
-            current, self.current, self._reporter = self.current, None, None
-            return None if current is None else current.take()
+            running, self._running = self._running, None
+            current, self.current = self.current, None
+            if running is None:
+                return None
+            if current is not None and current.box is running[1]:
+                return current.take()
+            latest = running[1].latest
+            return None if latest is None else progress.value(*latest)
 
     def run(self):
         """Send each waiting report when it is due; look again every
@@ -142,15 +148,12 @@ class ProgressOutbox:
         worker running many short jobs must not switch threads for each."""
         with self.lock:
             while True:
-                due = None if self.current is None else self.current.due()
+                current = self._throttle()
+                due = None if current is None else current.due()
                 if due == 0.0:
-                    self.current.sendDue()
+                    current.sendDue()
                 else:
                     self.lock.wait(self.interval if due is None else due)
-
-
-def _nowhere(fraction, message):
-    """Where a report made after its job's end goes."""
 
 
 def runJobs(registry, requests, replies, outbox):
