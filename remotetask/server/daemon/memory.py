@@ -1,4 +1,5 @@
-"""Giving memory back after large values.
+"""The daemon's memory: given back after large values, and collected
+with less walking (``collectLess``).
 
 glibc's allocator maps a block of 128 KB or more on its own and unmaps it
 when freed, until the first such block is freed: then it raises that
