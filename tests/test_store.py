@@ -429,6 +429,26 @@ def test_append_event_keeps_what_events_append_keeps():
     assert appendEvent(spliced, None, 5) is spliced
 
 
+def test_append_events_appends_both_as_append_event_does_each():
+    """A run's end appends its start and its end event in one call
+    (remotetask_append_events): the very text that appendEvent gives
+    for one after the other, while the bound is far and across it, and
+    with either event missing."""
+    import json
+    from remotetask.store.sqliteconnections import appendEvent, appendEvents
+    stored = None
+    for number in range(6):
+        first = json.dumps({'n': number, 'detail': {'why': '{'}})
+        second = json.dumps({'n': number, 'end': True})
+        for start, end in ((first, second), (None, second), (first, None)):
+            assert appendEvents(stored, start, end, 5) == appendEvent(
+                appendEvent(stored, start, 5), end, 5)
+        stored = appendEvents(stored, first, second, 5)
+    assert [event['n'] for event in json.loads(stored)] == [0, 4, 4, 5, 5]
+    assert appendEvents('[]', '{"a":1}', '{"b":2}', 5) == \
+        '[{"a":1},{"b":2}]'
+
+
 def _newestPaged(store, **filters):
     """The ids ``newest`` gives for ``filters``, page after page of 4
     (each looking at 5 jobs at most) until its cursor runs out."""

@@ -143,6 +143,8 @@ def _unwrap(node):
 def encode(value, what='value'):
     """Return ``value`` as JSON text; ``UnstorableValue`` if it cannot be
     kept exactly. ``what`` names the value in the error message."""
+    if value.__class__ is dict and _isFlat(value.items()):
+        return _dumps(value)  # most inputs: nothing to wrap, nor to walk
     return _dumps(_wrap(value, what))
 
 

@@ -183,7 +183,9 @@ class JobRunning:
         made for this batch, by attempt (the same text for every run that
         ended so on the same attempt: most of a batch's)."""
         due = attempt = None
-        error = storableText(outcome.error)
+        # Most runs succeed, with no error or traceback to make storable.
+        error = None if outcome.error is None else \
+            storableText(outcome.error)
         if row['status'] == CRONJOB:
             status = None
         elif outcome.ok:
@@ -212,6 +214,7 @@ class JobRunning:
                 attempt=row['attempts'],
                 status=str(COMPLETED if outcome.ok else ERROR), error=error)
         run = (row['id'], row['token'], status, outcome.output, error,
+               None if outcome.traceback is None else
                storableText(outcome.traceback), now, due, attempt, event,
                None if report is None else progress.encode(report))
         return run, status

@@ -40,6 +40,8 @@ WAIT_OPTIONS = ('after', 'onFailure', 'passResults')
 
 #: The options of an add that asks for nothing: none, or not startLater.
 _PLAIN = ({}, {'startLater': False})
+#: The same as a request may give them, before ``requestOptions``.
+_PLAIN_GIVEN = _PLAIN + (False,)
 
 #: One job to add: its ``Entry``, its ``Wait`` on existing jobs (or
 #: None), and the positions of the earlier jobs of the same batch it
@@ -80,6 +82,11 @@ def plan(request, now, steps=(), passDefault=None, maxAfter=MAX_AFTER,
     """The ``Planned`` of one request as ``addMany`` takes them (see
     ``requestOptions``), waiting for ``steps`` of its batch too, with
     ``pass`` by default when ``passDefault``, added by ``owner``."""
+    if not steps and request.__class__ is tuple and len(request) == 3 \
+            and request[2] in _PLAIN_GIVEN:
+        # A multicall's add as the wire passes it: nothing to read.
+        return request[0], Planned(plainEntry(request[0], request[1],
+                                              owner), None, ())
     task, input, options = requestOptions(stepRequest(request))
     if not steps and options in _PLAIN:
         return task, Planned(plainEntry(task, input, owner), None, ())

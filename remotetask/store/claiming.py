@@ -10,6 +10,8 @@ computed from until it commits (SQLite: one writer at a time;
 PostgreSQL: ``limitState`` locks the limited tasks' rows).
 """
 
+import operator
+
 from remotetask.core.limits import Budget
 
 
@@ -95,11 +97,18 @@ class SQLClaimSteps(ClaimSteps):
         """The rows of a batch in the order the queries chose (RETURNING
         has none of its own): delayed jobs by due time, queued ones by
         priority, then id."""
-        return sorted(rows, key=_CLAIM_ORDER[kind])
+        # By id, then (a stable sort) by the kind's own order: keys read
+        # in C, not by a function called per row of a batch of hundreds.
+        rows = sorted(rows, key=_BY_ID)
+        order, reverse = _CLAIM_ORDER[kind]
+        rows.sort(key=order, reverse=reverse)
+        return rows
 
 
-_CLAIM_ORDER = {'delayed': lambda row: (row['due'], row['id']),
-                'queued': lambda row: (-row['priority'], row['id'])}
+_BY_ID = operator.itemgetter('id')
+#: What claimed rows are sorted by after their id, and whether downwards.
+_CLAIM_ORDER = {'delayed': (operator.itemgetter('due'), False),
+                'queued': (operator.itemgetter('priority'), True)}
 
 
 def claimRuns(steps, limit, nextDue, scheduled, tasks, limits, now):

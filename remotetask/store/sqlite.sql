@@ -15,7 +15,10 @@
 -- when :event is. The claims, whose :event is NULL unless they start
 -- their runs at once (most do not), skip the call when it is: a call
 -- from SQLite into Python, to hand back the events unchanged, cost more
--- than the rest of the column's work.
+-- than the rest of the column's work. The ends, which record a run's
+-- start with its end (most do), append both events in one call:
+--   remotetask_append_events(events, :startEvent, :event, :keep)
+-- (SQLite's only: PostgreSQL's function is in SQL, and costs no call).
 
 -- name: migration_0001
 -- The jobs table. AUTOINCREMENT so that an id is never reused after
@@ -539,10 +542,9 @@ SET status = coalesce(:status, status), output = :output, error = :error,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
                                     json(:attempt)) END,
-    events = remotetask_append_event(
-        remotetask_append_event(
-            events, json_set(:startEvent, '$.attempt', attempts + 1), :keep),
-        :event, :keep)
+    events = remotetask_append_events(
+        events, json_set(:startEvent, '$.attempt', attempts + 1), :event,
+        :keep)
 WHERE id = :id AND token = :token;
 
 -- name: finish_one
@@ -566,10 +568,9 @@ SET status = coalesce(:status, status), output = :output, error = :error,
     history = CASE WHEN :attempt IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
                                     json(:attempt)) END,
-    events = remotetask_append_event(
-        remotetask_append_event(
-            events, json_set(:startEvent, '$.attempt', attempts + 1), :keep),
-        :event, :keep)
+    events = remotetask_append_events(
+        events, json_set(:startEvent, '$.attempt', attempts + 1), :event,
+        :keep)
 WHERE id = :id AND token = :token
 RETURNING notify,
           EXISTS (SELECT 1 FROM dependencies AS edge

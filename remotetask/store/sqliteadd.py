@@ -14,8 +14,12 @@ entry with a key may find it taken and get the holder's id instead
 """
 
 import itertools
+import operator
 
 from remotetask.store.writes import insertJob
+
+
+_KEY = operator.attrgetter('key')
 
 
 def insertJobs(connection, queries, entries, now, event, keep):
@@ -26,14 +30,17 @@ def insertJobs(connection, queries, entries, now, event, keep):
     # The first event of every job of the batch, as insert_job stores it
     # (events.make's JSON is compact, as json_array(json()) makes it).
     events = None if event is None else f'[{event}]'
-    for keyed, run in itertools.groupby(
-            entries, key=lambda entry: entry.key is not None):
-        if keyed:
+    # Runs of entries by key: those without one (None) go in together;
+    # a keyed entry is inserted alone anyway.
+    for key, run in itertools.groupby(entries, key=_KEY):
+        if key is not None:
             ids += [insertJob(connection, queries, entry, now, event, keep)
                     for entry in run]
             continue
-        params = [dict(entry._asdict(), status=str(entry.status), now=now,
-                       events=events) for entry in run]
+        # One dict per entry, made from its fields at once (_asdict
+        # makes one, and a copy of it was the parameters).
+        params = [dict(zip(entry._fields, entry), status=str(entry.status),
+                       now=now, events=events) for entry in run]
         if len(params) == 1:
             ids.append(connection.execute(queries['insert_jobs'],
                                           params[0]).lastrowid)

@@ -15,7 +15,7 @@ import json
 
 from remotetask.core.status import FINISHED
 from remotetask.store.waiting import SQLWaitSteps
-from remotetask.store.writes import finishParams
+from remotetask.store.writes import FINISH_PARAMS, finishParams
 
 
 def finishRuns(connection, queries, runs, keep, server):
@@ -32,18 +32,30 @@ def finishRuns(connection, queries, runs, keep, server):
     other would: the first end gives its claim up."""
     if len(runs) == 1:
         return _finishOne(connection, queries, runs[0], keep, server)
-    held = {row['id']: row for row in connection.execute(
+    # The claims as (id, token, notify) tuples: no dict made per row.
+    claims = connection.cursor()
+    claims.row_factory = None
+    held = {jobid: row for jobid, *row in claims.execute(
         queries['held_claims'], dict(ids=json.dumps(
             [run[0] for run in runs if run[1] is not None])))}
     recorded, params, owed, ended = [], [], [], []
+    # finishParams of each run, made in C from the batch's defaults and
+    # the run's own values: a call per run, with a dozen arguments by
+    # name, cost more than the dict it made.
+    unset = dict.fromkeys(FINISH_PARAMS, None)
+    unset.update(keep=keep, server=server)
     for run in runs:
         row = held.get(run[0])
         done = row is not None and run[1] is not None \
-            and row['token'] == run[1]
+            and row[0] == run[1]
         if done:
             del held[run[0]]
-            params.append(finishParams(*run, keep=keep, server=server))
-            if row['notify'] is not None and run[2] in FINISHED:
+            given = unset.copy()
+            given.update(zip(FINISH_PARAMS, run))
+            if run[2] is not None:
+                given['status'] = str(run[2])
+            params.append(given)
+            if row[1] is not None and run[2] in FINISHED:
                 owed.append(dict(id=run[0]))
             ended.append((run[0], run[2]))
         recorded.append(done)

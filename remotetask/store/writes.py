@@ -22,6 +22,13 @@ def insertJob(connection, queries, entry, now, event, keep):
             return row['id']
 
 
+#: finish_job's parameters that ``IJobStore.finish``'s arguments give, in
+#: their order (``finishParams``); the others are ``keep`` and ``server``.
+FINISH_PARAMS = ('id', 'token', 'status', 'output', 'error', 'traceback',
+                 'now', 'due', 'attempt', 'event', 'progress', 'started',
+                 'startEvent')
+
+
 def finishParams(jobid, token, status, output, error, traceback, now,
                  due=None, attempt=None, event=None, progress=None,
                  started=None, startEvent=None, *, keep, server):

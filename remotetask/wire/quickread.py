@@ -24,6 +24,8 @@ import binascii
 import xmlrpc.client
 from xml.etree.ElementTree import XMLParser
 
+MININT, MAXINT = xmlrpc.client.MININT, xmlrpc.client.MAXINT
+
 _DECLARED = b'<?xml'
 #: The largest body read here. A tree takes some ten times its body's
 #: size while it is walked (the stdlib's reader about twice), so larger
@@ -114,6 +116,15 @@ class _Reading:
             return self.array(typed)
         if len(typed):
             raise _Unusual()
+        # The leaves of most requests (an add's task and input) read here,
+        # without a call each.
+        if tag == 'string':
+            return typed.text or ''
+        if tag == 'int':
+            number = int(typed.text or '')
+            if not MININT <= number <= MAXINT:
+                self.wide = True
+            return number
         read = _LEAVES.get(tag)
         if read is None:
             raise _Unusual()
@@ -139,7 +150,7 @@ class _Reading:
 
     def integer(self, text):
         number = int(text)
-        if not xmlrpc.client.MININT <= number <= xmlrpc.client.MAXINT:
+        if not MININT <= number <= MAXINT:
             self.wide = True
         return number
 

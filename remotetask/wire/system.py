@@ -84,11 +84,14 @@ class SystemHandler(XMLRPCIntrospection):
                 yield task.deferLater(self.parent.clock, 0, lambda: None)
             adds = _sameKind(calls, index, _isAdd)
             if len(adds) > 1:
-                requests = [_addArguments(call) for call in adds]
-                answers = yield self.parent.addEach(requests, checked,
-                                                    caller)
+                # Per add: an id most of the time, answered without a call.
+                answers = yield self.parent.addEach(
+                    [tuple(call['params']) +
+                     _ADD_DEFAULTS[len(call['params']):] for call in adds],
+                    checked, caller)
                 results += budget.takeEach(
-                    [_multicallAnswer(answer) for answer in answers])
+                    [[answer] if answer.__class__ is int else
+                     _multicallAnswer(answer) for answer in answers])
                 index += len(adds)
                 continue
             reads = _sameKind(calls, index, _isGetStatus)
@@ -200,10 +203,8 @@ def _isAdd(call):
             and (len(params) < 3 or type(params[2]) in (bool, dict)))
 
 
-def _addArguments(call):
-    """``(task, input, options)`` of an add call."""
-    params = call['params']
-    return tuple(params) + (None, None, False)[len(params):]
+#: What ``(task, input, options)`` an add call's params leave out are.
+_ADD_DEFAULTS = (None, None, False)
 
 
 def _multicallAnswer(answer):

@@ -336,3 +336,16 @@ def test_a_submit_beyond_the_room_left_still_sends_every_run():
                   for header, _ in process.messages() if 'run' in header)
     assert sent == [3, 4, 5]
     assert sorted(len(worker.runs) for worker in pool.workers) == [2, 3]
+
+
+def test_a_submit_evens_out_the_workers_loads_within_their_room():
+    """A submit gives each run to the worker with room that holds the
+    fewest jobs, counting those it gave in this submit (the first of
+    equals), and a worker whose room runs out gets no more."""
+    pool, reactor, handler = makePool(size=2, depth=2)
+    pool.submit([row(1)])
+    pool.submit([row(jobid) for jobid in (2, 3, 4, 5)])
+    assert [[[header['run'] for header, _ in found]
+             for found in process.frames()]
+            for process in reactor.processes] == [[[1], [3, 5]], [[2, 4]]]
+    assert pool.capacity() == 0

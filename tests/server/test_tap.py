@@ -2,6 +2,7 @@
 others it must talk to. A line lost here keeps every part's own tests
 green, so the wiring is checked on its own."""
 
+import gc
 import threading
 
 import pytest
@@ -17,9 +18,22 @@ def daemonTree(tmp_path):
     options.parseOptions([f'--store=sqlite:{tmp_path}/jobs.sqlite',
                           '--examples', '--workers=2',
                           '--listen=tcp:0:interface=127.0.0.1'])
+    threshold = gc.get_threshold()
     top = makeService(options)
     yield top
     top.getServiceNamed('store').store.close()
+    # The daemon's collector settings, which are the test process's too.
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+def test_the_daemon_collector_walks_its_start_no_more(daemonTree):
+    """Composed, the daemon has the objects of its start frozen (never
+    walked by the collector again) and collects its youngest objects
+    every YOUNG_ALLOCATIONS allocations, not every 700."""
+    from remotetask.server.daemon.memory import YOUNG_ALLOCATIONS
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] == YOUNG_ALLOCATIONS
 
 
 def test_services_start_in_the_order_that_lets_them_stop_safely(daemonTree):

@@ -22,7 +22,7 @@ from remotetask.errors import InvalidArgument
 from remotetask.server.cluster.cluster import ClusterService, isShared
 from remotetask.server.pipeline.dispatcher import Dispatcher
 from remotetask.server.pipeline.notifier import Notifier
-from remotetask.server.daemon.memory import returnLargeBlocks
+from remotetask.server.daemon.memory import collectLess, returnLargeBlocks
 from remotetask.server.daemon.options import Options  # noqa: F401  (twistd looks here)
 from remotetask.server.workers.processpool import ProcessWorkerPool
 from remotetask.server.pipeline.relay import ThreadRelay
@@ -121,6 +121,7 @@ def makeService(options):
     pipeline = addPipeline(top, store, service, options, relay)
     addWebSite(top, service, options, relay, pipeline, listening)
     top.taskService = service
+    collectLess()
     return top
 
 

@@ -102,12 +102,20 @@ class ProcessWorkerPool(Service):
         # (A job may cross recallAfter between the caller's look at the
         # capacity and now: then any live worker will do.)
         room = {worker: worker.room() for worker in self.workers}
+        # Each run to the least loaded worker with room (the first of
+        # equals), its load counting what this submit gave it: one lookup
+        # in C per worker and run, as a claim's hundreds of runs go out.
+        load = {worker: len(worker.runs) for worker in self.workers}
+        roomy = [worker for worker in self.workers if room[worker] > 0]
         batches = {}
         for run in runs:
-            worker = min([w for w in self.workers if room[w] > 0] or
-                         [w for w in self.workers if w.stopReason is None],
-                         key=lambda w: len(w.runs) + len(batches.get(w, ())))
+            worker = min(roomy or [w for w in self.workers
+                                  if w.stopReason is None],
+                         key=load.__getitem__)
+            load[worker] += 1
             room[worker] -= 1
+            if room[worker] == 0:
+                roomy.remove(worker)
             batches.setdefault(worker, []).append(run)
         # Only the workers given jobs: a worker sent an empty message
         # still reads it (a wake-up and a read on each side, per job).
