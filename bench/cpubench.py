@@ -93,8 +93,14 @@ def started(stack, systemClass, workDir, arguments):
 
 def measureOnce(arguments, runDir, repeat):
     """One repeat: (checkout, key) -> (ms/job, daemon's part, workers'
-    part, the echo's ms/call in the burst just before); checkout is
-    'this' or 'versus'.
+    part, the echo's ms/call in the burst just before, the check's
+    ms/job); checkout is 'this' or 'versus'.
+
+    A burst ends with the bench checking that every job completed
+    (getStatus of each, in multicalls): calls the daemon serves that are
+    no part of a job's cost, and that the echo is not asked. That check
+    is made again, alone, right after the burst, and what it cost is
+    taken out of the burst's figures (and shown).
 
     The systems run side by side (idle, they cost next to nothing), and
     each burst of remotetask comes right after an echo's burst of its
@@ -126,10 +132,13 @@ def measureOnce(arguments, runDir, repeat):
                 ('batched', 'plain', arguments.batchedN, arguments.batch)]:
             bare = burst(echo, n, batch).cpu['server']
             for who in order:
-                measured = burst(daemons[who, kind], n, batch).cpu
-                figures[who, key] = (
-                    measured['server'], measured['server:root'],
-                    measured['server'] - measured['server:root'], bare)
+                measured = burst(daemons[who, kind], n, batch,
+                                 measureCheck=True)
+                spent, check = measured.cpu, measured.checkCpu
+                total = spent['server'] - check['server']
+                daemon = spent['server:root'] - check['server:root']
+                figures[who, key] = (total, daemon, total - daemon, bare,
+                                     check['server'])
     return figures
 
 
@@ -154,7 +163,7 @@ def main(argv):
                      'ms/call): ' + ', '.join(
                          f'{key}{"" if who == "this" else " versus"} '
                          f'{total:.3f} ({echo:.3f})' for (who, key),
-                         (total, _, _, echo) in runs[-1].items()))
+                         (total, _, _, echo, _) in runs[-1].items()))
     except Exception as error:  # Reported, with where the logs are.
         print(f'\nFAILED: {type(error).__name__}: {error}\n'
               f'logs kept in {runDir}')

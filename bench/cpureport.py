@@ -1,8 +1,9 @@
 """bench/cpu's table: server CPU per job, the echo's per call, the goals.
 
 A run is a dict (checkout, key) -> (ms/job, daemon's part, workers' part,
-the echo's ms/call just before), checkout 'this' or 'versus'
-(cpubench.measureOnce).  Every figure shown is a median over the repeats.
+the echo's ms/call just before, the completion check's ms/job), checkout
+'this' or 'versus' (cpubench.measureOnce).  Every figure shown is a
+median over the repeats.
 """
 
 import statistics
@@ -20,9 +21,12 @@ rows = [
 
 note = '''\
 ms/job: utime+stime of the daemon and its worker processes over the burst
-(first add to last completed job seen), divided by the jobs; "daemon" is
-the twistd process's own share (all its threads), "workers" the worker
-processes'.  echo ms/call: the bare Twisted XML-RPC server's CPU per call,
+(first add to last completed job seen), divided by the jobs, less what
+the bench's own check that every job completed cost them ("check":
+getStatus of each job in multicalls, which the echo is not asked; made
+again alone after the burst, measured, shown and not counted); "daemon"
+is the twistd process's own share (all its threads), "workers" the
+worker processes'.  echo ms/call: the bare Twisted XML-RPC server's CPU per call,
 one call at a time (for the single rows) or inside multicalls of the same
 size (for the batched row), in a burst of as many calls right before the
 row's.  ratio: of the medians; runs: the range of the per-repeat ratios;
@@ -40,8 +44,8 @@ def report(arguments, runs):
                 else f'  the same, {arguments.versus}'
             lines.append([title] + row(runs, (checkout, key), goal))
     out = [table(lines, ['burst', 'remotetask ms/job', 'daemon', 'workers',
-                         'echo ms/call', 'ratio', 'goal', 'verdict',
-                         'runs'])]
+                         'check', 'echo ms/call', 'ratio', 'goal',
+                         'verdict', 'runs'])]
     if arguments.versus:
         out.append(versusTable(arguments, runs))
     return '\n'.join(out)
@@ -49,8 +53,8 @@ def report(arguments, runs):
 
 def row(runs, key, goal):
     """The cells of one row after its title."""
-    total, daemon, workers, echo = (
-        statistics.median(run[key][i] for run in runs) for i in range(4))
+    total, daemon, workers, echo, check = (
+        statistics.median(run[key][i] for run in runs) for i in range(5))
     ratios = [run[key][0] / run[key][3] for run in runs if run[key][3]]
     ratio = total / echo if echo else None
     verdict = '-'
@@ -58,7 +62,7 @@ def row(runs, key, goal):
         verdict = 'met' if ratio <= goal else \
             f'missed by {ratio / goal:.2f}x'
     return [f'{total:.3f}', f'{daemon:.3f}', f'{workers:.3f}',
-            f'{echo:.3f}', f'{ratio:.2f}x' if ratio is not None else '-',
+            f'{check:.3f}', f'{echo:.3f}', f'{ratio:.2f}x' if ratio is not None else '-',
             f'<= {goal:.1f}x' if goal else '', verdict, spread(ratios)]
 
 

@@ -20,12 +20,17 @@ class Burst:
     'server:root': the root processes' own share of 'server', e.g. the
     daemon without its workers)."""
 
-    def __init__(self, n, enqueuedSeconds, doneSeconds, spent):
+    def __init__(self, n, enqueuedSeconds, doneSeconds, spent,
+                 checkSpent=None):
         self.n = n
         self.enqueued = n / enqueuedSeconds
         self.e2e = n / doneSeconds
         self.cpu = {part: seconds * 1000 / n for part, seconds in
                     spent.items()}
+        #: With measureCheck, what one more pass of the check that every
+        #: job ended cost, in the same parts (a part of `cpu`).
+        self.checkCpu = None if checkSpent is None else {
+            part: seconds * 1000 / n for part, seconds in checkSpent.items()}
 
     @property
     def cpuTotal(self):
@@ -33,11 +38,16 @@ class Burst:
         return self.cpu['server'] + self.cpu.get('broker', 0)
 
 
-def burst(adapter, n, batch, enqueueMany=None):
+def burst(adapter, n, batch, enqueueMany=None, measureCheck=False):
     """Enqueue n jobs from one producer, wait for all; return a Burst.
 
     Batched with `enqueueMany` (the adapter's by default) when `batch` is
-    given, else one call per job.
+    given, else one call per job.  Waiting for all ends with a check of
+    every job (`Adapter.waitAll`), whose calls the system serves inside
+    the burst's CPU figure.  With `measureCheck`, that check is made once
+    more after the burst, alone, and its CPU kept as `checkCpu`, so that
+    a caller can take it out (bench/cpu: the bare server it divides by is
+    asked no such thing).
     """
     enqueueMany = enqueueMany or adapter.enqueueMany
     handles = []
@@ -55,7 +65,14 @@ def burst(adapter, n, batch, enqueueMany=None):
     # The processes first: finding the roots takes a moment (a query).
     processes = cpu.allProcesses()
     after = cpu.Snapshot(adapter.cpuRoots(), processes)
-    return Burst(n, enqueued - began, done - began, cpu.spent(before, after))
+    checkSpent = None
+    if measureCheck:
+        if adapter.unfinished(handles):
+            raise RuntimeError('a job seen completed was not, checked again')
+        checked = cpu.Snapshot(adapter.cpuRoots(), cpu.allProcesses())
+        checkSpent = cpu.spent(after, checked)
+    return Burst(n, enqueued - began, done - began, cpu.spent(before, after),
+                 checkSpent)
 
 
 def percentile(values, p):
