@@ -185,7 +185,9 @@ class TaskServiceResource(CallingResource):
         self._checkTimeout(timeout)
         jobid = yield self.writeCall(self.service.clientWrites.add, caller,
                                      task, input, keywords)
-        yield self.waiters.wait(jobid, timeout)
+        # Without options the job is a new one (not a key's, nor born
+        # ended by a workflow), and this runs as its add is answered.
+        yield self.waiters.wait(jobid, timeout, fresh=options is None)
         return (yield self._read(budget, caller, reading.readJob, jobid))
 
     def xmlrpc_addCronJob(self, task, input=None, schedule=None, *,

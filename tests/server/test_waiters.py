@@ -70,6 +70,29 @@ def test_an_end_told_while_the_status_is_read_is_not_lost():
     assert clock.getDelayedCalls() == []
 
 
+def test_a_fresh_job_is_waited_for_without_reading_its_status():
+    """wait(fresh=True), for a job its caller has just added, reads no
+    status: it is answered by the end told later, or at its timeout with
+    the status read then; with a timeout of 0 it reads at once."""
+    read = HeldWrites()
+    waiters, service, clock = makeWaiters(read=read)
+    jobid = service.add('echo', 1)
+    waited = waiters.wait(jobid, 30, fresh=True)
+    assert read.calls == [] and not waited.called
+    waiters.ended(jobid, 'completed')
+    assert waited.result == 'completed'
+    timedOut = waiters.wait(service.add('echo', 2), 5, fresh=True)
+    assert read.calls == []
+    clock.advance(5)
+    assert len(read.calls) == 1
+    read.runNext()
+    assert timedOut.result == 'queued'
+    atOnce = waiters.wait(service.add('echo', 3), 0, fresh=True)
+    assert len(read.calls) == 1
+    read.runNext()
+    assert atOnce.result == 'queued' and len(waiters) == 0
+
+
 def test_waiters_are_bounded():
     """Up to maxWaiters wait; one more is refused at once with
     ServerBusy, and a place freed is taken again."""

@@ -45,7 +45,12 @@ class Waiters:
         return self._count
 
     @defer.inlineCallbacks
-    def wait(self, jobid, timeout):
+    def wait(self, jobid, timeout, fresh=False):
+        """``fresh``: the job was added, new, by the write whose answer
+        this is called from, on the reactor thread: it had not ended at
+        that commit, and no end of it can have been told since (ends are
+        told on this thread, after their own commits), so its status is
+        not read (``addAndWait``: a read of the store pool less)."""
         if self._count >= self.maxWaiters:
             raise ServerBusy(
                 f'{self.maxWaiters} clients are already waiting for jobs on '
@@ -54,11 +59,14 @@ class Waiters:
         waiter = defer.Deferred()
         self._waiting.setdefault(jobid, []).append(waiter)
         self._count += 1
-        try:
-            status = yield self.read(self.service.reads.getStatus, jobid)
-        except BaseException:
-            self._forget(jobid, waiter)
-            raise
+        if fresh and timeout > 0:
+            status = None
+        else:
+            try:
+                status = yield self.read(self.service.reads.getStatus, jobid)
+            except BaseException:
+                self._forget(jobid, waiter)
+                raise
         if not waiter.called:
             if status in FINISHED or timeout <= 0:
                 self._forget(jobid, waiter)
