@@ -43,6 +43,13 @@ from remotetask.server.pipeline.inflight import ENDED, LEAVING
 UNRECORDABLE = 'The end of this run could not be recorded'
 
 
+def _cancelled(timer):
+    """None, once ``timer`` (a pending call, or None) is cancelled."""
+    if timer is not None:
+        timer.cancel()
+    return None
+
+
 def _leaving(run):
     return run.phase in (ENDED, LEAVING)
 
@@ -253,10 +260,8 @@ class Recorder:
         runs they belong to end or are put back with their last one."""
         if self.stopping:
             # Starts owed are written now (``started`` while stopping).
-            for timer in ('_reportTimer', '_startsDue'):
-                if getattr(self, timer) is not None:
-                    getattr(self, timer).cancel()
-                    setattr(self, timer, None)
+            self._reportTimer = _cancelled(self._reportTimer)
+            self._startsDue = _cancelled(self._startsDue)
         if self._writing is None and not self.pending:
             return defer.succeed(None)
         if self.stopping and self._retry is not None:
