@@ -449,6 +449,60 @@ def test_append_events_appends_both_as_append_event_does_each():
         '[{"a":1},{"b":2}]'
 
 
+@pytest.mark.parametrize('keep', [2, 5, 100])
+def test_a_batchs_plain_ends_store_the_events_an_end_alone_stores(
+        tmp_path, keep):
+    """The plain ends of a batch (finish_runs, whose events are appended
+    as text made in Python) store the very events, text and all, that an
+    end written alone stores (finish_one: SQLite's json_set and
+    remotetask_append_events), run after run, far from the bound and
+    across it, with the start given with the end or recorded before it;
+    a retry is left to finish_job."""
+    from remotetask.core import events
+    from remotetask.store.sqlitefinish import _plainEnd
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    store.maxEvents = keep
+    try:
+        added = events.make(events.ADDED, 1.5, 'here')
+        batched = store.addMany([('echo', '1', 'queued', None)] * 2, 1.0,
+                                added)
+        alone = store.add('echo', '1', 'queued', None, 1.0, event=added)
+        server = 'sérver "✓"'
+        for number in range(6):
+            rows = {row['id']: row for row in store.claim(
+                2.0, 3, f't{number}', None, scheduled=False,
+                tasks=['echo'])}
+            assert set(rows) == {*batched, alone}
+            start = events.make(events.STARTED, 1e9 + 0.123456789, server)
+            end = events.make(events.ENDED, 1e9 + 1, server, attempt=number,
+                              status='completed', why='{"x": "✓"}')
+            early = number % 2
+            if early:
+                store.markStarted([(jobid, rows[jobid]['token'])
+                                   for jobid in rows], 3.0, event=start)
+
+            def run(jobid):
+                return (jobid, rows[jobid]['token'], 'completed', '"out"',
+                        None, None, 4.0, None, None, end, None) + (
+                            () if early else (3.0, start))
+            assert store.finishMany([run(jobid) for jobid in batched]) == \
+                [True, True]
+            assert store.finishMany([run(alone)]) == [True]
+            stored = {store.get(jobid)['events'] for jobid in rows}
+            assert len(stored) == 1
+            kept = events.decode(stored.pop())
+            assert len(kept) == min(keep, 3 + 2 * number)
+            assert kept[-1] == json.loads(end)
+            assert {store.get(jobid)['attempts'] for jobid in rows} == {
+                number + 1}
+            for jobid in rows:
+                assert store.transition(jobid, {'completed'}, 'queued')
+        retry = run(alone)[:7] + (9.0, '{"attempt":1}') + run(alone)[9:]
+        assert _plainEnd(retry + (None, None), 0, 'x', 100, 5) is None
+    finally:
+        store.close()
+
+
 def _newestPaged(store, **filters):
     """The ids ``newest`` gives for ``filters``, page after page of 4
     (each looking at 5 jobs at most) until its cursor runs out."""
@@ -598,8 +652,8 @@ def test_a_file_of_schema_10_migrates_to_one_status_index(tmp_path):
 
 
 @pytest.mark.parametrize('name', [
-    'insert_jobs', 'finish_job', 'keyed_job', 'key_holder', 'retry_job',
-    'notify_end', 'set_status', 'mark_started', 'release_job'])
+    'insert_jobs', 'finish_job', 'finish_runs', 'keyed_job', 'key_holder',
+    'retry_job', 'notify_end', 'set_status', 'mark_started', 'release_job'])
 def test_a_jobs_statements_build_no_b_tree_for_a_partial_index(tmp_path,
                                                                 name):
     """The statements every job runs test the conditions of the partial
@@ -609,11 +663,12 @@ def test_a_jobs_statements_build_no_b_tree_for_a_partial_index(tmp_path,
     from remotetask.store.sqlite import QUERIES
     store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
     try:
-        names = set(re.findall(r':(\w+)', QUERIES[name]))
+        numbered = [int(n) for n in re.findall(r'\?(\d+)', QUERIES[name])]
+        params = (None,) * max(numbered) if numbered else {
+            param: None for param in re.findall(r':(\w+)', QUERIES[name])}
         opcodes = [row['opcode'] for row in
                    store.connections.connection().execute(
-                       'EXPLAIN ' + QUERIES[name],
-                       {param: None for param in names})]
+                       'EXPLAIN ' + QUERIES[name], params)]
         assert opcodes
         assert 'OpenEphemeral' not in opcodes
     finally:

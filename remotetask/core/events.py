@@ -45,6 +45,11 @@ LOST_SERVER = 'its server was lost (no heartbeat)'
 _HOST = socket.gethostname()
 _encode = compactJSON(ensureAscii=False)
 
+#: The fewest characters an event's text takes (``make`` always writes
+#: its time, name and server): a stored array of events holds no more
+#: than its length over this, which a store can test without reading it.
+SHORTEST = len(_encode(dict(at=0, event='', server='')))
+
 
 _names = {}
 

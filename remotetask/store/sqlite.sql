@@ -1,4 +1,6 @@
--- The SQLite job store's queries. Parameters are named (:id); times are
+-- The SQLite job store's queries. Parameters are named (:id), except in
+-- the two statements run once per job of a batch (insert_jobs,
+-- finish_runs), which number theirs (?1) and say what each is; times are
 -- epoch seconds as REAL. See remotetask/interfaces.py IJobStore for what
 -- each operation promises.
 --
@@ -171,14 +173,19 @@ RETURNING id;
 
 -- name: insert_jobs
 -- insert_job for a run of a batch's entries without a key, which nothing
--- can conflict with (executemany: no row back; see sqliteadd.py).
--- :events is the batch's first event as a JSON array, made once for all
--- of its entries (json_array(json(:event)) parsed the event again for
--- each row, a third of the insert's own work).
-INSERT INTO jobs (task, status, input, schedule, created, priority, key,
-                  due, maxattempts, notify, addedby, events)
-VALUES (:task, :status, :input, :schedule, :now, :priority, :key, :due,
-        :maxattempts, :notify, :owner, :events);
+-- can conflict with (executemany: no row back; see sqliteadd.py). The
+-- parameters are numbered, bound from a tuple per entry: an Entry's
+-- fields in their order, then the time and the events (binding by name
+-- made a string and a lookup per parameter and row, more than SQLite's
+-- own work on a parameter):
+--   ?1 task, ?2 input, ?3 status, ?4 schedule, ?5 priority, ?6 key,
+--   ?7 due, ?8 maxattempts, ?9 notify, ?10 owner, ?11 now, ?12 events.
+-- ?12 is the batch's first event as a JSON array, made once for all of
+-- its entries (json_array(json(:event)) parsed the event again for each
+-- row, a third of the insert's own work).
+INSERT INTO jobs (task, input, status, schedule, priority, key, due,
+                  maxattempts, notify, addedby, created, events)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12);
 
 -- name: last_job_id
 -- The id of the job this connection inserted last.
@@ -547,6 +554,39 @@ SET status = coalesce(:status, status), output = :output, error = :error,
         :keep)
 WHERE id = :id AND token = :token;
 
+-- name: finish_runs
+-- finish_job for a batch's ends that send no job back to the queue and
+-- add nothing to its history (most of them), run after held_claims said
+-- that they hold their claims. The parameters are numbered, bound from a
+-- tuple per run (sqlitefinish.py): by name, each cost a string and a
+-- lookup per run, a third of the statement's whole cost.
+--   ?1 id, ?2 token, ?3 status, ?4 output, ?5 error, ?6 traceback,
+--   ?7 now, ?8 progress, ?9 started, ?10 server,
+--   ?11 the run's events as text to end the stored array with:
+--       ',' and the start (its attempt number in it), ',' and the end,
+--       then ']' (either may be missing);
+--   ?12 the longest events (in characters) that ?11 may be added to
+--       without passing the bound: the events hold no more than one per
+--       events.SHORTEST characters;
+--   ?13 the start event with its attempt number, ?14 the end event,
+--   ?15 keep: for remotetask_append_events, past ?12 (or without
+--       events), as finish_job appends them.
+-- Appending the text in SQL costs no call into Python, and no parse of
+-- the start event (json_set) per run.
+UPDATE jobs
+SET status = coalesce(?3, status), output = ?4, error = ?5,
+    traceback = ?6, completed = ?7, token = NULL,
+    progress = CASE WHEN ?9 IS NULL THEN coalesce(?8, progress)
+                    ELSE ?8 END,
+    started = coalesce(?9, started),
+    attempts = attempts + (?9 IS NOT NULL),
+    server = CASE WHEN ?9 IS NULL THEN server ELSE ?10 END,
+    events = CASE WHEN length(events) BETWEEN 3 AND ?12
+                  THEN substr(events, 1, length(events) - 1) || ?11
+                  ELSE remotetask_append_events(events, ?13, ?14, ?15)
+             END
+WHERE id = ?1 AND token = ?2;
+
 -- name: finish_one
 -- finish_job for a write of one end (most of them), which tells at once
 -- what else the end owes: notify, the URL of a completion call (only
@@ -579,8 +619,9 @@ RETURNING notify,
 -- name: held_claims
 -- The claims of the jobs :ids (a JSON array) as they stand, read before
 -- a batch's ends are recorded: which runs still hold their job's claim,
--- and which jobs owe a completion call when they end.
-SELECT id, token, notify FROM jobs
+-- which jobs owe a completion call when they end, and the attempts
+-- counted (a start recorded with its end is the next one).
+SELECT id, token, notify, attempts FROM jobs
 WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: release_job

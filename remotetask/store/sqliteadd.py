@@ -37,10 +37,11 @@ def insertJobs(connection, queries, entries, now, event, keep):
             ids += [insertJob(connection, queries, entry, now, event, keep)
                     for entry in run]
             continue
-        # One dict per entry, made from its fields at once (_asdict
-        # makes one, and a copy of it was the parameters).
-        params = [dict(zip(entry._fields, entry), status=str(entry.status),
-                       now=now, events=events) for entry in run]
+        # insert_jobs's numbered parameters: the entry's fields (its
+        # status as a plain str), then the time and the events.
+        rest = (now, events)
+        params = [entry[:2] + (str(entry[2]),) + entry[3:] + rest
+                  for entry in run]
         if len(params) == 1:
             ids.append(connection.execute(queries['insert_jobs'],
                                           params[0]).lastrowid)

@@ -4,7 +4,10 @@ One read of the batch's claims, then one prepared statement for every
 end (``executemany``) and one for the completion calls owed, instead of a
 statement, a read of its answer and a count of its dependents per run:
 the recorder hands the store hundreds of ends at a time, and the Python
-around each statement cost more than SQLite's own work on it. A batch of
+around each statement cost more than SQLite's own work on it. Most ends
+(those that send no job back to the queue and add nothing to its
+history) take a leaner statement, ``finish_runs``, bound from a tuple
+each, whose events are appended as text made here. A batch of
 one end is the exception: there the read is the larger cost, and the
 update itself says what else the end owes (``finish_one``). The count
 of the ends' dependents (``SQLiteWaitSteps``) first asks whether there
@@ -13,6 +16,7 @@ are any.
 
 import json
 
+from remotetask.core import events
 from remotetask.core.status import FINISHED
 from remotetask.store.waiting import SQLWaitSteps
 from remotetask.store.writes import FINISH_PARAMS, finishParams
@@ -32,38 +36,78 @@ def finishRuns(connection, queries, runs, keep, server):
     other would: the first end gives its claim up."""
     if len(runs) == 1:
         return _finishOne(connection, queries, runs[0], keep, server)
-    # The claims as (id, token, notify) tuples: no dict made per row.
+    # The claims as (id, token, notify, attempts) tuples: no dict made
+    # per row.
     claims = connection.cursor()
     claims.row_factory = None
     held = {jobid: row for jobid, *row in claims.execute(
         queries['held_claims'], dict(ids=json.dumps(
             [run[0] for run in runs if run[1] is not None])))}
-    recorded, params, owed, ended = [], [], [], []
+    recorded, plain, params, owed, ended = [], [], [], [], []
     # finishParams of each run, made in C from the batch's defaults and
     # the run's own values: a call per run, with a dozen arguments by
     # name, cost more than the dict it made.
     unset = dict.fromkeys(FINISH_PARAMS, None)
     unset.update(keep=keep, server=server)
+    roomy = events.SHORTEST * (keep - 2)
     for run in runs:
         row = held.get(run[0])
         done = row is not None and run[1] is not None \
             and row[0] == run[1]
         if done:
             del held[run[0]]
-            given = unset.copy()
-            given.update(zip(FINISH_PARAMS, run))
-            if run[2] is not None:
-                given['status'] = str(run[2])
-            params.append(given)
+            if len(run) < _FULL:
+                run = run + (None,) * (_FULL - len(run))
+            numbered = _plainEnd(run, row[2], server, roomy, keep)
+            if numbered is not None:
+                plain.append(numbered)
+            else:
+                given = unset.copy()
+                given.update(zip(FINISH_PARAMS, run))
+                if run[2] is not None:
+                    given['status'] = str(run[2])
+                params.append(given)
             if row[1] is not None and run[2] in FINISHED:
                 owed.append(dict(id=run[0]))
             ended.append((run[0], run[2]))
         recorded.append(done)
+    if plain:
+        connection.executemany(queries['finish_runs'], plain)
     if params:
         connection.executemany(queries['finish_job'], params)
     if owed:
         connection.executemany(queries['notify_end'], owed)
     return recorded, ended
+
+
+#: The length of a whole run (``FINISH_PARAMS``); the last ones may be
+#: left out.
+_FULL = len(FINISH_PARAMS)
+
+
+def _plainEnd(run, attempts, server, roomy, keep):
+    """finish_runs's parameters for ``run`` (a whole one), whose job has
+    counted ``attempts``; None for a run it does not record (a retry, an
+    attempt for the history, a start event that names its attempt
+    already), which finish_job records. ``roomy``: the longest events
+    that two more keep within ``keep`` (see finish_runs)."""
+    (jobid, token, status, output, error, traceback, now, due, attempt,
+     event, progress, started, startEvent) = run
+    if due is not None or attempt is not None:
+        return None
+    if startEvent is not None:
+        # What json_set(:startEvent, '$.attempt', attempts + 1) makes of
+        # an event without an attempt: the member added last.
+        if '"attempt"' in startEvent or startEvent[-1:] != '}':
+            return None
+        startEvent = f'{startEvent[:-1]},"attempt":{attempts + 1}}}'
+        tail = f',{startEvent},{event}]' if event is not None else \
+            f',{startEvent}]'
+    else:
+        tail = ']' if event is None else f',{event}]'
+    return (jobid, token, None if status is None else str(status), output,
+            error, traceback, now, progress, started, server, tail, roomy,
+            startEvent, event, keep)
 
 
 def _finishOne(connection, queries, run, keep, server):
