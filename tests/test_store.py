@@ -241,10 +241,9 @@ class TestSQLiteJobStore(StoreContractTests, OwnerContractTests):
         dependents still to count through dependencies_after and finds
         its row by id: nothing it does grows with the jobs or edges."""
         from remotetask.store.sqlite import QUERIES
-        params = dict(id=1, token='t', status='completed', output=None,
-                      error=None, traceback=None, now=1.0, due=None,
-                      attempt=None, event=None, keep=10, progress=None,
-                      started=None, startEvent=None, server=None)
+        # ?1 id, ?2 token, ?3 status, ?7 now, ?14 keep, ?16 room.
+        params = (1, 't', 'completed', None, None, None, 1.0, None, None,
+                  None, None, None, None, 10, None, 248)
         details = [row['detail'] for row in
                    self.store.connections.connection().execute(
                        'EXPLAIN QUERY PLAN ' + QUERIES['finish_one'],

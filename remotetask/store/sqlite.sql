@@ -1,6 +1,6 @@
 -- The SQLite job store's queries. Parameters are named (:id), except in
--- the two statements run once per job of a batch (insert_jobs,
--- finish_runs), which number theirs (?1) and say what each is; times are
+-- the statements run once per job (insert_jobs, finish_runs,
+-- finish_one), which number theirs (?1) and say what each is; times are
 -- epoch seconds as REAL. See remotetask/interfaces.py IJobStore for what
 -- each operation promises.
 --
@@ -595,23 +595,36 @@ WHERE id = ?1 AND token = ?2;
 -- (uncounted_ends, through dependencies_after; most jobs have none, and
 -- then nothing of their dependents is looked at). One statement instead
 -- of three: the Python around each of the other two cost more than
--- SQLite's work on it.
+-- SQLite's work on it. As finish_runs (once per job), its parameters
+-- are numbered, bound from the run's own tuple (sqlitefinish.py), and
+-- the run's events are appended in SQL while the stored ones are far
+-- from their bound:
+--   ?1 id, ?2 token, ?3 status, ?4 output, ?5 error, ?6 traceback,
+--   ?7 now, ?8 due, ?9 attempt, ?10 event, ?11 progress, ?12 started,
+--   ?13 startEvent (given its attempt number here), ?14 keep,
+--   ?15 server, ?16 the longest events that two more keep within ?14.
 UPDATE jobs
-SET status = coalesce(:status, status), output = :output, error = :error,
-    progress = CASE WHEN :started IS NULL THEN coalesce(:progress, progress)
-                    ELSE :progress END,
-    started = coalesce(:started, started),
-    attempts = attempts + (:started IS NOT NULL),
-    server = CASE WHEN :started IS NULL THEN server ELSE :server END,
-    traceback = :traceback, completed = :now, token = NULL,
-    due = CASE WHEN :status = 'queued' THEN :due ELSE due END,
-    history = CASE WHEN :attempt IS NULL THEN history
+SET status = coalesce(?3, status), output = ?4, error = ?5,
+    progress = CASE WHEN ?12 IS NULL THEN coalesce(?11, progress)
+                    ELSE ?11 END,
+    started = coalesce(?12, started),
+    attempts = attempts + (?12 IS NOT NULL),
+    server = CASE WHEN ?12 IS NULL THEN server ELSE ?15 END,
+    traceback = ?6, completed = ?7, token = NULL,
+    due = CASE WHEN ?3 = 'queued' THEN ?8 ELSE due END,
+    history = CASE WHEN ?9 IS NULL THEN history
                    ELSE json_insert(coalesce(history, '[]'), '$[#]',
-                                    json(:attempt)) END,
-    events = remotetask_append_events(
-        events, json_set(:startEvent, '$.attempt', attempts + 1), :event,
-        :keep)
-WHERE id = :id AND token = :token
+                                    json(?9)) END,
+    events = CASE WHEN length(events) BETWEEN 3 AND ?16
+                  THEN substr(events, 1, length(events) - 1)
+                       || coalesce(',' || json_set(?13, '$.attempt',
+                                                   attempts + 1), '')
+                       || coalesce(',' || ?10, '') || ']'
+                  ELSE remotetask_append_events(
+                      events, json_set(?13, '$.attempt', attempts + 1),
+                      ?10, ?14)
+             END
+WHERE id = ?1 AND token = ?2
 RETURNING notify,
           EXISTS (SELECT 1 FROM dependencies AS edge
                   WHERE edge.after = jobs.id AND edge.ended = 0) AS waited;

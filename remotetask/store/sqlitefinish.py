@@ -19,7 +19,7 @@ import json
 from remotetask.core import events
 from remotetask.core.status import FINISHED
 from remotetask.store.waiting import SQLWaitSteps
-from remotetask.store.writes import FINISH_PARAMS, finishParams
+from remotetask.store.writes import FINISH_PARAMS
 
 
 def finishRuns(connection, queries, runs, keep, server):
@@ -117,7 +117,10 @@ def _finishOne(connection, queries, run, keep, server):
     (``finish_one``), so that a plain job's end is one statement, and
     notify_end, or the count of its dependents, follows only for a job
     that has a completion URL, or dependents still to count."""
-    params = finishParams(*run, keep=keep, server=server)
+    params = run + (None,) * (_FULL - len(run)) + (
+        keep, server, events.SHORTEST * (keep - 2))
+    if run[2] is not None:
+        params = params[:2] + (str(run[2]),) + params[3:]
     row = connection.execute(queries['finish_one'], params).fetchone()
     if row is None:
         return [False], []
