@@ -9,9 +9,11 @@ processes), and every one still alive is killed when compare.py exits.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -239,6 +241,24 @@ class Worker:
         except subprocess.TimeoutExpired:
             pass
         self.log.close()
+
+
+def measuredIn(prefix, measure):
+    """``measure(runDir)``, run in a new directory named from ``prefix``,
+    and every process a bench started stopped after it. The directory
+    goes after a success; after a failure it stays (the logs are there)
+    and None comes back, the failure printed with where the logs are."""
+    runDir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        result = measure(runDir)
+    except Exception as error:  # Reported, with where the logs are.
+        print(f'\nFAILED: {type(error).__name__}: {error}\n'
+              f'logs kept in {runDir}')
+        return None
+    finally:
+        stopAll()
+    shutil.rmtree(runDir, ignore_errors=True)
+    return result
 
 
 def _killGroup(pgid, sig):

@@ -26,17 +26,14 @@ ratio to the bare server's CPU per call and issue 18's goal for it.
 import argparse
 import contextlib
 import shlex
-import shutil
 import sys
-import tempfile
-from pathlib import Path
 
-from adapter import startSeconds, stopAll
+from adapter import measuredIn, startSeconds
 from cpureport import note, report
 from measure import burst
 from runinfo import begin, ended, progress
 from xmlrpcsystems import (
-    Ceiling, RemoteTask, daemonOptionsArgument, withCheckout,
+    Ceiling, RemoteTask, burstArguments, checkBurstArguments, withCheckout,
     withDaemonOptions)
 
 
@@ -52,29 +49,11 @@ class RemoteTaskQuiet(RemoteTask):
 def parseArguments(argv):
     parser = argparse.ArgumentParser(
         prog='bench/cpu', description=__doc__.split('\n')[0])
-    parser.add_argument('--n', type=int, default=2000,
-                        help='adds in the single-call bursts (2000)')
-    parser.add_argument('--batched-n', dest='batchedN', type=int,
-                        default=10000,
-                        help='adds in the batched burst (10000)')
-    parser.add_argument('--batch', type=int, default=500,
-                        help='adds per multicall (500)')
+    burstArguments(parser, n=2000, batchedN=10000)
     parser.add_argument('--repeat', type=int, default=3,
                         help='runs; the medians are shown (3)')
-    parser.add_argument('--warmup', type=int, default=20,
-                        help='round trips before measuring (20)')
-    parser.add_argument('--versus', default=None, metavar='CHECKOUT',
-                        help='another checkout of remotetask (a directory '
-                        'with remotetask/ and twisted/plugins/), measured '
-                        'beside this one in the same run')
-    daemonOptionsArgument(parser)
     arguments = parser.parse_args(argv)
-    if min(arguments.n, arguments.batchedN, arguments.batch,
-           arguments.repeat) < 1:
-        parser.error('--n, --batched-n, --batch and --repeat must be >= 1')
-    if arguments.versus and not (
-            Path(arguments.versus) / 'remotetask').is_dir():
-        parser.error(f'--versus: no remotetask/ in {arguments.versus}')
+    checkBurstArguments(parser, arguments, ('repeat', '--repeat'))
     return arguments
 
 
@@ -142,6 +121,18 @@ def measureOnce(arguments, runDir, repeat):
     return figures
 
 
+def measuredRepeat(arguments, runDir, repeat):
+    """``measureOnce`` in a directory of its own, its figures shown."""
+    repeatDir = runDir / str(repeat + 1)
+    repeatDir.mkdir()
+    figures = measureOnce(arguments, repeatDir, repeat)
+    progress(f'[{repeat + 1}/{arguments.repeat}] ms/job (echo ms/call): '
+             + ', '.join(f'{key}{"" if who == "this" else " versus"} '
+                         f'{total:.3f} ({echo:.3f})' for (who, key),
+                         (total, _, _, echo, _) in figures.items()))
+    return figures
+
+
 def main(argv):
     arguments = parseArguments(argv)
     began = begin(arguments, 'bench/cpu', (
@@ -152,25 +143,11 @@ def main(argv):
         f' single adds, {arguments.batchedN} in multicalls of '
         f'{arguments.batch}; median of {arguments.repeat}'
         + (f'; versus {arguments.versus}' if arguments.versus else '')))
-    runs = []
-    runDir = Path(tempfile.mkdtemp(prefix='remotetask-cpu-'))
-    try:
-        for repeat in range(arguments.repeat):
-            repeatDir = runDir / str(repeat + 1)
-            repeatDir.mkdir()
-            runs.append(measureOnce(arguments, repeatDir, repeat))
-            progress(f'[{repeat + 1}/{arguments.repeat}] ms/job (echo '
-                     'ms/call): ' + ', '.join(
-                         f'{key}{"" if who == "this" else " versus"} '
-                         f'{total:.3f} ({echo:.3f})' for (who, key),
-                         (total, _, _, echo, _) in runs[-1].items()))
-    except Exception as error:  # Reported, with where the logs are.
-        print(f'\nFAILED: {type(error).__name__}: {error}\n'
-              f'logs kept in {runDir}')
+    runs = measuredIn('remotetask-cpu-', lambda runDir: [
+        measuredRepeat(arguments, runDir, repeat)
+        for repeat in range(arguments.repeat)])
+    if runs is None:
         return 1
-    finally:
-        stopAll()
-    shutil.rmtree(runDir, ignore_errors=True)
     print()
     print(report(arguments, runs))
     print(note)

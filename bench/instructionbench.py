@@ -33,40 +33,21 @@ import contextlib
 import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-from adapter import BenchError, startSeconds, stopAll, waitSeconds
+from adapter import BenchError, measuredIn, startSeconds, waitSeconds
 from runinfo import begin, ended, progress
 from tables import ratio, table
 from xmlrpcsystems import (
-    Ceiling, RemoteTask, daemonOptionsArgument, withCheckout,
+    Ceiling, RemoteTask, burstArguments, checkBurstArguments, withCheckout,
     withDaemonOptions)
 
 
 def parseArguments(argv):
     parser = argparse.ArgumentParser(
         prog='bench/instructions', description=__doc__.split('\n')[0])
-    parser.add_argument('--n', type=int, default=500,
-                        help='adds in the single-call burst (500)')
-    parser.add_argument('--batched-n', dest='batchedN', type=int,
-                        default=2000,
-                        help='adds in the batched burst (2000)')
-    parser.add_argument('--batch', type=int, default=500,
-                        help='adds per multicall (500)')
-    parser.add_argument('--warmup', type=int, default=20,
-                        help='round trips before counting (20)')
-    parser.add_argument('--versus', default=None, metavar='CHECKOUT',
-                        help='another checkout of remotetask (a directory '
-                        'with remotetask/ and twisted/plugins/), counted '
-                        'beside this one')
-    daemonOptionsArgument(parser)
+    burstArguments(parser, n=500, batchedN=2000)
     arguments = parser.parse_args(argv)
-    if min(arguments.n, arguments.batchedN, arguments.batch) < 1:
-        parser.error('--n, --batched-n and --batch must be >= 1')
-    if arguments.versus and not (
-            Path(arguments.versus) / 'remotetask').is_dir():
-        parser.error(f'--versus: no remotetask/ in {arguments.versus}')
+    checkBurstArguments(parser, arguments)
     if shutil.which('valgrind') is None:
         parser.error('valgrind is not installed (apt-get install valgrind)')
     return arguments
@@ -138,7 +119,9 @@ def countedBurst(systemClass, workDir, arguments, n, batch):
         left = len(adapter.unfinished(handles))
         adapter.waitAll(handles)
         adapter.stop()
-        return adapter.instructions() / n, left
+        perJob = adapter.instructions() / n
+        progress(f'{workDir.name}: {perJob:,.0f} instructions per job')
+        return perJob, left
 
 
 def main(argv):
@@ -153,23 +136,12 @@ def main(argv):
                                                arguments.versus)))
     bursts = [('single', arguments.n, None),
               ('batched', arguments.batchedN, arguments.batch)]
-    runDir = Path(tempfile.mkdtemp(prefix='remotetask-instructions-'))
-    counts = {}
-    try:
-        for kind, n, batch in bursts:
-            for who, systemClass in systems:
-                counts[who, kind] = countedBurst(
-                    systemClass, runDir / f'{who}-{kind}', arguments, n,
-                    batch)
-                progress(f'{who} {kind}: {counts[who, kind][0]:,.0f} '
-                         'instructions per job')
-    except Exception as error:  # Reported, with where the logs are.
-        print(f'\nFAILED: {type(error).__name__}: {error}\n'
-              f'logs kept in {runDir}')
+    counts = measuredIn('remotetask-instructions-', lambda runDir: {
+        (who, kind): countedBurst(systemClass, runDir / f'{who}-{kind}',
+                                  arguments, n, batch)
+        for kind, n, batch in bursts for who, systemClass in systems})
+    if counts is None:
         return 1
-    finally:
-        stopAll()
-    shutil.rmtree(runDir, ignore_errors=True)
     print()
     print(report(arguments, counts))
     print('\n' + ended(began))

@@ -198,6 +198,41 @@ def daemonOptionsArgument(parser):
         'daemon, as one string: --daemon-options="--log-jobs none"')
 
 
+def burstArguments(parser, n, batchedN):
+    """Add the options of a bench of two bursts of adds beside the bare
+    call (bench/cpu, bench/instructions): their sizes (``n`` single adds,
+    ``batchedN`` in multicalls), the warm-up, another checkout to compare
+    with, and --daemon-options."""
+    parser.add_argument('--n', type=int, default=n,
+                        help=f'adds in the single-call bursts ({n})')
+    parser.add_argument('--batched-n', dest='batchedN', type=int,
+                        default=batchedN,
+                        help=f'adds in the batched burst ({batchedN})')
+    parser.add_argument('--batch', type=int, default=500,
+                        help='adds per multicall (500)')
+    parser.add_argument('--warmup', type=int, default=20,
+                        help='round trips before measuring (20)')
+    parser.add_argument('--versus', default=None, metavar='CHECKOUT',
+                        help='another checkout of remotetask (a directory '
+                        'with remotetask/ and twisted/plugins/), measured '
+                        'beside this one in the same run')
+    daemonOptionsArgument(parser)
+
+
+def checkBurstArguments(parser, arguments, *more):
+    """Refuse what ``burstArguments`` cannot measure: a size below 1 (or
+    another count, ``more``: ``(attribute, option)`` pairs), a --versus
+    with no remotetask in it."""
+    counts = [('n', '--n'), ('batchedN', '--batched-n'),
+              ('batch', '--batch'), *more]
+    if min(getattr(arguments, name) for name, _ in counts) < 1:
+        parser.error(', '.join(option for _, option in counts)
+                     + ' must be >= 1')
+    if arguments.versus and not (
+            Path(arguments.versus) / 'remotetask').is_dir():
+        parser.error(f'--versus: no remotetask/ in {arguments.versus}')
+
+
 def reportProgressMissing():
     """None if the remotetask installed here offers `reportProgress` (issue
     13), else why the progress row is not measured."""
