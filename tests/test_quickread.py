@@ -93,6 +93,20 @@ def test_hand_written_requests_read_alike(body):
     b'</param></params></methodCall>',
     b'<methodCall><methodName>m</methodName><params><param><value><array>'
     b'<value>1</value></array></value></param></params></methodCall>',
+    # Children that are too few or too many (read as lists, not counted).
+    b'<methodCall><methodName>m</methodName><params><param><value><struct>'
+    b'<member><name>k</name></member></struct></value></param></params>'
+    b'</methodCall>',
+    b'<methodCall><methodName>m</methodName><params><param><value><struct>'
+    b'<member><name>k</name><value>1</value><value>2</value></member>'
+    b'</struct></value></param></params></methodCall>',
+    b'<methodCall><methodName>m</methodName><params><param><value><array>'
+    b'</array></value></param></params></methodCall>',
+    b'<methodCall><methodName>m</methodName><params><param><value><array>'
+    b'<data/><data/></array></value></param></params></methodCall>',
+    b'<methodCall><methodName>m</methodName><params><param><value>'
+    b'<string>a</string><string>b</string></value></param></params>'
+    b'</methodCall>',
     b'<methodCall><params/><methodName>m</methodName></methodCall>',
     b'<methodResponse><params/></methodResponse>',
     # Wrong values, and documents that are not well formed.

@@ -47,6 +47,7 @@ _PLAIN_GIVEN = _PLAIN + (False,)
 #: None), and the positions of the earlier jobs of the same batch it
 #: waits for too.
 Planned = collections.namedtuple('Planned', 'entry wait steps')
+_makeTuple = tuple.__new__
 
 
 def checkWait(after=None, onFailure=None, passResults=None, steps=(),
@@ -84,9 +85,11 @@ def plan(request, now, steps=(), passDefault=None, maxAfter=MAX_AFTER,
     ``pass`` by default when ``passDefault``, added by ``owner``."""
     if not steps and request.__class__ is tuple and len(request) == 3 \
             and request[2] in _PLAIN_GIVEN:
-        # A multicall's add as the wire passes it: nothing to read.
-        return request[0], Planned(plainEntry(request[0], request[1],
-                                              owner), None, ())
+        # A multicall's add as the wire passes it: nothing to read, and
+        # its Planned made as ``Planned._make`` makes it, without the
+        # named tuple's ``__new__`` (a Python call per add).
+        return request[0], _makeTuple(Planned, (
+            plainEntry(request[0], request[1], owner), None, ()))
     task, input, options = requestOptions(stepRequest(request))
     if not steps and options in _PLAIN:
         return task, Planned(plainEntry(task, input, owner), None, ())

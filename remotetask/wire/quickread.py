@@ -100,7 +100,9 @@ class _Reading:
         return tuple(params), name.text or '', not self.wide
 
     def value(self, element):
-        """The value of a ``<value>`` element."""
+        """The value of a ``<value>`` element. Its struct or array is read
+        here too, not in a call of its own: a multicall of 500 adds holds
+        1,500 of them."""
         if element.tag != 'value':
             raise _Unusual()
         count = len(element)
@@ -110,10 +112,27 @@ class _Reading:
             raise _Unusual()
         typed = element[0]
         tag = typed.tag
+        # Children are taken as a list (a slice): an Element's iterator
+        # ends by raising IndexError, and its unpacking too.
         if tag == 'struct':
-            return self.struct(typed)
+            found = {}
+            for member in typed[:]:
+                if member.tag != 'member':
+                    raise _Unusual()
+                # Other than two children: ValueError, left to unmarshal.
+                name, item = member[:]
+                if name.tag != 'name' or len(name):
+                    raise _Unusual()
+                found[name.text or ''] = self.value(item)
+            return found
         if tag == 'array':
-            return self.array(typed)
+            data, = typed[:]
+            if data.tag != 'data':
+                raise _Unusual()
+            items = []
+            for item in data[:]:
+                items.append(self.value(item))
+            return items
         if len(typed):
             raise _Unusual()
         # The leaves of most requests (an add's task and input) read here,
@@ -129,24 +148,6 @@ class _Reading:
         if read is None:
             raise _Unusual()
         return read(self, typed.text or '')
-
-    def struct(self, element):
-        found = {}
-        value = self.value
-        for member in element:
-            if member.tag != 'member' or len(member) != 2:
-                raise _Unusual()
-            name, item = member
-            if name.tag != 'name' or len(name):
-                raise _Unusual()
-            found[name.text or ''] = value(item)
-        return found
-
-    def array(self, element):
-        if len(element) != 1 or element[0].tag != 'data':
-            raise _Unusual()
-        value = self.value
-        return [value(item) for item in element[0]]
 
     def integer(self, text):
         number = int(text)

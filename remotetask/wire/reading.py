@@ -268,18 +268,21 @@ class AnswerBudget:
         """Each of ``answers`` (the ``[result]`` or fault struct of calls
         run already, in order) begun and taken in turn, as ``begin`` and
         ``take`` would one by one. An answer of one int of 32 bits (an
-        add's id) is written here at once: a multicall of 500 adds is 500
-        of them."""
+        add's id) is written here at once, its room reckoned as ``room``
+        does: a multicall of 500 adds is 500 of them."""
         taken = []
         for answer in answers:
-            self.pending = max(0, self.pending - 1)
+            if self.pending:
+                self.pending -= 1
             if answer.__class__ is list and len(answer) == 1 and \
                     answer[0].__class__ is int and \
                     MININT <= answer[0] <= MAXINT:
                 data = ONE_INT % answer[0]
-                if len(data) <= self.room():
-                    self.spent += len(data)
-                    taken.append(Encoded([data], len(data)))
+                size = len(data)
+                if size <= self.limit - self.spent - \
+                        self.pending * _NOT_RUN_SIZE:
+                    self.spent += size
+                    taken.append(Encoded([data], size))
                     continue
             taken.append(self.take(answer))
         return taken
@@ -302,3 +305,4 @@ ONE_INT = b'<value><array><data>\n<value><int>%d</int></value>\n' \
 #: The answer of a call not run because the multicall's answer is full.
 NOT_RUN = encodeValue(dict(faultCode=AnswerTooLarge.faultCode, faultString=(
     'Not run: the answer is full (--max-answer-size).')))
+_NOT_RUN_SIZE = NOT_RUN.size

@@ -14,6 +14,7 @@ once there is none, they get fault 12 without being run
 """
 
 import inspect
+import itertools
 
 from twisted.internet import defer, task
 from twisted.logger import Logger
@@ -82,13 +83,10 @@ class SystemHandler(XMLRPCIntrospection):
                 # Calls answered on the reactor thread (system.*, faults)
                 # take turns with the other clients'.
                 yield task.deferLater(self.parent.clock, 0, lambda: None)
-            adds = _sameKind(calls, index, _isAdd)
+            adds = _addRun(calls, index)
             if len(adds) > 1:
                 # Per add: an id most of the time, answered without a call.
-                answers = yield self.parent.addEach(
-                    [tuple(call['params']) +
-                     _ADD_DEFAULTS[len(call['params']):] for call in adds],
-                    checked, caller)
+                answers = yield self.parent.addEach(adds, checked, caller)
                 results += budget.takeEach(
                     [[answer] if answer.__class__ is int else
                      _multicallAnswer(answer) for answer in answers])
@@ -192,15 +190,22 @@ def _isGetStatus(call):
             and len(call['params']) == 1)
 
 
-def _isAdd(call):
-    """Whether ``call`` is an add that addEach can take as it is (its
-    options are checked there, each add refused alone)."""
-    if not (isinstance(call, dict) and call.get('methodName') == 'add'):
-        return False
-    params = call.get('params')
-    return (isinstance(params, list) and 1 <= len(params) <= 3
-            and type(params[0]) is str
-            and (len(params) < 3 or type(params[2]) in (bool, dict)))
+def _addRun(calls, index):
+    """The ``(task, input, options)`` of the calls from ``index`` on, as
+    long as each is an add that addEach can take as it is (its options
+    are checked there, each add refused alone), read in one pass rather
+    than a call per add."""
+    requests = []
+    for call in itertools.islice(calls, index, None):
+        if not (isinstance(call, dict) and call.get('methodName') == 'add'):
+            break
+        params = call.get('params')
+        if not (isinstance(params, list) and 1 <= len(params) <= 3
+                and type(params[0]) is str
+                and (len(params) < 3 or type(params[2]) in (bool, dict))):
+            break
+        requests.append(tuple(params) + _ADD_DEFAULTS[len(params):])
+    return requests
 
 
 #: What ``(task, input, options)`` an add call's params leave out are.
