@@ -268,8 +268,8 @@ class AnswerBudget:
         """Each of ``answers`` (the ``[result]`` or fault struct of calls
         run already, in order) begun and taken in turn, as ``begin`` and
         ``take`` would one by one. An answer of one int of 32 bits (an
-        add's id) is written here at once, its room reckoned as ``room``
-        does: a multicall of 500 adds is 500 of them."""
+        add's id) is written here at once: a multicall of 500 adds is 500
+        of them."""
         taken = []
         for answer in answers:
             if self.pending:
@@ -279,8 +279,7 @@ class AnswerBudget:
                     MININT <= answer[0] <= MAXINT:
                 data = ONE_INT % answer[0]
                 size = len(data)
-                if size <= self.limit - self.spent - \
-                        self.pending * _NOT_RUN_SIZE:
+                if size <= self.room():
                     self.spent += size
                     taken.append(Encoded([data], size))
                     continue
@@ -305,4 +304,3 @@ ONE_INT = b'<value><array><data>\n<value><int>%d</int></value>\n' \
 #: The answer of a call not run because the multicall's answer is full.
 NOT_RUN = encodeValue(dict(faultCode=AnswerTooLarge.faultCode, faultString=(
     'Not run: the answer is full (--max-answer-size).')))
-_NOT_RUN_SIZE = NOT_RUN.size
