@@ -502,6 +502,27 @@ def test_a_batchs_plain_ends_store_the_events_an_end_alone_stores(
         store.close()
 
 
+def test_ends_given_as_short_lists_are_recorded_as_whole_tuples(tmp_path):
+    """finishMany takes each run as IJobStore.finish's arguments, the last
+    ones left out, in a list as in a tuple: alone (finish_one) and in a
+    batch (finish_runs), the end is recorded."""
+    store = SQLiteJobStore(tmp_path / 'jobs.sqlite')
+    try:
+        ids = store.addMany([('echo', '1', 'queued', None)] * 3, 1.0)
+        rows = store.claim(2.0, 3, 't', None, scheduled=False,
+                           tasks=['echo'])
+        runs = [[row['id'], row['token'], 'completed', '"out"', None, None,
+                 3.0] for row in rows]
+        assert store.finishMany(runs[:1]) == [True]
+        assert store.finishMany(runs[1:]) == [True, True]
+        assert [store.get(jobid)['status'] for jobid in ids] == [
+            'completed'] * 3
+        assert [store.get(jobid)['output'] for jobid in ids] == [
+            '"out"'] * 3
+    finally:
+        store.close()
+
+
 def _newestPaged(store, **filters):
     """The ids ``newest`` gives for ``filters``, page after page of 4
     (each looking at 5 jobs at most) until its cursor runs out."""

@@ -57,7 +57,7 @@ def finishRuns(connection, queries, runs, keep, server):
         if done:
             del held[run[0]]
             if len(run) < _FULL:
-                run = run + (None,) * (_FULL - len(run))
+                run = tuple(run) + (None,) * (_FULL - len(run))
             numbered = _plainEnd(run, row[2], server, roomy, keep)
             if numbered is not None:
                 plain.append(numbered)
@@ -117,7 +117,7 @@ def _finishOne(connection, queries, run, keep, server):
     (``finish_one``), so that a plain job's end is one statement, and
     notify_end, or the count of its dependents, follows only for a job
     that has a completion URL, or dependents still to count."""
-    params = run + (None,) * (_FULL - len(run)) + (
+    params = tuple(run) + (None,) * (_FULL - len(run)) + (
         keep, server, events.SHORTEST * (keep - 2))
     if run[2] is not None:
         params = params[:2] + (str(run[2]),) + params[3:]
