@@ -29,7 +29,6 @@ the bursts are short: 500 single adds, 2,000 in multicalls of 500.
 """
 
 import argparse
-import contextlib
 import shutil
 import subprocess
 import sys
@@ -97,11 +96,10 @@ def countedBurst(systemClass, workDir, arguments, n, batch):
     """``(instructions per job, jobs left unfinished when the count
     stopped)`` of ``systemClass``'s server over a burst of ``n`` adds, one
     per call or in multicalls of ``batch``."""
-    with contextlib.ExitStack() as stack:
-        workDir.mkdir()
-        adapter = underCallgrind(withDaemonOptions(
-            systemClass, arguments.daemonOptions))(workDir)
-        stack.callback(adapter.stop)
+    workDir.mkdir()
+    adapter = underCallgrind(withDaemonOptions(
+        systemClass, arguments.daemonOptions))(workDir)
+    try:
         adapter.start()
         adapter.roundTrip(-1, timeout=startSeconds)
         for k in range(arguments.warmup):
@@ -118,10 +116,12 @@ def countedBurst(systemClass, workDir, arguments, n, batch):
         adapter.count(False)
         left = len(adapter.unfinished(handles))
         adapter.waitAll(handles)
+    finally:
+        # callgrind writes its count as the server ends.
         adapter.stop()
-        perJob = adapter.instructions() / n
-        progress(f'{workDir.name}: {perJob:,.0f} instructions per job')
-        return perJob, left
+    perJob = adapter.instructions() / n
+    progress(f'{workDir.name}: {perJob:,.0f} instructions per job')
+    return perJob, left
 
 
 def main(argv):
