@@ -49,7 +49,7 @@ def finishRuns(connection, queries, runs, keep, server):
     # name, cost more than the dict it made.
     unset = dict.fromkeys(FINISH_PARAMS, None)
     unset.update(keep=keep, server=server)
-    roomy = events.SHORTEST * (keep - 2)
+    roomy = _roomFor(keep)
     for run in runs:
         row = held.get(run[0])
         done = row is not None and run[1] is not None \
@@ -85,6 +85,13 @@ def finishRuns(connection, queries, runs, keep, server):
 _FULL = len(FINISH_PARAMS)
 
 
+def _roomFor(keep):
+    """The longest stored events (in characters) to which a run's two
+    may be added as text without passing ``keep``: every event takes at
+    least ``events.SHORTEST`` characters (finish_runs, finish_one)."""
+    return events.SHORTEST * (keep - 2)
+
+
 def _plainEnd(run, attempts, server, roomy, keep):
     """finish_runs's parameters for ``run`` (a whole one), whose job has
     counted ``attempts``; None for a run it does not record (a retry, an
@@ -118,7 +125,7 @@ def _finishOne(connection, queries, run, keep, server):
     notify_end, or the count of its dependents, follows only for a job
     that has a completion URL, or dependents still to count."""
     params = tuple(run) + (None,) * (_FULL - len(run)) + (
-        keep, server, events.SHORTEST * (keep - 2))
+        keep, server, _roomFor(keep))
     if run[2] is not None:
         params = params[:2] + (str(run[2]),) + params[3:]
     row = connection.execute(queries['finish_one'], params).fetchone()
